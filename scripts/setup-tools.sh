@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the system tools fixynn's verification and benchmarks use, from Debian's packages, when missing.
+# Idempotent: does nothing when every tool is present. Needs root (or sudo) to install.
+#   verilator, iverilog (Icarus), yosys: RTL simulation, lint and synthesis
+#   python3-torch, python3-onnx: only for scripts/train-mnist.py (retraining the example; tests never need it)
+#   python3-skimage, python3-sklearn: the real photos that scripts/make-photo-crops.py cuts for the MobileNet checks
+set -euo pipefail
+
+need=()
+command -v verilator >/dev/null || need+=(verilator)
+command -v iverilog >/dev/null || need+=(iverilog)
+command -v yosys >/dev/null || need+=(yosys)
+py=/usr/bin/python3
+if [ "${FIXYNN_SKIP_PHOTOS:-0}" != 1 ]; then
+  "$py" -c 'import skimage' 2>/dev/null || need+=(python3-skimage)
+  "$py" -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)
+  "$py" -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+fi
+if [ "${FIXYNN_TRAINING:-0}" = 1 ]; then
+  "$py" -c 'import torch' 2>/dev/null || need+=(python3-torch)
+  "$py" -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "setup-tools: all tools present ($(verilator --version | head -1); $(iverilog -V 2>&1 | head -1 | cut -d' ' -f1-4); $(yosys -V))"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then sudo=sudo; else
+    echo "setup-tools: missing ${need[*]}; run as root: apt-get update && apt-get install -y ${need[*]}" >&2
+    exit 2
+  fi
+fi
+echo "setup-tools: installing ${need[*]} from Debian's packages"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+echo "setup-tools: done"
