@@ -1,0 +1,249 @@
+/**
+ * Cross-input common subexpression elimination (Hosangadi-style CSE, as da4ml does it).
+ *
+ * Every output starts as the list of CSD digits of its row: terms ±(x_i << s). A pattern is two terms
+ * up to a common shift and sign: `x_a ± (x_b << d)`. Repeatedly the pattern that occurs most often
+ * across all outputs becomes a new variable (one adder), and every non-overlapping occurrence collapses
+ * into one term of it; an extraction with f occurrences saves f - 1 adders. Patterns within one input
+ * (x + (x << 2) = 5x) are patterns too, so per-input sharing comes out of the same loop. When no pattern
+ * occurs twice, each output sums its remaining terms with a depth-balanced tree.
+ *
+ * Depth: among equally frequent patterns the one whose new variable is shallowest wins, and a pattern
+ * deeper than `maxVariableDepth` is never extracted; the final sums add the earliest-arriving terms first.
+ */
+import type { AdderGraph, ConstMatrix } from './adder-graph.js';
+import { toCsd } from './csd.js';
+import { GraphBuilder, type Term } from './graph-builder.js';
+
+interface CseTerm {
+  readonly v: number;
+  readonly s: number;
+  readonly g: 1 | -1;
+  alive: boolean;
+}
+
+interface Column {
+  terms: CseTerm[];
+  readonly byVar: Map<number, CseTerm[]>;
+}
+
+/** A new variable: (x_v1 << max(0, -ds)) + sign * (x_v2 << max(0, ds)). */
+interface VariableDef {
+  readonly v1: number;
+  readonly v2: number;
+  readonly ds: number;
+  readonly sign: 1 | -1;
+}
+
+export interface SharedOptions {
+  /** New variables deeper than this many adder levels are not extracted (default: no limit). */
+  readonly maxVariableDepth?: number;
+}
+
+// Pattern keys pack (v1, v2, ds, sign) into one safe integer: v < 2^20, |ds| < 128.
+const VAR_LIMIT = 2 ** 20;
+const SHIFT_OFFSET = 128;
+const DEPTH_SLOTS = 64;
+
+function pairKey(a: CseTerm, b: CseTerm): number {
+  const aFirst = a.v < b.v || (a.v === b.v && a.s < b.s);
+  const p = aFirst ? a : b;
+  const q = aFirst ? b : a;
+  return ((p.v * VAR_LIMIT + q.v) * 256 + (q.s - p.s + SHIFT_OFFSET)) * 2 + (p.g === q.g ? 1 : 0);
+}
+
+function decodeKey(key: number): VariableDef {
+  const sameSign = key % 2;
+  let rest = (key - sameSign) / 2;
+  const shiftField = rest % 256;
+  rest = (rest - shiftField) / 256;
+  const v2 = rest % VAR_LIMIT;
+  return { v1: (rest - v2) / VAR_LIMIT, v2, ds: shiftField - SHIFT_OFFSET, sign: sameSign === 1 ? 1 : -1 };
+}
+
+/**
+ * Pattern frequencies, bucketed by priority (count first, then shallower result) so that the best
+ * pattern is found without scanning: only patterns seen at least twice are bucketed.
+ */
+class PatternQueue {
+  private readonly counts = new Map<number, number>();
+  private readonly buckets: Set<number>[] = [];
+  private readonly banned = new Set<number>();
+  private top = 0;
+
+  constructor(
+    private readonly depthOf: (key: number) => number,
+    private readonly maxDepth: number,
+  ) {}
+
+  private priority(key: number, count: number): number {
+    if (count < 2 || this.banned.has(key)) return -1;
+    const depth = this.depthOf(key);
+    if (depth > this.maxDepth) return -1;
+    return count * DEPTH_SLOTS + (DEPTH_SLOTS - 1 - Math.min(depth, DEPTH_SLOTS - 1));
+  }
+
+  change(key: number, delta: number): void {
+    const before = this.counts.get(key) ?? 0;
+    const after = before + delta;
+    if (after <= 0) this.counts.delete(key);
+    else this.counts.set(key, after);
+    const from = this.priority(key, before);
+    const to = this.priority(key, after);
+    if (from === to) return;
+    if (from >= 0) this.buckets[from]!.delete(key);
+    if (to >= 0) {
+      let bucket = this.buckets[to];
+      if (bucket === undefined) {
+        bucket = new Set();
+        this.buckets[to] = bucket;
+      }
+      bucket.add(key);
+      if (to > this.top) this.top = to;
+    }
+  }
+
+  /** The most frequent (then shallowest) pattern, or undefined when none occurs twice. */
+  best(): number | undefined {
+    while (this.top >= 0) {
+      const bucket = this.buckets[this.top];
+      if (bucket !== undefined && bucket.size > 0) return bucket.values().next().value;
+      this.top -= 1;
+    }
+    return undefined;
+  }
+
+  /** A pattern whose counted pairs overlap so that fewer than two can be taken: never pick it again. */
+  ban(key: number): void {
+    const p = this.priority(key, this.counts.get(key) ?? 0);
+    if (p >= 0) this.buckets[p]!.delete(key);
+    this.banned.add(key);
+  }
+}
+
+function initialColumns(w: ConstMatrix): Column[] {
+  return w.map((row) => {
+    const terms: CseTerm[] = [];
+    row.forEach((weight, input) => {
+      for (const d of toCsd(weight)) terms.push({ v: input, s: d.shift, g: d.sign, alive: true });
+    });
+    const byVar = new Map<number, CseTerm[]>();
+    for (const t of terms) byVar.set(t.v, [...(byVar.get(t.v) ?? []), t]);
+    return { terms, byVar };
+  });
+}
+
+/** Non-overlapping occurrences of a pattern in one column, as (first, second) term pairs. */
+function occurrencesIn(column: Column, def: VariableDef): Array<[CseTerm, CseTerm]> {
+  const firsts = column.byVar.get(def.v1);
+  const seconds = column.byVar.get(def.v2);
+  if (firsts === undefined || seconds === undefined) return [];
+  const used = new Set<CseTerm>();
+  const found: Array<[CseTerm, CseTerm]> = [];
+  for (const p of firsts) {
+    if (!p.alive || used.has(p)) continue;
+    const wantSign = def.sign > 0 ? p.g : -p.g;
+    const q = seconds.find((t) => t !== p && t.alive && !used.has(t) && t.s === p.s + def.ds && t.g === wantSign);
+    if (q === undefined) continue;
+    used.add(p);
+    used.add(q);
+    found.push([p, q]);
+  }
+  return found;
+}
+
+class SharedSolver {
+  private readonly columns: Column[];
+  private readonly depths: number[] = [];
+  private readonly defs: VariableDef[] = [];
+  private readonly queue: PatternQueue;
+
+  constructor(
+    w: ConstMatrix,
+    private readonly inputCount: number,
+    options: SharedOptions,
+  ) {
+    for (let i = 0; i < inputCount; i += 1) this.depths.push(0);
+    this.queue = new PatternQueue((key) => this.patternDepth(decodeKey(key)), options.maxVariableDepth ?? Infinity);
+    this.columns = initialColumns(w);
+    for (const column of this.columns) this.countAllPairs(column);
+  }
+
+  private patternDepth(def: VariableDef): number {
+    return 1 + Math.max(this.depths[def.v1]!, this.depths[def.v2]!);
+  }
+
+  private countAllPairs(column: Column): void {
+    const terms = column.terms;
+    for (let i = 0; i < terms.length; i += 1) {
+      for (let j = i + 1; j < terms.length; j += 1) this.queue.change(pairKey(terms[i]!, terms[j]!), 1);
+    }
+  }
+
+  run(): void {
+    for (;;) {
+      const key = this.queue.best();
+      if (key === undefined) return;
+      const def = decodeKey(key);
+      const hits = this.columns.map((column) => occurrencesIn(column, def));
+      const total = hits.reduce((n, h) => n + h.length, 0);
+      if (total < 2) {
+        this.queue.ban(key);
+        continue;
+      }
+      const variable = this.inputCount + this.defs.length;
+      this.depths.push(this.patternDepth(def));
+      this.defs.push(def);
+      hits.forEach((pairs, c) => {
+        for (const [p, q] of pairs) this.replace(this.columns[c]!, p, q, variable);
+      });
+    }
+  }
+
+  /** Replaces the occurrence (p, q) by one term of `variable` and keeps the pattern counts exact. */
+  private replace(column: Column, p: CseTerm, q: CseTerm, variable: number): void {
+    p.alive = false;
+    q.alive = false;
+    this.queue.change(pairKey(p, q), -1);
+    const rest = column.terms.filter((t) => t.alive);
+    for (const t of rest) {
+      this.queue.change(pairKey(p, t), -1);
+      this.queue.change(pairKey(q, t), -1);
+    }
+    for (const gone of [p, q]) {
+      const list = column.byVar.get(gone.v)!.filter((t) => t !== gone);
+      if (list.length > 0) column.byVar.set(gone.v, list);
+      else column.byVar.delete(gone.v);
+    }
+    // p is the pattern's first term, so the occurrence is p.g * (variable << min(p.s, q.s)).
+    const merged: CseTerm = { v: variable, s: Math.min(p.s, q.s), g: p.g, alive: true };
+    for (const t of rest) this.queue.change(pairKey(merged, t), 1);
+    rest.push(merged);
+    column.terms = rest;
+    column.byVar.set(variable, [...(column.byVar.get(variable) ?? []), merged]);
+  }
+
+  toGraph(): AdderGraph {
+    const builder = new GraphBuilder(this.inputCount, { reuseAdders: true });
+    const nodeOf: number[] = [];
+    for (let i = 0; i < this.inputCount; i += 1) nodeOf.push(i);
+    for (const def of this.defs) {
+      nodeOf.push(
+        builder.add(
+          { node: nodeOf[def.v1]!, shift: Math.max(0, -def.ds), negate: false },
+          { node: nodeOf[def.v2]!, shift: Math.max(0, def.ds), negate: def.sign < 0 },
+        ),
+      );
+    }
+    const outputs = this.columns.map((column) =>
+      builder.sumTerms(column.terms.map((t): Term => ({ node: nodeOf[t.v]!, shift: t.s, sign: t.g }))),
+    );
+    return builder.finish(outputs);
+  }
+}
+
+export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
+  const solver = new SharedSolver(w, inputCount, options);
+  solver.run();
+  return solver.toGraph();
+}
