@@ -1,0 +1,307 @@
+/**
+ * The golden integer model: executes a QuantizedGraph exactly as the hardware will (docs/arithmetic.md)
+ * and returns every layer's integer output. It shares no code with the hardware generators: it is the
+ * reference they are checked against.
+ *
+ * Activations are [C, H, W] row-major Int32Arrays of q values. Each layer is prepared once (nonzero
+ * weights with precomputed offsets into a zero-padded, zero-point-subtracted input) so that thousands of
+ * images run quickly. Accumulators are JS numbers: each layer proves a bound |acc| <= accBound < 2^53 at
+ * preparation time (so every sum of integer products is exact), and requantizes with numbers only when
+ * accBound * M + 2^(s-1) < 2^53 too, with bigint otherwise.
+ */
+import { badInput } from '../errors.js';
+import type { QAddLayer, QConvLayer, QGemmLayer, QGlobalAvgPoolLayer, QLayer, QPoolLayer, QuantizedGraph, QuantTensor, Requantization } from '../quant/ir.js';
+import { qRange } from '../quant/ir.js';
+import { quantizeReal } from '../quant/fixed-point.js';
+import type { ChannelRequant } from './requantize.js';
+import { channelRequant, EXACT_LIMIT, numbersAreExact, requantizeBig, requantizeNumber } from './requantize.js';
+
+type Shape = readonly [number, number, number];
+type Executor = (inputs: readonly Int32Array[]) => Int32Array;
+
+/** Every tensor's integer values after one run: the input tensor and each layer's output, by name. */
+export type IntegerActivations = Map<string, Int32Array>;
+
+export class IntegerModel {
+  private readonly steps: ReadonlyArray<{ layer: QLayer; run: Executor }>;
+
+  constructor(readonly graph: QuantizedGraph) {
+    this.steps = graph.layers.map((layer) => ({ layer, run: prepareLayer(graph, layer) }));
+  }
+
+  /** Runs one image given as q values of the input tensor. */
+  run(input: Int32Array): IntegerActivations {
+    const values: IntegerActivations = new Map([[this.graph.input.tensor, input]]);
+    for (const { layer, run } of this.steps) {
+      const inputs = layer.inputs.map((name) => values.get(name) ?? missing(name));
+      values.set(layer.output, run(inputs));
+    }
+    return values;
+  }
+
+  /** Float image as the model takes it ([C, H, W]) -> q of the input tensor (see quantizeInput). */
+  quantizeInput(image: Float32Array): Int32Array {
+    return quantizeInput(this.graph, image);
+  }
+}
+
+function missing(name: string): never {
+  throw new Error(`integer model: tensor '${name}' used before it was computed (graph check should prevent this)`);
+}
+
+/**
+ * The off-chip input conversion: preprocessing in float32 as the float model computes it, then ONNX
+ * QuantizeLinear (round half to even, saturate).
+ */
+export function quantizeInput(graph: QuantizedGraph, image: Float32Array): Int32Array {
+  const [c, h, w] = graph.input.shape;
+  if (image.length !== c * h * w) throw badInput(`input image has ${image.length} values; the model takes [${c}, ${h}, ${w}] = ${c * h * w}`);
+  const quant = tensorOf(graph, graph.input.tensor).quant;
+  const out = new Int32Array(image.length);
+  const plane = h * w;
+  for (let ch = 0; ch < c; ch++) {
+    const scale = Math.fround(graph.input.preprocess.scale[ch] ?? 1);
+    const offset = Math.fround(graph.input.preprocess.offset[ch] ?? 0);
+    for (let i = ch * plane; i < (ch + 1) * plane; i++) {
+      out[i] = quantizeReal(Math.fround(Math.fround((image[i] ?? 0) * scale) + offset), quant);
+    }
+  }
+  return out;
+}
+
+/** q -> real value: scale * (q - zeroPoint). */
+export function dequantize(tensor: QuantTensor, q: Int32Array): Float32Array {
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) out[i] = tensor.quant.scale * ((q[i] ?? 0) - tensor.quant.zeroPoint);
+  return out;
+}
+
+function tensorOf(graph: QuantizedGraph, name: string): QuantTensor {
+  const t = graph.tensors[name];
+  if (!t) throw badInput(`quantized graph: tensor '${name}' is missing`);
+  return t;
+}
+
+function prepareLayer(graph: QuantizedGraph, layer: QLayer): Executor {
+  const input = tensorOf(graph, layer.inputs[0] ?? '');
+  const output = tensorOf(graph, layer.output);
+  switch (layer.kind) {
+    case 'conv': return prepareConv(layer, input, output);
+    case 'gemm': return prepareGemm(layer, input, output);
+    case 'avgpool': return prepareAvgPool(layer, input, output);
+    case 'maxpool': return prepareMaxPool(layer, input, output);
+    case 'globalavgpool': return prepareGlobalAvgPool(layer, input, output);
+    case 'add': return prepareAdd(layer, input, tensorOf(graph, layer.inputs[1] ?? ''), output);
+  }
+}
+
+/** Largest |q - zeroPoint| an input value can have. */
+function maxCentered(tensor: QuantTensor): number {
+  const { min, max } = qRange(tensor.quant);
+  return Math.max(Math.abs(max - tensor.quant.zeroPoint), Math.abs(min - tensor.quant.zeroPoint));
+}
+
+/** Per-channel requantization with the number path where the bound allows it, bigint otherwise. */
+function makeRequantizer(r: Requantization, accBound: number, what: string): (acc: number, channel: number) => number {
+  if (accBound > EXACT_LIMIT) throw badInput(`${what}: accumulator bound ${accBound} exceeds 2^53; weights or activations are too wide (supported: up to 16-bit weights and activations)`);
+  const channels: ChannelRequant[] = r.multiplier.map((m, c) => channelRequant(m, r.shift[c] ?? 1));
+  const apply = numbersAreExact(accBound, channels) ? requantizeNumber : requantizeBig;
+  const { outputZeroPoint: zo, clampMin: lo, clampMax: hi } = r;
+  return (acc, c) => apply(acc, channels[c] as ChannelRequant, zo, lo, hi);
+}
+
+/** x - zeroPoint, copied into a buffer with `pads` rows/columns of zeros (= the zero point) around it. */
+function padCentered(x: Int32Array, shape: Shape, pads: readonly number[], zeroPoint: number): { data: Int32Array; height: number; width: number } {
+  const [c, h, w] = shape;
+  const [top = 0, left = 0, bottom = 0, right = 0] = pads;
+  const height = h + top + bottom;
+  const width = w + left + right;
+  const data = new Int32Array(c * height * width);
+  for (let ch = 0; ch < c; ch++) {
+    for (let y = 0; y < h; y++) {
+      const from = (ch * h + y) * w;
+      const to = (ch * height + y + top) * width + left;
+      for (let i = 0; i < w; i++) data[to + i] = (x[from + i] ?? 0) - zeroPoint;
+    }
+  }
+  return { data, height, width };
+}
+
+interface DotProducts {
+  /** Per output channel: offsets (relative to the window's top-left in the padded input) and weights. */
+  readonly offsets: Int32Array[];
+  readonly weights: Int32Array[];
+}
+
+function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor): Executor {
+  const [outC, perGroup, kh, kw] = layer.weightShape;
+  const [, inH, inW] = input.shape;
+  const [, outH, outW] = output.shape;
+  const [top, left, bottom, right] = layer.pads;
+  const paddedH = inH + top + bottom;
+  const paddedW = inW + left + right;
+  const outPerGroup = outC / layer.group;
+  const dots = nonzeroTaps(layer.weights, outC, perGroup * kh * kw, (m, k) => {
+    const c = Math.floor(m / outPerGroup) * perGroup + Math.floor(k / (kh * kw));
+    const i = Math.floor((k % (kh * kw)) / kw);
+    return (c * paddedH + i) * paddedW + (k % kw);
+  });
+  const requantize = makeRequantizer(layer.requant, accBound(layer.weights, layer.bias, perGroup * kh * kw, input), `layer ${layer.index} '${layer.name}'`);
+  const [sy, sx] = layer.stride;
+  return ([x]) => {
+    const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint).data;
+    const out = new Int32Array(outC * outH * outW);
+    for (let m = 0; m < outC; m++) {
+      const offsets = dots.offsets[m] as Int32Array;
+      const weights = dots.weights[m] as Int32Array;
+      const bias = layer.bias[m] ?? 0;
+      const taps = offsets.length;
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          const base = oy * sy * paddedW + ox * sx;
+          let acc = bias;
+          for (let t = 0; t < taps; t++) acc += (weights[t] as number) * (padded[base + (offsets[t] as number)] as number);
+          out[(m * outH + oy) * outW + ox] = requantize(acc, m);
+        }
+      }
+    }
+    return out;
+  };
+}
+
+function prepareGemm(layer: QGemmLayer, input: QuantTensor, output: QuantTensor): Executor {
+  const [outN, inN] = layer.weightShape;
+  const dots = nonzeroTaps(layer.weights, outN, inN, (_m, k) => k);
+  const requantize = makeRequantizer(layer.requant, accBound(layer.weights, layer.bias, inN, input), `layer ${layer.index} '${layer.name}'`);
+  const zi = layer.inputZeroPoint;
+  return ([x]) => {
+    const v = x ?? new Int32Array(0);
+    const out = new Int32Array(output.shape[0] * output.shape[1] * output.shape[2]);
+    for (let m = 0; m < outN; m++) {
+      const offsets = dots.offsets[m] as Int32Array;
+      const weights = dots.weights[m] as Int32Array;
+      let acc = layer.bias[m] ?? 0;
+      for (let t = 0; t < offsets.length; t++) acc += (weights[t] as number) * ((v[offsets[t] as number] as number) - zi);
+      out[m] = requantize(acc, m);
+    }
+    return out;
+  };
+}
+
+/** Nonzero weights per output channel with their input offsets (zero weights cost nothing in hardware either). */
+function nonzeroTaps(weights: readonly number[], outCount: number, perOutput: number, offsetOf: (m: number, k: number) => number): DotProducts {
+  const offsets: Int32Array[] = [];
+  const values: Int32Array[] = [];
+  for (let m = 0; m < outCount; m++) {
+    const o: number[] = [];
+    const v: number[] = [];
+    for (let k = 0; k < perOutput; k++) {
+      const w = weights[m * perOutput + k] ?? 0;
+      if (w !== 0) { o.push(offsetOf(m, k)); v.push(w); }
+    }
+    offsets.push(Int32Array.from(o));
+    values.push(Int32Array.from(v));
+  }
+  return { offsets, weights: values };
+}
+
+/** max over channels of |bias| + sum |w| * max|x - zi|: no accumulator of this layer can exceed it. */
+function accBound(weights: readonly number[], bias: readonly number[], perOutput: number, input: QuantTensor): number {
+  const xMax = maxCentered(input);
+  let bound = 0;
+  for (let m = 0; m < bias.length; m++) {
+    let sum = 0;
+    for (let k = 0; k < perOutput; k++) sum += Math.abs(weights[m * perOutput + k] ?? 0);
+    bound = Math.max(bound, Math.abs(bias[m] ?? 0) + sum * xMax);
+  }
+  return bound;
+}
+
+function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTensor): Executor {
+  const [channels, , ] = input.shape;
+  const [, outH, outW] = output.shape;
+  const [kh, kw] = layer.kernel;
+  const [sy, sx] = layer.stride;
+  const requantize = makeRequantizer(layer.requant, kh * kw * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
+  return ([x]) => {
+    const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint);
+    const out = new Int32Array(channels * outH * outW);
+    for (let c = 0; c < channels; c++) {
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          let acc = 0;
+          for (let i = 0; i < kh; i++) {
+            const row = (c * padded.height + oy * sy + i) * padded.width + ox * sx;
+            for (let j = 0; j < kw; j++) acc += padded.data[row + j] as number;
+          }
+          out[(c * outH + oy) * outW + ox] = requantize(acc, c);
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/** Max over the window's real pixels (pad positions take no part, as ONNX pads MaxPool with -inf). */
+function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTensor): Executor {
+  const [channels, inH, inW] = input.shape;
+  const [, outH, outW] = output.shape;
+  const [kh, kw] = layer.kernel;
+  const [sy, sx] = layer.stride;
+  const [top, left] = layer.pads;
+  const requantize = makeRequantizer(layer.requant, maxCentered(input), `layer ${layer.index} '${layer.name}'`);
+  const zi = layer.inputZeroPoint;
+  return ([x]) => {
+    const v = x ?? new Int32Array(0);
+    const out = new Int32Array(channels * outH * outW);
+    for (let c = 0; c < channels; c++) {
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          let best = -Infinity;
+          for (let i = 0; i < kh; i++) {
+            const y = oy * sy - top + i;
+            if (y < 0 || y >= inH) continue;
+            for (let j = 0; j < kw; j++) {
+              const xx = ox * sx - left + j;
+              if (xx >= 0 && xx < inW) best = Math.max(best, v[(c * inH + y) * inW + xx] as number);
+            }
+          }
+          out[(c * outH + oy) * outW + ox] = requantize(best - zi, c);
+        }
+      }
+    }
+    return out;
+  };
+}
+
+function prepareGlobalAvgPool(layer: QGlobalAvgPoolLayer, input: QuantTensor, _output: QuantTensor): Executor {
+  const [channels, h, w] = input.shape;
+  const requantize = makeRequantizer(layer.requant, h * w * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
+  return ([x]) => {
+    const v = x ?? new Int32Array(0);
+    const out = new Int32Array(channels);
+    for (let c = 0; c < channels; c++) {
+      let acc = 0;
+      for (let i = c * h * w; i < (c + 1) * h * w; i++) acc += (v[i] as number) - layer.inputZeroPoint;
+      out[c] = requantize(acc, c);
+    }
+    return out;
+  };
+}
+
+function prepareAdd(layer: QAddLayer, a: QuantTensor, b: QuantTensor, _output: QuantTensor): Executor {
+  const [ma, mb] = layer.inputMultipliers;
+  const [za, zb] = layer.inputZeroPoints;
+  const bound = maxCentered(a) * ma + maxCentered(b) * mb;
+  const requantize = makeRequantizer(layer.requant, bound, `layer ${layer.index} '${layer.name}'`);
+  const plane = a.shape[1] * a.shape[2];
+  return ([x, y]) => {
+    const u = x ?? new Int32Array(0);
+    const v = y ?? new Int32Array(0);
+    const out = new Int32Array(u.length);
+    for (let i = 0; i < u.length; i++) {
+      out[i] = requantize(((u[i] as number) - za) * ma + ((v[i] as number) - zb) * mb, Math.floor(i / plane));
+    }
+    return out;
+  };
+}

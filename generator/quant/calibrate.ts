@@ -1,0 +1,90 @@
+/**
+ * Calibration: from float activations observed on calibration images to one real range per tensor.
+ *
+ * Methods:
+ *  - 'minmax': the observed minimum and maximum;
+ *  - 'mse': the clip of the observed range that minimises the mean squared quantization error over the
+ *    observed values (a shrunk range trades rare clipped outliers for a finer step on everything else);
+ *  - 'percentile': the 0.01% and 99.99% quantiles.
+ * The ranges feed quantizeCalibrated (quantize.ts), which adds 0 to every range.
+ */
+import { badInput } from '../errors.js';
+import { quantParamsForRange } from './fixed-point.js';
+import { qRange } from './ir.js';
+import type { TensorRanges } from './quantize.js';
+
+export const CALIBRATION_METHODS = ['minmax', 'mse', 'percentile'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+/** Values kept per tensor for the 'mse' and 'percentile' searches (an even spread over all images). */
+const SAMPLES_PER_TENSOR = 1 << 17;
+
+interface Observed {
+  min: number;
+  max: number;
+  samples: number[];
+  seen: number;
+}
+
+export class RangeCollector {
+  private readonly observed = new Map<string, Observed>();
+
+  constructor(private readonly expectedImages: number) {}
+
+  /** Records one image's values of `tensor`. */
+  observe(tensor: string, values: ArrayLike<number>): void {
+    const o = this.observed.get(tensor) ?? { min: Infinity, max: -Infinity, samples: [], seen: 0 };
+    this.observed.set(tensor, o);
+    // Keep about SAMPLES_PER_TENSOR values over all images: a fixed stride, so the choice is deterministic.
+    const stride = Math.max(1, Math.ceil((values.length * this.expectedImages) / SAMPLES_PER_TENSOR));
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (v < o.min) o.min = v;
+      if (v > o.max) o.max = v;
+      if ((o.seen + i) % stride === 0) o.samples.push(v);
+    }
+    o.seen += values.length;
+  }
+
+  ranges(method: CalibrationMethod, bits: number, fullRange: ReadonlySet<string> = new Set()): TensorRanges {
+    const out = new Map<string, { min: number; max: number }>();
+    for (const [name, o] of this.observed) {
+      if (!Number.isFinite(o.min) || !Number.isFinite(o.max)) throw badInput(`calibration: tensor '${name}' took non-finite values (inf or NaN) on the calibration inputs`);
+      out.set(name, method === 'minmax' || fullRange.has(name) ? { min: o.min, max: o.max } : clippedRange(o, method, bits));
+    }
+    return out;
+  }
+}
+
+function clippedRange(o: Observed, method: CalibrationMethod, bits: number): { min: number; max: number } {
+  if (method === 'percentile') {
+    const sorted = Float64Array.from(o.samples).sort();
+    const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+    return { min: Math.min(0, at(0.0001)), max: Math.max(0, at(0.9999)) };
+  }
+  return mseRange(o, bits);
+}
+
+/** Tries ranges shrunk by factors 1.0, 0.98, ... 0.30 of the observed one; keeps the lowest error. */
+function mseRange(o: Observed, bits: number): { min: number; max: number } {
+  let best = { min: o.min, max: o.max };
+  let bestError = Infinity;
+  for (let factor = 1; factor >= 0.3; factor -= 0.02) {
+    const candidate = { min: Math.min(0, o.min * factor), max: Math.max(0, o.max * factor) };
+    const error = quantizationError(o.samples, candidate.min, candidate.max, bits);
+    if (error < bestError) { bestError = error; best = candidate; }
+  }
+  return best;
+}
+
+function quantizationError(samples: readonly number[], lo: number, hi: number, bits: number): number {
+  const q = quantParamsForRange(lo, hi, bits);
+  const { min, max } = qRange(q);
+  let sum = 0;
+  for (const v of samples) {
+    const level = Math.min(max, Math.max(min, Math.round(v / q.scale) + q.zeroPoint));
+    const d = v - q.scale * (level - q.zeroPoint);
+    sum += d * d;
+  }
+  return sum;
+}

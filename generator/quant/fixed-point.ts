@@ -1,0 +1,82 @@
+/**
+ * Turning real scales into the integers of the one requantization rule (docs/arithmetic.md). These run at
+ * quantization time (floats are allowed here); what they return is exact integers.
+ */
+import { badInput } from '../errors.js';
+import type { QuantParams } from './ir.js';
+import { qRange } from './ir.js';
+
+/** Largest M: 16 bits, unsigned. */
+export const MULTIPLIER_MAX = 2 ** 16 - 1;
+/** Largest shift we emit: beyond it M * acc could never reach the rounding point for any sane layer. */
+export const SHIFT_MAX = 62;
+
+export interface FixedMultiplier {
+  readonly multiplier: number;
+  readonly shift: number;
+}
+
+/**
+ * The (M, s) with M / 2^s closest to `real` and M in [2^15, 2^16) (full 16-bit precision: relative error
+ * at most 2^-16). A zero multiplier (a channel whose weights are all zero) gives M = 0, s = 1.
+ */
+export function chooseMultiplier(real: number, what: string): FixedMultiplier {
+  if (!Number.isFinite(real) || real < 0) throw badInput(`${what}: requantization multiplier ${real} is not a finite non-negative number`);
+  if (real === 0) return { multiplier: 0, shift: 1 };
+  let shift = 15 - Math.floor(Math.log2(real));
+  let multiplier = Math.round(real * 2 ** shift);
+  // log2 may be off by one at exact powers of two; renormalise into [2^15, 2^16).
+  while (multiplier >= 2 ** 16) { shift -= 1; multiplier = Math.round(real * 2 ** shift); }
+  while (multiplier < 2 ** 15 && shift < SHIFT_MAX) { shift += 1; multiplier = Math.round(real * 2 ** shift); }
+  if (shift < 1) throw badInput(`${what}: requantization multiplier ${real} is >= 2^15; the output scale is far too small for its input (supported: multipliers below 32768)`);
+  if (shift > SHIFT_MAX) return { multiplier: 0, shift: 1 }; // below 2^-47: the product never reaches 1/2 LSB
+  return { multiplier, shift };
+}
+
+/** (M_i, s) for several multipliers that share one shift (a residual Add): the largest gets 16 bits. */
+export function chooseSharedShift(reals: readonly number[], what: string): { multipliers: number[]; shift: number } {
+  const largest = Math.max(...reals);
+  const { shift } = chooseMultiplier(largest, what);
+  const multipliers = reals.map((r) => Math.min(MULTIPLIER_MAX, Math.round(r * 2 ** shift)));
+  return { multipliers, shift };
+}
+
+/** Round half to even, as ONNX QuantizeLinear does. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** ONNX QuantizeLinear on one value, computed in float32 as ONNX Runtime does. */
+export function quantizeReal(x: number, quant: QuantParams): number {
+  const { min, max } = qRange(quant);
+  const q = roundHalfEven(Math.fround(Math.fround(x) / Math.fround(quant.scale))) + quant.zeroPoint;
+  return Math.min(max, Math.max(min, q));
+}
+
+/**
+ * Activation quantization for a calibrated real range [lo, hi] (0 always included so that padding and
+ * ReLU's zero are exact). Unsigned with zero point 0 where lo >= 0; otherwise signed and asymmetric.
+ */
+export function quantParamsForRange(lo: number, hi: number, bits: number): QuantParams {
+  const low = Math.min(0, lo);
+  const high = Math.max(0, hi);
+  if (low >= 0) {
+    const max = 2 ** bits - 1;
+    return { scale: high > 0 ? high / max : 1, zeroPoint: 0, bits, signed: false };
+  }
+  const qMin = -(2 ** (bits - 1));
+  const qMax = 2 ** (bits - 1) - 1;
+  const scale = (high - low) / (qMax - qMin);
+  const zeroPoint = Math.min(qMax, Math.max(qMin, Math.round(qMin - low / scale)));
+  return { scale, zeroPoint, bits, signed: true };
+}
+
+/** Smallest signed width holding every value of `values` (at least 2 bits). */
+export function signedBitsFor(values: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < values.length; i++) largest = Math.max(largest, Math.abs(values[i] ?? 0));
+  let bits = 2;
+  while (2 ** (bits - 1) - 1 < largest) bits++;
+  return bits;
+}

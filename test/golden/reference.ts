@@ -1,0 +1,234 @@
+/**
+ * Test-only references, written the plain way (ONNX index formulas, bounds checks, bigint), to check the
+ * prepared, fast integer model and the quantizer against:
+ *  - `runFloat`: the float LayerGraph in float64 (a stand-in for ONNX Runtime where no model file exists);
+ *  - `runIntegerNaive`: the QuantizedGraph by the words of docs/arithmetic.md, all in bigint.
+ * Plus `exampleGraph`, a LayerGraph with every layer kind, odd non-square sizes and asymmetric pads.
+ */
+import type { Activation, Layer, LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
+import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+
+type Shape = readonly [number, number, number];
+
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(n: number, rand: () => number, range: number): Float32Array {
+  return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * range);
+}
+
+/** Output size of a window over `size` (ONNX floor formula). */
+const windowOut = (size: number, k: number, s: number, before: number, after: number): number => Math.floor((size + before + after - k) / s) + 1;
+
+/**
+ * input [3, 9, 7] -> conv 3x3 s2 pads [0,0,1,1] ReLU6 -> depthwise 3x3 pads 1 ReLU -> pointwise (no act)
+ * -> Add(depthwise, pointwise) ReLU -> maxpool 2x2 s2 pads [0,0,1,1] -> avgpool 3x3 pads 1 -> global avg
+ * pool -> gemm 8 -> 5.
+ */
+export function exampleGraph(seed = 1, weightRange = 0.5): LayerGraph {
+  const rand = seeded(seed);
+  const tensors = new Map<string, TensorInfo>();
+  const shapeOf = (name: string): Shape => tensors.get(name)?.shape ?? [0, 0, 0];
+  const add = (name: string, shape: Shape): string => { tensors.set(name, { name, shape }); return name; };
+  add('x', [3, 9, 7]);
+  const layers: Layer[] = [];
+  const base = (name: string, inputs: string[], output: string) => ({ index: layers.length, name, nodes: [name], inputs, output });
+  const conv = (name: string, input: string, out: number, k: number, stride: number, pads: [number, number, number, number], group: number, activation: Activation): string => {
+    const [c, h, w] = shapeOf(input);
+    const output = add(`${name}_out`, [out, windowOut(h, k, stride, pads[0], pads[2]), windowOut(w, k, stride, pads[1], pads[3])]);
+    const count = out * (c / group) * k * k;
+    layers.push({
+      kind: 'conv', ...base(name, [input], output), group, kernel: [k, k], stride: [stride, stride], pads, activation,
+      weights: { shape: [out, c / group, k, k], float: randomArray(count, rand, weightRange) },
+      bias: randomArray(out, rand, 0.2),
+    });
+    return output;
+  };
+  const c0 = conv('conv0', 'x', 8, 3, 2, [0, 0, 1, 1], 1, { kind: 'clip', min: 0, max: 6 });
+  const dw = conv('dw1', c0, 8, 3, 1, [1, 1, 1, 1], 8, { kind: 'relu' });
+  const pw = conv('pw1', dw, 8, 1, 1, [0, 0, 0, 0], 1, { kind: 'none' });
+  const sum = add('sum', shapeOf(pw));
+  layers.push({ kind: 'add', ...base('add2', [dw, pw], sum), activation: { kind: 'relu' } });
+  const pool = (kind: 'maxpool' | 'avgpool', name: string, input: string, k: number, stride: number, pads: [number, number, number, number]): string => {
+    const [c, h, w] = shapeOf(input);
+    const output = add(`${name}_out`, [c, windowOut(h, k, stride, pads[0], pads[2]), windowOut(w, k, stride, pads[1], pads[3])]);
+    layers.push({ kind, ...base(name, [input], output), kernel: [k, k], stride: [stride, stride], pads, countIncludePad: true });
+    return output;
+  };
+  const mp = pool('maxpool', 'mp3', sum, 2, 2, [0, 0, 1, 1]);
+  const ap = pool('avgpool', 'ap4', mp, 3, 1, [1, 1, 1, 1]);
+  const gap = add('gap_out', [8, 1, 1]);
+  layers.push({ kind: 'globalavgpool', ...base('gap5', [ap], gap) });
+  const fc = add('fc_out', [5, 1, 1]);
+  layers.push({
+    kind: 'gemm', ...base('fc6', [gap], fc), activation: { kind: 'none' },
+    weights: { shape: [5, 8], float: randomArray(40, rand, weightRange) }, bias: randomArray(5, rand, 0.2),
+  });
+  return {
+    source: { file: 'example-graph', sha256: '0'.repeat(64) },
+    input: { name: 'x', shape: [3, 9, 7], preprocess: { scale: [1, 1, 1], offset: [0, 0, 0] } },
+    firstTensor: 'x', tensors, layers, output: fc, modelOutput: fc, softmaxOutside: false, quantized: false,
+  };
+}
+
+export function randomImage(shape: Shape, seed: number, range = 1): Float32Array {
+  return randomArray(shape[0] * shape[1] * shape[2], seeded(seed), range);
+}
+
+// ---------------------------------------------------------------- float reference
+
+function activate(v: number, a: Activation): number {
+  if (a.kind === 'relu') return Math.max(0, v);
+  if (a.kind === 'clip') return Math.min(a.max, Math.max(a.min, v));
+  return v;
+}
+
+export function runFloat(graph: LayerGraph, image: Float32Array): Map<string, Float64Array> {
+  const values = new Map<string, Float64Array>([[graph.firstTensor, Float64Array.from(image)]]);
+  const shape = (name: string): Shape => graph.tensors.get(name)?.shape ?? [0, 0, 0];
+  for (const layer of graph.layers) {
+    const x = values.get(layer.inputs[0] ?? '') ?? new Float64Array(0);
+    const inS = shape(layer.inputs[0] ?? '');
+    const outS = shape(layer.output);
+    const out = new Float64Array(outS[0] * outS[1] * outS[2]);
+    const at = (c: number, y: number, xx: number): number | undefined =>
+      y < 0 || xx < 0 || y >= inS[1] || xx >= inS[2] ? undefined : x[(c * inS[1] + y) * inS[2] + xx];
+    forEachOutput(outS, (m, oy, ox, o) => {
+      switch (layer.kind) {
+        case 'conv': {
+          const [, cg, kh, kw] = layer.weights.shape as [number, number, number, number];
+          const g = Math.floor(m / (outS[0] / layer.group));
+          let acc = layer.bias[m] ?? 0;
+          for (let c = 0; c < cg; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+            const v = at(g * cg + c, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j) ?? 0;
+            acc += (layer.weights.float[((m * cg + c) * kh + i) * kw + j] ?? 0) * v;
+          }
+          out[o] = activate(acc, layer.activation);
+          return;
+        }
+        case 'gemm': {
+          const n = layer.weights.shape[1] ?? 0;
+          let acc = layer.bias[m] ?? 0;
+          for (let k = 0; k < n; k++) acc += (layer.weights.float[m * n + k] ?? 0) * (x[k] ?? 0);
+          out[o] = activate(acc, layer.activation);
+          return;
+        }
+        case 'maxpool':
+        case 'avgpool': {
+          let best = -Infinity;
+          let sum = 0;
+          for (let i = 0; i < layer.kernel[0]; i++) for (let j = 0; j < layer.kernel[1]; j++) {
+            const v = at(m, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j);
+            if (v !== undefined) { best = Math.max(best, v); sum += v; }
+          }
+          out[o] = layer.kind === 'maxpool' ? best : sum / (layer.kernel[0] * layer.kernel[1]);
+          return;
+        }
+        case 'globalavgpool': {
+          let sum = 0;
+          for (let i = 0; i < inS[1] * inS[2]; i++) sum += x[m * inS[1] * inS[2] + i] ?? 0;
+          out[o] = sum / (inS[1] * inS[2]);
+          return;
+        }
+        case 'add': {
+          const y = values.get(layer.inputs[1] ?? '') ?? new Float64Array(0);
+          out[o] = activate((x[o] ?? 0) + (y[o] ?? 0), layer.activation);
+          return;
+        }
+      }
+    });
+    values.set(layer.output, out);
+  }
+  return values;
+}
+
+function forEachOutput(shape: Shape, f: (c: number, y: number, x: number, index: number) => void): void {
+  for (let c = 0; c < shape[0]; c++) for (let y = 0; y < shape[1]; y++) for (let x = 0; x < shape[2]; x++) f(c, y, x, (c * shape[1] + y) * shape[2] + x);
+}
+
+// ---------------------------------------------------------------- naive bigint integer reference
+
+/** y = clamp(((acc * M + 2^(s-1)) >> s) + zo), all bigint. */
+export function ruleBig(acc: bigint, m: number, s: number, zo: number, lo: number, hi: number): number {
+  const y = Number((acc * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s)) + zo;
+  return Math.min(hi, Math.max(lo, y));
+}
+
+export function runIntegerNaive(qg: QuantizedGraph, input: Int32Array): Map<string, Int32Array> {
+  const values = new Map<string, Int32Array>([[qg.input.tensor, input]]);
+  for (const layer of qg.layers) values.set(layer.output, naiveLayer(qg, layer, values));
+  return values;
+}
+
+function naiveLayer(qg: QuantizedGraph, layer: QLayer, values: Map<string, Int32Array>): Int32Array {
+  const inT = qg.tensors[layer.inputs[0] ?? ''];
+  const outT = qg.tensors[layer.output];
+  if (!inT || !outT) throw new Error('missing tensor');
+  const x = values.get(inT.name) ?? new Int32Array(0);
+  const inS = inT.shape;
+  const out = new Int32Array(outT.shape[0] * outT.shape[1] * outT.shape[2]);
+  const r = layer.requant;
+  const rule = (acc: bigint, c: number): number => ruleBig(acc, r.multiplier[c] ?? 0, r.shift[c] ?? 1, r.outputZeroPoint, r.clampMin, r.clampMax);
+  // Padding inserts the input's zero point.
+  const zi = layer.kind === 'add' ? layer.inputZeroPoints[0] : layer.inputZeroPoint;
+  const at = (c: number, y: number, xx: number): number | undefined =>
+    y < 0 || xx < 0 || y >= inS[1] || xx >= inS[2] ? undefined : x[(c * inS[1] + y) * inS[2] + xx];
+  forEachOutput(outT.shape, (m, oy, ox, o) => {
+    switch (layer.kind) {
+      case 'conv': {
+        const [outC, cg, kh, kw] = layer.weightShape;
+        const g = Math.floor(m / (outC / layer.group));
+        let acc = BigInt(layer.bias[m] ?? 0);
+        for (let c = 0; c < cg; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+          const v = at(g * cg + c, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j) ?? zi;
+          acc += BigInt(layer.weights[((m * cg + c) * kh + i) * kw + j] ?? 0) * BigInt(v - zi);
+        }
+        out[o] = rule(acc, m);
+        return;
+      }
+      case 'gemm': {
+        const n = layer.weightShape[1];
+        let acc = BigInt(layer.bias[m] ?? 0);
+        for (let k = 0; k < n; k++) acc += BigInt(layer.weights[m * n + k] ?? 0) * BigInt((x[k] ?? 0) - zi);
+        out[o] = rule(acc, m);
+        return;
+      }
+      case 'avgpool':
+      case 'maxpool': {
+        let sum = 0n;
+        let best: bigint | undefined;
+        for (let i = 0; i < layer.kernel[0]; i++) for (let j = 0; j < layer.kernel[1]; j++) {
+          const v = at(m, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j);
+          if (v === undefined) continue;
+          const centered = BigInt(v - zi);
+          sum += centered;
+          best = best === undefined || centered > best ? centered : best;
+        }
+        out[o] = rule(layer.kind === 'maxpool' ? best ?? 0n : sum, m);
+        return;
+      }
+      case 'globalavgpool': {
+        let sum = 0n;
+        for (let i = 0; i < inS[1] * inS[2]; i++) sum += BigInt((x[m * inS[1] * inS[2] + i] ?? 0) - zi);
+        out[o] = rule(sum, m);
+        return;
+      }
+      case 'add': {
+        const y = values.get(layer.inputs[1] ?? '') ?? new Int32Array(0);
+        const acc = BigInt((x[o] ?? 0) - layer.inputZeroPoints[0]) * BigInt(layer.inputMultipliers[0])
+          + BigInt((y[o] ?? 0) - layer.inputZeroPoints[1]) * BigInt(layer.inputMultipliers[1]);
+        out[o] = rule(acc, m);
+        return;
+      }
+    }
+  });
+  return out;
+}
