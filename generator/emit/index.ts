@@ -1,0 +1,4 @@
+/** The Verilog printer and the identifier legalizer. See verilog.ts for how widths are kept exact. */
+export { emitDesign, type EmittedDesign, type EmittedFile } from './verilog.js';
+export { renderHeader, type HeaderInfo } from './header.js';
+export { verilogIdentifier, isLegalIdentifier, NameScope, MAX_IDENTIFIER_LENGTH } from './identifiers.js';

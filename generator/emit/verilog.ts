@@ -1,0 +1,366 @@
+/**
+ * The Verilog printer: DSL modules -> Verilog-2005 text, one file per module (Verilator's style rules
+ * want the file named after its module). Deterministic: names come from declaration order, temporaries
+ * are numbered in print order, nothing depends on time, paths or hash iteration order.
+ *
+ * How widths stay exact: every operation gets its own named wire of exactly its type, and each operand
+ * is first brought to the operation's width explicitly (sign/zero extension by concatenation, or a slice
+ * of the low bits). Since an interval proves the result fits, arithmetic modulo 2^width is exact, and no
+ * expression relies on Verilog's context-dependent width rules (so `verilator -Wall` has nothing to say).
+ */
+import { type Expr, Signal } from '../hdl/expr.js';
+import { checkModule, operands } from '../hdl/check.js';
+import { type BitType, toBits, typeOfInterval, hull } from '../hdl/interval.js';
+import { type Instance, type Memory, type Module, type Reg } from '../hdl/module.js';
+import { NameScope } from './identifiers.js';
+import { type HeaderInfo, renderHeader } from './header.js';
+
+export interface EmittedFile {
+  /** `<module>.v` */
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface EmittedDesign {
+  /** Every module of the hierarchy, children before parents (a valid compile order). */
+  readonly files: readonly EmittedFile[];
+  /** The top module's Verilog name. */
+  readonly top: string;
+  /** Verilog names of the top module's ports, by DSL name. */
+  readonly ports: ReadonlyMap<string, string>;
+}
+
+/** Longest line we aim for; long lists (concatenations, the unused-bit sink) wrap before it. */
+const LINE_WIDTH = 100;
+/** The sink for deliberately unused bits; Verilator's default --unused-regexp matches `*unused*`. */
+const UNUSED_SINK = 'unused_ok';
+
+/** Print a module and everything it instantiates. Checks the design first. */
+export function emitDesign(top: Module, header: HeaderInfo = {}): EmittedDesign {
+  checkModule(top);
+  const order = postOrder(top);
+  const moduleScope = new NameScope();
+  const moduleNames = new Map<Module, string>(order.map((m) => [m, moduleScope.claim(m.name)]));
+  const portNames = new Map<Module, Map<string, string>>();
+  const files: EmittedFile[] = [];
+  const headerText = renderHeader(header);
+  for (const m of order) {
+    const printer = new ModulePrinter(m, moduleNames, portNames);
+    files.push({ name: `${moduleNames.get(m)!}.v`, text: headerText + printer.print() });
+    portNames.set(m, printer.portNameMap());
+  }
+  return { files, top: moduleNames.get(top)!, ports: portNames.get(top)! };
+}
+
+function postOrder(top: Module): Module[] {
+  const order: Module[] = [];
+  const seen = new Set<Module>();
+  const visit = (m: Module): void => {
+    if (seen.has(m)) return;
+    seen.add(m);
+    for (const inst of m.instances) visit(inst.module);
+    order.push(m);
+  };
+  visit(top);
+  return order;
+}
+
+/** A printable operand: a declared identifier or a constant. */
+type Operand = { readonly kind: 'ident'; readonly name: string; readonly type: BitType } | { readonly kind: 'const'; readonly value: bigint };
+
+function declType(type: BitType): string {
+  const sign = type.signed ? 'signed ' : '';
+  return type.width === 1 ? sign : `${sign}[${type.width - 1}:0] `;
+}
+
+/** A sized literal of exactly `width` bits. */
+function literal(value: bigint, width: number): string {
+  if (width === 1) return `1'b${toBits(value, 1)}`;
+  if (value < 0n) return `(-${width}'sd${toBits(-value, width)})`;
+  return `${width}'d${toBits(value, width)}`;
+}
+
+/** `n` copies of a bit, as a concatenation item. */
+function replicate(n: number, bit: string): string {
+  return n === 1 ? bit : `{${n}{${bit}}}`;
+}
+
+/** Join items as `open a, b, ... close`, breaking lines before LINE_WIDTH. */
+function wrapList(open: string, items: readonly string[], close: string, indent: string): string {
+  const lines: string[] = [];
+  let line = open;
+  items.forEach((item, i) => {
+    const piece = item + (i < items.length - 1 ? ',' : '');
+    if (line.length + piece.length + 1 > LINE_WIDTH && line.trim() !== open.trim()) {
+      lines.push(line.trimEnd());
+      line = indent + '  ';
+    }
+    line += (line.endsWith(open) || line.trim() === '' ? '' : ' ') + piece;
+  });
+  lines.push(line + close);
+  return lines.join('\n');
+}
+
+class ModulePrinter {
+  private readonly m: Module;
+  private readonly moduleNames: ReadonlyMap<Module, string>;
+  private readonly childPorts: ReadonlyMap<Module, ReadonlyMap<string, string>>;
+  private readonly scope = new NameScope([UNUSED_SINK]);
+  private readonly names = new Map<Signal, string>();
+  private readonly memNames = new Map<Memory, string>();
+  private readonly instNames = new Map<Instance, string>();
+  /** Operation nodes already printed, by the wire holding them. */
+  private readonly printed = new Map<Expr, Operand>();
+  /** Which bits of each declared identifier something reads. */
+  private readonly usedBits = new Map<string, boolean[]>();
+  /** Declarations of every named signal and memory, printed before any statement reads them. */
+  private readonly decls: string[] = [];
+  private readonly body: string[] = [];
+  private tempCount = 0;
+
+  constructor(m: Module, moduleNames: ReadonlyMap<Module, string>, childPorts: ReadonlyMap<Module, ReadonlyMap<string, string>>) {
+    this.m = m;
+    this.moduleNames = moduleNames;
+    this.childPorts = childPorts;
+    // Ports first so they keep the most natural names.
+    const ports = m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
+    for (const sig of ports) this.names.set(sig, this.scope.claim(sig.name));
+    for (const sig of m.signals) if (!this.names.has(sig)) this.names.set(sig, this.scope.claim(sig.name));
+    for (const mem of m.memories) this.memNames.set(mem, this.scope.claim(mem.name));
+    for (const inst of m.instances) this.instNames.set(inst, this.scope.claim(inst.name));
+  }
+
+  portNameMap(): Map<string, string> {
+    return new Map(this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output').map((sig) => [sig.name, this.names.get(sig)!]));
+  }
+
+  print(): string {
+    for (const sig of this.m.signals) {
+      if (sig.kind === 'input' || sig.kind === 'output') continue;
+      this.declare(this.names.get(sig)!, sig.type);
+      this.decls.push(`${sig.kind === 'reg' || sig.kind === 'memread' ? 'reg' : 'wire'} ${declType(sig.type)}${this.names.get(sig)!};`);
+    }
+    for (const sig of this.m.signals) if (sig.kind === 'input') this.usedBits.set(this.names.get(sig)!, new Array<boolean>(sig.width).fill(false));
+    for (const mem of this.m.memories) this.printMemoryDecl(mem);
+    for (const sig of [...this.m.wires, ...this.m.outputs]) this.printDriven(sig);
+    this.printRegisters();
+    for (const mem of this.m.memories) this.printMemoryPorts(mem);
+    for (const inst of this.m.instances) this.printInstance(inst);
+    const sink = this.unusedSink();
+    const sections = [this.decls, this.body, sink === '' ? [] : [sink]].filter((lines) => lines.length > 0);
+    return [this.moduleHeader(), ...sections.flatMap((lines) => ['', ...lines]), '', 'endmodule', ''].join('\n');
+  }
+
+  private moduleHeader(): string {
+    const ports = this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
+    const lines = ports.map((sig, i) => `  ${sig.kind} wire ${declType(sig.type)}${this.names.get(sig)!}${i < ports.length - 1 ? ',' : ''}`);
+    return ports.length === 0 ? `module ${this.moduleNames.get(this.m)!};` : [`module ${this.moduleNames.get(this.m)!} (`, ...lines, ');'].join('\n');
+  }
+
+  /** Track an identifier's bit usage (for the unused-bit sink). */
+  private declare(name: string, type: BitType): void {
+    this.usedBits.set(name, new Array<boolean>(type.width).fill(false));
+  }
+
+  // ---- operands -------------------------------------------------------------------------------
+
+  /** The operand holding an expression's value, printing wires for operation nodes on first use. */
+  private ref(e: Expr): Operand {
+    if (e instanceof Signal) return { kind: 'ident', name: this.names.get(e)!, type: e.type };
+    const c = e.constValue;
+    if (c !== undefined) return { kind: 'const', value: c };
+    const done = this.printed.get(e);
+    if (done !== undefined) return done;
+    for (const x of operands(e)) this.ref(x);
+    const name = this.scope.claim(`t${this.tempCount++}_${e.node.op}`);
+    this.declare(name, e.type);
+    const operand: Operand = { kind: 'ident', name, type: e.type };
+    this.body.push(`wire ${declType(e.type)}${name} = ${this.operation(e)};`);
+    this.printed.set(e, operand);
+    return operand;
+  }
+
+  private markUsed(name: string, hi: number, lo: number): void {
+    const bits = this.usedBits.get(name);
+    if (bits === undefined) return;
+    for (let i = lo; i <= hi && i < bits.length; i++) bits[i] = true;
+  }
+
+  /** An operand's value as exactly `width` bits (extended by its signedness, or its low bits). */
+  private fit(e: Expr, width: number): string {
+    const op = this.ref(e);
+    if (op.kind === 'const') return literal(op.value, width);
+    const w = op.type.width;
+    if (w === width) {
+      this.markUsed(op.name, w - 1, 0);
+      return op.name;
+    }
+    if (w > width) return this.bits(e, width - 1, 0);
+    this.markUsed(op.name, w - 1, 0);
+    const pad = width - w;
+    if (!op.type.signed) return `{${pad}'d0, ${op.name}}`;
+    const msb = w === 1 ? op.name : `${op.name}[${w - 1}]`;
+    return `{${replicate(pad, msb)}, ${op.name}}`;
+  }
+
+  /** Bits [hi:lo] of an operand's two's complement form; bits above its width repeat its sign. */
+  private bits(e: Expr, hi: number, lo: number): string {
+    const op = this.ref(e);
+    if (op.kind === 'const') return literal(BigInt.asUintN(hi - lo + 1, toBits(op.value, hi + 1) >> BigInt(lo)), hi - lo + 1);
+    const w = op.type.width;
+    const top = Math.min(hi, w - 1);
+    const pad = hi - top;
+    const msb = w === 1 ? op.name : `${op.name}[${w - 1}]`;
+    if (lo > w - 1) {
+      this.markUsed(op.name, w - 1, w - 1);
+      return op.type.signed ? `{${hi - lo + 1}{${msb}}}` : literal(0n, hi - lo + 1);
+    }
+    this.markUsed(op.name, top, lo);
+    const core = w === 1 ? op.name : top === lo ? `${op.name}[${lo}]` : top === w - 1 && lo === 0 ? op.name : `${op.name}[${top}:${lo}]`;
+    if (pad === 0) return core;
+    return op.type.signed ? `{${replicate(pad, msb)}, ${core}}` : `{${pad}'d0, ${core}}`;
+  }
+
+  /** The right-hand side of one operation node, at exactly its own width. */
+  private operation(e: Expr): string {
+    const n = e.node;
+    const w = e.width;
+    switch (n.op) {
+      case 'add':
+        return `${this.fit(n.a, w)} + ${this.fit(n.b, w)}`;
+      case 'sub':
+        return `${this.fit(n.a, w)} - ${this.fit(n.b, w)}`;
+      case 'neg':
+        return `-${this.fit(n.a, w)}`;
+      case 'mulConst':
+        return `${this.fit(n.a, w)} * ${literal(n.k, w)}`;
+      case 'shl':
+        return `{${this.fit(n.a, w - n.k)}, ${n.k}'d0}`;
+      case 'shr':
+        return this.bits(n.a, n.k + w - 1, n.k);
+      case 'slice':
+        return this.bits(n.a, n.hi, n.lo);
+      case 'concat':
+        return wrapList('{', n.parts.map((p) => this.fit(p, p.width)), '}', '');
+      case 'cmp':
+        return this.comparison(n.kind, n.a, n.b);
+      case 'mux':
+        return `${this.fit(n.sel, 1)} ? ${this.fit(n.a, w)} : ${this.fit(n.b, w)}`;
+      case 'bitwise':
+        return `${this.fit(n.a, w)} ${n.kind === 'and' ? '&' : n.kind === 'or' ? '|' : '^'} ${this.fit(n.b, w)}`;
+      case 'not':
+        return `~${this.fit(n.a, w)}`;
+      case 'reduce':
+        return `${n.kind === 'and' ? '&' : n.kind === 'or' ? '|' : '^'}${this.fit(n.a, n.a.width)}`;
+      case 'wrap':
+      case 'assume':
+        return this.fit(n.a, w);
+      case 'const':
+      case 'signal':
+        throw new Error('unreachable: leaves are operands, not operations');
+    }
+  }
+
+  private comparison(kind: string, a: Expr, b: Expr): string {
+    const common = typeOfInterval(hull(a.range, b.range));
+    const symbol = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' }[kind]!;
+    const x = this.fit(a, common.width);
+    const y = this.fit(b, common.width);
+    const signedOf = (t: string): string => `$signed(${t.startsWith('(') ? t.slice(1, -1) : t})`;
+    if (common.signed && kind !== 'eq' && kind !== 'ne') return `${signedOf(x)} ${symbol} ${signedOf(y)}`;
+    return `${x} ${symbol} ${y}`;
+  }
+
+  // ---- statements ------------------------------------------------------------------------------
+
+  private printDriven(sig: Signal): void {
+    const name = this.names.get(sig)!;
+    const driver = sig.driver!;
+    const rhs = this.fit(driver, sig.width);
+    this.body.push(`assign ${name} = ${rhs};`);
+  }
+
+  /** Registers with the same reset and enable share one always block. */
+  private printRegisters(): void {
+    const clock = this.m.clock;
+    if (clock === undefined || this.m.regs.length === 0) return;
+    const clk = this.fit(clock, 1);
+    const groups = new Map<string, { reset: string | undefined; enable: string | undefined; regs: Reg[] }>();
+    for (const r of this.m.regs) {
+      const reset = r.reset === undefined ? undefined : this.fit(r.reset, 1);
+      const enable = r.enable === undefined ? undefined : this.fit(r.enable, 1);
+      const key = `${reset ?? ''}|${enable ?? ''}`;
+      const g = groups.get(key) ?? { reset, enable, regs: [] };
+      g.regs.push(r);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) {
+      const loads = g.regs.map((r) => `${this.names.get(r)!} <= ${this.fit(r.driver!, r.width)};`);
+      const resets = g.regs.map((r) => `${this.names.get(r)!} <= ${literal(r.init, r.width)};`);
+      this.body.push('', `always @(posedge ${clk}) begin`);
+      const indent = (lines: string[], depth: number): string[] => lines.map((l) => '  '.repeat(depth) + l);
+      if (g.reset !== undefined) {
+        this.body.push(`  if (${g.reset}) begin`, ...indent(resets, 2));
+        if (g.enable !== undefined) this.body.push(`  end else if (${g.enable}) begin`, ...indent(loads, 2), '  end');
+        else this.body.push('  end else begin', ...indent(loads, 2), '  end');
+      } else if (g.enable !== undefined) {
+        this.body.push(`  if (${g.enable}) begin`, ...indent(loads, 2), '  end');
+      } else {
+        this.body.push(...indent(loads, 1));
+      }
+      this.body.push('end');
+    }
+  }
+
+  private printMemoryDecl(mem: Memory): void {
+    const type = typeOfInterval(mem.range);
+    this.decls.push(`reg ${declType(type)}${this.memNames.get(mem)!} [0:${mem.depth - 1}];`);
+  }
+
+  private printMemoryPorts(mem: Memory): void {
+    const clk = this.fit(this.m.clock!, 1);
+    const name = this.memNames.get(mem)!;
+    const type = typeOfInterval(mem.range);
+    const w = mem.write!;
+    const store = `${name}[${this.fit(w.addr, mem.addrWidth)}] <= ${this.fit(w.data, type.width)};`;
+    const always = (enable: Expr | undefined, statement: string): string[] =>
+      enable === undefined || enable.constValue === 1n
+        ? [`always @(posedge ${clk}) begin`, `  ${statement}`, 'end']
+        : [`always @(posedge ${clk}) begin`, `  if (${this.fit(enable, 1)}) ${statement}`, 'end'];
+    this.body.push('', `// RAM '${name}': synchronous write, registered read (inferred as block RAM).`, ...always(w.enable, store));
+    for (const rd of mem.reads) {
+      this.body.push(...always(rd.enable, `${this.names.get(rd)!} <= ${name}[${this.fit(rd.addr, mem.addrWidth)}];`));
+    }
+  }
+
+  private printInstance(inst: Instance): void {
+    const ports = this.childPorts.get(inst.module)!;
+    const conns: string[] = [];
+    for (const port of inst.module.signals) {
+      if (port.kind === 'input') conns.push(`.${ports.get(port.name)!}(${this.fit(inst.connections.get(port.name)!, port.width)})`);
+      if (port.kind === 'output') conns.push(`.${ports.get(port.name)!}(${this.names.get(inst.out(port.name))!})`);
+    }
+    this.body.push('', `${this.moduleNames.get(inst.module)!} ${this.instNames.get(inst)!} (`, ...conns.map((c, i) => `  ${c}${i < conns.length - 1 ? ',' : ''}`), ');');
+  }
+
+  /** One wire that reads every bit nothing else reads, so -Wall's UNUSED check stays quiet by design. */
+  private unusedSink(): string {
+    const items: string[] = [];
+    for (const [name, bits] of this.usedBits) {
+      const w = bits.length;
+      let i = 0;
+      while (i < w) {
+        if (bits[i]) {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j + 1 < w && !bits[j + 1]) j++;
+        items.push(w === 1 ? name : i === j ? `${name}[${i}]` : i === 0 && j === w - 1 ? name : `${name}[${j}:${i}]`);
+        i = j + 1;
+      }
+    }
+    if (items.length === 0) return '';
+    return `// Bits no logic reads (Verilator's idiom for deliberately unused signals).\n${wrapList(`wire ${UNUSED_SINK} = &{`, ['1\'b0', ...items], '};', '')}`;
+  }
+}

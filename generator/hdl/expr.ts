@@ -1,0 +1,315 @@
+/**
+ * Expressions: immutable trees (DAGs, when a sub-expression is reused) over constants and named signals.
+ * Each node's interval is computed exactly from its operands' intervals when it is built, and its type
+ * is the narrowest one holding that interval (see interval.ts).
+ */
+import {
+  HdlError,
+  type BitType,
+  type Interval,
+  contains,
+  containsValue,
+  formatInterval,
+  formatType,
+  hull,
+  interval,
+  rangeOfType,
+  typeOfInterval,
+} from './interval.js';
+
+export type CompareKind = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type BitwiseKind = 'and' | 'or' | 'xor';
+
+/** The operation of one expression node; discriminated on `op`. */
+export type ExprNode =
+  | { readonly op: 'const'; readonly value: bigint }
+  | { readonly op: 'signal' }
+  | { readonly op: 'add'; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'sub'; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'neg'; readonly a: Expr }
+  /** Multiplication by a constant (the baseline `W * x` form; synthesis builds the multiplier). */
+  | { readonly op: 'mulConst'; readonly a: Expr; readonly k: bigint }
+  | { readonly op: 'shl'; readonly a: Expr; readonly k: number }
+  /** Floor division by 2^k (arithmetic shift right). */
+  | { readonly op: 'shr'; readonly a: Expr; readonly k: number }
+  /** Bits [hi:lo] of the operand's two's complement form, as an unsigned value. */
+  | { readonly op: 'slice'; readonly a: Expr; readonly hi: number; readonly lo: number }
+  /** Bits of the parts, first part most significant (as Verilog `{a, b}`); unsigned. */
+  | { readonly op: 'concat'; readonly parts: readonly Expr[] }
+  | { readonly op: 'cmp'; readonly kind: CompareKind; readonly a: Expr; readonly b: Expr }
+  /** sel ? a : b */
+  | { readonly op: 'mux'; readonly sel: Expr; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'bitwise'; readonly kind: BitwiseKind; readonly a: Expr; readonly b: Expr }
+  | { readonly op: 'not'; readonly a: Expr }
+  | { readonly op: 'reduce'; readonly kind: BitwiseKind; readonly a: Expr }
+  /** Keep the low bits of the operand, reinterpreted in the node's type (intended truncation). */
+  | { readonly op: 'wrap'; readonly a: Expr }
+  /**
+   * Narrow to a smaller interval the designer knows holds (e.g. a counter reset before it overflows).
+   * Printed like `wrap`; the evaluator checks the claim on every evaluation.
+   */
+  | { readonly op: 'assume'; readonly a: Expr };
+
+export type ExprLike = Expr | bigint | number;
+
+/** Anything that owns signals (a Module); kept opaque here to avoid a module cycle. */
+export type Owner = object;
+
+export class Expr {
+  readonly node: ExprNode;
+  readonly range: Interval;
+  readonly type: BitType;
+
+  constructor(node: ExprNode, range: Interval) {
+    this.node = node;
+    this.range = range;
+    this.type = typeOfInterval(range);
+  }
+
+  get width(): number {
+    return this.type.width;
+  }
+  get signed(): boolean {
+    return this.type.signed;
+  }
+  /** The single value when the interval is a point (the expression is a constant in effect). */
+  get constValue(): bigint | undefined {
+    return this.range.min === this.range.max ? this.range.min : undefined;
+  }
+
+  add(other: ExprLike): Expr {
+    const b = lift(other);
+    return new Expr({ op: 'add', a: this, b }, interval(this.range.min + b.range.min, this.range.max + b.range.max));
+  }
+  sub(other: ExprLike): Expr {
+    const b = lift(other);
+    return new Expr({ op: 'sub', a: this, b }, interval(this.range.min - b.range.max, this.range.max - b.range.min));
+  }
+  neg(): Expr {
+    return new Expr({ op: 'neg', a: this }, interval(-this.range.max, -this.range.min));
+  }
+  /** Multiply by a constant. */
+  mul(k: bigint | number): Expr {
+    const kk = BigInt(k);
+    const p = this.range.min * kk;
+    const q = this.range.max * kk;
+    return new Expr({ op: 'mulConst', a: this, k: kk }, p <= q ? interval(p, q) : interval(q, p));
+  }
+  /** Multiply by 2^k. */
+  shl(k: number): Expr {
+    checkShift(k);
+    const f = 1n << BigInt(k);
+    return new Expr({ op: 'shl', a: this, k }, interval(this.range.min * f, this.range.max * f));
+  }
+  /** Floor division by 2^k (arithmetic shift right; drops the low k bits). */
+  shr(k: number): Expr {
+    checkShift(k);
+    const s = BigInt(k);
+    return new Expr({ op: 'shr', a: this, k }, interval(this.range.min >> s, this.range.max >> s));
+  }
+  /** Bits [hi:lo] of the two's complement form, as an unsigned value. */
+  slice(hi: number, lo: number): Expr {
+    if (!Number.isInteger(hi) || !Number.isInteger(lo) || lo < 0 || hi < lo || hi >= this.width) {
+      throw new HdlError(`slice [${hi}:${lo}] is outside the ${formatType(this.type)} operand (bits ${this.width - 1}..0)`);
+    }
+    return new Expr({ op: 'slice', a: this, hi, lo }, rangeOfType({ width: hi - lo + 1, signed: false }));
+  }
+  bit(i: number): Expr {
+    return this.slice(i, i);
+  }
+  /** The same bits read as an unsigned number. */
+  asBits(): Expr {
+    return this.slice(this.width - 1, 0);
+  }
+
+  eq(other: ExprLike): Expr {
+    return compare('eq', this, lift(other));
+  }
+  ne(other: ExprLike): Expr {
+    return compare('ne', this, lift(other));
+  }
+  lt(other: ExprLike): Expr {
+    return compare('lt', this, lift(other));
+  }
+  le(other: ExprLike): Expr {
+    return compare('le', this, lift(other));
+  }
+  gt(other: ExprLike): Expr {
+    return compare('gt', this, lift(other));
+  }
+  ge(other: ExprLike): Expr {
+    return compare('ge', this, lift(other));
+  }
+
+  and(other: ExprLike): Expr {
+    return bitwise('and', this, lift(other));
+  }
+  or(other: ExprLike): Expr {
+    return bitwise('or', this, lift(other));
+  }
+  xor(other: ExprLike): Expr {
+    return bitwise('xor', this, lift(other));
+  }
+  /** Bitwise complement of an unsigned operand (logical not of a 1-bit value). */
+  not(): Expr {
+    requireUnsigned('not', this);
+    return new Expr({ op: 'not', a: this }, rangeOfType(this.type));
+  }
+  reduceAnd(): Expr {
+    return new Expr({ op: 'reduce', kind: 'and', a: this }, interval(0, 1));
+  }
+  reduceOr(): Expr {
+    return new Expr({ op: 'reduce', kind: 'or', a: this }, interval(0, 1));
+  }
+  reduceXor(): Expr {
+    return new Expr({ op: 'reduce', kind: 'xor', a: this }, interval(0, 1));
+  }
+
+  /**
+   * Intended truncation: keep the low `width` bits, read in the given signedness (default: this
+   * expression's). The only way to make a value narrower than its interval without a proof.
+   */
+  resize(width: number, options: { wrap: true; signed?: boolean }): Expr {
+    if (options.wrap !== true) throw new HdlError('resize() truncates: pass { wrap: true } to say it is intended');
+    const type = { width, signed: options.signed ?? this.signed };
+    const full = rangeOfType(type);
+    // When the value already fits, wrapping changes nothing; keep the tighter interval.
+    return new Expr({ op: 'wrap', a: this }, contains(full, this.range) ? this.range : full);
+  }
+  /** Same as resize(width, {wrap: true}). */
+  truncate(width: number): Expr {
+    return this.resize(width, { wrap: true });
+  }
+  /** Saturate into [lo, hi] (e.g. ReLU6 on integers, or the output clamp of requantization). */
+  clamp(lo: bigint | number, hi: bigint | number): Expr {
+    const target = interval(lo, hi);
+    const low = constant(target.min);
+    const high = constant(target.max);
+    const clamped = mux(this.lt(low), low, mux(this.gt(high), high, this));
+    const min = this.range.min < target.min ? target.min : this.range.min > target.max ? target.max : this.range.min;
+    const max = this.range.max > target.max ? target.max : this.range.max < target.min ? target.min : this.range.max;
+    return new Expr({ op: 'assume', a: clamped }, interval(min, max));
+  }
+  /**
+   * Narrow the interval to one the designer knows holds but interval arithmetic cannot prove (a counter
+   * that wraps by a compare). The TypeScript evaluator checks the claim every time it evaluates.
+   */
+  assume(min: bigint | number, max: bigint | number): Expr {
+    return new Expr({ op: 'assume', a: this }, interval(min, max));
+  }
+
+  toString(): string {
+    return `${this.node.op} ${formatInterval(this.range)}`;
+  }
+}
+
+/** A named, declared signal: a port, wire, register, memory read port or instance output. */
+export type SignalKind = 'input' | 'output' | 'wire' | 'reg' | 'memread' | 'instout';
+
+export class Signal extends Expr {
+  readonly kind: SignalKind;
+  readonly name: string;
+  readonly owner: Owner;
+  private driverExpr: Expr | undefined;
+
+  constructor(owner: Owner, kind: SignalKind, name: string, range: Interval) {
+    super({ op: 'signal' }, range);
+    this.owner = owner;
+    this.kind = kind;
+    this.name = name;
+  }
+
+  /** The expression that drives a wire or output, or a register's next value. */
+  get driver(): Expr | undefined {
+    return this.driverExpr;
+  }
+
+  /** Set the single driver; a second driver or one whose interval does not fit is an error. */
+  protected setDriver(what: string, value: ExprLike): void {
+    if (this.driverExpr !== undefined) throw new HdlError(`${this.kind} '${this.name}' already has a ${what}: one driver per signal`);
+    const e = lift(value);
+    if (!contains(this.range, e.range)) {
+      throw new HdlError(
+        `${this.kind} '${this.name}' holds ${formatInterval(this.range)} (${formatType(this.type)}) but its ${what} ` +
+          `ranges over ${formatInterval(e.range)}; narrow it with .truncate(), .resize(w, {wrap: true}), .clamp() or .assume()`,
+      );
+    }
+    this.driverExpr = e;
+  }
+}
+
+export function constant(value: bigint | number): Expr {
+  const v = BigInt(value);
+  return new Expr({ op: 'const', value: v }, interval(v, v));
+}
+
+export function lift(value: ExprLike): Expr {
+  if (value instanceof Expr) return value;
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    throw new HdlError(`constant ${value} is not a safe integer; pass a bigint`);
+  }
+  return constant(value);
+}
+
+/** sel ? whenTrue : whenFalse; sel must be a 1-bit unsigned value. */
+export function mux(sel: ExprLike, whenTrue: ExprLike, whenFalse: ExprLike): Expr {
+  const s = lift(sel);
+  if (!contains(interval(0, 1), s.range)) throw new HdlError(`mux select must be 1-bit unsigned, got ${formatInterval(s.range)}`);
+  const a = lift(whenTrue);
+  const b = lift(whenFalse);
+  return new Expr({ op: 'mux', sel: s, a, b }, hull(a.range, b.range));
+}
+
+/** Verilog `{a, b, ...}`: the first part is the most significant. */
+export function concat(...parts: ExprLike[]): Expr {
+  if (parts.length === 0) throw new HdlError('concat() needs at least one part');
+  const es = parts.map(lift);
+  const width = es.reduce((w, e) => w + e.width, 0);
+  return new Expr({ op: 'concat', parts: es }, rangeOfType({ width, signed: false }));
+}
+
+/** Select among many values by an index (a chain of muxes); out-of-range indices give the last value. */
+export function select(index: Expr, values: readonly ExprLike[]): Expr {
+  if (values.length === 0) throw new HdlError('select() needs at least one value');
+  let result = lift(values[values.length - 1]!);
+  for (let i = values.length - 2; i >= 0; i--) result = mux(index.eq(i), values[i]!, result);
+  return result;
+}
+
+/** Sum of many terms as a balanced tree (log depth). */
+export function sum(terms: readonly ExprLike[]): Expr {
+  if (terms.length === 0) return constant(0);
+  let level = terms.map(lift);
+  while (level.length > 1) {
+    const next: Expr[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(level[i]!.add(level[i + 1]!));
+    if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+function compare(kind: CompareKind, a: Expr, b: Expr): Expr {
+  return new Expr({ op: 'cmp', kind, a, b }, interval(0, 1));
+}
+
+function bitwise(kind: BitwiseKind, a: Expr, b: Expr): Expr {
+  requireUnsigned(kind, a);
+  requireUnsigned(kind, b);
+  const width = Math.max(a.width, b.width);
+  const range =
+    kind === 'and' ? interval(0, a.range.max < b.range.max ? a.range.max : b.range.max) : rangeOfType({ width, signed: false });
+  return new Expr({ op: 'bitwise', kind, a, b }, range);
+}
+
+function requireUnsigned(what: string, e: Expr): void {
+  if (e.signed) throw new HdlError(`${what} needs unsigned operands; use .asBits() on the ${formatType(e.type)} operand`);
+}
+
+function checkShift(k: number): void {
+  if (!Number.isInteger(k) || k < 0) throw new HdlError(`shift amount must be a non-negative integer, got ${k}`);
+}
+
+export function checkValueInRange(what: string, value: bigint, range: Interval): void {
+  if (!containsValue(range, value)) throw new HdlError(`${what}: value ${value} is outside ${formatInterval(range)}`);
+}

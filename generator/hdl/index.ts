@@ -1,0 +1,54 @@
+/**
+ * fixynn's hardware construction DSL. Every value carries an exact integer interval; its Verilog type is
+ * the narrowest that holds it, so nothing overflows and nothing is wider than needed.
+ *
+ * Usage:
+ * ```ts
+ * import { Module, Simulator, s, u, mux, sum } from '../hdl/index.js';
+ * import { emitDesign } from '../emit/index.js';
+ *
+ * const m = new Module('mac');
+ * m.addClock();                                   // input clk (registers and memories use it)
+ * const rst = m.input('rst', u(1));
+ * const en = m.input('en', u(1));
+ * const x = m.input('x', s(8));                   // [-128, 127]
+ * const p = x.mul(-3).add(x.shl(2));              // interval [-127, 128]: signed 9 bits, exact
+ * const acc = m.reg('acc', s(16), { reset: rst, enable: en });
+ * acc.next(acc.add(p).clamp(-32768, 32767));      // saturate explicitly; .truncate(16) would wrap
+ * m.output('y', acc);
+ * m.output('big', mux(x.gt(0), x, 0));            // comparisons and muxes give exact intervals too
+ *
+ * const sim = new Simulator(m);                    // checks the module, then runs it cycle by cycle
+ * sim.setAll({ rst: 1, en: 0, x: 0 }).step();
+ * sim.setAll({ rst: 0, en: 1, x: 5 }).step();
+ * sim.get('y');                                    // 5n
+ *
+ * const { files } = emitDesign(m, { modelSha256, options });  // Verilog-2005, one file per module
+ * ```
+ * Narrowing that the intervals cannot prove is explicit: `.truncate(w)` / `.resize(w, {wrap: true})`
+ * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
+ * `m.wire(name, expr)`, `m.pipe(name, expr, opts)` (a delay register typed by its value),
+ * `m.memory(name, {depth, type})` with `.setWrite({addr, data, enable})` and `.read(name, {addr})` (RAM
+ * with registered read), `m.instance(name, child, {port: expr})` with `.out(port)`, `concat`, `select`,
+ * `sum` (balanced adder tree), `.slice/.bit/.asBits`, bitwise and reductions on unsigned values.
+ */
+export { HdlError, type BitType, type Interval, interval, typeOfInterval, rangeOfType, contains, formatInterval, formatType, toBits, fromBits } from './interval.js';
+export { Expr, Signal, type ExprLike, type ExprNode, type CompareKind, type BitwiseKind, type SignalKind, constant, lift, mux, concat, select, sum } from './expr.js';
+export {
+  Module,
+  Wire,
+  Input,
+  Reg,
+  Memory,
+  MemReadPort,
+  Instance,
+  InstanceOutput,
+  type RegOptions,
+  type TypeSpec,
+  u,
+  s,
+  range,
+  intervalOf,
+} from './module.js';
+export { checkModule, findProblems, operands, signalsRead, combinationalInputs } from './check.js';
+export { Simulator } from './evaluate.js';
