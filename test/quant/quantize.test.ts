@@ -1,0 +1,185 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FixynnError } from '../../generator/errors.js';
+import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
+import { chooseMultiplier, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
+import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+import { qRange } from '../../generator/quant/ir.js';
+import { activationClamp, quantizeCalibrated, quantizeQdq, quantizeWeightsPerChannel } from '../../generator/quant/quantize.js';
+import { parseQuantizedGraph, serializeQuantizedGraph } from '../../generator/quant/serialize.js';
+import { RangeCollector } from '../../generator/quant/calibrate.js';
+import { exampleGraph, randomImage, runFloat } from '../golden/reference.js';
+
+function badInputMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FixynnError);
+    expect((err as FixynnError).exitCode).toBe(2);
+    return (err as Error).message;
+  }
+  throw new Error('expected a bad-input error');
+}
+
+function calibrated(graph: LayerGraph = exampleGraph(3)): QuantizedGraph {
+  const collector = new RangeCollector(4);
+  for (let i = 0; i < 4; i++) for (const [name, v] of runFloat(graph, randomImage(graph.input.shape, i))) collector.observe(name, v);
+  return quantizeCalibrated(graph, { ranges: collector.ranges('minmax', 8), weightBits: 8, actBits: 8, images: 4, method: 'minmax' });
+}
+
+describe('fixed-point multipliers', () => {
+  it('M has 16 bits and M / 2^s is within 2^-16 (relative) of the real multiplier', () => {
+    fc.assert(fc.property(fc.double({ min: 1e-9, max: 30000, noNaN: true }), (real) => {
+      const { multiplier, shift } = chooseMultiplier(real, 't');
+      expect(multiplier).toBeGreaterThanOrEqual(2 ** 15);
+      expect(multiplier).toBeLessThan(2 ** 16);
+      expect(shift).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(multiplier / 2 ** shift - real) / real).toBeLessThanOrEqual(2 ** -16);
+    }), { numRuns: 3000 });
+  });
+
+  it('gives 0 for an all-zero channel and refuses a multiplier of 2^15 or more', () => {
+    expect(chooseMultiplier(0, 't')).toEqual({ multiplier: 0, shift: 1 });
+    expect(badInputMessage(() => chooseMultiplier(40000, 'layer 3'))).toMatch(/layer 3.*multiplier/);
+  });
+
+  it('a shared shift gives the larger multiplier full precision and keeps the ratio', () => {
+    const { multipliers, shift } = chooseSharedShift([0.8, 0.05], 't');
+    expect(multipliers[0]).toBeGreaterThanOrEqual(2 ** 15);
+    expect(Math.abs((multipliers[1] ?? 0) / 2 ** shift - 0.05)).toBeLessThan(2 ** -shift);
+  });
+});
+
+describe('activation and weight quantization', () => {
+  it('ranges with a non-negative minimum are unsigned with zero point 0; others signed with 0 exact', () => {
+    expect(quantParamsForRange(0, 6, 8)).toEqual({ scale: 6 / 255, zeroPoint: 0, bits: 8, signed: false });
+    fc.assert(fc.property(fc.double({ min: -50, max: -1e-3, noNaN: true }), fc.double({ min: -10, max: 50, noNaN: true }), fc.integer({ min: 2, max: 16 }), (lo, hi, bits) => {
+      const q = quantParamsForRange(lo, hi, bits);
+      const { min, max } = qRange(q);
+      expect(q.signed).toBe(true);
+      expect(q.zeroPoint).toBeGreaterThanOrEqual(min);
+      expect(q.zeroPoint).toBeLessThanOrEqual(max);
+      // Both ends of the range are reachable within one step.
+      expect(q.scale * (min - q.zeroPoint)).toBeLessThanOrEqual(lo + q.scale);
+      expect(q.scale * (max - q.zeroPoint)).toBeGreaterThanOrEqual(Math.max(hi, 0) - q.scale);
+    }));
+  });
+
+  it('ReLU6 becomes the clamp [zp, zp + round(6 / scale)]', () => {
+    const q = { scale: 0.03, zeroPoint: 0, bits: 8, signed: false };
+    expect(activationClamp(q, { kind: 'clip', min: 0, max: 6 })).toEqual({ min: 0, max: 200 });
+    expect(activationClamp({ ...q, scale: 0.01 }, { kind: 'clip', min: 0, max: 6 })).toEqual({ min: 0, max: 255 });
+    expect(activationClamp({ scale: 0.1, zeroPoint: -20, bits: 8, signed: true }, { kind: 'relu' })).toEqual({ min: -20, max: 127 });
+  });
+
+  it('QuantizeLinear rounds half to even and saturates', () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2]);
+    const q = { scale: 0.5, zeroPoint: 3, bits: 8, signed: false };
+    expect([1.25, 0.75, -10, 1000].map((x) => quantizeReal(x, q))).toEqual([5, 5, 0, 255]);
+  });
+
+  it('weights are symmetric per output channel: each channel reaches +-(2^(b-1) - 1)', () => {
+    const w = Float32Array.from([0.1, -0.4, 0.2, 0, 3, -1.5, 0, 0, 0]);
+    const { ints, scale } = quantizeWeightsPerChannel(w, 3, 4);
+    expect(ints).toEqual([2, -7, 4, 0, 7, -4, 0, 0, 0]);
+    expect(scale[0]).toBe(Math.fround(0.4) / 7);
+    expect(scale[2]).toBe(1);
+  });
+});
+
+describe('quantizeCalibrated', () => {
+  it('builds a graph that passes the checker, with the real multipliers in M / 2^s', () => {
+    const qg = calibrated();
+    const conv = qg.layers[0] as QConvLayer;
+    const inScale = qg.tensors['x']?.quant.scale ?? 0;
+    const outScale = qg.tensors[conv.output]?.quant.scale ?? 0;
+    conv.requant.multiplier.forEach((m, c) => {
+      const real = (inScale * (conv.weightScale[c] ?? 0)) / outScale;
+      expect(Math.abs(m / 2 ** (conv.requant.shift[c] ?? 0) - real) / real).toBeLessThan(2 ** -15);
+    });
+    // The maxpool keeps its input's quantization; its requantization is the identity.
+    expect(qg.tensors['mp3_out']?.quant).toEqual(qg.tensors['sum']?.quant);
+  });
+
+  it('names the tensor when a calibration range is missing', () => {
+    const graph = exampleGraph(3);
+    expect(badInputMessage(() => quantizeCalibrated(graph, { ranges: new Map(), weightBits: 8, actBits: 8, images: 0, method: 'minmax' }))).toMatch(/no calibration range for tensor 'x'/);
+    expect(badInputMessage(() => quantizeCalibrated(graph, { ranges: new Map(), weightBits: 17, actBits: 8, images: 0, method: 'minmax' }))).toMatch(/--weight-bits 17.*2 to 16/);
+  });
+
+  it('refuses AveragePool with pads and count_include_pad=0', () => {
+    const graph = exampleGraph(3);
+    const layers = graph.layers.map((l) => (l.kind === 'avgpool' ? { ...l, countIncludePad: false } : l));
+    expect(badInputMessage(() => calibrated({ ...graph, layers }))).toMatch(/ap4.*count_include_pad/);
+  });
+});
+
+describe('quantizeQdq', () => {
+  /** One QDQ conv: the model's integers and scales must come through unchanged. */
+  function qdqGraph(): LayerGraph {
+    const tensors = new Map<string, TensorInfo>([
+      ['x', { name: 'x', shape: [2, 4, 4], quant: { scale: 0.02, zeroPoint: 128, signed: false, bits: 8 } }],
+      ['y', { name: 'y', shape: [3, 4, 4], quant: { scale: 0.05, zeroPoint: -5, signed: true, bits: 8 } }],
+    ]);
+    const int = Int32Array.from({ length: 3 * 2 * 9 }, (_, i) => ((i * 37) % 255) - 127);
+    const scale = Float64Array.from([0.01, 0.02, 0.004]);
+    return {
+      source: { file: 'qdq.onnx', sha256: '1'.repeat(64) },
+      input: { name: 'x', shape: [2, 4, 4], preprocess: { scale: [1, 1], offset: [0, 0] } },
+      firstTensor: 'x', tensors, output: 'y', modelOutput: 'y', softmaxOutside: false, quantized: true,
+      layers: [{
+        kind: 'conv', index: 0, name: 'conv', nodes: ['conv'], inputs: ['x'], output: 'y', group: 1,
+        kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], activation: { kind: 'relu' },
+        weights: { shape: [3, 2, 3, 3], float: Float32Array.from(int, (v, i) => v * (scale[Math.floor(i / 18)] ?? 0)), int, scale, biasInt: Int32Array.from([100, -2000, 7]) },
+        bias: new Float32Array(3),
+      }],
+    };
+  }
+
+  it('keeps the model integer weights, biases, zero points and scales', () => {
+    const graph = qdqGraph();
+    const qg = quantizeQdq(graph);
+    const conv = qg.layers[0] as QConvLayer;
+    expect(qg.origin).toBe('qdq');
+    expect(conv.weights).toEqual(Array.from((graph.layers[0] as { weights: { int: Int32Array } }).weights.int));
+    expect(conv.bias).toEqual([100, -2000, 7]);
+    expect(conv.inputZeroPoint).toBe(128);
+    expect(conv.weightBits).toBe(8);
+    expect(conv.requant.outputZeroPoint).toBe(-5);
+    expect(conv.requant.clampMin).toBe(-5); // ReLU: the real 0
+    expect(conv.requant.multiplier[1]! / 2 ** conv.requant.shift[1]!).toBeCloseTo((0.02 * 0.02) / 0.05, 6);
+  });
+
+  it('refuses a QDQ graph with an unquantized tensor, naming it', () => {
+    const graph = qdqGraph();
+    const tensors = new Map(graph.tensors);
+    tensors.set('y', { name: 'y', shape: [3, 4, 4] });
+    expect(badInputMessage(() => quantizeQdq({ ...graph, tensors }))).toMatch(/tensor 'y'/);
+  });
+});
+
+describe('serialization and the checker', () => {
+  it('round-trips through JSON byte-identically', () => {
+    const qg = calibrated();
+    const text = serializeQuantizedGraph(qg);
+    const back = parseQuantizedGraph(text, 'manifest.json');
+    expect(serializeQuantizedGraph(back)).toBe(text);
+    expect(back).toEqual(JSON.parse(JSON.stringify(qg)));
+  });
+
+  it('rejects broken graphs with the reason', () => {
+    const qg = calibrated();
+    const json = JSON.parse(serializeQuantizedGraph(qg)) as { layers: Array<Record<string, unknown> & { requant: { multiplier: number[]; clampMax: number } }> };
+    const edit = (f: (j: typeof json) => void): string => {
+      const copy = structuredClone(json);
+      f(copy);
+      return badInputMessage(() => parseQuantizedGraph(JSON.stringify(copy), 'm.json'));
+    };
+    expect(edit((j) => { j.layers[0]!.requant.multiplier[0] = 70000; })).toMatch(/multiplier 70000/);
+    expect(edit((j) => { j.layers[0]!.requant.clampMax = 300; })).toMatch(/clamp/);
+    expect(edit((j) => { (j.layers[0]!.weights as number[]).pop(); })).toMatch(/weights, shape needs/);
+    expect(edit((j) => { j.layers.reverse(); })).toMatch(/index|before it is produced/);
+    expect(edit((j) => { j.layers[0]!.kind = 'lstm'; })).toMatch(/layers\.0/);
+    expect(badInputMessage(() => parseQuantizedGraph('{', 'm.json'))).toMatch(/m\.json: not valid JSON/);
+  });
+});
