@@ -1,0 +1,272 @@
+/**
+ * The op graph, once the passes have run, grouped into layers as DESIGN.md defines them: a weighted op
+ * (Conv, Gemm, MatMul) with its bias Add and Relu/Clip, or a pool, or a residual Add (with its
+ * activation). The result is the LayerGraph of ir.ts, numbered in topological order.
+ */
+import type { Activation, Layer, LayerGraph, TensorInfo, Weights } from './ir.js';
+import { badInput } from '../errors.js';
+import { consumersOf, nodeError, type ConstValue, type FoldedNode, type OpGraph, type OpNode } from './op-graph.js';
+
+/** A layer under construction: everything but the index, with a mutable activation, bias and output. */
+interface Draft {
+  readonly kind: Layer['kind'];
+  readonly main: OpNode;
+  readonly inputs: readonly string[];
+  output: string;
+  nodes: FoldedNode[];
+  activation: Activation;
+  weights?: Weights;
+  bias?: Float32Array;
+}
+
+export function groupLayers(graph: OpGraph): LayerGraph {
+  const consumers = consumersOf(graph);
+  const drafts: Draft[] = [];
+  const producer = new Map<string, Draft>();
+  for (const node of graph.nodes) {
+    const draft = absorbOrStart(graph, node, producer, consumers);
+    if (draft) {
+      drafts.push(draft);
+    }
+    for (const d of drafts) producer.set(d.output, d);
+  }
+  return finish(graph, drafts, producer);
+}
+
+function absorbOrStart(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, consumers: Map<string, OpNode[]>): Draft | undefined {
+  checkInputsAvailable(graph, node, producer);
+  const base = { main: node, output: node.outputs[0] ?? '', nodes: namesOfNode(node), activation: { kind: 'none' } as Activation };
+  switch (node.op) {
+    case 'Conv': return { ...base, kind: 'conv', inputs: [node.inputs[0] ?? ''], ...convParams(graph, node) };
+    case 'Gemm':
+    case 'MatMul': return { ...base, kind: 'gemm', inputs: [node.inputs[0] ?? ''], ...gemmParams(graph, node) };
+    case 'MaxPool': return { ...base, kind: 'maxpool', inputs: [node.inputs[0] ?? ''] };
+    case 'AveragePool': return { ...base, kind: 'avgpool', inputs: [node.inputs[0] ?? ''] };
+    case 'GlobalAveragePool': return { ...base, kind: 'globalavgpool', inputs: [node.inputs[0] ?? ''] };
+    case 'Add':
+      if (node.inputs.every((i) => graph.shapes.has(i))) return startResidualAdd(graph, node, base);
+      foldBiasAdd(graph, node, targetOf(graph, node, producer, consumers, 'a bias Add'));
+      return undefined;
+    case 'Sub':
+      if (graph.constants.has(node.inputs[1] ?? '')) {
+        foldBiasAdd(graph, node, targetOf(graph, node, producer, consumers, 'a bias Sub'));
+        return undefined;
+      }
+      break;
+    case 'Relu':
+    case 'Clip':
+      foldActivation(graph, node, targetOf(graph, node, producer, consumers, `a ${node.op}`));
+      return undefined;
+    default:
+      break;
+  }
+  throw nodeError(graph, node, `${node.op} is supported here only as input preprocessing (scalar or per-channel Mul/Div/Sub/Add with a constant directly on the network input), or a bias Add after a Conv/Gemm/MatMul`);
+}
+
+function namesOfNode(node: OpNode): FoldedNode[] {
+  return [{ name: node.name, order: node.order }, ...node.folded];
+}
+
+function checkInputsAvailable(graph: OpGraph, node: OpNode, producer: Map<string, Draft>): void {
+  for (const input of node.inputs) {
+    if (input === '' || graph.constants.has(input) || input === graph.firstTensor || producer.has(input)) continue;
+    throw nodeError(graph, node, `input "${input}" is not produced by a supported layer (fixynn chains layers: Conv/Gemm/MatMul, pools, residual Add)`);
+  }
+}
+
+/** The layer whose output `node` reads, when `node` may fold into it (it alone reads that output). */
+function targetOf(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, consumers: Map<string, OpNode[]>, what: string): Draft {
+  const input = node.inputs.find((i) => graph.shapes.has(i)) ?? '';
+  const draft = producer.get(input);
+  const alone = (consumers.get(input) ?? []).length === 1 && input !== graph.output;
+  if (!draft || !alone || draft.output !== input) {
+    throw nodeError(graph, node, `${what} is supported only directly after a Conv, Gemm, MatMul${what.includes('bias') ? '' : ' or residual Add'} whose output it alone reads`);
+  }
+  return draft;
+}
+
+function foldActivation(graph: OpGraph, node: OpNode, draft: Draft): void {
+  if (draft.kind !== 'conv' && draft.kind !== 'gemm' && draft.kind !== 'add') throw nodeError(graph, node, `cannot follow a ${draft.kind} layer (only Conv, Gemm, MatMul, residual Add)`);
+  if (draft.activation.kind !== 'none') throw nodeError(graph, node, 'the layer already has an activation');
+  draft.activation = node.op === 'Relu' ? { kind: 'relu' } : clipBounds(graph, node);
+  draft.output = node.outputs[0] ?? '';
+  draft.nodes.push(...namesOfNode(node));
+}
+
+function clipBounds(graph: OpGraph, node: OpNode): Activation {
+  const bound = (index: number, attr: string, dflt: number): number => {
+    const name = node.inputs[index];
+    if (name) return graph.constants.get(name)?.tensor.data[0] ?? dflt;
+    return (node.attrs[attr] as number | undefined) ?? dflt;
+  };
+  const min = bound(1, 'min', -Infinity);
+  const max = bound(2, 'max', Infinity);
+  if (!(min <= max)) throw nodeError(graph, node, `min ${min} is above max ${max}`);
+  return { kind: 'clip', min, max };
+}
+
+function foldBiasAdd(graph: OpGraph, node: OpNode, draft: Draft): void {
+  if ((draft.kind !== 'conv' && draft.kind !== 'gemm') || draft.activation.kind !== 'none' || !draft.bias) {
+    throw nodeError(graph, node, 'a bias Add must directly follow a Conv, Gemm or MatMul (before its activation)');
+  }
+  const c = node.inputs.map((i) => graph.constants.get(i)).find((v) => v !== undefined) as ConstValue;
+  const m = draft.bias.length;
+  const values = c.tensor.data;
+  const channelShaped = values.length === m && c.tensor.dims.filter((d) => d !== 1).length <= 1 && isChannelAxis(c.tensor.dims, m, draft.kind);
+  if (values.length !== 1 && !channelShaped) {
+    throw nodeError(graph, node, `bias "${c.tensor.dims.join('x')}" must be a scalar or one value per output channel (${m})`);
+  }
+  const sign = node.op === 'Sub' ? -1 : 1;
+  draft.bias = draft.bias.map((b, i) => Math.fround(b + sign * (values[values.length === 1 ? 0 : i] ?? 0)));
+  draft.nodes.push(...namesOfNode(node));
+}
+
+/** True when a per-channel constant lies on the channel axis ([M], [M,1,1], [1,M,1,1] for conv). */
+function isChannelAxis(dims: readonly number[], m: number, kind: Layer['kind']): boolean {
+  if (kind === 'gemm') return dims[dims.length - 1] === m;
+  return dims.length === 1 ? false : dims[dims.length - 3] === m;
+}
+
+function startResidualAdd(graph: OpGraph, node: OpNode, base: Omit<Draft, 'kind' | 'inputs'>): Draft {
+  const [a = '', b = ''] = node.inputs;
+  const sa = graph.shapes.get(a) ?? [];
+  const sb = graph.shapes.get(b) ?? [];
+  if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) {
+    throw nodeError(graph, node, `residual Add of [${sa.join(', ')}] and [${sb.join(', ')}]: both inputs must have the same shape (inconsistent shapes)`);
+  }
+  return { ...base, kind: 'add', inputs: [a, b] };
+}
+
+function convParams(graph: OpGraph, node: OpNode): { weights: Weights; bias: Float32Array } {
+  const w = graph.constants.get(node.inputs[1] ?? '') as ConstValue;
+  const m = w.tensor.dims[0] ?? 1;
+  if (w.quant && w.quant.axis !== -1 && w.quant.axis !== 0) throw nodeError(graph, node, `per-channel weight scales must run along the output channels (axis 0), not axis ${w.quant.axis}`);
+  return { weights: weightsFrom(w, w.tensor.dims, (i) => i, m), bias: biasFrom(graph, node.inputs[2], m, 1) };
+}
+
+function gemmParams(graph: OpGraph, node: OpNode): { weights: Weights; bias: Float32Array } {
+  const w = graph.constants.get(node.inputs[1] ?? '') as ConstValue;
+  const transposed = node.op === 'MatMul' || node.attrs['transB'] !== 1;
+  const [r = 1, c = 1] = w.tensor.dims;
+  const [m, n] = transposed ? [c, r] : [r, c];
+  const outputAxis = transposed ? 1 : 0;
+  if (w.quant && w.quant.axis !== -1 && w.quant.axis !== outputAxis) throw nodeError(graph, node, `per-channel weight scales must run along the outputs (axis ${outputAxis})`);
+  const alpha = (node.attrs['alpha'] as number | undefined) ?? 1;
+  if (alpha !== 1 && w.quant) throw nodeError(graph, node, `alpha ${alpha} with quantized weights is not supported`);
+  // Source index of W[mi][ni] in B: B[ni][mi] when B is [N, M], else B[mi][ni].
+  const source = (i: number): number => (transposed ? (i % n) * m + Math.floor(i / n) : i);
+  const weights = weightsFrom(w, [m, n], source, m, alpha);
+  const beta = (node.attrs['beta'] as number | undefined) ?? 1;
+  return { weights, bias: node.op === 'Gemm' ? biasFrom(graph, node.inputs[2], m, beta) : new Float32Array(m) };
+}
+
+function weightsFrom(w: ConstValue, shape: readonly number[], source: (i: number) => number, m: number, alpha = 1): Weights {
+  const count = shape.reduce((p, d) => p * d, 1);
+  const float = Float32Array.from({ length: count }, (_, i) => (w.tensor.data[source(i)] ?? 0) * alpha);
+  if (!w.quant) return { shape: [...shape], float };
+  const q = w.quant;
+  const int = Int32Array.from({ length: count }, (_, i) => q.int[source(i)] ?? 0);
+  const scale = Float64Array.from({ length: m }, (_, k) => q.scale[q.scale.length === 1 ? 0 : k] ?? 1);
+  return { shape: [...shape], float, int, scale };
+}
+
+function biasFrom(graph: OpGraph, name: string | undefined, m: number, beta: number): Float32Array {
+  const b = name ? graph.constants.get(name)?.tensor.data : undefined;
+  if (!b) return new Float32Array(m);
+  return Float32Array.from({ length: m }, (_, i) => (b[b.length === 1 ? 0 : i] ?? 0) * beta);
+}
+
+/** [1, C, H, W] -> [C, H, W]; [1, M] -> [M, 1, 1]. */
+function perImage(shape: readonly number[]): [number, number, number] {
+  if (shape.length === 4) return [shape[1] ?? 1, shape[2] ?? 1, shape[3] ?? 1];
+  return [shape.slice(1).reduce((p, d) => p * d, 1), 1, 1];
+}
+
+function finish(graph: OpGraph, drafts: Draft[], producer: Map<string, Draft>): LayerGraph {
+  if (drafts.length === 0) throw nodeError(graph, { name: '', op: 'graph', order: 0 }, 'the model has no layers (no Conv, Gemm, MatMul, pool or Add)');
+  if (graph.output !== graph.firstTensor && !producer.has(graph.output)) {
+    throw nodeError(graph, { name: graph.output, op: 'output', order: 0 }, 'the model output is not the output of a layer');
+  }
+  const tensors = new Map<string, TensorInfo>();
+  const info = (name: string): TensorInfo => {
+    const q = graph.quant.get(name);
+    const shape = perImage(graph.shapes.get(name) ?? []);
+    return q ? { name, shape, quant: q } : { name, shape };
+  };
+  tensors.set(graph.firstTensor, info(graph.firstTensor));
+  const quantized = graph.quant.size > 0 || drafts.some((d) => d.weights?.int !== undefined);
+  const layers = drafts.map((d, index) => {
+    tensors.set(d.output, info(d.output));
+    const layer = toLayer(graph, d, index, quantized);
+    checkGemmInput(graph, layer, tensors);
+    return layer;
+  });
+  if (quantized) checkFullyQuantized(graph, layers, tensors);
+  const inputQuant = graph.quant.get(graph.input.name);
+  const inputInfo = { name: graph.input.name, shape: perImage(graph.input.shape), preprocess: graph.preprocess };
+  return {
+    source: { file: graph.file, sha256: graph.sha256 },
+    input: inputQuant ? { ...inputInfo, quant: inputQuant } : inputInfo,
+    firstTensor: graph.firstTensor,
+    tensors,
+    layers,
+    output: graph.output,
+    modelOutput: graph.modelOutput,
+    softmaxOutside: graph.softmaxOutside,
+    quantized,
+  };
+}
+
+function toLayer(graph: OpGraph, d: Draft, index: number, quantized: boolean): Layer {
+  const nodes = [...d.nodes].sort((a, b) => a.order - b.order).map((n) => n.name).filter((n) => n !== '');
+  const common = { index, name: d.main.name || d.main.outputs[0] || `layer${index}`, nodes, inputs: d.inputs, output: d.output };
+  const attrs = d.main.attrs;
+  const spatial = {
+    kernel: attrs['kernel_shape'] as [number, number],
+    stride: attrs['strides'] as [number, number],
+    pads: attrs['pads'] as [number, number, number, number],
+  };
+  switch (d.kind) {
+    case 'conv': {
+      const weights = withBiasInt(graph, d, quantized);
+      return { ...common, kind: 'conv', weights, bias: d.bias ?? new Float32Array(), group: (attrs['group'] as number | undefined) ?? 1, ...spatial, activation: d.activation };
+    }
+    case 'gemm': return { ...common, kind: 'gemm', weights: withBiasInt(graph, d, quantized), bias: d.bias ?? new Float32Array(), activation: d.activation };
+    case 'maxpool':
+    case 'avgpool': return { ...common, kind: d.kind, ...spatial, countIncludePad: attrs['count_include_pad'] === 1 };
+    case 'globalavgpool': return { ...common, kind: 'globalavgpool' };
+    case 'add': return { ...common, kind: 'add', activation: d.activation };
+  }
+}
+
+/** QDQ models: the bias as int32 at scale inputScale * weightScale[m] (exactly the model's int32 when scales agree). */
+function withBiasInt(graph: OpGraph, d: Draft, quantized: boolean): Weights {
+  const weights = d.weights as Weights;
+  if (!quantized || !weights.scale) return weights;
+  const inQuant = graph.quant.get(d.inputs[0] ?? '');
+  if (!inQuant) return weights; // reported by checkFullyQuantized
+  const bias = d.bias ?? new Float32Array();
+  const biasInt = Int32Array.from(bias, (b, m) => Math.round(b / (inQuant.scale * (weights.scale?.[m] ?? 1))));
+  const overflow = bias.findIndex((b, m) => Math.abs(Math.round(b / (inQuant.scale * (weights.scale?.[m] ?? 1)))) >= 2 ** 31);
+  if (overflow >= 0) throw nodeError(graph, d.main, `bias of output channel ${overflow} does not fit int32 at the accumulator scale`);
+  return { ...weights, biasInt };
+}
+
+function checkGemmInput(graph: OpGraph, layer: Layer, tensors: Map<string, TensorInfo>): void {
+  if (layer.kind !== 'gemm') return;
+  const input = tensors.get(layer.inputs[0] ?? '');
+  const n = layer.weights.shape[1] ?? 0;
+  const size = input ? input.shape[0] * input.shape[1] * input.shape[2] : 0;
+  if (size !== n) throw nodeError(graph, { name: layer.name, op: 'Gemm', order: 0 }, `its ${n} inputs do not match the ${size} values of "${layer.inputs[0]}" (inconsistent shapes)`);
+}
+
+function checkFullyQuantized(graph: OpGraph, layers: readonly Layer[], tensors: Map<string, TensorInfo>): void {
+  for (const t of tensors.values()) {
+    if (!t.quant) throw badInput(`${graph.file}: tensor "${t.name}" has no QuantizeLinear/DequantizeLinear pair; a QDQ model must quantize every activation between layers (partially quantized models are not supported)`);
+  }
+  for (const l of layers) {
+    if ((l.kind === 'conv' || l.kind === 'gemm') && !l.weights.int) {
+      throw nodeError(graph, { name: l.name, op: l.kind, order: 0 }, 'has float weights in a QDQ model; quantize its weights with DequantizeLinear (partially quantized models are not supported)');
+    }
+  }
+}
