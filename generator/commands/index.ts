@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerInspect } from './inspect.js';
 
 /** Every subcommand is a function that adds itself to the program. Order here is the order in --help. */
-export const commandRegistry: Array<(program: Command) => void> = [];
+export const commandRegistry: Array<(program: Command) => void> = [registerInspect];
