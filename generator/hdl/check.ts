@@ -138,6 +138,7 @@ function moduleProblems(m: Module): string[] {
   }
   for (const mem of m.memories) {
     if (mem.write === undefined) problems.push(where(`memory '${mem.name}' is never written`));
+    if (mem.reads.length === 0) problems.push(where(`memory '${mem.name}' is never read`));
     else for (const [k, e] of Object.entries(mem.write)) checkForeign(`memory '${mem.name}' write ${k}`, e);
     for (const rd of mem.reads) {
       checkForeign(`memory read '${rd.name}' address`, rd.addr);

@@ -1,0 +1,273 @@
+/**
+ * Batch simulation: many small designs compiled ONCE per simulator into one testbench (plain
+ * Verilog-2005, templates/batch-tb.v.hbs), then run any number of times with different stimulus files.
+ * Builds are cached on disk, keyed by a hash of everything that goes into them, so repeated test runs
+ * skip the compile.
+ *
+ * The protocol is cycle-accurate: vector t is applied, the outputs are sampled once they settle (before
+ * the clock edge), then the clock rises. This is exactly `sim.setAll(v); read outputs; sim.step()` in the
+ * TypeScript evaluator, so a design with latency L shows its response to vector t in line t + L.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { type EmittedFile } from '../../generator/emit/index.js';
+import { badInput, checkFailed } from '../../generator/errors.js';
+import { fromBits, toBits } from '../../generator/hdl/interval.js';
+import { version } from '../../generator/version.js';
+import { runTool, toolVersion } from './tools.js';
+
+export type SimulatorName = 'verilator' | 'icarus';
+
+export interface PortSpec {
+  /** The port's Verilog name. */
+  readonly name: string;
+  readonly width: number;
+  readonly signed: boolean;
+}
+
+/** One design of a batch: its sources and the ports the testbench drives and records. */
+export interface SimDesign {
+  /** Verilog name of the design's top module; unique in a batch (it also names the design at run time). */
+  readonly top: string;
+  /** The design's Verilog files (modules shared by several designs may repeat with identical text). */
+  readonly files: readonly EmittedFile[];
+  /** Inputs driven from the stimulus, excluding the clock. */
+  readonly inputs: readonly PortSpec[];
+  readonly outputs: readonly PortSpec[];
+  /** The clock input, pulsed once per vector; absent for combinational designs. */
+  readonly clock?: string;
+}
+
+/** One value per input port per cycle (missing inputs are 0). */
+export type Vector = Readonly<Record<string, bigint>>;
+/** One value per output port per cycle; null where the simulator reports unknown (x/z) bits. */
+export type Response = Readonly<Record<string, bigint | null>>;
+
+export interface BuildOptions {
+  /** Cache root (default $FIXYNN_SIM_CACHE or <tmpdir>/fixynn-sim-cache). */
+  readonly cacheDir?: string;
+  /** Parallel compile jobs for Verilator (default $FIXYNN_SIM_JOBS or 2). */
+  readonly jobs?: number;
+  /** Called with a line of progress text (e.g. "building 60 designs in verilator"). */
+  readonly onProgress?: (message: string) => void;
+}
+
+const TB_NAME = 'fixynn_batch_tb';
+
+const tbTemplate = Handlebars.compile(readFileSync(new URL('../../templates/batch-tb.v.hbs', import.meta.url), 'utf8'), {
+  noEscape: true,
+  strict: true,
+});
+
+function declOf(port: PortSpec): string {
+  return `${port.signed ? 'signed ' : ''}${port.width === 1 ? '' : `[${port.width - 1}:0] `}`;
+}
+
+/** The testbench text for a list of designs. */
+export function batchTestbench(designs: readonly SimDesign[]): string {
+  return tbTemplate({
+    generator: 'fixynn',
+    version,
+    tbName: TB_NAME,
+    designs: designs.map((d, index) => ({
+      index,
+      top: d.top,
+      clock: d.clock ?? '',
+      inputs: d.inputs.map((p) => ({ name: p.name, decl: declOf(p), msb: p.width - 1 })),
+      scanMsb: Math.max(1, ...d.inputs.map((p) => p.width)) - 1,
+      outputs: d.outputs.map((p) => ({ name: p.name, decl: declOf(p) })),
+      format: d.outputs.map(() => '%h').join(' '),
+      connections: [
+        ...(d.clock === undefined ? [] : [`.${d.clock}(d${index}_clk)`]),
+        ...d.inputs.map((p) => `.${p.name}(d${index}_in_${p.name})`),
+        ...d.outputs.map((p) => `.${p.name}(d${index}_out_${p.name})`),
+      ].map((c, i, all) => (i < all.length - 1 ? `${c},` : c)),
+    })),
+  });
+}
+
+/** All distinct files of a batch; one name with two different texts is an error. */
+function mergeFiles(designs: readonly SimDesign[]): EmittedFile[] {
+  const byName = new Map<string, EmittedFile>();
+  const tops = new Set<string>();
+  for (const d of designs) {
+    if (tops.has(d.top)) throw badInput(`two designs in one batch share the top module name '${d.top}'; give each design its own name`);
+    if (d.top === TB_NAME) throw badInput(`'${TB_NAME}' is reserved for the batch testbench`);
+    tops.add(d.top);
+    for (const f of d.files) {
+      const prior = byName.get(f.name);
+      if (prior !== undefined && prior.text !== f.text) {
+        throw badInput(`two designs in one batch have different files named '${f.name}' (module names must be unique across the batch)`);
+      }
+      byName.set(f.name, f);
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function defaultCacheDir(): string {
+  return process.env.FIXYNN_SIM_CACHE ?? join(tmpdir(), 'fixynn-sim-cache');
+}
+
+/** A compiled batch: run it with stimulus for any subset of its designs. */
+export class SimBuild {
+  readonly simulator: SimulatorName;
+  readonly toolVersion: string;
+  readonly designs: readonly SimDesign[];
+  /** Seconds spent compiling (0 when the build came from the cache). */
+  readonly buildSeconds: number;
+  readonly cached: boolean;
+  private readonly dir: string;
+
+  constructor(simulator: SimulatorName, tool: string, designs: readonly SimDesign[], dir: string, buildSeconds: number, cached: boolean) {
+    this.simulator = simulator;
+    this.toolVersion = tool;
+    this.designs = designs;
+    this.dir = dir;
+    this.buildSeconds = buildSeconds;
+    this.cached = cached;
+  }
+
+  /**
+   * Simulate: `stimulus` maps a design's top name to its vectors (one per clock cycle). Returns each
+   * design's responses, one per vector.
+   */
+  async run(stimulus: ReadonlyMap<string, readonly Vector[]> | Readonly<Record<string, readonly Vector[]>>): Promise<Map<string, Response[]>> {
+    const entries = stimulus instanceof Map ? [...stimulus.entries()] : Object.entries(stimulus);
+    const runDir = mkdtempSync(join(tmpdir(), 'fixynn-run-'));
+    try {
+      const args: string[] = [];
+      const jobs: Array<{ design: SimDesign; index: number; count: number }> = [];
+      for (const [top, vectors] of entries) {
+        const index = this.designs.findIndex((d) => d.top === top);
+        if (index < 0) throw badInput(`design '${top}' is not in this build; it has: ${this.designs.map((d) => d.top).join(', ')}`);
+        const design = this.designs[index]!;
+        writeFileSync(join(runDir, `in${index}.txt`), stimulusText(design, vectors));
+        args.push(`+in${index}=in${index}.txt`, `+out${index}=out${index}.txt`);
+        jobs.push({ design, index, count: vectors.length });
+      }
+      const r =
+        this.simulator === 'verilator'
+          ? await runTool(join(this.dir, 'Vtb'), args, { cwd: runDir })
+          : await runTool('vvp', ['-n', join(this.dir, 'tb.vvp'), ...args], { cwd: runDir });
+      if (r.exitCode !== 0) throw checkFailed(`${this.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
+      const results = new Map<string, Response[]>();
+      for (const job of jobs) {
+        const out = readFileSync(join(runDir, `out${job.index}.txt`), 'utf8');
+        results.set(job.design.top, parseResponses(job.design, out, job.count, this.simulator));
+      }
+      return results;
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function stimulusText(design: SimDesign, vectors: readonly Vector[]): string {
+  const known = new Set(design.inputs.map((p) => p.name));
+  const lines = [String(vectors.length)];
+  for (const v of vectors) {
+    for (const key of Object.keys(v)) {
+      if (!known.has(key)) throw badInput(`design '${design.top}' has no input '${key}' (inputs: ${[...known].join(', ') || 'none'})`);
+    }
+    lines.push(design.inputs.map((p) => toBits(v[p.name] ?? 0n, p.width).toString(16)).join(' '));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function parseResponses(design: SimDesign, text: string, count: number, simulator: string): Response[] {
+  const lines = text.split('\n').filter((l) => l !== '');
+  if (lines.length !== count && !(design.outputs.length === 0 && count > 0)) {
+    throw checkFailed(`${simulator}: design '${design.top}' produced ${lines.length} output lines for ${count} vectors`);
+  }
+  return lines.map((line) => {
+    const tokens = line.trim().split(/\s+/);
+    const entries = design.outputs.map((p, i): [string, bigint | null] => {
+      const tok = tokens[i] ?? '';
+      if (/[xXzZ]/.test(tok) || tok === '') return [p.name, null];
+      return [p.name, fromBits(BigInt(`0x${tok}`), p)];
+    });
+    return Object.fromEntries(entries);
+  });
+}
+
+/**
+ * Compile the designs and a batch testbench with one simulator (or reuse a cached build of the same
+ * sources). Verilator: `--binary --timing`; Icarus: `iverilog -g2005`.
+ */
+export async function buildBatch(simulator: SimulatorName, designs: readonly SimDesign[], options: BuildOptions = {}): Promise<SimBuild> {
+  if (designs.length === 0) throw badInput('a batch needs at least one design');
+  const files = mergeFiles(designs);
+  const tb: EmittedFile = { name: `${TB_NAME}.v`, text: batchTestbench(designs) };
+  const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
+  const hash = createHash('sha256');
+  hash.update(`${simulator}\n${tool}\n`);
+  for (const f of [...files, tb]) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
+  const root = options.cacheDir ?? defaultCacheDir();
+  const dir = join(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`);
+  const product = join(dir, simulator === 'verilator' ? 'Vtb' : 'tb.vvp');
+  if (existsSync(product)) return new SimBuild(simulator, tool, designs, dir, 0, true);
+
+  mkdirSync(root, { recursive: true });
+  const work = mkdtempSync(join(root, `.build-${simulator}-`));
+  const start = performance.now();
+  try {
+    options.onProgress?.(`building ${designs.length} design(s) in ${simulator}`);
+    const paths = [...files, tb].map((f) => {
+      const p = join(work, f.name);
+      writeFileSync(p, f.text);
+      return p;
+    });
+    if (simulator === 'verilator') await buildVerilator(work, paths, options.jobs);
+    else await buildIcarus(work, paths);
+    try {
+      renameSync(work, dir);
+    } catch (err) {
+      // Another process finished the same build first: use theirs.
+      if (!existsSync(product)) throw err;
+      rmSync(work, { recursive: true, force: true });
+    }
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  return new SimBuild(simulator, tool, designs, dir, (performance.now() - start) / 1000, false);
+}
+
+async function buildVerilator(work: string, paths: readonly string[], jobs: number | undefined): Promise<void> {
+  const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
+  const args = [
+    '--binary',
+    '--timing',
+    '-j',
+    j,
+    '-O1',
+    '-Wno-fatal',
+    '-Wno-lint',
+    '-Wno-style',
+    '--top-module',
+    TB_NAME,
+    '--Mdir',
+    join(work, 'obj'),
+    '-o',
+    join(work, 'Vtb'),
+    // Simulation speed matters less than compile time for our many small designs.
+    '-CFLAGS',
+    '-O1',
+    ...paths,
+  ];
+  const r = await runTool('verilator', args, { cwd: work });
+  if (r.exitCode !== 0 || !existsSync(join(work, 'Vtb'))) {
+    throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  }
+  // The object files are large and never needed again once the binary exists.
+  rmSync(join(work, 'obj'), { recursive: true, force: true });
+}
+
+async function buildIcarus(work: string, paths: readonly string[]): Promise<void> {
+  const r = await runTool('iverilog', ['-g2005', '-o', join(work, 'tb.vvp'), '-s', TB_NAME, ...paths], { cwd: work });
+  if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+}

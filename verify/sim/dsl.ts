@@ -1,0 +1,56 @@
+/**
+ * Bridges between DSL modules and the batch harness: a module becomes a SimDesign, and the TypeScript
+ * evaluator runs the same vectors under the same protocol (apply, sample, clock), so results compare
+ * one to one.
+ */
+import { type HeaderInfo, emitDesign } from '../../generator/emit/index.js';
+import { type Module, Simulator } from '../../generator/hdl/index.js';
+import type { PortSpec, Response, SimDesign, Vector } from './batch.js';
+
+/** A SimDesign from a DSL module, plus the DSL -> Verilog port name map. */
+export interface DslSimDesign extends SimDesign {
+  readonly module: Module;
+  /** DSL port name -> Verilog port name (they differ only where the DSL name was not a legal identifier). */
+  readonly portNames: ReadonlyMap<string, string>;
+}
+
+export function simDesignOf(module: Module, header: HeaderInfo = {}): DslSimDesign {
+  const emitted = emitDesign(module, header);
+  const spec = (name: string, width: number, signed: boolean): PortSpec => ({ name: emitted.ports.get(name)!, width, signed });
+  const clock = module.clock;
+  return {
+    module,
+    top: emitted.top,
+    files: emitted.files,
+    inputs: module.inputs.filter((p) => !p.isClock).map((p) => spec(p.name, p.width, p.signed)),
+    outputs: module.outputs.map((p) => spec(p.name, p.width, p.signed)),
+    ...(clock === undefined ? {} : { clock: emitted.ports.get(clock.name)! }),
+    portNames: emitted.ports,
+  };
+}
+
+/** Rename a vector's keys from DSL to Verilog port names. */
+export function toVerilogVector(design: DslSimDesign, vector: Vector): Vector {
+  return Object.fromEntries(Object.entries(vector).map(([k, v]) => [design.portNames.get(k) ?? k, v]));
+}
+
+/** Rename a response's keys from Verilog back to DSL port names. */
+export function fromVerilogResponse(design: DslSimDesign, response: Response): Response {
+  const back = new Map([...design.portNames].map(([dsl, v]) => [v, dsl]));
+  return Object.fromEntries(Object.entries(response).map(([k, v]) => [back.get(k) ?? k, v]));
+}
+
+/**
+ * Run vectors through the TypeScript evaluator with the harness's protocol: for each vector, set the
+ * inputs, record every output, then clock once (when the module has a clock). Keys are DSL names.
+ */
+export function evaluateVectors(module: Module, vectors: readonly Vector[]): Array<Record<string, bigint>> {
+  const sim = new Simulator(module);
+  const zero = Object.fromEntries(module.inputs.filter((p) => !p.isClock).map((p) => [p.name, 0n]));
+  return vectors.map((v) => {
+    sim.setAll({ ...zero, ...v });
+    const out = sim.outputs();
+    if (module.clock !== undefined) sim.step();
+    return out;
+  });
+}

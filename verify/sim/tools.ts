@@ -1,0 +1,77 @@
+/**
+ * The external EDA tools (Verilator, Icarus Verilog, Yosys): running them with clear errors when one is
+ * missing, and their versions for reports.
+ */
+import { execa } from 'execa';
+import { badInput } from '../../generator/errors.js';
+
+export type ToolName = 'verilator' | 'iverilog' | 'vvp' | 'yosys';
+
+const VERSION_ARGS: Record<ToolName, string[]> = {
+  verilator: ['--version'],
+  iverilog: ['-V'],
+  vvp: ['-V'],
+  yosys: ['-V'],
+};
+
+export interface ToolResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** Run a tool; a missing executable becomes one clear error naming how to install it. */
+export async function runTool(
+  tool: ToolName | string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<ToolResult> {
+  try {
+    const r = await execa(tool, [...args], {
+      reject: false,
+      all: false,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      timeout: options.timeoutMs ?? 15 * 60_000,
+      maxBuffer: 256 * 1024 * 1024,
+      stripFinalNewline: false,
+    });
+    if ((r as { code?: string }).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message)))) {
+      throw missingTool(tool);
+    }
+    if (r.timedOut) throw badInput(`${tool} ${args.slice(0, 3).join(' ')} ... did not finish within ${(options.timeoutMs ?? 900_000) / 1000} s`);
+    return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
+  } catch (err) {
+    if (err instanceof Error && /ENOENT/.test(err.message)) throw missingTool(tool);
+    throw err;
+  }
+}
+
+function missingTool(tool: string): Error {
+  const pkg = tool === 'vvp' ? 'iverilog' : tool;
+  return badInput(`'${tool}' was not found on PATH; install it (Debian: apt-get install -y ${pkg}) or run scripts/setup-tools.sh`);
+}
+
+const versionCache = new Map<string, string>();
+
+/** The first line of a tool's version output, e.g. "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)". */
+export async function toolVersion(tool: ToolName): Promise<string> {
+  const cached = versionCache.get(tool);
+  if (cached !== undefined) return cached;
+  const r = await runTool(tool, VERSION_ARGS[tool]);
+  const line = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown';
+  versionCache.set(tool, line);
+  return line;
+}
+
+/** Versions of every tool that is installed (missing ones are reported as "not installed"). */
+export async function toolVersions(): Promise<Record<ToolName, string>> {
+  const out = {} as Record<ToolName, string>;
+  for (const tool of Object.keys(VERSION_ARGS) as ToolName[]) {
+    try {
+      out[tool] = await toolVersion(tool);
+    } catch {
+      out[tool] = 'not installed';
+    }
+  }
+  return out;
+}
