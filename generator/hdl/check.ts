@@ -139,7 +139,11 @@ function moduleProblems(m: Module): string[] {
   for (const mem of m.memories) {
     if (mem.write === undefined) problems.push(where(`memory '${mem.name}' is never written`));
     if (mem.reads.length === 0) problems.push(where(`memory '${mem.name}' is never read`));
-    else for (const [k, e] of Object.entries(mem.write)) checkForeign(`memory '${mem.name}' write ${k}`, e);
+    else {
+      checkForeign(`memory '${mem.name}' write address`, mem.write.addr);
+      checkForeign(`memory '${mem.name}' write data`, mem.write.data);
+      checkForeign(`memory '${mem.name}' write enable`, mem.write.enable);
+    }
     for (const rd of mem.reads) {
       checkForeign(`memory read '${rd.name}' address`, rd.addr);
       checkForeign(`memory read '${rd.name}' enable`, rd.enable);
