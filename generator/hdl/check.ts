@@ -137,8 +137,8 @@ function moduleProblems(m: Module): string[] {
     checkForeign(`register '${r.name}' enable`, r.enable);
   }
   for (const mem of m.memories) {
-    if (mem.write === undefined) problems.push(where(`memory '${mem.name}' is never written`));
     if (mem.reads.length === 0) problems.push(where(`memory '${mem.name}' is never read`));
+    if (mem.write === undefined) problems.push(where(`memory '${mem.name}' is never written`));
     else {
       checkForeign(`memory '${mem.name}' write address`, mem.write.addr);
       checkForeign(`memory '${mem.name}' write data`, mem.write.data);
