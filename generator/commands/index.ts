@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerInspect } from './inspect.js';
+import { registerEval } from './eval.js';
 
 /** Every subcommand is a function that adds itself to the program. Order here is the order in --help. */
-export const commandRegistry: Array<(program: Command) => void> = [registerInspect];
+export const commandRegistry: Array<(program: Command) => void> = [registerInspect, registerEval];

@@ -1,0 +1,144 @@
+/**
+ * `fixynn eval model.onnx [--data PATH] [--labels PATH] [--calib PATH] [--weight-bits N] [--act-bits N]
+ * [--count N] [--json]`: ONNX Runtime (float, every layer's output exposed) and the integer model on the
+ * same inputs; per layer SQNR, absolute differences and LSB agreement; top-1 agreement; accuracy of both
+ * where labels exist. A measurement: it exits 0 whatever the figures (the tests hold the thresholds).
+ */
+import type { Command } from 'commander';
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
+import { DEFAULT_CALIBRATION, quantizeModel } from '../quant/calibrate-onnx.js';
+import { badInput } from '../errors.js';
+import { loadInputs, mnistTrain, parseNumberList, type LoadInputsOptions } from '../data/index.js';
+import type { LayerGraph } from '../graph/ir.js';
+import { evaluate } from '../golden/evaluate.js';
+import { formatReportText, reportJson } from '../golden/format-report.js';
+import { importModel } from '../onnx/import.js';
+
+export interface EvalCliOptions {
+  readonly data?: string;
+  readonly labels?: string;
+  readonly calib?: string;
+  readonly calibCount?: string;
+  readonly calibMethod?: string;
+  readonly weightBits?: string;
+  readonly actBits?: string;
+  readonly count?: string;
+  readonly scale?: string;
+  readonly mean?: string;
+  readonly std?: string;
+  readonly seed?: string;
+  readonly json?: boolean;
+}
+
+/** Calibration digits taken from the MNIST training split when a [1,28,28] float model gets no --calib. */
+const DEFAULT_MNIST_CALIBRATION = 200;
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('compare the bit-exact integer model with ONNX Runtime, layer by layer (SQNR, differences, top-1, accuracy)')
+    .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
+    .option('--data <path>', 'inputs: a folder of PNG/JPEG images (class subfolders give labels), a .npy [N,C,H,W], or "random" (default: the bundled MNIST test digits)')
+    .option('--labels <path>', 'a .npy of integer class labels, one per input')
+    .option('--calib <path>', 'calibration inputs for a float model (same forms as --data; default for a [1,28,28] model: MNIST training digits)')
+    .option('--calib-count <n>', 'use at most this many calibration inputs')
+    .option('--calib-method <m>', `activation range choice: ${CALIBRATION_METHODS.join(', ')} (default ${DEFAULT_CALIBRATION})`)
+    .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
+    .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--count <n>', 'use at most this many inputs')
+    .option('--scale <x>', 'pixel scale for 8-bit images (default 1/255)')
+    .option('--mean <list>', 'per-channel mean subtracted after scaling (default 0)')
+    .option('--std <list>', 'per-channel std divided by after the mean (default 1)')
+    .option('--seed <n>', 'seed of --data random (default 1)')
+    .option('--json', 'print the report as JSON')
+    .action(async (model: string, options: EvalCliOptions) => {
+      await runEval(model, options);
+    });
+}
+
+export async function runEval(modelPath: string, options: EvalCliOptions): Promise<void> {
+  const graph = importModel(modelPath);
+  const pixelOptions = pixelFlags(options);
+  const count = optionalInt(options.count, '--count', 1);
+  const data = loadInputs(options.data, graph.input.shape, {
+    ...pixelOptions,
+    ...(count !== undefined ? { count } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
+    ...(options.seed !== undefined ? { seed: optionalInt(options.seed, '--seed', 0) ?? 1 } : {}),
+  });
+  const calib = graph.quantized ? undefined : calibrationInputs(graph, options, pixelOptions);
+  const progress = progressPrinter(options.json === true);
+  const weightBits = optionalInt(options.weightBits, '--weight-bits', 2);
+  const actBits = optionalInt(options.actBits, '--act-bits', 2);
+  const quantized = await quantizeModel(modelPath, graph, {
+    ...(calib ? { calibImages: calib.images } : {}),
+    ...(weightBits !== undefined ? { weightBits } : {}),
+    ...(actBits !== undefined ? { actBits } : {}),
+    ...(options.calibMethod !== undefined ? { method: calibrationMethod(options.calibMethod) } : {}),
+    onProgress: (done, total) => progress('calibrating', done, total),
+  });
+  const report = await evaluate({
+    modelPath, graph, quantized, images: data.images,
+    ...(data.labels ? { labels: Array.from(data.labels) } : {}),
+    onProgress: (done, total) => progress('evaluating', done, total),
+  });
+  const ctx = {
+    model: graph.source.file, data: data.source, random: data.random, quantized,
+    calibration: calib?.source ?? 'the QDQ model', softmaxOutside: graph.softmaxOutside,
+  };
+  process.stdout.write(options.json ? `${JSON.stringify(reportJson(report, ctx), null, 2)}\n` : formatReportText(report, ctx));
+}
+
+function calibrationInputs(graph: LayerGraph, options: EvalCliOptions, pixelOptions: LoadInputsOptions): { images: Float32Array[]; source: string } {
+  const count = optionalInt(options.calibCount, '--calib-count', 1);
+  if (options.calib !== undefined) {
+    const loaded = loadInputs(options.calib, graph.input.shape, { ...pixelOptions, ...(count !== undefined ? { count } : {}) });
+    if (loaded.random) throw badInput('--calib random: calibrating on random noise would give meaningless ranges; pass real images or a .npy');
+    return { images: loaded.images, source: loaded.source };
+  }
+  const [c, h, w] = graph.input.shape;
+  if (c !== 1 || h !== 28 || w !== 28) {
+    throw badInput(`${graph.source.file}: a float model needs calibration inputs: pass --calib (a folder of images or a .npy [N, ${c}, ${h}, ${w}])`);
+  }
+  // Evenly spread over the training split (ordered by class), disjoint from the test digits.
+  const train = mnistTrain().images;
+  const wanted = Math.min(count ?? DEFAULT_MNIST_CALIBRATION, train.length);
+  const stride = train.length / wanted;
+  const images = Array.from({ length: wanted }, (_, i) => (train[Math.floor(i * stride)] as Float32Array).slice());
+  return { images, source: `MNIST training digits (bundled, ${wanted} evenly spread)` };
+}
+
+function pixelFlags(options: EvalCliOptions): LoadInputsOptions {
+  const one = (text: string, flag: string): number => {
+    const values = parseNumberList(text, flag);
+    if (values.length !== 1) throw badInput(`${flag} ${text}: expected one number`);
+    return values[0] as number;
+  };
+  return {
+    ...(options.scale !== undefined ? { scale: one(options.scale, '--scale') } : {}),
+    ...(options.mean !== undefined ? { mean: parseNumberList(options.mean, '--mean') } : {}),
+    ...(options.std !== undefined ? { std: parseNumberList(options.std, '--std') } : {}),
+  };
+}
+
+function optionalInt(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) throw badInput(`${flag} ${text}: expected an integer >= ${min}`);
+  return value;
+}
+
+function calibrationMethod(text: string): CalibrationMethod {
+  if (!(CALIBRATION_METHODS as readonly string[]).includes(text)) throw badInput(`--calib-method ${text}: supported methods are ${CALIBRATION_METHODS.join(', ')}`);
+  return text as CalibrationMethod;
+}
+
+/** Progress on stderr (so that --json output stays clean), at most every 10%. */
+function progressPrinter(quiet: boolean): (what: string, done: number, total: number) => void {
+  let lastShown = -1;
+  return (what, done, total) => {
+    if (quiet || total < 20 || !process.stderr.isTTY) return;
+    const tenth = Math.floor((10 * done) / total);
+    if (tenth !== lastShown) { lastShown = tenth; process.stderr.write(`\r${what}: ${done}/${total}${done === total ? '\n' : ''}`); }
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The integer model against ONNX Runtime on the same inputs: per-layer agreement (SQNR, absolute
+ * differences, LSBs), top-1 agreement of the network's scores, and accuracy of each where labels exist.
+ * The engine of `fixynn eval` and of the acceptance tests.
+ */
+import type { LayerGraph } from '../graph/ir.js';
+import type { QuantizedGraph } from '../quant/ir.js';
+import { openWithOutputs } from '../../verify/onnx-runtime.js';
+import type { LayerAgreement } from './compare.js';
+import { AgreementAccumulator, argmax } from './compare.js';
+import { IntegerModel } from './integer-model.js';
+
+export interface EvaluateOptions {
+  readonly modelPath: string;
+  readonly graph: LayerGraph;
+  readonly quantized: QuantizedGraph;
+  readonly images: readonly Float32Array[];
+  readonly labels?: readonly number[];
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface LayerReport extends LayerAgreement {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: string;
+}
+
+export interface EvaluationReport {
+  readonly images: number;
+  readonly layers: readonly LayerReport[];
+  /** Fraction of images whose top-1 class is the same in ORT and in the integer model. */
+  readonly top1Agreement: number;
+  /** Fractions correct, where labels were given. */
+  readonly floatAccuracy?: number;
+  readonly integerAccuracy?: number;
+  /** Top-1 class per image, for callers that compare further. */
+  readonly floatTop1: readonly number[];
+  readonly integerTop1: readonly number[];
+}
+
+export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+  const { graph, quantized: qg, images, labels } = options;
+  const model = new IntegerModel(qg);
+  const layers = qg.layers;
+  const accumulators = layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output)));
+  const runner = await openWithOutputs(options.modelPath, layers.map((l) => l.output), graph.input.shape);
+  // Top-1 comes from the model exactly as published (no extra outputs): exposing intermediate tensors
+  // can stop ONNX Runtime from fusing a QDQ model's layers, and the class should be the one ORT gives.
+  const pristine = await openWithOutputs(options.modelPath, [graph.modelOutput], graph.input.shape);
+  const floatTop1: number[] = [];
+  const integerTop1: number[] = [];
+  try {
+    for (const [i, image] of images.entries()) {
+      const reference = await runner.run(image);
+      const ints = model.run(model.quantizeInput(image));
+      layers.forEach((layer, k) => accumulators[k]?.add(ints.get(layer.output) ?? new Int32Array(), reference.get(layer.output) ?? new Float32Array()));
+      floatTop1.push(argmax((await pristine.run(image)).get(graph.modelOutput) ?? []));
+      integerTop1.push(argmax(ints.get(qg.output) ?? []));
+      options.onProgress?.(i + 1, images.length);
+    }
+  } finally {
+    await runner.release();
+    await pristine.release();
+  }
+  const agree = floatTop1.filter((c, i) => c === integerTop1[i]).length;
+  const accuracy = (top1: number[]): number => top1.filter((c, i) => c === labels?.[i]).length / top1.length;
+  return {
+    images: images.length,
+    layers: layers.map((l, k) => ({ index: l.index, name: l.name, kind: l.kind, ...(accumulators[k] as AgreementAccumulator).result() })),
+    top1Agreement: images.length ? agree / images.length : 1,
+    ...(labels ? { floatAccuracy: accuracy(floatTop1), integerAccuracy: accuracy(integerTop1) } : {}),
+    floatTop1,
+    integerTop1,
+  };
+}
+
+function tensorOf(qg: QuantizedGraph, name: string) {
+  const t = qg.tensors[name];
+  if (!t) throw new Error(`quantized graph has no tensor '${name}' (the checker should have caught this)`);
+  return t;
+}

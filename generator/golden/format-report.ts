@@ -1,0 +1,62 @@
+/**
+ * The text and JSON forms of an evaluation report (`fixynn eval`).
+ */
+import type { QuantizedGraph } from '../quant/ir.js';
+import type { EvaluationReport } from './evaluate.js';
+
+export interface ReportContext {
+  readonly model: string;
+  readonly data: string;
+  /** True when the inputs are seeded random values (never silently: every report says so). */
+  readonly random: boolean;
+  readonly calibration: string;
+  readonly quantized: QuantizedGraph;
+  readonly softmaxOutside: boolean;
+}
+
+const pct = (f: number | undefined): string => (f === undefined ? '-' : `${(100 * f).toFixed(2)}%`);
+const db = (v: number): string => (v === Infinity ? 'exact' : v.toFixed(1));
+
+export function formatReportText(report: EvaluationReport, ctx: ReportContext): string {
+  const q = ctx.quantized;
+  const header = [
+    `model: ${ctx.model}`,
+    `data: ${ctx.data}${ctx.random ? '  (RANDOM INPUTS: seeded noise, not real data)' : ''}; ${report.images} image(s)`,
+    `quantization: ${q.origin === 'qdq' ? "the QDQ model's own scales and zero points" : `calibrated (${q.calibration?.method ?? '?'}, ${q.calibration?.images ?? 0} image(s) from ${ctx.calibration}), ${q.calibration?.weightBits ?? '?'}-bit weights, ${q.calibration?.actBits ?? '?'}-bit activations`}`,
+    ...(ctx.softmaxOutside ? ['note: the final Softmax is outside the hardware; scores are compared before it'] : []),
+    '',
+  ];
+  const rows = report.layers.map((l) => [
+    String(l.index), l.name, l.kind, db(l.sqnrDb), l.maxAbsDiff.toPrecision(3), l.meanAbsDiff.toPrecision(3), pct(l.within1Lsb), String(l.maxLsbDiff),
+  ]);
+  const table = formatTable(['#', 'layer', 'kind', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'max LSB'], rows);
+  const summary = [
+    '',
+    `top-1 agreement (integer vs ONNX Runtime): ${pct(report.top1Agreement)}`,
+    ...(report.floatAccuracy !== undefined ? [`accuracy: ONNX Runtime float ${pct(report.floatAccuracy)}, integer model ${pct(report.integerAccuracy)}`] : []),
+    `lowest layer SQNR: ${db(Math.min(...report.layers.map((l) => l.sqnrDb)))} dB`,
+  ];
+  return [...header, table, ...summary].join('\n') + '\n';
+}
+
+export function reportJson(report: EvaluationReport, ctx: ReportContext): unknown {
+  const finite = (v: number): number | string => (Number.isFinite(v) ? v : String(v));
+  return {
+    model: ctx.model,
+    data: ctx.data,
+    random: ctx.random,
+    images: report.images,
+    quantization: { origin: ctx.quantized.origin, calibration: ctx.quantized.calibration ?? null, calibrationData: ctx.calibration },
+    softmaxOutside: ctx.softmaxOutside,
+    top1Agreement: report.top1Agreement,
+    floatAccuracy: report.floatAccuracy ?? null,
+    integerAccuracy: report.integerAccuracy ?? null,
+    layers: report.layers.map((l) => ({ ...l, sqnrDb: finite(l.sqnrDb) })),
+  };
+}
+
+function formatTable(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 1 || i === 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}

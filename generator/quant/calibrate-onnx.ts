@@ -1,0 +1,69 @@
+/**
+ * Post-training calibration of a float model with ONNX Runtime: runs the calibration images with every
+ * layer's output exposed, collects ranges, and quantizes. A QDQ model needs no calibration: its own
+ * parameters are used (and calibration images, if given, are not needed).
+ */
+import type { LayerGraph } from '../graph/ir.js';
+import { badInput } from '../errors.js';
+import { openWithOutputs } from '../../verify/onnx-runtime.js';
+import type { CalibrationMethod } from './calibrate.js';
+import { RangeCollector } from './calibrate.js';
+import type { QuantizedGraph } from './ir.js';
+import { quantizeCalibrated, quantizeQdq } from './quantize.js';
+
+export interface QuantizeModelOptions {
+  /** Calibration images as the model takes them ([C, H, W] float32); required for a float model. */
+  readonly calibImages?: readonly Float32Array[];
+  readonly weightBits?: number;
+  readonly actBits?: number;
+  readonly method?: CalibrationMethod;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
+export const DEFAULT_CALIBRATION: CalibrationMethod = 'minmax';
+
+export async function quantizeModel(modelPath: string, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
+  if (graph.quantized) {
+    if (options.weightBits !== undefined || options.actBits !== undefined) {
+      throw badInput(`${graph.source.file}: a QDQ model carries its own quantization; --weight-bits / --act-bits apply to float models only`);
+    }
+    return quantizeQdq(graph);
+  }
+  const images = options.calibImages ?? [];
+  if (images.length === 0) throw badInput(`${graph.source.file}: a float model needs calibration inputs (--calib PATH: a folder of images or a .npy [N, C, H, W])`);
+  const actBits = options.actBits ?? 8;
+  const method = options.method ?? DEFAULT_CALIBRATION;
+  const collector = await collectRanges(modelPath, graph, images, options.onProgress);
+  // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
+  const ranges = collector.ranges(method, actBits, new Set([graph.output]));
+  return quantizeCalibrated(graph, { ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method });
+}
+
+async function collectRanges(modelPath: string, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {
+  const outputs = graph.layers.map((l) => l.output);
+  const runner = await openWithOutputs(modelPath, outputs, graph.input.shape);
+  const collector = new RangeCollector(images.length);
+  try {
+    for (const [i, image] of images.entries()) {
+      collector.observe(graph.firstTensor, preprocess(graph, image));
+      for (const [name, values] of await runner.run(image)) collector.observe(name, values);
+      onProgress?.(i + 1, images.length);
+    }
+  } finally {
+    await runner.release();
+  }
+  return collector;
+}
+
+/** What the first layer sees: x * scale[c] + offset[c], in float32 as the model computes it. */
+export function preprocess(graph: LayerGraph, image: Float32Array): Float32Array {
+  const [c, h, w] = graph.input.shape;
+  const out = new Float32Array(image.length);
+  for (let ch = 0; ch < c; ch++) {
+    const scale = Math.fround(graph.input.preprocess.scale[ch] ?? 1);
+    const offset = Math.fround(graph.input.preprocess.offset[ch] ?? 0);
+    for (let i = ch * h * w; i < (ch + 1) * h * w; i++) out[i] = Math.fround((image[i] ?? 0) * scale) + offset;
+  }
+  return out;
+}
