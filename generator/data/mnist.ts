@@ -4,7 +4,10 @@
  *
  * The one definition of the split, shared by scripts/train-mnist.py (which re-implements it in Python),
  * the tests and the default inputs of every command: the LAST 100 digits of each class are the test set
- * (1,000 digits, in class order 0..9), all earlier digits of that class are the training set.
+ * (1,000 digits), all earlier digits of that class are the training set.
+ *
+ * The test digits are ordered round-robin over the classes (0,1,...,9,0,1,...; within a class in file
+ * order), so that any prefix, e.g. the first 20 digits a quick `verify --images 20` streams, is balanced.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,7 +38,7 @@ export function mnistSplit(): MnistSplit {
   return cached;
 }
 
-/** The 1,000 test digits (100 per class, classes in order). */
+/** The 1,000 test digits (100 per class, round-robin class order). */
 export function mnistTest(): DigitSet {
   return mnistSplit().test;
 }
@@ -48,19 +51,22 @@ export function mnistTrain(): DigitSet {
 function buildSplit(): MnistSplit {
   const train: Float32Array[] = [];
   const trainLabels: number[] = [];
-  const test: Float32Array[] = [];
-  const testLabels: number[] = [];
+  const testByClass: Float32Array[][] = [];
   for (let digit = 0; digit < MNIST_CLASSES; digit++) {
     const images = readClass(digit);
     const firstTest = images.length - MNIST_TEST_PER_CLASS;
-    images.forEach((image, i) => {
-      if (i < firstTest) {
-        train.push(image);
-        trainLabels.push(digit);
-      } else {
-        test.push(image);
-        testLabels.push(digit);
-      }
+    for (const image of images.slice(0, firstTest)) {
+      train.push(image);
+      trainLabels.push(digit);
+    }
+    testByClass.push(images.slice(firstTest));
+  }
+  const test: Float32Array[] = [];
+  const testLabels: number[] = [];
+  for (let k = 0; k < MNIST_TEST_PER_CLASS; k++) {
+    testByClass.forEach((images, digit) => {
+      test.push(images[k] as Float32Array);
+      testLabels.push(digit);
     });
   }
   return {
