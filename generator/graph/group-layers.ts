@@ -86,7 +86,9 @@ function targetOf(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, co
 }
 
 function foldActivation(graph: OpGraph, node: OpNode, draft: Draft): void {
-  if (draft.kind !== 'conv' && draft.kind !== 'gemm' && draft.kind !== 'add') throw nodeError(graph, node, `cannot follow a ${draft.kind} layer (only Conv, Gemm, MatMul, residual Add)`);
+  if (draft.kind !== 'conv' && draft.kind !== 'gemm' && draft.kind !== 'add') {
+    throw nodeError(graph, node, `an activation is supported only directly after a Conv, Gemm, MatMul or residual Add, not after the ${draft.kind} "${draft.main.name}"`);
+  }
   if (draft.activation.kind !== 'none') throw nodeError(graph, node, 'the layer already has an activation');
   draft.activation = node.op === 'Relu' ? { kind: 'relu' } : clipBounds(graph, node);
   draft.output = node.outputs[0] ?? '';
@@ -118,6 +120,7 @@ function foldBiasAdd(graph: OpGraph, node: OpNode, draft: Draft): void {
   }
   const sign = node.op === 'Sub' ? -1 : 1;
   draft.bias = draft.bias.map((b, i) => Math.fround(b + sign * (values[values.length === 1 ? 0 : i] ?? 0)));
+  draft.output = node.outputs[0] ?? '';
   draft.nodes.push(...namesOfNode(node));
 }
 
