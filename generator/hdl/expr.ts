@@ -226,11 +226,12 @@ export class Signal extends Expr {
 
   /** Set the single driver; a second driver or one whose interval does not fit is an error. */
   protected setDriver(what: string, value: ExprLike): void {
-    if (this.driverExpr !== undefined) throw new HdlError(`${this.kind} '${this.name}' already has a ${what}: one driver per signal`);
+    const kind = this.kind === 'reg' ? 'register' : this.kind;
+    if (this.driverExpr !== undefined) throw new HdlError(`${kind} '${this.name}' already has a ${what}: one driver per signal`);
     const e = lift(value);
     if (!contains(this.range, e.range)) {
       throw new HdlError(
-        `${this.kind} '${this.name}' holds ${formatInterval(this.range)} (${formatType(this.type)}) but its ${what} ` +
+        `${kind} '${this.name}' holds ${formatInterval(this.range)} (${formatType(this.type)}) but its ${what} ` +
           `ranges over ${formatInterval(e.range)}; narrow it with .truncate(), .resize(w, {wrap: true}), .clamp() or .assume()`,
       );
     }

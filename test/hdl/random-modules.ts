@@ -1,0 +1,123 @@
+/**
+ * Seeded random DSL designs for property and equivalence tests: a combinational module whose every
+ * sub-expression is also an output (so a width mistake anywhere shows), plus vectors that include each
+ * input's extremes.
+ */
+import { type Expr, type Input, Module, concat, mux, rangeOfType, type BitType } from '../../generator/hdl/index.js';
+
+/** mulberry32: small, fast, deterministic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomInt(r: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(r() * (hi - lo + 1));
+}
+
+/** A uniformly random bigint in [min, max]. */
+export function randomBig(r: () => number, min: bigint, max: bigint): bigint {
+  const span = max - min + 1n;
+  let v = 0n;
+  for (let i = 0; i < 4; i++) v = (v << 32n) | BigInt(Math.floor(r() * 4294967296));
+  return min + (v % span);
+}
+
+function pick<T>(r: () => number, items: readonly T[]): T {
+  return items[Math.floor(r() * items.length)]!;
+}
+
+function randomType(r: () => number): BitType {
+  return { width: randomInt(r, 1, 12), signed: r() < 0.5 };
+}
+
+/** One random operation over existing expressions. */
+function randomOp(r: () => number, pool: readonly Expr[]): Expr {
+  const a = pick(r, pool);
+  const b = pick(r, pool);
+  switch (randomInt(r, 0, 14)) {
+    case 0:
+      return a.add(b);
+    case 1:
+      return a.sub(b);
+    case 2:
+      return a.neg();
+    case 3:
+      return a.mul(randomInt(r, -40, 40));
+    case 4:
+      return a.shl(randomInt(r, 0, 3));
+    case 5:
+      return a.shr(randomInt(r, 0, Math.min(a.width + 1, 6)));
+    case 6: {
+      const lo = randomInt(r, 0, a.width - 1);
+      return a.slice(randomInt(r, lo, a.width - 1), lo);
+    }
+    case 7:
+      return concat(a, b);
+    case 8:
+      return pick(r, [a.eq(b), a.ne(b), a.lt(b), a.le(b), a.gt(b), a.ge(b)]);
+    case 9:
+      return mux(a.lt(b), a, b.add(randomInt(r, -5, 5)));
+    case 10:
+      return pick(r, [a.asBits().and(b.asBits()), a.asBits().or(b.asBits()), a.asBits().xor(b.asBits())]);
+    case 11:
+      return pick(r, [a.asBits().not(), a.reduceAnd(), a.reduceOr(), a.reduceXor()]);
+    case 12:
+      return a.resize(randomInt(r, 1, a.width + 2), { wrap: true, signed: r() < 0.5 });
+    case 13: {
+      const lo = randomBig(r, a.range.min - 3n, a.range.max);
+      return a.clamp(lo, randomBig(r, lo, a.range.max + 3n));
+    }
+    default:
+      return a.add(randomInt(r, -100, 100));
+  }
+}
+
+export interface RandomCombModule {
+  readonly module: Module;
+  readonly inputs: readonly Input[];
+  /** Every expression built, in order; output `n<i>` carries nodes[i]. */
+  readonly nodes: readonly Expr[];
+}
+
+/** A module with 1-4 random inputs and `ops` random operations, each one an output. */
+export function randomCombModule(name: string, seed: number, ops: number): RandomCombModule {
+  const r = rng(seed);
+  const m = new Module(name);
+  const inputs: Input[] = [];
+  const count = randomInt(r, 1, 4);
+  for (let i = 0; i < count; i++) inputs.push(m.input(`in${i}`, randomType(r)));
+  const pool: Expr[] = [...inputs];
+  const nodes: Expr[] = [];
+  for (let i = 0; i < ops; i++) {
+    const e = randomOp(r, pool);
+    // Keep widths moderate so the test also stays fast; wide values (> 64 bits) still appear.
+    if (e.width > 80) continue;
+    pool.push(e);
+    nodes.push(e);
+    m.output(`n${nodes.length - 1}`, e);
+  }
+  return { module: m, inputs, nodes };
+}
+
+/** Random input vectors, the first ones at each input's extremes. */
+export function randomVectors(seed: number, inputs: readonly Input[], count: number): Array<Record<string, bigint>> {
+  const r = rng(seed);
+  const vectors: Array<Record<string, bigint>> = [];
+  const extremes = [(x: Input) => x.range.min, (x: Input) => x.range.max];
+  for (const f of extremes) vectors.push(Object.fromEntries(inputs.map((x) => [x.name, f(x)])));
+  while (vectors.length < count) vectors.push(Object.fromEntries(inputs.map((x) => [x.name, randomBig(r, x.range.min, x.range.max)])));
+  return vectors;
+}
+
+/** True when a value is representable in a type (what a Verilog wire of that type can hold). */
+export function fitsType(value: bigint, type: BitType): boolean {
+  const full = rangeOfType(type);
+  return full.min <= value && value <= full.max;
+}
