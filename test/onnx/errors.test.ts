@@ -1,0 +1,141 @@
+/**
+ * Bad models through the CLI: each gives exit 2 and one message naming the file, the node and op where
+ * there is one, what is wrong and what is supported. No stack trace, no hang.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../generator/cli.js';
+import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fixynn-onnx-errors-'));
+let stderr = '';
+
+beforeEach(() => {
+  stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+afterEach(() => vi.restoreAllMocks());
+
+async function inspect(bytes: Uint8Array, name: string): Promise<{ code: number; message: string }> {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  const code = await main(['node', 'fixynn', 'inspect', path]);
+  return { code, message: stderr };
+}
+
+/** x -> Conv -> Relu, with a hook to change the model before encoding. */
+function model(edit: (b: OnnxBuilder) => void = () => {}, opset = 13): OnnxBuilder {
+  const b = new OnnxBuilder({ opset });
+  b.input('x', [1, 2, 4, 4]);
+  b.initializer('w', randomFloats(3 * 2 * 9, 31), [3, 2, 3, 3]);
+  edit(b);
+  return b;
+}
+
+function finish(b: OnnxBuilder, from = 'x'): OnnxBuilder {
+  b.node('Conv', [from, 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv1');
+  b.node('Relu', ['c'], ['y'], {}, 'relu1');
+  b.output('y');
+  return b;
+}
+
+describe('bad models give exit 2 with one clear message', () => {
+  it('an unsupported op names the file, node, op type and the supported ops', async () => {
+    const b = model();
+    b.node('Conv', ['x', 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv1');
+    b.node('LeakyRelu', ['c'], ['y'], { alpha: 0.1 }, 'leaky');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'leaky.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/^fixynn: leaky\.onnx: node "leaky" \(LeakyRelu\): unsupported op type "LeakyRelu"; supported ops: .*Conv.*QuantizeLinear/);
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+
+  it('a truncated file', async () => {
+    const bytes = finish(model()).encode();
+    const { code, message } = await inspect(bytes.subarray(0, Math.floor(bytes.length * 0.6)), 'truncated.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/truncated\.onnx: not a valid ONNX model.*truncated or corrupted/);
+  });
+
+  it('a missing initializer', async () => {
+    const b = model();
+    b.node('Conv', ['x', 'w_missing'], ['y'], {}, 'conv1');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'missing.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/missing\.onnx: node "conv1" \(Conv\): input "w_missing" is neither a graph input, an initializer nor any node's output \(missing initializer\?\)/);
+  });
+
+  it('a cycle', async () => {
+    const b = model();
+    b.node('Add', ['x', 'loop'], ['a'], {}, 'add');
+    b.node('Relu', ['a'], ['loop'], {}, 'relu');
+    b.node('Conv', ['a', 'w'], ['y'], {}, 'conv1');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'cycle.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/cycle\.onnx: the graph has a cycle \(involving node "add" \(Add\), node "relu" \(Relu\)/);
+  });
+
+  it.each([10, 22])('opset %i', async (opset) => {
+    const { code, message } = await inspect(finish(model(() => {}, opset)).encode(), `opset${opset}.onnx`);
+    expect(code).toBe(2);
+    expect(message).toContain(`opset${opset}.onnx: opset ${opset} is not supported (supported: 11 to 21)`);
+  });
+
+  it('inconsistent shapes: weights for the wrong channel count', async () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 3, 4, 4]);
+    b.initializer('w', randomFloats(3 * 2 * 9, 31), [3, 2, 3, 3]);
+    finish(b);
+    const { code, message } = await inspect(b.encode(), 'shapes.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/shapes\.onnx: node "conv1" \(Conv\): weight "w" \[3, 2, 3, 3\] with group 1 does not fit an input of 3 channels \(inconsistent shapes\)/);
+  });
+
+  it('an unsupported attribute value (dilation 2)', async () => {
+    const b = model();
+    b.node('Conv', ['x', 'w'], ['y'], { dilations: [2, 2] }, 'dilated');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'dilated.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/dilated\.onnx: node "dilated" \(Conv\): attribute dilations\.0: only dilation 1 is supported/);
+  });
+
+  it('an op from another domain', async () => {
+    const b = model();
+    b.node('Conv', ['x', 'w'], ['c'], {}, 'conv1');
+    b.node('FusedGelu', ['c'], ['y'], {}, 'gelu');
+    (b.nodes[b.nodes.length - 1] as { domain?: string }).domain = 'com.microsoft';
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'domain.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/domain\.onnx: node "gelu" \(FusedGelu\): operator domain "com\.microsoft" is not supported; supported ops/);
+  });
+
+  it('a Mul in the middle of the network', async () => {
+    const b = model();
+    b.node('Conv', ['x', 'w'], ['c'], {}, 'conv1');
+    b.floats('k', [2], []);
+    b.node('Mul', ['c', 'k'], ['y'], {}, 'scale');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'mul.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/mul\.onnx: node "scale" \(Mul\): Mul is supported here only as input preprocessing/);
+  });
+
+  it('a file that does not exist, and a non-ONNX file', async () => {
+    expect(await main(['node', 'fixynn', 'inspect', join(dir, 'nope.onnx')])).toBe(2);
+    expect(stderr).toMatch(/nope\.onnx: cannot read the model \(ENOENT\)/);
+    const { code, message } = await inspect(new TextEncoder().encode('just some text, not a protobuf'), 'text.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/text\.onnx: not/);
+  });
+});
