@@ -3,6 +3,7 @@
  * SQNR of the dequantized integer output, absolute differences, and agreement in LSBs of the tensor's
  * quantization (for QDQ models, whose ORT run is itself quantized).
  */
+import { quantizeReal } from '../quant/fixed-point.js';
 import type { QuantTensor } from '../quant/ir.js';
 
 export interface LayerAgreement {
@@ -12,8 +13,10 @@ export interface LayerAgreement {
   readonly sqnrDb: number;
   readonly maxAbsDiff: number;
   readonly meanAbsDiff: number;
-  /** Fraction of values whose integer differs from the reference's quantized value by at most 1. */
+  /** Fraction of values whose integer differs by at most 1 from the reference quantized to the tensor's grid. */
   readonly within1Lsb: number;
+  /** Fraction of values equal to the reference quantized to the tensor's grid. */
+  readonly exact: number;
   /** Largest integer difference against the reference quantized to the tensor's own scale. */
   readonly maxLsbDiff: number;
 }
@@ -25,6 +28,7 @@ export class AgreementAccumulator {
   private sumAbs = 0;
   private count = 0;
   private near = 0;
+  private same = 0;
   private maxLsb = 0;
 
   constructor(readonly tensor: QuantTensor) {}
@@ -40,9 +44,11 @@ export class AgreementAccumulator {
       this.noise += d * d;
       this.sumAbs += d;
       if (d > this.maxAbs) this.maxAbs = d;
-      // The reference in the tensor's integer grid; ORT's QDQ values sit exactly on it.
-      const lsb = Math.abs(Math.round(ref / scale) + zeroPoint - (q[i] as number));
+      // The reference on the tensor's integer grid, as QuantizeLinear puts it there (round half to even,
+      // saturate): for a QDQ model this is exactly the integer ONNX Runtime passes to the next layer.
+      const lsb = Math.abs(quantizeReal(ref, this.tensor.quant) - (q[i] as number));
       if (lsb <= 1) this.near++;
+      if (lsb === 0) this.same++;
       if (lsb > this.maxLsb) this.maxLsb = lsb;
     }
     this.count += q.length;
@@ -56,6 +62,7 @@ export class AgreementAccumulator {
       maxAbsDiff: this.maxAbs,
       meanAbsDiff: this.count ? this.sumAbs / this.count : 0,
       within1Lsb: this.count ? this.near / this.count : 1,
+      exact: this.count ? this.same / this.count : 1,
       maxLsbDiff: this.maxLsb,
     };
   }

@@ -1,0 +1,86 @@
+/**
+ * Acceptance: a QDQ model built here with the ONNX builder (per-tensor and per-channel weights, int8 and
+ * uint8, nonzero zero points, stride 2 with asymmetric pads, depthwise, residual Add, MaxPool, global
+ * pooling, a classifier). Every layer's integer output must match ONNX Runtime's run of the same model
+ * within 1 LSB on at least 99% of values.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../../generator/golden/evaluate.js';
+import { importModel } from '../../generator/onnx/import.js';
+import { quantizeQdq } from '../../generator/quant/quantize.js';
+import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+
+const FULL = process.env['FIXYNN_FULL'] === '1';
+const IMAGES = Number(process.env['FIXYNN_QDQ_IMAGES'] ?? (FULL ? 200 : 20));
+
+const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-qdq-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Scales are arbitrary-looking floats, as a real quantizer writes them: with round dyadic ratios (0.75,
+ * 0.625) many Add results would sit exactly on a half LSB, where our rule rounds up and ONNX Runtime
+ * rounds to even, and such 1-LSB ties then spread through the classifier.
+ */
+function buildQdqModel(file: string): string {
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('x', [1, 3, 11, 9]);
+  const { output: conv0 } = b.qdqConv({
+    name: 'c0', input: 'x', inputQuant: { scale: 1 / 64, zeroPoint: 128, type: 'uint8' },
+    weights: randomFloats(8 * 3 * 9, 1, 0.5), weightShape: [8, 3, 3, 3], weightQuant: { type: 'int8', perChannel: true },
+    bias: randomFloats(8, 2, 0.3), strides: [2, 2], pads: [0, 0, 1, 1], activation: 'relu6',
+    outputQuant: { scale: 6 / 255, zeroPoint: 0, type: 'uint8' },
+  });
+  const { output: dw } = b.qdqConv({
+    name: 'dw1', input: conv0, inputScale: 6 / 255,
+    weights: randomFloats(8 * 9, 3, 0.6), weightShape: [8, 1, 3, 3], weightQuant: { type: 'uint8', perChannel: false, zeroPoint: 120 },
+    bias: randomFloats(8, 4, 0.3), group: 8, pads: [1, 1, 1, 1], activation: 'relu',
+    outputQuant: { scale: 0.0213, zeroPoint: 0, type: 'uint8' },
+  });
+  const { output: pwA } = b.qdqConv({
+    name: 'pw2', input: dw, inputScale: 0.0213,
+    weights: randomFloats(12 * 8, 5, 0.5), weightShape: [12, 8, 1, 1], weightQuant: { type: 'int8', perChannel: true, zeroPoint: Array.from({ length: 12 }, (_, i) => i - 6) },
+    bias: randomFloats(12, 6, 0.3), outputQuant: { scale: 0.0297, zeroPoint: -10, type: 'int8' },
+  });
+  const { output: pwB } = b.qdqConv({
+    name: 'pw3', input: dw, inputScale: 0.0213,
+    weights: randomFloats(12 * 8, 7, 0.5), weightShape: [12, 8, 1, 1], weightQuant: { type: 'int8', perChannel: false },
+    bias: randomFloats(12, 8, 0.3), outputQuant: { scale: 0.0251, zeroPoint: 3, type: 'int8' },
+  });
+  const sum = b.node('Add', [pwA, pwB], ['sum'], {}, 'add4');
+  const sumRelu = b.node('Relu', [sum], ['sum_relu'], {}, 'add4_relu');
+  const sumDq = b.qdq(sumRelu, { scale: 0.0413, zeroPoint: -128, type: 'int8' }, 'add4_out');
+  const pooled = b.node('MaxPool', [sumDq], ['pool'], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1] }, 'mp5');
+  const pooledDq = b.qdq(pooled, { scale: 0.0413, zeroPoint: -128, type: 'int8' }, 'mp5_out');
+  const gap = b.node('GlobalAveragePool', [pooledDq], ['gap'], {}, 'gap6');
+  // Pooling keeps about its input's scale, as real networks do (MobileNet's keeps it exactly).
+  const gapDq = b.qdq(gap, { scale: 0.0307, zeroPoint: -100, type: 'int8' }, 'gap6_out');
+  const { output: fc } = b.qdqConv({
+    name: 'fc7', input: gapDq, inputScale: 0.0307,
+    weights: randomFloats(10 * 12, 9, 0.5), weightShape: [10, 12, 1, 1], weightQuant: { type: 'int8', perChannel: true },
+    bias: randomFloats(10, 10, 0.2), outputQuant: { scale: 0.0219, zeroPoint: 128, type: 'uint8' },
+  });
+  b.node('Flatten', [fc], ['scores'], { axis: 1 }, 'flatten');
+  b.output('scores', [1, 10]);
+  return b.save(file);
+}
+
+describe('QDQ model built with the ONNX builder', () => {
+  it(`every layer's integer output is within 1 LSB of ONNX Runtime on >= 99% of values (${IMAGES} random images)`, async () => {
+    const modelPath = buildQdqModel(path.join(dir, 'qdq.onnx'));
+    const graph = importModel(modelPath);
+    expect(graph.quantized).toBe(true);
+    expect(graph.layers.map((l) => l.kind)).toEqual(['conv', 'conv', 'conv', 'conv', 'add', 'maxpool', 'globalavgpool', 'conv']);
+    const qg = quantizeQdq(graph);
+    const images = Array.from({ length: IMAGES }, (_, i) => randomFloats(3 * 11 * 9, 1000 + i, 1.2));
+    const report = await evaluate({ modelPath, graph, quantized: qg, images });
+    for (const layer of report.layers) {
+      console.log(`QDQ layer ${layer.index} ${layer.name}: ${(100 * layer.within1Lsb).toFixed(2)}% within 1 LSB (${(100 * layer.exact).toFixed(2)}% exact), max ${layer.maxLsbDiff} LSB, SQNR ${layer.sqnrDb.toFixed(1)} dB`);
+      expect(layer.within1Lsb, layer.name).toBeGreaterThanOrEqual(0.99);
+    }
+    console.log(`QDQ top-1 agreement ${(100 * report.top1Agreement).toFixed(1)}%`);
+    expect(report.top1Agreement).toBeGreaterThanOrEqual(0.9);
+  });
+});
