@@ -148,7 +148,8 @@ class ModulePrinter {
     for (const inst of this.m.instances) this.printInstance(inst);
     const sink = this.unusedSink();
     const sections = [this.decls, this.body, sink === '' ? [] : [sink]].filter((lines) => lines.length > 0);
-    return [this.moduleHeader(), ...sections.flatMap((lines) => ['', ...lines]), '', 'endmodule', ''].join('\n');
+    const text = [this.moduleHeader(), ...sections.flatMap((lines) => ['', ...lines]), '', 'endmodule', ''].join('\n');
+    return text.replace(/\n{3,}/g, '\n\n');
   }
 
   private moduleHeader(): string {
@@ -172,12 +173,27 @@ class ModulePrinter {
     const done = this.printed.get(e);
     if (done !== undefined) return done;
     for (const x of operands(e)) this.ref(x);
+    const alias = this.sameBits(e);
+    if (alias !== undefined) {
+      this.printed.set(e, alias);
+      return alias;
+    }
     const name = this.scope.claim(`t${this.tempCount++}_${e.node.op}`);
     this.declare(name, e.type);
     const operand: Operand = { kind: 'ident', name, type: e.type };
-    this.body.push(`wire ${declType(e.type)}${name} = ${this.operation(e)};`);
+    const rhs = this.operation(e);
+    const lhs = `wire ${declType(e.type)}${name} = `;
+    this.body.push(typeof rhs === 'string' ? `${lhs}${rhs};` : wrapList(`${lhs}{`, rhs, '};', ''));
     this.printed.set(e, operand);
     return operand;
+  }
+
+  /** A wrap or assume that keeps width and signedness changes no bit: reuse the operand's wire. */
+  private sameBits(e: Expr): Operand | undefined {
+    if (e.node.op !== 'wrap' && e.node.op !== 'assume') return undefined;
+    const inner = this.ref(e.node.a);
+    const same = inner.kind === 'ident' && inner.type.width === e.width && inner.type.signed === e.signed;
+    return same ? inner : undefined;
   }
 
   private markUsed(name: string, hi: number, lo: number): void {
@@ -221,8 +237,8 @@ class ModulePrinter {
     return op.type.signed ? `{${replicate(pad, msb)}, ${core}}` : `{${pad}'d0, ${core}}`;
   }
 
-  /** The right-hand side of one operation node, at exactly its own width. */
-  private operation(e: Expr): string {
+  /** The right-hand side of one operation node, at exactly its own width (a list: concatenation items). */
+  private operation(e: Expr): string | string[] {
     const n = e.node;
     const w = e.width;
     switch (n.op) {
@@ -241,7 +257,7 @@ class ModulePrinter {
       case 'slice':
         return this.bits(n.a, n.hi, n.lo);
       case 'concat':
-        return wrapList('{', n.parts.map((p) => this.fit(p, p.width)), '}', '');
+        return n.parts.map((p) => this.fit(p, p.width));
       case 'cmp':
         return this.comparison(n.kind, n.a, n.b);
       case 'mux':
@@ -308,7 +324,7 @@ class ModulePrinter {
       } else {
         this.body.push(...indent(loads, 1));
       }
-      this.body.push('end');
+      this.body.push('end', '');
     }
   }
 
