@@ -31,7 +31,7 @@ export interface EvalCliOptions {
 }
 
 /** Calibration digits taken from the MNIST training split when a [1,28,28] float model gets no --calib. */
-const DEFAULT_MNIST_CALIBRATION = 200;
+export const DEFAULT_MNIST_CALIBRATION = 200;
 
 export function registerEval(program: Command): void {
   program
@@ -100,9 +100,13 @@ function calibrationInputs(graph: LayerGraph, options: EvalCliOptions, pixelOpti
   if (c !== 1 || h !== 28 || w !== 28) {
     throw badInput(`${graph.source.file}: a float model needs calibration inputs: pass --calib (a folder of images or a .npy [N, ${c}, ${h}, ${w}])`);
   }
-  // Evenly spread over the training split (ordered by class), disjoint from the test digits.
+  return mnistCalibration(count ?? DEFAULT_MNIST_CALIBRATION);
+}
+
+/** `count` MNIST training digits evenly spread over the split (ordered by class), disjoint from the test digits. */
+export function mnistCalibration(count: number): { images: Float32Array[]; source: string } {
   const train = mnistTrain().images;
-  const wanted = Math.min(count ?? DEFAULT_MNIST_CALIBRATION, train.length);
+  const wanted = Math.min(count, train.length);
   const stride = train.length / wanted;
   const images = Array.from({ length: wanted }, (_, i) => (train[Math.floor(i * stride)] as Float32Array).slice());
   return { images, source: `MNIST training digits (bundled, ${wanted} evenly spread)` };
