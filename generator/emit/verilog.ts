@@ -251,7 +251,7 @@ class ModulePrinter {
       case 'mulConst':
         return `${this.fit(n.a, w)} * ${literal(n.k, w)}`;
       case 'shl':
-        return `{${this.fit(n.a, w - n.k)}, ${n.k}'d0}`;
+        return n.k === 0 ? this.fit(n.a, w) : `{${this.fit(n.a, w - n.k)}, ${n.k}'d0}`;
       case 'shr':
         return this.bits(n.a, n.k + w - 1, n.k);
       case 'slice':
