@@ -24,10 +24,10 @@ function softmax(v: Float64Array): Float64Array {
  * The imported graph, executed in float64, computes what ONNX Runtime computes on the original model
  * (within float32 rounding). Returns the largest absolute difference.
  */
-export async function expectSameAsOrt(b: OnnxBuilder, graph: LayerGraph, seed = 7): Promise<number> {
+export async function expectSameAsOrt(model: OnnxBuilder | Uint8Array, graph: LayerGraph, seed = 7): Promise<number> {
   const [c, h, w] = graph.input.shape;
   const x = randomFloats(c * h * w, seed, 2);
-  const session = await ort.InferenceSession.create(b.encode());
+  const session = await ort.InferenceSession.create(model instanceof Uint8Array ? model : model.encode());
   const feeds = { [graph.input.name]: new ort.Tensor('float32', x, [1, c, h, w]) };
   const result = await session.run(feeds);
   const expected = result[graph.modelOutput]?.data as Float32Array;
