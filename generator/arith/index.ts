@@ -7,7 +7,7 @@ import type { AdderGraph, ConstMatrix } from './adder-graph.js';
 import { badInput } from '../errors.js';
 import { solveCsd } from './strategy-csd.js';
 import { solvePerInput } from './strategy-per-input.js';
-import { solveShared, type SharedOptions } from './strategy-shared.js';
+import { solveShared, type SharedOptions } from './shared-search.js';
 
 export * from './adder-graph.js';
 export * from './csd.js';

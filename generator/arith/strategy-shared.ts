@@ -25,6 +25,13 @@ interface CseTerm {
 interface Column {
   terms: CseTerm[];
   readonly byVar: Map<number, CseTerm[]>;
+  /**
+   * Kraft sum of the terms, sum of 2^depth. The terms can be added up within L levels exactly when this
+   * is at most 2^L (a binary tree with a leaf at level L - depth for every term exists iff Kraft's
+   * inequality holds), and the depth-ordered final sum attains it. Keeping every column within 2^L during
+   * extraction therefore guarantees the depth limit by construction.
+   */
+  kraft: number;
 }
 
 /** A new variable: (x_v1 << max(0, -ds)) + sign * (x_v2 << max(0, ds)). */
@@ -35,9 +42,22 @@ interface VariableDef {
   readonly sign: 1 | -1;
 }
 
-export interface SharedOptions {
+/**
+ * How ties and trade-offs between patterns are decided.
+ * - `shallow`: most occurrences first, then the shallower new variable (least depth).
+ * - `weighted`: occurrences times (2 + depth of the new variable), then the deeper: it favours growing
+ *   large common subexpressions out of earlier ones (as da4ml's weighted score favours wide operands),
+ *   which measured fewer adders on the benchmark at the price of depth, hence the depth search below.
+ */
+export type SelectionRule = 'shallow' | 'weighted';
+
+/** One run of the greedy extraction. */
+export interface SharedRunOptions {
+  readonly rule?: SelectionRule;
   /** New variables deeper than this many adder levels are not extracted (default: no limit). */
   readonly maxVariableDepth?: number;
+  /** Adder levels allowed from input to output, kept by construction (default: no limit). */
+  readonly maxDepth?: number;
 }
 
 // Pattern keys pack (v1, v2, ds, sign) into one safe integer: v < 2^20, |ds| < 128.
@@ -68,19 +88,23 @@ function decodeKey(key: number): VariableDef {
 class PatternQueue {
   private readonly counts = new Map<number, number>();
   private readonly buckets: Set<number>[] = [];
-  private readonly banned = new Set<number>();
+  /** Counted pairs that cannot all be taken (overlaps, depth budget): count - penalty is the real gain. */
+  private readonly penalty = new Map<number, number>();
   private top = 0;
 
   constructor(
     private readonly depthOf: (key: number) => number,
     private readonly maxDepth: number,
+    private readonly rule: SelectionRule,
   ) {}
 
   private priority(key: number, count: number): number {
-    if (count < 2 || this.banned.has(key)) return -1;
-    const depth = this.depthOf(key);
+    const usable = this.penalty.size === 0 ? count : count - (this.penalty.get(key) ?? 0);
+    if (usable < 2) return -1;
+    const depth = Math.min(this.depthOf(key), DEPTH_SLOTS - 1);
     if (depth > this.maxDepth) return -1;
-    return count * DEPTH_SLOTS + (DEPTH_SLOTS - 1 - Math.min(depth, DEPTH_SLOTS - 1));
+    if (this.rule === 'weighted') return usable * (2 + depth) * DEPTH_SLOTS + depth;
+    return usable * DEPTH_SLOTS + (DEPTH_SLOTS - 1 - depth);
   }
 
   change(key: number, delta: number): void {
@@ -88,19 +112,23 @@ class PatternQueue {
     const after = before + delta;
     if (after <= 0) this.counts.delete(key);
     else this.counts.set(key, after);
+    // Most pairs occur once: they are never ranked, so skip the ranking work for them.
+    if (before < 2 && after < 2) return;
     const from = this.priority(key, before);
     const to = this.priority(key, after);
     if (from === to) return;
     if (from >= 0) this.buckets[from]!.delete(key);
-    if (to >= 0) {
-      let bucket = this.buckets[to];
-      if (bucket === undefined) {
-        bucket = new Set();
-        this.buckets[to] = bucket;
-      }
-      bucket.add(key);
-      if (to > this.top) this.top = to;
+    if (to >= 0) this.place(key, to);
+  }
+
+  private place(key: number, priority: number): void {
+    let bucket = this.buckets[priority];
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.buckets[priority] = bucket;
     }
+    bucket.add(key);
+    if (priority > this.top) this.top = priority;
   }
 
   /** The most frequent (then shallowest) pattern, or undefined when none occurs twice. */
@@ -113,11 +141,18 @@ class PatternQueue {
     return undefined;
   }
 
-  /** A pattern whose counted pairs overlap so that fewer than two can be taken: never pick it again. */
-  ban(key: number): void {
-    const p = this.priority(key, this.counts.get(key) ?? 0);
-    if (p >= 0) this.buckets[p]!.delete(key);
-    this.banned.add(key);
+  count(key: number): number {
+    return (this.counts.get(key) ?? 0) - (this.penalty.get(key) ?? 0);
+  }
+
+  /** Only `usable` occurrences of the pattern can be taken now: re-rank it by that (lazy greedy). */
+  setUsable(key: number, usable: number): void {
+    const count = this.counts.get(key) ?? 0;
+    const from = this.priority(key, count);
+    if (from >= 0) this.buckets[from]!.delete(key);
+    this.penalty.set(key, count - usable);
+    const to = this.priority(key, count);
+    if (to >= 0) this.place(key, to);
   }
 }
 
@@ -129,25 +164,33 @@ function initialColumns(w: ConstMatrix): Column[] {
     });
     const byVar = new Map<number, CseTerm[]>();
     for (const t of terms) byVar.set(t.v, [...(byVar.get(t.v) ?? []), t]);
-    return { terms, byVar };
+    return { terms, byVar, kraft: terms.length };
   });
 }
 
-/** Non-overlapping occurrences of a pattern in one column, as (first, second) term pairs. */
-function occurrencesIn(column: Column, def: VariableDef): Array<[CseTerm, CseTerm]> {
+/**
+ * Non-overlapping occurrences of a pattern in one column, as (first, second) term pairs, as many as the
+ * column's depth budget (Kraft sum at most `budget`) allows.
+ */
+function occurrencesIn(column: Column, def: VariableDef, depths: readonly number[], newDepth: number, budget: number): Array<[CseTerm, CseTerm]> {
   const firsts = column.byVar.get(def.v1);
   const seconds = column.byVar.get(def.v2);
   if (firsts === undefined || seconds === undefined) return [];
   const used = new Set<CseTerm>();
   const found: Array<[CseTerm, CseTerm]> = [];
+  const termDepth = depths[def.v1]!;
+  let kraft = column.kraft;
   for (const p of firsts) {
     if (!p.alive || used.has(p)) continue;
+    const after = kraft + 2 ** newDepth - 2 ** termDepth - 2 ** depths[def.v2]!;
+    if (after > budget) break;
     const wantSign = def.sign > 0 ? p.g : -p.g;
     const q = seconds.find((t) => t !== p && t.alive && !used.has(t) && t.s === p.s + def.ds && t.g === wantSign);
     if (q === undefined) continue;
     used.add(p);
     used.add(q);
     found.push([p, q]);
+    kraft = after;
   }
   return found;
 }
@@ -157,16 +200,25 @@ class SharedSolver {
   private readonly depths: number[] = [];
   private readonly defs: VariableDef[] = [];
   private readonly queue: PatternQueue;
+  private readonly kraftBudget: number;
 
   constructor(
     w: ConstMatrix,
     private readonly inputCount: number,
-    options: SharedOptions,
+    options: SharedRunOptions,
   ) {
     for (let i = 0; i < inputCount; i += 1) this.depths.push(0);
-    this.queue = new PatternQueue((key) => this.patternDepth(decodeKey(key)), options.maxVariableDepth ?? Infinity);
+    this.kraftBudget = 2 ** Math.min(options.maxDepth ?? 1000, 1000);
+    this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
     this.columns = initialColumns(w);
     for (const column of this.columns) this.countAllPairs(column);
+  }
+
+  /** Depth of a pattern's variable straight from its key (hot path: no decoding into an object). */
+  private keyDepth(key: number): number {
+    const vars = Math.floor(key / 512);
+    const v2 = vars % VAR_LIMIT;
+    return 1 + Math.max(this.depths[(vars - v2) / VAR_LIMIT]!, this.depths[v2]!);
   }
 
   private patternDepth(def: VariableDef): number {
@@ -185,10 +237,13 @@ class SharedSolver {
       const key = this.queue.best();
       if (key === undefined) return;
       const def = decodeKey(key);
-      const hits = this.columns.map((column) => occurrencesIn(column, def));
+      const newDepth = this.patternDepth(def);
+      const hits = this.columns.map((column) => occurrencesIn(column, def, this.depths, newDepth, this.kraftBudget));
       const total = hits.reduce((n, h) => n + h.length, 0);
+      // Extracted even when overlaps make fewer occurrences usable than counted: measured, taking the
+      // heavily overlapping within-input patterns (x - (x << 2)) early gives fewer adders than re-ranking.
       if (total < 2) {
-        this.queue.ban(key);
+        this.queue.setUsable(key, total);
         continue;
       }
       const variable = this.inputCount + this.defs.length;
@@ -217,6 +272,7 @@ class SharedSolver {
     }
     // p is the pattern's first term, so the occurrence is p.g * (variable << min(p.s, q.s)).
     const merged: CseTerm = { v: variable, s: Math.min(p.s, q.s), g: p.g, alive: true };
+    column.kraft += 2 ** this.depths[variable]! - 2 ** this.depths[p.v]! - 2 ** this.depths[q.v]!;
     for (const t of rest) this.queue.change(pairKey(merged, t), 1);
     rest.push(merged);
     column.terms = rest;
@@ -242,7 +298,8 @@ class SharedSolver {
   }
 }
 
-export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
+/** One greedy run with fixed choices. */
+export function solveSharedRun(w: ConstMatrix, inputCount: number, options: SharedRunOptions = {}): AdderGraph {
   const solver = new SharedSolver(w, inputCount, options);
   solver.run();
   return solver.toGraph();

@@ -89,6 +89,19 @@ describe('constant matrix-vector strategies', () => {
     expect(adderCount(solveCmvm(w, 4, { strategy: 'csd' }))).toBeGreaterThan(adderCount(graph));
   });
 
+  it('shared keeps the depth limit by construction: default = the plain balanced sum depth, or as given', () => {
+    fc.assert(
+      fc.property(matrixArbitrary(127, 16, 16), fc.integer({ min: 0, max: 3 }), (w, slack) => {
+        const inputs = w[0]!.length;
+        const least = graphDepth(solveCmvm(w, inputs, { strategy: 'csd' }));
+        const graph = solveCmvm(w, inputs, { strategy: 'shared', depthSlack: slack, effort: 2 });
+        expect(graphDepth(graph)).toBeLessThanOrEqual(least + slack);
+        expect(verifySolution(w, graph)).toEqual({ ok: true });
+      }),
+      { numRuns: full ? 100 : 25 },
+    );
+  });
+
   it('zero rows, zero matrices and powers of two cost nothing', () => {
     const w = [
       [0, 0, 0],

@@ -1,0 +1,72 @@
+/**
+ * The default `shared` strategy: several greedy CSE runs (strategy-shared.ts) under a depth limit, the
+ * fewest adders wins. The greedy choice is myopic, so different but equally good tie-breaks (selection
+ * rule, the order of inputs and outputs) land a percent or two apart; trying a few and keeping the best is
+ * cheap next to what an adder costs in silicon. Every run keeps the depth limit by construction.
+ */
+import type { AdderGraph, ConstMatrix, GraphNode, OutputRef } from './adder-graph.js';
+import { adderCount, graphDepth, seededRandom } from './adder-graph.js';
+import { solveCsd } from './strategy-csd.js';
+import { type SharedRunOptions, solveSharedRun } from './strategy-shared.js';
+
+export interface SharedOptions {
+  /** Adder levels allowed from input to output. Default: the least possible (balanced CSD sums) + depthSlack. */
+  readonly maxDepth?: number;
+  /** Extra levels over the least possible depth when maxDepth is not given (default 0). */
+  readonly depthSlack?: number;
+  /** Greedy runs to try (default 6); 1 = a single shallow-first run. */
+  readonly effort?: number;
+}
+
+interface Permutation {
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+function shuffled(n: number, random: () => number): number[] {
+  const order = Array.from({ length: n }, (_, k) => k);
+  for (let k = n - 1; k > 0; k -= 1) {
+    const j = Math.floor(random() * (k + 1));
+    [order[k], order[j]] = [order[j]!, order[k]!];
+  }
+  return order;
+}
+
+/**
+ * Maps a graph solved for the permuted matrix (row p = output outputs[p], column k = input inputs[k])
+ * back to the original numbering, keeping node k = input k.
+ */
+function permuteBack(graph: AdderGraph, perm: Permutation): AdderGraph {
+  const n = graph.inputCount;
+  const newId = (id: number) => (id < n ? perm.inputs[id]! : id);
+  const nodes: GraphNode[] = graph.nodes.map((node, id) => {
+    if (node.kind === 'input') return { kind: 'input', index: id };
+    return { ...node, a: { ...node.a, node: newId(node.a.node) }, b: { ...node.b, node: newId(node.b.node) } };
+  });
+  const outputs = new Array<OutputRef>(graph.outputs.length);
+  graph.outputs.forEach((out, p) => {
+    outputs[perm.outputs[p]!] = out.kind === 'zero' ? out : { ...out, node: newId(out.node) };
+  });
+  return { inputCount: n, nodes, outputs };
+}
+
+function runPermuted(w: ConstMatrix, inputCount: number, perm: Permutation, options: SharedRunOptions): AdderGraph {
+  const permuted = perm.outputs.map((o) => perm.inputs.map((i) => w[o]![i]!));
+  return permuteBack(solveSharedRun(permuted, inputCount, options), perm);
+}
+
+export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
+  const plain = solveCsd(w, inputCount);
+  // Below the plain balanced sum's depth nothing is possible: the limit never goes under it.
+  const maxDepth = Math.max(graphDepth(plain), options.maxDepth ?? graphDepth(plain) + (options.depthSlack ?? 0));
+  const identity: Permutation = { inputs: w[0]?.map((_, i) => i) ?? [], outputs: w.map((_, o) => o) };
+  let best = runPermuted(w, inputCount, identity, { rule: 'shallow', maxDepth });
+  const random = seededRandom(0x5eed);
+  const effort = options.effort ?? 6;
+  for (let run = 1; run < effort; run += 1) {
+    const perm = run === 1 ? identity : { inputs: shuffled(inputCount, random), outputs: shuffled(w.length, random) };
+    const graph = runPermuted(w, inputCount, perm, { rule: 'weighted', maxDepth });
+    if (adderCount(graph) < adderCount(best)) best = graph;
+  }
+  return best;
+}
