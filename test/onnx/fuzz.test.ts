@@ -72,7 +72,10 @@ const pick = (rand: Rand, n: number): number => Math.floor(rand() * n);
 function flipBytes(bytes: Buffer, rand: Rand): Uint8Array {
   const out = Uint8Array.from(bytes);
   const flips = 1 + pick(rand, 4);
-  for (let i = 0; i < flips; i++) out[pick(rand, out.length)] ^= 1 + pick(rand, 255);
+  for (let i = 0; i < flips; i++) {
+    const at = pick(rand, out.length);
+    out[at] = (out[at] ?? 0) ^ (1 + pick(rand, 255));
+  }
   return out;
 }
 
@@ -95,7 +98,7 @@ function editField(bytes: Buffer, rand: Rand): Uint8Array {
     () => removeOne(node.output),
     () => removeOne(node.attribute),
     () => { node.opType = ['Conv', 'Relu', 'Add', 'Foo', ''][pick(rand, 5)] as string; },
-    () => { const a = node.attribute[0]; if (a) { a.i = pick(rand, 12) - 3; a.ints = a.ints.map(() => pick(rand, 12) - 3); } },
+    () => { const a = node.attribute[0]; if (a) { a.i = pick(rand, 12) - 3; a.ints = (a.ints ?? []).map(() => pick(rand, 12) - 3); } },
     () => removeOne(graph.initializer),
     () => { init.rawData = init.rawData.subarray(0, pick(rand, init.rawData.length + 1)); },
     () => removeOne(init.dims),
