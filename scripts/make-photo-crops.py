@@ -19,7 +19,7 @@ order=1, with its Gaussian anti-aliasing, mode 'edge') and rounded to uint8.
 Writes to OUTDIR:
   test.npy, calib.npy              float32 [N, 3, 224, 224], (pixel - 127.5) / 127.5 (MobileNet's input)
   test-uint8.npy, calib-uint8.npy  uint8 [N, 3, 224, 224], the same crops as raw pixels (for --raw-input)
-  crops.json                       per crop: set, index, photo, scale, fy, fx, window [top, left, side]
+  crops.json                       per crop: set, index, photo, path, scale, fy, fx, window [top, left, side]
 """
 import json
 import os
@@ -74,7 +74,8 @@ def make_set(name, windows, photos, records):
     for path, image in photos:
         for scale, fy, fx in windows:
             top, left, side = window(image, scale, fy, fx)
-            records.append({"set": name, "index": len(crops), "photo": os.path.basename(path), "scale": scale,
+            records.append({"set": name, "index": len(crops), "photo": os.path.basename(path), "path": path,
+                            "scale": scale,
                             "fy": fy, "fx": fx, "window": [top, left, side]})
             crops.append(crop(image, top, left, side))
     return np.stack(crops)

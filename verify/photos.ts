@@ -101,6 +101,8 @@ export interface CropRecord {
   readonly set: 'test' | 'calib';
   readonly index: number;
   readonly photo: string;
+  /** Where the original photo is (in the Python packages' data folders). */
+  readonly path: string;
   readonly scale: number;
   readonly window: readonly [number, number, number];
 }

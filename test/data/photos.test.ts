@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadInputs } from '../../generator/data/load-inputs.js';
-import { readNpy } from '../../generator/data/npy.js';
+import { readNpy, writeNpy } from '../../generator/data/npy.js';
 import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, readCropIndex, topClasses, type PhotoCropFiles } from '../../verify/photos.js';
 
 // ImageNet classes in the MobileNet's 1001-class indexing (index 0 is "background"): 1000-class index + 1.
@@ -9,6 +11,16 @@ const CATS = [282, 283, 284, 285, 286]; // tabby, tiger cat, Persian, Siamese, E
 const ESPRESSO = 968;
 const MOPED = 666;
 const MOTOR_SCOOTER = 671;
+
+function concatenate(images: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(images.reduce((n, image) => n + image.length, 0));
+  let offset = 0;
+  for (const image of images) {
+    out.set(image, offset);
+    offset += image.length;
+  }
+  return out;
+}
 
 let crops: PhotoCropFiles | { missing: string };
 beforeAll(async () => {
@@ -82,5 +94,27 @@ describe('the ImageNet MobileNetV1 0.25 on the photo crops (ONNX Runtime)', () =
     console.log(`float and QDQ MobileNet agree on the top-1 class of ${agree}/64 test crops`);
     // Measured 58/64 (the models' README: 60/64 on its own photo set).
     expect(agree).toBeGreaterThanOrEqual(54);
+  });
+
+  it('classifies whole photo files loaded by loadInputs (decode, bilinear cover-crop, preprocessing)', async (ctx) => {
+    const files = cropsOrSkip(ctx);
+    mobilenetOrSkip(ctx);
+    const photo = (name: string) => readCropIndex(files).find((r) => r.photo === name)?.path as string;
+    const preprocessing = { scale: 1, mean: 127.5, std: 127.5 }; // the MobileNet's (pixel - 127.5) / 127.5
+    const folder = mkdtempSync(path.join(tmpdir(), 'fixynn-photos-'));
+    try {
+      copyFileSync(photo('chelsea.png'), path.join(folder, '1-chelsea.png'));
+      copyFileSync(photo('coffee.png'), path.join(folder, '2-coffee.png'));
+      copyFileSync(photo('motorcycle_left.png'), path.join(folder, '3-motorcycle.png'));
+      const inputs = loadInputs(folder, [3, 224, 224], preprocessing);
+      const npy = path.join(folder, 'photos.npy');
+      writeNpy(npy, concatenate(inputs.images), [inputs.images.length, 3, 224, 224]);
+      const [cat, coffee, motorcycle] = await topClasses(MOBILENET_FLOAT, npy);
+      expect(CATS).toContain(cat);
+      expect(coffee).toBe(ESPRESSO);
+      expect([MOPED, MOTOR_SCOOTER]).toContain(motorcycle);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
