@@ -122,25 +122,27 @@ class ModulePrinter {
     this.m = m;
     this.moduleNames = moduleNames;
     this.childPorts = childPorts;
-    // Ports first so they keep the most natural names.
-    const ports = m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
+    // Parameters and ports first so they keep the most natural names.
+    const ports = m.signals.filter((sig) => sig.kind === 'param' || sig.kind === 'input' || sig.kind === 'output');
     for (const sig of ports) this.names.set(sig, this.scope.claim(sig.name));
     for (const sig of m.signals) if (!this.names.has(sig)) this.names.set(sig, this.scope.claim(sig.name));
     for (const mem of m.memories) this.memNames.set(mem, this.scope.claim(mem.name));
     for (const inst of m.instances) this.instNames.set(inst, this.scope.claim(inst.name));
   }
 
+  /** Verilog names of the ports and parameters, by DSL name. */
   portNameMap(): Map<string, string> {
-    return new Map(this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output').map((sig) => [sig.name, this.names.get(sig)!]));
+    const visible = this.m.signals.filter((sig) => sig.kind === 'param' || sig.kind === 'input' || sig.kind === 'output');
+    return new Map(visible.map((sig) => [sig.name, this.names.get(sig)!]));
   }
 
   print(): string {
     for (const sig of this.m.signals) {
-      if (sig.kind === 'input' || sig.kind === 'output') continue;
+      if (sig.kind === 'input' || sig.kind === 'output' || sig.kind === 'param') continue;
       this.declare(this.names.get(sig)!, sig.type);
       this.decls.push(`${sig.kind === 'reg' || sig.kind === 'memread' ? 'reg' : 'wire'} ${declType(sig.type)}${this.names.get(sig)!};`);
     }
-    for (const sig of this.m.signals) if (sig.kind === 'input') this.usedBits.set(this.names.get(sig)!, new Array<boolean>(sig.width).fill(false));
+    for (const sig of this.m.signals) if (sig.kind === 'input' || sig.kind === 'param') this.usedBits.set(this.names.get(sig)!, new Array<boolean>(sig.width).fill(false));
     for (const mem of this.m.memories) this.printMemoryDecl(mem);
     for (const sig of [...this.m.wires, ...this.m.outputs]) this.printDriven(sig);
     this.printRegisters();
@@ -155,7 +157,12 @@ class ModulePrinter {
   private moduleHeader(): string {
     const ports = this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
     const lines = ports.map((sig, i) => `  ${sig.kind} wire ${declType(sig.type)}${this.names.get(sig)!}${i < ports.length - 1 ? ',' : ''}`);
-    return ports.length === 0 ? `module ${this.moduleNames.get(this.m)!};` : [`module ${this.moduleNames.get(this.m)!} (`, ...lines, ');'].join('\n');
+    const params = this.m.params.map(
+      (p, i) => `  parameter ${declType(p.type)}${this.names.get(p)!} = ${literal(p.defaultValue, p.width)}${i < this.m.params.length - 1 ? ',' : ''}`,
+    );
+    const name = this.moduleNames.get(this.m)!;
+    const head = params.length === 0 ? `module ${name}` : [`module ${name} #(`, ...params, ')'].join('\n');
+    return ports.length === 0 ? `${head};` : [`${head} (`, ...lines, ');'].join('\n');
   }
 
   /** Track an identifier's bit usage (for the unused-bit sink). */
@@ -356,7 +363,13 @@ class ModulePrinter {
       if (port.kind === 'input') conns.push(`.${ports.get(port.name)!}(${this.fit(inst.connections.get(port.name)!, port.width)})`);
       if (port.kind === 'output') conns.push(`.${ports.get(port.name)!}(${this.names.get(inst.out(port.name))!})`);
     }
-    this.body.push('', `${this.moduleNames.get(inst.module)!} ${this.instNames.get(inst)!} (`, ...conns.map((c, i) => `  ${c}${i < conns.length - 1 ? ',' : ''}`), ');');
+    const params = [...inst.params].map(([p, v]) => {
+      const width = inst.module.params.find((x) => x.name === p)!.width;
+      return `.${ports.get(p)!}(${literal(v, width).replace(/^\((.*)\)$/, '$1')})`;
+    });
+    const list = (items: string[]): string[] => items.map((c, i) => `  ${c}${i < items.length - 1 ? ',' : ''}`);
+    const head = params.length === 0 ? [this.moduleNames.get(inst.module)!] : [`${this.moduleNames.get(inst.module)!} #(`, ...list(params), ')'];
+    this.body.push('', ...head.slice(0, -1), `${head[head.length - 1]!} ${this.instNames.get(inst)!} (`, ...list(conns), ');');
   }
 
   /** One wire that reads every bit nothing else reads, so -Wall's UNUSED check stays quiet by design. */

@@ -7,7 +7,7 @@
 import { checkModule } from './check.js';
 import { type Expr, Signal } from './expr.js';
 import { HdlError, containsValue, formatInterval, fromBits, toBits } from './interval.js';
-import type { Input, Instance, InstanceOutput, Memory, MemReadPort, Module, Reg } from './module.js';
+import type { Input, Instance, InstanceOutput, Memory, MemReadPort, Module, Param, Reg } from './module.js';
 
 /** Where a child module's inputs come from: an instance in a parent state. */
 interface Parent {
@@ -67,6 +67,8 @@ class ModuleState {
         return this.evaluate(sig.driver!);
       case 'reg':
         return this.regs.get(sig as Reg)!;
+      case 'param':
+        return this.parent?.instance.params.get(sig.name) ?? (sig as Param).defaultValue;
       case 'memread':
         return this.reads.get(sig as MemReadPort)!;
       case 'instout': {

@@ -203,8 +203,8 @@ export class Expr {
   }
 }
 
-/** A named, declared signal: a port, wire, register, memory read port or instance output. */
-export type SignalKind = 'input' | 'output' | 'wire' | 'reg' | 'memread' | 'instout';
+/** A named, declared signal: a port, wire, register, memory read port, instance output or parameter. */
+export type SignalKind = 'input' | 'output' | 'wire' | 'reg' | 'memread' | 'instout' | 'param';
 
 export class Signal extends Expr {
   readonly kind: SignalKind;

@@ -29,7 +29,8 @@
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
  * `m.wire(name, expr)`, `m.pipe(name, expr, opts)` (a delay register typed by its value),
  * `m.memory(name, {depth, type})` with `.setWrite({addr, data, enable})` and `.read(name, {addr})` (RAM
- * with registered read), `m.instance(name, child, {port: expr})` with `.out(port)`, `concat`, `select`,
+ * with registered read), `m.instance(name, child, {port: expr}, {PARAM: value})` with `.out(port)`,
+ * `m.parameter(name, {type, default})` (a Verilog parameter: widths come from its declared range), `concat`, `select`,
  * `sum` (balanced adder tree), `.slice/.bit/.asBits`, bitwise and reductions on unsigned values.
  */
 export { HdlError, type BitType, type Interval, interval, typeOfInterval, rangeOfType, contains, formatInterval, formatType, toBits, fromBits } from './interval.js';
@@ -38,6 +39,7 @@ export {
   Module,
   Wire,
   Input,
+  Param,
   Reg,
   Memory,
   MemReadPort,

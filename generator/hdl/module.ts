@@ -35,6 +35,20 @@ export class Input extends Signal {
   }
 }
 
+/**
+ * A Verilog parameter: a value fixed per instance (a threshold, an offset, a zero point). Its interval is
+ * the declared range, not the default, so every width derived from it holds for any value an instance
+ * chooses within that range.
+ */
+export class Param extends Signal {
+  readonly defaultValue: bigint;
+  constructor(owner: Module, name: string, range: Interval, defaultValue: bigint) {
+    super(owner, 'param', name, range);
+    checkValueInRange(`parameter '${name}' default`, defaultValue, range);
+    this.defaultValue = defaultValue;
+  }
+}
+
 export interface RegOptions {
   /** Synchronous, active-high reset; the register loads `init` when it is 1. */
   readonly reset?: Expr;
@@ -143,13 +157,16 @@ export class Instance {
   readonly name: string;
   readonly module: Module;
   readonly connections: ReadonlyMap<string, Expr>;
+  /** Parameter values this instance sets (the others keep their defaults). */
+  readonly params: ReadonlyMap<string, bigint>;
   readonly outputs: ReadonlyMap<string, InstanceOutput>;
 
-  constructor(owner: Module, name: string, module: Module, connections: ReadonlyMap<string, Expr>) {
+  constructor(owner: Module, name: string, module: Module, connections: ReadonlyMap<string, Expr>, params: ReadonlyMap<string, bigint>) {
     this.owner = owner;
     this.name = name;
     this.module = module;
     this.connections = connections;
+    this.params = params;
     const outs = new Map<string, InstanceOutput>();
     for (const port of module.outputs) outs.set(port.name, new InstanceOutput(owner, `${name}_${port.name}`, this, port.name, port.range));
     this.outputs = outs;
@@ -178,6 +195,7 @@ export class InstanceOutput extends Signal {
 export class Module {
   readonly name: string;
   readonly inputs: Input[] = [];
+  readonly params: Param[] = [];
   readonly outputs: Wire[] = [];
   readonly wires: Wire[] = [];
   readonly regs: Reg[] = [];
@@ -210,6 +228,13 @@ export class Module {
     this.clockPort = this.declare(new Input(this, name, interval(0, 1), true));
     this.inputs.push(this.clockPort);
     return this.clockPort;
+  }
+
+  /** A Verilog parameter with a declared range and a default; instances may set it within the range. */
+  parameter(name: string, options: { type: TypeSpec; default: bigint | number }): Param {
+    const p = this.declare(new Param(this, name, intervalOf(options.type), BigInt(options.default)));
+    this.params.push(p);
+    return p;
   }
 
   input(name: string, type: TypeSpec): Input {
@@ -263,8 +288,9 @@ export class Module {
   /**
    * Instantiate `child`; `connections` maps each child input to an expression of this module. The
    * child's clock is connected to this module's clock when not given. Each value must fit its port.
+   * `params` sets the child's parameters (each within its declared range).
    */
-  instance(name: string, child: Module, connections: Record<string, ExprLike>): Instance {
+  instance(name: string, child: Module, connections: Record<string, ExprLike>, params: Record<string, bigint | number> = {}): Instance {
     if (child === this) throw new HdlError(`module '${this.name}' cannot instantiate itself`);
     this.claimName(name);
     const conns = new Map<string, Expr>();
@@ -283,7 +309,7 @@ export class Module {
       }
       conns.set(port.name, value);
     }
-    const inst = new Instance(this, name, child, conns);
+    const inst = new Instance(this, name, child, conns, checkParams(name, child, params));
     for (const out of inst.outputs.values()) this.declare(out);
     this.instances.push(inst);
     return inst;
@@ -308,6 +334,20 @@ export class Module {
     if (this.names.has(name)) throw new HdlError(`module '${this.name}' already has a signal, memory or instance named '${name}'`);
     this.names.add(name);
   }
+}
+
+function checkParams(instName: string, child: Module, params: Record<string, bigint | number>): Map<string, bigint> {
+  const values = new Map<string, bigint>();
+  for (const key of Object.keys(params).sort()) {
+    const p = child.params.find((x) => x.name === key);
+    if (p === undefined) {
+      throw new HdlError(`instance '${instName}' of '${child.name}': no parameter '${key}'; parameters: ${child.params.map((x) => x.name).join(', ') || '(none)'}`);
+    }
+    const v = BigInt(params[key]!);
+    checkValueInRange(`instance '${instName}' of '${child.name}': parameter '${key}'`, v, p.range);
+    values.set(key, v);
+  }
+  return values;
 }
 
 function requireBit(what: string, e: Expr): Expr {

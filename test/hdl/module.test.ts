@@ -196,3 +196,24 @@ describe('evaluator', () => {
     expect(() => sim.set('j', 0)).toThrow(/no input 'j'/);
   });
 });
+
+describe('parameters', () => {
+  it('derive widths from the declared range and take per-instance values', () => {
+    const child = new Module('offset');
+    const k = child.parameter('K', { type: interval(-8, 100), default: 5 });
+    const x = child.input('x', u(4));
+    const y = x.add(k);
+    expect(y.range).toEqual(interval(-8, 115));
+    child.output('y', y);
+    const top = new Module('top');
+    const xi = top.input('x', u(4));
+    const a = top.instance('a', child, { x: xi });
+    const b = top.instance('b', child, { x: xi }, { K: -8 });
+    top.output('ya', a.out('y'));
+    top.output('yb', b.out('y'));
+    expect(new Simulator(top).set('x', 2).outputs()).toEqual({ ya: 7n, yb: -6n });
+    expect(() => top.instance('c', child, { x: xi }, { K: 101 })).toThrow(/parameter 'K': value 101 is outside \[-8, 100\]/);
+    expect(() => top.instance('d', child, { x: xi }, { J: 1 })).toThrow(/no parameter 'J'; parameters: K/);
+    expect(() => child.parameter('P', { type: u(2), default: 4 })).toThrow(/default: value 4 is outside \[0, 3\]/);
+  });
+});

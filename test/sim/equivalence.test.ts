@@ -61,19 +61,20 @@ function ramDelayLine(depth: number): Module {
   return m;
 }
 
-/** Two instances of one child plus glue logic. */
+/** Two instances of one parameterized child (one overrides the parameter) plus glue logic. */
 function hierarchy(): Module {
   const child = new Module('eq_mac_child');
   child.addClock();
+  const offset = child.parameter('OFFSET', { type: interval(-50, 50), default: 3 });
   const a = child.input('a', s(8));
   const k = child.input('k', u(3));
-  child.output('p', child.pipe('p_q', a.mul(3).add(k)));
+  child.output('p', child.pipe('p_q', a.mul(3).add(k).sub(offset)));
   const top = new Module('eq_hier');
   top.addClock();
   const x = top.input('x', s(8));
   const sel = top.input('sel', u(3));
   const u0 = top.instance('u0', child, { a: x, k: sel });
-  const u1 = top.instance('u1', child, { a: x.neg().clamp(-128, 127), k: 7 });
+  const u1 = top.instance('u1', child, { a: x.neg().clamp(-128, 127), k: 7 }, { OFFSET: -41 });
   top.output('y', u0.out('p').sub(u1.out('p')));
   return top;
 }
