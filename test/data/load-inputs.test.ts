@@ -101,6 +101,28 @@ describe('a folder of PNG and JPEG images', () => {
     expect(loadInputs(dir, [3, 3, 4], { count: 1 }).images).toHaveLength(1);
   });
 
+  it('a JPEG photo-like gradient decodes close to its pixels (quality 95)', () => {
+    const gradient = folder('gradient');
+    const smooth: Pixel = (x, y) => [4 * x + 2 * y, 255 - 3 * x, 128 + Math.round(60 * Math.sin(y / 5))];
+    writeJpeg(path.join(gradient, 'g.jpg'), 48, 32, smooth, 95);
+    const raw = loadInputs(gradient, [3, 32, 48]).raw?.[0] as Uint8Array;
+    let worst = 0;
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 48; x++) {
+        smooth(x, y).forEach((v, c) => (worst = Math.max(worst, Math.abs(v - (raw[c * 32 * 48 + y * 48 + x] as number)))));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(8);
+  });
+
+  it('a count decodes only the images it uses', () => {
+    const partly = folder('partly-broken');
+    writePng(path.join(partly, 'a.png'), 2, 2, () => [5, 5, 5]);
+    writeFileSync(path.join(partly, 'b.png'), 'broken');
+    expect(loadInputs(partly, [1, 2, 2], { count: 1 }).images).toHaveLength(1);
+    expect(badInputMessage(() => loadInputs(partly, [1, 2, 2]))).toMatch(/b\.png/);
+  });
+
   it('a corrupt image names the file', () => {
     const broken = folder('broken');
     writeFileSync(path.join(broken, 'x.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
