@@ -88,12 +88,16 @@ export async function photoCrops(): Promise<PhotoCropFiles | { missing: string }
     throw new Error(`scripts/make-photo-crops.py failed: ${lastLine(made.stderr || made.message)}`);
   }
   writeFileSync(path.join(staging, 'script.sha256'), stamp);
-  if (cacheIsCurrent(stamp)) {
-    rmSync(staging, { recursive: true, force: true }); // another process finished first
-  } else {
+  if (!cacheIsCurrent(stamp)) {
     rmSync(PHOTO_CACHE, { recursive: true, force: true });
-    renameSync(staging, PHOTO_CACHE);
+    try {
+      renameSync(staging, PHOTO_CACHE);
+    } catch (error) {
+      // Another process renamed its own copy in between: fine if that copy is current.
+      if (!cacheIsCurrent(stamp)) throw error;
+    }
   }
+  rmSync(staging, { recursive: true, force: true }); // left only where another process finished first
   return cacheFiles(PHOTO_CACHE);
 }
 
