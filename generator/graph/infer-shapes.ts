@@ -38,7 +38,7 @@ export function buildOpGraph(model: OnnxModel): OpGraph {
         continue;
       }
       const { shape, attrs } = inferNode(node, env);
-      for (const o of node.outputs.slice(0, 1)) env.shapes.set(o, shape);
+      for (const o of node.outputs.slice(0, 1)) env.shapes.set(o, checkSize(shape));
       if (node.outputs.length > 1 && node.op === 'Dropout') env.shapes.set(node.outputs[1] ?? '', shape);
       nodes.push({ name: node.name, op: node.op, inputs: node.inputs, outputs: node.outputs, attrs: attrs ?? node.attrs, order: node.order, folded: [] });
     } catch (err) {
@@ -47,6 +47,7 @@ export function buildOpGraph(model: OnnxModel): OpGraph {
     }
   }
   checkOutput(model, modelOutput, env);
+  checkDeclaredShapes(model, env);
   return {
     file: model.file,
     sha256: model.sha256,
@@ -99,6 +100,27 @@ function checkOutput(model: OnnxModel, output: (typeof model.outputs)[number], e
   if (mismatch) {
     throw badInput(`${model.file}: output "${output.name}" is declared [${declared.map((d) => d ?? '?').join(', ')}] but the graph computes [${shape.join(', ')}] (inconsistent shapes)`);
   }
+}
+
+/** value_info shapes the model declares must agree with what the nodes compute (batch aside). */
+function checkDeclaredShapes(model: OnnxModel, env: Env): void {
+  for (const info of model.valueInfo) {
+    const shape = env.shapes.get(info.name);
+    if (!shape || !info.shape) continue;
+    const differs = info.shape.length !== shape.length || info.shape.some((d, i) => i > 0 && d !== null && d !== shape[i]);
+    if (differs) {
+      throw badInput(`${model.file}: tensor "${info.name}" is declared [${info.shape.map((d) => d ?? '?').join(', ')}] but the graph computes [${shape.join(', ')}] (inconsistent shapes)`);
+    }
+  }
+}
+
+/** Activations beyond this many values per image are not something a streaming front end handles. */
+const MAX_ACTIVATION = 1 << 26;
+
+function checkSize(shape: Shape): Shape {
+  const count = shape.reduce((p, d) => p * d, 1);
+  if (count > MAX_ACTIVATION) throw fail(`its output [${shape.join(', ')}] has ${count} values per image, more than supported (${MAX_ACTIVATION})`);
+  return shape;
 }
 
 /** Fold a node whose inputs are all constants (or a Shape of a tensor with a known shape). */

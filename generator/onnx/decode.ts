@@ -47,6 +47,8 @@ export interface OnnxModel {
   /** Graph inputs that are not initializers. */
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
+  /** Shapes the model declares for intermediate tensors (value_info), checked against inference. */
+  readonly valueInfo: readonly ValueInfo[];
 }
 
 /** "node "conv1" (Conv)" or "unnamed node #3 (Conv)": how messages name a node. */
@@ -76,7 +78,8 @@ export function decodeOnnx(bytes: Uint8Array, file: string): OnnxModel {
   if (nodes.length === 0) throw badInput(`${file}: the graph has no nodes`);
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, file));
   const outputs = (graph.output ?? []).map((v) => readValueInfo(v, file));
-  return { file, sha256, opset, nodes, initializers, inputs, outputs };
+  const valueInfo = (graph.valueInfo ?? []).map((v) => readValueInfo(v, file));
+  return { file, sha256, opset, nodes, initializers, inputs, outputs, valueInfo };
 }
 
 function decodeProto(bytes: Uint8Array, file: string): onnxProto.onnx.ModelProto {

@@ -30,7 +30,7 @@ const DTYPES: ReadonlyMap<number, { dtype: DType; bytes: number }> = new Map([
 const SUPPORTED_DTYPES = 'float, uint8, int8, int32, int64';
 
 /** Beyond this many elements a tensor is not something a fixed-weight front end can hold. */
-const MAX_ELEMENTS = 1 << 27;
+const MAX_ELEMENTS = 1 << 24;
 
 /** A protobuf int64 (Long or number) as a number; throws via `fail` when not a safe integer. */
 export function longToNumber(value: number | LongLike | null | undefined, fail: (msg: string) => Error): number {

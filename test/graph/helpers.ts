@@ -3,12 +3,16 @@ import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import { layerGraphProblems } from '../../generator/graph/check.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
+import { opGraphProblems, printOpGraph } from '../../generator/graph/op-graph-check.js';
 import { importModelBytes } from '../../generator/onnx/import.js';
 import { randomFloats, type OnnxBuilder } from '../helpers/onnx-builder.js';
 import { evaluateFloat } from './float-eval.js';
 
+/** Import a built model, checking the op graph after every pass and the layer graph at the end. */
 export function importBuilt(b: OnnxBuilder, file = 'test.onnx'): LayerGraph {
-  const graph = importModelBytes(b.encode(), file);
+  const graph = importModelBytes(b.encode(), file, {
+    afterPass: (pass, opGraph) => expect(opGraphProblems(opGraph), `after ${pass}:\n${printOpGraph(opGraph)}`).toEqual([]),
+  });
   expect(layerGraphProblems(graph)).toEqual([]);
   return graph;
 }

@@ -5,10 +5,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../generator/cli.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
 
+const { onnx } = onnxProto;
 const dir = mkdtempSync(join(tmpdir(), 'fixynn-onnx-errors-'));
 let stderr = '';
 
@@ -98,6 +100,15 @@ describe('bad models give exit 2 with one clear message', () => {
     const { code, message } = await inspect(b.encode(), 'shapes.onnx');
     expect(code).toBe(2);
     expect(message).toMatch(/shapes\.onnx: node "conv1" \(Conv\): weight "w" \[3, 2, 3, 3\] with group 1 does not fit an input of 3 channels \(inconsistent shapes\)/);
+  });
+
+  it('inconsistent shapes: a declared intermediate shape (value_info) that the nodes do not compute', async () => {
+    const b = finish(model());
+    const proto = onnx.ModelProto.decode(b.encode());
+    proto.graph?.valueInfo?.push(onnx.ValueInfoProto.fromObject({ name: 'c', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 5 }, { dimValue: 4 }, { dimValue: 4 }] } } } }));
+    const { code, message } = await inspect(onnx.ModelProto.encode(proto).finish(), 'valueinfo.onnx');
+    expect(code).toBe(2);
+    expect(message).toContain('valueinfo.onnx: tensor "c" is declared [1, 5, 4, 4] but the graph computes [1, 3, 4, 4] (inconsistent shapes)');
   });
 
   it('an unsupported attribute value (dilation 2)', async () => {

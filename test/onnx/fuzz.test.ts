@@ -7,6 +7,7 @@ import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/errors.js';
 import { layerGraphProblems } from '../../generator/graph/check.js';
+import { opGraphProblems } from '../../generator/graph/op-graph-check.js';
 import { importModelBytes } from '../../generator/onnx/import.js';
 import { OnnxBuilder, randomFloats, seededRandom } from '../helpers/onnx-builder.js';
 
@@ -128,7 +129,9 @@ describe('fuzz: corrupted models import cleanly or exit 2', () => {
       const bytes = mutate(base, rand);
       const start = performance.now();
       try {
-        const graph = importModelBytes(bytes, `case${i}.onnx`);
+        const graph = importModelBytes(bytes, `case${i}.onnx`, {
+          afterPass: (pass, opGraph) => expect(opGraphProblems(opGraph), `case ${i} after ${pass}`).toEqual([]),
+        });
         expect(layerGraphProblems(graph), `case ${i}`).toEqual([]);
         outcome.imported++;
       } catch (err) {
