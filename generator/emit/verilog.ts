@@ -179,20 +179,46 @@ class ModulePrinter {
     if (c !== undefined) return { kind: 'const', value: c };
     const done = this.printed.get(e);
     if (done !== undefined) return done;
-    for (const x of operands(e)) this.ref(x);
+    this.printTree(e);
+    return this.printed.get(e)!;
+  }
+
+  /** True for nodes printed as an operation (not a signal, not a constant in effect). */
+  private isOperation(e: Expr): boolean {
+    return !(e instanceof Signal) && e.constValue === undefined;
+  }
+
+  /**
+   * Print every unprinted operation under `root`, operands first. Iterative (an explicit stack) so that
+   * very deep expression chains do not exhaust the call stack.
+   */
+  private printTree(root: Expr): void {
+    const stack: Array<{ e: Expr; expanded: boolean }> = [{ e: root, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (this.printed.has(top.e)) continue;
+      if (top.expanded) {
+        this.printNode(top.e);
+        continue;
+      }
+      stack.push({ e: top.e, expanded: true });
+      for (const x of [...operands(top.e)].reverse()) if (this.isOperation(x) && !this.printed.has(x)) stack.push({ e: x, expanded: false });
+    }
+  }
+
+  /** Print one operation whose operands are all printed already. */
+  private printNode(e: Expr): void {
     const alias = this.sameBits(e);
     if (alias !== undefined) {
       this.printed.set(e, alias);
-      return alias;
+      return;
     }
     const name = this.scope.claim(`t${this.tempCount++}_${e.node.op}`);
     this.declare(name, e.type);
-    const operand: Operand = { kind: 'ident', name, type: e.type };
     const rhs = this.operation(e);
     const lhs = `wire ${declType(e.type)}${name} = `;
     this.body.push(typeof rhs === 'string' ? `${lhs}${rhs};` : wrapList(`${lhs}{`, rhs, '};', ''));
-    this.printed.set(e, operand);
-    return operand;
+    this.printed.set(e, { kind: 'ident', name, type: e.type });
   }
 
   /** A wrap or assume that keeps width and signedness changes no bit: reuse the operand's wire. */

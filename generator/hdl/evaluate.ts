@@ -4,7 +4,7 @@
  * settles on demand), `step()` one clock edge. The first rung of the verification ladder: the emitted
  * Verilog must agree with it cycle for cycle.
  */
-import { checkModule } from './check.js';
+import { checkModule, operands } from './check.js';
 import { type Expr, Signal } from './expr.js';
 import { HdlError, containsValue, formatInterval, fromBits, toBits } from './interval.js';
 import type { Input, Instance, InstanceOutput, Memory, MemReadPort, Module, Param, Reg } from './module.js';
@@ -46,16 +46,49 @@ class ModuleState {
     for (const child of this.children.values()) child.invalidate();
   }
 
-  evaluate(e: Expr): bigint {
-    const hit = this.cache.get(e);
+  /**
+   * The value of an expression. Iterative (an explicit stack, operands first) so that very deep
+   * expression chains do not exhaust the call stack; a mux evaluates only the branch it selects.
+   */
+  evaluate(root: Expr): bigint {
+    const hit = this.cache.get(root);
     if (hit !== undefined) return hit;
-    const value = this.compute(e);
-    if (!containsValue(e.range, value)) {
-      // Cannot happen for well-formed expressions (intervals are exact); kept as a guard for the DSL itself.
-      throw new HdlError(`module '${this.module.name}': value ${value} of ${e.toString()} escapes its interval`);
+    const stack: Expr[] = [root];
+    while (stack.length > 0) {
+      const e = stack[stack.length - 1]!;
+      if (this.cache.has(e)) {
+        stack.pop();
+        continue;
+      }
+      const pending = this.pendingOperands(e);
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      const value = this.compute(e);
+      if (!containsValue(e.range, value)) {
+        // Cannot happen for well-formed expressions (intervals are exact); kept as a guard for the DSL itself.
+        throw new HdlError(`module '${this.module.name}': value ${value} of ${e.toString()} escapes its interval`);
+      }
+      this.cache.set(e, value);
     }
-    this.cache.set(e, value);
-    return value;
+    return this.cache.get(root)!;
+  }
+
+  /** Operands (in this module) that must have values before `e` can be computed. */
+  private pendingOperands(e: Expr): Expr[] {
+    if (e instanceof Signal) {
+      const driven = (e.kind === 'wire' || e.kind === 'output') && e.driver !== undefined;
+      return driven && !this.cache.has(e.driver!) ? [e.driver!] : [];
+    }
+    if (e.node.op === 'mux') {
+      const sel = this.cache.get(e.node.sel);
+      if (sel === undefined) return [e.node.sel];
+      const chosen = sel === 1n ? e.node.a : e.node.b;
+      return this.cache.has(chosen) ? [] : [chosen];
+    }
+    return operands(e).filter((x) => !this.cache.has(x));
   }
 
   private readSignal(sig: Signal): bigint {

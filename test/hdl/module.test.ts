@@ -217,3 +217,16 @@ describe('parameters', () => {
     expect(() => child.parameter('P', { type: u(2), default: 4 })).toThrow(/default: value 4 is outside \[0, 3\]/);
   });
 });
+
+describe('scale', () => {
+  it('evaluates and prints a 20,000-deep expression chain without exhausting the stack', async () => {
+    const m = new Module('deep');
+    const x = m.input('x', s(8));
+    let e = x.add(0);
+    for (let i = 0; i < 20_000; i++) e = e.add(x).shr(1);
+    m.output('y', e);
+    expect(new Simulator(m).set('x', -77).get('y')).toBe(-77n);
+    const { emitDesign } = await import('../../generator/emit/index.js');
+    expect(emitDesign(m).files[0]!.text.split('\n').length).toBeGreaterThan(40_000);
+  });
+});
