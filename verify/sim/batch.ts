@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { type EmittedFile } from '../../generator/emit/index.js';
 import { badInput, checkFailed } from '../../generator/errors.js';
@@ -51,6 +51,8 @@ export interface BuildOptions {
   readonly cacheDir?: string;
   /** Parallel compile jobs for Verilator (default $FIXYNN_SIM_JOBS or 2). */
   readonly jobs?: number;
+  /** Build with waveform support: `run(..., { trace: 'file.vcd' })` then writes a VCD. */
+  readonly trace?: boolean;
   /** Called with a line of progress text (e.g. "building 60 designs in verilator"). */
   readonly onProgress?: (message: string) => void;
 }
@@ -67,11 +69,12 @@ function declOf(port: PortSpec): string {
 }
 
 /** The testbench text for a list of designs. */
-export function batchTestbench(designs: readonly SimDesign[]): string {
+export function batchTestbench(designs: readonly SimDesign[], trace = false): string {
   return tbTemplate({
     generator: 'fixynn',
     version,
     tbName: TB_NAME,
+    trace,
     designs: designs.map((d, index) => ({
       index,
       top: d.top,
@@ -120,9 +123,11 @@ export class SimBuild {
   /** Seconds spent compiling (0 when the build came from the cache). */
   readonly buildSeconds: number;
   readonly cached: boolean;
+  readonly traceable: boolean;
   private readonly dir: string;
 
-  constructor(simulator: SimulatorName, tool: string, designs: readonly SimDesign[], dir: string, buildSeconds: number, cached: boolean) {
+  constructor(simulator: SimulatorName, tool: string, designs: readonly SimDesign[], dir: string, buildSeconds: number, cached: boolean, traceable: boolean) {
+    this.traceable = traceable;
     this.simulator = simulator;
     this.toolVersion = tool;
     this.designs = designs;
@@ -133,13 +138,17 @@ export class SimBuild {
 
   /**
    * Simulate: `stimulus` maps a design's top name to its vectors (one per clock cycle). Returns each
-   * design's responses, one per vector.
+   * design's responses, one per vector. `trace` (a build made with `trace: true`) writes a VCD there.
    */
-  async run(stimulus: ReadonlyMap<string, readonly Vector[]> | Readonly<Record<string, readonly Vector[]>>): Promise<Map<string, Response[]>> {
+  async run(
+    stimulus: ReadonlyMap<string, readonly Vector[]> | Readonly<Record<string, readonly Vector[]>>,
+    options: { trace?: string } = {},
+  ): Promise<Map<string, Response[]>> {
     const entries = stimulus instanceof Map ? [...stimulus.entries()] : Object.entries(stimulus);
+    if (options.trace !== undefined && !this.traceable) throw badInput('this build has no waveform support: build it with { trace: true }');
     const runDir = mkdtempSync(join(tmpdir(), 'fixynn-run-'));
     try {
-      const args: string[] = [];
+      const args: string[] = options.trace === undefined ? [] : [`+trace=${resolve(options.trace)}`];
       const jobs: Array<{ design: SimDesign; index: number; count: number }> = [];
       for (const [top, vectors] of entries) {
         const index = this.designs.findIndex((d) => d.top === top);
@@ -201,15 +210,16 @@ function parseResponses(design: SimDesign, text: string, count: number, simulato
 export async function buildBatch(simulator: SimulatorName, designs: readonly SimDesign[], options: BuildOptions = {}): Promise<SimBuild> {
   if (designs.length === 0) throw badInput('a batch needs at least one design');
   const files = mergeFiles(designs);
-  const tb: EmittedFile = { name: `${TB_NAME}.v`, text: batchTestbench(designs) };
+  const trace = options.trace === true;
+  const tb: EmittedFile = { name: `${TB_NAME}.v`, text: batchTestbench(designs, trace) };
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const hash = createHash('sha256');
-  hash.update(`${simulator}\n${tool}\n`);
+  hash.update(`${simulator}\n${tool}\ntrace=${trace}\n`);
   for (const f of [...files, tb]) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
   const root = options.cacheDir ?? defaultCacheDir();
   const dir = join(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`);
   const product = join(dir, simulator === 'verilator' ? 'Vtb' : 'tb.vvp');
-  if (existsSync(product)) return new SimBuild(simulator, tool, designs, dir, 0, true);
+  if (existsSync(product)) return new SimBuild(simulator, tool, designs, dir, 0, true, trace);
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(join(root, `.build-${simulator}-`));
@@ -221,7 +231,7 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
       writeFileSync(p, f.text);
       return p;
     });
-    if (simulator === 'verilator') await buildVerilator(work, paths, options.jobs);
+    if (simulator === 'verilator') await buildVerilator(work, paths, options.jobs, trace);
     else await buildIcarus(work, paths);
     try {
       renameSync(work, dir);
@@ -234,10 +244,10 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return new SimBuild(simulator, tool, designs, dir, (performance.now() - start) / 1000, false);
+  return new SimBuild(simulator, tool, designs, dir, (performance.now() - start) / 1000, false, trace);
 }
 
-async function buildVerilator(work: string, paths: readonly string[], jobs: number | undefined): Promise<void> {
+async function buildVerilator(work: string, paths: readonly string[], jobs: number | undefined, trace: boolean): Promise<void> {
   const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
   const args = [
     '--binary',
@@ -248,6 +258,7 @@ async function buildVerilator(work: string, paths: readonly string[], jobs: numb
     '-Wno-fatal',
     '-Wno-lint',
     '-Wno-style',
+    ...(trace ? ['--trace'] : []),
     '--top-module',
     TB_NAME,
     '--Mdir',
