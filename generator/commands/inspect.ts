@@ -3,8 +3,13 @@
  * and output shape, parameters, nonzero weights, MACs), totals, and the valid split points for
  * `--fixed-layers`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { badInput } from '../errors.js';
 import type { Layer, LayerGraph } from '../graph/ir.js';
+import { printOpGraph } from '../graph/op-graph-check.js';
+import { formatNumber, printLayerGraph } from '../graph/print.js';
 import { splitPoints, type SplitPoint } from '../graph/split.js';
 import { layerStats, totalStats, type LayerStats } from '../graph/stats.js';
 import { importModel } from '../onnx/import.js';
@@ -20,7 +25,7 @@ export interface InspectRow extends LayerStats {
 export interface InspectReport {
   readonly file: string;
   readonly sha256: string;
-  readonly input: { readonly name: string; readonly shape: readonly number[] };
+  readonly input: { readonly name: string; readonly shape: readonly number[]; readonly preprocess: { readonly scale: readonly number[]; readonly offset: readonly number[] } };
   readonly output: { readonly name: string; readonly shape: readonly number[] };
   readonly modelOutput: string;
   readonly softmaxOutside: boolean;
@@ -61,7 +66,7 @@ export function inspectReport(graph: LayerGraph): InspectReport {
   return {
     file: graph.source.file,
     sha256: graph.source.sha256,
-    input: { name: graph.input.name, shape: graph.input.shape },
+    input: { name: graph.input.name, shape: graph.input.shape, preprocess: graph.input.preprocess },
     output: { name: graph.output, shape: shapeOf(graph.output) },
     modelOutput: graph.modelOutput,
     softmaxOutside: graph.softmaxOutside,
@@ -70,6 +75,10 @@ export function inspectReport(graph: LayerGraph): InspectReport {
     totals: totalStats(graph),
     splitPoints: splitPoints(graph),
   };
+}
+
+function isIdentity(p: { readonly scale: readonly number[]; readonly offset: readonly number[] }): boolean {
+  return p.scale.every((v) => v === 1) && p.offset.every((v) => v === 0);
 }
 
 function pad(text: string, width: number, right = false): string {
@@ -87,6 +96,7 @@ export function formatInspectTable(report: InspectReport): string {
   const line = (r: string[]): string => r.map((cell, c) => pad(cell, widths[c] ?? 0, numeric.has(c))).join('  ').trimEnd();
   const notes = [
     `${report.file}: ${report.layers.length} layers, input ${report.input.name} [${report.input.shape.join(',')}], output ${report.output.name} [${report.output.shape.join(',')}]${report.output.name === report.modelOutput ? '' : ` (model output "${report.modelOutput}")`}${report.quantized ? ', quantized (QDQ)' : ''}`,
+    ...(isIdentity(report.input.preprocess) ? [] : [`input preprocessing found in the model: x * [${report.input.preprocess.scale.map(formatNumber).join(', ')}] + [${report.input.preprocess.offset.map(formatNumber).join(', ')}] per channel`]),
     ...(report.softmaxOutside ? ['the final Softmax stays outside the hardware: the chip returns the scores before it'] : []),
   ];
   const splits = `valid split points (--fixed-layers K): ${report.splitPoints.map((p) => p.k).join(', ')}`;
@@ -99,8 +109,25 @@ export function registerInspect(program: Command): void {
     .description('import an ONNX model and list its layers, parameters, MACs and valid split points')
     .argument('<model>', 'the .onnx model')
     .option('--json', 'print the report as JSON')
-    .action((model: string, options: { json?: boolean }) => {
-      const report = inspectReport(importModel(model));
+    .option('--dump-after <dir>', 'write the op graph after each import pass and the final layer graph as text files into <dir>')
+    .action((model: string, options: { json?: boolean; dumpAfter?: string }) => {
+      const graph = options.dumpAfter ? importWithDumps(model, options.dumpAfter) : importModel(model);
+      const report = inspectReport(graph);
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectTable(report));
     });
+}
+
+/** Import, writing NN-<pass>.txt after every op-graph pass and layers.txt at the end (the FINN habit). */
+function importWithDumps(model: string, dir: string): LayerGraph {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw badInput(`--dump-after ${dir}: cannot create the folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let step = 0;
+  const graph = importModel(model, {
+    afterPass: (pass, opGraph) => writeFileSync(join(dir, `${String(step++).padStart(2, '0')}-${pass}.txt`), printOpGraph(opGraph)),
+  });
+  writeFileSync(join(dir, `${String(step).padStart(2, '0')}-layers.txt`), printLayerGraph(graph));
+  return graph;
 }

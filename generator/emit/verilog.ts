@@ -370,13 +370,20 @@ class ModulePrinter {
     const clk = this.fit(this.m.clock!, 1);
     const name = this.memNames.get(mem)!;
     const type = typeOfInterval(mem.range);
-    const w = mem.write!;
-    const store = `${name}[${this.fit(w.addr, mem.addrWidth)}] <= ${this.fit(w.data, type.width)};`;
     const always = (enable: Expr | undefined, statement: string): string[] =>
       enable === undefined || enable.constValue === 1n
         ? [`always @(posedge ${clk}) begin`, `  ${statement}`, 'end']
         : [`always @(posedge ${clk}) begin`, `  if (${this.fit(enable, 1)}) ${statement}`, 'end'];
-    this.body.push('', `// RAM '${name}': synchronous write, registered read (inferred as block RAM).`, ...always(w.enable, store));
+    const w = mem.write;
+    if (w === undefined) {
+      this.body.push('', `// ROM '${name}': constant contents, registered read.`);
+    } else {
+      const store = `${name}[${this.fit(w.addr, mem.addrWidth)}] <= ${this.fit(w.data, type.width)};`;
+      this.body.push('', `// RAM '${name}': synchronous write, registered read (inferred as block RAM).`, ...always(w.enable, store));
+    }
+    if (mem.init !== undefined) {
+      this.body.push('initial begin', ...mem.init.map((v, i) => `  ${name}[${i}] = ${literal(v, type.width)};`), 'end');
+    }
     for (const rd of mem.reads) {
       this.body.push(...always(rd.enable, `${this.names.get(rd)!} <= ${name}[${this.fit(rd.addr, mem.addrWidth)}];`));
     }

@@ -231,6 +231,14 @@ function inferNode(node: OnnxNode, env: Env): Inferred {
       return { shape: [n ?? 1, w.dims[1] ?? 0] };
     }
     case 'Pad': return inferPad(node, env);
+    case 'Squeeze': {
+      const x = dynamicShape(env, a);
+      const given = b ? Array.from(constant(env, b, 'axes').data) : (node.attrs['axes'] as number[] | undefined);
+      const axes = (given ?? x.flatMap((d, i) => (d === 1 && i > 0 ? [i] : []))).map((ax) => normalizeAxis(ax, x.length));
+      if (axes.includes(0)) throw fail('squeezing the batch axis is not supported');
+      for (const ax of axes) if (x[ax] !== 1) throw fail(`cannot squeeze axis ${ax} of size ${x[ax]}`);
+      return { shape: x.filter((_, i) => !axes.includes(i)) };
+    }
     default:
       throw fail(`${node.op} is supported only on constants (the Shape/Gather/Unsqueeze/Concat chains around Reshape), not on activations`);
   }

@@ -138,8 +138,9 @@ function moduleProblems(m: Module): string[] {
   }
   for (const mem of m.memories) {
     if (mem.reads.length === 0) problems.push(where(`memory '${mem.name}' is never read`));
-    if (mem.write === undefined) problems.push(where(`memory '${mem.name}' is never written`));
-    else {
+    if (mem.write === undefined) {
+      if (mem.init === undefined) problems.push(where(`memory '${mem.name}' is never written and has no init contents`));
+    } else {
       checkForeign(`memory '${mem.name}' write address`, mem.write.addr);
       checkForeign(`memory '${mem.name}' write data`, mem.write.data);
       checkForeign(`memory '${mem.name}' write enable`, mem.write.enable);

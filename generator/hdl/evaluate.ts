@@ -35,7 +35,7 @@ class ModuleState {
     this.parent = parent;
     for (const r of module.regs) this.regs.set(r, r.init);
     for (const mem of module.memories) {
-      this.memories.set(mem, new Array<bigint>(mem.depth).fill(restValue(mem)));
+      this.memories.set(mem, mem.init === undefined ? new Array<bigint>(mem.depth).fill(restValue(mem)) : [...mem.init]);
       for (const rd of mem.reads) this.reads.set(rd, restValue(mem));
     }
     for (const inst of module.instances) this.children.set(inst, new ModuleState(inst.module, { state: this, instance: inst }));
@@ -191,8 +191,8 @@ class ModuleState {
       const word = words[Number(this.evaluate(rd.addr))]!;
       updates.push(() => this.reads.set(rd, word));
     }
-    const w = mem.write!;
-    if (this.evaluate(w.enable) === 1n) {
+    const w = mem.write;
+    if (w !== undefined && this.evaluate(w.enable) === 1n) {
       const addr = Number(this.evaluate(w.addr));
       const data = this.evaluate(w.data);
       updates.push(() => {

@@ -94,15 +94,25 @@ export class Memory {
   readonly range: Interval;
   readonly addrWidth: number;
   readonly reads: MemReadPort[] = [];
+  /** Initial contents (one word per address), e.g. a ROM of constants; printed as an initial block. */
+  readonly init: readonly bigint[] | undefined;
   private writePort: MemoryWrite | undefined;
 
-  constructor(owner: Module, name: string, depth: number, range: Interval) {
+  constructor(owner: Module, name: string, depth: number, range: Interval, init?: readonly (bigint | number)[]) {
     if (!Number.isInteger(depth) || depth < 2) throw new HdlError(`memory '${name}': depth must be an integer >= 2, got ${depth}`);
     this.owner = owner;
     this.name = name;
     this.depth = depth;
     this.range = range;
     this.addrWidth = Math.max(1, (depth - 1).toString(2).length);
+    if (init !== undefined && init.length !== depth) {
+      throw new HdlError(`memory '${name}': init has ${init.length} words, depth is ${depth} (give one word per address)`);
+    }
+    this.init = init?.map((w, i) => {
+      const v = BigInt(w);
+      checkValueInRange(`memory '${name}' init word ${i}`, v, range);
+      return v;
+    });
   }
 
   get write(): MemoryWrite | undefined {
@@ -277,10 +287,11 @@ export class Module {
     return this.reg(name, range, options).next(v);
   }
 
-  memory(name: string, options: { depth: number; type: TypeSpec }): Memory {
+  /** A RAM (or, with `init` and no write port, a ROM) with registered reads. */
+  memory(name: string, options: { depth: number; type: TypeSpec; init?: readonly (bigint | number)[] }): Memory {
     this.requireClock(`memory '${name}'`);
     this.claimName(name);
-    const mem = new Memory(this, name, options.depth, intervalOf(options.type));
+    const mem = new Memory(this, name, options.depth, intervalOf(options.type), options.init);
     this.memories.push(mem);
     return mem;
   }

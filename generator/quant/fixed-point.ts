@@ -33,6 +33,56 @@ export function chooseMultiplier(real: number, what: string): FixedMultiplier {
   return { multiplier, shift };
 }
 
+/** Neighbours of the nearest M that `chooseMultiplierForOutputs` tries on each side. */
+const MULTIPLIER_SEARCH = 2;
+/** Above this many output levels the search is skipped (16-bit outputs: the nearest M is already fine). */
+const SEARCH_LEVEL_LIMIT = 1024;
+
+/**
+ * Like chooseMultiplier, but among the nearest M and its neighbours (same s) picks the one whose rule
+ * `floor((acc * M + 2^(s-1)) / 2^s)` equals the exact rounding `round(acc * real)` for the most
+ * accumulators that land inside the output range [yLo, yHi] (output minus zero point, i.e. the clamp
+ * bounds). A 16-bit M is off by up to 2^-17 relative; near a rounding boundary that flips an output by
+ * 1 LSB, and the flips then spread through the following layers. Those boundaries are few (one per
+ * output level), so counting the flips at each is cheap, and a neighbour of the nearest M often flips
+ * fewer (or none).
+ */
+export function chooseMultiplierForOutputs(real: number, yLo: number, yHi: number, what: string): FixedMultiplier {
+  const nearest = chooseMultiplier(real, what);
+  if (nearest.multiplier === 0 || yHi - yLo > SEARCH_LEVEL_LIMIT) return nearest;
+  let best = nearest;
+  let bestFlips = roundingFlips(real, nearest, yLo, yHi);
+  for (let d = 1; d <= MULTIPLIER_SEARCH && bestFlips > 0; d++) {
+    for (const multiplier of [nearest.multiplier - d, nearest.multiplier + d]) {
+      if (multiplier < 2 ** 15 || multiplier > MULTIPLIER_MAX) continue;
+      const candidate = { multiplier, shift: nearest.shift };
+      const flips = roundingFlips(real, candidate, yLo, yHi);
+      if (flips < bestFlips) { best = candidate; bestFlips = flips; }
+    }
+  }
+  return best;
+}
+
+/** How many accumulators near the rounding boundaries inside [yLo, yHi] the fixed rule rounds differently. */
+function roundingFlips(real: number, fixed: FixedMultiplier, yLo: number, yHi: number): number {
+  const divisor = 2 ** fixed.shift;
+  const half = 2 ** (fixed.shift - 1);
+  const approx = fixed.multiplier / divisor;
+  // Accumulators farther than `reach` from a boundary cannot flip: |acc * (approx - real)| < 1/2 LSB there.
+  const largestAcc = (Math.max(Math.abs(yLo), Math.abs(yHi)) + 1) / real;
+  const reach = Math.ceil((largestAcc * Math.abs(approx - real)) / real) + 1;
+  let flips = 0;
+  for (let k = yLo; k < yHi; k++) {
+    const centre = Math.floor((k + 0.5) / real);
+    for (let acc = centre - reach; acc <= centre + reach; acc++) {
+      const exact = Math.floor(acc * real + 0.5);
+      const rule = Math.floor((acc * fixed.multiplier + half) / divisor);
+      if (exact !== rule) flips++;
+    }
+  }
+  return flips;
+}
+
 /** (M_i, s) for several multipliers that share one shift (a residual Add): the largest gets 16 bits. */
 export function chooseSharedShift(reals: readonly number[], what: string): { multipliers: number[]; shift: number } {
   const largest = Math.max(...reals);

@@ -7,7 +7,7 @@
  */
 import { badInput } from '../errors.js';
 import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, Weights } from '../graph/ir.js';
-import { chooseMultiplier, chooseSharedShift, quantParamsForRange, roundHalfEven, signedBitsFor } from './fixed-point.js';
+import { chooseMultiplierForOutputs, chooseSharedShift, quantParamsForRange, roundHalfEven, signedBitsFor } from './fixed-point.js';
 import type { QLayer, QuantizedGraph, QuantParams, QuantTensor, Requantization } from './ir.js';
 import { qRange } from './ir.js';
 import { checkQuantizedGraph } from './check.js';
@@ -196,8 +196,9 @@ export function quantizeWeightsPerChannel(float: Float32Array, outCount: number,
 }
 
 function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: readonly number[], activation: Activation, what: string): Requantization {
-  const fixed = weightScale.map((ws, m) => chooseMultiplier((inQ.scale * ws) / outQ.scale, `${what} channel ${m}`));
   const { min, max } = activationClamp(outQ, activation);
+  const zo = outQ.zeroPoint;
+  const fixed = weightScale.map((ws, m) => chooseMultiplierForOutputs((inQ.scale * ws) / outQ.scale, min - zo, max - zo, `${what} channel ${m}`));
   return {
     multiplier: fixed.map((f) => f.multiplier),
     shift: fixed.map((f) => f.shift),
@@ -206,8 +207,8 @@ function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: reado
 }
 
 function uniformRequant(real: number, outQ: QuantParams, channels: number, what: string): Requantization {
-  const { multiplier, shift } = chooseMultiplier(real, what);
   const { min, max } = qRange(outQ);
+  const { multiplier, shift } = chooseMultiplierForOutputs(real, min - outQ.zeroPoint, max - outQ.zeroPoint, what);
   return {
     multiplier: new Array<number>(channels).fill(multiplier),
     shift: new Array<number>(channels).fill(shift),

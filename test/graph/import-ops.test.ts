@@ -330,6 +330,20 @@ describe('import: ops and passes', () => {
     await expectSameAsOrt(b, g);
   });
 
+  it('treats GlobalAveragePool -> Squeeze -> Gemm like a Flatten', async () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 3, 4, 4]);
+    b.node('GlobalAveragePool', ['x'], ['g'], {}, 'gap');
+    b.int64s('axes', [2, 3]);
+    b.node('Squeeze', ['g', 'axes'], ['s'], {}, 'squeeze');
+    b.initializer('w', randomFloats(2 * 3, 17), [2, 3]);
+    b.node('Gemm', ['s', 'w'], ['y'], { transB: 1 }, 'fc');
+    b.output('y', [1, 2]);
+    const g = importBuilt(b);
+    expect(g.layers.map((l) => `${l.kind}:${l.inputs.join('+')}`)).toEqual(['globalavgpool:x', 'gemm:g']);
+    await expectSameAsOrt(b, g);
+  });
+
   it('accepts Clip bounds given as attributes', () => {
     const b = new OnnxBuilder({ opset: 11 });
     b.input('x', [1, 1, 3, 3]);

@@ -75,6 +75,38 @@ describe('import: QDQ models', () => {
     `);
   });
 
+  it('QDQ residual Add, GlobalAveragePool and a per-channel Gemm given as [N, M] (axis 1)', () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 2, 4, 4]);
+    const act = { scale: 0.05, zeroPoint: 0, type: 'uint8' } as const;
+    const l1 = b.qdqConv({
+      name: 'c1', input: 'x', inputQuant: { scale: 0.02, zeroPoint: 128, type: 'uint8' }, weights: randomFloats(2 * 2 * 9, 24),
+      weightShape: [2, 2, 3, 3], weightQuant: { type: 'int8', perChannel: true }, pads: [1, 1, 1, 1], activation: 'relu', outputQuant: act,
+    });
+    b.node('Add', [l1.output, 'c1_in_dq'], ['sum'], {}, 'residual');
+    const summed = b.qdq('sum', { scale: 0.08, zeroPoint: 10, type: 'uint8' });
+    b.node('GlobalAveragePool', [summed], ['gap'], {}, 'gap');
+    const pooled = b.qdq('gap', { scale: 0.04, zeroPoint: 5, type: 'uint8' });
+    b.node('Flatten', [pooled], ['flat'], {}, 'flatten');
+    b.initializer('fc_q', Int8Array.of(10, -20, 30, -40, 50, -60), [2, 3]);
+    b.initializer('fc_s', Float32Array.of(0.1, 0.2, 0.3), [3]);
+    b.initializer('fc_z', Int8Array.of(0, 1, -1), [3]);
+    b.node('DequantizeLinear', ['fc_q', 'fc_s', 'fc_z'], ['fc_w'], { axis: 1 }, 'fc_w_dq');
+    b.node('MatMul', ['flat', 'fc_w'], ['logits'], {}, 'fc');
+    const out = b.qdq('logits', { scale: 0.1, zeroPoint: 0, type: 'int8' });
+    b.output(out);
+    const g = importBuilt(b);
+    expect(g.layers.map((l) => l.kind)).toEqual(['conv', 'add', 'globalavgpool', 'gemm']);
+    expect(g.layers[1]?.inputs).toEqual(['c1_relu', 'x']);
+    const fc = g.layers[3];
+    if (fc?.kind !== 'gemm') throw new Error('expected a gemm');
+    expect(fc.weights.shape).toEqual([3, 2]);
+    // W[m][n] = B[n][m] - zp[m]: B = [[10, -20, 30], [-40, 50, -60]], zp = [0, 1, -1].
+    expect(Array.from(fc.weights.int ?? [])).toEqual([10, -40, -21, 49, 31, -59]);
+    expect(Array.from(fc.weights.scale ?? []).map((v) => Math.fround(v))).toEqual([0.1, 0.2, 0.3].map(Math.fround));
+    expect(g.tensors.get('gap')?.quant).toEqual({ scale: Math.fround(0.04), zeroPoint: 5, signed: false, bits: 8 });
+  });
+
   it('refuses a partially quantized model, naming the tensor', () => {
     const b = new OnnxBuilder();
     b.input('x', [1, 1, 4, 4]);

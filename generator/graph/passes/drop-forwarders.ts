@@ -1,17 +1,18 @@
 /**
- * Identity, Dropout (inference) and Flatten / Reshape to 2-D only forward their input: remove them,
+ * Identity, Dropout (inference) and Flatten / Reshape / Squeeze to 2-D only forward their input: remove them,
  * letting the input tensor stand for the output. A Gemm after them reads the [C, H, W] tensor in
  * C-major order, which is what ONNX Flatten does.
  */
 import { bypassNode, consumersOf, nodeError, type OpGraph, type OpNode } from '../op-graph.js';
 
-const FORWARDERS = new Set(['Identity', 'Dropout', 'Flatten', 'Reshape']);
+const FORWARDERS = new Set(['Identity', 'Dropout', 'Flatten', 'Reshape', 'Squeeze']);
+const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze']);
 
 export function dropForwarders(graph: OpGraph): OpGraph {
   let g = graph;
   for (const node of graph.nodes) {
     if (!FORWARDERS.has(node.op)) continue;
-    if (node.op === 'Flatten' || node.op === 'Reshape') checkTo2d(g, node);
+    if (RESHAPES.has(node.op)) checkTo2d(g, node);
     if (node.op === 'Dropout' && node.outputs.length > 1 && consumersOf(g).has(node.outputs[1] ?? '')) {
       throw nodeError(g, node, 'the mask output is used; only inference Dropout (an identity) is supported');
     }

@@ -1,0 +1,101 @@
+/**
+ * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--arith shared|csd|multiply]
+ * [--pipeline N] [--raw-input] [--weight-bits N] [--act-bits N]`: the fixed feature extractor of the
+ * model's first K layers as a self-contained design folder (generator/design/generate-design.ts).
+ */
+import type { Command } from 'commander';
+import { badInput } from '../errors.js';
+import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
+import type { ArithStrategy, GenerateFfe } from '../ffe/contract.js';
+
+export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
+/** A register stage every 2 adder levels: short paths at a small latency cost (0 = no stages). */
+export const DEFAULT_PIPELINE = 2;
+
+export interface GenerateCliOptions {
+  readonly fixedLayers?: string;
+  readonly out?: string;
+  readonly calib?: string;
+  readonly arith?: string;
+  readonly pipeline?: string;
+  readonly rawInput?: boolean;
+  readonly weightBits?: string;
+  readonly actBits?: string;
+  readonly json?: boolean;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('emit the fixed-weight feature extractor (Verilog, testbenches, manifest) of the first K layers')
+    .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
+    .option('--fixed-layers <k>', 'layers to fix: a number K (layers 0..K-1) or a node name (up to and including its layer)')
+    .option('--out <dir>', 'the design folder to write (replaced only once the new one is complete)')
+    .option('--calib <path>', 'calibration inputs for a float model: images folder or .npy (default for a [1,28,28] model: MNIST training digits)')
+    .option('--arith <strategy>', `constant arithmetic: ${ARITH_STRATEGIES.join(', ')} (default shared)`)
+    .option('--pipeline <n>', `a register stage every N adder levels, 0 = none (default ${DEFAULT_PIPELINE})`)
+    .option('--raw-input', 'take raw 8-bit pixels; the model\'s affine preprocessing is folded into the first layer')
+    .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
+    .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--json', 'print a JSON summary')
+    .action(async (model: string, options: GenerateCliOptions) => {
+      await runGenerate(model, options);
+    });
+}
+
+export async function runGenerate(modelPath: string, cli: GenerateCliOptions, generateFfe?: GenerateFfe): Promise<void> {
+  const options = parseGenerateOptions(cli);
+  const core = generateFfe ?? (await loadFfeCore());
+  const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
+  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
+  const m = result.manifest;
+  if (cli.json) {
+    process.stdout.write(`${JSON.stringify({
+      out: options.out, top: m.top, fixedLayers: m.fixedLayerCount, files: Object.keys(m.files).length, latencyCycles: m.latencyCycles,
+      idealCyclesPerFrame: m.throughput.idealCyclesPerFrame, cost: m.cost, seconds: result.seconds,
+    }, null, 2)}\n`);
+    return;
+  }
+  const perWeight = m.cost.addersPerNonzeroWeight === null ? 'n/a' : m.cost.addersPerNonzeroWeight.toFixed(2);
+  process.stdout.write([
+    `wrote ${options.out}: top ${m.top}, ${m.fixedLayerCount} fixed layer(s), ${m.rtl.length} Verilog file(s)`,
+    `input ${m.input.channels}x${m.input.height}x${m.input.width} (${m.input.bits}-bit), output ${m.output.channels}x${m.output.height}x${m.output.width} (${m.output.bits}-bit)`,
+    `latency ${m.latencyCycles} cycles, ${m.throughput.idealCyclesPerFrame} cycles per frame (one input pixel per clock)`,
+    `arithmetic ${m.options.arith}: ${m.cost.adders} adders for ${m.cost.nonzeroWeights} nonzero weights (${perWeight} per weight), ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,
+    `generated in ${result.seconds.total.toFixed(1)} s`,
+  ].join('\n') + '\n');
+}
+
+export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesignOptions, 'onProgress'> {
+  if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (a number of layers, or a node name)');
+  if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
+  const arith = cli.arith ?? 'shared';
+  if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
+  const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
+  const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
+  return {
+    fixedLayers: cli.fixedLayers,
+    out: cli.out,
+    ...(cli.calib !== undefined ? { calib: cli.calib } : {}),
+    arith: arith as ArithStrategy,
+    pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
+    rawInput: cli.rawInput === true,
+    ...(weightBits !== undefined ? { weightBits } : {}),
+    ...(actBits !== undefined ? { actBits } : {}),
+  };
+}
+
+export function optionalInt(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw badInput(`${flag} ${text}: expected an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** The FFE core (generator/ffe); loaded on use so that the other commands never pay for it. */
+async function loadFfeCore(): Promise<GenerateFfe> {
+  const specifier = '../ffe/index.js';
+  const core = (await import(specifier)) as { generateFfe?: GenerateFfe };
+  if (typeof core.generateFfe !== 'function') throw new Error('internal: generator/ffe does not export generateFfe');
+  return core.generateFfe;
+}

@@ -1,0 +1,70 @@
+/**
+ * `fixynn verify DIR [--sim verilator|icarus] [--images N] [--data PATH] [--trace FILE] [--stalls]
+ * [--json]`: streams images back to back through a generated design's RTL and compares every layer's
+ * tap with the integer model (verify/ffe). Exit 1 on any mismatch.
+ */
+import type { Command } from 'commander';
+import { badInput, checkFailed } from '../errors.js';
+import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
+import type { SimulatorName } from '../../verify/sim/index.js';
+import { optionalInt } from './generate.js';
+
+export interface VerifyCliOptions {
+  readonly sim?: string;
+  readonly images?: string;
+  readonly data?: string;
+  readonly trace?: string;
+  readonly stalls?: boolean;
+  readonly seed?: string;
+  readonly json?: boolean;
+}
+
+export const DEFAULT_VERIFY_IMAGES = 10;
+/** With --stalls: s_tvalid and m_tready each low about 1 cycle in 4. */
+const STALL_CHANCE = 64;
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('simulate a generated design on images and compare every layer with the bit-exact integer model')
+    .argument('<dir>', 'a design folder written by fixynn generate')
+    .option('--sim <simulator>', 'verilator or icarus (default verilator)')
+    .option('--images <n>', `images to stream back to back (default ${DEFAULT_VERIFY_IMAGES})`)
+    .option('--data <path>', 'inputs: images folder, .npy [N,C,H,W], or "random" (default: the bundled MNIST test digits where the input fits)')
+    .option('--trace <file>', 'write a VCD waveform of the first run to this file')
+    .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact')
+    .option('--seed <n>', 'seed of --stalls (default 1)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (dir: string, options: VerifyCliOptions) => {
+      await runVerify(dir, options);
+    });
+}
+
+export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<VerifySummary> {
+  const simulator = cli.sim ?? 'verilator';
+  if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
+  const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
+  const seed = optionalInt(cli.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
+  const stalls: Stalls | undefined = cli.stalls ? { input: STALL_CHANCE, output: STALL_CHANCE, seed } : undefined;
+  const summary = await verifyDesign(dir, {
+    simulator: simulator as SimulatorName,
+    images,
+    ...(cli.data !== undefined ? { data: cli.data } : {}),
+    ...(cli.trace !== undefined ? { traceFile: cli.trace } : {}),
+    ...(stalls ? { stalls } : {}),
+    onProgress: (message) => process.stderr.write(`${message}\n`),
+  });
+  process.stdout.write(cli.json ? `${JSON.stringify(summaryJson(summary), null, 2)}\n` : formatSummary(summary));
+  if (summary.mismatches > 0) throw checkFailed(`RTL differs from the integer model: ${summary.firstMismatch ? describeMismatch(summary.firstMismatch) : `${summary.mismatches} mismatches`}`);
+  return summary;
+}
+
+function summaryJson(s: VerifySummary): Record<string, unknown> {
+  return {
+    images: s.images, mismatches: s.mismatches, cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
+    latency: s.latency, simulator: s.simulator, simulatorVersion: s.simulatorVersion,
+    mismatchedImages: s.mismatchedImages, firstMismatch: s.firstMismatch === null ? null : { ...s.firstMismatch, text: describeMismatch(s.firstMismatch) },
+    latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
+    buildSeconds: s.buildSeconds, simulationSeconds: s.simulationSeconds,
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * `fixynn generate` without the command line: import, quantize (calibrating where the model is float),
+ * generate the fixed feature extractor, and write the self-contained design folder atomically:
+ *
+ *   rtl/*.v             the Verilog, one module per fixed layer plus the top (FFE core)
+ *   files.f             RTL compile order, paths relative to the folder
+ *   tb/ffe_tb.v         plain Verilog testbench (Icarus, or `verilator --binary --timing`)
+ *   tb/ffe_harness.cpp  Verilator C++ harness around the same testbench
+ *   model.onnx          a copy of the source model
+ *   integer-model.json  the integer model's parameters (the fixed part's QuantizedGraph; parseQuantizedGraph)
+ *   manifest.json       everything above described and hashed (generator/design/manifest.ts)
+ *
+ * The FFE generator is a parameter so that tests can run the whole flow with a stand-in core.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { badInput } from '../errors.js';
+import type { ArithStrategy, FfeDesign, GenerateFfe, StreamFormat } from '../ffe/contract.js';
+import { loadInputs, mnistTrain } from '../data/index.js';
+import type { LayerGraph } from '../graph/ir.js';
+import { resolveFixedLayers } from '../graph/split.js';
+import { importModel } from '../onnx/import.js';
+import { quantizeModel } from '../quant/calibrate-onnx.js';
+import type { QLayer, QuantizedGraph } from '../quant/ir.js';
+import { serializeQuantizedGraph } from '../quant/serialize.js';
+import { version } from '../version.js';
+import { fixedPartOf } from './fixed-part.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, totalCost, type Manifest } from './manifest.js';
+import { writeFolderAtomically } from './output-dir.js';
+import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
+
+export const MODEL_COPY = 'model.onnx';
+export const INTEGER_MODEL = 'integer-model.json';
+export const MANIFEST = 'manifest.json';
+
+export interface GenerateDesignOptions {
+  /** `--fixed-layers`: a number or a node name (DESIGN.md). */
+  readonly fixedLayers: string;
+  readonly out: string;
+  readonly calib?: string;
+  readonly arith: ArithStrategy;
+  readonly pipeline: number;
+  readonly rawInput: boolean;
+  readonly weightBits?: number;
+  readonly actBits?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface GeneratedDesign {
+  readonly manifest: Manifest;
+  readonly design: FfeDesign;
+  readonly seconds: { readonly quantize: number; readonly generate: number; readonly total: number };
+}
+
+/** Calibration digits from the MNIST training split when a [1,28,28] float model gets no --calib. */
+const DEFAULT_MNIST_CALIBRATION = 200;
+
+export async function generateDesign(modelPath: string, options: GenerateDesignOptions, generateFfe: GenerateFfe): Promise<GeneratedDesign> {
+  const start = performance.now();
+  const modelBytes = readModel(modelPath);
+  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
+  const graph = importModel(modelPath);
+  const k = resolveFixedLayers(graph, options.fixedLayers);
+  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; a fixed feature extractor needs at least one layer`);
+  const calibration = graph.quantized ? undefined : calibrationInputs(graph, options.calib);
+  options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
+  const quantized = await quantizeModel(modelPath, graph, {
+    ...(calibration ? { calibImages: calibration.images } : {}),
+    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+  });
+  const fixed = fixedPartOf(quantized, k);
+  const afterQuantize = performance.now();
+  const headerOptions = recordedOptions(options, k);
+  const design = generateFfe(quantized, k, {
+    arith: options.arith,
+    pipeline: options.pipeline,
+    rawInput: options.rawInput,
+    header: { modelFile: MODEL_COPY, modelSha256: sha256, options: Object.entries(headerOptions).map(([key, v]) => `${key}=${String(v)}`).join(' ') },
+  });
+  checkDesignAgainstGraph(design, fixed);
+  const afterGenerate = performance.now();
+  const files = designFiles(design, fixed, modelBytes, { sha256, headerOptions });
+  const manifest = describeDesign(design, fixed, files, {
+    sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters',
+  });
+  files.set(MANIFEST, serializeManifest(manifest));
+  writeFolderAtomically(options.out, files);
+  const end = performance.now();
+  return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
+}
+
+function readModel(modelPath: string): Buffer {
+  try {
+    return readFileSync(modelPath);
+  } catch (err) {
+    throw badInput(`${modelPath}: cannot read the model (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** --calib, or for an MNIST-shaped float model the bundled training digits (disjoint from the test digits). */
+function calibrationInputs(graph: LayerGraph, calib: string | undefined): { images: Float32Array[]; source: string } {
+  if (calib !== undefined) {
+    const loaded = loadInputs(calib, graph.input.shape);
+    if (loaded.random) throw badInput('--calib random: calibrating on random noise gives meaningless ranges; pass real images or a .npy');
+    return { images: loaded.images, source: `${path.basename(calib)} (${loaded.images.length} inputs)` };
+  }
+  const [c, h, w] = graph.input.shape;
+  if (c !== 1 || h !== 28 || w !== 28) {
+    throw badInput(`${graph.source.file}: a float model needs calibration inputs: pass --calib (a folder of images or a .npy [N, ${c}, ${h}, ${w}])`);
+  }
+  const train = mnistTrain().images;
+  const wanted = Math.min(DEFAULT_MNIST_CALIBRATION, train.length);
+  const stride = train.length / wanted;
+  const images = Array.from({ length: wanted }, (_, i) => (train[Math.floor(i * stride)] as Float32Array).slice());
+  return { images, source: `MNIST training digits (bundled, ${wanted} evenly spread)` };
+}
+
+/** The options that shaped the design, for file headers: no paths, so that the bytes depend on content only. */
+function recordedOptions(options: GenerateDesignOptions, k: number): Record<string, string | number | boolean> {
+  return {
+    'fixed-layers': k,
+    arith: options.arith,
+    pipeline: options.pipeline,
+    'raw-input': options.rawInput,
+    ...(options.weightBits !== undefined ? { 'weight-bits': options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
+  };
+}
+
+/** The FFE core and the quantized graph must describe the same layers; a disagreement is a generator bug. */
+function checkDesignAgainstGraph(design: FfeDesign, fixed: QuantizedGraph): void {
+  if (design.layers.length !== fixed.layers.length) throw new Error(`internal: the FFE core returned ${design.layers.length} layers for ${fixed.layers.length} fixed layers`);
+  design.layers.forEach((layer, i) => {
+    const shape = fixed.tensors[fixed.layers[i]?.output ?? '']?.shape;
+    if (!shape || shape.join('x') !== `${layer.out.channels}x${layer.out.height}x${layer.out.width}`) {
+      throw new Error(`internal: FFE layer ${i} outputs ${layer.out.channels}x${layer.out.height}x${layer.out.width}, the integer model ${shape?.join('x') ?? '?'}`);
+    }
+  });
+}
+
+function designFiles(design: FfeDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
+  const files = new Map<string, string | Uint8Array>();
+  const rtl = design.files.map((f) => `rtl/${f.name}`);
+  design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
+  if (new Set(rtl).size !== rtl.length) throw new Error('internal: the FFE core returned two files with one name');
+  const tb = renderTestbench(design, { modelSha256: h.sha256, options: h.headerOptions });
+  files.set(FILE_LIST, renderFileList(rtl));
+  files.set(TB_VERILOG, tb.verilog);
+  files.set(TB_HARNESS, tb.harness);
+  files.set(MODEL_COPY, modelBytes);
+  files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
+  return files;
+}
+
+interface DescribeContext {
+  readonly sourceFile: string;
+  readonly sha256: string;
+  readonly options: GenerateDesignOptions;
+  readonly k: number;
+  readonly calibration: string;
+}
+
+function describeDesign(design: FfeDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+  const nonzero = fixed.layers.map(nonzeroWeights);
+  const hashes: Record<string, string> = {};
+  for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
+  const { options } = ctx;
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    generator: { name: 'fixynn', version },
+    source: { file: ctx.sourceFile, copy: MODEL_COPY, sha256: ctx.sha256 },
+    options: {
+      fixedLayers: options.fixedLayers, arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
+      ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+      ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+      calibration: ctx.calibration,
+    },
+    fixedLayerCount: ctx.k,
+    top: design.top,
+    rtl: design.files.map((f) => `rtl/${f.name}`),
+    fileList: FILE_LIST,
+    testbench: { module: renderTestbench(design, {}).module, verilog: TB_VERILOG, harness: TB_HARNESS },
+    ports: topPorts(design.input, design.output),
+    input: streamFormat(design.input),
+    output: streamFormat(design.output),
+    layers: design.layers.map((l, i) => ({
+      index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: streamFormat(l.out), latencyCycles: l.latencyCycles,
+      cost: { adders: l.cost.adders, adderBits: l.cost.adderBits, registerBits: l.cost.registerBits, memoryBits: l.cost.memoryBits, depth: l.cost.depth },
+      nonzeroWeights: nonzero[i] ?? 0,
+    })),
+    latencyCycles: design.latencyCycles,
+    throughput: { inputPixelsPerCycle: 1, idealCyclesPerFrame: design.idealCyclesPerFrame },
+    cost: totalCost(design, nonzero),
+    integerModel: INTEGER_MODEL,
+    quantization: fixed,
+    files: hashes,
+  };
+}
+
+/** Only the contract's fields: the manifest schema is strict. */
+function streamFormat(f: StreamFormat): StreamFormat {
+  return { channels: f.channels, bits: f.bits, signed: f.signed, height: f.height, width: f.width };
+}
+
+function nonzeroWeights(layer: QLayer): number {
+  return layer.kind === 'conv' || layer.kind === 'gemm' ? layer.weights.filter((w) => w !== 0).length : 0;
+}
