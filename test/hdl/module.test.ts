@@ -110,11 +110,23 @@ describe('checker', () => {
     const m = new Module('m');
     m.addClock();
     m.memory('ram', { depth: 4, type: u(2) });
-    expect(findProblems(m)).toEqual(["module 'm': memory 'ram' is never read", "module 'm': memory 'ram' is never written"]);
+    expect(findProblems(m)).toEqual(["module 'm': memory 'ram' is never read", "module 'm': memory 'ram' is never written and has no init contents"]);
   });
 });
 
 describe('evaluator', () => {
+  it('reads a ROM given by its init contents, and checks the contents', () => {
+    const m = new Module('rom');
+    m.addClock();
+    const i = m.input('i', interval(0, 3));
+    const rom = m.memory('table', { depth: 4, type: s(5), init: [-16, 3, 0, 15] });
+    m.output('q', rom.read('q_r', { addr: i }));
+    const sim = new Simulator(m);
+    expect([3, 0, 1, 2].map((k) => sim.set('i', k).step().get('q'))).toEqual([15n, -16n, 3n, 0n]);
+    expect(() => m.memory('bad', { depth: 2, type: u(2), init: [1] })).toThrow(/init has 1 words, depth is 2/);
+    expect(() => m.memory('bad2', { depth: 2, type: u(2), init: [1, 4] })).toThrow(/init word 1: value 4 is outside \[0, 3\]/);
+  });
+
   it('runs registers with synchronous reset (priority) and enable', () => {
     const m = new Module('acc');
     m.addClock();

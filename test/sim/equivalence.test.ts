@@ -61,6 +61,17 @@ function ramDelayLine(depth: number): Module {
   return m;
 }
 
+/** A ROM lookup (constant contents, registered read) feeding an adder. */
+function romLookup(): Module {
+  const m = new Module('eq_rom');
+  m.addClock();
+  const i = m.input('i', interval(0, 11));
+  const table = Array.from({ length: 12 }, (_, k) => Math.round(100 * Math.sin(k)));
+  const rom = m.memory('sine', { depth: 12, type: s(8), init: table });
+  m.output('y', rom.read('sine_q', { addr: i }).add(i));
+  return m;
+}
+
 /** Two instances of one parameterized child (one overrides the parameter) plus glue logic. */
 function hierarchy(): Module {
   const child = new Module('eq_mac_child');
@@ -115,6 +126,8 @@ function makeCases(): Case[] {
   // The hierarchy's registers have no reset: outputs are defined once both pipes have loaded.
   const hier = hierarchy();
   add(hier, randomClockedVectors(14, hier, VECTORS, 0), 1);
+  const rom = romLookup();
+  add(rom, randomClockedVectors(15, rom, VECTORS, 0), 1);
   for (let i = 0; i < RANDOM_MODULES; i++) {
     const { module, inputs } = randomCombModule(`eq_random_${i}`, 1000 + i, 30);
     add(module, randomVectors(2000 + i, inputs, VECTORS), 0);
@@ -164,7 +177,7 @@ describe('DSL evaluator == Verilator == Icarus', () => {
   });
 
   it('Yosys reads and synthesizes the hand-written designs (RAM inferred as memory)', async () => {
-    for (const c of cases.slice(0, 4)) {
+    for (const c of cases.slice(0, 5)) {
       const stat = await yosysStat(c.design.files, c.design.top);
       expect(stat.cells, c.design.top).toBeGreaterThan(0);
     }
