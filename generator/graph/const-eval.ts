@@ -261,7 +261,10 @@ export function evaluate(op: string, attrs: Record<string, unknown>, inputs: Rea
       return { tensor: { ...x, dims: [head, x.data.length / Math.max(head, 1)] } };
     }
     case 'Add': case 'Sub': case 'Mul': case 'Div': return { tensor: binary(op, t(0), t(1)) };
-    case 'QuantizeLinear': return { tensor: quantizeLinear(t(0), { scale: t(1), zeroPoint: inputs[2]?.tensor, axis: num('axis', 1) }) };
+    case 'QuantizeLinear': {
+      const zeroPoint = inputs[2]?.tensor ?? (attrs['output_dtype'] === 3 ? makeTensor('int8', t(1).dims, new Array<number>(t(1).data.length).fill(0)) : undefined);
+      return { tensor: quantizeLinear(t(0), { scale: t(1), zeroPoint, axis: num('axis', 1) }) };
+    }
     case 'DequantizeLinear': return dequantizeLinear(t(0), { scale: t(1), zeroPoint: inputs[2]?.tensor, axis: num('axis', 1) });
     default: throw fail(`${op} cannot be evaluated on constants`);
   }

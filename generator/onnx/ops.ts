@@ -80,8 +80,16 @@ const schemas = {
   Concat: z.object({ axis: int }),
   Cast: z.object({ to: int, saturate: int.optional() }),
   Softmax: z.object({ axis: int.optional() }),
-  QuantizeLinear: z.object({ axis: int.optional(), saturate: int.optional() }),
-  DequantizeLinear: z.object({ axis: int.optional() }),
+  QuantizeLinear: z.object({
+    axis: int.optional(),
+    saturate: int.optional(),
+    block_size: z.literal(0, 'blocked quantization (block_size > 0) is not supported').optional(),
+    output_dtype: z.union([z.literal(0), z.literal(2), z.literal(3)], 'output_dtype must be uint8 (2) or int8 (3)').optional(),
+  }),
+  DequantizeLinear: z.object({
+    axis: int.optional(),
+    block_size: z.literal(0, 'blocked quantization (block_size > 0) is not supported').optional(),
+  }),
 } as const;
 
 export type SupportedOp = keyof typeof schemas;

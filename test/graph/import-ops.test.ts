@@ -344,6 +344,32 @@ describe('import: ops and passes', () => {
     await expectSameAsOrt(b, g);
   });
 
+  it('drops a branch nothing reads (it does not become a layer)', async () => {
+    const b = convModel();
+    b.initializer('w_aux', randomFloats(2 * 2, 18), [2, 2, 1, 1]);
+    b.node('Conv', ['x', 'w_aux'], ['aux'], {}, 'aux_head');
+    const g = importBuilt(b);
+    expect(g.layers.map((l) => l.name)).toEqual(['conv']);
+    await expectSameAsOrt(b, g);
+  });
+
+  it('reads the type of a QuantizeLinear without zero point from output_dtype (opset 21)', () => {
+    const b = new OnnxBuilder({ opset: 21 });
+    b.input('x', [1, 1, 2, 2]);
+    b.floats('s', [0.5], []);
+    b.node('QuantizeLinear', ['x', 's'], ['q'], { output_dtype: 3 }, 'q');
+    b.initializer('zp', Int8Array.of(0), []);
+    b.node('DequantizeLinear', ['q', 's', 'zp'], ['dq'], {}, 'dq');
+    b.initializer('wq', Int8Array.of(3), [1, 1, 1, 1]);
+    b.node('DequantizeLinear', ['wq', 's', 'zp'], ['w'], {}, 'w_dq');
+    b.node('Conv', ['dq', 'w'], ['c'], {}, 'conv');
+    b.node('QuantizeLinear', ['c', 's', 'zp'], ['cq'], {}, 'cq');
+    b.node('DequantizeLinear', ['cq', 's', 'zp'], ['y'], {}, 'cdq');
+    b.output('y');
+    const g = importBuilt(b);
+    expect(g.tensors.get('x')?.quant).toEqual({ scale: 0.5, zeroPoint: 0, signed: true, bits: 8 });
+  });
+
   it('accepts Clip bounds given as attributes', () => {
     const b = new OnnxBuilder({ opset: 11 });
     b.input('x', [1, 1, 3, 3]);

@@ -81,12 +81,12 @@ describe('fixynn inspect', () => {
     const dump = join(dir, 'dump');
     expect(await main(['node', 'fixynn', 'inspect', model, '--dump-after', dump])).toBe(0);
     expect(readdirSync(dump).sort()).toEqual([
-      '00-buildOpGraph.txt', '01-dropForwarders.txt', '02-foldQdqPairs.txt', '03-recognizePreprocess.txt',
-      '04-foldBatchNorm.txt', '05-foldPad.txt', '06-leaveSoftmaxOutside.txt', '07-layers.txt',
+      '00-buildOpGraph.txt', '01-dropDeadNodes.txt', '02-dropForwarders.txt', '03-foldQdqPairs.txt', '04-recognizePreprocess.txt',
+      '05-foldBatchNorm.txt', '06-foldPad.txt', '07-leaveSoftmaxOutside.txt', '08-layers.txt',
     ]);
     expect(readFileSync(join(dump, '00-buildOpGraph.txt'), 'utf8')).toContain('Flatten "flatten": gap[1,4,1,1] -> flat[1,4]');
-    expect(readFileSync(join(dump, '01-dropForwarders.txt'), 'utf8')).not.toContain('Flatten');
-    expect(readFileSync(join(dump, '07-layers.txt'), 'utf8')).toContain('layer 5 gemm "classifier"');
-    expect(existsSync(join(dump, '08-layers.txt'))).toBe(false);
+    expect(readFileSync(join(dump, '02-dropForwarders.txt'), 'utf8')).not.toContain('Flatten');
+    expect(readFileSync(join(dump, '08-layers.txt'), 'utf8')).toContain('layer 5 gemm "classifier"');
+    expect(existsSync(join(dump, '09-layers.txt'))).toBe(false);
   });
 });

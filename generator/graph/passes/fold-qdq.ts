@@ -39,7 +39,8 @@ function activationQuant(graph: OpGraph, node: OpNode): ActQuant {
   const s = scale.data[0] ?? 0;
   if (!(s > 0) || !Number.isFinite(s)) throw nodeError(graph, node, `scale ${s} is not a positive finite number`);
   if (zp && zp.data.length !== 1) throw nodeError(graph, node, 'activations need a per-tensor (scalar) zero point');
-  const dtype = zp?.dtype ?? 'uint8';
+  // Without a zero point the type is uint8, or QuantizeLinear's output_dtype (opset 21).
+  const dtype = zp?.dtype ?? (node.attrs['output_dtype'] === 3 ? 'int8' : 'uint8');
   if (dtype !== 'uint8' && dtype !== 'int8') throw nodeError(graph, node, `activation type ${dtype} is not supported (supported: uint8, int8)`);
   return { scale: s, zeroPoint: zp?.data[0] ?? 0, signed: dtype === 'int8', bits: 8 };
 }
