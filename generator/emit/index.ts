@@ -2,3 +2,4 @@
 export { emitDesign, type EmittedDesign, type EmittedFile } from './verilog.js';
 export { renderHeader, type HeaderInfo } from './header.js';
 export { verilogIdentifier, isLegalIdentifier, NameScope, MAX_IDENTIFIER_LENGTH } from './identifiers.js';
+export { fileList, writeDesign } from './files.js';

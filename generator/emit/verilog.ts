@@ -325,8 +325,22 @@ class ModulePrinter {
   private printDriven(sig: Signal): void {
     const name = this.names.get(sig)!;
     const driver = sig.driver!;
-    const rhs = this.fit(driver, sig.width);
-    this.body.push(`assign ${name} = ${rhs};`);
+    if (this.canPrintInto(sig, driver)) {
+      // The wire or output itself holds the operation: no extra temporary.
+      for (const x of operands(driver)) if (this.isOperation(x)) this.printTree(x);
+      const rhs = this.operation(driver);
+      this.body.push(typeof rhs === 'string' ? `assign ${name} = ${rhs};` : wrapList(`assign ${name} = {`, rhs, '};', ''));
+      this.printed.set(driver, { kind: 'ident', name, type: sig.type });
+      return;
+    }
+    this.body.push(`assign ${name} = ${this.fit(driver, sig.width)};`);
+  }
+
+  /** An unprinted operation of exactly the signal's type, that is not a no-op narrowing. */
+  private canPrintInto(sig: Signal, driver: Expr): boolean {
+    if (!this.isOperation(driver) || this.printed.has(driver)) return false;
+    if (driver.width !== sig.width || driver.signed !== sig.signed) return false;
+    return this.sameBits(driver) === undefined;
   }
 
   /** Registers with the same reset and enable share one always block. */

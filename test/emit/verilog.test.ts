@@ -58,3 +58,22 @@ describe('Verilog printer', () => {
     expect(renderHeader({})).toContain('// Options: (none)');
   });
 });
+
+describe('writing a design', () => {
+  it('writes the files and a files.f in compile order', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeDesign } = await import('../../generator/emit/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'fixynn-write-'));
+    try {
+      const design = emitDesign(smallDesign());
+      const paths = writeDesign(dir, design);
+      expect(paths.map((p) => p.slice(dir.length + 1))).toEqual(['scale3.v', 'small_top.v']);
+      expect(readFileSync(join(dir, 'files.f'), 'utf8')).toBe('scale3.v\nsmall_top.v\n');
+      expect(readFileSync(paths[1]!, 'utf8')).toBe(design.files[1]!.text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
