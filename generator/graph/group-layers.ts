@@ -5,7 +5,7 @@
  */
 import type { Activation, Layer, LayerGraph, TensorInfo, Weights } from './ir.js';
 import { badInput } from '../errors.js';
-import { consumersOf, nodeError, type ConstValue, type FoldedNode, type OpGraph, type OpNode } from './op-graph.js';
+import { consumersOf, nodeError, type ConstValue, type FoldedNode, type OpGraph, type OpNode, type QuantizedConst } from './op-graph.js';
 
 /** A layer under construction: everything but the index, with a mutable activation, bias and output. */
 interface Draft {
@@ -17,6 +17,8 @@ interface Draft {
   activation: Activation;
   weights?: Weights;
   bias?: Float32Array;
+  /** The model's own integer bias (QDQ), while no bias Add has changed the float bias. */
+  biasQuant?: QuantizedConst | undefined;
 }
 
 export function groupLayers(graph: OpGraph): LayerGraph {
@@ -120,6 +122,7 @@ function foldBiasAdd(graph: OpGraph, node: OpNode, draft: Draft): void {
   }
   const sign = node.op === 'Sub' ? -1 : 1;
   draft.bias = draft.bias.map((b, i) => Math.fround(b + sign * (values[values.length === 1 ? 0 : i] ?? 0)));
+  draft.biasQuant = undefined;
   draft.output = node.outputs[0] ?? '';
   draft.nodes.push(...namesOfNode(node));
 }
@@ -140,14 +143,20 @@ function startResidualAdd(graph: OpGraph, node: OpNode, base: Omit<Draft, 'kind'
   return { ...base, kind: 'add', inputs: [a, b] };
 }
 
-function convParams(graph: OpGraph, node: OpNode): { weights: Weights; bias: Float32Array } {
+interface WeightedParams {
+  readonly weights: Weights;
+  readonly bias: Float32Array;
+  readonly biasQuant: QuantizedConst | undefined;
+}
+
+function convParams(graph: OpGraph, node: OpNode): WeightedParams {
   const w = graph.constants.get(node.inputs[1] ?? '') as ConstValue;
   const m = w.tensor.dims[0] ?? 1;
   if (w.quant && w.quant.axis !== -1 && w.quant.axis !== 0) throw nodeError(graph, node, `per-channel weight scales must run along the output channels (axis 0), not axis ${w.quant.axis}`);
-  return { weights: weightsFrom(w, w.tensor.dims, (i) => i, m), bias: biasFrom(graph, node.inputs[2], m, 1) };
+  return { weights: weightsFrom(w, w.tensor.dims, (i) => i, m), bias: biasFrom(graph, node.inputs[2], m, 1), biasQuant: biasQuantOf(graph, node.inputs[2], m) };
 }
 
-function gemmParams(graph: OpGraph, node: OpNode): { weights: Weights; bias: Float32Array } {
+function gemmParams(graph: OpGraph, node: OpNode): WeightedParams {
   const w = graph.constants.get(node.inputs[1] ?? '') as ConstValue;
   const transposed = node.op === 'MatMul' || node.attrs['transB'] !== 1;
   const [r = 1, c = 1] = w.tensor.dims;
@@ -160,7 +169,8 @@ function gemmParams(graph: OpGraph, node: OpNode): { weights: Weights; bias: Flo
   const source = (i: number): number => (transposed ? (i % n) * m + Math.floor(i / n) : i);
   const weights = weightsFrom(w, [m, n], source, m, alpha);
   const beta = (node.attrs['beta'] as number | undefined) ?? 1;
-  return { weights, bias: node.op === 'Gemm' ? biasFrom(graph, node.inputs[2], m, beta) : new Float32Array(m) };
+  const hasBias = node.op === 'Gemm' && node.inputs[2] !== undefined;
+  return { weights, bias: hasBias ? biasFrom(graph, node.inputs[2], m, beta) : new Float32Array(m), biasQuant: hasBias && beta === 1 ? biasQuantOf(graph, node.inputs[2], m) : undefined };
 }
 
 function weightsFrom(w: ConstValue, shape: readonly number[], source: (i: number) => number, m: number, alpha = 1): Weights {
@@ -171,6 +181,12 @@ function weightsFrom(w: ConstValue, shape: readonly number[], source: (i: number
   const int = Int32Array.from({ length: count }, (_, i) => q.int[source(i)] ?? 0);
   const scale = Float64Array.from({ length: m }, (_, k) => q.scale[q.scale.length === 1 ? 0 : k] ?? 1);
   return { shape: [...shape], float, int, scale };
+}
+
+/** The integer form of a DequantizeLinear'd bias with one value per output. */
+function biasQuantOf(graph: OpGraph, name: string | undefined, m: number): QuantizedConst | undefined {
+  const q = name ? graph.constants.get(name)?.quant : undefined;
+  return q && q.int.length === m ? q : undefined;
 }
 
 function biasFrom(graph: OpGraph, name: string | undefined, m: number, beta: number): Float32Array {
@@ -249,10 +265,17 @@ function withBiasInt(graph: OpGraph, d: Draft, quantized: boolean): Weights {
   const inQuant = graph.quant.get(d.inputs[0] ?? '');
   if (!inQuant) return weights; // reported by checkFullyQuantized
   const bias = d.bias ?? new Float32Array();
-  const biasInt = Int32Array.from(bias, (b, m) => Math.round(b / (inQuant.scale * (weights.scale?.[m] ?? 1))));
-  const overflow = bias.findIndex((b, m) => Math.abs(Math.round(b / (inQuant.scale * (weights.scale?.[m] ?? 1)))) >= 2 ** 31);
+  const values = Array.from(bias, (b, m) => {
+    const accScale = inQuant.scale * (weights.scale?.[m] ?? 1);
+    const own = d.biasQuant;
+    const ownScale = own?.scale[own.scale.length === 1 ? 0 : m];
+    // The model's integer is exact; dividing the dequantized float could be off by one for large values.
+    if (own && ownScale !== undefined && Math.abs(ownScale - accScale) <= 1e-6 * accScale) return own.int[m] ?? 0;
+    return Math.round(b / accScale);
+  });
+  const overflow = values.findIndex((v) => Math.abs(v) >= 2 ** 31);
   if (overflow >= 0) throw nodeError(graph, d.main, `bias of output channel ${overflow} does not fit int32 at the accumulator scale`);
-  return { ...weights, biasInt };
+  return { ...weights, biasInt: Int32Array.from(values) };
 }
 
 function checkGemmInput(graph: OpGraph, layer: Layer, tensors: Map<string, TensorInfo>): void {

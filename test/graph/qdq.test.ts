@@ -107,6 +107,24 @@ describe('import: QDQ models', () => {
     expect(g.tensors.get('gap')?.quant).toEqual({ scale: Math.fround(0.04), zeroPoint: 5, signed: false, bits: 8 });
   });
 
+  it('keeps large int32 biases exact (no round trip through float)', () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 1, 2, 2]);
+    const x = b.qdq('x', { scale: 0.1, zeroPoint: 0, type: 'int8' });
+    b.initializer('wq', Int8Array.of(7), [1, 1, 1, 1]);
+    b.initializer('ws', Float32Array.of(0.003), []);
+    b.initializer('wz', Int8Array.of(0), []);
+    b.node('DequantizeLinear', ['wq', 'ws', 'wz'], ['w'], {}, 'w_dq');
+    const big = 2 ** 30 + 12345;
+    b.initializer('bq', Int32Array.of(big), [1]);
+    b.initializer('bs', Float32Array.of(Math.fround(Math.fround(0.1) * Math.fround(0.003))), []);
+    b.node('DequantizeLinear', ['bq', 'bs'], ['bias'], {}, 'b_dq');
+    b.node('Conv', [x, 'w', 'bias'], ['c'], {}, 'conv');
+    b.output(b.qdq('c', { scale: 0.2, zeroPoint: 0, type: 'int8' }));
+    const layer = importBuilt(b).layers[0];
+    expect(layer?.kind === 'conv' && Array.from(layer.weights.biasInt ?? [])).toEqual([big]);
+  });
+
   it('refuses a partially quantized model, naming the tensor', () => {
     const b = new OnnxBuilder();
     b.input('x', [1, 1, 4, 4]);
