@@ -45,9 +45,8 @@ export function registerGenerate(program: Command): void {
 
 export async function runGenerate(modelPath: string, cli: GenerateCliOptions, generateFfe?: GenerateFfe): Promise<void> {
   const options = parseGenerateOptions(cli);
-  const core = generateFfe ?? (await loadFfeCore());
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
-  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
+  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, generateFfe ? () => generateFfe : loadFfeCore);
   const m = result.manifest;
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({

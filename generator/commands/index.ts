@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerInspect } from './inspect.js';
 import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
+import { registerVerify } from './verify.js';
 
 /** Every subcommand is a function that adds itself to the program. Order here is the order in --help. */
-export const commandRegistry: Array<(program: Command) => void> = [registerInspect, registerEval];
+export const commandRegistry: Array<(program: Command) => void> = [registerInspect, registerEval, registerGenerate, registerVerify];

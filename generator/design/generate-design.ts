@@ -56,7 +56,8 @@ export interface GeneratedDesign {
 /** Calibration digits from the MNIST training split when a [1,28,28] float model gets no --calib. */
 const DEFAULT_MNIST_CALIBRATION = 200;
 
-export async function generateDesign(modelPath: string, options: GenerateDesignOptions, generateFfe: GenerateFfe): Promise<GeneratedDesign> {
+/** `core` gives the FFE generator; it is asked for only once the model and the flags have been checked. */
+export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: () => GenerateFfe | Promise<GenerateFfe>): Promise<GeneratedDesign> {
   const start = performance.now();
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
@@ -73,6 +74,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(quantized, k);
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
+  const generateFfe = await core();
   const design = generateFfe(quantized, k, {
     arith: options.arith,
     pipeline: options.pipeline,

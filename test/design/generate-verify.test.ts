@@ -1,0 +1,160 @@
+/**
+ * generate + verify around a test-only stand-in FFE core (test/design/stand-in-ffe.ts): the design
+ * folder, its manifest, determinism, atomic replacement, hostile names, and the verify runner in both
+ * simulators (bit-exact, stalls, throughput, and a deliberate bug reported by layer, pixel and channel).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../generator/cli.js';
+import { runGenerate } from '../../generator/commands/generate.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { verifyDesign } from '../../verify/ffe/index.js';
+import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
+import { standInFfe } from './stand-in-ffe.js';
+
+let work: string;
+let model: string;
+let hostileModel: string;
+
+function filesOf(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(r);
+      else out.set(r, readFileSync(path.join(dir, r)));
+    }
+  };
+  walk('');
+  return out;
+}
+
+async function quietly<T>(body: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await body();
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'fixynn-design-test-'));
+  model = pointwiseModel(path.join(work, 'pointwise.onnx'));
+  hostileModel = pointwiseModel(path.join(work, 'hostile.onnx'), [HOSTILE_NAMES[0] as string, HOSTILE_NAMES[1] as string, HOSTILE_NAMES[2] as string]);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('generate (stand-in core)', () => {
+  it('writes a self-contained folder whose manifest reads back and whose bytes do not depend on the run', async () => {
+    const a = path.join(work, 'a');
+    const b = path.join(work, 'b');
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: a, arith: 'csd' }, standInFfe()));
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: b, arith: 'csd' }, standInFfe()));
+    const files = filesOf(a);
+    expect([...files.keys()].sort()).toEqual(expect.arrayContaining(['manifest.json', 'files.f', 'model.onnx', 'integer-model.json', 'tb/ffe_tb.v', 'tb/ffe_harness.cpp']));
+    expect(filesOf(b)).toEqual(files);
+    const { manifest } = readDesign(a);
+    expect(manifest.fixedLayerCount).toBe(2);
+    expect(manifest.layers.map((l) => l.out.channels)).toEqual([3, 2]);
+    expect(manifest.quantization.layers).toHaveLength(2);
+    expect(manifest.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.options.arith).toBe('csd');
+    expect(readFileSync(path.join(a, 'files.f'), 'utf8').trim().split('\n')).toEqual(manifest.rtl);
+    expect(files.get('model.onnx')).toEqual(readFileSync(model));
+  });
+
+  it('keeps hostile node names out of every Verilog and testbench file', async () => {
+    const dir = path.join(work, 'hostile');
+    await quietly(() => runGenerate(hostileModel, { fixedLayers: '2', out: dir }, standInFfe()));
+    const { manifest } = readDesign(dir);
+    expect(manifest.layers.map((l) => l.name)).toContain(HOSTILE_NAMES[0]);
+    for (const [name, text] of filesOf(dir)) {
+      if (!/\.(v|cpp|f)$/.test(name)) continue;
+      const source = text.toString('utf8');
+      expect(source).not.toContain('ünïcødé');
+      expect(source).not.toMatch(/\bmodule module\b/);
+      for (const line of source.split('\n')) expect(line.length).toBeLessThan(400);
+    }
+    const summary = await verifyDesign(dir, { simulator: 'icarus', images: 2 });
+    expect(summary.mismatches).toBe(0);
+  });
+
+  it('replaces an existing folder only when the new one is complete', async () => {
+    const dir = path.join(work, 'atomic');
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: dir }, standInFfe()));
+    const before = filesOf(dir);
+    const failing = (): never => { throw new Error('core failed half way'); };
+    await expect(quietly(() => runGenerate(model, { fixedLayers: '2', out: dir, arith: 'multiply' }, failing))).rejects.toThrow(/half way/);
+    expect(filesOf(dir)).toEqual(before);
+    await expect(quietly(() => runGenerate(model, { fixedLayers: '2', out: dir, arith: 'bogus' }, standInFfe()))).rejects.toThrow(/--arith bogus/);
+    expect(filesOf(dir)).toEqual(before);
+    expect(readdirSync(work).filter((n) => n.startsWith('.atomic'))).toEqual([]);
+  });
+
+  it('rejects bad flags with exit 2 and writes nothing', async () => {
+    const dir = path.join(work, 'never');
+    const exit = (args: string[]): Promise<number> => quietly(() => main(['node', 'fixynn', ...args]));
+    expect(await exit(['generate', model, '--fixed-layers', '2', '--out', dir, '--arith', 'fast'])).toBe(2);
+    expect(await exit(['generate', model, '--fixed-layers', '9', '--out', dir])).toBe(2);
+    expect(await exit(['generate', model, '--fixed-layers', 'no-such-node', '--out', dir])).toBe(2);
+    expect(await exit(['generate', model, '--fixed-layers', '0', '--out', dir])).toBe(2);
+    expect(await exit(['generate', model, '--fixed-layers', '2', '--out', dir, '--pipeline', '-1'])).toBe(2);
+    expect(await exit(['generate', path.join(work, 'missing.onnx'), '--fixed-layers', '1', '--out', dir])).toBe(2);
+    expect(await exit(['verify', path.join(work, 'missing-dir')])).toBe(2);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('verify (stand-in core)', () => {
+  let good: string;
+  let buggy: string;
+  beforeAll(async () => {
+    good = path.join(work, 'good');
+    buggy = path.join(work, 'buggy');
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: good }, standInFfe()));
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: buggy }, standInFfe({ layer: 1, channel: 1 })));
+  });
+
+  it('is bit-exact in Verilator, streams frames back to back at one pixel per clock', async () => {
+    const s = await verifyDesign(good, { simulator: 'verilator', images: 4 });
+    expect(s.mismatches).toBe(0);
+    expect(s.images).toBe(4);
+    expect(s.cyclesPerFrame).toBe(784);
+    expect(s.idealCyclesPerFrame).toBe(784);
+    expect(s.latency).toBe(2);
+    expect(s.simulatorVersion).toMatch(/Verilator/);
+  });
+
+  it('is bit-exact in Icarus and under random stalls on s_tvalid and m_tready', async () => {
+    expect((await verifyDesign(good, { simulator: 'icarus', images: 2 })).mismatches).toBe(0);
+    const stalled = await verifyDesign(good, { simulator: 'verilator', images: 3, stalls: { input: 96, output: 96, seed: 5 } });
+    expect(stalled.mismatches).toBe(0);
+    expect(stalled.cyclesPerFrame).toBeGreaterThan(784);
+  });
+
+  it('names the first layer, pixel and channel that differ, and exits 1', async () => {
+    const s = await verifyDesign(buggy, { simulator: 'verilator', images: 2 });
+    expect(s.mismatches).toBeGreaterThan(0);
+    expect(s.firstMismatch).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
+    expect(typeof s.firstMismatch?.expected).toBe('number');
+    expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1']))).toBe(1);
+  });
+
+  it('writes a waveform with --trace and rejects a hand-edited design', async () => {
+    const trace = path.join(work, 'run.vcd');
+    await quietly(() => main(['node', 'fixynn', 'verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]));
+    expect(readFileSync(trace, 'utf8')).toContain('$enddefinitions');
+    const edited = path.join(work, 'edited');
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: edited }, standInFfe()));
+    const rtl = readDesign(edited).manifest.rtl[0] as string;
+    writeFileSync(path.join(edited, rtl), `${readFileSync(path.join(edited, rtl), 'utf8')}\n// edited\n`);
+    expect(() => readDesign(edited)).toThrow(/changed after generation/);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * TEST-ONLY stand-in for the FFE core (generator/ffe), obeying generator/ffe/contract.ts: pointwise
+ * (1x1, stride 1, no pad, one group) conv layers only, written behaviourally with `*` and one register
+ * stage per layer with AXI-Stream backpressure. It lets the manifest, writer, testbenches and the verify
+ * runner be tested on their own; the real core is tested end to end in test/ffe-e2e.
+ */
+import type { FfeDesign, FfeLayerInfo, GenerateFfe, StreamFormat } from '../../generator/ffe/contract.js';
+import { NameScope, renderHeader } from '../../generator/emit/index.js';
+import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+
+function formatOf(graph: QuantizedGraph, tensor: string): StreamFormat {
+  const t = graph.tensors[tensor];
+  if (!t) throw new Error(`stand-in: no tensor ${tensor}`);
+  return { channels: t.shape[0], height: t.shape[1], width: t.shape[2], bits: t.quant.bits, signed: t.quant.signed };
+}
+
+/** A 64-bit signed literal (negative values as a negated positive literal). */
+function lit(v: number): string {
+  return v < 0 ? `(-64'sd${-v})` : `64'sd${v}`;
+}
+
+/** Channel c of a packed stream as a 64-bit signed wire declaration. */
+function lane(name: string, c: number, f: StreamFormat): string {
+  const hi = (c + 1) * f.bits - 1;
+  const fill = f.signed ? `{${64 - f.bits}{${name}[${hi}]}}` : `${64 - f.bits}'d0`;
+  return `  wire signed [63:0] x${c} = {${fill}, ${name}[${hi}:${c * f.bits}]};`;
+}
+
+function layerModule(module: string, layer: QConvLayer, input: StreamFormat, output: StreamFormat, bug?: { channel: number }): string {
+  const [m, n] = layer.weightShape;
+  const channelLines: string[] = Array.from({ length: n }, (_, c) => lane('s_tdata', c, input));
+  for (let o = 0; o < m; o++) {
+    const terms = [lit(layer.bias[o] ?? 0)];
+    for (let c = 0; c < n; c++) {
+      const w = layer.weights[o * n + c] ?? 0;
+      if (w !== 0) terms.push(`${lit(w)} * (x${c} - ${lit(layer.inputZeroPoint)})`);
+    }
+    const s = layer.requant.shift[o] ?? 1;
+    const mult = layer.requant.multiplier[o] ?? 0;
+    const bugTerm = bug?.channel === o;
+    channelLines.push(
+      `  wire signed [63:0] acc${o} = ${terms.join(' + ')};`,
+      `  wire signed [63:0] p${o} = acc${o} * ${lit(mult)} + ${lit(2 ** (s - 1))};`,
+      `  wire signed [63:0] r${o} = (p${o} >>> ${s}) + ${lit(layer.requant.outputZeroPoint)}${bugTerm ? ` + 64'sd1` : ''};`,
+      `  wire signed [63:0] q${o} = r${o} < ${lit(layer.requant.clampMin)} ? ${lit(layer.requant.clampMin)} : (r${o} > ${lit(layer.requant.clampMax)} ? ${lit(layer.requant.clampMax)} : r${o});`,
+    );
+  }
+  const packed = Array.from({ length: m }, (_, o) => `q${m - 1 - o}[${output.bits - 1}:0]`).join(', ');
+  return `module ${module} (
+  input wire clk, input wire rst,
+  input wire s_tvalid, output wire s_tready, input wire [${input.channels * input.bits - 1}:0] s_tdata, input wire s_tuser, input wire s_tlast,
+  output reg m_tvalid, input wire m_tready, output reg [${output.channels * output.bits - 1}:0] m_tdata, output reg m_tuser, output reg m_tlast
+);
+${channelLines.join('\n')}
+  assign s_tready = m_tready || !m_tvalid;
+  always @(posedge clk) begin
+    if (rst) m_tvalid <= 1'b0;
+    else if (s_tready) begin
+      m_tvalid <= s_tvalid;
+      m_tdata <= {${packed}};
+      m_tuser <= s_tuser;
+      m_tlast <= s_tlast;
+    end
+  end
+endmodule
+`;
+}
+
+function topModule(top: string, layers: readonly FfeLayerInfo[], input: StreamFormat): string {
+  const widthOf = (f: StreamFormat): number => f.channels * f.bits;
+  const wires: string[] = [];
+  const instances: string[] = [];
+  let prev = { valid: 's_tvalid', ready: 's_tready', data: 's_tdata', user: 's_tuser', last: 's_tlast' };
+  layers.forEach((l, i) => {
+    const isLast = i === layers.length - 1;
+    const sig = isLast
+      ? { valid: 'm_tvalid', ready: 'm_tready', data: 'm_tdata', user: 'm_tuser', last: 'm_tlast' }
+      : { valid: `l${i}_valid`, ready: `l${i}_ready`, data: `l${i}_data`, user: `l${i}_user`, last: `l${i}_last` };
+    if (!isLast) wires.push(`  wire ${sig.valid}, ${sig.ready}, ${sig.user}, ${sig.last};`, `  wire [${widthOf(l.out) - 1}:0] ${sig.data};`);
+    instances.push(`  ${l.module} u${i} (.clk(clk), .rst(rst), .s_tvalid(${prev.valid}), .s_tready(${prev.ready}), .s_tdata(${prev.data}), .s_tuser(${prev.user}), .s_tlast(${prev.last}),
+    .m_tvalid(${sig.valid}), .m_tready(${sig.ready}), .m_tdata(${sig.data}), .m_tuser(${sig.user}), .m_tlast(${sig.last}));`);
+    wires.push(`  wire ${l.tap}_valid;`, `  wire [${widthOf(l.out) - 1}:0] ${l.tap}_data;`);
+    instances.push(`  assign ${l.tap}_valid = ${sig.valid} && ${sig.ready};`, `  assign ${l.tap}_data = ${sig.data};`);
+    prev = sig;
+  });
+  const out = layers[layers.length - 1]?.out as StreamFormat;
+  return `module ${top} (
+  input wire clk, input wire rst,
+  input wire s_tvalid, output wire s_tready, input wire [${widthOf(input) - 1}:0] s_tdata, input wire s_tuser, input wire s_tlast,
+  output wire m_tvalid, input wire m_tready, output wire [${widthOf(out) - 1}:0] m_tdata, output wire m_tuser, output wire m_tlast
+);
+${wires.join('\n')}
+${instances.join('\n')}
+endmodule
+`;
+}
+
+/** The stand-in core; `bug` makes one layer's channel off by one (to test mismatch reports). */
+export function standInFfe(bug?: { layer: number; channel: number }): GenerateFfe {
+  return (graph, k, options): FfeDesign => {
+    const names = new NameScope();
+    const top = names.claim(`ffe_${graph.source.file.replace(/\.onnx$/, '')}`);
+    const header = renderHeader({ modelSha256: options.header.modelSha256, options: { arith: options.arith, pipeline: options.pipeline } });
+    const layers: FfeLayerInfo[] = [];
+    const files: Array<{ name: string; text: string }> = [];
+    for (const layer of graph.layers.slice(0, k)) {
+      if (layer.kind !== 'conv' || layer.kernel.join() !== '1,1' || layer.stride.join() !== '1,1' || layer.pads.some((p) => p !== 0) || layer.group !== 1) {
+        throw new Error(`stand-in FFE: only pointwise convolutions (layer ${layer.index} is ${layer.kind})`);
+      }
+      const module = names.claim(`${top}_${layer.name}`);
+      const out = formatOf(graph, layer.output);
+      const input = formatOf(graph, layer.inputs[0] as string);
+      files.push({ name: `${module}.v`, text: `${header}${layerModule(module, layer, input, out, bug?.layer === layer.index ? bug : undefined)}` });
+      layers.push({
+        index: layer.index, name: layer.name, kind: 'pointwise', module, out, tap: names.claim(`tap_${layer.name}`), latencyCycles: 1,
+        cost: { adders: layer.weights.filter((w) => w !== 0).length, adderBits: 0, registerBits: out.channels * out.bits, memoryBits: 0, depth: 1 },
+      });
+    }
+    const input = formatOf(graph, graph.input.tensor);
+    files.push({ name: `${top}.v`, text: `${header}${topModule(top, layers, input)}` });
+    const last = layers[layers.length - 1] as FfeLayerInfo;
+    return { top, files, input, output: last.out, layers, latencyCycles: k, idealCyclesPerFrame: input.height * input.width };
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Compiling a design folder's testbench once per simulator: Verilator with the C++ harness (the harness
+ * drives the clock, so no --timing is needed and simulation is fast), Icarus with the plain testbench.
+ * Builds are cached like verify/sim's batch builds (same cache root), keyed by a hash of the sources, the
+ * tool version and the trace option, so verifying a design again skips the compile.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { checkFailed } from '../../generator/errors.js';
+import type { LoadedDesign } from '../../generator/design/read-design.js';
+import { runTool, toolVersion, type SimulatorName } from '../sim/index.js';
+
+export interface FfeBuild {
+  readonly simulator: SimulatorName;
+  readonly toolVersion: string;
+  /** The executable (Verilator) or vvp image (Icarus). */
+  readonly product: string;
+  readonly buildSeconds: number;
+  readonly cached: boolean;
+  readonly trace: boolean;
+}
+
+export interface FfeBuildOptions {
+  readonly trace?: boolean;
+  readonly jobs?: number;
+  readonly cacheDir?: string;
+  readonly onProgress?: (message: string) => void;
+}
+
+export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
+  const { manifest } = design;
+  const sources = [...manifest.rtl, manifest.testbench.verilog, ...(simulator === 'verilator' ? [manifest.testbench.harness] : [])];
+  const texts = sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') }));
+  const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
+  const trace = options.trace === true;
+  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n`);
+  for (const s of texts) hash.update(`${s.relative}\n${s.text.length}\n${s.text}`);
+  const root = options.cacheDir ?? process.env.FIXYNN_SIM_CACHE ?? path.join(tmpdir(), 'fixynn-sim-cache');
+  const dir = path.join(root, `ffe-${simulator}-${hash.digest('hex').slice(0, 24)}`);
+  const productName = simulator === 'verilator' ? 'Vtb' : 'tb.vvp';
+  const product = path.join(dir, productName);
+  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, cached: true, trace };
+
+  mkdirSync(root, { recursive: true });
+  const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
+  const start = performance.now();
+  try {
+    options.onProgress?.(`building ${manifest.top} in ${simulator}`);
+    const paths = texts.map((s) => {
+      const p = path.join(work, 'src', ...s.relative.split('/'));
+      mkdirSync(path.dirname(p), { recursive: true });
+      writeFileSync(p, s.text);
+      return p;
+    });
+    if (simulator === 'verilator') await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
+    else await buildIcarus(work, paths, manifest.testbench.module);
+    try {
+      renameSync(work, dir);
+    } catch (err) {
+      if (!existsSync(product)) throw err; // another process built the same sources first: use theirs
+      rmSync(work, { recursive: true, force: true });
+    }
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, cached: false, trace };
+}
+
+async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<void> {
+  const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
+  const args = [
+    '--cc', '--exe', '--build', '-j', j,
+    // The RTL is linted on its own (-Wall, no waivers); the testbench's blocking counters are deliberate.
+    '-Wno-fatal', '-Wno-lint', '-Wno-style',
+    '-DFIXYNN_EXTERNAL_CLOCK', '--top-module', tb,
+    ...(trace ? ['--trace'] : []),
+    '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'),
+    '-CFLAGS', '-O1',
+    ...paths,
+  ];
+  const r = await runTool('verilator', args, { cwd: work });
+  if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) {
+    throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  }
+  rmSync(path.join(work, 'obj'), { recursive: true, force: true });
+}
+
+async function buildIcarus(work: string, paths: readonly string[], tb: string): Promise<void> {
+  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, ...paths], { cwd: work });
+  if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+}
+
+/** A fresh folder for one simulation run. */
+export function runFolder(): string {
+  return mkdtempSync(path.join(tmpdir(), 'fixynn-ffe-run-'));
+}

@@ -1,0 +1,196 @@
+/**
+ * `fixynn verify` without the command line: a generated design folder, N images streamed back to back
+ * through its RTL in Verilator or Icarus, every tap compared with the integer model, throughput and
+ * latency measured from the testbench's cycle stamps.
+ */
+import { badInput } from '../../generator/errors.js';
+import { loadInputs } from '../../generator/data/index.js';
+import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import type { SimulatorName } from '../sim/index.js';
+import { buildFfe, type FfeBuild } from './build.js';
+import { compareStream, describeMismatch, type Mismatch, type StreamCheck } from './compare.js';
+import { runFrames, type RunResult, type Stalls } from './run.js';
+
+export { describeMismatch, type Mismatch } from './compare.js';
+export type { Stalls } from './run.js';
+
+export interface VerifyOptions {
+  readonly simulator: SimulatorName;
+  /** Images to stream (the first ones of the data source). */
+  readonly images: number;
+  /** --data: as generator/data's loadInputs (default: the bundled MNIST test digits where they fit). */
+  readonly data?: string;
+  readonly traceFile?: string;
+  readonly stalls?: Stalls;
+  /** Images per simulator run (progress is shown between runs). */
+  readonly imagesPerRun?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface VerifySummary {
+  readonly design: string;
+  readonly images: number;
+  readonly dataSource: string;
+  readonly randomData: boolean;
+  /** Values (and whole beats) that differ from the integer model, over all taps and the output stream. */
+  readonly mismatches: number;
+  readonly mismatchedImages: number;
+  readonly firstMismatch: Mismatch | null;
+  /** Mean cycles between consecutive frames' first output beats (null with fewer than 2 frames per run). */
+  readonly cyclesPerFrame: number | null;
+  readonly idealCyclesPerFrame: number;
+  /** First input beat accepted -> first output beat accepted, measured (null when no output came). */
+  readonly latency: number | null;
+  readonly latencyPredicted: number;
+  readonly stalls: Stalls | null;
+  readonly simulator: SimulatorName;
+  readonly simulatorVersion: string;
+  readonly buildSeconds: number;
+  readonly simulationSeconds: number;
+}
+
+export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
+  const design = readDesign(dir);
+  const { manifest } = design;
+  const data = loadInputs(options.data, manifest.quantization.input.shape, { count: options.images });
+  if (data.images.length < options.images) options.onProgress?.(`note: ${data.source} holds only ${data.images.length} images`);
+  const model = new IntegerModel(manifest.quantization);
+  const stimulus = stimulusOf(design, data.images, data.raw, model);
+  const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const perRun = Math.max(1, options.imagesPerRun ?? 100);
+  const tally = new Tally();
+  const simStart = performance.now();
+  for (let first = 0; first < stimulus.length; first += perRun) {
+    const chunk = stimulus.slice(first, first + perRun);
+    const result = await runFrames(build, manifest, chunk.map((s) => s.stimulus), {
+      ...(options.stalls ? { stalls: options.stalls } : {}),
+      ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
+    });
+    tally.add(checkRun(design, result, chunk.map((s) => s.expected), first), result);
+    options.onProgress?.(`simulated ${Math.min(first + perRun, stimulus.length)}/${stimulus.length} images, ${tally.mismatchedImages.size} with mismatches`);
+  }
+  return {
+    design: manifest.top,
+    images: stimulus.length,
+    dataSource: data.source,
+    randomData: data.random,
+    mismatches: tally.mismatches,
+    mismatchedImages: tally.mismatchedImages.size,
+    firstMismatch: tally.first,
+    cyclesPerFrame: tally.cyclesPerFrame(),
+    idealCyclesPerFrame: manifest.throughput.idealCyclesPerFrame,
+    latency: tally.latency,
+    latencyPredicted: manifest.latencyCycles,
+    stalls: options.stalls ?? null,
+    simulator: options.simulator,
+    simulatorVersion: build.toolVersion,
+    buildSeconds: build.buildSeconds,
+    simulationSeconds: (performance.now() - simStart) / 1000,
+  };
+}
+
+interface FrameStimulus {
+  /** The q values the RTL's input stream carries ([C, H, W]). */
+  readonly stimulus: Int32Array;
+  /** Each fixed layer's integer-model output. */
+  readonly expected: Int32Array[];
+}
+
+/**
+ * What goes into the RTL and what must come out. With --raw-input the chip takes the 8-bit pixels as the
+ * camera delivers them; the integer model still starts from the quantized preprocessed image.
+ */
+function stimulusOf(design: LoadedDesign, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
+  const { manifest } = design;
+  if (manifest.options.rawInput && raw === undefined) throw badInput('this design takes raw 8-bit pixels (--raw-input): --data must be images or a uint8 .npy, not preprocessed floats');
+  return images.map((image, i) => {
+    const q = model.quantizeInput(image);
+    const activations = model.run(q);
+    const expected = manifest.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
+    const stimulus = manifest.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : q;
+    return { stimulus, expected };
+  });
+}
+
+interface RunCheck {
+  readonly differences: number;
+  readonly imagesWithDifferences: number[];
+  readonly first: Mismatch | null;
+}
+
+function checkRun(design: LoadedDesign, result: RunResult, expected: readonly Int32Array[][], firstFrame: number): RunCheck {
+  const { manifest } = design;
+  const streams: Array<{ check: StreamCheck; expected: Int32Array[] }> = manifest.layers.map((layer, k) => ({
+    check: { name: layer.name, layer: k, format: layer.out, beats: result.taps[k] ?? [] },
+    expected: expected.map((e) => e[k] as Int32Array),
+  }));
+  const last = manifest.layers[manifest.layers.length - 1];
+  streams.push({
+    check: { name: last?.name ?? '', layer: 'output', format: manifest.output, beats: result.out.map((b) => b.data), flags: result.out },
+    expected: expected.map((e) => e[e.length - 1] as Int32Array),
+  });
+  let differences = 0;
+  let first: Mismatch | null = null;
+  const images = new Set<number>();
+  streams.forEach((s, order) => {
+    const r = compareStream(s.check, s.expected, firstFrame);
+    differences += r.differences;
+    if (r.first) {
+      images.add(r.first.frame);
+      if (first === null || r.first.frame < first.frame || (r.first.frame === first.frame && order < orderOf(first, manifest.layers.length))) first = r.first;
+    }
+  });
+  if (result.endCycle === null && first === null) {
+    first = { frame: firstFrame, layer: 'output', layerName: last?.name ?? '', row: 0, col: 0, channel: null, expected: 'all output beats', actual: 'the testbench gave up waiting (the design hangs)' };
+    differences++;
+  }
+  return { differences, imagesWithDifferences: [...images], first };
+}
+
+function orderOf(m: Mismatch, layers: number): number {
+  return m.layer === 'output' ? layers : m.layer;
+}
+
+/** Mismatches and cycle stamps summed over the runs of one verification. */
+class Tally {
+  mismatches = 0;
+  readonly mismatchedImages = new Set<number>();
+  first: Mismatch | null = null;
+  latency: number | null = null;
+  private intervalCycles = 0;
+  private intervals = 0;
+
+  add(check: RunCheck, result: RunResult): void {
+    this.mismatches += check.differences;
+    for (const i of check.imagesWithDifferences) this.mismatchedImages.add(i);
+    if (this.first === null && check.first !== null) this.first = check.first;
+    const starts = result.outputStarts;
+    if (this.latency === null && starts.length > 0 && result.inputStarts.length > 0) this.latency = (starts[0] as number) - (result.inputStarts[0] as number);
+    if (starts.length >= 2) {
+      this.intervalCycles += (starts[starts.length - 1] as number) - (starts[0] as number);
+      this.intervals += starts.length - 1;
+    }
+  }
+
+  cyclesPerFrame(): number | null {
+    return this.intervals === 0 ? null : this.intervalCycles / this.intervals;
+  }
+}
+
+/** One line per fact, for the text report. */
+export function formatSummary(s: VerifySummary): string {
+  const ratio = s.cyclesPerFrame === null ? '' : ` (${(s.cyclesPerFrame / s.idealCyclesPerFrame).toFixed(3)}x)`;
+  const lines = [
+    `design: ${s.design}`,
+    `simulator: ${s.simulatorVersion}`,
+    `images: ${s.images} from ${s.dataSource}${s.randomData ? ' (RANDOM inputs)' : ''}${s.stalls ? `, random stalls (s_tvalid ${s.stalls.input}/256, m_tready ${s.stalls.output}/256, seed ${s.stalls.seed})` : ''}`,
+    `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}`,
+    `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
+    `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
+    s.mismatches === 0
+      ? `bit-exact: every tap of every image equals the integer model`
+      : `MISMATCH: ${s.mismatches} values differ in ${s.mismatchedImages} image(s); first: ${s.firstMismatch ? describeMismatch(s.firstMismatch) : '?'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,88 @@
+/**
+ * One simulation run of a built testbench: frames streamed back to back from stim.hex, every output beat
+ * and every tap beat read back, with the cycles at which frames started on each side.
+ */
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkFailed } from '../../generator/errors.js';
+import type { Manifest } from '../../generator/design/manifest.js';
+import { runTool } from '../sim/index.js';
+import { runFolder, type FfeBuild } from './build.js';
+import { packFrame } from './stream.js';
+
+export interface Stalls {
+  /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */
+  readonly input: number;
+  readonly output: number;
+  readonly seed: number;
+}
+
+export interface RunOptions {
+  readonly stalls?: Stalls;
+  /** Copy the waveform (trace.vcd) here; the build must have been made with trace: true. */
+  readonly traceFile?: string;
+}
+
+export interface RunResult {
+  /** Output beats: hex data, tuser and tlast. */
+  readonly out: ReadonlyArray<{ readonly data: string; readonly user: boolean; readonly last: boolean }>;
+  /** Per fixed layer, its tap beats as hex. */
+  readonly taps: ReadonlyArray<readonly string[]>;
+  /** Cycles at which each frame's first input beat / first output beat was accepted. */
+  readonly inputStarts: readonly number[];
+  readonly outputStarts: readonly number[];
+  /** The cycle at which all outputs had been seen; null when the testbench gave up. */
+  readonly endCycle: number | null;
+}
+
+export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: readonly Int32Array[], options: RunOptions = {}): Promise<RunResult> {
+  const dir = runFolder();
+  try {
+    writeFileSync(path.join(dir, 'stim.hex'), `${inputs.flatMap((frame) => packFrame(frame, manifest.input)).join('\n')}\n`);
+    const args = plusargs(manifest, inputs.length, options);
+    const r = build.simulator === 'verilator'
+      ? await runTool(build.product, args, { cwd: dir })
+      : await runTool('vvp', ['-n', build.product, ...args], { cwd: dir });
+    if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
+    if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
+    return readResults(dir, manifest.layers.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function plusargs(manifest: Manifest, frames: number, options: RunOptions): string[] {
+  const pixels = manifest.input.height * manifest.input.width;
+  const stalls = options.stalls ?? { input: 0, output: 0, seed: 1 };
+  // Generous: even with heavy stalls a correct design finishes long before this; a hung one does not.
+  const slowdown = 256 / Math.max(1, 256 - Math.max(stalls.input, stalls.output));
+  const maxCycles = Math.ceil(((frames + 2) * pixels * 2 + manifest.latencyCycles * 4 + 1000) * slowdown * 2);
+  return [
+    `+frames=${frames}`, `+max_cycles=${maxCycles}`,
+    `+stall_in=${stalls.input}`, `+stall_out=${stalls.output}`, `+seed=${stalls.seed}`,
+    ...(options.traceFile !== undefined ? ['+trace'] : []),
+  ];
+}
+
+function copyTrace(dir: string, target: string): void {
+  const trace = path.join(dir, 'trace.vcd');
+  if (!existsSync(trace)) throw checkFailed('the simulator wrote no trace.vcd (was the build made with tracing?)');
+  copyFileSync(trace, target);
+}
+
+function lines(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+function readResults(dir: string, layerCount: number): RunResult {
+  const out = lines(path.join(dir, 'out.hex')).map((line) => {
+    const [data = '', user = '0', last = '0'] = line.trim().split(/\s+/);
+    return { data, user: user === '1', last: last === '1' };
+  });
+  const taps = Array.from({ length: layerCount }, (_, k) => lines(path.join(dir, `tap${k}.hex`)).map((l) => l.trim()));
+  const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
+  const cyclesOf = (tag: string): number[] => timing.filter(([t]) => t === tag).map(([, c]) => Number(c));
+  const end = cyclesOf('e');
+  return { out, taps, inputStarts: cyclesOf('i'), outputStarts: cyclesOf('o'), endCycle: end.length > 0 ? (end[0] as number) : null };
+}
