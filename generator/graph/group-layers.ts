@@ -26,16 +26,25 @@ export function groupLayers(graph: OpGraph): LayerGraph {
   const drafts: Draft[] = [];
   const producer = new Map<string, Draft>();
   for (const node of graph.nodes) {
-    const draft = absorbOrStart(graph, node, producer, consumers);
-    if (draft) {
-      drafts.push(draft);
-    }
-    for (const d of drafts) producer.set(d.output, d);
+    const { draft, started } = absorbOrStart(graph, node, producer, consumers);
+    if (started) drafts.push(draft);
+    producer.set(draft.output, draft);
   }
   return finish(graph, drafts, producer);
 }
 
-function absorbOrStart(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, consumers: Map<string, OpNode[]>): Draft | undefined {
+/** Start a layer at `node`, or fold `node` into the layer producing its input. */
+function absorbOrStart(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, consumers: Map<string, OpNode[]>): { draft: Draft; started: boolean } {
+  const started = startLayer(graph, node, producer);
+  if (started) return { draft: started, started: true };
+  const target = targetOf(graph, node, producer, consumers, node.op === 'Relu' || node.op === 'Clip' ? `a ${node.op}` : `a bias ${node.op}`);
+  if (node.op === 'Relu' || node.op === 'Clip') foldActivation(graph, node, target);
+  else foldBiasAdd(graph, node, target);
+  return { draft: target, started: false };
+}
+
+/** A new layer for a layer-forming node; undefined for nodes that fold into the previous layer. */
+function startLayer(graph: OpGraph, node: OpNode, producer: Map<string, Draft>): Draft | undefined {
   checkInputsAvailable(graph, node, producer);
   const base = { main: node, output: node.outputs[0] ?? '', nodes: namesOfNode(node), activation: { kind: 'none' } as Activation };
   switch (node.op) {
@@ -46,18 +55,12 @@ function absorbOrStart(graph: OpGraph, node: OpNode, producer: Map<string, Draft
     case 'AveragePool': return { ...base, kind: 'avgpool', inputs: [node.inputs[0] ?? ''] };
     case 'GlobalAveragePool': return { ...base, kind: 'globalavgpool', inputs: [node.inputs[0] ?? ''] };
     case 'Add':
-      if (node.inputs.every((i) => graph.shapes.has(i))) return startResidualAdd(graph, node, base);
-      foldBiasAdd(graph, node, targetOf(graph, node, producer, consumers, 'a bias Add'));
-      return undefined;
+      return node.inputs.every((i) => graph.shapes.has(i)) ? startResidualAdd(graph, node, base) : undefined;
     case 'Sub':
-      if (graph.constants.has(node.inputs[1] ?? '')) {
-        foldBiasAdd(graph, node, targetOf(graph, node, producer, consumers, 'a bias Sub'));
-        return undefined;
-      }
+      if (graph.constants.has(node.inputs[1] ?? '')) return undefined;
       break;
     case 'Relu':
     case 'Clip':
-      foldActivation(graph, node, targetOf(graph, node, producer, consumers, `a ${node.op}`));
       return undefined;
     default:
       break;
