@@ -258,6 +258,8 @@ export function mux(sel: ExprLike, whenTrue: ExprLike, whenFalse: ExprLike): Exp
   if (!contains(interval(0, 1), s.range)) throw new HdlError(`mux select must be 1-bit unsigned, got ${formatInterval(s.range)}`);
   const a = lift(whenTrue);
   const b = lift(whenFalse);
+  // A select the intervals decide picks its branch now (no constant condition reaches the Verilog).
+  if (s.constValue !== undefined) return s.constValue === 1n ? a : b;
   return new Expr({ op: 'mux', sel: s, a, b }, hull(a.range, b.range));
 }
 
@@ -291,7 +293,35 @@ export function sum(terms: readonly ExprLike[]): Expr {
 }
 
 function compare(kind: CompareKind, a: Expr, b: Expr): Expr {
-  return new Expr({ op: 'cmp', kind, a, b }, interval(0, 1));
+  const known = decidedComparison(kind, a.range, b.range);
+  return new Expr({ op: 'cmp', kind, a, b }, known === undefined ? interval(0, 1) : interval(known, known));
+}
+
+/**
+ * 1 or 0 when the intervals alone decide the comparison (the node is then a constant, and the printer
+ * emits no comparison that lint would flag as constant), else undefined.
+ */
+function decidedComparison(kind: CompareKind, a: Interval, b: Interval): 0 | 1 | undefined {
+  const lt = a.max < b.min ? 1 : a.min >= b.max ? 0 : undefined;
+  const le = a.max <= b.min ? 1 : a.min > b.max ? 0 : undefined;
+  const flip = (v: 0 | 1 | undefined): 0 | 1 | undefined => (v === undefined ? undefined : v === 1 ? 0 : 1);
+  const disjoint = a.max < b.min || b.max < a.min;
+  const samePoint = a.min === a.max && b.min === b.max && a.min === b.min;
+  const eq = disjoint ? 0 : samePoint ? 1 : undefined;
+  switch (kind) {
+    case 'lt':
+      return lt;
+    case 'le':
+      return le;
+    case 'gt':
+      return flip(le);
+    case 'ge':
+      return flip(lt);
+    case 'eq':
+      return eq;
+    case 'ne':
+      return flip(eq);
+  }
 }
 
 function bitwise(kind: BitwiseKind, a: Expr, b: Expr): Expr {

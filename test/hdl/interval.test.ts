@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Module, Simulator, constant, interval, rangeOfType, typeOfInterval } from '../../generator/hdl/index.js';
+import { Module, Simulator, constant, mux, interval, rangeOfType, typeOfInterval } from '../../generator/hdl/index.js';
 import { fitsType, randomCombModule, randomVectors } from './random-modules.js';
 
 describe('typeOfInterval', () => {
@@ -46,6 +46,23 @@ describe('interval arithmetic', () => {
     expect(x.clamp(0, 6).range).toEqual(interval(0, 6));
     expect(x.clamp(-100, 100).range).toEqual(interval(-3, 10));
     expect(x.eq(3).range).toEqual(interval(0, 1));
+  });
+
+  it('decides comparisons the intervals settle, and muxes on a decided select', () => {
+    const x = rangeExpr(0, 10);
+    const y = rangeExpr(11, 20);
+    expect(x.lt(y).constValue).toBe(1n);
+    expect(x.ge(y).constValue).toBe(0n);
+    expect(x.le(10).constValue).toBe(1n);
+    expect(x.gt(10).constValue).toBe(0n);
+    expect(x.eq(y).constValue).toBe(0n);
+    expect(x.ne(-1).constValue).toBe(1n);
+    expect(x.ge(0).constValue).toBe(1n); // lint would call `x >= 0` constant: it never reaches the Verilog
+    expect(x.lt(5).constValue).toBeUndefined();
+    expect(x.eq(3).constValue).toBeUndefined();
+    expect(mux(x.lt(y), x, y)).toBe(x);
+    expect(x.clamp(-5, 100)).not.toBe(x);
+    expect(x.clamp(-5, 100).range).toEqual(interval(0, 10));
   });
 
   it('refuses to narrow without an explicit wrap', () => {
