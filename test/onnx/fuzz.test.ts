@@ -3,6 +3,8 @@
  * either imports into a graph that passes the checker, or is refused with a FixynnError of exit code 2,
  * within 5 seconds. Nothing else may escape. Counts: 300 (npm test), FIXYNN_FUZZ_CASES or 3000 (full).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/errors.js';
@@ -117,6 +119,26 @@ function editField(bytes: Buffer, rand: Rand): Uint8Array {
 
 const MUTATIONS = [flipBytes, truncate, editField];
 
+/** Import one corrupted model; returns 'imported' or 'refused', failing on anything else. */
+function importCase(bytes: Uint8Array, label: string): 'imported' | 'refused' {
+  const start = performance.now();
+  try {
+    const graph = importModelBytes(bytes, `${label}.onnx`, {
+      afterPass: (pass, opGraph) => expect(opGraphProblems(opGraph), `${label} after ${pass}`).toEqual([]),
+    });
+    expect(layerGraphProblems(graph), label).toEqual([]);
+    return 'imported';
+  } catch (err) {
+    if (!(err instanceof FixynnError) || err.exitCode !== 2) {
+      throw new Error(`${label}: not a clean exit-2 error: ${String((err as Error).stack ?? err)}`);
+    }
+    expect(err.message, label).toMatch(new RegExp(`^${label}\\.onnx[: ]`));
+    return 'refused';
+  } finally {
+    expect(performance.now() - start, `${label} took too long`).toBeLessThan(5000);
+  }
+}
+
 describe('fuzz: corrupted models import cleanly or exit 2', () => {
   it(`${CASES} seeded corruptions of two valid models`, () => {
     const bases = [floatModel(), qdqModel()];
@@ -126,26 +148,29 @@ describe('fuzz: corrupted models import cleanly or exit 2', () => {
       const rand = seededRandom(1000 + i);
       const base = bases[i % bases.length] as Buffer;
       const mutate = MUTATIONS[pick(rand, MUTATIONS.length)] as (b: Buffer, r: Rand) => Uint8Array;
-      const bytes = mutate(base, rand);
-      const start = performance.now();
-      try {
-        const graph = importModelBytes(bytes, `case${i}.onnx`, {
-          afterPass: (pass, opGraph) => expect(opGraphProblems(opGraph), `case ${i} after ${pass}`).toEqual([]),
-        });
-        expect(layerGraphProblems(graph), `case ${i}`).toEqual([]);
-        outcome.imported++;
-      } catch (err) {
-        if (!(err instanceof FixynnError) || err.exitCode !== 2) {
-          throw new Error(`case ${i} (${mutate.name}, seed ${1000 + i}): not a clean exit-2 error: ${String((err as Error).stack ?? err)}`);
-        }
-        expect(err.message, `case ${i}`).toMatch(/^case\d+\.onnx: |^case\d+\.onnx /);
-        outcome.refused++;
-      }
-      expect(performance.now() - start, `case ${i} took too long`).toBeLessThan(5000);
+      outcome[importCase(mutate(base, rand), `case${i}`)]++;
     }
     console.info(`fuzz: ${CASES} corrupted models, ${outcome.imported} imported and checked, ${outcome.refused} refused with exit 2`);
     // Both outcomes must occur, or the mutations are not exercising the importer.
     expect(outcome.imported).toBeGreaterThan(0);
     expect(outcome.refused).toBeGreaterThan(CASES / 4);
+  });
+});
+
+const REAL_QDQ = join(import.meta.dirname, '../../../shared/models/mobilenet_v1_0.25_224/mobilenet_v1_0.25_224_qdq.onnx');
+const REAL_CASES = process.env['FIXYNN_FULL'] ? 200 : 20;
+if (!existsSync(REAL_QDQ)) console.warn(`fuzz of the real QDQ MobileNet SKIPPED: ${REAL_QDQ} is absent`);
+
+describe.skipIf(!existsSync(REAL_QDQ))('fuzz: the real QDQ MobileNet', () => {
+  it(`${REAL_CASES} seeded corruptions`, () => {
+    const base = readFileSync(REAL_QDQ);
+    const outcome = { imported: 0, refused: 0 };
+    for (let i = 0; i < REAL_CASES; i++) {
+      const rand = seededRandom(5000 + i);
+      const mutate = MUTATIONS[i % MUTATIONS.length] as (b: Buffer, r: Rand) => Uint8Array;
+      outcome[importCase(mutate(base, rand), `mobilenet${i}`)]++;
+    }
+    console.info(`fuzz (real QDQ MobileNet): ${REAL_CASES} corrupted models, ${outcome.imported} imported and checked, ${outcome.refused} refused with exit 2`);
+    expect(outcome.refused).toBeGreaterThan(0);
   });
 });
