@@ -370,6 +370,20 @@ describe('import: ops and passes', () => {
     expect(g.tensors.get('x')?.quant).toEqual({ scale: 0.5, zeroPoint: 0, signed: true, bits: 8 });
   });
 
+  it('Clip with an omitted min input (only max given)', async () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 1, 3, 3]);
+    b.initializer('w', Float32Array.of(-2), [1, 1, 1, 1]);
+    b.node('Conv', ['x', 'w'], ['c'], {}, 'conv');
+    b.floats('hi', [0.5], []);
+    b.node('Clip', ['c', '', 'hi'], ['y'], {}, 'clip');
+    b.output('y');
+    const g = importBuilt(b);
+    const layer = g.layers[0];
+    expect(layer?.kind === 'conv' && layer.activation).toEqual({ kind: 'clip', min: -Infinity, max: 0.5 });
+    await expectSameAsOrt(b, g);
+  });
+
   it('accepts Clip bounds given as attributes', () => {
     const b = new OnnxBuilder({ opset: 11 });
     b.input('x', [1, 1, 3, 3]);
