@@ -1,10 +1,15 @@
 /**
- * npm run bench:arith [--json]
+ * npm run bench:arith [--json] [--no-yosys]
  *
  * Adders (one two-input add or subtract; shifts and output negations are wiring) of each strategy on the
  * constant matrix-vector benchmark in ../shared/bench/cmvm/, beside the peer's (da4ml) figures from
- * peer-da4ml.json measured on the same matrices, and on seeded random matrices of other sizes.
+ * peer-da4ml.json measured on the same matrices, on seeded random matrices of other sizes and on the
+ * example model's layers; then Yosys cell counts of the generated blocks (multiply / csd / shared).
  * Every solution is verified exact (verifySolution) before it is counted.
+ *
+ * `shared` runs twice where the peer has figures: at the least possible depth (the default, compared with
+ * da4ml's minimum-depth mode) and with the peer's own default depth as the limit (compared with da4ml's
+ * default). Both are the same optimizer; only the depth limit differs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +18,7 @@ import {
   type AdderGraph,
   type ConstMatrix,
   type GraphStrategy,
+  type SolveOptions,
   adderCount,
   fromInputMajor,
   graphDepth,
@@ -22,12 +28,18 @@ import {
   solveCmvm,
   verifySolution,
 } from '../generator/arith/index.js';
+import { type BlockStrategy, BLOCK_STRATEGIES, buildCmvmBlock } from '../generator/arith/cmvm-block.js';
 import { readIntNpy } from '../generator/arith/npy-int.js';
+import { emitDesign } from '../generator/emit/index.js';
+import { importModel } from '../generator/onnx/import.js';
+import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
+import { yosysStat } from '../verify/sim/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = resolve(repoRoot, '../shared/bench/cmvm');
 
 interface PeerFigures {
+  readonly da4ml_min_depth_mode: { readonly adders: number; readonly adder_depth: number };
   readonly da4ml_adders: number;
   readonly da4ml_adder_depth: number;
   readonly da4ml_seconds_2_threads: number;
@@ -47,44 +59,67 @@ interface Row {
   readonly nonzero: number;
   readonly bound: number;
   readonly results: Record<GraphStrategy, StrategyResult>;
-  readonly peer?: { adders: number; depth: number; seconds: number; csd: number; bound: number };
+  /** `shared` with the peer's default depth as its limit. */
+  readonly atPeerDepth?: StrategyResult;
+  readonly peer?: PeerSummary;
+}
+
+interface PeerSummary {
+  readonly adders: number;
+  readonly depth: number;
+  readonly seconds: number;
+  readonly csd: number;
+  readonly bound: number;
+  readonly minDepthAdders: number;
+  readonly minDepth: number;
 }
 
 const STRATEGIES: readonly GraphStrategy[] = ['csd', 'per-input', 'shared'];
 
+/** Solves every matrix of a case (verified), counts summed, depth the largest. */
+function solveAll(name: string, matrices: readonly ConstMatrix[], options: SolveOptions): StrategyResult {
+  let adders = 0;
+  let depth = 0;
+  let seconds = 0;
+  for (const w of matrices) {
+    const inputs = w[0]?.length ?? 0;
+    const start = performance.now();
+    const graph: AdderGraph = solveCmvm(w, inputs, options);
+    seconds += (performance.now() - start) / 1000;
+    const verdict = verifySolution(w, graph);
+    if (!verdict.ok) throw new Error(`${name} ${options.strategy}: wrong solution: ${verdict.reason}`);
+    adders += adderCount(graph);
+    depth = Math.max(depth, graphDepth(graph));
+  }
+  return { adders, depth, seconds };
+}
+
 /** One benchmark case: one or more independent matrices (a depthwise layer is C of them), counts summed. */
 function measure(name: string, shape: string, matrices: readonly ConstMatrix[], peer?: PeerFigures): Row {
+  progress(`${name}`);
   const results = {} as Record<GraphStrategy, StrategyResult>;
-  for (const strategy of STRATEGIES) {
-    let adders = 0;
-    let depth = 0;
-    let seconds = 0;
-    for (const w of matrices) {
-      const inputs = w[0]?.length ?? 0;
-      const start = performance.now();
-      const graph: AdderGraph = solveCmvm(w, inputs, { strategy });
-      seconds += (performance.now() - start) / 1000;
-      const verdict = verifySolution(w, graph);
-      if (!verdict.ok) throw new Error(`${name} ${strategy}: wrong solution: ${verdict.reason}`);
-      adders += adderCount(graph);
-      depth = Math.max(depth, graphDepth(graph));
-    }
-    results[strategy] = { adders, depth, seconds };
-  }
+  for (const strategy of STRATEGIES) results[strategy] = solveAll(name, matrices, { strategy });
   const nonzero = matrices.reduce((n, w) => n + w.flat().filter((c) => c !== 0).length, 0);
   const bound = matrices.reduce((n, w) => n + perInputBound(w, w[0]?.length ?? 0), 0);
   const row: Row = { name, shape, nonzero, bound, results };
   if (peer === undefined) return row;
   return {
     ...row,
+    atPeerDepth: solveAll(name, matrices, { strategy: 'shared', maxDepth: peer.da4ml_adder_depth }),
     peer: {
       adders: peer.da4ml_adders,
       depth: peer.da4ml_adder_depth,
       seconds: peer.da4ml_seconds_2_threads,
       csd: peer.csd_adders,
       bound: peer.per_input_sharing_bound,
+      minDepthAdders: peer.da4ml_min_depth_mode.adders,
+      minDepth: peer.da4ml_min_depth_mode.adder_depth,
     },
   };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`  ${message}\n`);
 }
 
 /** [inputs, outputs] as one matrix; [C, taps, 1] (depthwise) as C separate 1 x taps matrices. */
@@ -101,15 +136,17 @@ function matricesOfFile(path: string): { shape: string; matrices: ConstMatrix[] 
   return { shape, matrices };
 }
 
+function sumResults(results: readonly StrategyResult[]): StrategyResult {
+  return {
+    adders: results.reduce((n, r) => n + r.adders, 0),
+    depth: Math.max(...results.map((r) => r.depth)),
+    seconds: results.reduce((n, r) => n + r.seconds, 0),
+  };
+}
+
 function sumRows(name: string, rows: readonly Row[]): Row {
   const results = {} as Record<GraphStrategy, StrategyResult>;
-  for (const s of STRATEGIES) {
-    results[s] = {
-      adders: rows.reduce((n, r) => n + r.results[s].adders, 0),
-      depth: Math.max(...rows.map((r) => r.results[s].depth)),
-      seconds: rows.reduce((n, r) => n + r.results[s].seconds, 0),
-    };
-  }
+  for (const s of STRATEGIES) results[s] = sumResults(rows.map((r) => r.results[s]));
   const peers = rows.map((r) => r.peer).filter((p) => p !== undefined);
   const total: Row = {
     name,
@@ -118,15 +155,19 @@ function sumRows(name: string, rows: readonly Row[]): Row {
     bound: rows.reduce((n, r) => n + r.bound, 0),
     results,
   };
-  if (peers.length !== rows.length) return total;
+  const atPeer = rows.map((r) => r.atPeerDepth).filter((r) => r !== undefined);
+  if (peers.length !== rows.length || atPeer.length !== rows.length) return total;
   return {
     ...total,
+    atPeerDepth: sumResults(atPeer),
     peer: {
       adders: peers.reduce((n, p) => n + p.adders, 0),
       depth: Math.max(...peers.map((p) => p.depth)),
       seconds: peers.reduce((n, p) => n + p.seconds, 0),
       csd: peers.reduce((n, p) => n + p.csd, 0),
       bound: peers.reduce((n, p) => n + p.bound, 0),
+      minDepthAdders: peers.reduce((n, p) => n + p.minDepthAdders, 0),
+      minDepth: Math.max(...peers.map((p) => p.minDepth)),
     },
   };
 }
@@ -163,10 +204,87 @@ function benchRandom(): Row[] {
   });
 }
 
+const exampleModel = join(repoRoot, 'examples/mnist-mobilenet/model.onnx');
+
+/**
+ * The example model's weighted layers, weights quantized symmetric per output channel to int8 (the rule
+ * of the benchmark README). A conv's inputs are (channel, row, column) of its window; a group of a
+ * grouped conv (a depthwise conv: one per channel) is a matrix of its own.
+ */
+function exampleLayers(): Array<{ name: string; shape: string; matrices: ConstMatrix[] }> {
+  if (!existsSync(exampleModel)) {
+    console.error(`note: ${exampleModel} is absent; the example model's layers are skipped`);
+    return [];
+  }
+  const graph = importModel(exampleModel);
+  const layers: Array<{ name: string; shape: string; matrices: ConstMatrix[] }> = [];
+  for (const layer of graph.layers) {
+    if (layer.kind !== 'conv' && layer.kind !== 'gemm') continue;
+    const outputs = layer.weights.shape[0]!;
+    const perOutput = layer.weights.float.length / outputs;
+    const ints = quantizeWeightsPerChannel(layer.weights.float, outputs, 8).ints;
+    const groups = layer.kind === 'conv' ? layer.group : 1;
+    const rowsPerGroup = outputs / groups;
+    const matrices = Array.from({ length: groups }, (_, g) =>
+      Array.from({ length: rowsPerGroup }, (_, r) => ints.slice((g * rowsPerGroup + r) * perOutput, (g * rowsPerGroup + r + 1) * perOutput)),
+    );
+    const shape = groups > 1 ? `${groups}x${perOutput}x${rowsPerGroup}` : `${perOutput}x${outputs}`;
+    layers.push({ name: `example L${layer.index} ${layer.kind}${groups > 1 ? ' dw' : ''}`, shape, matrices });
+  }
+  return layers;
+}
+
+function benchExample(): Row[] {
+  const rows = exampleLayers().map((l) => measure(l.name, l.shape, l.matrices));
+  return rows.length > 0 ? [...rows, sumRows('example layers together', rows)] : [];
+}
+
+interface CellRow {
+  readonly name: string;
+  readonly cells: Record<BlockStrategy, number>;
+}
+
+/** Yosys cells of one block per strategy (combinational, unsigned 8-bit inputs). */
+async function yosysCells(name: string, w: ConstMatrix): Promise<CellRow> {
+  const cells = {} as Record<BlockStrategy, number>;
+  for (const strategy of BLOCK_STRATEGIES) {
+    progress(`yosys ${name} ${strategy}`);
+    const block = buildCmvmBlock({ name: `bench_${strategy}`, weights: w, inputRange: { min: 0n, max: 255n }, strategy });
+    const emitted = emitDesign(block.module, {});
+    cells[strategy] = (await yosysStat(emitted.files, emitted.top)).cells;
+  }
+  return { name, cells };
+}
+
+/** Yosys grows steeply with size: the 16x32 random matrix and the example's small layers only. */
+const YOSYS_MAX_WEIGHTS = 160;
+
+async function benchYosys(): Promise<CellRow[]> {
+  const rows = [await yosysCells('random 16x32', randomMatrix(32, 16, 127, 0.3, seededRandom(16032)))];
+  for (const layer of exampleLayers()) {
+    const weights = layer.matrices.reduce((n, w) => n + w.flat().filter((c) => c !== 0).length, 0);
+    // A depthwise layer is simulated as one block per channel in hardware; here its first channel stands in.
+    const w = layer.matrices[0]!;
+    if (weights <= YOSYS_MAX_WEIGHTS || w.flat().filter((c) => c !== 0).length <= YOSYS_MAX_WEIGHTS / 4) {
+      rows.push(await yosysCells(layer.matrices.length > 1 ? `${layer.name} (channel 0)` : layer.name, w));
+    }
+  }
+  return rows;
+}
+
+function formatColumns(header: readonly string[], lines: readonly (readonly string[])[]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const format = (cells: readonly string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  console.log(format(header));
+  for (const line of lines) console.log(format(line));
+}
+
 function printTable(rows: readonly Row[]): void {
-  const header = ['matrix', 'in x out', 'nonzero', 'csd', 'per-input', 'bound', 'shared', 'depth', 'seconds', 'peer', 'peer depth', 'peer s', 'shared/peer'];
+  const header = ['matrix', 'shape', 'nonzero', 'csd', 'per-input', 'bound', 'shared', 'depth', 's', 'da4ml min-depth', 'ratio', 'shared@peer depth', 's', 'da4ml', 's', 'ratio'];
   const lines = rows.map((r) => {
     const s = r.results.shared;
+    const at = r.atPeerDepth;
+    const p = r.peer;
     return [
       r.name,
       r.shape,
@@ -176,26 +294,42 @@ function printTable(rows: readonly Row[]): void {
       String(r.bound),
       String(s.adders),
       String(s.depth),
-      s.seconds.toFixed(3),
-      r.peer ? String(r.peer.adders) : '-',
-      r.peer ? String(r.peer.depth) : '-',
-      r.peer ? r.peer.seconds.toFixed(3) : '-',
-      r.peer ? (s.adders / r.peer.adders).toFixed(3) : '-',
+      s.seconds.toFixed(2),
+      p ? `${p.minDepthAdders} @${p.minDepth}` : '-',
+      p ? (s.adders / p.minDepthAdders).toFixed(3) : '-',
+      at ? `${at.adders} @${at.depth}` : '-',
+      at ? at.seconds.toFixed(2) : '-',
+      p ? `${p.adders} @${p.depth}` : '-',
+      p ? p.seconds.toFixed(2) : '-',
+      p && at ? (at.adders / p.adders).toFixed(3) : '-',
     ];
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
-  const format = (cells: readonly string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(format(header));
-  for (const line of lines) console.log(format(line));
-  console.log('\nAdders: one two-input add/subtract (shifts and output negations are wiring). csd = the multiply');
-  console.log('baseline written as CSD shift-adds; bound = per-input sharing lower bound; peer = da4ml (peer-da4ml.json).');
+  formatColumns(header, lines);
+  console.log('\nAdders: one two-input add/subtract (shifts and output negations are wiring); "@d" = adder depth.');
+  console.log('csd = every weight as CSD shift-adds, no sharing (what `multiply` amounts to at best); per-input = shared');
+  console.log('constant multiplication per input; bound = the per-input sharing lower bound; shared = cross-input CSE at');
+  console.log("the least possible depth; shared@peer depth = the same with da4ml's default depth as the limit; s = seconds");
+  console.log('(ours single-threaded, da4ml 2 threads, from peer-da4ml.json). Peer figures: da4ml, peer-da4ml.json.');
 }
 
-function main(): void {
+function printCells(rows: readonly CellRow[]): void {
+  console.log('\nYosys cells (synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; stat), combinational blocks, unsigned 8-bit inputs:');
+  formatColumns(
+    ['block', 'multiply', 'csd', 'shared', 'shared/multiply'],
+    rows.map((r) => [r.name, String(r.cells.multiply), String(r.cells.csd), String(r.cells.shared), (r.cells.shared / r.cells.multiply).toFixed(3)]),
+  );
+}
+
+async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const rows = [...benchFiles(), ...benchRandom()];
-  if (json) console.log(JSON.stringify({ rows }, null, 1));
-  else printTable(rows);
+  const rows = [...benchFiles(), ...benchRandom(), ...benchExample()];
+  const cells = process.argv.includes('--no-yosys') ? [] : await benchYosys();
+  if (json) {
+    console.log(JSON.stringify({ rows, yosysCells: cells }, null, 1));
+    return;
+  }
+  printTable(rows);
+  if (cells.length > 0) printCells(cells);
 }
 
-main();
+await main();
