@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConvLayer } from '../../generator/graph/ir.js';
 import { printLayerGraph } from '../../generator/graph/print.js';
+import { resolveFixedLayers } from '../../generator/graph/split.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
 import { importBuilt } from './helpers.js';
 
@@ -47,12 +48,13 @@ describe('import: QDQ models', () => {
     expect(Array.from(c2.weights.scale ?? [])).toEqual(l2.weightScales);
     expect(Array.from(c2.weights.biasInt ?? [])).toEqual(Array.from(l2.biasInt ?? []));
     expect(g.tensors.get(c2.output)?.quant).toEqual({ scale: Math.fround(0.03), zeroPoint: -5, signed: true, bits: 8 });
+    expect(resolveFixedLayers(g, 'c1_out_quantize')).toBe(1);
     expect(printLayerGraph(g)).toMatchInlineSnapshot(`
       "source test.onnx
       input x [2,8,8] quant(scale=0.02 zp=3 uint8)
       first x [2,8,8] quant(scale=0.02 zp=3 uint8)
       layer 0 conv "c1": x [2,8,8] quant(scale=0.02 zp=3 uint8) -> c1_relu6 [3,8,8] quant(scale=0.05 zp=0 uint8)
-        nodes "c1", "c1_relu6"
+        nodes "c1", "c1_relu6", "c1_out_quantize", "c1_out_dequantize"
         kernel 3x3 stride 1x1 pads [1,1,1,1] group 1 activation clip(0, 6)
         weights [3,2,3,3] {n=54 sum=-0.467178 abs=11.9411 min=-0.448491 max=0.426066}
         int {n=54 sum=-125 abs=3195 min=-120 max=114}
@@ -60,10 +62,10 @@ describe('import: QDQ models', () => {
         bias [0.100013, -0.200027, 0.299965]
         biasInt [1338, -2676, 4013]
       layer 1 maxpool "pool": c1_relu6 [3,8,8] quant(scale=0.05 zp=0 uint8) -> pool [3,4,4] quant(scale=0.05 zp=0 uint8)
-        nodes "pool"
+        nodes "pool", "pool_quantize", "pool_dequantize"
         kernel 2x2 stride 2x2 pads [0,0,0,0]
       layer 2 conv "c2": pool [3,4,4] quant(scale=0.05 zp=0 uint8) -> c2_relu [3,2,2] quant(scale=0.03 zp=-5 int8)
-        nodes "c2", "c2_relu"
+        nodes "c2", "c2_relu", "c2_out_quantize", "c2_out_dequantize"
         kernel 3x3 stride 2x2 pads [0,0,1,1] group 3 activation relu
         weights [3,1,3,3] [0.243907, -0.525338, -0.550354, -0.587878, -0.268923, 0.794261, -0.106318, 0.343971, 0.487814, -0.966956, -0.788441, -0.728936, -0.63224, -0.00743812, -0.691745, 0.104134, -0.550421, 0.126448, 0.562771, 0.332907, 0.546918, -0.792635, 0.32498, -0.158527, -0.990793, -0.903604, 0.261569]
         int [39, -84, -88, -94, -43, 127, -17, 55, 78, -130, -106, -98, -85, -1, -93, 14, -74, 17, 71, 42, 69, -100, 41, -20, -125, -114, 33]

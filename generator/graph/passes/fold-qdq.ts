@@ -4,7 +4,7 @@
  * Q/DQ of weights and biases were already folded into constants with their integers (const-eval.ts).
  */
 import type { ActQuant } from '../ir.js';
-import { consumersOf, namesOf, nodeError, renameUses, type OpGraph, type OpNode } from '../op-graph.js';
+import { consumersOf, namesOf, nodeError, producersOf, renameUses, replaceNode, type OpGraph, type OpNode } from '../op-graph.js';
 
 export function foldQdqPairs(graph: OpGraph): OpGraph {
   let g = graph;
@@ -26,10 +26,18 @@ export function foldQdqPairs(graph: OpGraph): OpGraph {
       g = renameUses(g, dq.outputs[0] ?? '', x);
     }
     g = { ...g, nodes: g.nodes.filter((n) => n !== q), removed: [...g.removed, ...namesOf(q)] };
+    g = creditProducer(g, x, [q, ...consumers]);
   }
   const strayDq = g.nodes.find((n) => n.op === 'DequantizeLinear');
   if (strayDq) throw nodeError(g, strayDq, 'dequantizes an activation that no QuantizeLinear produced; only Q -> DQ pairs are supported');
   return { ...g, quant };
+}
+
+/** The Q/DQ nodes belong to the layer producing the tensor (so `--fixed-layers <Q name>` finds it). */
+function creditProducer(graph: OpGraph, tensor: string, nodes: readonly OpNode[]): OpGraph {
+  const producer = producersOf(graph).get(tensor);
+  if (!producer) return graph;
+  return replaceNode(graph, producer, { ...producer, folded: [...producer.folded, ...nodes.flatMap(namesOf)] });
 }
 
 function activationQuant(graph: OpGraph, node: OpNode): ActQuant {
