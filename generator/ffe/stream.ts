@@ -25,7 +25,9 @@ export function typeMax(t: PixelType): number {
 
 /** All channels of a pixel as one word, channel 0 in the low bits. */
 export function packChannels(values: readonly Expr[], type: PixelType): Expr {
-  const parts = values.map((v) => v.resize(type.bits, { wrap: true, signed: type.signed }).asBits()).reverse();
+  // assume() to the full type range gives every part exactly `bits` bits (a constant or a clamped value
+  // may have a narrower interval, and so a narrower type, than the stream's pixel type).
+  const parts = values.map((v) => v.assume(typeMin(type), typeMax(type)).asBits()).reverse();
   return parts.length === 1 ? parts[0]! : concat(...parts);
 }
 

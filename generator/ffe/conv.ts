@@ -1,0 +1,96 @@
+/**
+ * Convolution engines: dense, grouped and depthwise convolutions are one engine — the window
+ * (window.ts) feeds every (channel, row, column) value to one constant matrix-vector product whose
+ * matrix is block-diagonal by group (a depthwise layer: one 1 x kh*kw row per channel). Zero weights,
+ * and so the other groups' inputs, cost nothing in the adder graph.
+ */
+import type { QConvLayer } from '../quant/ir.js';
+import { badInput } from '../errors.js';
+import type { Expr } from '../hdl/index.js';
+import { windowGeometry } from './geometry.js';
+import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
+import { type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
+import { buildWindowFront } from './window.js';
+import type { BuiltLayer } from './types.js';
+
+/** The conv weights as W[m][c*kh*kw + i*kw + j] over all input channels (zeros outside m's group). */
+export function convMatrix(layer: QConvLayer, inChannels: number): number[][] {
+  const [outC, perGroup, kh, kw] = layer.weightShape;
+  const outPerGroup = outC / layer.group;
+  const taps = kh * kw;
+  return Array.from({ length: outC }, (_, m) => {
+    const row = new Array<number>(inChannels * taps).fill(0);
+    const first = Math.floor(m / outPerGroup) * perGroup;
+    for (let c = 0; c < perGroup; c++) {
+      for (let t = 0; t < taps; t++) row[(first + c) * taps + t] = layer.weights[(m * perGroup + c) * taps + t]!;
+    }
+    return row;
+  });
+}
+
+export function convSpec(layer: QConvLayer, inChannels: number): WeightedSpec {
+  return { matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+}
+
+/** Window values in the matrix's input order: channel-major, then row, then column. */
+export function windowInputs(value: (c: number, i: number, j: number) => Expr, channels: number, kh: number, kw: number): Expr[] {
+  const out: Expr[] = [];
+  for (let c = 0; c < channels; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) out.push(value(c, i, j));
+  return out;
+}
+
+export function checkConvShapes(layer: QConvLayer, input: StreamShape, output: StreamShape, where: string): void {
+  const [outC, perGroup] = layer.weightShape;
+  if (perGroup * layer.group !== input.channels || outC !== output.channels || outC % layer.group !== 0) {
+    throw badInput(`${where}: weights [${layer.weightShape.join(', ')}] with group ${layer.group} do not fit ${input.channels} input and ${output.channels} output channels`);
+  }
+}
+
+/**
+ * A conv layer module. `after` (optional) continues the pipeline inside the same module — the fused
+ * pointwise layer of a depthwise-separable block.
+ */
+export function buildConvModule(
+  name: string,
+  layer: QConvLayer,
+  input: StreamShape,
+  output: StreamShape,
+  options: ProductOptions,
+  after?: (shell: { stages: Stages; values: Expr[] }) => { outputs: Expr[]; output: StreamShape; adders: number; adderBits: number; depth: number },
+): BuiltLayer {
+  const where = `layer ${layer.index} '${layer.name}'`;
+  checkConvShapes(layer, input, output, where);
+  const shell = layerShell(name, input);
+  const m = shell.module;
+  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads }, where);
+  if (g.outHeight !== output.height || g.outWidth !== output.width) {
+    throw badInput(`${where}: output ${output.height}x${output.width} does not match the window geometry ${g.outHeight}x${g.outWidth}`);
+  }
+  const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue: layer.inputZeroPoint, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData });
+  const stages = new Stages(m, 'st_', shell.ce, shell.rst, front);
+  const inputs = windowInputs(front.value, input.channels, layer.kernel[0], layer.kernel[1]);
+  const conv = weightedStage(m, stages, 'conv_', inputs, convSpec(layer, input.channels), options);
+  let outputs = conv.outputs;
+  let outShape = output;
+  let adders = conv.cost.adders;
+  let adderBits = conv.cost.adderBits;
+  let depth = conv.cost.depth;
+  if (after !== undefined) {
+    const next = after({ stages, values: outputs });
+    outputs = next.outputs;
+    outShape = next.output;
+    adders += next.adders;
+    adderBits += next.adderBits;
+    depth = Math.max(depth, next.depth);
+  }
+  finishLayer(shell, stages, outputs, outShape.type, front.sReady);
+  const cost: LayerCost = {
+    adders,
+    adderBits,
+    registerBits: front.registerBits + stages.registerBits + 2 * (outShape.channels * outShape.type.bits + 2) + 3,
+    memoryBits: front.memoryBits,
+    depth,
+    stages: stages.count + 1,
+  };
+  return { module: m, input, output: outShape, cost, lagBeats: g.lag, tailBeats: g.tailBeats };
+}

@@ -1,0 +1,89 @@
+/**
+ * Fixed-weight products plus requantization as two pipeline stages: the constant matrix-vector product
+ * (generator/arith's CMVM block, strategy multiply / csd / shared) registered, then the requantization
+ * (requant.ts) registered. Every weighted layer (conv, depthwise, pointwise, gemm) goes through here.
+ *
+ * Zero points are folded into the bias: the block multiplies the raw input values x, not x - zp, and
+ * acc = (bias - zp * sum_k w_k) + sum_k w_k x_k. The two forms are equal (docs/arithmetic.md §5) as long
+ * as padding inserts zp, which the window does. Folding saves one subtractor per window value and
+ * channel; the constant joins the requantization addend for free.
+ */
+import { buildCmvmBlock, type BlockStrategy } from '../arith/cmvm-block.js';
+import type { ConstMatrix } from '../arith/index.js';
+import { type Expr, type Module, constant } from '../hdl/index.js';
+import type { Stages } from './layer-module.js';
+import { type ChannelRequant, requantAdders, requantize } from './requant.js';
+
+export interface ProductOptions {
+  readonly strategy: BlockStrategy;
+}
+
+export interface ProductCost {
+  readonly adders: number;
+  readonly adderBits: number;
+  readonly depth: number;
+  readonly nonzeroWeights: number;
+}
+
+export interface WeightedSpec {
+  /** W[output][input] over `inputs` (in the same order). */
+  readonly matrix: ConstMatrix;
+  readonly bias: readonly number[];
+  readonly inputZeroPoint: number;
+  readonly requant: {
+    readonly multiplier: readonly number[];
+    readonly shift: readonly number[];
+    readonly outputZeroPoint: number;
+    readonly clampMin: number;
+    readonly clampMax: number;
+  };
+}
+
+/** Per output channel: bias with the input zero point folded in, and the requantization constants. */
+export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
+  return spec.matrix.map((row, o) => {
+    const weightSum = row.reduce((a, w) => a + BigInt(w), 0n);
+    return {
+      multiplier: spec.requant.multiplier[o]!,
+      shift: spec.requant.shift[o]!,
+      accOffset: BigInt(spec.bias[o] ?? 0) - BigInt(spec.inputZeroPoint) * weightSum,
+      outputZeroPoint: spec.requant.outputZeroPoint,
+      clampMin: spec.requant.clampMin,
+      clampMax: spec.requant.clampMax,
+    };
+  });
+}
+
+/** y = requant(bias' + W x): two registered stages. Returns the output channels and the cost. */
+export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[]; cost: ProductCost } {
+  // Only inputs that some weight uses become block ports (a dead input costs nothing but a port).
+  const used = inputs.map((_, i) => spec.matrix.some((row) => row[i] !== 0));
+  const columns = inputs.map((_, i) => i).filter((i) => used[i]);
+  const nonzeroWeights = spec.matrix.reduce((n, row) => n + row.filter((w) => w !== 0).length, 0);
+  let dots: Expr[];
+  let adders = 0;
+  let adderBits = 0;
+  let depth = 0;
+  if (columns.length === 0) {
+    dots = spec.matrix.map(() => constant(0));
+  } else {
+    const block = buildCmvmBlock({
+      name: `${m.name}_${prefix}cmvm`,
+      weights: spec.matrix.map((row) => columns.map((i) => row[i]!)),
+      inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
+      strategy: options.strategy,
+      pipeline: 0,
+    });
+    const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
+    const inst = m.instance(`${prefix}cmvm`, block.module, connections);
+    dots = block.outputNames.map((n) => inst.out(n));
+    adders = block.cost.adders;
+    adderBits = block.cost.adderBits;
+    depth = block.cost.depth;
+  }
+  const registeredDots = stages.register(`${prefix}dot`, dots);
+  const requants = channelRequants(spec);
+  const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!)));
+  for (const r of requants) adders += requantAdders(r.multiplier);
+  return { outputs, cost: { adders, adderBits, depth, nonzeroWeights } };
+}

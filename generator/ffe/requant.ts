@@ -1,0 +1,49 @@
+/**
+ * Requantization in shift-add logic: y = clamp(((acc * M + 2^(s-1)) >> s) + zo, lo, hi)
+ * (docs/arithmetic.md), with acc = bias' + dot where dot is the CMVM output.
+ *
+ * Everything constant is gathered into one addend: acc*M + 2^(s-1) + zo*2^s = dot*M + K with
+ * K = bias'*M + 2^(s-1) + zo*2^s. Adding zo*2^s before the floor shift equals adding zo after it
+ * (zo*2^s is a multiple of 2^s), so the bias, the rounding constant and the zero point cost one adder
+ * together. dot*M is the CSD form of the constant M: one shifted copy of dot per nonzero digit, summed
+ * as a balanced tree (positive digits) minus a tree of the negative ones. No multiplier.
+ */
+import { toCsd } from '../arith/index.js';
+import { type Expr, constant, sum } from '../hdl/index.js';
+
+export interface ChannelRequant {
+  readonly multiplier: number;
+  readonly shift: number;
+  /** bias' in acc = bias' + dot (the layer's bias with the input zero point folded in). */
+  readonly accOffset: bigint;
+  readonly outputZeroPoint: number;
+  readonly clampMin: number;
+  readonly clampMax: number;
+}
+
+/** The constant K of the file comment. */
+export function requantAddend(r: ChannelRequant): bigint {
+  const s = BigInt(r.shift);
+  return r.accOffset * BigInt(r.multiplier) + (1n << (s - 1n)) + BigInt(r.outputZeroPoint) * (1n << s);
+}
+
+/** dot * M as shift-add terms (CSD). */
+export function timesConstant(dot: Expr, multiplier: number | bigint): Expr {
+  const digits = toCsd(multiplier);
+  const shifted = (shift: number): Expr => (shift === 0 ? dot : dot.shl(shift));
+  const positive = digits.filter((d) => d.sign > 0).map((d) => shifted(d.shift));
+  const negative = digits.filter((d) => d.sign < 0).map((d) => shifted(d.shift));
+  if (positive.length === 0 && negative.length === 0) return constant(0);
+  if (negative.length === 0) return sum(positive);
+  if (positive.length === 0) return sum(negative).neg();
+  return sum(positive).sub(sum(negative));
+}
+
+export function requantize(dot: Expr, r: ChannelRequant): Expr {
+  return timesConstant(dot, r.multiplier).add(requantAddend(r)).shr(r.shift).clamp(r.clampMin, r.clampMax);
+}
+
+/** Adders spent by `requantize` (CSD digits - 1, plus the addend), for the cost report. */
+export function requantAdders(multiplier: number): number {
+  return Math.max(0, toCsd(multiplier).length - 1) + 1;
+}

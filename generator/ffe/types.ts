@@ -1,0 +1,14 @@
+/** What every layer builder returns to the top assembly. */
+import type { Module } from '../hdl/index.js';
+import type { LayerCost, StreamShape } from './layer-module.js';
+
+export interface BuiltLayer {
+  readonly module: Module;
+  readonly input: StreamShape;
+  readonly output: StreamShape;
+  readonly cost: LayerCost;
+  /** Beats from an input pixel to the output position it carries (geometry lag; 0 for pixelwise layers). */
+  readonly lagBeats: number;
+  /** Beats after a frame's last pixel until its last output is due (made up by phantom beats when idle). */
+  readonly tailBeats: number;
+}

@@ -1,0 +1,89 @@
+/**
+ * Closed-loop AXI4-Stream driving of a layer or top module in the TypeScript evaluator: a source that
+ * holds each beat until accepted (with random gaps on s_tvalid), a sink with random m_tready, and the
+ * received beats unpacked per channel. Also the packing of [C, H, W] images into beats.
+ */
+import { Simulator, type Module } from '../../generator/hdl/index.js';
+import type { Rng } from './random-graphs.js';
+
+export interface StreamType {
+  readonly channels: number;
+  readonly bits: number;
+  readonly signed: boolean;
+}
+
+export function packBeat(values: readonly number[], t: StreamType): bigint {
+  let word = 0n;
+  const mask = (1n << BigInt(t.bits)) - 1n;
+  values.forEach((v, c) => {
+    word |= (BigInt(v) & mask) << BigInt(c * t.bits);
+  });
+  return word;
+}
+
+export function unpackBeat(word: bigint, t: StreamType): number[] {
+  const mask = (1n << BigInt(t.bits)) - 1n;
+  return Array.from({ length: t.channels }, (_, c) => {
+    const raw = (word >> BigInt(c * t.bits)) & mask;
+    return Number(t.signed && raw >= 1n << BigInt(t.bits - 1) ? raw - (1n << BigInt(t.bits)) : raw);
+  });
+}
+
+/** An image [C, H, W] as raster-order beats. */
+export function imageBeats(image: Int32Array, shape: readonly [number, number, number], t: StreamType): bigint[] {
+  const [c, h, w] = shape;
+  const beats: bigint[] = [];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) beats.push(packBeat(Array.from({ length: c }, (_, ch) => image[(ch * h + y) * w + x]!), t));
+  return beats;
+}
+
+/** Beats back to an image [C, H, W]. */
+export function beatsImage(beats: readonly bigint[], shape: readonly [number, number, number], t: StreamType): Int32Array {
+  const [c, h, w] = shape;
+  const out = new Int32Array(c * h * w);
+  beats.forEach((b, p) => unpackBeat(b, t).forEach((v, ch) => (out[ch * h * w + p] = v)));
+  return out;
+}
+
+export interface StreamRun {
+  readonly beats: bigint[];
+  readonly users: number[];
+  readonly lasts: number[];
+  /** Cycle (after reset) at which each output beat was taken. */
+  readonly times: number[];
+  readonly cycles: number;
+}
+
+export interface DriveOptions {
+  /** Probability that the source offers a beat in a cycle (1: no gaps). */
+  readonly validRate: number;
+  /** Probability that the sink is ready in a cycle. */
+  readonly readyRate: number;
+  readonly rng: Rng;
+  readonly expectedBeats: number;
+  readonly maxCycles?: number;
+}
+
+export function driveStream(module: Module, input: readonly bigint[], o: DriveOptions): StreamRun {
+  const sim = new Simulator(module);
+  sim.setAll({ rst: 1, s_tvalid: 0, s_tdata: 0, m_tready: 0 }).step();
+  const run: StreamRun = { beats: [], users: [], lasts: [], times: [], cycles: 0 };
+  let next = 0;
+  let cycle = 0;
+  const limit = o.maxCycles ?? 20 * (input.length + o.expectedBeats) + 1000;
+  while (run.beats.length < o.expectedBeats && cycle < limit) {
+    const offer = next < input.length && o.rng() < o.validRate;
+    const ready = o.rng() < o.readyRate;
+    sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0 });
+    if (offer && sim.get('s_tready') === 1n) next += 1;
+    if (ready && sim.get('m_tvalid') === 1n) {
+      run.beats.push(sim.get('m_tdata'));
+      run.users.push(Number(sim.get('m_tuser')));
+      run.lasts.push(Number(sim.get('m_tlast')));
+      run.times.push(cycle);
+    }
+    sim.step();
+    cycle += 1;
+  }
+  return { ...run, cycles: cycle };
+}
