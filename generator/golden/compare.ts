@@ -80,3 +80,11 @@ export function argmax(values: ArrayLike<number>): number {
   for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
   return best;
 }
+
+/** Every index holding the largest value: a quantized output can tie, and then each is a valid top-1. */
+export function topClasses(values: ArrayLike<number>): number[] {
+  const best = values[argmax(values)];
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) if (values[i] === best) out.push(i);
+  return out;
+}

@@ -7,7 +7,7 @@ import type { LayerGraph } from '../graph/ir.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { openWithOutputs } from '../../verify/onnx-runtime.js';
 import type { LayerAgreement } from './compare.js';
-import { AgreementAccumulator, argmax } from './compare.js';
+import { AgreementAccumulator, argmax, topClasses } from './compare.js';
 import { IntegerModel } from './integer-model.js';
 
 export interface EvaluateOptions {
@@ -28,8 +28,16 @@ export interface LayerReport extends LayerAgreement {
 export interface EvaluationReport {
   readonly images: number;
   readonly layers: readonly LayerReport[];
-  /** Fraction of images whose top-1 class is the same in ORT and in the integer model. */
+  /**
+   * Fraction of images where ORT and the integer model agree on the top-1 class. Where a quantized output
+   * ties (several classes share the largest score) each of them is a valid top-1, so the two agree when
+   * their sets of top-scoring classes share a class; a float output never ties and this is plain equality.
+   */
   readonly top1Agreement: number;
+  /** The same with ties broken by the lowest index on both sides (argmax's convention). */
+  readonly top1AgreementStrict: number;
+  /** Images whose top-1 agreement rests on a tie. */
+  readonly tiedAgreements: number;
   /** Fractions correct, where labels were given. */
   readonly floatAccuracy?: number;
   readonly integerAccuracy?: number;
@@ -49,25 +57,32 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const pristine = await openWithOutputs(options.modelPath, [graph.modelOutput], graph.input.shape);
   const floatTop1: number[] = [];
   const integerTop1: number[] = [];
+  let agreeWithTies = 0;
   try {
     for (const [i, image] of images.entries()) {
       const reference = await runner.run(image);
       const ints = model.run(model.quantizeInput(image));
       layers.forEach((layer, k) => accumulators[k]?.add(ints.get(layer.output) ?? new Int32Array(), reference.get(layer.output) ?? new Float32Array()));
-      floatTop1.push(argmax((await pristine.run(image)).get(graph.modelOutput) ?? []));
-      integerTop1.push(argmax(ints.get(qg.output) ?? []));
+      const scores = (await pristine.run(image)).get(graph.modelOutput) ?? new Float32Array();
+      const intScores = ints.get(qg.output) ?? new Int32Array();
+      floatTop1.push(argmax(scores));
+      integerTop1.push(argmax(intScores));
+      const floatTop = topClasses(scores);
+      if (topClasses(intScores).some((c) => floatTop.includes(c))) agreeWithTies++;
       options.onProgress?.(i + 1, images.length);
     }
   } finally {
     await runner.release();
     await pristine.release();
   }
-  const agree = floatTop1.filter((c, i) => c === integerTop1[i]).length;
+  const agreeStrict = floatTop1.filter((c, i) => c === integerTop1[i]).length;
   const accuracy = (top1: number[]): number => top1.filter((c, i) => c === labels?.[i]).length / top1.length;
   return {
     images: images.length,
     layers: layers.map((l, k) => ({ index: l.index, name: l.name, kind: l.kind, ...(accumulators[k] as AgreementAccumulator).result() })),
-    top1Agreement: images.length ? agree / images.length : 1,
+    top1Agreement: images.length ? agreeWithTies / images.length : 1,
+    top1AgreementStrict: images.length ? agreeStrict / images.length : 1,
+    tiedAgreements: agreeWithTies - agreeStrict,
     ...(labels ? { floatAccuracy: accuracy(floatTop1), integerAccuracy: accuracy(integerTop1) } : {}),
     floatTop1,
     integerTop1,

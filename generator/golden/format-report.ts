@@ -32,7 +32,7 @@ export function formatReportText(report: EvaluationReport, ctx: ReportContext): 
   const table = formatTable(['#', 'layer', 'kind', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'max LSB'], rows);
   const summary = [
     '',
-    `top-1 agreement (integer vs ONNX Runtime): ${pct(report.top1Agreement)}`,
+    `top-1 agreement (integer vs ONNX Runtime): ${pct(report.top1Agreement)}${report.tiedAgreements ? ` (${report.tiedAgreements} image(s) where a tied top score decides; ${pct(report.top1AgreementStrict)} with ties broken by the lowest index)` : ''}`,
     ...(report.floatAccuracy !== undefined ? [`accuracy: ONNX Runtime float ${pct(report.floatAccuracy)}, integer model ${pct(report.integerAccuracy)}`] : []),
     `lowest layer SQNR: ${db(Math.min(...report.layers.map((l) => l.sqnrDb)))} dB`,
   ];
@@ -49,6 +49,8 @@ export function reportJson(report: EvaluationReport, ctx: ReportContext): unknow
     quantization: { origin: ctx.quantized.origin, calibration: ctx.quantized.calibration ?? null, calibrationData: ctx.calibration },
     softmaxOutside: ctx.softmaxOutside,
     top1Agreement: report.top1Agreement,
+    top1AgreementStrict: report.top1AgreementStrict,
+    tiedAgreements: report.tiedAgreements,
     floatAccuracy: report.floatAccuracy ?? null,
     integerAccuracy: report.integerAccuracy ?? null,
     layers: report.layers.map((l) => ({ ...l, sqnrDb: finite(l.sqnrDb) })),

@@ -21,7 +21,7 @@ export interface QuantizeModelOptions {
 }
 
 /** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
-export const DEFAULT_CALIBRATION: CalibrationMethod = 'minmax';
+export const DEFAULT_CALIBRATION: CalibrationMethod = 'mse';
 
 export async function quantizeModel(modelPath: string, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
   if (graph.quantized) {
@@ -37,7 +37,9 @@ export async function quantizeModel(modelPath: string, graph: LayerGraph, option
   const collector = await collectRanges(modelPath, graph, images, options.onProgress);
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
   const ranges = collector.ranges(method, actBits, new Set([graph.output]));
-  return quantizeCalibrated(graph, { ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method });
+  return quantizeCalibrated(graph, {
+    ranges, channelMeans: collector.channelMeans(), weightBits: options.weightBits ?? 8, actBits, images: images.length, method,
+  });
 }
 
 async function collectRanges(modelPath: string, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {
@@ -46,8 +48,13 @@ async function collectRanges(modelPath: string, graph: LayerGraph, images: reado
   const collector = new RangeCollector(images.length);
   try {
     for (const [i, image] of images.entries()) {
-      collector.observe(graph.firstTensor, preprocess(graph, image));
-      for (const [name, values] of await runner.run(image)) collector.observe(name, values);
+      const first = preprocess(graph, image);
+      collector.observe(graph.firstTensor, first);
+      collector.observeChannels(graph.firstTensor, first, graph.input.shape[0]);
+      for (const [name, values] of await runner.run(image)) {
+        collector.observe(name, values);
+        collector.observeChannels(name, values, graph.tensors.get(name)?.shape[0] ?? 1);
+      }
       onProgress?.(i + 1, images.length);
     }
   } finally {

@@ -28,6 +28,7 @@ interface Observed {
 
 export class RangeCollector {
   private readonly observed = new Map<string, Observed>();
+  private readonly channelSums = new Map<string, { sums: Float64Array; count: number }>();
 
   constructor(private readonly expectedImages: number) {}
 
@@ -44,6 +45,24 @@ export class RangeCollector {
       if ((o.seen + i) % stride === 0) o.samples.push(v);
     }
     o.seen += values.length;
+  }
+
+  /** Records one image's per-channel sums of `tensor` ([C, H, W] row-major), for bias correction. */
+  observeChannels(tensor: string, values: ArrayLike<number>, channels: number): void {
+    const entry = this.channelSums.get(tensor) ?? { sums: new Float64Array(channels), count: 0 };
+    this.channelSums.set(tensor, entry);
+    const plane = values.length / channels;
+    for (let c = 0; c < channels; c++) {
+      let sum = 0;
+      for (let i = c * plane; i < (c + 1) * plane; i++) sum += values[i] as number;
+      entry.sums[c] = (entry.sums[c] ?? 0) + sum / plane;
+    }
+    entry.count++;
+  }
+
+  /** Mean value of every channel of every tensor observed with observeChannels. */
+  channelMeans(): Map<string, Float64Array> {
+    return new Map([...this.channelSums].map(([name, e]) => [name, e.sums.map((s) => s / e.count)]));
   }
 
   ranges(method: CalibrationMethod, bits: number, fullRange: ReadonlySet<string> = new Set()): TensorRanges {

@@ -23,6 +23,13 @@ export interface CalibratedOptions {
   readonly actBits: number;
   readonly images: number;
   readonly method: string;
+  /**
+   * Mean of every channel of each layer's input over the calibration images. When given, each bias is
+   * corrected for the mean output shift its quantized weights cause, sum_k (w_q - w)[m,k] * mean(x_k)
+   * (bias correction, Nagel et al. 2019): rounding errors of the weights otherwise add a systematic
+   * offset per channel that grows through the network.
+   */
+  readonly channelMeans?: ReadonlyMap<string, ArrayLike<number>>;
 }
 
 /** Quantize a QDQ model with its own parameters. */
@@ -54,7 +61,7 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
   const remember = (name: string, q: QuantParams): QuantParams => { byName.set(name, q); return q; };
   const tensors = tensorsFrom(graph, quantOf);
   const calibration = { images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits };
-  return assemble(graph, tensors, 'calibrated', calibration, options.weightBits);
+  return assemble(graph, tensors, 'calibrated', calibration, options.weightBits, options.channelMeans);
 }
 
 function checkBits(bits: number, flag: string): void {
@@ -78,13 +85,14 @@ function assemble(
   origin: 'calibrated' | 'qdq',
   calibration: QuantizedGraph['calibration'],
   weightBits?: number,
+  channelMeans?: ReadonlyMap<string, ArrayLike<number>>,
 ): QuantizedGraph {
   const quantOf = (name: string): QuantParams => {
     const t = tensors[name];
     if (!t) throw badInput(`${graph.source.file}: layer input '${name}' is not produced by any layer`);
     return t.quant;
   };
-  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, weightBits));
+  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, weightBits, channelMeans));
   const qg: QuantizedGraph = {
     format: 1,
     source: graph.source,
@@ -102,7 +110,9 @@ function assemble(
 
 type QuantOf = (name: string) => QuantParams;
 
-function quantizeLayer(graph: LayerGraph, layer: Layer, quantOf: QuantOf, weightBits: number | undefined): QLayer {
+function quantizeLayer(
+  graph: LayerGraph, layer: Layer, quantOf: QuantOf, weightBits: number | undefined, channelMeans: ReadonlyMap<string, ArrayLike<number>> | undefined,
+): QLayer {
   const base = { index: layer.index, name: layer.name, nodes: layer.nodes, inputs: layer.inputs, output: layer.output };
   const inQ = quantOf(layer.inputs[0] ?? '');
   const outQ = quantOf(layer.output);
@@ -110,7 +120,9 @@ function quantizeLayer(graph: LayerGraph, layer: Layer, quantOf: QuantOf, weight
   switch (layer.kind) {
     case 'conv':
     case 'gemm': {
-      const w = integerWeights(layer, inQ, weightBits, what);
+      const means = channelMeans?.get(layer.inputs[0] ?? '');
+      const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [1, 1, 1];
+      const w = integerWeights(layer, inQ, weightBits, what, means ? { means, inShape } : undefined);
       const requant = weightedRequant(inQ, outQ, w.scale, layer.activation, what);
       const common = { ...base, weights: w.ints, weightBits: signedBitsFor(w.ints), weightScale: w.scale, bias: w.bias, inputZeroPoint: inQ.zeroPoint, requant };
       if (layer.kind === 'gemm') {
@@ -164,14 +176,43 @@ function outChannels(graph: LayerGraph, name: string): number {
 }
 
 /** Integer weights, per-channel scales and the integer bias at accumulator scale. */
-function integerWeights(layer: ConvLayer | GemmLayer, inQ: QuantParams, weightBits: number | undefined, what: string) {
+interface InputMeans {
+  readonly means: ArrayLike<number>;
+  readonly inShape: readonly [number, number, number];
+}
+
+function integerWeights(layer: ConvLayer | GemmLayer, inQ: QuantParams, weightBits: number | undefined, what: string, inputMeans: InputMeans | undefined) {
   const outCount = layer.weights.shape[0] ?? 0;
   const { ints, scale } = weightBits === undefined ? modelIntegers(layer.weights, what) : quantizeWeightsPerChannel(layer.weights.float, outCount, weightBits);
+  const shift = inputMeans && weightBits !== undefined ? meanOutputShift(layer, ints, scale, inputMeans) : undefined;
   const bias = layer.weights.biasInt && weightBits === undefined
     ? Array.from(layer.weights.biasInt)
-    : Array.from(layer.bias, (b, m) => roundHalfEven(b / (inQ.scale * (scale[m] ?? 1))));
+    : Array.from(layer.bias, (b, m) => roundHalfEven((b - (shift?.[m] ?? 0)) / (inQ.scale * (scale[m] ?? 1))));
   for (const b of bias) if (!Number.isSafeInteger(b)) throw badInput(`${what}: bias does not fit an exact integer at accumulator scale (|b| >= 2^53)`);
   return { ints, scale, bias };
+}
+
+/** Per output channel, sum_k (w_q - w)[m,k] * mean of the input channel that weight k reads. */
+function meanOutputShift(layer: ConvLayer | GemmLayer, ints: readonly number[], scale: readonly number[], input: InputMeans): number[] {
+  const outCount = layer.weights.shape[0] ?? 0;
+  const perOutput = ints.length / outCount;
+  const [, h, w] = input.inShape;
+  // Which input channel weight k of output m reads: conv [M, C/g, kh, kw] by group; gemm over a C-major flatten.
+  const channelOf = layer.kind === 'conv'
+    ? (m: number, k: number): number => {
+      const perGroupOut = outCount / layer.group;
+      const taps = layer.kernel[0] * layer.kernel[1];
+      return Math.floor(m / perGroupOut) * (perOutput / taps) + Math.floor(k / taps);
+    }
+    : (_m: number, k: number): number => Math.floor(k / (h * w));
+  const shift = new Array<number>(outCount).fill(0);
+  for (let m = 0; m < outCount; m++) {
+    for (let k = 0; k < perOutput; k++) {
+      const error = (ints[m * perOutput + k] ?? 0) * (scale[m] ?? 0) - (layer.weights.float[m * perOutput + k] ?? 0);
+      shift[m] = (shift[m] ?? 0) + error * (input.means[channelOf(m, k)] ?? 0);
+    }
+  }
+  return shift;
 }
 
 function modelIntegers(weights: Weights, what: string): { ints: number[]; scale: number[] } {
@@ -179,20 +220,49 @@ function modelIntegers(weights: Weights, what: string): { ints: number[]; scale:
   return { ints: Array.from(weights.int), scale: Array.from(weights.scale) };
 }
 
-/** Symmetric per-output-channel weights: scale[m] = max|w_m| / (2^(bits-1) - 1). */
+/**
+ * Symmetric per-output-channel weights. Each channel's scale is the one, among candidates, with the least
+ * squared rounding error: max|w_m| / j for integer j up to 2^(bits-1) - 1 (so weights already on a grid,
+ * e.g. a model trained for 8 bits, come out exact) and max|w_m| * f / (2^(bits-1) - 1) for f < 1 (clipping
+ * a rare outlier weight to round the rest more finely).
+ */
 export function quantizeWeightsPerChannel(float: Float32Array, outCount: number, bits: number): { ints: number[]; scale: number[] } {
   const perChannel = float.length / outCount;
   const qMax = 2 ** (bits - 1) - 1;
   const ints = new Array<number>(float.length);
   const scale = new Array<number>(outCount);
   for (let m = 0; m < outCount; m++) {
-    let largest = 0;
-    for (let k = 0; k < perChannel; k++) largest = Math.max(largest, Math.abs(float[m * perChannel + k] ?? 0));
-    const s = largest > 0 ? largest / qMax : 1;
+    const channel = float.subarray(m * perChannel, (m + 1) * perChannel);
+    const s = bestWeightScale(channel, qMax);
     scale[m] = s;
-    for (let k = 0; k < perChannel; k++) ints[m * perChannel + k] = roundHalfEven((float[m * perChannel + k] ?? 0) / s);
+    for (let k = 0; k < perChannel; k++) ints[m * perChannel + k] = Math.max(-qMax, Math.min(qMax, roundHalfEven((channel[k] ?? 0) / s)));
   }
   return { ints, scale };
+}
+
+/** Candidate steps per channel (the search costs candidates x weights). */
+const WEIGHT_SCALE_CANDIDATES = 96;
+
+function bestWeightScale(channel: Float32Array, qMax: number): number {
+  let largest = 0;
+  for (const w of channel) largest = Math.max(largest, Math.abs(w));
+  if (largest === 0) return 1;
+  const candidates = new Set<number>([largest / qMax]);
+  const lowest = Math.max(1, Math.ceil(qMax / 2));
+  const step = Math.max(1, Math.floor((qMax - lowest) / WEIGHT_SCALE_CANDIDATES));
+  for (let j = qMax; j >= lowest; j -= step) candidates.add(largest / j);
+  for (let f = 0.99; f >= 0.5; f -= 0.01) candidates.add((largest * f) / qMax);
+  let best = largest / qMax;
+  let bestError = Infinity;
+  for (const s of candidates) {
+    let error = 0;
+    for (const w of channel) {
+      const q = Math.max(-qMax, Math.min(qMax, Math.round(w / s)));
+      error += (w - q * s) ** 2;
+    }
+    if (error < bestError) { bestError = error; best = s; }
+  }
+  return best;
 }
 
 function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: readonly number[], activation: Activation, what: string): Requantization {

@@ -78,12 +78,28 @@ describe('activation and weight quantization', () => {
     expect([1.25, 0.75, -10, 1000].map((x) => quantizeReal(x, q))).toEqual([5, 5, 0, 255]);
   });
 
-  it('weights are symmetric per output channel: each channel reaches +-(2^(b-1) - 1)', () => {
+  it('weights are symmetric per output channel, never worse than max-scaling, exact when already on a grid', () => {
     const w = Float32Array.from([0.1, -0.4, 0.2, 0, 3, -1.5, 0, 0, 0]);
     const { ints, scale } = quantizeWeightsPerChannel(w, 3, 4);
-    expect(ints).toEqual([2, -7, 4, 0, 7, -4, 0, 0, 0]);
-    expect(scale[0]).toBe(Math.fround(0.4) / 7);
+    expect(ints.slice(6)).toEqual([0, 0, 0]);
     expect(scale[2]).toBe(1);
+    for (const v of ints) expect(Math.abs(v)).toBeLessThanOrEqual(7);
+    // A channel trained on a grid of step 0.013 with |q| <= 90 comes back exactly.
+    const grid = Float32Array.from([-90, 3, 17, 0, 55, -1, 89, 2], (q) => q * 0.013);
+    const exact = quantizeWeightsPerChannel(grid, 1, 8);
+    exact.ints.forEach((q, k) => expect(q * (exact.scale[0] ?? 0)).toBeCloseTo(grid[k] ?? 0, 6));
+    fc.assert(fc.property(fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 4, maxLength: 40 }), fc.integer({ min: 2, max: 10 }), (values, bits) => {
+      const channel = Float32Array.from(values);
+      const qMax = 2 ** (bits - 1) - 1;
+      const chosen = quantizeWeightsPerChannel(channel, 1, bits);
+      const error = (s: number, q: (w: number) => number): number => values.reduce((sum, v) => sum + (Math.fround(v) - q(Math.fround(v)) * s) ** 2, 0);
+      const largest = Math.max(...values.map((v) => Math.abs(Math.fround(v))));
+      if (largest === 0) return;
+      const plain = error(largest / qMax, (v) => Math.round(v / (largest / qMax)));
+      const ours = chosen.ints.reduce((sum, q, k) => sum + ((channel[k] ?? 0) - q * (chosen.scale[0] ?? 0)) ** 2, 0);
+      expect(ours).toBeLessThanOrEqual(plain * (1 + 1e-9) + 1e-18);
+      for (const q of chosen.ints) expect(Math.abs(q)).toBeLessThanOrEqual(qMax);
+    }), { numRuns: 300 });
   });
 });
 
