@@ -174,7 +174,12 @@ class ModulePrinter {
 
   /** The operand holding an expression's value, printing wires for operation nodes on first use. */
   private ref(e: Expr): Operand {
-    if (e instanceof Signal) return { kind: 'ident', name: this.names.get(e)!, type: e.type };
+    if (e instanceof Signal) {
+      // A signal pinned to one value (not a port or parameter) is read as that constant, so lint's
+      // constant propagation never finds a comparison or select that our intervals did not.
+      const pinned = e.constValue !== undefined && e.kind !== 'input' && e.kind !== 'param';
+      return pinned ? { kind: 'const', value: e.constValue! } : { kind: 'ident', name: this.names.get(e)!, type: e.type };
+    }
     const c = e.constValue;
     if (c !== undefined) return { kind: 'const', value: c };
     const done = this.printed.get(e);

@@ -6,34 +6,11 @@
 import { type Expr, Signal } from './expr.js';
 import { HdlError, contains, formatInterval } from './interval.js';
 import { InstanceOutput, type Module } from './module.js';
+import { nodeOperands } from './ops.js';
 
 /** Direct operands of an expression node. */
 export function operands(e: Expr): readonly Expr[] {
-  const n = e.node;
-  switch (n.op) {
-    case 'const':
-    case 'signal':
-      return [];
-    case 'add':
-    case 'sub':
-    case 'cmp':
-    case 'bitwise':
-      return [n.a, n.b];
-    case 'mux':
-      return [n.sel, n.a, n.b];
-    case 'concat':
-      return n.parts;
-    case 'neg':
-    case 'mulConst':
-    case 'shl':
-    case 'shr':
-    case 'slice':
-    case 'not':
-    case 'reduce':
-    case 'wrap':
-    case 'assume':
-      return [n.a];
-  }
+  return nodeOperands(e.node);
 }
 
 /** The named signals an expression reads (without looking through them). */

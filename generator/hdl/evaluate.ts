@@ -6,7 +6,8 @@
  */
 import { checkModule, operands } from './check.js';
 import { type Expr, Signal } from './expr.js';
-import { HdlError, containsValue, formatInterval, fromBits, toBits } from './interval.js';
+import { HdlError, containsValue, formatInterval } from './interval.js';
+import { computeOp } from './ops.js';
 import type { Input, Instance, InstanceOutput, Memory, MemReadPort, Module, Param, Reg } from './module.js';
 
 /** Where a child module's inputs come from: an instance in a parent state. */
@@ -120,52 +121,14 @@ class ModuleState {
   }
 
   private compute(e: Expr): bigint {
-    const n = e.node;
-    const ev = (x: Expr): bigint => this.evaluate(x);
-    switch (n.op) {
-      case 'const':
-        return n.value;
-      case 'signal':
-        return this.readSignal(e as Signal);
-      case 'add':
-        return ev(n.a) + ev(n.b);
-      case 'sub':
-        return ev(n.a) - ev(n.b);
-      case 'neg':
-        return -ev(n.a);
-      case 'mulConst':
-        return ev(n.a) * n.k;
-      case 'shl':
-        return ev(n.a) << BigInt(n.k);
-      case 'shr':
-        return ev(n.a) >> BigInt(n.k);
-      case 'slice':
-        return BigInt.asUintN(n.hi - n.lo + 1, toBits(ev(n.a), n.a.width) >> BigInt(n.lo));
-      case 'concat':
-        return n.parts.reduce((acc, p) => (acc << BigInt(p.width)) | toBits(ev(p), p.width), 0n);
-      case 'cmp':
-        return compareValues(n.kind, ev(n.a), ev(n.b)) ? 1n : 0n;
-      case 'mux':
-        return ev(n.sel) === 1n ? ev(n.a) : ev(n.b);
-      case 'bitwise': {
-        const a = ev(n.a);
-        const b = ev(n.b);
-        return n.kind === 'and' ? a & b : n.kind === 'or' ? a | b : a ^ b;
-      }
-      case 'not':
-        return toBits(~ev(n.a), n.a.width);
-      case 'reduce':
-        return reduceBits(n.kind, toBits(ev(n.a), n.a.width), n.a.width);
-      case 'wrap':
-        return fromBits(toBits(ev(n.a), e.width), e.type);
-      case 'assume': {
-        const v = ev(n.a);
-        if (!containsValue(e.range, v)) {
-          throw new HdlError(`module '${this.module.name}': an assumed range ${formatInterval(e.range)} does not hold: value ${v}`);
-        }
-        return v;
-      }
+    if (e instanceof Signal) return this.readSignal(e);
+    // A node the intervals pin to one value is that constant (folded when it was built).
+    if (e.constValue !== undefined) return e.constValue;
+    const v = computeOp(e.node, e.type, (x) => this.evaluate(x));
+    if (e.node.op === 'assume' && !containsValue(e.range, v)) {
+      throw new HdlError(`module '${this.module.name}': an assumed range ${formatInterval(e.range)} does not hold: value ${v}`);
     }
+    return v;
   }
 
   /** Compute every register's and memory's next state (before any of them changes). */
@@ -200,31 +163,6 @@ class ModuleState {
       });
     }
   }
-}
-
-function compareValues(kind: string, a: bigint, b: bigint): boolean {
-  switch (kind) {
-    case 'eq':
-      return a === b;
-    case 'ne':
-      return a !== b;
-    case 'lt':
-      return a < b;
-    case 'le':
-      return a <= b;
-    case 'gt':
-      return a > b;
-    default:
-      return a >= b;
-  }
-}
-
-function reduceBits(kind: string, bits: bigint, width: number): bigint {
-  if (kind === 'and') return bits === (1n << BigInt(width)) - 1n ? 1n : 0n;
-  if (kind === 'or') return bits !== 0n ? 1n : 0n;
-  let parity = 0n;
-  for (let v = bits; v !== 0n; v >>= 1n) parity ^= v & 1n;
-  return parity;
 }
 
 export class Simulator {

@@ -16,6 +16,7 @@ import {
   rangeOfType,
   typeOfInterval,
 } from './interval.js';
+import { computeOp, nodeOperands } from './ops.js';
 
 export type CompareKind = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 export type BitwiseKind = 'and' | 'or' | 'xor';
@@ -62,8 +63,9 @@ export class Expr {
 
   constructor(node: ExprNode, range: Interval) {
     this.node = node;
-    this.range = range;
-    this.type = typeOfInterval(range);
+    const folded = foldConstant(node, range);
+    this.range = folded === undefined ? range : { min: folded, max: folded };
+    this.type = typeOfInterval(this.range);
   }
 
   get width(): number {
@@ -83,6 +85,7 @@ export class Expr {
   }
   sub(other: ExprLike): Expr {
     const b = lift(other);
+    if (b === this) return constant(0); // x - x: exact, and what lint would fold anyway
     return new Expr({ op: 'sub', a: this, b }, interval(this.range.min - b.range.max, this.range.max - b.range.min));
   }
   neg(): Expr {
@@ -117,10 +120,13 @@ export class Expr {
   bit(i: number): Expr {
     return this.slice(i, i);
   }
-  /** The same bits read as an unsigned number. */
+  /** The same bits read as an unsigned number (one shared node per expression, itself when unsigned). */
   asBits(): Expr {
-    return this.slice(this.width - 1, 0);
+    if (!this.signed) return this;
+    this.bitsView ??= this.slice(this.width - 1, 0);
+    return this.bitsView;
   }
+  private bitsView: Expr | undefined;
 
   eq(other: ExprLike): Expr {
     return compare('eq', this, lift(other));
@@ -239,6 +245,20 @@ export class Signal extends Expr {
   }
 }
 
+/**
+ * The value of an operation whose operands are all constants in effect (point intervals), so that its
+ * interval is exact too: what Verilator's constant folding would see, we see first.
+ */
+function foldConstant(node: ExprNode, range: Interval): bigint | undefined {
+  if (node.op === 'const' || node.op === 'signal') return undefined;
+  if (range.min === range.max) return undefined;
+  const args = nodeOperands(node);
+  if (!args.every((x) => x.constValue !== undefined)) return undefined;
+  const v = computeOp(node, typeOfInterval(range), (x) => x.constValue!);
+  if (!containsValue(range, v)) throw new HdlError(`constant ${v} (from a ${node.op} of constants) is outside ${formatInterval(range)}`);
+  return v;
+}
+
 export function constant(value: bigint | number): Expr {
   const v = BigInt(value);
   return new Expr({ op: 'const', value: v }, interval(v, v));
@@ -293,7 +313,8 @@ export function sum(terms: readonly ExprLike[]): Expr {
 }
 
 function compare(kind: CompareKind, a: Expr, b: Expr): Expr {
-  const known = decidedComparison(kind, a.range, b.range);
+  const self = a === b ? (kind === 'eq' || kind === 'le' || kind === 'ge' ? 1 : 0) : undefined;
+  const known = self ?? decidedComparison(kind, a.range, b.range);
   return new Expr({ op: 'cmp', kind, a, b }, known === undefined ? interval(0, 1) : interval(known, known));
 }
 
@@ -327,6 +348,7 @@ function decidedComparison(kind: CompareKind, a: Interval, b: Interval): 0 | 1 |
 function bitwise(kind: BitwiseKind, a: Expr, b: Expr): Expr {
   requireUnsigned(kind, a);
   requireUnsigned(kind, b);
+  if (a === b) return kind === 'xor' ? constant(0) : a; // x & x = x | x = x, x ^ x = 0
   const width = Math.max(a.width, b.width);
   const range =
     kind === 'and' ? interval(0, a.range.max < b.range.max ? a.range.max : b.range.max) : rangeOfType({ width, signed: false });

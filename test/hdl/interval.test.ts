@@ -38,7 +38,10 @@ describe('interval arithmetic', () => {
     expect(m.range).toEqual(interval(5, 5));
     const x = rangeExpr(-3, 10);
     expect(x.add(x).range).toEqual(interval(-6, 20));
-    expect(x.sub(x).range).toEqual(interval(-13, 13));
+    expect(x.sub(rangeExpr(-3, 10)).range).toEqual(interval(-13, 13));
+    expect(x.sub(x).constValue).toBe(0n); // the same value: exactly zero
+    expect(constant(200).add(100).truncate(8).constValue).toBe(44n); // constants fold exactly, wrap included
+    expect(constant(-3).asBits().constValue).toBe(5n);
     expect(x.neg().range).toEqual(interval(-10, 3));
     expect(x.mul(-4).range).toEqual(interval(-40, 12));
     expect(x.shl(2).range).toEqual(interval(-12, 40));

@@ -176,6 +176,19 @@ describe('DSL evaluator == Verilator == Icarus', () => {
     for (const c of cases) expect(await lint(c.design.files, c.design.top), c.design.top).toEqual([]);
   });
 
+  it('random modules in bulk (one lint run over a top instantiating them all) are lint-clean', async () => {
+    const top = new Module('lint_sweep_top');
+    const count = FULL ? 300 : 40;
+    for (let i = 0; i < count; i++) {
+      const { module, inputs } = randomCombModule(`sweep_${i}`, 70_000 + i, 50);
+      const conns = Object.fromEntries(inputs.map((p) => [p.name, top.input(`i${i}_${p.name}`, p.range)]));
+      const inst = top.instance(`u${i}`, module, conns);
+      top.output(`o${i}`, inst.out(module.outputs[0]!.name));
+    }
+    const design = simDesignOf(top);
+    expect(await lint(design.files, design.top)).toEqual([]);
+  });
+
   it('Yosys reads and synthesizes the hand-written designs (RAM inferred as memory)', async () => {
     for (const c of cases.slice(0, 5)) {
       const stat = await yosysStat(c.design.files, c.design.top);
