@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:ffe [-- --json] [-- --images N] [-- --no-yosys]`: the fixed feature extractor on the
+ * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
+ * (QDQ form, 224x224): per arithmetic strategy the generation time and adders per nonzero weight (the
+ * `multiply` strategy, one `*` per weight as the paper's flow wrote it, is the baseline beside the others),
+ * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
+ * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateDesign } from '../generator/design/generate-design.js';
+import type { ArithStrategy, GenerateFfe } from '../generator/ffe/contract.js';
+import { readDesign } from '../generator/design/read-design.js';
+import { verifyDesign } from '../verify/ffe/index.js';
+import { MOBILENET_QDQ, photoCrops } from '../verify/photos.js';
+import { runTool, toolVersions, withSourcePaths } from '../verify/sim/index.js';
+import { readFileSync } from 'node:fs';
+
+const STRATEGIES: readonly ArithStrategy[] = ['multiply', 'csd', 'shared'];
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const skipYosys = args.includes('--no-yosys');
+const imagesFlag = args.indexOf('--images');
+const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 200;
+
+interface Subject {
+  readonly name: string;
+  readonly model: string;
+  readonly fixedLayers: string;
+  readonly images: number;
+  readonly data?: string;
+  readonly yosys: boolean;
+}
+
+interface StrategyFigures {
+  readonly arith: ArithStrategy;
+  readonly generateSeconds: number;
+  readonly adders: number;
+  readonly nonzeroWeights: number;
+  readonly addersPerNonzeroWeight: number | null;
+  readonly registerBits: number;
+  readonly latencyCycles: number;
+}
+
+interface SubjectFigures {
+  readonly name: string;
+  readonly strategies: StrategyFigures[];
+  readonly simulation: {
+    readonly arith: ArithStrategy;
+    readonly verilatorBuildSeconds: number;
+    readonly images: number;
+    readonly data: string;
+    readonly framesPerSecond: number;
+    readonly cyclesPerFrame: number | null;
+    readonly idealCyclesPerFrame: number;
+    readonly latency: number | null;
+    readonly mismatches: number;
+  };
+  readonly yosys?: { readonly seconds: number; readonly cells: number } | { readonly error: string };
+}
+
+const log = (message: string): void => { process.stderr.write(`${message}\n`); };
+
+async function loadCore(): Promise<GenerateFfe> {
+  const specifier = '../generator/ffe/index.js';
+  const core = (await import(specifier)) as { generateFfe: GenerateFfe };
+  return core.generateFfe;
+}
+
+async function benchSubject(subject: Subject, core: GenerateFfe, work: string): Promise<SubjectFigures> {
+  const strategies: StrategyFigures[] = [];
+  for (const arith of STRATEGIES) {
+    log(`${subject.name}: generating with --arith ${arith}`);
+    const out = path.join(work, `${subject.name}-${arith}`);
+    const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 2, rawInput: false }, () => core);
+    const c = r.manifest.cost;
+    strategies.push({
+      arith, generateSeconds: r.seconds.generate, adders: c.adders, nonzeroWeights: c.nonzeroWeights,
+      addersPerNonzeroWeight: c.addersPerNonzeroWeight, registerBits: c.registerBits, latencyCycles: r.manifest.latencyCycles,
+    });
+  }
+  const design = path.join(work, `${subject.name}-shared`);
+  log(`${subject.name}: Verilator build and ${subject.images} frames`);
+  const s = await verifyDesign(design, {
+    simulator: 'verilator', images: subject.images, imagesPerRun: subject.images, ...(subject.data ? { data: subject.data } : {}),
+  });
+  // verifyDesign builds into a fresh cache (see main), so buildSeconds is a real build.
+  const figures: SubjectFigures = {
+    name: subject.name,
+    strategies,
+    simulation: {
+      arith: 'shared', verilatorBuildSeconds: s.buildSeconds, images: s.images, data: s.dataSource,
+      framesPerSecond: s.images / s.simulationSeconds, cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
+      latency: s.latency, mismatches: s.mismatches,
+    },
+  };
+  return subject.yosys && !skipYosys ? { ...figures, yosys: await synthesize(design) } : figures;
+}
+
+async function synthesize(dir: string): Promise<{ seconds: number; cells: number } | { error: string }> {
+  log(`yosys synth -top on ${path.basename(dir)}`);
+  const { manifest } = readDesign(dir);
+  const files = manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') }));
+  const start = performance.now();
+  const r = await withSourcePaths(files, (paths) => runTool('yosys', ['-q', '-p', `read_verilog ${paths.join(' ')}; synth -top ${manifest.top}; tee -o /dev/stdout stat`], { timeoutMs: 60 * 60_000 }));
+  if (r.exitCode !== 0) return { error: (r.stderr + r.stdout).trim().split('\n').slice(-3).join(' | ') };
+  const cells = [...r.stdout.matchAll(/Number of cells:\s+(\d+)/g)].map((m) => Number(m[1]));
+  return { seconds: (performance.now() - start) / 1000, cells: cells[cells.length - 1] ?? NaN };
+}
+
+function printText(results: readonly SubjectFigures[], tools: Record<string, string>): void {
+  const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys})`, ''];
+  for (const r of results) {
+    lines.push(`== ${r.name}`);
+    lines.push('  arith      gen s   adders  nonzero w  adders/w  vs multiply  reg bits  latency');
+    const base = r.strategies.find((s) => s.arith === 'multiply');
+    for (const s of r.strategies) {
+      const ratio = base && base.adders > 0 ? (s.adders / base.adders).toFixed(2) : 'n/a';
+      lines.push(`  ${s.arith.padEnd(9)} ${s.generateSeconds.toFixed(2).padStart(6)} ${String(s.adders).padStart(8)} ${String(s.nonzeroWeights).padStart(10)} ${(s.addersPerNonzeroWeight?.toFixed(3) ?? 'n/a').padStart(9)} ${ratio.padStart(12)} ${String(s.registerBits).padStart(9)} ${String(s.latencyCycles).padStart(8)}`);
+    }
+    const m = r.simulation;
+    lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(1)} frames/s simulated over ${m.images} frames (${m.data})`);
+    lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles, ${m.mismatches} mismatches`);
+    if (r.yosys) lines.push('error' in r.yosys ? `  yosys synth: FAILED ${r.yosys.error}` : `  yosys synth -top: ${r.yosys.cells} cells in ${r.yosys.seconds.toFixed(1)} s`);
+    lines.push('');
+  }
+  process.stdout.write(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'fixynn-bench-ffe-'));
+  // A private simulator cache: every build in this run is a real (uncached) build.
+  process.env.FIXYNN_SIM_CACHE = path.join(work, 'sim-cache');
+  try {
+    const core = await loadCore();
+    const crops = await photoCrops();
+    const subjects: Subject[] = [
+      { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true },
+      { name: 'mobilenet-v1-0.25-qdq-first5', model: MOBILENET_QDQ, fixedLayers: '5', images: 3, data: 'missing' in crops ? 'random' : crops.test, yosys: false },
+    ];
+    const results: SubjectFigures[] = [];
+    for (const subject of subjects) results.push(await benchSubject(subject, core, work));
+    const tools = await toolVersions();
+    if (json) process.stdout.write(`${JSON.stringify({ tools, results }, null, 2)}\n`);
+    else printText(results, tools);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
