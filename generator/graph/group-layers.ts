@@ -205,9 +205,9 @@ function perImage(shape: readonly number[]): [number, number, number] {
 }
 
 function finish(graph: OpGraph, drafts: Draft[], producer: Map<string, Draft>): LayerGraph {
-  if (drafts.length === 0) throw nodeError(graph, { name: '', op: 'graph', order: 0 }, 'the model has no layers (no Conv, Gemm, MatMul, pool or Add)');
+  if (drafts.length === 0) throw badInput(`${graph.file}: the model has no layers (no Conv, Gemm, MatMul, pool or residual Add)`);
   if (graph.output !== graph.firstTensor && !producer.has(graph.output)) {
-    throw nodeError(graph, { name: graph.output, op: 'output', order: 0 }, 'the model output is not the output of a layer');
+    throw badInput(`${graph.file}: the model output "${graph.output}" is not the output of a layer`);
   }
   const tensors = new Map<string, TensorInfo>();
   const info = (name: string): TensorInfo => {
@@ -220,7 +220,7 @@ function finish(graph: OpGraph, drafts: Draft[], producer: Map<string, Draft>): 
   const layers = drafts.map((d, index) => {
     tensors.set(d.output, info(d.output));
     const layer = toLayer(graph, d, index, quantized);
-    checkGemmInput(graph, layer, tensors);
+    checkGemmInput(graph, d.main, layer, tensors);
     return layer;
   });
   if (quantized) checkFullyQuantized(graph, layers, tensors);
@@ -281,12 +281,12 @@ function withBiasInt(graph: OpGraph, d: Draft, quantized: boolean): Weights {
   return { ...weights, biasInt: Int32Array.from(values) };
 }
 
-function checkGemmInput(graph: OpGraph, layer: Layer, tensors: Map<string, TensorInfo>): void {
+function checkGemmInput(graph: OpGraph, node: OpNode, layer: Layer, tensors: Map<string, TensorInfo>): void {
   if (layer.kind !== 'gemm') return;
   const input = tensors.get(layer.inputs[0] ?? '');
   const n = layer.weights.shape[1] ?? 0;
   const size = input ? input.shape[0] * input.shape[1] * input.shape[2] : 0;
-  if (size !== n) throw nodeError(graph, { name: layer.name, op: 'Gemm', order: 0 }, `its ${n} inputs do not match the ${size} values of "${layer.inputs[0]}" (inconsistent shapes)`);
+  if (size !== n) throw nodeError(graph, node, `its ${n} inputs do not match the ${size} values of "${layer.inputs[0]}" (inconsistent shapes)`);
 }
 
 function checkFullyQuantized(graph: OpGraph, layers: readonly Layer[], tensors: Map<string, TensorInfo>): void {
@@ -295,7 +295,7 @@ function checkFullyQuantized(graph: OpGraph, layers: readonly Layer[], tensors: 
   }
   for (const l of layers) {
     if ((l.kind === 'conv' || l.kind === 'gemm') && !l.weights.int) {
-      throw nodeError(graph, { name: l.name, op: l.kind, order: 0 }, 'has float weights in a QDQ model; quantize its weights with DequantizeLinear (partially quantized models are not supported)');
+      throw badInput(`${graph.file}: layer ${l.index} "${l.name}" has float weights in a QDQ model; quantize its weights with DequantizeLinear (partially quantized models are not supported)`);
     }
   }
 }

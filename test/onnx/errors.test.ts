@@ -142,6 +142,16 @@ describe('bad models give exit 2 with one clear message', () => {
     expect(message).toMatch(/mul\.onnx: node "scale" \(Mul\): Mul is supported here only as input preprocessing/);
   });
 
+  it('a model without any layer', async () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 2, 2, 2]);
+    b.node('Flatten', ['x'], ['y'], {}, 'flatten');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'empty.onnx');
+    expect(code).toBe(2);
+    expect(message).toContain('empty.onnx: the model has no layers (no Conv, Gemm, MatMul, pool or residual Add)');
+  });
+
   it('a file that does not exist, and a non-ONNX file', async () => {
     expect(await main(['node', 'fixynn', 'inspect', join(dir, 'nope.onnx')])).toBe(2);
     expect(stderr).toMatch(/nope\.onnx: cannot read the model \(ENOENT\)/);
