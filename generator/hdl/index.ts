@@ -28,6 +28,7 @@
  * Narrowing that the intervals cannot prove is explicit: `.truncate(w)` / `.resize(w, {wrap: true})`
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
  * `m.wire(name, expr)`, `m.pipe(name, expr, opts)` (a delay register typed by its value),
+ * `m.delay(name, expr, cycles, opts)`, `m.counter(name, modulo, {enable, reset})` -> {value, last},
  * `m.memory(name, {depth, type})` with `.setWrite({addr, data, enable})` and `.read(name, {addr})` (RAM
  * with registered read), `m.instance(name, child, {port: expr}, {PARAM: value})` with `.out(port)`,
  * `m.parameter(name, {type, default})` (a Verilog parameter: widths come from its declared range), `concat`, `select`,

@@ -3,7 +3,7 @@
  * built by calling its methods; `checkModule` (check.ts) verifies it, `Simulator` (evaluate.ts) runs it,
  * and generator/emit prints it as Verilog.
  */
-import { Expr, type ExprLike, Signal, checkValueInRange, lift } from './expr.js';
+import { Expr, type ExprLike, Signal, checkValueInRange, lift, mux } from './expr.js';
 import { HdlError, type BitType, type Interval, contains, formatInterval, interval, rangeOfType } from './interval.js';
 
 /** A port or register type: an explicit bit type, or the exact interval of its values. */
@@ -288,6 +288,26 @@ export class Module {
   }
 
   /** A RAM (or, with `init` and no write port, a ROM) with registered reads. */
+  /** `value` delayed by `cycles` clocks through a chain of registers named `<name>_1` ... `<name>_<cycles>`. */
+  delay(name: string, value: ExprLike, cycles: number, options: RegOptions = {}): Expr {
+    if (!Number.isInteger(cycles) || cycles < 0) throw new HdlError(`delay '${name}': cycles must be a non-negative integer, got ${cycles}`);
+    let v = lift(value);
+    for (let i = 1; i <= cycles; i++) v = this.pipe(`${name}_${i}`, v, options);
+    return v;
+  }
+
+  /**
+   * A counter 0, 1, ..., modulo-1, 0, ... advancing when `enable` is 1 (always, without one); `last`
+   * is 1 on its final value (use it to advance the next counter of a nest, e.g. columns then rows).
+   */
+  counter(name: string, modulo: number, options: { enable?: Expr; reset?: Expr } = {}): { value: Reg; last: Expr } {
+    if (!Number.isInteger(modulo) || modulo < 1) throw new HdlError(`counter '${name}': modulo must be a positive integer, got ${modulo}`);
+    const value = this.reg(name, interval(0, modulo - 1), { ...options, init: 0 });
+    const last = value.eq(modulo - 1);
+    value.next(mux(last, 0, value.add(1)).assume(0, modulo - 1));
+    return { value, last };
+  }
+
   memory(name: string, options: { depth: number; type: TypeSpec; init?: readonly (bigint | number)[] }): Memory {
     this.requireClock(`memory '${name}'`);
     this.claimName(name);

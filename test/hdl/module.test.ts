@@ -242,3 +242,27 @@ describe('scale', () => {
     expect(emitDesign(m).files[0]!.text.split('\n').length).toBeGreaterThan(40_000);
   });
 });
+
+describe('helpers', () => {
+  it('counter wraps at its modulo and nests through `last`; delay shifts by whole cycles', () => {
+    const m = new Module('nest');
+    m.addClock();
+    const rst = m.input('rst', u(1));
+    const x = m.input('x', u(4));
+    const col = m.counter('col', 3, { reset: rst });
+    const row = m.counter('row', 2, { reset: rst, enable: col.last });
+    m.output('col_q', col.value);
+    m.output('row_q', row.value);
+    m.output('x_late', m.delay('x_d', x, 2));
+    expect(row.value.range).toEqual(interval(0, 1));
+    const sim = new Simulator(m);
+    sim.setAll({ rst: 1, x: 0 }).step();
+    const seen: string[] = [];
+    for (let t = 0; t < 7; t++) {
+      sim.setAll({ rst: 0, x: t });
+      seen.push(`${sim.get('row_q')}${sim.get('col_q')}:${sim.get('x_late')}`);
+      sim.step();
+    }
+    expect(seen).toEqual(['00:0', '01:0', '02:0', '10:1', '11:2', '12:3', '00:4']);
+  });
+});

@@ -9,7 +9,7 @@
  * TypeScript evaluator, so a design with latency L shows its response to vector t in line t + L.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
@@ -219,7 +219,10 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
   const root = options.cacheDir ?? defaultCacheDir();
   const dir = join(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`);
   const product = join(dir, simulator === 'verilator' ? 'Vtb' : 'tb.vvp');
-  if (existsSync(product)) return new SimBuild(simulator, tool, designs, dir, 0, true, trace);
+  if (existsSync(product)) {
+    markUsed(dir);
+    return new SimBuild(simulator, tool, designs, dir, 0, true, trace);
+  }
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(join(root, `.build-${simulator}-`));
@@ -244,7 +247,38 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
+  pruneCache(root);
   return new SimBuild(simulator, tool, designs, dir, (performance.now() - start) / 1000, false, trace);
+}
+
+/** Builds kept in the cache; the least recently used beyond this are deleted. */
+const CACHE_KEEP = 100;
+
+function markUsed(dir: string): void {
+  const now = new Date();
+  try {
+    utimesSync(dir, now, now);
+  } catch {
+    // Another process pruned it meanwhile: the build we already hold a path to is still complete or gone; run() reports.
+  }
+}
+
+/** Keep the cache bounded: drop the least recently used builds and abandoned partial builds. */
+function pruneCache(root: string): void {
+  const mtimeOf = (path: string): number => {
+    try {
+      return statSync(path).mtimeMs;
+    } catch {
+      return Number.POSITIVE_INFINITY; // gone already (another process pruned it): nothing to do
+    }
+  };
+  const entries = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => ({ path: join(root, e.name), partial: e.name.startsWith('.'), mtime: mtimeOf(join(root, e.name)) }));
+  const hourAgo = Date.now() - 3_600_000;
+  const complete = entries.filter((e) => !e.partial).sort((a, b) => b.mtime - a.mtime);
+  const stale = [...complete.slice(CACHE_KEEP), ...entries.filter((e) => e.partial && e.mtime < hourAgo)];
+  for (const e of stale) rmSync(e.path, { recursive: true, force: true });
 }
 
 async function buildVerilator(work: string, paths: readonly string[], jobs: number | undefined, trace: boolean): Promise<void> {
