@@ -9,10 +9,16 @@ import { quantizeCalibrated } from '../../generator/quant/quantize.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
 import { exampleGraph, randomImage, ruleBig, runFloat, runIntegerNaive } from './reference.js';
 
-function calibrate(graph: LayerGraph, images: Float32Array[], bits: { weightBits: number; actBits: number }, method: 'minmax' | 'mse' = 'minmax'): QuantizedGraph {
+function calibrate(graph: LayerGraph, images: Float32Array[], bits: { weightBits: number; actBits: number }, method: 'minmax' | 'mse' = 'minmax', biasCorrection = false): QuantizedGraph {
   const collector = new RangeCollector(images.length);
-  for (const image of images) for (const [name, v] of runFloat(graph, image)) collector.observe(name, v);
-  return quantizeCalibrated(graph, { ranges: collector.ranges(method, bits.actBits), ...bits, images: images.length, method });
+  for (const image of images) {
+    for (const [name, v] of runFloat(graph, image)) {
+      collector.observe(name, v);
+      collector.observeChannels(name, v, graph.tensors.get(name)?.shape[0] ?? 1);
+    }
+  }
+  const ranges = collector.ranges(method, bits.actBits);
+  return quantizeCalibrated(graph, { ranges, ...bits, images: images.length, method, ...(biasCorrection ? { channelMeans: collector.channelMeans() } : {}) });
 }
 
 function tensorOf(qg: QuantizedGraph, name: string): QuantTensor {
@@ -99,6 +105,29 @@ describe('the integer model', () => {
     const gain = sqnrAt(10) - sqnrAt(6);
     expect(gain).toBeGreaterThan(4 * 4.5);
     expect(gain).toBeLessThan(4 * 7.5);
+  });
+
+  it('bias correction removes most of the mean output offset that coarse weights cause', () => {
+    const images = Array.from({ length: 24 }, (_, i) => randomImage(graph.input.shape, 900 + i, 1));
+    const meanOffset = (qg: QuantizedGraph): number => {
+      const model = new IntegerModel(qg);
+      const t = tensorOf(qg, 'pw1_out');
+      const [c, h, w] = t.shape;
+      const offsets = new Float64Array(c);
+      for (const image of images) {
+        const q = model.run(model.quantizeInput(image)).get('pw1_out') ?? new Int32Array();
+        const f = runFloat(graph, image).get('pw1_out') ?? new Float64Array();
+        for (let i = 0; i < q.length; i++) {
+          const channel = Math.floor(i / (h * w));
+          offsets[channel] = (offsets[channel] ?? 0) + (t.quant.scale * ((q[i] ?? 0) - t.quant.zeroPoint) - (f[i] ?? 0)) / (h * w * images.length);
+        }
+      }
+      return offsets.reduce((sum, v) => sum + Math.abs(v), 0) / c;
+    };
+    const plain = meanOffset(calibrate(graph, images, { weightBits: 3, actBits: 12 }));
+    const corrected = meanOffset(calibrate(graph, images, { weightBits: 3, actBits: 12 }, 'minmax', true));
+    console.log(`mean |channel offset| of pw1 with 3-bit weights: ${plain.toExponential(2)} plain, ${corrected.toExponential(2)} bias-corrected`);
+    expect(corrected).toBeLessThan(plain / 2);
   });
 
   it('uses bigint where 16-bit weights and activations push acc * M past 2^53, still equal to the naive rule', () => {

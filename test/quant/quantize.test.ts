@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/errors.js';
 import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
-import { chooseMultiplier, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
+import { chooseMultiplier, chooseMultiplierForOutputs, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { qRange } from '../../generator/quant/ir.js';
 import { activationClamp, quantizeCalibrated, quantizeQdq, quantizeWeightsPerChannel } from '../../generator/quant/quantize.js';
@@ -47,6 +47,35 @@ describe('fixed-point multipliers', () => {
     const { multipliers, shift } = chooseSharedShift([0.8, 0.05], 't');
     expect(multipliers[0]).toBeGreaterThanOrEqual(2 ** 15);
     expect(Math.abs((multipliers[1] ?? 0) / 2 ** shift - 0.05)).toBeLessThan(2 ** -shift);
+  });
+});
+
+describe('choosing M for the output range', () => {
+  /** Accumulators inside the output range whose rule result differs from round(acc * real). */
+  function flips(real: number, m: number, s: number, yHi: number): number {
+    let count = 0;
+    for (let acc = 0; acc * real <= yHi + 0.5; acc++) {
+      if (Math.floor(acc * real + 0.5) !== Math.floor((acc * m + 2 ** (s - 1)) / 2 ** s)) count++;
+    }
+    return count;
+  }
+
+  it('never flips more roundings than the nearest M, and stays beside it', () => {
+    fc.assert(fc.property(fc.double({ min: 0.002, max: 0.9, noNaN: true }), fc.integer({ min: 15, max: 255 }), (real, yHi) => {
+      const nearest = chooseMultiplier(real, 't');
+      const chosen = chooseMultiplierForOutputs(real, 0, yHi, 't');
+      expect(chosen.shift).toBe(nearest.shift);
+      expect(Math.abs(chosen.multiplier - nearest.multiplier)).toBeLessThanOrEqual(2);
+      expect(flips(real, chosen.multiplier, chosen.shift, yHi)).toBeLessThanOrEqual(flips(real, nearest.multiplier, nearest.shift, yHi));
+    }), { numRuns: 60 });
+  });
+
+  it('finds a neighbour that rounds every output like the exact multiplier where one exists', () => {
+    // MobileNet QDQ's dw1 multiplier: the nearest M flips 10 accumulators in [0, 255].
+    const real = 0.12383396178483963;
+    const nearest = chooseMultiplier(real, 't');
+    const chosen = chooseMultiplierForOutputs(real, 0, 255, 't');
+    expect(flips(real, chosen.multiplier, chosen.shift, 255)).toBeLessThanOrEqual(flips(real, nearest.multiplier, nearest.shift, 255));
   });
 });
 
