@@ -80,6 +80,11 @@ function literal(value: bigint, width: number): string {
   return `${width}'d${toBits(value, width)}`;
 }
 
+/** A description as `//` comment lines: printable ASCII only (model names may hold anything). */
+function commentLines(text: string): string[] {
+  return text.split(/\r?\n/).map((line) => `// ${line.replace(/[^\x20-\x7e]/g, '?')}`.trimEnd());
+}
+
 /** `n` copies of a bit, as a concatenation item. */
 function replicate(n: number, bit: string): string {
   return n === 1 ? bit : `{${n}{${bit}}}`;
@@ -162,7 +167,8 @@ class ModulePrinter {
     );
     const name = this.moduleNames.get(this.m)!;
     const head = params.length === 0 ? `module ${name}` : [`module ${name} #(`, ...params, ')'].join('\n');
-    return ports.length === 0 ? `${head};` : [`${head} (`, ...lines, ');'].join('\n');
+    const doc = this.m.description === undefined ? [] : commentLines(this.m.description);
+    return [...doc, ports.length === 0 ? `${head};` : [`${head} (`, ...lines, ');'].join('\n')].join('\n');
   }
 
   /** Track an identifier's bit usage (for the unused-bit sink). */

@@ -216,9 +216,13 @@ export class Module {
   private readonly names = new Set<string>();
   private clockPort: Input | undefined;
 
-  constructor(name: string) {
+  /** Printed as a comment above the module (what it is, where it came from). */
+  readonly description: string | undefined;
+
+  constructor(name: string, options: { description?: string } = {}) {
     if (name.length === 0) throw new HdlError('a module needs a name');
     this.name = name;
+    this.description = options.description;
   }
 
   get clock(): Input | undefined {

@@ -5,7 +5,7 @@ import { version } from '../../generator/version.js';
 
 /** A small design touching every printer feature: ports, arithmetic, a register, RAM, an instance. */
 function smallDesign(): Module {
-  const child = new Module('scale3');
+  const child = new Module('scale3', { description: 'y = 3x + floor(x/2)\nfrom layer "conv\u00e9"' });
   const x = child.input('x', s(8));
   child.output('y', x.mul(3).add(x.shr(1)));
 

@@ -4,6 +4,8 @@
 //   arith = shared
 //   pipeline = 1
 
+// y = 3x + floor(x/2)
+// from layer "conv?"
 module scale3 (
   input wire signed [7:0] x,
   output wire signed [9:0] y
