@@ -163,6 +163,13 @@ function constant(env: Env, name: string | undefined, what: string): Tensor {
   return c.tensor;
 }
 
+/** A float parameter (weights, biases, BN statistics): integer tensors must go through DequantizeLinear. */
+function floatConstant(env: Env, name: string | undefined, what: string): Tensor {
+  const t = constant(env, name, what);
+  if (t.dtype !== 'float32') throw fail(`${what} "${name ?? ''}" is ${t.dtype}; it must be float (integer weights need a DequantizeLinear)`);
+  return t;
+}
+
 function optionalConstant(env: Env, name: string | undefined, what: string): Tensor | undefined {
   return name ? constant(env, name, what) : undefined;
 }
@@ -185,7 +192,7 @@ function inferNode(node: OnnxNode, env: Env): Inferred {
     case 'BatchNormalization': {
       const x = dynamicShape(env, a, 4);
       node.inputs.slice(1).forEach((name, i) => {
-        const t = constant(env, name, ['scale', 'bias', 'mean', 'var'][i] ?? 'parameter');
+        const t = floatConstant(env, name, ['scale', 'bias', 'mean', 'var'][i] ?? 'parameter');
         if (t.data.length !== x[1]) throw fail(`parameter "${name}" has ${t.data.length} values for ${x[1]} channels (inconsistent shapes)`);
       });
       return { shape: x };
@@ -226,7 +233,7 @@ function inferNode(node: OnnxNode, env: Env): Inferred {
     case 'Gemm': return inferGemm(node, env);
     case 'MatMul': {
       const [n, k] = dynamicShape(env, a, 2);
-      const w = constant(env, b, 'weight');
+      const w = floatConstant(env, b, 'weight');
       if (w.dims.length !== 2 || w.dims[0] !== k) throw fail(`weight "${b}" is [${w.dims.join(', ')}], expected [${k}, M] (inconsistent shapes)`);
       return { shape: [n ?? 1, w.dims[1] ?? 0] };
     }
@@ -280,7 +287,7 @@ function spatialOut(attrs: Readonly<Record<string, unknown>>, x: Shape, kernel: 
 function inferConv(node: OnnxNode, env: Env): Inferred {
   const [a = '', b, c] = node.inputs;
   const x = dynamicShape(env, a, 4);
-  const w = constant(env, b, 'weight');
+  const w = floatConstant(env, b, 'weight');
   if (w.dims.length !== 4) throw fail(`weight "${b}" has shape [${w.dims.join(', ')}]; only 2-D convolutions ([M, C/group, kH, kW]) are supported`);
   const [m = 0, cg = 0, kh = 0, kw = 0] = w.dims;
   const group = (node.attrs['group'] as number | undefined) ?? 1;
@@ -290,7 +297,7 @@ function inferConv(node: OnnxNode, env: Env): Inferred {
   const kernel = node.attrs['kernel_shape'] as [number, number] | undefined;
   if (kernel && (kernel[0] !== kh || kernel[1] !== kw)) throw fail(`kernel_shape [${kernel.join(', ')}] differs from the weight's [${kh}, ${kw}] (inconsistent shapes)`);
   if (kh < 1 || kw < 1 || m < 1) throw fail(`weight "${b}" has an empty shape [${w.dims.join(', ')}]`);
-  const bias = optionalConstant(env, c, 'bias');
+  const bias = c ? floatConstant(env, c, 'bias') : undefined;
   if (bias && bias.data.length !== m) throw fail(`bias "${c}" has ${bias.data.length} values for ${m} output channels (inconsistent shapes)`);
   const { attrs, hw } = spatialOut(node.attrs, x, [kh, kw]);
   return { shape: [1, m, hw[0], hw[1]], attrs: { ...attrs, group } };
@@ -306,12 +313,12 @@ function inferPool(node: OnnxNode, env: Env): Inferred {
 function inferGemm(node: OnnxNode, env: Env): Inferred {
   const [a = '', b, c] = node.inputs;
   const [n, k] = dynamicShape(env, a, 2);
-  const w = constant(env, b, 'weight');
+  const w = floatConstant(env, b, 'weight');
   const transB = node.attrs['transB'] === 1;
   if (w.dims.length !== 2) throw fail(`weight "${b}" must be 2-D, it is [${w.dims.join(', ')}]`);
   const [wk, m] = transB ? [w.dims[1], w.dims[0]] : [w.dims[0], w.dims[1]];
   if (wk !== k) throw fail(`weight "${b}" [${w.dims.join(', ')}] (transB ${transB ? 1 : 0}) does not fit an input of ${k} features (inconsistent shapes)`);
-  const bias = optionalConstant(env, c, 'bias');
+  const bias = c ? floatConstant(env, c, 'bias') : undefined;
   if (bias && bias.data.length !== 1 && bias.data.length !== m) throw fail(`bias "${c}" has ${bias.data.length} values for ${m} outputs (inconsistent shapes)`);
   return { shape: [n ?? 1, m ?? 0] };
 }

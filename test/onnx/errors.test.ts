@@ -142,6 +142,17 @@ describe('bad models give exit 2 with one clear message', () => {
     expect(message).toMatch(/mul\.onnx: node "scale" \(Mul\): Mul is supported here only as input preprocessing/);
   });
 
+  it('integer weights without DequantizeLinear', async () => {
+    const b = new OnnxBuilder();
+    b.input('x', [1, 1, 2, 2]);
+    b.initializer('w', Int8Array.of(3), [1, 1, 1, 1]);
+    b.node('Conv', ['x', 'w'], ['y'], {}, 'int_conv');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'intw.onnx');
+    expect(code).toBe(2);
+    expect(message).toContain('intw.onnx: node "int_conv" (Conv): weight "w" is int8; it must be float (integer weights need a DequantizeLinear)');
+  });
+
   it('a model without any layer', async () => {
     const b = new OnnxBuilder();
     b.input('x', [1, 2, 2, 2]);
