@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateDesign } from '../generator/design/generate-design.js';
-import type { ArithStrategy, GenerateFfe } from '../generator/ffe/contract.js';
+import type { ArithStrategy } from '../generator/ffe/contract.js';
+import { loadFfeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
 import { verifyDesign } from '../verify/ffe/index.js';
 import { MOBILENET_QDQ, photoCrops } from '../verify/photos.js';
@@ -62,18 +63,12 @@ interface SubjectFigures {
 
 const log = (message: string): void => { process.stderr.write(`${message}\n`); };
 
-async function loadCore(): Promise<GenerateFfe> {
-  const specifier = '../generator/ffe/index.js';
-  const core = (await import(specifier)) as { generateFfe: GenerateFfe };
-  return core.generateFfe;
-}
-
-async function benchSubject(subject: Subject, core: GenerateFfe, work: string): Promise<SubjectFigures> {
+async function benchSubject(subject: Subject, core: FfeCore, work: string): Promise<SubjectFigures> {
   const strategies: StrategyFigures[] = [];
   for (const arith of STRATEGIES) {
     log(`${subject.name}: generating with --arith ${arith}`);
     const out = path.join(work, `${subject.name}-${arith}`);
-    const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 2, rawInput: false }, () => core);
+    const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 0, rawInput: false }, () => core);
     const c = r.manifest.cost;
     strategies.push({
       arith, generateSeconds: r.seconds.generate, adders: c.adders, nonzeroWeights: c.nonzeroWeights,
@@ -133,7 +128,7 @@ async function main(): Promise<void> {
   // A private simulator cache: every build in this run is a real (uncached) build.
   process.env.FIXYNN_SIM_CACHE = path.join(work, 'sim-cache');
   try {
-    const core = await loadCore();
+    const core = await loadFfeCore();
     const crops = await photoCrops();
     const subjects: Subject[] = [
       { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true },

@@ -7,10 +7,14 @@ import type { Command } from 'commander';
 import { badInput } from '../errors.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy, GenerateFfe } from '../ffe/contract.js';
+import { coreFromContract, loadFfeCore } from '../design/core.js';
 
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
-/** A register stage every 2 adder levels: short paths at a small latency cost (0 = no stages). */
-export const DEFAULT_PIPELINE = 2;
+/**
+ * 0: no register stages inside the constant products (each weighted layer registers its products and its
+ * requantization once); the only depth the FFE core supports so far.
+ */
+export const DEFAULT_PIPELINE = 0;
 
 export interface GenerateCliOptions {
   readonly fixedLayers?: string;
@@ -46,7 +50,7 @@ export function registerGenerate(program: Command): void {
 export async function runGenerate(modelPath: string, cli: GenerateCliOptions, generateFfe?: GenerateFfe): Promise<void> {
   const options = parseGenerateOptions(cli);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
-  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, generateFfe ? () => generateFfe : loadFfeCore);
+  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, generateFfe ? () => coreFromContract(generateFfe) : loadFfeCore);
   const m = result.manifest;
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({
@@ -89,12 +93,4 @@ export function optionalInt(text: string | undefined, flag: string, min: number,
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw badInput(`${flag} ${text}: expected an integer from ${min} to ${max}`);
   return value;
-}
-
-/** The FFE core (generator/ffe); loaded on use so that the other commands never pay for it. */
-async function loadFfeCore(): Promise<GenerateFfe> {
-  const specifier = '../ffe/index.js';
-  const core = (await import(specifier)) as { generateFfe?: GenerateFfe };
-  if (typeof core.generateFfe !== 'function') throw new Error('internal: generator/ffe does not export generateFfe');
-  return core.generateFfe;
 }

@@ -16,7 +16,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../errors.js';
-import type { ArithStrategy, FfeDesign, GenerateFfe, StreamFormat } from '../ffe/contract.js';
+import type { ArithStrategy, StreamFormat } from '../ffe/contract.js';
+import type { CoreDesign, FfeCore } from './core.js';
 import { loadInputs, mnistTrain } from '../data/index.js';
 import type { LayerGraph } from '../graph/ir.js';
 import { resolveFixedLayers } from '../graph/split.js';
@@ -49,7 +50,7 @@ export interface GenerateDesignOptions {
 
 export interface GeneratedDesign {
   readonly manifest: Manifest;
-  readonly design: FfeDesign;
+  readonly design: CoreDesign;
   readonly seconds: { readonly quantize: number; readonly generate: number; readonly total: number };
 }
 
@@ -57,7 +58,7 @@ export interface GeneratedDesign {
 const DEFAULT_MNIST_CALIBRATION = 200;
 
 /** `core` gives the FFE generator; it is asked for only once the model and the flags have been checked. */
-export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: () => GenerateFfe | Promise<GenerateFfe>): Promise<GeneratedDesign> {
+export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: () => FfeCore | Promise<FfeCore>): Promise<GeneratedDesign> {
   const start = performance.now();
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
@@ -71,16 +72,13 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
   });
-  const fixed = fixedPartOf(quantized, k);
+  fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
   const generateFfe = await core();
-  const design = generateFfe(quantized, k, {
-    arith: options.arith,
-    pipeline: options.pipeline,
-    rawInput: options.rawInput,
-    header: { modelFile: MODEL_COPY, modelSha256: sha256, options: Object.entries(headerOptions).map(([key, v]) => `${key}=${String(v)}`).join(' ') },
-  });
+  const design = generateFfe(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, header: { modelSha256: sha256, options: headerOptions } });
+  // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
+  const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
   const files = designFiles(design, fixed, modelBytes, { sha256, headerOptions });
@@ -132,7 +130,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
 }
 
 /** The FFE core and the quantized graph must describe the same layers; a disagreement is a generator bug. */
-function checkDesignAgainstGraph(design: FfeDesign, fixed: QuantizedGraph): void {
+function checkDesignAgainstGraph(design: CoreDesign, fixed: QuantizedGraph): void {
   if (design.layers.length !== fixed.layers.length) throw new Error(`internal: the FFE core returned ${design.layers.length} layers for ${fixed.layers.length} fixed layers`);
   design.layers.forEach((layer, i) => {
     const shape = fixed.tensors[fixed.layers[i]?.output ?? '']?.shape;
@@ -142,7 +140,7 @@ function checkDesignAgainstGraph(design: FfeDesign, fixed: QuantizedGraph): void
   });
 }
 
-function designFiles(design: FfeDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
+function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const rtl = design.files.map((f) => `rtl/${f.name}`);
   design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
@@ -164,7 +162,7 @@ interface DescribeContext {
   readonly calibration: string;
 }
 
-function describeDesign(design: FfeDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
   const nonzero = fixed.layers.map(nonzeroWeights);
   const hashes: Record<string, string> = {};
   for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
@@ -190,7 +188,7 @@ function describeDesign(design: FfeDesign, fixed: QuantizedGraph, files: Readonl
     output: streamFormat(design.output),
     layers: design.layers.map((l, i) => ({
       index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: streamFormat(l.out), latencyCycles: l.latencyCycles,
-      cost: { adders: l.cost.adders, adderBits: l.cost.adderBits, registerBits: l.cost.registerBits, memoryBits: l.cost.memoryBits, depth: l.cost.depth },
+      cost: { adders: l.cost.adders, productAdders: l.cost.productAdders, adderBits: l.cost.adderBits, registerBits: l.cost.registerBits, memoryBits: l.cost.memoryBits, depth: l.cost.depth },
       nonzeroWeights: nonzero[i] ?? 0,
     })),
     latencyCycles: design.latencyCycles,

@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import { badInput } from '../errors.js';
-import type { FfeDesign, StreamFormat } from '../ffe/contract.js';
+import type { StreamFormat } from '../ffe/contract.js';
+import type { CoreDesign } from './core.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../quant/serialize.js';
 
@@ -22,7 +23,7 @@ const int = z.number().int();
 const count = int.nonnegative();
 
 const streamFormat = z.object({ channels: int.positive(), bits: int.positive(), signed: z.boolean(), height: int.positive(), width: int.positive() }).strict();
-const cost = z.object({ adders: count, adderBits: count, registerBits: count, memoryBits: count, depth: count }).strict();
+const cost = z.object({ adders: count, productAdders: count, adderBits: count, registerBits: count, memoryBits: count, depth: count }).strict();
 const port = z.object({ name: z.string(), direction: z.enum(['input', 'output']), width: int.positive() }).strict();
 
 const layerSchema = z.object({
@@ -30,7 +31,8 @@ const layerSchema = z.object({
   name: z.string(),
   kind: z.string(),
   module: z.string(),
-  tap: z.string(),
+  /** null: a layer fused inside the next layer's module (no beats of its own to tap). */
+  tap: z.string().nullable(),
   out: streamFormat,
   latencyCycles: count,
   cost,
@@ -93,19 +95,20 @@ export function topPorts(input: StreamFormat, output: StreamFormat): ManifestPor
   ];
 }
 
-/** Summed cost figures of all layers, and adders per nonzero weight (the arithmetic's efficiency). */
-export function totalCost(design: FfeDesign, nonzeroWeights: readonly number[]): Manifest['cost'] {
-  const sum = (pick: (c: FfeDesign['layers'][number]['cost']) => number): number => design.layers.reduce((s, l) => s + pick(l.cost), 0);
-  const adders = sum((c) => c.adders);
+/** Summed cost figures of all layers, and product adders per nonzero weight (the arithmetic's efficiency). */
+export function totalCost(design: CoreDesign, nonzeroWeights: readonly number[]): Manifest['cost'] {
+  const sum = (pick: (c: CoreDesign['layers'][number]['cost']) => number): number => design.layers.reduce((s, l) => s + pick(l.cost), 0);
+  const productAdders = sum((c) => c.productAdders);
   const nonzero = nonzeroWeights.reduce((a, b) => a + b, 0);
   return {
-    adders,
+    adders: sum((c) => c.adders),
+    productAdders,
     adderBits: sum((c) => c.adderBits),
     registerBits: sum((c) => c.registerBits),
     memoryBits: sum((c) => c.memoryBits),
     depth: design.layers.reduce((d, l) => Math.max(d, l.cost.depth), 0),
     nonzeroWeights: nonzero,
-    addersPerNonzeroWeight: nonzero === 0 ? null : adders / nonzero,
+    addersPerNonzeroWeight: nonzero === 0 ? null : productAdders / nonzero,
   };
 }
 

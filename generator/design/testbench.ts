@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { isLegalIdentifier, MAX_IDENTIFIER_LENGTH, NameScope, renderHeader, type HeaderInfo } from '../emit/index.js';
-import type { FfeDesign } from '../ffe/contract.js';
+import type { CoreDesign } from './core.js';
 
 export const TB_VERILOG = 'tb/ffe_tb.v';
 export const TB_HARNESS = 'tb/ffe_harness.cpp';
@@ -26,12 +26,12 @@ export interface Testbench {
 }
 
 /** The testbench module's name: `<top>_tb`, kept distinct from every module of the design. */
-export function testbenchName(design: FfeDesign): string {
+export function testbenchName(design: CoreDesign): string {
   const scope = new NameScope([design.top, ...design.layers.map((l) => l.module)]);
   return scope.claim(`${design.top}_tb`);
 }
 
-export function renderTestbench(design: FfeDesign, header: HeaderInfo): Testbench {
+export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testbench {
   assertLegalNames(design);
   const tb = testbenchName(design);
   const headerText = renderHeader(header).trimEnd();
@@ -44,7 +44,7 @@ export function renderTestbench(design: FfeDesign, header: HeaderInfo): Testbenc
     inHeight: design.input.height,
     inWidthPixels: design.input.width,
     outBeats: design.output.height * design.output.width,
-    taps: design.layers.map((layer) => ({ index: layer.index, name: layer.tap })),
+    taps: design.layers.flatMap((layer) => (layer.tap === null ? [] : [{ index: layer.index, name: layer.tap }])),
   });
   const harness = harnessTemplate({ header: headerText, tb, tbFile: TB_VERILOG, harnessFile: TB_HARNESS });
   return { module: tb, verilog, harness };
@@ -56,8 +56,8 @@ export function renderFileList(rtlPaths: readonly string[]): string {
 }
 
 /** The FFE core promises legal names; a broken promise must fail here, not in a simulator. */
-function assertLegalNames(design: FfeDesign): void {
-  const names = [design.top, ...design.layers.flatMap((l) => [l.module, `${l.tap}_valid`, `${l.tap}_data`])];
+function assertLegalNames(design: CoreDesign): void {
+  const names = [design.top, ...design.layers.flatMap((l) => [l.module, ...(l.tap === null ? [] : [`${l.tap}_valid`, `${l.tap}_data`])])];
   // Plain identifier syntax and no keyword; long or underscore-heavy names are legal, only not our style.
   const styleOnly = (n: string): boolean => n.length > MAX_IDENTIFIER_LENGTH || n.includes('__') || n.endsWith('_');
   const bad = names.filter((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) || (!isLegalIdentifier(n) && !styleOnly(n)));

@@ -30,13 +30,15 @@ export interface StreamCheck {
 }
 
 /** Compares a run of `frames` frames; expected[f] is the layer's output for frame f. Returns the count of differing values and the first difference. */
-export function compareStream(check: StreamCheck, expected: readonly Int32Array[], firstFrame: number): { differences: number; first: Mismatch | null } {
+export function compareStream(check: StreamCheck, expected: readonly Int32Array[], firstFrame: number): { differences: number; first: Mismatch | null; frames: Set<number> } {
   const { format } = check;
   const perFrame = format.height * format.width;
   let differences = 0;
   let first: Mismatch | null = null;
+  const frames = new Set<number>();
   const note = (m: Mismatch): void => {
     differences++;
+    frames.add(m.frame);
     if (first === null) first = m;
   };
   const expectedBeats = perFrame * expected.length;
@@ -62,7 +64,7 @@ export function compareStream(check: StreamCheck, expected: readonly Int32Array[
       }
     }
   }
-  return { differences, first };
+  return { differences, first, frames };
 }
 
 export function describeMismatch(m: Mismatch): string {
