@@ -7,7 +7,7 @@ import { RangeCollector } from '../../generator/quant/calibrate.js';
 import type { QuantizedGraph, QuantTensor } from '../../generator/quant/ir.js';
 import { quantizeCalibrated } from '../../generator/quant/quantize.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
-import { exampleGraph, randomImage, ruleBig, runFloat, runIntegerNaive } from './reference.js';
+import { exampleGraph, randomGraph, randomImage, ruleBig, runFloat, runIntegerNaive } from './reference.js';
 
 function calibrate(graph: LayerGraph, images: Float32Array[], bits: { weightBits: number; actBits: number }, method: 'minmax' | 'mse' = 'minmax', biasCorrection = false): QuantizedGraph {
   const collector = new RangeCollector(images.length);
@@ -138,5 +138,29 @@ describe('the integer model', () => {
     const naive = runIntegerNaive(qg, q);
     const fast = model.run(q);
     for (const layer of qg.layers) expect(Array.from(fast.get(layer.output) ?? [])).toEqual(Array.from(naive.get(layer.output) ?? []));
+  });
+});
+
+describe('the integer model on random networks', () => {
+  const FULL = process.env['FIXYNN_FULL'] === '1';
+  const seeds = Array.from({ length: FULL ? 200 : 40 }, (_, i) => 7000 + i);
+
+  it(`equals the naive bigint reference on every layer of ${seeds.length} random networks`, () => {
+    const kinds = new Set<string>();
+    for (const seed of seeds) {
+      const graph = randomGraph(seed);
+      graph.layers.forEach((l) => kinds.add(l.kind === 'conv' ? `conv/g${l.group === 1 ? 1 : l.group === graph.tensors.get(l.inputs[0] ?? '')?.shape[0] ? 'dw' : 'n'}` : l.kind));
+      const images = Array.from({ length: 3 }, (_, i) => randomImage(graph.input.shape, seed * 10 + i));
+      const bits = { weightBits: 2 + (seed % 11), actBits: 2 + ((seed * 7) % 11) };
+      const qg = calibrate(graph, images, bits, seed % 2 ? 'mse' : 'minmax', seed % 3 === 0);
+      const model = new IntegerModel(qg);
+      for (const image of images) {
+        const q = model.quantizeInput(image);
+        const fast = model.run(q);
+        const naive = runIntegerNaive(qg, q);
+        for (const layer of qg.layers) expect(Array.from(fast.get(layer.output) ?? []), `seed ${seed} layer ${layer.name}`).toEqual(Array.from(naive.get(layer.output) ?? []));
+      }
+    }
+    expect([...kinds].sort()).toEqual(['add', 'avgpool', 'conv/g1', 'conv/gdw', 'conv/gn', 'gemm', 'globalavgpool', 'maxpool']);
   });
 });

@@ -232,3 +232,75 @@ function naiveLayer(qg: QuantizedGraph, layer: QLayer, values: Map<string, Int32
   });
   return out;
 }
+
+/**
+ * A random chain of layers: convs (kernel 1/3/5, stride 1/2, asymmetric pads, dense / depthwise / grouped,
+ * every activation), max and average pools, a residual Add where shapes allow, global pooling and a gemm.
+ * Odd, non-square sizes.
+ */
+export function randomGraph(seed: number): LayerGraph {
+  const rand = seeded(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const tensors = new Map<string, TensorInfo>();
+  const shapeOf = (name: string): Shape => tensors.get(name)?.shape ?? [0, 0, 0];
+  const add = (name: string, shape: Shape): string => { tensors.set(name, { name, shape }); return name; };
+  const inShape: Shape = [pick([1, 2, 3]), 5 + Math.floor(rand() * 8), 5 + Math.floor(rand() * 8)];
+  add('x', inShape);
+  const layers: Layer[] = [];
+  const base = (name: string, inputs: string[], output: string) => ({ index: layers.length, name, nodes: [name], inputs, output });
+  let current = 'x';
+  const depth = 3 + Math.floor(rand() * 4);
+  for (let i = 0; i < depth; i++) {
+    const [c, h, w] = shapeOf(current);
+    const k = pick([1, 3, 5].filter((kk) => kk <= Math.max(h, w) + 2));
+    const stride = h > 4 && w > 4 ? pick([1, 1, 2]) : 1;
+    const pads: [number, number, number, number] = [0, 0, 0, 0].map(() => Math.floor(rand() * k)) as [number, number, number, number];
+    const outH = windowOut(h, k, stride, pads[0], pads[2]);
+    const outW = windowOut(w, k, stride, pads[1], pads[3]);
+    if (outH < 1 || outW < 1) continue;
+    const kind = pick(['dense', 'depthwise', 'grouped', 'maxpool', 'avgpool', 'add']);
+    const name = `l${layers.length}`;
+    if (kind === 'maxpool' || kind === 'avgpool') {
+      const output = add(`${name}_out`, [c, outH, outW]);
+      layers.push({ kind, ...base(name, [current], output), kernel: [k, k], stride: [stride, stride], pads, countIncludePad: true });
+      current = output;
+      continue;
+    }
+    if (kind === 'add' && layers.length > 0) {
+      // A 1x1 conv beside the current tensor, added back to it.
+      const side = add(`${name}_side`, [c, h, w]);
+      layers.push({
+        kind: 'conv', ...base(`${name}_pw`, [current], side), group: 1, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0],
+        activation: pick<Activation>([{ kind: 'none' }, { kind: 'relu' }]),
+        weights: { shape: [c, c, 1, 1], float: randomArray(c * c, rand, 0.6) }, bias: randomArray(c, rand, 0.2),
+      });
+      const output = add(`${name}_out`, [c, h, w]);
+      layers.push({ kind: 'add', ...base(name, [current, side], output), activation: pick<Activation>([{ kind: 'none' }, { kind: 'relu' }]) });
+      current = output;
+      continue;
+    }
+    const group = kind === 'depthwise' ? c : kind === 'grouped' && c % 2 === 0 ? 2 : 1;
+    const out = kind === 'depthwise' ? c : group * (1 + Math.floor(rand() * 3));
+    const output = add(`${name}_out`, [out, outH, outW]);
+    const count = out * (c / group) * k * k;
+    layers.push({
+      kind: 'conv', ...base(name, [current], output), group, kernel: [k, k], stride: [stride, stride], pads,
+      activation: pick<Activation>([{ kind: 'none' }, { kind: 'relu' }, { kind: 'clip', min: 0, max: 6 }, { kind: 'clip', min: -1, max: 1 }]),
+      weights: { shape: [out, c / group, k, k], float: randomArray(count, rand, 0.8) }, bias: randomArray(out, rand, 0.3),
+    });
+    current = output;
+  }
+  const [c] = shapeOf(current);
+  const gap = add('gap_out', [c, 1, 1]);
+  layers.push({ kind: 'globalavgpool', ...base('gap', [current], gap) });
+  const fc = add('fc_out', [4, 1, 1]);
+  layers.push({
+    kind: 'gemm', ...base('fc', [gap], fc), activation: { kind: 'none' },
+    weights: { shape: [4, c], float: randomArray(4 * c, rand, 0.5) }, bias: randomArray(4, rand, 0.2),
+  });
+  return {
+    source: { file: `random-graph-${seed}`, sha256: '0'.repeat(64) },
+    input: { name: 'x', shape: inShape, preprocess: { scale: new Array<number>(inShape[0]).fill(1), offset: new Array<number>(inShape[0]).fill(0) } },
+    firstTensor: 'x', tensors, layers, output: fc, modelOutput: fc, softmaxOutside: false, quantized: false,
+  };
+}
