@@ -84,7 +84,8 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
   });
   const ctx = {
     model: graph.source.file, data: data.source, random: data.random, quantized,
-    calibration: calib?.source ?? 'the QDQ model', softmaxOutside: graph.softmaxOutside,
+    calibration: calib?.source ?? (options.calib !== undefined ? 'the QDQ model (--calib not needed, ignored)' : 'the QDQ model'),
+    softmaxOutside: graph.softmaxOutside,
   };
   process.stdout.write(options.json ? `${JSON.stringify(reportJson(report, ctx), null, 2)}\n` : formatReportText(report, ctx));
 }

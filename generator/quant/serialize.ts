@@ -42,9 +42,9 @@ const graphSchema = z.object({
   softmaxOutside: z.boolean(),
 }).strict();
 
-/** Deterministic JSON text of a quantized graph (keys sorted at every level). */
+/** Deterministic, compact JSON text of a quantized graph (keys sorted at every level); see print.ts for a readable form. */
 export function serializeQuantizedGraph(qg: QuantizedGraph): string {
-  return JSON.stringify(sortKeys(qg), null, 1);
+  return JSON.stringify(sortKeys(qg));
 }
 
 /** Parses and checks a quantized graph; `where` names the file in errors. */

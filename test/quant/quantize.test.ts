@@ -7,6 +7,7 @@ import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { qRange } from '../../generator/quant/ir.js';
 import { activationClamp, quantizeCalibrated, quantizeQdq, quantizeWeightsPerChannel } from '../../generator/quant/quantize.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../../generator/quant/serialize.js';
+import { printQuantizedGraph } from '../../generator/quant/print.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import { exampleGraph, randomImage, runFloat } from '../golden/reference.js';
 
@@ -193,6 +194,22 @@ describe('quantizeQdq', () => {
     expect(conv.requant.outputZeroPoint).toBe(-5);
     expect(conv.requant.clampMin).toBe(-5); // ReLU: the real 0
     expect(conv.requant.multiplier[1]! / 2 ** conv.requant.shift[1]!).toBeCloseTo((0.02 * 0.02) / 0.05, 6);
+  });
+
+  it('prints one diffable line per tensor and layer', () => {
+    const text = printQuantizedGraph(quantizeQdq(qdqGraph()));
+    const conv = quantizeQdq(qdqGraph()).layers[0] as QConvLayer;
+    const m = conv.requant.multiplier;
+    const span = Math.min(...m) === Math.max(...m) ? String(m[0]) : `${Math.min(...m)}..${Math.max(...m)}`;
+    expect(text).toBe([
+      'quantized qdq.onnx (qdq)',
+      'input x [2,4,4] -> x',
+      'tensor x [2,4,4] u8 scale=0.0200000 zp=128',
+      'tensor y [3,4,4] i8 scale=0.0500000 zp=-5',
+      `layer 0 conv "conv" x -> y w[3,2,3,3]/g1 k3x3 s1x1 pads[1,1,1,1] w8b zi=128 M=${span} s=${Math.min(...conv.requant.shift)}..${Math.max(...conv.requant.shift)} zo=-5 clamp=[-5,127]`,
+      'output y',
+      '',
+    ].join('\n'));
   });
 
   it('refuses a QDQ graph with an unquantized tensor, naming it', () => {

@@ -1,0 +1,47 @@
+/**
+ * A readable text form of a QuantizedGraph that diffs cleanly: one line per tensor and per layer, with
+ * the quantization that matters to a reviewer (zero points, clamp, the range of M and s, weight widths);
+ * the full integers are in the JSON form (serialize.ts).
+ */
+import type { QLayer, QuantizedGraph, QuantParams, Requantization } from './ir.js';
+
+export function printQuantizedGraph(qg: QuantizedGraph): string {
+  const lines = [
+    `quantized ${qg.source.file} (${qg.origin}${qg.calibration ? `, ${qg.calibration.method} on ${qg.calibration.images} image(s), w${qg.calibration.weightBits} a${qg.calibration.actBits}` : ''})`,
+    `input ${qg.input.name} [${qg.input.shape.join(',')}] -> ${qg.input.tensor}`,
+    ...Object.values(qg.tensors).map((t) => `tensor ${t.name} [${t.shape.join(',')}] ${quant(t.quant)}`),
+    ...qg.layers.map(layerLine),
+    `output ${qg.output}${qg.softmaxOutside ? ' (softmax outside)' : ''}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function quant(q: QuantParams): string {
+  return `${q.signed ? 'i' : 'u'}${q.bits} scale=${q.scale.toPrecision(6)} zp=${q.zeroPoint}`;
+}
+
+function requant(r: Requantization): string {
+  const span = (xs: readonly number[]): string => {
+    const lo = Math.min(...xs);
+    const hi = Math.max(...xs);
+    return lo === hi ? String(lo) : `${lo}..${hi}`;
+  };
+  return `M=${span(r.multiplier)} s=${span(r.shift)} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
+}
+
+function layerLine(l: QLayer): string {
+  const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output}`;
+  switch (l.kind) {
+    case 'conv':
+      return `${head} w[${l.weightShape.join(',')}]/g${l.group} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+    case 'gemm':
+      return `${head} w[${l.weightShape.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+    case 'maxpool':
+    case 'avgpool':
+      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+    case 'globalavgpool':
+      return `${head} zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+    case 'add':
+      return `${head} zi=${l.inputZeroPoints.join(',')} Mi=${l.inputMultipliers.join(',')} ${requant(l.requant)}`;
+  }
+}
