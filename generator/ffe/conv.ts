@@ -6,10 +6,10 @@
  */
 import type { QConvLayer } from '../quant/ir.js';
 import { badInput } from '../errors.js';
-import type { Expr } from '../hdl/index.js';
+import type { Expr, Module } from '../hdl/index.js';
 import { windowGeometry } from './geometry.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
-import { type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
+import { type ProductCost, type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
 import { buildWindowFront } from './window.js';
 import type { BuiltLayer } from './types.js';
 
@@ -46,6 +46,22 @@ export function checkConvShapes(layer: QConvLayer, input: StreamShape, output: S
   }
 }
 
+/** A pipeline continuation inside the same module (the pointwise half of a fused block). */
+export type FusedStage = (m: Module, stages: Stages, values: Expr[]) => { outputs: Expr[]; output: StreamShape; cost: ProductCost };
+
+/**
+ * Depthwise + pointwise fusion: the pointwise products take the depthwise layer's requantized outputs
+ * straight from its pipeline register, with no line buffer, stream or skid buffer between them (the
+ * depthwise requantization and activation stay, as the integer model computes them).
+ */
+export function fusedPointwise(pw: QConvLayer, mid: StreamShape, output: StreamShape, options: ProductOptions): FusedStage {
+  checkConvShapes(pw, mid, output, `layer ${pw.index} '${pw.name}'`);
+  return (m, stages, values) => {
+    const r = weightedStage(m, stages, 'pw_', values, convSpec(pw, mid.channels), options);
+    return { outputs: r.outputs, output, cost: r.cost };
+  };
+}
+
 /**
  * A conv layer module. `after` (optional) continues the pipeline inside the same module — the fused
  * pointwise layer of a depthwise-separable block.
@@ -56,7 +72,7 @@ export function buildConvModule(
   input: StreamShape,
   output: StreamShape,
   options: ProductOptions,
-  after?: (shell: { stages: Stages; values: Expr[] }) => { outputs: Expr[]; output: StreamShape; adders: number; adderBits: number; depth: number },
+  after?: FusedStage,
 ): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   checkConvShapes(layer, input, output, where);
@@ -72,24 +88,23 @@ export function buildConvModule(
   const conv = weightedStage(m, stages, 'conv_', inputs, convSpec(layer, input.channels), options);
   let outputs = conv.outputs;
   let outShape = output;
-  let adders = conv.cost.adders;
-  let adderBits = conv.cost.adderBits;
-  let depth = conv.cost.depth;
+  const costs = [conv.cost];
   if (after !== undefined) {
-    const next = after({ stages, values: outputs });
+    const next = after(m, stages, outputs);
     outputs = next.outputs;
     outShape = next.output;
-    adders += next.adders;
-    adderBits += next.adderBits;
-    depth = Math.max(depth, next.depth);
+    costs.push(next.cost);
   }
   finishLayer(shell, stages, outputs, outShape.type, front.sReady);
+  const total = (f: (c: ProductCost) => number): number => costs.reduce((n, c) => n + f(c), 0);
   const cost: LayerCost = {
-    adders,
-    adderBits,
+    productAdders: total((c) => c.adders),
+    otherAdders: total((c) => c.requantAdders),
+    nonzeroWeights: total((c) => c.nonzeroWeights),
+    adderBits: total((c) => c.adderBits),
     registerBits: front.registerBits + stages.registerBits + 2 * (outShape.channels * outShape.type.bits + 2) + 3,
     memoryBits: front.memoryBits,
-    depth,
+    depth: Math.max(...costs.map((c) => c.depth)),
     stages: stages.count + 1,
   };
   return { module: m, input, output: outShape, cost, lagBeats: g.lag, tailBeats: g.tailBeats };

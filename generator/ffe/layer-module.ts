@@ -17,8 +17,12 @@ export interface StreamShape {
 }
 
 export interface LayerCost {
-  /** Adders of the constant products (CMVM adder graphs), requantization and pooling trees. */
-  readonly adders: number;
+  /** Adders of the constant weight products (the CMVM adder graphs; for `multiply`, their CSD equivalent). */
+  readonly productAdders: number;
+  /** Adders of requantization (CSD of M plus the addend), pooling trees and accumulators. */
+  readonly otherAdders: number;
+  /** Nonzero fixed weights (productAdders / nonzeroWeights is the figure bench:ffe reports). */
+  readonly nonzeroWeights: number;
   readonly adderBits: number;
   readonly registerBits: number;
   readonly memoryBits: number;

@@ -19,7 +19,10 @@ export interface ProductOptions {
 }
 
 export interface ProductCost {
+  /** Adders of the weight products. */
   readonly adders: number;
+  /** Adders of the requantization. */
+  readonly requantAdders: number;
   readonly adderBits: number;
   readonly depth: number;
   readonly nonzeroWeights: number;
@@ -84,6 +87,6 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
   const registeredDots = stages.register(`${prefix}dot`, dots);
   const requants = channelRequants(spec);
   const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!)));
-  for (const r of requants) adders += requantAdders(r.multiplier);
-  return { outputs, cost: { adders, adderBits, depth, nonzeroWeights } };
+  const requantCost = requants.reduce((n, r) => n + requantAdders(r.multiplier), 0);
+  return { outputs, cost: { adders, requantAdders: requantCost, adderBits, depth, nonzeroWeights } };
 }

@@ -5,11 +5,12 @@
  * allows, holds each beat until the DUT takes it, and drives the DUT's m_tready from a per-cycle
  * `ready_gate` bit. The vectors carry the random gate bits; the responses carry every output beat taken.
  */
-import { type Module as DslModule, Module, mux, u } from '../../generator/hdl/index.js';
+import { counter } from '../../generator/ffe/stream.js';
+import { type Expr, type Module as DslModule, Module, mux, u } from '../../generator/hdl/index.js';
 import type { Response, Vector } from '../../verify/sim/index.js';
 import type { Rng } from './random-graphs.js';
 
-export function streamWrapper(name: string, dut: DslModule, beats: number, wordBits: number): DslModule {
+export function streamWrapper(name: string, dut: DslModule, beats: number, wordBits: number, frame?: { height: number; width: number }): DslModule {
   const m = new Module(name);
   m.addClock();
   const rst = m.input('rst', u(1));
@@ -29,13 +30,22 @@ export function streamWrapper(name: string, dut: DslModule, beats: number, wordB
   index.next(nextIndex);
   // Registered read of the next beat's address: the word at `index` is ready in the cycle it is offered.
   const word = mem.read('word', { addr: nextIndex });
-  const inst = m.instance('dut', dut, { rst, s_tvalid: offer, s_tdata: word, m_tready: readyGate });
+  const connections: Record<string, Expr> = { rst, s_tvalid: offer, s_tdata: word, m_tready: readyGate };
+  if (frame !== undefined) {
+    // Frame flags as a camera sends them, from the beat index (a top module checks them: frame_error).
+    const col = counter(m, 'col', frame.width - 1, { step: accept, reset: rst });
+    const row = counter(m, 'row', frame.height - 1, { step: accept.and(col.eq(frame.width - 1)), reset: rst });
+    connections['s_tuser'] = row.eq(0).and(col.eq(0));
+    connections['s_tlast'] = col.eq(frame.width - 1);
+  }
+  const inst = m.instance('dut', dut, connections);
   dutReady.drive(inst.out('s_tready'));
   m.output('taken', inst.out('m_tvalid').and(readyGate));
   m.output('data', inst.out('m_tdata'));
   m.output('user', inst.out('m_tuser'));
   m.output('last', inst.out('m_tlast'));
   m.output('consumed', index);
+  if (frame !== undefined) m.output('frame_error', inst.out('frame_error'));
   return m;
 }
 

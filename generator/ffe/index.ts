@@ -1,0 +1,143 @@
+/**
+ * The fixed-weight feature extractor (FFE): layers 0..K-1 of a QuantizedGraph as a streaming design
+ * built with the DSL, every weight a constant in shift-add logic.
+ *
+ * ```ts
+ * const design = generateFfe(quantized, { fixedLayers: 9, strategy: 'shared' });
+ * emitDesign(design.top, header);            // Verilog, one file per module
+ * design.units / design.totals / design.throughput / design.latency   // the manifest's figures
+ * ```
+ * Streams (AXI4-Stream, one pixel with all channels per beat, channel 0 in the low bits of tdata,
+ * tuser = first pixel of a frame, tlast = last pixel of a row) enter at the top's s_* ports and leave
+ * at m_*. Bit-exact with generator/golden's IntegerModel on `design.graph` (which differs from the input
+ * graph only with `rawInput`, see raw-input.ts).
+ */
+import { BLOCK_STRATEGIES, type BlockStrategy } from '../arith/cmvm-block.js';
+import { badInput } from '../errors.js';
+import type { Module } from '../hdl/index.js';
+import type { QuantizedGraph } from '../quant/ir.js';
+import type { LayerCost, StreamShape } from './layer-module.js';
+import { foldRawInput } from './raw-input.js';
+import { type FfeUnit, assembleTop } from './top.js';
+
+export { planUnits, isDepthwise, isPointwise, type FfeUnit } from './top.js';
+export { windowGeometry, type WindowGeometry } from './geometry.js';
+export { foldRawInput, rawInputMapping } from './raw-input.js';
+export type { LayerCost, StreamShape } from './layer-module.js';
+
+export interface FfeOptions {
+  /** Layers 0..K-1 become hardware (K >= 1). */
+  readonly fixedLayers: number;
+  /** Constant multiplication strategy of every weighted layer (default `shared`). */
+  readonly strategy?: BlockStrategy;
+  /** Register stage every N adder levels inside the constant products; only 0 (combinational products between the stage registers) is supported so far. */
+  readonly pipeline?: number;
+  /** Take raw 8-bit pixels: fold the model's preprocessing and input quantization into layer 0 (raw-input.ts). */
+  readonly rawInput?: boolean;
+  /** Top module name (default `fixynn_ffe`); unit modules are `<name>_l<index>_<kind>`. */
+  readonly name?: string;
+  /** Add per-unit tap outputs (tap<i>_valid, tap<i>_data). */
+  readonly taps?: boolean;
+}
+
+export interface FfeUnitReport {
+  /** Verilog module name of the unit. */
+  readonly module: string;
+  /** Model layers inside (one, or a fused depthwise + pointwise pair). */
+  readonly layers: ReadonlyArray<{ readonly index: number; readonly name: string; readonly kind: string }>;
+  readonly kind: string;
+  readonly inputTensor: string;
+  readonly outputTensor: string;
+  readonly input: StreamShape;
+  readonly output: StreamShape;
+  readonly cost: LayerCost;
+  /** Input beats between a pixel and the output it carries (window geometry). */
+  readonly lagBeats: number;
+  /** Input beats a frame's last outputs need after its last pixel (made up when the input idles). */
+  readonly tailBeats: number;
+  /** Tap port index (tap<i>_*) when taps are on. */
+  readonly tap: number;
+}
+
+export interface FfeDesign {
+  readonly top: Module;
+  /** The graph the design is bit-exact with (the input graph, or its raw-input form). */
+  readonly graph: QuantizedGraph;
+  readonly fixedLayers: number;
+  readonly strategy: BlockStrategy;
+  readonly rawInput: boolean;
+  readonly units: readonly FfeUnitReport[];
+  readonly input: StreamShape & { readonly tensor: string };
+  readonly output: StreamShape & { readonly tensor: string };
+  readonly totals: LayerCost;
+  readonly throughput: {
+    /** Input beats per frame: the ideal cycles per frame at one pixel per clock. */
+    readonly inputBeatsPerFrame: number;
+    readonly outputBeatsPerFrame: number;
+  };
+  /**
+   * Estimated clocks from a frame's first input beat to its first output beat with no stalls: per unit,
+   * its lag (converted to input-pixel clocks by the unit's resolution) plus its register stages.
+   */
+  readonly latencyEstimate: number;
+}
+
+function sumCosts(costs: readonly LayerCost[]): LayerCost {
+  const add = (f: (c: LayerCost) => number) => costs.reduce((n, c) => n + f(c), 0);
+  return {
+    productAdders: add((c) => c.productAdders),
+    otherAdders: add((c) => c.otherAdders),
+    nonzeroWeights: add((c) => c.nonzeroWeights),
+    adderBits: add((c) => c.adderBits),
+    registerBits: add((c) => c.registerBits),
+    memoryBits: add((c) => c.memoryBits),
+    depth: Math.max(0, ...costs.map((c) => c.depth)),
+    stages: add((c) => c.stages),
+  };
+}
+
+function checkOptions(graph: QuantizedGraph, o: FfeOptions): void {
+  if (!Number.isInteger(o.fixedLayers) || o.fixedLayers < 1 || o.fixedLayers > graph.layers.length) {
+    throw badInput(`--fixed-layers ${o.fixedLayers}: the fixed part needs 1..${graph.layers.length} layers of ${graph.source.file}`);
+  }
+  if (o.strategy !== undefined && !BLOCK_STRATEGIES.includes(o.strategy)) throw badInput(`--arith ${String(o.strategy)}: supported are ${BLOCK_STRATEGIES.join(', ')}`);
+  if ((o.pipeline ?? 0) !== 0) {
+    throw badInput(`--pipeline ${o.pipeline}: the fixed feature extractor registers each layer's products and requantization once (2 stages per weighted layer); deeper pipelining inside the products is not supported yet (use --pipeline 0)`);
+  }
+}
+
+export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
+  checkOptions(source, options);
+  const graph = options.rawInput === true ? foldRawInput(source) : source;
+  const strategy = options.strategy ?? 'shared';
+  const name = options.name ?? 'fixynn_ffe';
+  const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, taps: options.taps === true });
+  const units = assembly.units.map((u: FfeUnit, i): FfeUnitReport => ({
+    module: u.built.module.name,
+    layers: u.layers.map((index) => ({ index, name: graph.layers[index]!.name, kind: graph.layers[index]!.kind })),
+    kind: u.kind,
+    inputTensor: u.inputTensor,
+    outputTensor: u.outputTensor,
+    input: u.built.input,
+    output: u.built.output,
+    cost: u.built.cost,
+    lagBeats: u.built.lagBeats,
+    tailBeats: u.built.tailBeats,
+    tap: i,
+  }));
+  const frame = assembly.input.height * assembly.input.width;
+  const latencyEstimate = units.reduce((n, u) => n + Math.ceil((u.lagBeats * frame) / (u.input.height * u.input.width)) + u.cost.stages, 0);
+  return {
+    top: assembly.top,
+    graph,
+    fixedLayers: options.fixedLayers,
+    strategy,
+    rawInput: options.rawInput === true,
+    units,
+    input: { ...assembly.input, tensor: graph.input.tensor },
+    output: { ...assembly.output, tensor: units[units.length - 1]!.outputTensor },
+    totals: sumCosts(units.map((u) => u.cost)),
+    throughput: { inputBeatsPerFrame: frame, outputBeatsPerFrame: assembly.output.height * assembly.output.width },
+    latencyEstimate,
+  };
+}

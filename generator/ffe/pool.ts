@@ -1,0 +1,69 @@
+/**
+ * Max and average pooling on the same line buffer and window as the convolutions (window.ts).
+ *
+ * MaxPool pads with the input type's minimum (pad positions take no part: every window holds at least
+ * one real pixel, docs/arithmetic.md §5) and compares in a balanced tree; acc = max - zp_in.
+ * AveragePool pads with the zero point (count_include_pad) and sums in a balanced adder tree;
+ * acc = sum - N*zp_in, with 1/N folded into the requantization multiplier. Both then take the one
+ * requantization rule, its constant addend absorbing the zero-point term.
+ */
+import { badInput } from '../errors.js';
+import { type Expr, mux, sum } from '../hdl/index.js';
+import type { QPoolLayer } from '../quant/ir.js';
+import { windowGeometry } from './geometry.js';
+import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
+import { requantAdders, requantize } from './requant.js';
+import { typeMin } from './stream.js';
+import type { BuiltLayer } from './types.js';
+import { buildWindowFront } from './window.js';
+
+function maxTree(values: readonly Expr[]): Expr {
+  let level = [...values];
+  while (level.length > 1) {
+    const next: Expr[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(mux(level[i]!.gt(level[i + 1]!), level[i]!, level[i + 1]!));
+    if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamShape, output: StreamShape): BuiltLayer {
+  const where = `layer ${layer.index} '${layer.name}'`;
+  if (input.channels !== output.channels) throw badInput(`${where}: pooling keeps the channel count (${input.channels} in, ${output.channels} out)`);
+  const shell = layerShell(name, input);
+  const m = shell.module;
+  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads }, where);
+  if (g.outHeight !== output.height || g.outWidth !== output.width) throw badInput(`${where}: output ${output.height}x${output.width} does not match ${g.outHeight}x${g.outWidth}`);
+  const isMax = layer.kind === 'maxpool';
+  const padValue = isMax ? typeMin(input.type) : layer.inputZeroPoint;
+  const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData });
+  const stages = new Stages(m, 'st_', shell.ce, shell.rst, front);
+  const [kh, kw] = layer.kernel;
+  const taps = kh * kw;
+  const reduced = Array.from({ length: input.channels }, (_, c) => {
+    const values: Expr[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) values.push(front.value(c, i, j));
+    return isMax ? maxTree(values) : sum(values);
+  });
+  const registered = stages.register('pool', reduced);
+  const r = layer.requant;
+  const accOffset = -BigInt(layer.inputZeroPoint) * BigInt(isMax ? 1 : taps);
+  const outputs = stages.register(
+    'y',
+    registered.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax })),
+  );
+  finishLayer(shell, stages, outputs, output.type, front.sReady);
+  const adders = input.channels * (taps - 1) + r.multiplier.reduce((a, mult) => a + requantAdders(mult), 0);
+  const cost: LayerCost = {
+    productAdders: 0,
+    otherAdders: adders,
+    nonzeroWeights: 0,
+    adderBits: adders * (input.type.bits + Math.ceil(Math.log2(taps))),
+    registerBits: front.registerBits + stages.registerBits + 2 * (output.channels * output.type.bits + 2) + 3,
+    memoryBits: front.memoryBits,
+    depth: Math.ceil(Math.log2(Math.max(2, taps))),
+    stages: stages.count + 1,
+  };
+  return { module: m, input, output, cost, lagBeats: g.lag, tailBeats: g.tailBeats };
+}
