@@ -24,6 +24,7 @@
  * sim.get('y');                                    // 5n
  *
  * const { files } = emitDesign(m, { modelSha256, options });  // Verilog-2005, one file per module
+ * new CompiledSimulator(m);                        // same interface, compiled to JS: for long runs
  * ```
  * Narrowing that the intervals cannot prove is explicit: `.truncate(w)` / `.resize(w, {wrap: true})`
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
@@ -55,3 +56,4 @@ export {
 } from './module.js';
 export { checkModule, findProblems, operands, signalsRead, combinationalInputs } from './check.js';
 export { Simulator } from './evaluate.js';
+export { CompiledSimulator } from './compiled.js';
