@@ -23,17 +23,31 @@ export function typeMax(t: PixelType): number {
   return t.signed ? 2 ** (t.bits - 1) - 1 : 2 ** t.bits - 1;
 }
 
-/** All channels of a pixel as one word, channel 0 in the low bits. */
+/** Two's complement bits of a constant, most significant first, each a 1-bit constant. */
+function constantBits(value: bigint, bits: number): Expr[] {
+  const word = value < 0n ? value + (1n << BigInt(bits)) : value;
+  return Array.from({ length: bits }, (_, k) => constant((word >> BigInt(bits - 1 - k)) & 1n));
+}
+
+/**
+ * All channels of a pixel as one word, channel 0 in the low bits. The DSL folds an all-constant
+ * expression to a point interval, whose type is narrower than the pixel type (a slice of the constant
+ * 40 has 6 bits, not 8), so a constant channel enters the concatenation as single 1-bit constants;
+ * a variable one is assume()d to the full type range so that its bits are exactly `bits` wide.
+ */
 export function packChannels(values: readonly Expr[], type: PixelType): Expr {
-  // assume() to the full type range gives every part exactly `bits` bits (a constant or a clamped value
-  // may have a narrower interval, and so a narrower type, than the stream's pixel type).
-  const parts = values.map((v) => v.assume(typeMin(type), typeMax(type)).asBits()).reverse();
+  const parts = [...values].reverse().flatMap((v) => (v.constValue !== undefined ? constantBits(v.constValue, type.bits) : [v.assume(typeMin(type), typeMax(type)).asBits()]));
   return parts.length === 1 ? parts[0]! : concat(...parts);
 }
 
 /** The channels of a packed word, each read in the pixel type. */
 export function unpackChannels(word: Expr, channels: number, type: PixelType): Expr[] {
+  const known = word.constValue;
   return Array.from({ length: channels }, (_, c) => {
+    if (known !== undefined) {
+      const raw = (known >> BigInt(c * type.bits)) & ((1n << BigInt(type.bits)) - 1n);
+      return constant(type.signed && raw >= 1n << BigInt(type.bits - 1) ? raw - (1n << BigInt(type.bits)) : raw);
+    }
     const bits = word.slice(c * type.bits + type.bits - 1, c * type.bits);
     return type.signed ? bits.resize(type.bits, { wrap: true, signed: true }) : bits;
   });

@@ -140,3 +140,20 @@ export function randomImage(rng: Rng, t: QuantTensor): Int32Array {
   const [c, h, w] = t.shape;
   return Int32Array.from({ length: c * h * w }, () => int(rng, min, max));
 }
+
+/** A pooling layer (max or average) with its own requantization. */
+export function randomPoolLayer(rng: Rng, index: number, kind: 'maxpool' | 'avgpool', input: QuantTensor, output: QuantTensor, kernel: readonly [number, number], stride: readonly [number, number], pads: readonly [number, number, number, number]): QLayer {
+  const taps = kernel[0] * kernel[1];
+  const typical = kind === 'maxpool' ? 2 ** input.quant.bits / 3 : (taps * 2 ** input.quant.bits) / 3;
+  return { kind, index, name: `${kind}${index}`, nodes: [`${kind}${index}`], inputs: [input.name], output: output.name, kernel, stride, pads, inputZeroPoint: input.quant.zeroPoint, requant: randomRequant(rng, input.shape[0], typical, output.quant) };
+}
+
+export function randomGlobalPoolLayer(rng: Rng, index: number, input: QuantTensor, output: QuantTensor): QLayer {
+  const frame = input.shape[1] * input.shape[2];
+  return { kind: 'globalavgpool', index, name: `gap${index}`, nodes: [`gap${index}`], inputs: [input.name], output: output.name, inputZeroPoint: input.quant.zeroPoint, requant: randomRequant(rng, input.shape[0], Math.sqrt(frame) * 2 ** input.quant.bits / 3, output.quant) };
+}
+
+export function randomGemmLayer(rng: Rng, index: number, input: QuantTensor, output: QuantTensor): QLayer {
+  const conv = randomConvLayer(rng, index, input, output, { inChannels: input.shape[0], outChannels: output.shape[0], group: 1, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] });
+  return { kind: 'gemm', index, name: `gemm${index}`, nodes: [`gemm${index}`], inputs: [input.name], output: output.name, weightShape: [output.shape[0], input.shape[0]], weights: conv.weights, weightBits: conv.weightBits, weightScale: conv.weightScale, bias: conv.bias, inputZeroPoint: conv.inputZeroPoint, requant: conv.requant };
+}

@@ -62,11 +62,18 @@ export interface DriveOptions {
   readonly rng: Rng;
   readonly expectedBeats: number;
   readonly maxCycles?: number;
+  /** Drive s_tuser / s_tlast for a frame of this size (a top module has them). */
+  readonly tuser?: { readonly height: number; readonly width: number };
 }
 
 export function driveStream(module: Module, input: readonly bigint[], o: DriveOptions): StreamRun {
   const sim = new Simulator(module);
-  sim.setAll({ rst: 1, s_tvalid: 0, s_tdata: 0, m_tready: 0 }).step();
+  const flags = (beat: number): Record<string, number> => {
+    if (o.tuser === undefined) return {};
+    const p = beat % (o.tuser.height * o.tuser.width);
+    return { s_tuser: p === 0 ? 1 : 0, s_tlast: p % o.tuser.width === o.tuser.width - 1 ? 1 : 0 };
+  };
+  sim.setAll({ rst: 1, s_tvalid: 0, s_tdata: 0, m_tready: 0, ...flags(0) }).step();
   const run: StreamRun = { beats: [], users: [], lasts: [], times: [], cycles: 0 };
   let next = 0;
   let cycle = 0;
@@ -74,7 +81,7 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
   while (run.beats.length < o.expectedBeats && cycle < limit) {
     const offer = next < input.length && o.rng() < o.validRate;
     const ready = o.rng() < o.readyRate;
-    sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0 });
+    sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0, ...flags(next) });
     if (offer && sim.get('s_tready') === 1n) next += 1;
     if (ready && sim.get('m_tvalid') === 1n) {
       run.beats.push(sim.get('m_tdata'));
@@ -85,5 +92,6 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
     sim.step();
     cycle += 1;
   }
+  if (o.tuser !== undefined && sim.get('frame_error') !== 0n) throw new Error('the design flagged a framing error on correct tuser/tlast');
   return { ...run, cycles: cycle };
 }
