@@ -75,6 +75,8 @@ export class CompiledSimulator {
   private readonly inputSlots = new Map<string, { slot: number; input: Input }>();
   private dirty = true;
   private cycleCount = 0;
+  /** Inputs the logic reads that have not been set yet. */
+  private readonly unsetInputs = new Set<string>();
   private readonly combLines: string[] = [];
   private readonly clockLines: string[] = [];
 
@@ -93,6 +95,9 @@ export class CompiledSimulator {
     this.emitClock(this.root);
     this.comb = this.compile(this.combLines);
     this.clock = this.compile(this.clockLines);
+    // Like the interpreter, refuse to run with an input the logic reads but nobody set.
+    const code = [...this.combLines, ...this.clockLines].join('\n');
+    for (const [name, { slot }] of this.inputSlots) if (code.includes(`v[${slot}]`)) this.unsetInputs.add(name);
   }
 
   get cycle(): number {
@@ -105,6 +110,7 @@ export class CompiledSimulator {
     const v = BigInt(value);
     if (!containsValue(entry.input.range, v)) throw new HdlError(`input '${name}' holds ${formatInterval(entry.input.range)}; ${v} is outside`);
     this.values[entry.slot] = this.native(v);
+    this.unsetInputs.delete(name);
     this.dirty = true;
     return this;
   }
@@ -154,6 +160,9 @@ export class CompiledSimulator {
 
   private settle(): void {
     if (!this.dirty) return;
+    if (this.unsetInputs.size > 0) {
+      throw new HdlError(`module '${this.module.name}': input '${[...this.unsetInputs][0]!}' was read before it was set`);
+    }
     this.run(this.comb);
     this.dirty = false;
   }

@@ -86,3 +86,15 @@ describe('CompiledSimulator == Simulator', () => {
     expect(sim.get('last')).toBe(BigInt(((20_000 - 32) % 255) - 127));
   });
 });
+
+describe('CompiledSimulator inputs', () => {
+  it('refuses to run with an input the logic reads but nobody set, like the interpreter', () => {
+    const m = new Module('needs_inputs');
+    const a = m.input('a', s(4));
+    m.input('ignored', s(4));
+    m.output('y', a.add(1));
+    const sim = new CompiledSimulator(m);
+    expect(() => sim.get('y')).toThrow(/input 'a' was read before it was set/);
+    expect(sim.set('a', 3).get('y')).toBe(4n);
+  });
+});
