@@ -14,8 +14,13 @@ export interface SharedOptions {
   readonly maxDepth?: number;
   /** Extra levels over the least possible depth when maxDepth is not given (default 0). */
   readonly depthSlack?: number;
-  /** Greedy runs to try (default 6); 1 = a single shallow-first run. */
+  /**
+   * Greedy runs to try: the weighted rule, the shallow rule, then the weighted rule on shuffled input
+   * and output orders. Default by size (defaultEffort): small matrices get more runs, as they are cheap.
+   */
   readonly effort?: number;
+  /** Equally ranked patterns compared by the sharing they destroy, per step (default 256). */
+  readonly lookahead?: number;
 }
 
 interface Permutation {
@@ -55,17 +60,25 @@ function runPermuted(w: ConstMatrix, inputCount: number, perm: Permutation, opti
   return permuteBack(solveSharedRun(permuted, inputCount, options), perm);
 }
 
+/** More runs where a run is cheap: 16 up to 500 nonzero weights, 4 up to 2,000, else 2. */
+export function defaultEffort(w: ConstMatrix): number {
+  let nonzero = 0;
+  for (const row of w) for (const c of row) if (c !== 0) nonzero += 1;
+  return nonzero <= 500 ? 16 : nonzero <= 2000 ? 4 : 2;
+}
+
 export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
   const plain = solveCsd(w, inputCount);
   // Below the plain balanced sum's depth nothing is possible: the limit never goes under it.
   const maxDepth = Math.max(graphDepth(plain), options.maxDepth ?? graphDepth(plain) + (options.depthSlack ?? 0));
   const identity: Permutation = { inputs: w[0]?.map((_, i) => i) ?? [], outputs: w.map((_, o) => o) };
-  let best = runPermuted(w, inputCount, identity, { rule: 'shallow', maxDepth });
+  const lookahead = options.lookahead ?? 256;
+  let best = runPermuted(w, inputCount, identity, { rule: 'weighted', maxDepth, lookahead });
   const random = seededRandom(0x5eed);
-  const effort = options.effort ?? 6;
+  const effort = options.effort ?? defaultEffort(w);
   for (let run = 1; run < effort; run += 1) {
     const perm = run === 1 ? identity : { inputs: shuffled(inputCount, random), outputs: shuffled(w.length, random) };
-    const graph = runPermuted(w, inputCount, perm, { rule: 'weighted', maxDepth });
+    const graph = runPermuted(w, inputCount, perm, { rule: run === 1 ? 'shallow' : 'weighted', maxDepth, lookahead });
     if (adderCount(graph) < adderCount(best)) best = graph;
   }
   return best;

@@ -13,6 +13,7 @@
  */
 import type { AdderGraph, ConstMatrix } from './adder-graph.js';
 import { toCsd } from './csd.js';
+import { CountTable } from './count-table.js';
 import { GraphBuilder, type Term } from './graph-builder.js';
 
 interface CseTerm {
@@ -58,6 +59,8 @@ export interface SharedRunOptions {
   readonly maxVariableDepth?: number;
   /** Adder levels allowed from input to output, kept by construction (default: no limit). */
   readonly maxDepth?: number;
+  /** Equally ranked patterns compared by the conflicts they cause (default 1: the first one is taken). */
+  readonly lookahead?: number;
 }
 
 // Pattern keys pack (v1, v2, ds, sign) into one safe integer: v < 2^20, |ds| < 128.
@@ -86,7 +89,7 @@ function decodeKey(key: number): VariableDef {
  * pattern is found without scanning: only patterns seen at least twice are bucketed.
  */
 class PatternQueue {
-  private readonly counts = new Map<number, number>();
+  private readonly counts = new CountTable();
   private readonly buckets: Set<number>[] = [];
   /** Counted pairs that cannot all be taken (overlaps, depth budget): count - penalty is the real gain. */
   private readonly penalty = new Map<number, number>();
@@ -108,10 +111,8 @@ class PatternQueue {
   }
 
   change(key: number, delta: number): void {
-    const before = this.counts.get(key) ?? 0;
-    const after = before + delta;
-    if (after <= 0) this.counts.delete(key);
-    else this.counts.set(key, after);
+    const after = this.counts.add(key, delta);
+    const before = after - delta;
     // Most pairs occur once: they are never ranked, so skip the ranking work for them.
     if (before < 2 && after < 2) return;
     const from = this.priority(key, before);
@@ -131,23 +132,34 @@ class PatternQueue {
     if (priority > this.top) this.top = priority;
   }
 
-  /** The most frequent (then shallowest) pattern, or undefined when none occurs twice. */
-  best(): number | undefined {
+  /** Up to `limit` patterns of the best rank (most frequent, then by the rule), oldest first. */
+  bestFew(limit: number): number[] {
     while (this.top >= 0) {
       const bucket = this.buckets[this.top];
-      if (bucket !== undefined && bucket.size > 0) return bucket.values().next().value;
+      if (bucket !== undefined && bucket.size > 0) {
+        const few: number[] = [];
+        for (const key of bucket) {
+          few.push(key);
+          if (few.length >= limit) break;
+        }
+        return few;
+      }
       this.top -= 1;
     }
-    return undefined;
+    return [];
+  }
+
+  rawCount(key: number): number {
+    return this.counts.get(key);
   }
 
   count(key: number): number {
-    return (this.counts.get(key) ?? 0) - (this.penalty.get(key) ?? 0);
+    return this.counts.get(key) - (this.penalty.get(key) ?? 0);
   }
 
   /** Only `usable` occurrences of the pattern can be taken now: re-rank it by that (lazy greedy). */
   setUsable(key: number, usable: number): void {
-    const count = this.counts.get(key) ?? 0;
+    const count = this.counts.get(key);
     const from = this.priority(key, count);
     if (from >= 0) this.buckets[from]!.delete(key);
     this.penalty.set(key, count - usable);
@@ -195,12 +207,24 @@ function occurrencesIn(column: Column, def: VariableDef, depths: readonly number
   return found;
 }
 
+/** Where a pattern can be taken: (column index, its occurrences there). */
+type Hits = Array<[number, Array<[CseTerm, CseTerm]>]>;
+
+function countHits(hits: Hits): number {
+  let total = 0;
+  for (const [, pairs] of hits) total += pairs.length;
+  return total;
+}
+
 class SharedSolver {
   private readonly columns: Column[];
   private readonly depths: number[] = [];
   private readonly defs: VariableDef[] = [];
   private readonly queue: PatternQueue;
   private readonly kraftBudget: number;
+  /** For every variable, the columns that hold at least one of its terms. */
+  private readonly columnsOf: Set<number>[] = [];
+  private readonly lookahead: number;
 
   constructor(
     w: ConstMatrix,
@@ -209,8 +233,13 @@ class SharedSolver {
   ) {
     for (let i = 0; i < inputCount; i += 1) this.depths.push(0);
     this.kraftBudget = 2 ** Math.min(options.maxDepth ?? 1000, 1000);
+    this.lookahead = Math.max(1, options.lookahead ?? 1);
     this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
     this.columns = initialColumns(w);
+    for (let v = 0; v < inputCount; v += 1) this.columnsOf.push(new Set());
+    this.columns.forEach((column, c) => {
+      for (const v of column.byVar.keys()) this.columnsOf[v]!.add(c);
+    });
     for (const column of this.columns) this.countAllPairs(column);
   }
 
@@ -232,14 +261,63 @@ class SharedSolver {
     }
   }
 
+  /** Where a pattern can be taken now, column by column. */
+  private hitsOf(def: VariableDef): Hits {
+    const newDepth = this.patternDepth(def);
+    const hits: Hits = [];
+    const withSecond = this.columnsOf[def.v2]!;
+    for (const c of this.columnsOf[def.v1]!) {
+      if (!withSecond.has(c)) continue;
+      const pairs = occurrencesIn(this.columns[c]!, def, this.depths, newDepth, this.kraftBudget);
+      if (pairs.length > 0) hits.push([c, pairs]);
+    }
+    return hits;
+  }
+
+  /**
+   * How many other repeated patterns taking these occurrences destroys: each consumed term leaves every
+   * pair it formed with a term of its column. Among equally ranked patterns the least destructive keeps
+   * the most sharing for later (a greedy maximum-matching heuristic).
+   */
+  private conflicts(hits: Hits, stopAt: number): number {
+    let lost = 0;
+    for (const [c, pairs] of hits) {
+      const terms = this.columns[c]!.terms;
+      for (const [p, q] of pairs) {
+        for (const t of terms) {
+          if (!t.alive || t === p || t === q) continue;
+          if (this.queue.rawCount(pairKey(p, t)) >= 2) lost += 1;
+          if (this.queue.rawCount(pairKey(q, t)) >= 2) lost += 1;
+        }
+        // Only the least matters: stop counting once this candidate cannot win.
+        if (lost >= stopAt) return lost;
+      }
+    }
+    return lost;
+  }
+
+  /** The best pattern now: top rank, then the fewest conflicts among the first few of that rank. */
+  private choose(): { key: number; hits: Hits } | undefined {
+    const candidates = this.queue.bestFew(this.lookahead);
+    if (candidates.length === 0) return undefined;
+    if (candidates.length === 1) return { key: candidates[0]!, hits: this.hitsOf(decodeKey(candidates[0]!)) };
+    let best: { key: number; hits: Hits; lost: number } | undefined;
+    for (const key of candidates) {
+      const hits = this.hitsOf(decodeKey(key));
+      if (countHits(hits) < 2) return { key, hits };
+      const lost = this.conflicts(hits, best?.lost ?? Infinity);
+      if (best === undefined || lost < best.lost) best = { key, hits, lost };
+    }
+    return best;
+  }
+
   run(): void {
     for (;;) {
-      const key = this.queue.best();
-      if (key === undefined) return;
+      const chosen = this.choose();
+      if (chosen === undefined) return;
+      const { key, hits } = chosen;
       const def = decodeKey(key);
-      const newDepth = this.patternDepth(def);
-      const hits = this.columns.map((column) => occurrencesIn(column, def, this.depths, newDepth, this.kraftBudget));
-      const total = hits.reduce((n, h) => n + h.length, 0);
+      const total = countHits(hits);
       // Extracted even when overlaps make fewer occurrences usable than counted: measured, taking the
       // heavily overlapping within-input patterns (x - (x << 2)) early gives fewer adders than re-ranking.
       if (total < 2) {
@@ -249,14 +327,14 @@ class SharedSolver {
       const variable = this.inputCount + this.defs.length;
       this.depths.push(this.patternDepth(def));
       this.defs.push(def);
-      hits.forEach((pairs, c) => {
-        for (const [p, q] of pairs) this.replace(this.columns[c]!, p, q, variable);
-      });
+      this.columnsOf.push(new Set());
+      for (const [c, pairs] of hits) for (const [p, q] of pairs) this.replace(c, p, q, variable);
     }
   }
 
   /** Replaces the occurrence (p, q) by one term of `variable` and keeps the pattern counts exact. */
-  private replace(column: Column, p: CseTerm, q: CseTerm, variable: number): void {
+  private replace(c: number, p: CseTerm, q: CseTerm, variable: number): void {
+    const column = this.columns[c]!;
     p.alive = false;
     q.alive = false;
     this.queue.change(pairKey(p, q), -1);
@@ -268,7 +346,10 @@ class SharedSolver {
     for (const gone of [p, q]) {
       const list = column.byVar.get(gone.v)!.filter((t) => t !== gone);
       if (list.length > 0) column.byVar.set(gone.v, list);
-      else column.byVar.delete(gone.v);
+      else {
+        column.byVar.delete(gone.v);
+        this.columnsOf[gone.v]!.delete(c);
+      }
     }
     // p is the pattern's first term, so the occurrence is p.g * (variable << min(p.s, q.s)).
     const merged: CseTerm = { v: variable, s: Math.min(p.s, q.s), g: p.g, alive: true };
@@ -277,6 +358,7 @@ class SharedSolver {
     rest.push(merged);
     column.terms = rest;
     column.byVar.set(variable, [...(column.byVar.get(variable) ?? []), merged]);
+    this.columnsOf[variable]!.add(c);
   }
 
   toGraph(): AdderGraph {
