@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/errors.js';
 import { Module, s, u } from '../../generator/hdl/index.js';
-import { buildBatch, lint, parseStat, runTool, simDesignOf, toolVersions } from '../../verify/sim/index.js';
+import { buildBatch, lint, parseStat, runTool, simDesignOf, simulateDsl, toolVersions } from '../../verify/sim/index.js';
 
 describe('lint', () => {
   it('reports what verilator -Wall finds, file names relative', async () => {
@@ -77,5 +77,16 @@ describe('batch builds', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('simulateDsl', () => {
+  it('runs DSL modules by DSL port names (even names that are not legal Verilog)', async () => {
+    const m = new Module('dsl_names');
+    const a = m.input('in put', s(6));
+    m.output('out-put', a.mul(-3));
+    const vectors = [-32n, 0n, 31n].map((v) => ({ 'in put': v }));
+    const [responses] = await simulateDsl('icarus', [{ module: m, vectors }]);
+    expect(responses).toEqual([{ 'out-put': 96n }, { 'out-put': 0n }, { 'out-put': -93n }]);
   });
 });

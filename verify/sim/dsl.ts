@@ -5,7 +5,7 @@
  */
 import { type HeaderInfo, emitDesign } from '../../generator/emit/index.js';
 import { CompiledSimulator, type Module, Simulator } from '../../generator/hdl/index.js';
-import type { PortSpec, Response, SimDesign, Vector } from './batch.js';
+import { type BuildOptions, type PortSpec, type Response, type SimDesign, type SimulatorName, type Vector, buildBatch } from './batch.js';
 
 /** A SimDesign from a DSL module, plus the DSL -> Verilog port name map. */
 export interface DslSimDesign extends SimDesign {
@@ -54,4 +54,21 @@ export function evaluateVectors(module: Module, vectors: readonly Vector[], opti
     if (module.clock !== undefined) sim.step();
     return out;
   });
+}
+
+/** One DSL module and the vectors (DSL port names, one per clock cycle) to run through it. */
+export interface DslCase {
+  readonly module: Module;
+  readonly vectors: readonly Vector[];
+}
+
+/**
+ * Simulate many DSL modules in one simulator with one (cached) build and one run; returns each case's
+ * responses under DSL port names, in case order. Module names must be distinct across the cases.
+ */
+export async function simulateDsl(simulator: SimulatorName, cases: readonly DslCase[], options: BuildOptions = {}): Promise<Response[][]> {
+  const designs = cases.map((c) => simDesignOf(c.module));
+  const build = await buildBatch(simulator, designs, options);
+  const results = await build.run(new Map(designs.map((d, i) => [d.top, cases[i]!.vectors.map((v) => toVerilogVector(d, v))])));
+  return designs.map((d) => results.get(d.top)!.map((r) => fromVerilogResponse(d, r)));
 }

@@ -9,11 +9,12 @@
  * const out = await build.run({ [designs[0].top]: vectors });   // vectors: one Record<port, bigint> per cycle
  * const expected = evaluateVectors(modules[0], vectors);        // same protocol in the TS evaluator
  * ```
+ * Or in one call, with DSL port names: `await simulateDsl('icarus', [{ module, vectors }, ...])`.
  * Vectors and responses use Verilog port names; `toVerilogVector` / `fromVerilogResponse` convert when
  * a DSL name was not a legal identifier. Unknown (x) output bits come back as null.
  */
 export { buildBatch, batchTestbench, SimBuild, type SimulatorName, type SimDesign, type PortSpec, type Vector, type Response, type BuildOptions } from './batch.js';
-export { simDesignOf, evaluateVectors, toVerilogVector, fromVerilogResponse, type DslSimDesign } from './dsl.js';
+export { simDesignOf, simulateDsl, evaluateVectors, toVerilogVector, fromVerilogResponse, type DslSimDesign, type DslCase } from './dsl.js';
 export { lint } from './lint.js';
 export { yosysStat, parseStat, defaultSynthScript, type YosysStat } from './yosys.js';
 export { toolVersion, toolVersions, runTool, type ToolName } from './tools.js';
