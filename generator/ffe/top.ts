@@ -8,7 +8,8 @@
  */
 import { badInput } from '../errors.js';
 import { type Expr, Module, type Wire, mux, u } from '../hdl/index.js';
-import type { QConvLayer, QLayer, QuantizedGraph } from '../quant/ir.js';
+import type { QAddLayer, QConvLayer, QLayer, QuantizedGraph } from '../quant/ir.js';
+import { buildAddModule, skipDepth, skipFifoModule } from './residual.js';
 import { buildConvModule, fusedPointwise } from './conv.js';
 import { gemmAsPointwise } from './gemm.js';
 import { buildGlobalPoolModule } from './global-pool.js';
@@ -25,8 +26,10 @@ export interface FfeUnit {
   readonly layers: readonly number[];
   readonly kind: string;
   readonly built: BuiltLayer;
-  /** The tensor the unit consumes and the one it produces. */
+  /** The tensor the unit consumes (the main input of an Add) and the one it produces. */
   readonly inputTensor: string;
+  /** An Add's skip input (its other operand), consumed through a FIFO. */
+  readonly skipTensor?: string;
   readonly outputTensor: string;
 }
 
@@ -92,8 +95,16 @@ function buildUnit(graph: QuantizedGraph, indices: readonly number[], prefix: st
     case 'globalavgpool':
       return unit('globalavgpool', buildGlobalPoolModule(name, first, input, output));
     case 'add':
-      throw badInput(`layer ${first.index} '${first.name}': residual Add is not supported in the fixed part yet; fix fewer layers (--fixed-layers ${first.index})`);
+      throw new Error('residual units are built by assembleTop');
   }
+}
+
+/** Which Add operand is the skip: the one whose producer comes earlier (the fork point). */
+function addOperands(graph: QuantizedGraph, layer: QAddLayer): { main: string; skip: string; skipIsFirst: boolean } {
+  const producer = (t: string): number => (t === graph.input.tensor ? -1 : graph.layers.findIndex((l) => l.output === t));
+  const [a, b] = [layer.inputs[0] ?? '', layer.inputs[1] ?? ''];
+  if (a === b) throw badInput(`layer ${layer.index} '${layer.name}': Add of a tensor with itself is not supported in the fixed part`);
+  return producer(a) < producer(b) ? { main: b, skip: a, skipIsFirst: true } : { main: a, skip: b, skipIsFirst: false };
 }
 
 export interface TopAssembly {
@@ -103,6 +114,46 @@ export interface TopAssembly {
   readonly output: StreamShape;
 }
 
+/** A stream inside the top: its valid and data, and the ready its consumer drives. */
+interface Endpoint {
+  readonly valid: Expr;
+  readonly data: Expr;
+  readonly ready: Wire;
+}
+
+/**
+ * Streams by tensor. A tensor with two consumers (a residual fork) hands out two endpoints: a beat
+ * leaves only when both consumers take it (each sees valid only while the other is ready; consumers'
+ * readies never depend on their valid, so there is no combinational loop).
+ */
+class StreamTable {
+  private readonly pending = new Map<string, Endpoint[]>();
+  private count = 0;
+  constructor(private readonly m: Module, private readonly fanout: (tensor: string) => number) {}
+
+  /** Register a produced stream; its ready is driven here from the consumers' readies. */
+  produce(tensor: string, valid: Expr, data: Expr): Wire {
+    const ready = this.m.wire(`t${this.count}_ready`, u(1));
+    const n = this.fanout(tensor);
+    if (n <= 1) {
+      this.pending.set(tensor, [{ valid, data, ready }]);
+    } else {
+      const branches = [0, 1].map((k) => this.m.wire(`t${this.count}_ready${k}`, u(1)));
+      ready.drive(branches[0]!.and(branches[1]!));
+      this.pending.set(tensor, branches.map((r, k) => ({ valid: valid.and(branches[1 - k]!), data, ready: r })));
+    }
+    this.count += 1;
+    return ready;
+  }
+
+  take(tensor: string, where: string): Endpoint {
+    const list = this.pending.get(tensor);
+    const e = list?.shift();
+    if (e === undefined) throw badInput(`${where}: tensor '${tensor}' is not produced by an earlier fixed layer (or is used more than twice); the fixed part supports chains with residual skips`);
+    return e;
+  }
+}
+
 /**
  * The top module. Ports: clk, rst, s_tvalid, s_tready, s_tdata, s_tuser, s_tlast, m_tvalid, m_tready,
  * m_tdata, m_tuser, m_tlast, frame_error (sticky: an accepted input beat whose tuser/tlast disagree with
@@ -110,17 +161,9 @@ export interface TopAssembly {
  */
 export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOptions): TopAssembly {
   const plan = planUnits(graph, fixed);
-  const units = plan.map((indices) => buildUnit(graph, indices, options.name, options));
-  let tensor = graph.input.tensor;
-  for (const u of units) {
-    const layer = graph.layers[u.layers[0]!]!;
-    if (layer.inputs.length !== 1 || layer.inputs[0] !== tensor) {
-      throw badInput(`layer ${layer.index} '${layer.name}': its input '${layer.inputs.join("', '")}' is not the previous fixed layer's output; the fixed part supports a chain of layers`);
-    }
-    tensor = u.outputTensor;
-  }
+  const inFixed = new Set(plan.flat());
+  const fanout = (tensor: string): number => graph.layers.filter((l) => inFixed.has(l.index) && l.inputs.includes(tensor)).length;
   const input = shapeOf(graph, graph.input.tensor);
-  const output = units[units.length - 1]!.built.output;
   const m = new Module(options.name);
   m.addClock();
   const rst = m.input('rst', u(1));
@@ -129,31 +172,82 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   const sUser = m.input('s_tuser', u(1));
   const sLast = m.input('s_tlast', u(1));
   const mReady = m.input('m_tready', u(1));
-  let valid: Expr = sValid;
-  let data: Expr = sData;
-  const readies: Wire[] = units.map((_, i) => m.wire(`u${i}_ready`, u(1)));
-  const instances = units.map((unit, i) => {
-    const downstreamReady = i + 1 < units.length ? readies[i + 1]! : mReady;
-    const inst = m.instance(`u${i}`, unit.built.module, { rst, s_tvalid: valid, s_tdata: data, m_tready: downstreamReady });
-    readies[i]!.drive(inst.out('s_tready'));
-    valid = inst.out('m_tvalid');
-    data = inst.out('m_tdata');
-    if (options.taps) {
-      m.output(`tap${i}_valid`, valid.and(downstreamReady));
-      m.output(`tap${i}_data`, data);
+  const streams = new StreamTable(m, fanout);
+  const inputReady = streams.produce(graph.input.tensor, sValid, sData);
+  const units: FfeUnit[] = [];
+  let lastOut: { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } | undefined;
+  for (const [i, indices] of plan.entries()) {
+    const layer = graph.layers[indices[0]!]!;
+    const where = `layer ${layer.index} '${layer.name}'`;
+    let unit: FfeUnit;
+    const connections: Record<string, Expr> = { rst };
+    if (layer.kind === 'add') {
+      const ops = addOperands(graph, layer);
+      const main = streams.take(ops.main, where);
+      const skip = streams.take(ops.skip, where);
+      const forkAt = units.findIndex((u) => u.outputTensor === ops.skip);
+      const mainPath = units.slice(forkAt + 1).map((u) => u.built);
+      const fifo = skipFifoModule(`${options.name}_l${layer.index}_skip`, shapeOf(graph, ops.skip), skipDepth(mainPath));
+      const fifoReady = m.wire(`u${i}_skip_ready`, u(1));
+      const fifoInst = m.instance(`u${i}_skip`, fifo.module, { rst, s_tvalid: skip.valid, s_tdata: skip.data, m_tready: fifoReady });
+      skip.ready.drive(fifoInst.out('s_tready'));
+      const built = buildAddModule(`${options.name}_l${layer.index}_add`, layer, shapeOf(graph, ops.main), shapeOf(graph, ops.skip), shapeOf(graph, layer.output), ops.skipIsFirst);
+      unit = { layers: indices, kind: 'add', built: withFifoCost(built, fifo), inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output };
+      Object.assign(connections, { s_tvalid: main.valid, s_tdata: main.data, k_tvalid: fifoInst.out('m_tvalid'), k_tdata: fifoInst.out('m_tdata') });
+      lastOut = instantiate(m, i, unit, connections, main.ready, streams, options, (ready) => fifoReady.drive(ready));
+    } else {
+      unit = buildUnit(graph, indices, options.name, options);
+      const source = streams.take(unit.inputTensor, where);
+      Object.assign(connections, { s_tvalid: source.valid, s_tdata: source.data });
+      lastOut = instantiate(m, i, unit, connections, source.ready, streams, options);
     }
-    return inst;
-  });
-  const lastInst = instances[instances.length - 1]!;
-  m.output('s_tready', readies[0]!);
-  m.output('m_tvalid', lastInst.out('m_tvalid'));
-  m.output('m_tdata', lastInst.out('m_tdata'));
-  m.output('m_tuser', lastInst.out('m_tuser'));
-  m.output('m_tlast', lastInst.out('m_tlast'));
-  m.output('frame_error', framingCheck(m, rst, sValid.and(readies[0]!), sUser, sLast, input));
-  return { top: m, units, input, output };
+    units.push(unit);
+  }
+  const final = lastOut!;
+  final.ready.drive(mReady);
+  m.output('s_tready', inputReady);
+  m.output('m_tvalid', final.valid);
+  m.output('m_tdata', final.data);
+  m.output('m_tuser', final.user);
+  m.output('m_tlast', final.last);
+  m.output('frame_error', framingCheck(m, rst, sValid.and(inputReady), sUser, sLast, input));
+  return { top: m, units, input, output: units[units.length - 1]!.built.output };
 }
 
+function withFifoCost(add: BuiltLayer, fifo: BuiltLayer): BuiltLayer {
+  const c = add.cost;
+  const f = fifo.cost;
+  return { ...add, cost: { ...c, otherAdders: c.otherAdders + f.otherAdders, adderBits: c.adderBits + f.adderBits, registerBits: c.registerBits + f.registerBits, memoryBits: c.memoryBits + f.memoryBits } };
+}
+
+/**
+ * Instantiate a unit, drive its input ready, and register its output stream (the last unit's output
+ * is returned to the caller, who drives its ready from m_tready).
+ */
+function instantiate(
+  m: Module,
+  i: number,
+  unit: FfeUnit,
+  connections: Record<string, Expr>,
+  inputReady: Wire,
+  streams: StreamTable,
+  options: TopOptions,
+  driveSkipReady?: (ready: Expr) => void,
+): { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } {
+  const downstream = m.wire(`u${i}_out_ready`, u(1));
+  const inst = m.instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream });
+  inputReady.drive(inst.out('s_tready'));
+  if (driveSkipReady !== undefined) driveSkipReady(inst.out('k_tready'));
+  const valid = inst.out('m_tvalid');
+  const data = inst.out('m_tdata');
+  if (options.taps) {
+    m.output(`tap${i}_valid`, valid.and(downstream));
+    m.output(`tap${i}_data`, data);
+  }
+  const ready = streams.produce(unit.outputTensor, valid, data);
+  downstream.drive(ready);
+  return { valid, data, user: inst.out('m_tuser'), last: inst.out('m_tlast'), ready };
+}
 /** Sticky flag: an accepted beat's tuser/tlast disagree with the counted position. */
 function framingCheck(m: Module, rst: Expr, accept: Expr, user: Expr, last: Expr, shape: StreamShape): Expr {
   const col = counter(m, 'in_col', shape.width - 1, { step: accept, reset: rst });

@@ -157,3 +157,20 @@ export function randomGemmLayer(rng: Rng, index: number, input: QuantTensor, out
   const conv = randomConvLayer(rng, index, input, output, { inChannels: input.shape[0], outChannels: output.shape[0], group: 1, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] });
   return { kind: 'gemm', index, name: `gemm${index}`, nodes: [`gemm${index}`], inputs: [input.name], output: output.name, weightShape: [output.shape[0], input.shape[0]], weights: conv.weights, weightBits: conv.weightBits, weightScale: conv.weightScale, bias: conv.bias, inputZeroPoint: conv.inputZeroPoint, requant: conv.requant };
 }
+
+export function randomAddLayer(rng: Rng, index: number, a: QuantTensor, b: QuantTensor, output: QuantTensor): QLayer {
+  const shift = 16;
+  const channels = output.shape[0];
+  const { min, max } = qRange(output.quant);
+  return {
+    kind: 'add',
+    index,
+    name: `add${index}`,
+    nodes: [`add${index}`],
+    inputs: [a.name, b.name],
+    output: output.name,
+    inputZeroPoints: [a.quant.zeroPoint, b.quant.zeroPoint],
+    inputMultipliers: [int(rng, 2 ** 14, 2 ** 15), int(rng, 2 ** 14, 2 ** 15)],
+    requant: { multiplier: Array.from({ length: channels }, () => 1), shift: Array.from({ length: channels }, () => shift), outputZeroPoint: output.quant.zeroPoint, clampMin: min, clampMax: max },
+  };
+}
