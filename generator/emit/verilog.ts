@@ -273,7 +273,7 @@ class ModulePrinter {
     const msb = w === 1 ? op.name : `${op.name}[${w - 1}]`;
     if (lo > w - 1) {
       this.markUsed(op.name, w - 1, w - 1);
-      return op.type.signed ? `{${hi - lo + 1}{${msb}}}` : literal(0n, hi - lo + 1);
+      return op.type.signed ? (hi === lo ? msb : `{${replicate(hi - lo + 1, msb)}}`) : literal(0n, hi - lo + 1);
     }
     this.markUsed(op.name, top, lo);
     const core = w === 1 ? op.name : top === lo ? `${op.name}[${lo}]` : top === w - 1 && lo === 0 ? op.name : `${op.name}[${top}:${lo}]`;

@@ -94,6 +94,7 @@ export class Expr {
   /** Multiply by a constant. */
   mul(k: bigint | number): Expr {
     const kk = BigInt(k);
+    if (kk === 1n) return this;
     const p = this.range.min * kk;
     const q = this.range.max * kk;
     return new Expr({ op: 'mulConst', a: this, k: kk }, p <= q ? interval(p, q) : interval(q, p));
