@@ -7,29 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import type { QuantizedGraph } from '../../generator/quant/ir.js';
-import { graphOf, randomAddLayer, randomConvLayer, randomImage, randomQuant, seeded, tensor } from './random-graphs.js';
+import { residualGraph } from './networks.js';
+import { randomImage, seeded } from './random-graphs.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
-
-export function residualGraph(seed: number, h: number, w: number, skipFirst: boolean): QuantizedGraph {
-  const rng = seeded(seed);
-  const c = 3;
-  const x = tensor('x', [2, h, w], randomQuant(rng));
-  const t0 = tensor('t0', [c, h, w], randomQuant(rng));
-  const t1 = tensor('t1', [c, h, w], randomQuant(rng));
-  const t2 = tensor('t2', [c, h, w], randomQuant(rng));
-  const t3 = tensor('t3', [c, h, w], randomQuant(rng));
-  const y = tensor('y', [2, h, w], randomQuant(rng));
-  const same = { stride: [1, 1] as const, pads: [1, 1, 1, 1] as const, kernel: [3, 3] as const };
-  const point = { stride: [1, 1] as const, pads: [0, 0, 0, 0] as const, kernel: [1, 1] as const, group: 1 };
-  return graphOf(x, [t0, t1, t2, t3, y], [
-    randomConvLayer(rng, 0, x, t0, { ...same, inChannels: 2, outChannels: c, group: 1 }),
-    randomConvLayer(rng, 1, t0, t1, { ...same, inChannels: c, outChannels: c, group: c }),
-    randomConvLayer(rng, 2, t1, t2, { ...point, inChannels: c, outChannels: c }),
-    skipFirst ? randomAddLayer(rng, 3, t0, t2, t3) : randomAddLayer(rng, 3, t2, t0, t3),
-    randomConvLayer(rng, 4, t3, y, { ...point, inChannels: c, outChannels: 2 }),
-  ]);
-}
 
 describe('residual Add with the skip stream delayed in a FIFO (TypeScript evaluator)', () => {
   for (const skipFirst of [false, true]) {

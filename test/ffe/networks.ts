@@ -1,0 +1,46 @@
+/** Small random networks shared by the evaluator and simulator tests. */
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import { graphOf, outSize, randomAddLayer, randomConvLayer, randomGemmLayer, randomGlobalPoolLayer, randomPoolLayer, randomQuant, seeded, tensor } from './random-graphs.js';
+
+/** input -> pool (max or avg) -> global average pool -> gemm. */
+export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number]): QuantizedGraph {
+  const rng = seeded(seed);
+  const c = 3;
+  const x = tensor('x', [c, h, w], randomQuant(rng));
+  const p = tensor('p', [c, outSize(h, kernel[0], stride[0], pads[0], pads[2]), outSize(w, kernel[1], stride[1], pads[1], pads[3])], kind === 'maxpool' ? x.quant : randomQuant(rng));
+  const g = tensor('g', [c, 1, 1], randomQuant(rng));
+  const y = tensor('y', [4, 1, 1], randomQuant(rng));
+  return graphOf(x, [p, g, y], [randomPoolLayer(rng, 0, kind, x, p, kernel, stride, pads), randomGlobalPoolLayer(rng, 1, p, g), randomGemmLayer(rng, 2, g, y)]);
+}
+
+export const POOL_CASES = [
+  { label: 'maxpool 3x3 s2 pads (1,1,1,1)', kind: 'maxpool', h: 7, w: 9, kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] },
+  { label: 'maxpool 2x2 s2 no pad', kind: 'maxpool', h: 6, w: 5, kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] },
+  { label: 'avgpool 3x3 s1 pads (1,0,1,2)', kind: 'avgpool', h: 5, w: 6, kernel: [3, 3], stride: [1, 1], pads: [1, 0, 1, 2] },
+  { label: 'avgpool 2x3 s(1,2) pads (0,1,1,1)', kind: 'avgpool', h: 4, w: 9, kernel: [2, 3], stride: [1, 2], pads: [0, 1, 1, 1] },
+] as const;
+
+/**
+ * A residual block: x -> conv 3x3 -> t0; t0 -> depthwise 3x3 -> pointwise -> t2; add(t2, t0) -> t3 ->
+ * pointwise -> y (the skip operand first or second).
+ */
+export function residualGraph(seed: number, h: number, w: number, skipFirst: boolean): QuantizedGraph {
+  const rng = seeded(seed);
+  const c = 3;
+  const x = tensor('x', [2, h, w], randomQuant(rng));
+  const t0 = tensor('t0', [c, h, w], randomQuant(rng));
+  const t1 = tensor('t1', [c, h, w], randomQuant(rng));
+  const t2 = tensor('t2', [c, h, w], randomQuant(rng));
+  const t3 = tensor('t3', [c, h, w], randomQuant(rng));
+  const y = tensor('y', [2, h, w], randomQuant(rng));
+  const same = { stride: [1, 1] as const, pads: [1, 1, 1, 1] as const, kernel: [3, 3] as const };
+  const point = { stride: [1, 1] as const, pads: [0, 0, 0, 0] as const, kernel: [1, 1] as const, group: 1 };
+  return graphOf(x, [t0, t1, t2, t3, y], [
+    randomConvLayer(rng, 0, x, t0, { ...same, inChannels: 2, outChannels: c, group: 1 }),
+    randomConvLayer(rng, 1, t0, t1, { ...same, inChannels: c, outChannels: c, group: c }),
+    randomConvLayer(rng, 2, t1, t2, { ...point, inChannels: c, outChannels: c }),
+    skipFirst ? randomAddLayer(rng, 3, t0, t2, t3) : randomAddLayer(rng, 3, t2, t0, t3),
+    randomConvLayer(rng, 4, t3, y, { ...point, inChannels: c, outChannels: 2 }),
+  ]);
+}
+
