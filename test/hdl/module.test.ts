@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HdlError, Module, Simulator, checkModule, findProblems, interval, mux, s, select, sum, u } from '../../generator/hdl/index.js';
+import { HdlError, Module, Simulator, checkModule, constant, findProblems, interval, mux, s, select, sum, u } from '../../generator/hdl/index.js';
 
 describe('builder errors', () => {
   it('refuses a second driver', () => {
@@ -264,5 +264,31 @@ describe('helpers', () => {
       sim.step();
     }
     expect(seen).toEqual(['00:0', '01:0', '02:0', '10:1', '11:2', '12:3', '00:4']);
+  });
+});
+
+describe('designStats', () => {
+  it('counts operations, adders, register and memory bits and adder depth, per instance', async () => {
+    const { designStats } = await import('../../generator/hdl/index.js');
+    const child = new Module('dot3');
+    child.addClock();
+    const xs = [0, 1, 2].map((i) => child.input(`x${i}`, s(8)));
+    // ((3x0 + x1) - x2) -> 2 adders deep after the multiply; registered (11 bits).
+    child.output('y', child.pipe('y_q', xs[0]!.mul(3).add(xs[1]!).sub(xs[2]!)));
+    const top = new Module('two_dots');
+    top.addClock();
+    const a = top.input('a', s(8));
+    const u0 = top.instance('u0', child, { x0: a, x1: a, x2: a });
+    const u1 = top.instance('u1', child, { x0: a, x1: a, x2: a.neg().clamp(-128, 127) });
+    const ram = top.memory('buf', { depth: 16, type: s(12) });
+    ram.setWrite({ addr: constant(0), data: u0.out('y').add(u1.out('y')).clamp(-2048, 2047) });
+    top.output('z', ram.read('buf_q', { addr: constant(1) }));
+    const st = designStats(top);
+    expect(st.multipliers).toBe(2);
+    expect(st.adders).toBe(2 * 2 + 1 + 1); // two per child, the negation, the sum into the RAM
+    expect(st.registerBits).toBe(2 * u0.out('y').width + 12);
+    expect(st.memoryBits).toBe(16 * 12);
+    expect(st.adderDepth).toBe(2);
+    expect(st.ops.cmp).toBe(1); // only the upper bound of clamp(-a) is in doubt; the RAM-side clamp is proven a no-op
   });
 });
