@@ -12,7 +12,7 @@
  * const rst = m.input('rst', u(1));
  * const en = m.input('en', u(1));
  * const x = m.input('x', s(8));                   // [-128, 127]
- * const p = x.mul(-3).add(x.shl(2));              // interval [-127, 128]: signed 9 bits, exact
+ * const p = x.mul(-3).add(x.shl(2));              // [-893, 892]: signed 11 bits (each term's bounds)
  * const acc = m.reg('acc', s(16), { reset: rst, enable: en });
  * acc.next(acc.add(p).clamp(-32768, 32767));      // saturate explicitly; .truncate(16) would wrap
  * m.output('y', acc);
@@ -31,7 +31,7 @@
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
  * `m.wire(name, expr)`, `m.pipe(name, expr, opts)` (a delay register typed by its value),
  * `m.delay(name, expr, cycles, opts)`, `m.counter(name, modulo, {enable, reset})` -> {value, last},
- * `m.memory(name, {depth, type})` with `.setWrite({addr, data, enable})` and `.read(name, {addr})` (RAM
+ * `m.memory(name, {depth, type, init?})` with `.setWrite({addr, data, enable})` and `.read(name, {addr})` (RAM
  * with registered read), `m.instance(name, child, {port: expr}, {PARAM: value})` with `.out(port)`,
  * `m.parameter(name, {type, default})` (a Verilog parameter: widths come from its declared range), `concat`, `select`,
  * `sum` (balanced adder tree), `.slice/.bit/.asBits`, bitwise and reductions on unsigned values.
