@@ -64,7 +64,7 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, ge
     `wrote ${options.out}: top ${m.top}, ${m.fixedLayerCount} fixed layer(s), ${m.rtl.length} Verilog file(s)`,
     `input ${m.input.channels}x${m.input.height}x${m.input.width} (${m.input.bits}-bit), output ${m.output.channels}x${m.output.height}x${m.output.width} (${m.output.bits}-bit)`,
     `latency ${m.latencyCycles} cycles, ${m.throughput.idealCyclesPerFrame} cycles per frame (one input pixel per clock)`,
-    `arithmetic ${m.options.arith}: ${m.cost.adders} adders for ${m.cost.nonzeroWeights} nonzero weights (${perWeight} per weight), ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,
+    `arithmetic ${m.options.arith}: ${m.cost.productAdders} product adders for ${m.cost.nonzeroWeights} nonzero weights (${perWeight} per weight), ${m.cost.adders} adders in all, ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,
     `generated in ${result.seconds.total.toFixed(1)} s`,
   ].join('\n') + '\n');
 }

@@ -68,12 +68,15 @@ interface Ctx {
   n: number;
 }
 
-/** Pads (top, left, bottom, right), each 0..k-1 and a stride that keep the output at least 1x1. */
+/** Pads (top, left, bottom, right) and a stride that keep the output at least 1x1. */
 function windowGeometry(ctx: Ctx, k: number, allowStride = true): { stride: number; pads: [number, number, number, number] } {
   const [, h, w] = ctx.cur.shape;
   for (;;) {
     const stride = allowStride ? pick(ctx.rand, [1, 1, 2]) : 1;
-    const pads: [number, number, number, number] = [0, 0, 0, 0].map(() => (k === 1 ? 0 : between(ctx.rand, 0, k - 1))) as [number, number, number, number];
+    // Asymmetric, but at most k - 1 per axis (begin + end), as TensorFlow's SAME padding and the line buffer need.
+    const top = between(ctx.rand, 0, k - 1);
+    const left = between(ctx.rand, 0, k - 1);
+    const pads: [number, number, number, number] = [top, left, between(ctx.rand, 0, k - 1 - top), between(ctx.rand, 0, k - 1 - left)];
     if (windowOut(h, k, stride, pads[0], pads[2]) >= 1 && windowOut(w, k, stride, pads[1], pads[3]) >= 1) return { stride, pads };
   }
 }

@@ -1,0 +1,112 @@
+/**
+ * The example MNIST model with all nine convolution layers fixed, with the real FFE core: bit-exact with
+ * the integer model on the test digits in Verilator and Icarus, under random stalls, at one pixel per
+ * clock over back-to-back frames; lint clean; byte-identical when generated twice; Yosys synthesis under
+ * FIXYNN_FULL. Counts: FIXYNN_FULL 1,000 digits in Verilator and 20 in Icarus; npm test 20 and 2.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../generator/cli.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { describeMismatch, verifyDesign, type VerifySummary } from '../../verify/ffe/index.js';
+import { lint, runTool, withSourcePaths } from '../../verify/sim/index.js';
+import { count, FULL, generate, rtlOf } from './ladder.js';
+
+const MODEL = path.resolve('examples/mnist-mobilenet/model.onnx');
+const CONV_LAYERS = '9';
+const VERILATOR_DIGITS = count('EXAMPLE_VERILATOR_IMAGES', 1000, 20);
+const ICARUS_DIGITS = count('EXAMPLE_ICARUS_IMAGES', 20, 2);
+const work = mkdtempSync(path.join(tmpdir(), 'fixynn-example-'));
+const design = path.join(work, 'design');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function bitExact(s: VerifySummary): void {
+  expect(s.mismatches, s.firstMismatch ? describeMismatch(s.firstMismatch) : '').toBe(0);
+}
+
+function bytesOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else out[r] = readFileSync(path.join(dir, r)).toString('base64');
+    }
+  };
+  walk('');
+  return out;
+}
+
+describe('example MNIST model, all conv layers fixed', () => {
+  beforeAll(async () => {
+    await generate(MODEL, { fixedLayers: CONV_LAYERS, out: design });
+  });
+
+  it(`is bit-exact on ${VERILATOR_DIGITS} test digits in Verilator at one pixel per clock`, async () => {
+    const s = await verifyDesign(design, { simulator: 'verilator', images: VERILATOR_DIGITS, imagesPerRun: 250 });
+    bitExact(s);
+    expect(s.images).toBe(VERILATOR_DIGITS);
+    expect(s.idealCyclesPerFrame).toBe(784);
+    expect(s.cyclesPerFrame as number).toBeLessThanOrEqual(1.05 * 784);
+    // The manifest's latency is the core's estimate from window geometry; the measured one may be lower.
+    expect(s.latency as number).toBeGreaterThan(0);
+    expect(s.latency as number).toBeLessThanOrEqual(readDesign(design).manifest.latencyCycles);
+  });
+
+  it(`is bit-exact on ${ICARUS_DIGITS} digits in Icarus`, async () => {
+    bitExact(await verifyDesign(design, { simulator: 'icarus', images: ICARUS_DIGITS }));
+  });
+
+  it('stays bit-exact under random stalls on s_tvalid and m_tready (nothing lost or repeated)', async () => {
+    for (const seed of [3, 11]) {
+      const s = await verifyDesign(design, { simulator: 'verilator', images: 3, stalls: { input: 80, output: 100, seed } });
+      bitExact(s);
+      expect(s.cyclesPerFrame as number).toBeGreaterThan(784);
+    }
+  });
+
+  it('passes verilator --lint-only -Wall with no warnings', async () => {
+    const { files, top } = rtlOf(design);
+    expect(await lint(files, top)).toEqual([]);
+  });
+
+  it('generates byte-identical folders twice; a node name selects the same K; verify --json reports the summary', async () => {
+    const again = path.join(work, 'again');
+    await generate(MODEL, { fixedLayers: CONV_LAYERS, out: again });
+    expect(bytesOf(again)).toEqual(bytesOf(design));
+    const byName = path.join(work, 'by-name');
+    await generate(MODEL, { fixedLayers: '/features/features.8/features.8.2/Clip', out: byName });
+    const { manifest } = readDesign(byName);
+    expect(manifest.fixedLayerCount).toBe(9);
+    for (const rtl of manifest.rtl) expect(readFileSync(path.join(byName, rtl), 'utf8')).toBe(readFileSync(path.join(design, rtl), 'utf8'));
+    let printed = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => { printed += chunk; return true; }) as typeof process.stdout.write;
+    try {
+      expect(await quietlyStderr(() => main(['node', 'fixynn', 'verify', again, '--images', '3', '--json']))).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const json = JSON.parse(printed) as Record<string, unknown>;
+    expect(json).toMatchObject({ images: 3, mismatches: 0, idealCyclesPerFrame: 784, simulator: 'verilator' });
+    expect(String(json.simulatorVersion)).toMatch(/Verilator 5/);
+  });
+
+  it.runIf(FULL)('synthesizes in Yosys (synth -top)', async () => {
+    const { files, top } = rtlOf(design);
+    const r = await withSourcePaths(files, (paths) => runTool('yosys', ['-q', '-p', `read_verilog ${paths.join(' ')}; synth -top ${top}; stat`], { timeoutMs: 40 * 60_000 }));
+    expect(r.exitCode, r.stderr.slice(-2000)).toBe(0);
+  });
+});
+
+async function quietlyStderr<T>(body: () => Promise<T>): Promise<T> {
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await body();
+  } finally {
+    process.stderr.write = writeErr;
+  }
+}

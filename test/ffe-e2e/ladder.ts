@@ -1,0 +1,38 @@
+/** Shared steps of the end-to-end tests: counts from the environment, quiet generate with the real core. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runGenerate, type GenerateCliOptions } from '../../generator/commands/generate.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import type { EmittedFile } from '../../generator/emit/index.js';
+
+export const FULL = process.env.FIXYNN_FULL === '1';
+
+/** A count: FIXYNN_<NAME> from the environment, else the full or the small figure. */
+export function count(name: string, full: number, small: number): number {
+  const fromEnv = Number(process.env[`FIXYNN_${name}`]);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : FULL ? full : small;
+}
+
+/** stdout/stderr of the commands are silenced inside tests (the figures are asserted instead). */
+export async function quietly<T>(body: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await body();
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
+
+export async function generate(model: string, options: GenerateCliOptions): Promise<void> {
+  await quietly(() => runGenerate(model, options));
+}
+
+/** The design's RTL as emitted files (for lint and yosys). */
+export function rtlOf(dir: string): { files: EmittedFile[]; top: string } {
+  const { manifest } = readDesign(dir);
+  return { files: manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') })), top: manifest.top };
+}

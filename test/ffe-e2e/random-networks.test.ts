@@ -1,0 +1,64 @@
+/**
+ * Random networks through the whole ladder: ONNX Runtime vs the integer model (sanity), then generate
+ * with the real FFE core (every arithmetic strategy appears; the core supports --pipeline 0 only) and verify in
+ * Verilator: bit-exact on every tap, at one input pixel per clock, lint clean.
+ * FIXYNN_FULL: 30 networks (FIXYNN_RANDOM_NETWORKS overrides); npm test: 3.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ArithStrategy } from '../../generator/ffe/contract.js';
+import { loadInputs, writeNpy } from '../../generator/data/index.js';
+import { evaluate } from '../../generator/golden/evaluate.js';
+import { importModel } from '../../generator/onnx/import.js';
+import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
+import { lint } from '../../verify/sim/index.js';
+import { randomNetwork } from '../helpers/random-network.js';
+import { count, generate, rtlOf } from './ladder.js';
+
+const NETWORKS = count('RANDOM_NETWORKS', 30, 3);
+const STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
+const work = mkdtempSync(path.join(tmpdir(), 'fixynn-random-nets-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Float images as a .npy the commands read (--calib / --data). */
+function npyOf(images: readonly Float32Array[], shape: readonly number[], file: string): string {
+  const flat = new Float32Array(images.length * images[0]!.length);
+  images.forEach((img, i) => flat.set(img, i * img.length));
+  writeNpy(file, flat, [images.length, ...shape]);
+  return file;
+}
+
+describe(`${NETWORKS} random networks, RTL bit-exact with the integer model in Verilator`, () => {
+  for (let seed = 1; seed <= NETWORKS; seed++) {
+    const arith = STRATEGIES[(seed - 1) % STRATEGIES.length] as ArithStrategy;
+    it(`network ${seed} (${arith})`, async () => {
+      const net = randomNetwork({ seed });
+      const why = `network ${seed}:\n  ${net.description.join('\n  ')}`;
+      const model = net.builder.save(path.join(work, `net${seed}.onnx`));
+      const graph = importModel(model);
+      const calib = loadInputs('random', graph.input.shape, { count: 12, seed: 1000 + seed }).images;
+      const data = loadInputs('random', graph.input.shape, { count: 3, seed: 2000 + seed }).images;
+
+      // Rung 1: the integer model agrees with ONNX Runtime (the quantization is sane).
+      const quantized = await quantizeModel(model, graph, { calibImages: calib });
+      const report = await evaluate({ modelPath: model, graph, quantized, images: data });
+      for (const layer of report.layers) expect(layer.sqnrDb, `${why}\nlayer ${layer.index} ${layer.kind}`).toBeGreaterThan(20);
+
+      // Rungs 2-3: the RTL of every layer against the integer model, frames back to back.
+      const out = path.join(work, `design${seed}`);
+      await generate(model, {
+        fixedLayers: String(graph.layers.length), out, arith,
+        calib: npyOf(calib, graph.input.shape, path.join(work, `calib${seed}.npy`)),
+      });
+      const summary = await verifyDesign(out, { simulator: 'verilator', images: 3, data: npyOf(data, graph.input.shape, path.join(work, `data${seed}.npy`)) });
+      expect(summary.mismatches, `${why}\n${summary.firstMismatch ? describeMismatch(summary.firstMismatch) : ''}`).toBe(0);
+      expect(summary.cyclesPerFrame, why).not.toBeNull();
+      expect(summary.cyclesPerFrame as number, why).toBeLessThanOrEqual(1.05 * summary.idealCyclesPerFrame);
+      const { files, top } = rtlOf(out);
+      expect(await lint(files, top), why).toEqual([]);
+    });
+  }
+});
