@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
-import { DEFAULT_CALIBRATION, quantizeModel } from '../quant/calibrate-onnx.js';
+import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, quantizeModel, type BiasCorrection } from '../quant/calibrate-onnx.js';
 import { badInput } from '../errors.js';
 import { loadInputs, mnistTrain, parseNumberList, type LoadInputsOptions } from '../data/index.js';
 import type { LayerGraph } from '../graph/ir.js';
@@ -20,6 +20,7 @@ export interface EvalCliOptions {
   readonly calib?: string;
   readonly calibCount?: string;
   readonly calibMethod?: string;
+  readonly biasCorrection?: string;
   readonly weightBits?: string;
   readonly actBits?: string;
   readonly count?: string;
@@ -43,6 +44,7 @@ export function registerEval(program: Command): void {
     .option('--calib <path>', 'calibration inputs for a float model (same forms as --data; default for a [1,28,28] model: MNIST training digits)')
     .option('--calib-count <n>', 'use at most this many calibration inputs')
     .option('--calib-method <m>', `activation range choice: ${CALIBRATION_METHODS.join(', ')} (default ${DEFAULT_CALIBRATION})`)
+    .option('--bias-correction <m>', `bias correction of a float model: ${BIAS_CORRECTIONS.join(', ')} (default empirical)`)
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--count <n>', 'use at most this many inputs')
@@ -75,6 +77,7 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
     ...(options.calibMethod !== undefined ? { method: calibrationMethod(options.calibMethod) } : {}),
+    ...(options.biasCorrection !== undefined ? { biasCorrection: biasCorrectionMode(options.biasCorrection) } : {}),
     onProgress: (done, total) => progress('calibrating', done, total),
   });
   const report = await evaluate({
@@ -131,6 +134,11 @@ function optionalInt(text: string | undefined, flag: string, min: number): numbe
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) throw badInput(`${flag} ${text}: expected an integer >= ${min}`);
   return value;
+}
+
+function biasCorrectionMode(text: string): BiasCorrection {
+  if (!(BIAS_CORRECTIONS as readonly string[]).includes(text)) throw badInput(`--bias-correction ${text}: supported are ${BIAS_CORRECTIONS.join(', ')}`);
+  return text as BiasCorrection;
 }
 
 function calibrationMethod(text: string): CalibrationMethod {

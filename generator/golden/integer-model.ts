@@ -39,6 +39,13 @@ export class IntegerModel {
     return values;
   }
 
+  /** Runs one layer (by index) on its input tensors' values. */
+  runLayer(index: number, inputs: readonly Int32Array[]): Int32Array {
+    const step = this.steps[index];
+    if (!step) throw new Error(`integer model: no layer ${index}`);
+    return step.run(inputs);
+  }
+
   /** Float image as the model takes it ([C, H, W]) -> q of the input tensor (see quantizeInput). */
   quantizeInput(image: Float32Array): Int32Array {
     return quantizeInput(this.graph, image);

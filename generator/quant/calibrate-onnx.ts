@@ -10,6 +10,8 @@ import type { CalibrationMethod } from './calibrate.js';
 import { RangeCollector } from './calibrate.js';
 import type { QuantizedGraph } from './ir.js';
 import { quantizeCalibrated, quantizeQdq } from './quantize.js';
+import { correctBiasesEmpirically } from './empirical-bias.js';
+import { quantizeInput } from '../golden/integer-model.js';
 
 export interface QuantizeModelOptions {
   /** Calibration images as the model takes them ([C, H, W] float32); required for a float model. */
@@ -17,8 +19,17 @@ export interface QuantizeModelOptions {
   readonly weightBits?: number;
   readonly actBits?: number;
   readonly method?: CalibrationMethod;
+  /**
+   * 'empirical' (default): the analytic correction of each layer's own weight rounding, then each
+   * conv/gemm bias moved by the measured mean offset of its integer output on the calibration images
+   * (empirical-bias.ts); 'analytic': only the former; 'none': neither.
+   */
+  readonly biasCorrection?: BiasCorrection;
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+export const BIAS_CORRECTIONS = ['empirical', 'analytic', 'none'] as const;
+export type BiasCorrection = (typeof BIAS_CORRECTIONS)[number];
 
 /** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
 export const DEFAULT_CALIBRATION: CalibrationMethod = 'mse';
@@ -37,9 +48,14 @@ export async function quantizeModel(modelPath: string, graph: LayerGraph, option
   const collector = await collectRanges(modelPath, graph, images, options.onProgress);
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
   const ranges = collector.ranges(method, actBits, new Set([graph.output]));
-  return quantizeCalibrated(graph, {
-    ranges, channelMeans: collector.channelMeans(), weightBits: options.weightBits ?? 8, actBits, images: images.length, method,
+  const means = collector.channelMeans();
+  const biasCorrection = options.biasCorrection ?? 'empirical';
+  const quantized = quantizeCalibrated(graph, {
+    ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method, biasCorrection,
+    ...(biasCorrection === 'none' ? {} : { channelMeans: means }),
   });
+  if (biasCorrection !== 'empirical') return quantized;
+  return correctBiasesEmpirically(quantized, images.map((image) => quantizeInput(quantized, image)), means);
 }
 
 async function collectRanges(modelPath: string, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {

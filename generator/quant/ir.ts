@@ -145,7 +145,15 @@ export interface QuantizedGraph {
   /** Where the quantization came from: our calibration, or the QDQ model's own parameters. */
   readonly origin: 'calibrated' | 'qdq';
   /** Calibration facts (origin 'calibrated'). */
-  readonly calibration?: { readonly images: number; readonly method: string; readonly weightBits: number; readonly actBits: number };
+  readonly calibration?: {
+    readonly images: number;
+    /** Activation range choice: 'minmax', 'mse' or 'percentile' (generator/quant/calibrate.ts). */
+    readonly method: string;
+    readonly weightBits: number;
+    readonly actBits: number;
+    /** 'empirical', 'analytic' or 'none' (generator/quant/calibrate-onnx.ts). */
+    readonly biasCorrection?: string;
+  };
   /**
    * The network input (float, as the user feeds it) and how it becomes integers, off-chip:
    * q = clamp(roundHalfEven(fround((x * preprocess.scale[c] + preprocess.offset[c]) / quant.scale)) + zp).

@@ -23,6 +23,8 @@ export interface CalibratedOptions {
   readonly actBits: number;
   readonly images: number;
   readonly method: string;
+  /** Recorded in the graph's calibration facts (the correction itself is done by the caller or channelMeans). */
+  readonly biasCorrection?: string;
   /**
    * Mean of every channel of each layer's input over the calibration images. When given, each bias is
    * corrected for the mean output shift its quantized weights cause, sum_k (w_q - w)[m,k] * mean(x_k)
@@ -60,7 +62,10 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
   };
   const remember = (name: string, q: QuantParams): QuantParams => { byName.set(name, q); return q; };
   const tensors = tensorsFrom(graph, quantOf);
-  const calibration = { images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits };
+  const calibration = {
+    images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
+    ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
+  };
   return assemble(graph, tensors, 'calibrated', calibration, options.weightBits, options.channelMeans);
 }
 

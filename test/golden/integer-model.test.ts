@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AgreementAccumulator } from '../../generator/golden/compare.js';
-import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { IntegerModel, quantizeInput } from '../../generator/golden/integer-model.js';
+import { correctBiasesEmpirically } from '../../generator/quant/empirical-bias.js';
 import { channelRequant, numbersAreExact, requantizeBig, requantizeNumber } from '../../generator/golden/requantize.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import type { QuantizedGraph, QuantTensor } from '../../generator/quant/ir.js';
@@ -128,6 +129,35 @@ describe('the integer model', () => {
     const corrected = meanOffset(calibrate(graph, images, { weightBits: 3, actBits: 12 }, 'minmax', true));
     console.log(`mean |channel offset| of pw1 with 3-bit weights: ${plain.toExponential(2)} plain, ${corrected.toExponential(2)} bias-corrected`);
     expect(corrected).toBeLessThan(plain / 2);
+  });
+
+  it('empirical bias correction shrinks the mean channel offsets left after the analytic one', () => {
+    const images = Array.from({ length: 24 }, (_, i) => randomImage(graph.input.shape, 1900 + i, 1));
+    const collector = new RangeCollector(images.length);
+    for (const image of images) {
+      for (const [name, v] of runFloat(graph, image)) collector.observeChannels(name, v, graph.tensors.get(name)?.shape[0] ?? 1);
+    }
+    const analytic = calibrate(graph, images, { weightBits: 4, actBits: 5 }, 'minmax', true);
+    const empirical = correctBiasesEmpirically(analytic, images.map((image) => quantizeInput(analytic, image)), collector.channelMeans());
+    const offset = (qg: QuantizedGraph, name: string): number => {
+      const model = new IntegerModel(qg);
+      const t = tensorOf(qg, name);
+      const plane = t.shape[1] * t.shape[2];
+      const sums = new Float64Array(t.shape[0]);
+      for (const image of images) {
+        const q = model.run(model.quantizeInput(image)).get(name) ?? new Int32Array();
+        const f = runFloat(graph, image).get(name) ?? new Float64Array();
+        for (let i = 0; i < q.length; i++) {
+          const c = Math.floor(i / plane);
+          sums[c] = (sums[c] ?? 0) + t.quant.scale * ((q[i] ?? 0) - t.quant.zeroPoint) - (f[i] ?? 0);
+        }
+      }
+      return sums.reduce((a, v) => a + Math.abs(v), 0) / (t.shape[0] * plane * images.length);
+    };
+    for (const name of ['pw1_out', 'fc_out']) {
+      console.log(`${name}: mean |channel offset| ${offset(analytic, name).toExponential(2)} analytic, ${offset(empirical, name).toExponential(2)} empirical`);
+      expect(offset(empirical, name)).toBeLessThan(offset(analytic, name));
+    }
   });
 
   it('uses bigint where 16-bit weights and activations push acc * M past 2^53, still equal to the naive rule', () => {
