@@ -7,6 +7,7 @@
 import type { AdderGraph, ConstMatrix, GraphNode, OutputRef } from './adder-graph.js';
 import { adderCount, graphDepth, seededRandom } from './adder-graph.js';
 import { solveCsd } from './strategy-csd.js';
+import { solveDecomposed } from './strategy-decomposed.js';
 import { type SharedRunOptions, solveSharedRun } from './strategy-shared.js';
 
 export interface SharedOptions {
@@ -73,9 +74,23 @@ export function solveShared(w: ConstMatrix, inputCount: number, options: SharedO
   const maxDepth = Math.max(graphDepth(plain), options.maxDepth ?? graphDepth(plain) + (options.depthSlack ?? 0));
   const identity: Permutation = { inputs: w[0]?.map((_, i) => i) ?? [], outputs: w.map((_, o) => o) };
   const lookahead = options.lookahead ?? 256;
+  const effort = options.effort ?? defaultEffort(w);
   let best = runPermuted(w, inputCount, identity, { rule: 'weighted', maxDepth, lookahead });
   const random = seededRandom(0x5eed);
-  const effort = options.effort ?? defaultEffort(w);
+  // Output differencing as further candidates (chains of one and of two links). The greedy is not
+  // monotonic in the depth limit, so where runs are cheap, tighter limits are candidates too.
+  const least = graphDepth(plain);
+  const limits = effort > 2 ? [maxDepth, maxDepth - 1, maxDepth - 2].filter((d) => d >= least) : [maxDepth];
+  for (const limit of limits) {
+    for (const maxChain of [1, 2]) {
+      const graph = solveDecomposed(w, inputCount, limit, maxChain, { rule: 'weighted', maxDepth: limit, lookahead });
+      if (graph !== undefined && adderCount(graph) < adderCount(best)) best = graph;
+    }
+    if (limit < maxDepth) {
+      const graph = runPermuted(w, inputCount, identity, { rule: 'weighted', maxDepth: limit, lookahead });
+      if (adderCount(graph) < adderCount(best)) best = graph;
+    }
+  }
   for (let run = 1; run < effort; run += 1) {
     const perm = run === 1 ? identity : { inputs: shuffled(inputCount, random), outputs: shuffled(w.length, random) };
     const graph = runPermuted(w, inputCount, perm, { rule: run === 1 ? 'shallow' : 'weighted', maxDepth, lookahead });

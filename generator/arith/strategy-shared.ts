@@ -59,6 +59,8 @@ export interface SharedRunOptions {
   readonly maxVariableDepth?: number;
   /** Adder levels allowed from input to output, kept by construction (default: no limit). */
   readonly maxDepth?: number;
+  /** A depth limit per output, overriding maxDepth (the decomposed strategy needs them). */
+  readonly maxDepthPerOutput?: readonly number[];
   /** Equally ranked patterns compared by the conflicts they cause (default 1: the first one is taken). */
   readonly lookahead?: number;
 }
@@ -221,7 +223,8 @@ class SharedSolver {
   private readonly depths: number[] = [];
   private readonly defs: VariableDef[] = [];
   private readonly queue: PatternQueue;
-  private readonly kraftBudget: number;
+  /** Per column: 2^(its depth limit). */
+  private readonly kraftBudget: number[];
   /** For every variable, the columns that hold at least one of its terms. */
   private readonly columnsOf: Set<number>[] = [];
   private readonly lookahead: number;
@@ -232,7 +235,7 @@ class SharedSolver {
     options: SharedRunOptions,
   ) {
     for (let i = 0; i < inputCount; i += 1) this.depths.push(0);
-    this.kraftBudget = 2 ** Math.min(options.maxDepth ?? 1000, 1000);
+    this.kraftBudget = w.map((_, o) => 2 ** Math.min(options.maxDepthPerOutput?.[o] ?? options.maxDepth ?? 1000, 1000));
     this.lookahead = Math.max(1, options.lookahead ?? 1);
     this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
     this.columns = initialColumns(w);
@@ -268,7 +271,7 @@ class SharedSolver {
     const withSecond = this.columnsOf[def.v2]!;
     for (const c of this.columnsOf[def.v1]!) {
       if (!withSecond.has(c)) continue;
-      const pairs = occurrencesIn(this.columns[c]!, def, this.depths, newDepth, this.kraftBudget);
+      const pairs = occurrencesIn(this.columns[c]!, def, this.depths, newDepth, this.kraftBudget[c]!);
       if (pairs.length > 0) hits.push([c, pairs]);
     }
     return hits;
