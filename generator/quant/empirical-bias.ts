@@ -7,6 +7,7 @@
  * a channel that is often clamped gets a partial correction, never an overshoot.
  */
 import { IntegerModel } from '../golden/integer-model.js';
+import { checkQuantizedGraph } from './check.js';
 import type { QLayer, QuantizedGraph } from './ir.js';
 
 export function correctBiasesEmpirically(
@@ -31,6 +32,7 @@ export function correctBiasesEmpirically(
       for (const name of layer.inputs) if (lastUse.get(name) === layer.index && name !== graph.output) v.delete(name);
     });
   }
+  checkQuantizedGraph(graph);
   return graph;
 }
 
