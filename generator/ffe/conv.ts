@@ -76,14 +76,15 @@ export function buildConvModule(
 ): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   checkConvShapes(layer, input, output, where);
-  const shell = layerShell(name, input);
+  const pipelined = (options.pipeline ?? 0) > 0;
+  const shell = layerShell(name, input, pipelined ? 'credit' : 'skid');
   const m = shell.module;
   const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads }, where);
   if (g.outHeight !== output.height || g.outWidth !== output.width) {
     throw badInput(`${where}: output ${output.height}x${output.width} does not match the window geometry ${g.outHeight}x${g.outWidth}`);
   }
   const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue: layer.inputZeroPoint, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData });
-  const stages = new Stages(m, 'st_', shell.ce, shell.rst, front);
+  const stages = new Stages(m, 'st_', shell.ce, shell.rst, front, pipelined);
   const inputs = windowInputs(front.value, input.channels, layer.kernel[0], layer.kernel[1]);
   const conv = weightedStage(m, stages, 'conv_', inputs, convSpec(layer, input.channels), options);
   let outputs = conv.outputs;

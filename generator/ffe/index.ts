@@ -30,7 +30,11 @@ export interface FfeOptions {
   readonly fixedLayers: number;
   /** Constant multiplication strategy of every weighted layer (default `shared`). */
   readonly strategy?: BlockStrategy;
-  /** Register stage every N adder levels inside the constant products; only 0 (combinational products between the stage registers) is supported so far. */
+  /**
+   * A register stage every N adder levels inside the constant products (0, the default: products are
+   * combinational between the layer's own product and requantization registers). N > 0 switches the
+   * weighted layers to credit flow control (layer-module.ts).
+   */
   readonly pipeline?: number;
   /** Take raw 8-bit pixels: fold the model's preprocessing and input quantization into layer 0 (raw-input.ts). */
   readonly rawInput?: boolean;
@@ -65,6 +69,7 @@ export interface FfeDesign {
   readonly graph: QuantizedGraph;
   readonly fixedLayers: number;
   readonly strategy: BlockStrategy;
+  readonly pipeline: number;
   readonly rawInput: boolean;
   readonly units: readonly FfeUnitReport[];
   readonly input: StreamShape & { readonly tensor: string };
@@ -101,9 +106,8 @@ function checkOptions(graph: QuantizedGraph, o: FfeOptions): void {
     throw badInput(`--fixed-layers ${o.fixedLayers}: the fixed part needs 1..${graph.layers.length} layers of ${graph.source.file}`);
   }
   if (o.strategy !== undefined && !BLOCK_STRATEGIES.includes(o.strategy)) throw badInput(`--arith ${String(o.strategy)}: supported are ${BLOCK_STRATEGIES.join(', ')}`);
-  if ((o.pipeline ?? 0) !== 0) {
-    throw badInput(`--pipeline ${o.pipeline}: the fixed feature extractor registers each layer's products and requantization once (2 stages per weighted layer); deeper pipelining inside the products is not supported yet (use --pipeline 0)`);
-  }
+  const p = o.pipeline ?? 0;
+  if (!Number.isInteger(p) || p < 0) throw badInput(`--pipeline ${p}: a whole number >= 0 (a register stage every N adder levels; 0 = none inside the products)`);
 }
 
 export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
@@ -111,7 +115,7 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
   const graph = options.rawInput === true ? foldRawInput(source) : source;
   const strategy = options.strategy ?? 'shared';
   const name = options.name ?? 'fixynn_ffe';
-  const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, taps: options.taps === true });
+  const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true });
   const units = assembly.units.map((u: FfeUnit, i): FfeUnitReport => ({
     module: u.built.module.name,
     layers: u.layers.map((index) => ({ index, name: graph.layers[index]!.name, kind: graph.layers[index]!.kind })),
@@ -132,6 +136,7 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
     graph,
     fixedLayers: options.fixedLayers,
     strategy,
+    pipeline: options.pipeline ?? 0,
     rawInput: options.rawInput === true,
     units,
     input: { ...assembly.input, tensor: graph.input.tensor },

@@ -16,6 +16,8 @@ import { type ChannelRequant, requantAdders, requantize } from './requant.js';
 
 export interface ProductOptions {
   readonly strategy: BlockStrategy;
+  /** A register stage every this many adder levels inside the products (0: combinational; needs a credit-mode layer). */
+  readonly pipeline?: number;
 }
 
 export interface ProductCost {
@@ -75,11 +77,12 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       weights: spec.matrix.map((row) => columns.map((i) => row[i]!)),
       inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
       strategy: options.strategy,
-      pipeline: 0,
+      pipeline: options.pipeline ?? 0,
     });
     const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
     const inst = m.instance(`${prefix}cmvm`, block.module, connections);
     dots = block.outputNames.map((n) => inst.out(n));
+    stages.delayFlags(`${prefix}blk`, block.latency);
     adders = block.cost.adders;
     adderBits = block.cost.adderBits;
     depth = block.cost.depth;

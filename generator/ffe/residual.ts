@@ -93,7 +93,7 @@ export function buildAddModule(name: string, layer: QAddLayer, main: StreamShape
       return v.add(k).shr(r.shift[c]!).clamp(r.clampMin, r.clampMax) as Expr;
     }),
   );
-  finishLayer({ module: m, rst, ce: skid.ce, sValid, sData, mReady, skid }, stages, outputs, output.type, skid.ce.and(kValid));
+  finishLayer({ module: m, rst, ce: skid.ce, sValid, sData, mReady, skid, mode: 'skid' }, stages, outputs, output.type, skid.ce.and(kValid));
   m.output('k_tready', skid.ce.and(sValid));
   const adders = main.channels * (requantAdders(layer.inputMultipliers[0]) + requantAdders(layer.inputMultipliers[1]) + 1);
   const cost: LayerCost = { productAdders: 0, otherAdders: adders, nonzeroWeights: 0, adderBits: adders * (main.type.bits + 18), registerBits: stages.registerBits + 2 * (output.channels * output.type.bits + 2) + 3, memoryBits: 0, depth: 4, stages: stages.count + 1 };

@@ -23,7 +23,7 @@ describe('conv layer module in the TypeScript evaluator', () => {
         const layer = graph.layers[0] as QConvLayer;
         const input = streamShapeOf(graph.tensors['x']!);
         const output = streamShapeOf(graph.tensors['y']!);
-        const built = buildConvModule('conv_t', layer, input, output, { strategy: c.strategy });
+        const built = buildConvModule('conv_t', layer, input, output, { strategy: c.strategy, pipeline: c.pipeline ?? 0 });
         const model = new IntegerModel(graph);
         const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));
         const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));

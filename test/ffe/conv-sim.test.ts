@@ -34,7 +34,7 @@ function prepare(index: number): Prepared {
   const graph = randomConvGraph(rng, c);
   const input = streamShapeOf(graph.tensors['x']!);
   const output = streamShapeOf(graph.tensors['y']!);
-  const built = buildConvModule(`conv_case${index}`, graph.layers[0] as QConvLayer, input, output, { strategy: c.strategy });
+  const built = buildConvModule(`conv_case${index}`, graph.layers[0] as QConvLayer, input, output, { strategy: c.strategy, pipeline: c.pipeline ?? 0 });
   const frames = Array.from({ length: FRAMES }, () => randomImage(rng, graph.tensors['x']!));
   const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));
   const wrapper = streamWrapper(`wrap_case${index}`, built.module, beats.length, input.channels * input.type.bits);
