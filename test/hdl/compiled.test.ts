@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CompiledSimulator, Module, Simulator, interval, s } from '../../generator/hdl/index.js';
 import { evaluateVectors } from '../../verify/sim/index.js';
-import { randomBig, randomCombModule, randomVectors, rng } from './random-modules.js';
+import { randomBig, randomCombModule, randomSeqModule, randomVectors, rng } from './random-modules.js';
 import { combExpression, hierarchy, ramDelayLine, registeredPipeline, romLookup } from './sample-designs.js';
 
 const FULL = process.env.FIXYNN_FULL === '1';
@@ -45,6 +45,14 @@ describe('CompiledSimulator == Simulator', () => {
       expect(evaluateVectors(wide, vectors, { engine: 'compiled' })).toEqual(evaluateVectors(wide, vectors));
     }
     expect([...modes].sort()).toEqual(['bigint', 'number']);
+  });
+
+  it('on random sequential modules (feedback registers, reset, enable, RAM)', () => {
+    for (let i = 0; i < (FULL ? 100 : 15); i++) {
+      const { module } = randomSeqModule(`s${i}`, 9000 + i, 25);
+      const vectors = clockedVectors(9500 + i, module, 60);
+      expect(evaluateVectors(module, vectors, { engine: 'compiled' })).toEqual(evaluateVectors(module, vectors));
+    }
   });
 
   it('reads internal signals by path, checks inputs and assumptions', () => {

@@ -121,3 +121,52 @@ export function fitsType(value: bigint, type: BitType): boolean {
   const full = rangeOfType(type);
   return full.min <= value && value <= full.max;
 }
+
+/**
+ * A random sequential module: registers (synchronous reset, some with enable) that feed back into random
+ * logic, and a RAM with random initial contents (so every simulator knows every word from the start).
+ * Inputs `rst` and `en` control them; every register and operation is an output. With `rst` high in the
+ * first cycle and `en` high in the first two, every output is defined from the third cycle on (a RAM
+ * read issued in the first cycle may use an address computed from registers not yet reset).
+ */
+export function randomSeqModule(name: string, seed: number, ops: number): RandomCombModule {
+  const r = rng(seed);
+  const m = new Module(name);
+  m.addClock();
+  const rst = m.input('rst', { width: 1, signed: false });
+  const en = m.input('en', { width: 1, signed: false });
+  const data: Input[] = [];
+  for (let i = 0, n = randomInt(r, 1, 3); i < n; i++) data.push(m.input(`in${i}`, randomType(r)));
+  const regs = Array.from({ length: randomInt(r, 1, 4) }, (_, i) => {
+    const type = randomType(r);
+    const full = rangeOfType(type);
+    return m.reg(`r${i}`, type, { reset: rst, init: randomBig(r, full.min, full.max), ...(r() < 0.5 ? { enable: en } : {}) });
+  });
+  const pool: Expr[] = [...data, ...regs];
+  const nodes: Expr[] = [];
+  const keep = (e: Expr): void => {
+    pool.push(e);
+    nodes.push(e);
+    m.output(`n${nodes.length - 1}`, e);
+  };
+  for (let i = 0; i < ops; i++) {
+    const e = randomOp(r, pool);
+    if (e.width <= 60) keep(e);
+  }
+  const depth = randomInt(r, 3, 9);
+  const memType = randomType(r);
+  const memRange = rangeOfType(memType);
+  const ram = m.memory('ram', { depth, type: memType, init: Array.from({ length: depth }, () => randomBig(r, memRange.min, memRange.max)) });
+  const address = (e: Expr): Expr => e.asBits().resize(ram.addrWidth, { wrap: true, signed: false }).clamp(0, depth - 1);
+  const fit = (e: Expr, type: BitType): Expr => e.resize(type.width, { wrap: true, signed: type.signed });
+  // No writes during reset: before the first edge the registers hold whatever the power-on state is
+  // (x in Icarus, 0 in Verilator, the reset value in the evaluator), and a write would keep it.
+  ram.setWrite({ addr: address(pick(r, pool)), data: fit(pick(r, pool), memType), enable: en.and(rst.not()) });
+  // The read word is an output but feeds nothing else: an undefined first read cannot spread.
+  const q = ram.read('ram_q', { addr: address(pick(r, pool)), enable: en.or(rst) });
+  nodes.push(q);
+  m.output(`n${nodes.length - 1}`, q);
+  for (const reg of regs) reg.next(fit(pick(r, pool), reg.type));
+  for (const reg of regs) m.output(`${reg.name}_q`, reg);
+  return { module: m, inputs: [rst, en, ...data], nodes };
+}

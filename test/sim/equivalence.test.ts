@@ -7,11 +7,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Module, Simulator } from '../../generator/hdl/index.js';
 import { type DslSimDesign, type SimBuild, type Vector, buildBatch, evaluateVectors, lint, simDesignOf, yosysStat } from '../../verify/sim/index.js';
-import { randomBig, randomCombModule, randomVectors, rng } from '../hdl/random-modules.js';
+import { randomBig, randomCombModule, randomSeqModule, randomVectors, rng } from '../hdl/random-modules.js';
 import { combExpression, hierarchy, ramDelayLine, registeredPipeline, romLookup } from '../hdl/sample-designs.js';
 
 const FULL = process.env.FIXYNN_FULL === '1';
 const RANDOM_MODULES = FULL ? 30 : 6;
+const RANDOM_SEQUENTIAL_MODULES = FULL ? 20 : 4;
 const VECTORS = FULL ? 300 : 60;
 
 interface Case {
@@ -55,6 +56,12 @@ function makeCases(): Case[] {
   for (let i = 0; i < RANDOM_MODULES; i++) {
     const { module, inputs } = randomCombModule(`eq_random_${i}`, 1000 + i, 30);
     add(module, randomVectors(2000 + i, inputs, VECTORS), 0);
+  }
+  for (let i = 0; i < RANDOM_SEQUENTIAL_MODULES; i++) {
+    const { module } = randomSeqModule(`eq_random_seq_${i}`, 7000 + i, 25);
+    // Enabled in the first two cycles so the RAM read port loads a word from a defined address.
+    const vectors = randomClockedVectors(8000 + i, module, VECTORS, 1).map((v, t) => (t < 2 ? { ...v, en: 1n } : v));
+    add(module, vectors, 2);
   }
   return cases;
 }
