@@ -29,6 +29,7 @@ export interface EvalCliOptions {
   readonly std?: string;
   readonly seed?: string;
   readonly json?: boolean;
+  readonly isolated?: boolean;
 }
 
 /** Calibration digits taken from the MNIST training split when a [1,28,28] float model gets no --calib. */
@@ -52,6 +53,7 @@ export function registerEval(program: Command): void {
     .option('--mean <list>', 'per-channel mean subtracted after scaling (default 0)')
     .option('--std <list>', 'per-channel std divided by after the mean (default 1)')
     .option('--seed <n>', 'seed of --data random (default 1)')
+    .option('--isolated', "also run each layer alone on ONNX Runtime's input to it (per-layer arithmetic without propagated differences)")
     .option('--json', 'print the report as JSON')
     .action(async (model: string, options: EvalCliOptions) => {
       await runEval(model, options);
@@ -83,6 +85,7 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
   const report = await evaluate({
     modelPath, graph, quantized, images: data.images,
     ...(data.labels ? { labels: Array.from(data.labels) } : {}),
+    ...(options.isolated ? { isolated: true } : {}),
     onProgress: (done, total) => progress('evaluating', done, total),
   });
   const ctx = {

@@ -9,6 +9,7 @@ import { openWithOutputs } from '../../verify/onnx-runtime.js';
 import type { LayerAgreement } from './compare.js';
 import { AgreementAccumulator, argmax, topClasses } from './compare.js';
 import { IntegerModel } from './integer-model.js';
+import { quantizeReal } from '../quant/fixed-point.js';
 
 export interface EvaluateOptions {
   readonly modelPath: string;
@@ -16,6 +17,12 @@ export interface EvaluateOptions {
   readonly quantized: QuantizedGraph;
   readonly images: readonly Float32Array[];
   readonly labels?: readonly number[];
+  /**
+   * Also run every layer in isolation: on ORT's own input to that layer (quantized to the input tensor's
+   * grid, as QuantizeLinear does), so that its agreement measures that layer's arithmetic alone, without
+   * the differences that earlier layers pass on.
+   */
+  readonly isolated?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -23,6 +30,8 @@ export interface LayerReport extends LayerAgreement {
   readonly index: number;
   readonly name: string;
   readonly kind: string;
+  /** The layer run on ORT's input (when asked for). */
+  readonly isolated?: LayerAgreement;
 }
 
 export interface EvaluationReport {
@@ -51,6 +60,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const model = new IntegerModel(qg);
   const layers = qg.layers;
   const accumulators = layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output)));
+  const isolated = options.isolated ? layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output))) : undefined;
   const runner = await openWithOutputs(options.modelPath, layers.map((l) => l.output), graph.input.shape);
   // Top-1 comes from the model exactly as published (no extra outputs): exposing intermediate tensors
   // can stop ONNX Runtime from fusing a QDQ model's layers, and the class should be the one ORT gives.
@@ -63,6 +73,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
       const reference = await runner.run(image);
       const ints = model.run(model.quantizeInput(image));
       layers.forEach((layer, k) => accumulators[k]?.add(ints.get(layer.output) ?? new Int32Array(), reference.get(layer.output) ?? new Float32Array()));
+      if (isolated) runIsolated(model, qg, ints, reference, isolated);
       const scores = (await pristine.run(image)).get(graph.modelOutput) ?? new Float32Array();
       const intScores = ints.get(qg.output) ?? new Int32Array();
       floatTop1.push(argmax(scores));
@@ -79,7 +90,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const accuracy = (top1: number[]): number => top1.filter((c, i) => c === labels?.[i]).length / top1.length;
   return {
     images: images.length,
-    layers: layers.map((l, k) => ({ index: l.index, name: l.name, kind: l.kind, ...(accumulators[k] as AgreementAccumulator).result() })),
+    layers: layers.map((l, k) => ({
+      index: l.index, name: l.name, kind: l.kind, ...(accumulators[k] as AgreementAccumulator).result(),
+      ...(isolated ? { isolated: (isolated[k] as AgreementAccumulator).result() } : {}),
+    })),
     top1Agreement: images.length ? agreeWithTies / images.length : 1,
     top1AgreementStrict: images.length ? agreeStrict / images.length : 1,
     tiedAgreements: agreeWithTies - agreeStrict,
@@ -87,6 +101,20 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     floatTop1,
     integerTop1,
   };
+}
+
+/** Each layer on ORT's values of its inputs (the network input: the integer model's own quantization). */
+function runIsolated(model: IntegerModel, qg: QuantizedGraph, ints: Map<string, Int32Array>, reference: Map<string, Float32Array>, into: AgreementAccumulator[]): void {
+  const onGrid = (name: string): Int32Array => {
+    const values = reference.get(name);
+    if (!values) return ints.get(name) ?? new Int32Array();
+    const quant = tensorOf(qg, name).quant;
+    return Int32Array.from(values, (v) => quantizeReal(v, quant));
+  };
+  qg.layers.forEach((layer, k) => {
+    const out = model.runLayer(layer.index, layer.inputs.map(onGrid));
+    into[k]?.add(out, reference.get(layer.output) ?? new Float32Array());
+  });
 }
 
 function tensorOf(qg: QuantizedGraph, name: string) {

@@ -26,15 +26,19 @@ export function formatReportText(report: EvaluationReport, ctx: ReportContext): 
     ...(ctx.softmaxOutside ? ['note: the final Softmax is outside the hardware; scores are compared before it'] : []),
     '',
   ];
+  const isolated = report.layers.some((l) => l.isolated);
   const rows = report.layers.map((l) => [
-    String(l.index), l.name, l.kind, db(l.sqnrDb), l.maxAbsDiff.toPrecision(3), l.meanAbsDiff.toPrecision(3), pct(l.within1Lsb), String(l.maxLsbDiff),
+    String(l.index), l.name, l.kind, db(l.sqnrDb), l.maxAbsDiff.toPrecision(3), l.meanAbsDiff.toPrecision(3), pct(l.within1Lsb), pct(l.exact), String(l.maxLsbDiff),
+    ...(isolated ? [pct(l.isolated?.within1Lsb), pct(l.isolated?.exact)] : []),
   ]);
-  const table = formatTable(['#', 'layer', 'kind', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'max LSB'], rows);
+  const head = ['#', 'layer', 'kind', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'exact', 'max LSB', ...(isolated ? ['alone <=1', 'alone exact'] : [])];
+  const table = formatTable(head, rows);
   const summary = [
     '',
     `top-1 agreement (integer vs ONNX Runtime): ${pct(report.top1Agreement)}${report.tiedAgreements ? ` (${report.tiedAgreements} image(s) where a tied top score decides; ${pct(report.top1AgreementStrict)} with ties broken by the lowest index)` : ''}`,
     ...(report.floatAccuracy !== undefined ? [`accuracy: ONNX Runtime float ${pct(report.floatAccuracy)}, integer model ${pct(report.integerAccuracy)}`] : []),
     `lowest layer SQNR: ${db(Math.min(...report.layers.map((l) => l.sqnrDb)))} dB`,
+    ...(isolated ? ["'alone': each layer run on ONNX Runtime's own input to it (its arithmetic alone, without differences passed on)"] : []),
   ];
   return [...header, table, ...summary].join('\n') + '\n';
 }

@@ -75,10 +75,11 @@ describe('QDQ model built with the ONNX builder', () => {
     expect(graph.layers.map((l) => l.kind)).toEqual(['conv', 'conv', 'conv', 'conv', 'add', 'maxpool', 'globalavgpool', 'conv']);
     const qg = quantizeQdq(graph);
     const images = Array.from({ length: IMAGES }, (_, i) => randomFloats(3 * 11 * 9, 1000 + i, 1.2));
-    const report = await evaluate({ modelPath, graph, quantized: qg, images });
+    const report = await evaluate({ modelPath, graph, quantized: qg, images, isolated: true });
     for (const layer of report.layers) {
       console.log(`QDQ layer ${layer.index} ${layer.name}: ${(100 * layer.within1Lsb).toFixed(2)}% within 1 LSB (${(100 * layer.exact).toFixed(2)}% exact), max ${layer.maxLsbDiff} LSB, SQNR ${layer.sqnrDb.toFixed(1)} dB`);
       expect(layer.within1Lsb, layer.name).toBeGreaterThanOrEqual(0.99);
+      expect(layer.isolated?.within1Lsb, `${layer.name} alone`).toBe(1);
     }
     console.log(`QDQ top-1 agreement ${(100 * report.top1Agreement).toFixed(1)}%`);
     expect(report.top1Agreement).toBeGreaterThanOrEqual(0.9);
