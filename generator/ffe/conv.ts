@@ -108,5 +108,8 @@ export function buildConvModule(
     depth: Math.max(...costs.map((c) => c.depth)),
     stages: stages.count + 1,
   };
-  return { module: m, input, output: outShape, cost, lagBeats: g.lag, tailBeats: g.tailBeats };
+  // Stage-1 register, the stages, then the output buffer: the skid's head (skid mode), or FIFO write,
+  // read and the skid's head (credit mode).
+  const delay = pipelined ? stages.count + 4 : stages.count + 2;
+  return { module: m, input, output: outShape, cost, lagBeats: g.lag, tailBeats: g.tailBeats, delay };
 }

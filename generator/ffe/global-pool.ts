@@ -50,5 +50,5 @@ export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, 
     depth: 1,
     stages: stages.count + 1,
   };
-  return { module: m, input, output, cost, lagBeats: 0, tailBeats: 0 };
+  return { module: m, input, output, cost, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
 }

@@ -19,6 +19,7 @@ import type { QuantizedGraph } from '../quant/ir.js';
 import type { LayerCost, StreamShape } from './layer-module.js';
 import { foldRawInput } from './raw-input.js';
 import { type FfeUnit, assembleTop } from './top.js';
+import { unitTimings } from './timing.js';
 
 export { planUnits, isDepthwise, isPointwise, type FfeUnit } from './top.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
@@ -61,6 +62,10 @@ export interface FfeUnitReport {
   readonly tailBeats: number;
   /** Tap port index (tap<i>_*) when taps are on. */
   readonly tap: number;
+  /** Clocks from the unit's first input beat to its first output beat (one frame, no stall; timing.ts). */
+  readonly latencyCycles: number;
+  /** Cycle of the unit's first output beat, counting from the design's first input beat. */
+  readonly firstOutputCycle: number;
 }
 
 export interface FfeDesign {
@@ -81,9 +86,11 @@ export interface FfeDesign {
     readonly outputBeatsPerFrame: number;
   };
   /**
-   * Estimated clocks from a frame's first input beat to its first output beat with no stalls: per unit,
-   * its lag (converted to input-pixel clocks by the unit's resolution) plus its register stages.
+   * Clocks from a frame's first input beat to the first output beat on m_tvalid, pixels arriving one per
+   * clock and no stall: exact for the RTL (timing.ts; the tests check it in simulation).
    */
+  readonly latencyCycles: number;
+  /** The same figure (the name generator/design reads). */
   readonly latencyEstimate: number;
 }
 
@@ -116,6 +123,7 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
   const strategy = options.strategy ?? 'shared';
   const name = options.name ?? 'fixynn_ffe';
   const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true });
+  const timings = unitTimings(graph, assembly.units);
   const units = assembly.units.map((u: FfeUnit, i): FfeUnitReport => ({
     module: u.built.module.name,
     layers: u.layers.map((index) => ({ index, name: graph.layers[index]!.name, kind: graph.layers[index]!.kind })),
@@ -128,9 +136,11 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
     lagBeats: u.built.lagBeats,
     tailBeats: u.built.tailBeats,
     tap: i,
+    latencyCycles: timings[i]!.firstOutput - timings[i]!.firstInput,
+    firstOutputCycle: timings[i]!.firstOutput,
   }));
   const frame = assembly.input.height * assembly.input.width;
-  const latencyEstimate = units.reduce((n, u) => n + Math.ceil((u.lagBeats * frame) / (u.input.height * u.input.width)) + u.cost.stages, 0);
+  const latencyCycles = timings[timings.length - 1]!.firstOutput;
   return {
     top: assembly.top,
     graph,
@@ -143,6 +153,7 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
     output: { ...assembly.output, tensor: units[units.length - 1]!.outputTensor },
     totals: sumCosts(units.map((u) => u.cost)),
     throughput: { inputBeatsPerFrame: frame, outputBeatsPerFrame: assembly.output.height * assembly.output.width },
-    latencyEstimate,
+    latencyCycles,
+    latencyEstimate: latencyCycles,
   };
 }

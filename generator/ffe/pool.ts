@@ -65,5 +65,5 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamSh
     depth: Math.ceil(Math.log2(Math.max(2, taps))),
     stages: stages.count + 1,
   };
-  return { module: m, input, output, cost, lagBeats: g.lag, tailBeats: g.tailBeats };
+  return { module: m, input, output, cost, lagBeats: g.lag, tailBeats: g.tailBeats, delay: stages.count + 2 };
 }

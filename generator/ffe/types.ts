@@ -11,4 +11,9 @@ export interface BuiltLayer {
   readonly lagBeats: number;
   /** Beats after a frame's last pixel until its last output is due (made up by phantom beats when idle). */
   readonly tailBeats: number;
+  /**
+   * Clocks from accepting the input beat that carries an output (for pixelwise units: the output's own
+   * beat) to that output's beat on m_tvalid, with no stall (timing.ts).
+   */
+  readonly delay: number;
 }

@@ -91,6 +91,7 @@ describe('example MNIST model in the fixed feature extractor (Verilator)', () =>
       const starts = taken.times.filter((_, i) => taken.user[i] === 1);
       const perFrame = starts.slice(1).map((t, i) => t - starts[i]!);
       console.log(`${c.design.top.name}: first output at cycle ${starts[0]}, cycles per frame ${perFrame.join(', ')} (ideal ${c.design.throughput.inputBeatsPerFrame})`);
+      expect(starts[0], 'first output cycle = the computed latency').toBe(c.design.latencyCycles);
       for (const cycles of perFrame) expect(cycles).toBeLessThanOrEqual(1.05 * c.design.throughput.inputBeatsPerFrame);
     }
   }, 900_000);

@@ -4,10 +4,9 @@
  * integer model with random stalls; without stalls, one pixel per clock (frame period = input pixels).
  */
 import { describe, expect, it } from 'vitest';
-import { buildConvModule } from '../../generator/ffe/conv.js';
+import { generateFfe } from '../../generator/ffe/index.js';
 import { streamShapeOf } from '../../generator/ffe/shapes.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import type { QConvLayer } from '../../generator/quant/ir.js';
 import { CONV_CASES } from './conv-cases.js';
 import { randomConvGraph, randomImage, seeded } from './random-graphs.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
@@ -22,18 +21,19 @@ describe('pipelined constant products with credit flow control (TypeScript evalu
           const graph = randomConvGraph(rng, c);
           const input = streamShapeOf(graph.tensors['x']!);
           const output = streamShapeOf(graph.tensors['y']!);
-          const built = buildConvModule(`conv_p${pipeline}`, graph.layers[0] as QConvLayer, input, output, { strategy: c.strategy, pipeline });
+          const design = generateFfe(graph, { fixedLayers: 1, strategy: c.strategy, pipeline, name: `conv_p${pipeline}` });
           const model = new IntegerModel(graph);
           const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));
           const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));
           const per = output.height * output.width;
-          const run = driveStream(built.module, beats, { validRate: stalls ? 0.7 : 1, readyRate: stalls ? 0.5 : 1, rng, expectedBeats: 3 * per });
+          const run = driveStream(design.top, beats, { validRate: stalls ? 0.7 : 1, readyRate: stalls ? 0.5 : 1, rng, expectedBeats: 3 * per, tuser: design.input });
           expect(run.beats.length).toBe(3 * per);
           frames.forEach((f, i) => {
             const got = beatsImage(run.beats.slice(i * per, (i + 1) * per), graph.tensors['y']!.shape, { channels: output.channels, ...output.type });
             expect(Array.from(got), `frame ${i}`).toEqual(Array.from(model.run(f).get('y')!));
           });
           if (!stalls) {
+            expect(run.times[0], 'first output cycle = the computed latency').toBe(design.latencyCycles);
             const starts = run.times.filter((_, k) => run.users[k] === 1);
             for (let k = 1; k < starts.length; k++) expect(starts[k]! - starts[k - 1]!).toBe(c.height * c.width);
           }

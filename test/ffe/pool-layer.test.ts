@@ -24,6 +24,7 @@ describe('pooling, global pooling and gemm units in the TypeScript evaluator', (
           const top = design.top;
           const run = driveStream(top, beats, { validRate: stalls ? 0.6 : 1, readyRate: stalls ? 0.5 : 1, rng, expectedBeats: 3 * per, tuser: design.input });
           expect(run.beats.length).toBe(3 * per);
+          if (!stalls) expect(run.times[0], 'first output cycle = the computed latency').toBe(design.latencyCycles);
           const out = graph.tensors[design.output.tensor]!;
           frames.forEach((f, i) => {
             const got = beatsImage(run.beats.slice(i * per, (i + 1) * per), out.shape, { channels: design.output.channels, ...design.output.type });

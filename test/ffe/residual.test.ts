@@ -30,6 +30,7 @@ describe('residual Add with the skip stream delayed in a FIFO (TypeScript evalua
           expect(Array.from(got), `frame ${i}`).toEqual(Array.from(model.run(f).get('y')!));
         });
         if (!stalls) {
+          expect(run.times[0], 'first output cycle = the computed latency').toBe(design.latencyCycles);
           const starts = run.times.filter((_, k) => run.users[k] === 1);
           for (let k = 1; k < starts.length; k++) expect(starts[k]! - starts[k - 1]!).toBeLessThanOrEqual(1.05 * 35);
         }
