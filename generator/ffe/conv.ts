@@ -11,6 +11,7 @@ import { windowGeometry } from './geometry.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
 import { type ProductCost, type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
 import { buildWindowFront } from './window.js';
+import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 
 /** The conv weights as W[m][c*kh*kw + i*kw + j] over all input channels (zeros outside m's group). */
@@ -103,8 +104,7 @@ export function buildConvModule(
     otherAdders: total((c) => c.requantAdders),
     nonzeroWeights: total((c) => c.nonzeroWeights),
     adderBits: total((c) => c.adderBits),
-    registerBits: front.registerBits + stages.registerBits + 2 * (outShape.channels * outShape.type.bits + 2) + 3,
-    memoryBits: front.memoryBits,
+    ...storageBits(m),
     depth: Math.max(...costs.map((c) => c.depth)),
     stages: stages.count + 1,
   };

@@ -10,6 +10,7 @@ import type { QGlobalAvgPoolLayer } from '../quant/ir.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
 import { requantAdders, requantize } from './requant.js';
 import { counter, unpackChannels } from './stream.js';
+import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 
 export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, input: StreamShape, output: StreamShape): BuiltLayer {
@@ -45,8 +46,7 @@ export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, 
     otherAdders: adders,
     nonzeroWeights: 0,
     adderBits: input.channels * sumBits,
-    registerBits: input.channels * sumBits + stages.registerBits + 2 * (output.channels * output.type.bits + 2) + 3 + Math.ceil(Math.log2(frame + 1)),
-    memoryBits: 0,
+    ...storageBits(m),
     depth: 1,
     stages: stages.count + 1,
   };

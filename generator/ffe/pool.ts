@@ -14,6 +14,7 @@ import { windowGeometry } from './geometry.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
 import { requantAdders, requantize } from './requant.js';
 import { typeMin } from './stream.js';
+import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 import { buildWindowFront } from './window.js';
 
@@ -60,8 +61,7 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamSh
     otherAdders: adders,
     nonzeroWeights: 0,
     adderBits: adders * (input.type.bits + Math.ceil(Math.log2(taps))),
-    registerBits: front.registerBits + stages.registerBits + 2 * (output.channels * output.type.bits + 2) + 3,
-    memoryBits: front.memoryBits,
+    ...storageBits(m),
     depth: Math.ceil(Math.log2(Math.max(2, taps))),
     stages: stages.count + 1,
   };

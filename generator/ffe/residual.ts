@@ -17,6 +17,7 @@ import type { QAddLayer } from '../quant/ir.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer } from './layer-module.js';
 import { requantAdders, timesConstant } from './requant.js';
 import { counter, skidBuffer, unpackChannels } from './stream.js';
+import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 
 /** A stream FIFO in inferred RAM with a two-slot output buffer. Ports as a layer: s_* in, m_* out. */
@@ -47,7 +48,7 @@ export function skipFifoModule(name: string, shape: StreamShape, depth: number):
   m.output('m_tdata', out.mData);
   m.output('m_tuser', out.mUser);
   m.output('m_tlast', out.mLast);
-  const cost: LayerCost = { productAdders: 0, otherAdders: 3, nonzeroWeights: 0, adderBits: 3 * Math.ceil(Math.log2(size + 1)), registerBits: 2 * (wordBits + 2) + wordBits + 3 * Math.ceil(Math.log2(size + 1)) + 2, memoryBits: size * wordBits, depth: 1, stages: 2 };
+  const cost: LayerCost = { productAdders: 0, otherAdders: 3, nonzeroWeights: 0, adderBits: 3 * Math.ceil(Math.log2(size + 1)), ...storageBits(m), depth: 1, stages: 2 };
   return { module: m, input: shape, output: shape, cost, lagBeats: 0, tailBeats: 0, delay: 3 };
 }
 
@@ -96,6 +97,6 @@ export function buildAddModule(name: string, layer: QAddLayer, main: StreamShape
   finishLayer({ module: m, rst, ce: skid.ce, sValid, sData, mReady, skid, mode: 'skid' }, stages, outputs, output.type, skid.ce.and(kValid));
   m.output('k_tready', skid.ce.and(sValid));
   const adders = main.channels * (requantAdders(layer.inputMultipliers[0]) + requantAdders(layer.inputMultipliers[1]) + 1);
-  const cost: LayerCost = { productAdders: 0, otherAdders: adders, nonzeroWeights: 0, adderBits: adders * (main.type.bits + 18), registerBits: stages.registerBits + 2 * (output.channels * output.type.bits + 2) + 3, memoryBits: 0, depth: 4, stages: stages.count + 1 };
+  const cost: LayerCost = { productAdders: 0, otherAdders: adders, nonzeroWeights: 0, adderBits: adders * (main.type.bits + 18), ...storageBits(m), depth: 4, stages: stages.count + 1 };
   return { module: m, input: main, output, cost, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
 }

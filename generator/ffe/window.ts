@@ -43,9 +43,6 @@ export interface WindowFront {
   readonly last: Expr;
   /** Channel c of window row i, column j (column kw-1 is the newest), padding already applied. */
   value(c: number, i: number, j: number): Expr;
-  /** Register bits and memory bits spent (for the cost report). */
-  readonly registerBits: number;
-  readonly memoryBits: number;
 }
 
 const bit = { min: 0n, max: 1n };
@@ -163,7 +160,6 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   const last = flag('last', pos.qc.eq((g.outWidth - 1) * sx));
 
   // Line buffer: memory i holds row r-1-i; rows move down one memory on the clock after their read.
-  const wordBits = o.sData.width;
   const reads: Expr[] = [];
   const col1 = kh > 1 ? m.reg(`${p}s1_col`, { min: 0n, max: BigInt(g.width - 1) }, { enable: beat }).next(pos.col) : constant(0);
   for (let i = 0; i < kh - 1; i++) {
@@ -195,6 +191,5 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
     }
     return channels[c]!;
   };
-  const registerBits = wordBits * (1 + kh * (kw - 1)) + 16 * 6;
-  return { sReady, valid: s1Out, user, last, value: valueOf, registerBits, memoryBits: wordBits * g.width * (kh - 1) };
+  return { sReady, valid: s1Out, user, last, value: valueOf };
 }
