@@ -15,7 +15,7 @@ import { type Expr, type Interval as HdlInterval, Module, constant, interval as 
 import { badInput } from '../errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
 import { nodeDepths } from './adder-graph.js';
-import { type CostReport, type Interval, analyzeCost, nodeIntervals, pipelineLatency, stageOfLevel } from './cost.js';
+import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel } from './cost.js';
 import { type GraphStrategy, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
 
@@ -99,11 +99,11 @@ function addSigned(a: { expr: Expr; negate: boolean }, b: { expr: Expr; negate: 
 }
 
 /** The adder graph as DSL wires, pipelined by the stage schedule. */
-function buildGraph(m: Module, graph: AdderGraph, inputs: readonly Expr[], ranges: readonly Interval[], every: number): { outputs: Expr[]; latency: number } {
+function buildGraph(m: Module, prefix: string, graph: AdderGraph, inputs: readonly Expr[], ranges: readonly Interval[], every: number): { outputs: Expr[]; latency: number } {
   const intervals = nodeIntervals(graph, ranges);
   const levels = nodeDepths(graph);
   const stage = levels.map((l) => stageOfLevel(l, every));
-  const delays = new StageDelays(m, 'p_');
+  const delays = new StageDelays(m, `${prefix}p_`);
   const values: Expr[] = [];
   const operand = (op: Operand, atStage: number) =>
     signedOperand(delays.delayed(`n${op.node}`, values[op.node]!, atStage - stage[op.node]!), op);
@@ -114,7 +114,7 @@ function buildGraph(m: Module, graph: AdderGraph, inputs: readonly Expr[], range
     }
     const sum = addSigned(operand(node.a, stage[id]!), operand(node.b, stage[id]!));
     const exact = (node.rshift > 0 ? sum.shr(node.rshift) : sum).assume(intervals[id]!.min, intervals[id]!.max);
-    values.push(m.wire(`n${id}`, exact));
+    values.push(m.wire(`${prefix}n${id}`, exact));
   });
   let depth = 0;
   for (const out of graph.outputs) if (out.kind === 'term') depth = Math.max(depth, levels[out.node]!);
@@ -133,8 +133,8 @@ function buildGraph(m: Module, graph: AdderGraph, inputs: readonly Expr[], range
  * The `multiply` baseline: each product a `*` (one level), each output a sum tree adding the earliest
  * arriving values first, pipelined by the same schedule as the adder graphs.
  */
-function buildMultiply(m: Module, w: ConstMatrix, inputs: readonly Expr[], every: number): { outputs: Expr[]; latency: number } {
-  const delays = new StageDelays(m, 'p_');
+function buildMultiply(m: Module, prefix: string, w: ConstMatrix, inputs: readonly Expr[], every: number): { outputs: Expr[]; latency: number } {
+  const delays = new StageDelays(m, `${prefix}p_`);
   let wireCount = 0;
   const rows = w.map((row, o) => {
     let terms = row.flatMap((c, i) => (c === 0 ? [] : [{ key: `y${o}_t${i}`, expr: c === 1 ? inputs[i]! : inputs[i]!.mul(c), level: c === 1 ? 0 : 1 }]));
@@ -144,7 +144,7 @@ function buildMultiply(m: Module, w: ConstMatrix, inputs: readonly Expr[], every
       const level = Math.max(a.level, b.level) + 1;
       const at = stageOfLevel(level, every);
       const sum = delays.delayed(a.key, a.expr, at - stageOfLevel(a.level, every)).add(delays.delayed(b.key, b.expr, at - stageOfLevel(b.level, every)));
-      const key = `s${wireCount++}`;
+      const key = `${prefix}s${wireCount++}`;
       terms = [{ key, expr: m.wire(key, sum), level }, ...terms.slice(2)];
     }
     return terms[0];
@@ -155,44 +155,72 @@ function buildMultiply(m: Module, w: ConstMatrix, inputs: readonly Expr[], every
   return { outputs, latency };
 }
 
+export interface CmvmOptions {
+  /** W[output][input]. */
+  readonly weights: ConstMatrix;
+  readonly strategy?: BlockStrategy;
+  /** A register stage every this many adder levels (the module needs a clock); 0 or absent: combinational. */
+  readonly pipeline?: number;
+  readonly shared?: SharedOptions;
+  /** Prefix of every wire and register created, so that several products can live in one module. */
+  readonly prefix?: string;
+}
+
+/** What emitCmvm adds to a module. */
+export interface CmvmResult {
+  /** y = W x, one expression per output (exact interval, narrowest width). */
+  readonly outputs: readonly Expr[];
+  /** Cycles from the inputs to the outputs. */
+  readonly latency: number;
+  readonly graph?: AdderGraph;
+  readonly cost: CostReport;
+  readonly outputRanges: readonly Interval[];
+}
+
+/**
+ * y = W x inside an existing module, on any input expressions (their intervals are the input ranges):
+ * the form a layer generator uses to put a product inline next to its line buffers.
+ */
+export function emitCmvm(m: Module, inputs: readonly Expr[], options: CmvmOptions): CmvmResult {
+  const w = options.weights;
+  const where = `constant product${options.prefix ? ` '${options.prefix}'` : ''} in module '${m.name}'`;
+  checkMatrix(w, inputs.length, where);
+  if (w.length === 0) throw badInput(`${where}: W has no rows (at least one output is needed)`);
+  const every = options.pipeline ?? 0;
+  if (!Number.isInteger(every) || every < 0) throw badInput(`${where}: pipeline ${every} must be a whole number >= 0`);
+  if (every > 0 && m.clock === undefined) throw badInput(`${where}: pipeline ${every} needs a clock in the module (addClock())`);
+  const strategy = options.strategy ?? 'shared';
+  const prefix = options.prefix ?? '';
+  const ranges: Interval[] = inputs.map((x) => ({ min: x.range.min, max: x.range.max }));
+  const graphStrategy: GraphStrategy = strategy === 'multiply' ? 'csd' : strategy;
+  const graph = solveCmvm(w, inputs.length, { strategy: graphStrategy, ...(options.shared ?? {}) });
+  const built = strategy === 'multiply' ? buildMultiply(m, prefix, w, inputs, every) : buildGraph(m, prefix, graph, inputs, ranges, every);
+  return {
+    outputs: built.outputs,
+    latency: built.latency,
+    ...(strategy === 'multiply' ? {} : { graph }),
+    cost: analyzeCost(graph, ranges, every),
+    outputRanges: w.map((row) => linearInterval(row.map((c) => BigInt(c)), ranges)),
+  };
+}
+
+/** A standalone module: inputs x0..x{n-1}, outputs y0..y{m-1}, a clock `clk` when pipelined. */
 export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
   const w = options.weights;
   const inputCount = w[0]?.length ?? 0;
   checkMatrix(w, inputCount, `CMVM block '${options.name}'`);
-  if (w.length === 0) throw badInput(`CMVM block '${options.name}': W has no rows (at least one output is needed)`);
-  const every = options.pipeline ?? 0;
-  if (!Number.isInteger(every) || every < 0) throw badInput(`CMVM block '${options.name}': pipeline ${every} must be a whole number >= 0`);
-  const strategy = options.strategy ?? 'shared';
   const ranges = rangesOf(options, inputCount);
   const m = new Module(options.name);
-  if (every > 0) m.addClock();
+  if ((options.pipeline ?? 0) > 0) m.addClock();
   const inputNames = ranges.map((_, i) => `x${i}`);
   const inputs = ranges.map((r, i) => m.input(inputNames[i]!, toHdl(r)));
-  const graphStrategy: GraphStrategy = strategy === 'multiply' ? 'csd' : strategy;
-  const graph = solveCmvm(w, inputCount, { strategy: graphStrategy, ...(options.shared ?? {}) });
-  const built = strategy === 'multiply' ? buildMultiply(m, w, inputs, every) : buildGraph(m, graph, inputs, ranges, every);
-  const outputNames = w.map((_, o) => `y${o}`);
-  const outputRanges = w.map((row) => {
-    let min = 0n;
-    let max = 0n;
-    row.forEach((c, i) => {
-      const a = BigInt(c) * ranges[i]!.min;
-      const b = BigInt(c) * ranges[i]!.max;
-      min += a < b ? a : b;
-      max += a < b ? b : a;
-    });
-    return { min, max };
+  const result = emitCmvm(m, inputs, {
+    weights: w,
+    strategy: options.strategy ?? 'shared',
+    pipeline: options.pipeline ?? 0,
+    ...(options.shared === undefined ? {} : { shared: options.shared }),
   });
-  built.outputs.forEach((e, o) => m.output(outputNames[o]!, e));
-  const cost = analyzeCost(graph, ranges, every);
-  return {
-    module: m,
-    strategy,
-    inputNames,
-    outputNames,
-    latency: built.latency,
-    ...(strategy === 'multiply' ? {} : { graph }),
-    cost,
-    outputRanges,
-  };
+  const outputNames = w.map((_, o) => `y${o}`);
+  result.outputs.forEach((e, o) => m.output(outputNames[o]!, e));
+  return { module: m, strategy: options.strategy ?? 'shared', inputNames, outputNames, ...result };
 }
