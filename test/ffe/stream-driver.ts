@@ -52,6 +52,8 @@ export interface StreamRun {
   /** Cycle (after reset) at which each output beat was taken. */
   readonly times: number[];
   readonly cycles: number;
+  /** Beats seen on each requested tap (tap<i>_valid / tap<i>_data), in order. */
+  readonly taps: bigint[][];
 }
 
 export interface DriveOptions {
@@ -64,6 +66,10 @@ export interface DriveOptions {
   readonly maxCycles?: number;
   /** Drive s_tuser / s_tlast for a frame of this size (a top module has them). */
   readonly tuser?: { readonly height: number; readonly width: number };
+  /** Record the beats of these taps (indices i of tap<i>_*). */
+  readonly taps?: readonly number[];
+  /** Keep clocking this many cycles after the last expected output (so that every tap finishes). */
+  readonly drainCycles?: number;
 }
 
 export function driveStream(module: Module, input: readonly bigint[], o: DriveOptions): StreamRun {
@@ -74,15 +80,20 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
     return { s_tuser: p === 0 ? 1 : 0, s_tlast: p % o.tuser.width === o.tuser.width - 1 ? 1 : 0 };
   };
   sim.setAll({ rst: 1, s_tvalid: 0, s_tdata: 0, m_tready: 0, ...flags(0) }).step();
-  const run: StreamRun = { beats: [], users: [], lasts: [], times: [], cycles: 0 };
+  const tapList = o.taps ?? [];
+  const run: StreamRun = { beats: [], users: [], lasts: [], times: [], cycles: 0, taps: tapList.map(() => []) };
+  let drain = o.drainCycles ?? 0;
   let next = 0;
   let cycle = 0;
   const limit = o.maxCycles ?? 20 * (input.length + o.expectedBeats) + 1000;
-  while (run.beats.length < o.expectedBeats && cycle < limit) {
+  while ((run.beats.length < o.expectedBeats || drain-- > 0) && cycle < limit) {
     const offer = next < input.length && o.rng() < o.validRate;
     const ready = o.rng() < o.readyRate;
     sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0, ...flags(next) });
     if (offer && sim.get('s_tready') === 1n) next += 1;
+    tapList.forEach((t, k) => {
+      if (sim.get(`tap${t}_valid`) === 1n) run.taps[k]!.push(sim.get(`tap${t}_data`));
+    });
     if (ready && sim.get('m_tvalid') === 1n) {
       run.beats.push(sim.get('m_tdata'));
       run.users.push(Number(sim.get('m_tuser')));

@@ -1,0 +1,62 @@
+/**
+ * Many seeded random ONNX networks (test/helpers/random-network.ts: dense / depthwise+pointwise /
+ * pointwise convs with kernels 1/3/5, strides 1/2, asymmetric pads, ReLU/ReLU6, max/avg pooling,
+ * residual Add, GAP + Gemm heads), calibrated, every layer fixed, each arithmetic strategy and both flow
+ * control modes, streamed through the TypeScript evaluator with random stalls: every unit's tap must
+ * equal the integer model's output of that unit, beat for beat. (Engineer 7's e2e suite runs the same
+ * networks through ONNX Runtime and Verilator; this one is the fast, wide sweep of the core.)
+ * npm test: 8 networks; FIXYNN_FULL: 60.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadInputs } from '../../generator/data/index.js';
+import { generateFfe } from '../../generator/ffe/index.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { importModel } from '../../generator/onnx/import.js';
+import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { randomNetwork } from '../helpers/random-network.js';
+import { seeded } from './random-graphs.js';
+import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
+
+const FULL = process.env['FIXYNN_FULL'] === '1';
+const COUNT = Number(process.env['FIXYNN_FFE_NETWORKS'] ?? (FULL ? 60 : 8));
+const STRATEGIES = ['shared', 'csd', 'multiply'] as const;
+const work = mkdtempSync(path.join(tmpdir(), 'fixynn-ffe-nets-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe(`${COUNT} random networks, every unit bit-exact (TypeScript evaluator, random stalls)`, () => {
+  for (let seed = 101; seed < 101 + COUNT; seed++) {
+    const strategy = STRATEGIES[seed % 3]!;
+    const pipeline = seed % 2 === 0 ? 0 : 2;
+    it(`network ${seed} (${strategy}, --pipeline ${pipeline})`, async () => {
+      const net = randomNetwork({ seed, layers: 2 + (seed % 4) });
+      const why = `network ${seed}: ${net.description.join('; ')}`;
+      const file = net.builder.save(path.join(work, `net${seed}.onnx`));
+      const graph = importModel(file);
+      const quantized = await quantizeModel(file, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 8, seed }).images });
+      const design = generateFfe(quantized, { fixedLayers: quantized.layers.length, strategy, pipeline, taps: true, name: `rn${seed}` });
+      const model = new IntegerModel(quantized);
+      const frames = loadInputs('random', graph.input.shape, { count: 2, seed: seed + 5000 }).images.map((x) => model.quantizeInput(x));
+      const x = quantized.tensors[quantized.input.tensor]!;
+      const beats = frames.flatMap((f) => imageBeats(f, x.shape, { channels: design.input.channels, ...design.input.type }));
+      const rng = seeded(seed);
+      const run = driveStream(design.top, beats, {
+        validRate: 0.7, readyRate: 0.6, rng, expectedBeats: 2 * design.throughput.outputBeatsPerFrame, tuser: design.input,
+        taps: design.units.map((u) => u.tap), drainCycles: 400,
+      });
+      const runs = frames.map((f) => model.run(f));
+      design.units.forEach((unit, k) => {
+        const t = quantized.tensors[unit.outputTensor]!;
+        const per = t.shape[1] * t.shape[2];
+        const got = run.taps[k]!;
+        expect(got.length, `${why}\nunit ${k} (${unit.kind}) beats`).toBe(2 * per);
+        runs.forEach((values, i) => {
+          const image = beatsImage(got.slice(i * per, (i + 1) * per), t.shape, { channels: unit.output.channels, ...unit.output.type });
+          expect(Array.from(image), `${why}\nunit ${k} (${unit.kind}), frame ${i}`).toEqual(Array.from(values.get(unit.outputTensor)!));
+        });
+      });
+    }, 120_000);
+  }
+});
