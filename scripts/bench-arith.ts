@@ -29,8 +29,9 @@ import {
   verifySolution,
 } from '../generator/arith/index.js';
 import { type BlockStrategy, BLOCK_STRATEGIES, buildCmvmBlock } from '../generator/arith/cmvm-block.js';
-import { readIntNpy } from '../generator/arith/npy-int.js';
+import { isIntegerDtype, npyToNumbers, readNpy } from '../generator/data/npy.js';
 import { emitDesign } from '../generator/emit/index.js';
+import { badInput } from '../generator/errors.js';
 import { importModel } from '../generator/onnx/import.js';
 import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { yosysStat } from '../verify/sim/index.js';
@@ -124,7 +125,9 @@ function progress(message: string): void {
 
 /** [inputs, outputs] as one matrix; [C, taps, 1] (depthwise) as C separate 1 x taps matrices. */
 function matricesOfFile(path: string): { shape: string; matrices: ConstMatrix[] } {
-  const array = readIntNpy(path);
+  const npy = readNpy(path);
+  if (!isIntegerDtype(npy.dtype)) throw badInput(`${path}: dtype ${npy.dtype}; the benchmark matrices are integer weights`);
+  const array = { shape: npy.shape, data: npyToNumbers(npy, path) };
   const shape = array.shape.join('x');
   if (array.shape.length === 2) {
     const [inputs, outputs] = array.shape as [number, number];

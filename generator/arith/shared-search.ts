@@ -68,12 +68,12 @@ function nonzeroCount(w: ConstMatrix): number {
 }
 
 /**
- * More runs where a run is cheap: 16 up to 500 nonzero weights, 4 up to 2,000, else 1 (measured on the
+ * More runs where a run is cheap: 4 up to 2,000 nonzero weights, else 1 (measured on the
  * 64x128 benchmark: the extra runs found nothing better there, and each costs seconds).
  */
 export function defaultEffort(w: ConstMatrix): number {
   const nonzero = nonzeroCount(w);
-  return nonzero <= 500 ? 16 : nonzero <= 2000 ? 4 : 1;
+  return nonzero <= 2000 ? 4 : 1;
 }
 
 /** Candidates compared per step: 256, or 128 above 2,000 nonzero weights (half the time, +0.2% adders on M2). */
