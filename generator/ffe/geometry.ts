@@ -12,7 +12,8 @@
  * This gives a fixed lag L = lagRows*W + lagCols (in beats) between a beat's position p in its frame and
  * the position q = p - L (mod H*W) of the output it carries, q = oy*sy*W + ox*sx. Outputs with q beyond
  * the frame's last beat ("the tail") ride on the next frame's first beats or, when the input goes idle,
- * on phantom beats the layer makes itself (see window.ts).
+ * on phantom beats the layer makes itself (see window.ts). On a map smaller than the window the lag can
+ * exceed a frame (a 3x3 window on 1x2): an output then rides floor(L / HW) frames later, same rule.
  */
 import { badInput } from '../errors.js';
 
@@ -65,17 +66,15 @@ export function windowGeometry(spec: WindowSpec, where: string): WindowGeometry 
   const outHeight = outputSize(h, kh, sy, pt, pb);
   const outWidth = outputSize(w, kw, sx, pl, pr);
   if (outHeight < 1 || outWidth < 1) throw badInput(`${where}: a ${kh}x${kw} window does not fit the padded ${h}x${w} input`);
-  if (kh > 1 && w < 2) throw badInput(`${where}: a ${kh}-row window needs an input at least 2 pixels wide (line buffer), got width ${w}`);
   const lagRows = kh - 1 - pt;
   const lagCols = kw - 1 - pl;
   const lag = lagRows * w + lagCols;
   const frame = h * w;
-  if (lag >= frame) throw badInput(`${where}: a ${kh}x${kw} window on a ${h}x${w} input lags a whole frame; use an input of at least ${lagRows + 1} rows`);
   const lastOutputQ = (outHeight - 1) * sy * w + (outWidth - 1) * sx;
   const tailBeats = Math.max(0, lastOutputQ + lag - (frame - 1));
   const maskedRows = range(kh).filter((i) => i < pt || (outHeight - 1) * sy - pt + i > h - 1);
   const maskedCols = range(kw).filter((j) => j < pl || (outWidth - 1) * sx - pl + j > w - 1);
-  return { ...spec, outHeight, outWidth, lagRows, lagCols, lag, startQ: (frame - lag) % frame, lastOutputQ, tailBeats, maskedRows, maskedCols };
+  return { ...spec, outHeight, outWidth, lagRows, lagCols, lag, startQ: (((frame - lag) % frame) + frame) % frame, lastOutputQ, tailBeats, maskedRows, maskedCols };
 }
 
 function range(n: number): number[] {

@@ -107,6 +107,39 @@ class PositionCounters {
   }
 }
 
+/** Maps this narrow keep their rows in registers (a RAM of 1-2 words would not pay, and W = 1 would read a word in the clock it is cascaded). */
+const REGISTER_LINE_MAX = 2;
+
+/** Line buffer in RAM: memory i holds row r-1-i; rows move down one memory on the clock after their read. */
+function memoryLines(m: Module, o: WindowOptions, col: Expr, inWord: Expr, beat: Expr, s1Beat: Expr): Expr[] {
+  const p = o.prefix;
+  const [kh] = o.geometry.kernel;
+  const reads: Expr[] = [];
+  if (kh === 1) return reads;
+  const col1 = m.reg(`${p}s1_col`, { min: 0n, max: BigInt(o.geometry.width - 1) }, { enable: beat }).next(col);
+  for (let i = 0; i < kh - 1; i++) {
+    const mem = m.memory(`${p}line${i}`, { depth: o.geometry.width, type: o.sData.range });
+    reads.push(mem.read(`${p}line${i}_rd`, { addr: col, enable: beat }));
+    if (i === 0) mem.setWrite({ addr: col, data: inWord, enable: beat });
+    else mem.setWrite({ addr: col1, data: reads[i - 1]!, enable: s1Beat.and(o.ce) });
+  }
+  return reads;
+}
+
+/**
+ * Line buffer in registers: one shift chain of (kh-1)*W pixels moving on every beat; the pixel W beats
+ * back is the row above. Sampled on the beat, like the RAM's registered read.
+ */
+function registerLines(m: Module, o: WindowOptions, inWord: Expr, beat: Expr): Expr[] {
+  const p = o.prefix;
+  const [kh] = o.geometry.kernel;
+  const w = o.geometry.width;
+  const chain: Reg[] = [];
+  for (let k = 0; k < (kh - 1) * w; k++) chain.push(m.reg(`${p}line_sr${k}`, o.sData.range, { enable: beat }));
+  chain.forEach((r, k) => r.next(k === 0 ? inWord : chain[k - 1]!));
+  return Array.from({ length: kh - 1 }, (_, i) => m.reg(`${p}line${i}_rd`, o.sData.range, { enable: beat }).next(chain[(i + 1) * w - 1]!));
+}
+
 export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   const g = o.geometry;
   const p = o.prefix;
@@ -123,26 +156,41 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   let sReady: Expr = o.ce;
   let phantom: Expr = constant(0);
   let restart: Expr = constant(0);
-  let tailOwed: Expr = constant(0);
+  // Frames the lag spans: an output rides `framesBack` frames after its own (plus one in the region
+  // before q wraps); 0 except on maps smaller than the window.
+  const framesBack = Math.floor(g.lag / frame);
+  const wrapOffset = g.lag % frame;
   if (g.tailBeats > 0) {
     const owed = m.reg(`${p}tail_owed`, bit, { reset: o.rst });
     const inPhantom = m.reg(`${p}in_phantom`, bit, { reset: o.rst });
+    const count = m.reg(`${p}phantom_count`, { min: 0n, max: BigInt(g.tailBeats - 1) }, { reset: o.rst, enable: pos.beat });
     phantom = m.wire(`${p}phantom`, o.ce.and(inPhantom.or(owed.and(pos.at(g.startQ)).and(o.sValid.not()))));
     sReady = o.ce.and(inPhantom.not());
-    restart = phantom.and(atTailEnd);
-    owed.next(mux(o.sValid.and(sReady).and(atFrameEnd), 1, mux(beat.and(atTailEnd), 0, owed)));
+    restart = phantom.and(count.eq(g.tailBeats - 1));
+    count.next(mux(phantom.and(restart.not()), count.add(1), 0).assume(0, g.tailBeats - 1));
+    // Within one frame of lag, the real beats that carry the tail also settle it; a longer lag always
+    // leaves outputs pending, so only a flush settles them.
+    const settledByBeat = framesBack === 0 ? beat.and(atTailEnd) : constant(0);
+    owed.next(mux(restart, 0, mux(o.sValid.and(sReady).and(atFrameEnd), 1, mux(settledByBeat, 0, owed))));
     inPhantom.next(mux(restart, 0, mux(phantom, 1, inPhantom)));
-    tailOwed = owed;
   }
   beat.drive(o.sValid.and(sReady).or(phantom));
   pos.connect(restart);
 
-  // Outputs in the region before q wraps belong to the previous frame: only its owed tail is real.
+  // An output is real when the frame it belongs to was streamed since the last (re)start: that frame is
+  // framesBack frames back, one more in the region before q wraps (`prev`).
+  let prev: Expr = constant(0);
+  if (wrapOffset > 0) {
+    const reg = m.reg(`${p}prev_frame`, bit, { reset: o.rst, init: 1 });
+    reg.next(mux(restart.or(beat.and(atFrameEnd)), 1, mux(beat.and(pos.at(frame - 1)), 0, reg)));
+    prev = reg;
+  }
   let frameOk: Expr = constant(1);
   if (g.lag > 0) {
-    const prev = m.reg(`${p}prev_frame`, bit, { reset: o.rst, init: 1 });
-    prev.next(mux(restart.or(beat.and(atFrameEnd)), 1, mux(beat.and(pos.at(frame - 1)), 0, prev)));
-    frameOk = prev.not().or(tailOwed);
+    const most = framesBack + 1;
+    const frames = m.reg(`${p}frames_seen`, { min: 0n, max: BigInt(most) }, { reset: o.rst, enable: beat });
+    frames.next(mux(restart, 0, mux(atFrameEnd.and(frames.lt(most)), frames.add(1), frames)).assume(0, most));
+    frameOk = frames.ge(prev.add(framesBack));
   }
   const geometric = pos.qcPhase.eq(0).and(pos.qc.le((g.outWidth - 1) * sx)).and(pos.qrPhase.eq(0)).and(pos.qr.le((g.outHeight - 1) * sy));
   const outHere = geometric.and(frameOk);
@@ -159,15 +207,7 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   const user = flag('user', pos.qr.eq(0).and(pos.qc.eq(0)));
   const last = flag('last', pos.qc.eq((g.outWidth - 1) * sx));
 
-  // Line buffer: memory i holds row r-1-i; rows move down one memory on the clock after their read.
-  const reads: Expr[] = [];
-  const col1 = kh > 1 ? m.reg(`${p}s1_col`, { min: 0n, max: BigInt(g.width - 1) }, { enable: beat }).next(pos.col) : constant(0);
-  for (let i = 0; i < kh - 1; i++) {
-    const mem = m.memory(`${p}line${i}`, { depth: g.width, type: o.sData.range });
-    reads.push(mem.read(`${p}line${i}_rd`, { addr: pos.col, enable: beat }));
-    if (i === 0) mem.setWrite({ addr: pos.col, data: inWord, enable: beat });
-    else mem.setWrite({ addr: col1, data: reads[i - 1]!, enable: s1Beat.and(o.ce) });
-  }
+  const reads = g.width <= REGISTER_LINE_MAX ? registerLines(m, o, inWord, beat) : memoryLines(m, o, pos.col, inWord, beat, s1Beat);
   // Window row i (0 = oldest) of the newest column.
   const column = Array.from({ length: kh }, (_, i) => (i === kh - 1 ? x1 : reads[kh - 2 - i]!));
   const shift = s1Beat.and(o.ce);

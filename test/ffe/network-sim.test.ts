@@ -1,6 +1,6 @@
 /**
  * Small fixed networks with every unit kind (pooling, global pooling, gemm head, residual Add with its
- * skip FIFO, fused dw+pw) in Verilator and Icarus, one batch build per simulator: random stalls on both
+ * skip FIFO, fused dw+pw, maps smaller than the window) in Verilator and Icarus, one batch build per simulator: random stalls on both
  * handshakes over back-to-back frames, every output against the golden integer model; lint of each top.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,8 +8,8 @@ import { emitDesign } from '../../generator/emit/index.js';
 import { type FfeDesign, generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
-import { buildBatch, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
-import { POOL_CASES, poolChain, residualGraph } from './networks.js';
+import { buildBatch, evaluateVectors, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
+import { POOL_CASES, poolChain, residualGraph, tinyMapGraph } from './networks.js';
 import { randomImage, seeded } from './random-graphs.js';
 import { beatsImage, imageBeats } from './stream-driver.js';
 import { streamWrapper, takenBeats, wrapperVectors } from './sim-wrapper.js';
@@ -55,7 +55,13 @@ describe('small fixed networks in Verilator and Icarus', () => {
     net('maxpool', poolChain(900, POOL_CASES[0].kind, POOL_CASES[0].h, POOL_CASES[0].w, [...POOL_CASES[0].kernel], [...POOL_CASES[0].stride], [...POOL_CASES[0].pads]), 3, 'shared', 1),
     net('avgpool', poolChain(902, POOL_CASES[2].kind, POOL_CASES[2].h, POOL_CASES[2].w, [...POOL_CASES[2].kernel], [...POOL_CASES[2].stride], [...POOL_CASES[2].pads]), 3, 'csd', 2),
     net('residual', residualGraph(31, 5, 7, true), 5, 'multiply', 3),
+    net('tiny_1x2', tinyMapGraph(41, 1, 2), 2, 'shared', 4),
+    net('tiny_5x1', tinyMapGraph(42, 5, 1), 2, 'csd', 5),
   ];
+
+  it('the TypeScript evaluator agrees on the tiny maps (same vectors)', () => {
+    for (const n of nets.slice(3)) check(n, evaluateVectors(n.sim.module, n.vectors));
+  });
 
   for (const simulator of ['verilator', 'icarus'] as const) {
     it(`${simulator}: bit-exact under random stalls`, async () => {

@@ -44,3 +44,13 @@ export function residualGraph(seed: number, h: number, w: number, skipFirst: boo
   ]);
 }
 
+
+/** Maps smaller than the window: the lag spans frames, and 1-2 pixel wide rows live in registers. */
+export function tinyMapGraph(seed: number, h: number, w: number): QuantizedGraph {
+  const rng = seeded(seed);
+  const x = tensor('x', [2, h, w], randomQuant(rng));
+  const t0 = tensor('t0', [3, h, w], randomQuant(rng));
+  const y = tensor('y', [2, h, w], randomQuant(rng));
+  const same = { stride: [1, 1] as const, pads: [1, 1, 1, 1] as const, kernel: [3, 3] as const, group: 1 };
+  return graphOf(x, [t0, y], [randomConvLayer(rng, 0, x, t0, { ...same, inChannels: 2, outChannels: 3 }), randomConvLayer(rng, 1, t0, y, { ...same, inChannels: 3, outChannels: 2 })]);
+}
