@@ -3,6 +3,7 @@
  * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
  * (QDQ form, 224x224): per arithmetic strategy the generation time and adders per nonzero weight (the
  * `multiply` strategy, one `*` per weight as the paper's flow wrote it, is the baseline beside the others),
+ * (product adders: the constant weight products; all adders add requantization, pooling and accumulation),
  * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
  * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
  */
@@ -15,7 +16,7 @@ import { loadFfeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
 import { verifyDesign } from '../verify/ffe/index.js';
 import { MOBILENET_QDQ, photoCrops } from '../verify/photos.js';
-import { runTool, toolVersions, withSourcePaths } from '../verify/sim/index.js';
+import { toolVersions, yosysStat } from '../verify/sim/index.js';
 import { readFileSync } from 'node:fs';
 
 const STRATEGIES: readonly ArithStrategy[] = ['multiply', 'csd', 'shared'];
@@ -38,6 +39,7 @@ interface StrategyFigures {
   readonly arith: ArithStrategy;
   readonly generateSeconds: number;
   readonly adders: number;
+  readonly productAdders: number;
   readonly nonzeroWeights: number;
   readonly addersPerNonzeroWeight: number | null;
   readonly registerBits: number;
@@ -71,7 +73,7 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
     const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 0, rawInput: false }, () => core);
     const c = r.manifest.cost;
     strategies.push({
-      arith, generateSeconds: r.seconds.generate, adders: c.adders, nonzeroWeights: c.nonzeroWeights,
+      arith, generateSeconds: r.seconds.generate, adders: c.adders, productAdders: c.productAdders, nonzeroWeights: c.nonzeroWeights,
       addersPerNonzeroWeight: c.addersPerNonzeroWeight, registerBits: c.registerBits, latencyCycles: r.manifest.latencyCycles,
     });
   }
@@ -98,22 +100,25 @@ async function synthesize(dir: string): Promise<{ seconds: number; cells: number
   const { manifest } = readDesign(dir);
   const files = manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') }));
   const start = performance.now();
-  const r = await withSourcePaths(files, (paths) => runTool('yosys', ['-q', '-p', `read_verilog ${paths.join(' ')}; synth -top ${manifest.top}; tee -o /dev/stdout stat`], { timeoutMs: 60 * 60_000 }));
-  if (r.exitCode !== 0) return { error: (r.stderr + r.stdout).trim().split('\n').slice(-3).join(' | ') };
-  const cells = [...r.stdout.matchAll(/Number of cells:\s+(\d+)/g)].map((m) => Number(m[1]));
-  return { seconds: (performance.now() - start) / 1000, cells: cells[cells.length - 1] ?? NaN };
+  try {
+    const stat = await yosysStat(files, manifest.top, `synth -top ${manifest.top}`);
+    return { seconds: (performance.now() - start) / 1000, cells: stat.cells };
+  } catch (err) {
+    return { error: (err as Error).message.slice(0, 300) };
+  }
 }
 
 function printText(results: readonly SubjectFigures[], tools: Record<string, string>): void {
   const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys})`, ''];
   for (const r of results) {
     lines.push(`== ${r.name}`);
-    lines.push('  arith      gen s   adders  nonzero w  adders/w  vs multiply  reg bits  latency');
+    lines.push('  arith      gen s  product adders  nonzero w  per weight  vs multiply  all adders  reg bits  latency');
     const base = r.strategies.find((s) => s.arith === 'multiply');
     for (const s of r.strategies) {
-      const ratio = base && base.adders > 0 ? (s.adders / base.adders).toFixed(2) : 'n/a';
-      lines.push(`  ${s.arith.padEnd(9)} ${s.generateSeconds.toFixed(2).padStart(6)} ${String(s.adders).padStart(8)} ${String(s.nonzeroWeights).padStart(10)} ${(s.addersPerNonzeroWeight?.toFixed(3) ?? 'n/a').padStart(9)} ${ratio.padStart(12)} ${String(s.registerBits).padStart(9)} ${String(s.latencyCycles).padStart(8)}`);
+      const ratio = base && base.productAdders > 0 ? (s.productAdders / base.productAdders).toFixed(2) : 'n/a';
+      lines.push(`  ${s.arith.padEnd(9)} ${s.generateSeconds.toFixed(2).padStart(6)} ${String(s.productAdders).padStart(15)} ${String(s.nonzeroWeights).padStart(10)} ${(s.addersPerNonzeroWeight?.toFixed(3) ?? 'n/a').padStart(11)} ${ratio.padStart(12)} ${String(s.adders).padStart(11)} ${String(s.registerBits).padStart(9)} ${String(s.latencyCycles).padStart(8)}`);
     }
+    lines.push('  (multiply: one `*` per weight in the RTL; its adder figure is the CSD equivalent the core reports for it)');
     const m = r.simulation;
     lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(1)} frames/s simulated over ${m.images} frames (${m.data})`);
     lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles, ${m.mismatches} mismatches`);
