@@ -12,6 +12,7 @@
  * deeper than `maxVariableDepth` is never extracted; the final sums add the earliest-arriving terms first.
  */
 import type { AdderGraph, ConstMatrix } from './adder-graph.js';
+import { badInput } from '../errors.js';
 import { toCsd } from './csd.js';
 import { CountTable } from './count-table.js';
 import { GraphBuilder, type Term } from './graph-builder.js';
@@ -239,6 +240,11 @@ class SharedSolver {
     this.lookahead = Math.max(1, options.lookahead ?? 1);
     this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
     this.columns = initialColumns(w);
+    // Every extraction removes at least one term, so variables never outnumber inputs + terms.
+    const terms = this.columns.reduce((n, c) => n + c.terms.length, 0);
+    if (inputCount + terms >= VAR_LIMIT) {
+      throw badInput(`constant matrix with ${terms} CSD digits over ${inputCount} inputs is too large for the shared optimizer (limit ${VAR_LIMIT} digits + inputs); use the csd or per-input strategy, or split the matrix`);
+    }
     for (let v = 0; v < inputCount; v += 1) this.columnsOf.push(new Set());
     this.columns.forEach((column, c) => {
       for (const v of column.byVar.keys()) this.columnsOf[v]!.add(c);
