@@ -94,6 +94,15 @@ describe('example MNIST model, all conv layers fixed', () => {
     expect(String(json.simulatorVersion)).toMatch(/Verilator 5/);
   });
 
+  it('--raw-input: takes raw 8-bit pixels (preprocessing folded into layer 0), bit-exact in Icarus', async () => {
+    const raw = path.join(work, 'raw');
+    await generate(MODEL, { fixedLayers: '2', out: raw, rawInput: true });
+    const { manifest } = readDesign(raw);
+    expect(manifest.input).toMatchObject({ bits: 8, signed: false });
+    expect(manifest.quantization.input.preprocess.scale).toEqual([1]);
+    bitExact(await verifyDesign(raw, { simulator: 'icarus', images: 3 }));
+  });
+
   it.runIf(FULL)('synthesizes in Yosys (synth -top)', async () => {
     const { files, top } = rtlOf(design);
     const r = await withSourcePaths(files, (paths) => runTool('yosys', ['-q', '-p', `read_verilog ${paths.join(' ')}; synth -top ${top}; stat`], { timeoutMs: 40 * 60_000 }));

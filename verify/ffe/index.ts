@@ -56,7 +56,8 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const data = loadInputs(options.data, manifest.quantization.input.shape, { count: options.images });
   if (data.images.length < options.images) options.onProgress?.(`note: ${data.source} holds only ${data.images.length} images`);
   const model = new IntegerModel(manifest.quantization);
-  const stimulus = stimulusOf(design, data.images, data.raw, model);
+  const raw = manifest.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
+  const stimulus = stimulusOf(design, data.images, raw, model);
   const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
@@ -104,13 +105,24 @@ interface FrameStimulus {
  */
 function stimulusOf(design: LoadedDesign, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
   const { manifest } = design;
-  if (manifest.options.rawInput && raw === undefined) throw badInput('this design takes raw 8-bit pixels (--raw-input): --data must be images or a uint8 .npy, not preprocessed floats');
   return images.map((image, i) => {
     const stimulus = manifest.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image);
     const activations = model.run(stimulus);
     const expected = manifest.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
     return { stimulus, expected };
   });
+}
+
+/**
+ * The 8-bit pixels a --raw-input design takes. Image files and uint8 .npy carry them; the bundled MNIST
+ * digits are floats in [0, 1] (rounded to 3 decimals in the package), so their pixels are round(255 x):
+ * the RTL and the integer model see the same pixels either way, which is what verification needs.
+ */
+function rawPixelsOf(images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, source: string): Uint8Array[] {
+  if (raw !== undefined) return [...raw];
+  const inUnitRange = images.every((image) => image.every((x) => x >= 0 && x <= 1));
+  if (!inUnitRange) throw badInput(`this design takes raw 8-bit pixels (--raw-input), and ${source} holds preprocessed floats outside [0, 1]: pass images or a uint8 .npy with --data`);
+  return images.map((image) => Uint8Array.from(image, (x) => Math.round(x * 255)));
 }
 
 interface RunCheck {
