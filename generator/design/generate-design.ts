@@ -28,7 +28,7 @@ import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { version } from '../version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, totalCost, type Manifest } from './manifest.js';
-import { writeFolderAtomically } from './output-dir.js';
+import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
 
 export const MODEL_COPY = 'model.onnx';
@@ -60,6 +60,7 @@ const DEFAULT_MNIST_CALIBRATION = 200;
 /** `core` gives the FFE generator; it is asked for only once the model and the flags have been checked. */
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: () => FfeCore | Promise<FfeCore>): Promise<GeneratedDesign> {
   const start = performance.now();
+  assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
   const graph = importModel(modelPath);
@@ -86,7 +87,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters',
   });
   files.set(MANIFEST, serializeManifest(manifest));
-  writeFolderAtomically(options.out, files);
+  writeFolderAtomically(options.out, files, MANIFEST);
   const end = performance.now();
   return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
 }

@@ -4,17 +4,31 @@
  * leaves the old folder untouched and no temporary folder behind.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../errors.js';
 
 /** Relative path (with '/') -> content. */
 export type FolderContent = ReadonlyMap<string, string | Uint8Array>;
 
-export function writeFolderAtomically(dir: string, content: FolderContent): void {
+/**
+ * Only a folder we wrote before (it has `marker`, e.g. manifest.json) or an empty one may be replaced:
+ * `--out .` or `--out ~` must never wipe a user's files.
+ */
+export function assertReplaceable(dir: string, marker: string): void {
+  const target = path.resolve(dir);
+  if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) throw badInput(`--out ${dir}: exists and is not a folder`);
+  const entries = readdirSync(target);
+  if (entries.length > 0 && !entries.includes(marker)) {
+    throw badInput(`--out ${dir}: the folder exists and is not a design written by fixynn (no ${marker}); refusing to replace it: choose a new or empty folder`);
+  }
+}
+
+export function writeFolderAtomically(dir: string, content: FolderContent, marker: string): void {
+  assertReplaceable(dir, marker);
   const target = path.resolve(dir);
   const parent = path.dirname(target);
-  if (existsSync(target) && !statSync(target).isDirectory()) throw badInput(`--out ${dir}: exists and is not a folder`);
   if (!existsSync(parent)) mkdirSync(parent, { recursive: true });
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const fresh = path.join(parent, `.${path.basename(target)}.new-${tag}`);

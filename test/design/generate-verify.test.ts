@@ -3,7 +3,7 @@
  * folder, its manifest, determinism, atomic replacement, hostile names, and the verify runner in both
  * simulators (bit-exact, stalls, throughput, and a deliberate bug reported by layer, pixel and channel).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,12 @@ describe('generate (stand-in core)', () => {
     expect(await exit(['generate', model, '--fixed-layers', '2', '--out', dir, '--pipeline', '-1'])).toBe(2);
     expect(await exit(['generate', path.join(work, 'missing.onnx'), '--fixed-layers', '1', '--out', dir])).toBe(2);
     expect(await exit(['verify', path.join(work, 'missing-dir')])).toBe(2);
+    // A folder that is not a design is never replaced.
+    const precious = path.join(work, 'precious');
+    mkdirSync(precious);
+    writeFileSync(path.join(precious, 'notes.txt'), 'keep me');
+    expect(await exit(['generate', model, '--fixed-layers', '2', '--out', precious])).toBe(2);
+    expect(readFileSync(path.join(precious, 'notes.txt'), 'utf8')).toBe('keep me');
     expect(existsSync(dir)).toBe(false);
   });
 });
