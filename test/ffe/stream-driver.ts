@@ -70,6 +70,8 @@ export interface DriveOptions {
   readonly taps?: readonly number[];
   /** Keep clocking this many cycles after the last expected output (so that every tap finishes). */
   readonly drainCycles?: number;
+  /** Idle cycles the source inserts before input beat k (e.g. gaps at frame boundaries). */
+  readonly gapBefore?: (beat: number) => number;
 }
 
 export function driveStream(module: Module, input: readonly bigint[], o: DriveOptions): StreamRun {
@@ -86,8 +88,16 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
   let next = 0;
   let cycle = 0;
   const limit = o.maxCycles ?? 20 * (input.length + o.expectedBeats) + 1000;
+  let gapDone = -1;
+  let gapLeft = 0;
   while ((run.beats.length < o.expectedBeats || drain-- > 0) && cycle < limit) {
-    const offer = next < input.length && o.rng() < o.validRate;
+    if (o.gapBefore !== undefined && gapDone !== next && next < input.length) {
+      gapDone = next;
+      gapLeft = o.gapBefore(next);
+    }
+    const idle = gapLeft > 0;
+    if (idle) gapLeft -= 1;
+    const offer = !idle && next < input.length && o.rng() < o.validRate;
     const ready = o.rng() < o.readyRate;
     sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0, ...flags(next) });
     if (offer && sim.get('s_tready') === 1n) next += 1;
