@@ -14,8 +14,8 @@
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
 import { badInput } from '../errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
-import { nodeDepths } from './adder-graph.js';
-import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel } from './cost.js';
+import { graphMatrix, nodeDepths } from './adder-graph.js';
+import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel, widthOf } from './cost.js';
 import { type GraphStrategy, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
 
@@ -33,6 +33,8 @@ export interface CmvmBlockOptions {
   /** A register stage every this many adder levels; 0 or absent: combinational. */
   readonly pipeline?: number;
   readonly shared?: SharedOptions;
+  /** `tree` (default) or `csa`: see CmvmOptions.sum. */
+  readonly sum?: 'tree' | 'csa';
 }
 
 export interface CmvmBlock {
@@ -52,6 +54,8 @@ export interface CmvmBlock {
   readonly cost: CostReport;
   /** Exact range of each output. */
   readonly outputRanges: readonly Interval[];
+  /** 3:2 compressors (sum: 'csa'). */
+  readonly compressors: number;
 }
 
 /** Delays values to later pipeline stages, sharing one register chain per value. */
@@ -99,7 +103,16 @@ function addSigned(a: { expr: Expr; negate: boolean }, b: { expr: Expr; negate: 
 }
 
 /** The adder graph as DSL wires, pipelined by the stage schedule. */
-function buildGraph(m: Module, prefix: string, graph: AdderGraph, inputs: readonly Expr[], ranges: readonly Interval[], every: number): { outputs: Expr[]; latency: number } {
+function buildGraph(
+  m: Module,
+  prefix: string,
+  graph: AdderGraph,
+  inputs: readonly Expr[],
+  ranges: readonly Interval[],
+  every: number,
+  carrySave: boolean,
+): { outputs: Expr[]; latency: number; compressors: number } {
+  const csa = carrySave ? carrySaveSums(graph) : { leaves: new Map<number, SumLeaf[]>(), absorbed: new Set<number>() };
   const intervals = nodeIntervals(graph, ranges);
   const levels = nodeDepths(graph);
   const stage = levels.map((l) => stageOfLevel(l, every));
@@ -112,6 +125,10 @@ function buildGraph(m: Module, prefix: string, graph: AdderGraph, inputs: readon
       values.push(inputs[node.index]!);
       return;
     }
+    if (csa.absorbed.has(id)) {
+      values.push(constant(0)); // never read: its output is built by a compressor tree
+      return;
+    }
     const sum = addSigned(operand(node.a, stage[id]!), operand(node.b, stage[id]!));
     const exact = (node.rshift > 0 ? sum.shr(node.rshift) : sum).assume(intervals[id]!.min, intervals[id]!.max);
     values.push(m.wire(`${prefix}n${id}`, exact));
@@ -119,15 +136,99 @@ function buildGraph(m: Module, prefix: string, graph: AdderGraph, inputs: readon
   let depth = 0;
   for (const out of graph.outputs) if (out.kind === 'term') depth = Math.max(depth, levels[out.node]!);
   const latency = pipelineLatency(depth, every);
-  const outputs = graph.outputs.map((out) => {
+  let compressors = 0;
+  const outputs = graph.outputs.map((out, o) => {
     if (out.kind === 'zero') return constant(0);
+    const leaves = csa.leaves.get(o);
+    if (leaves !== undefined) {
+      const built = carrySaveSum(m, `${prefix}y${o}_csa`, leaves, values, linearInterval(graphMatrixRow(graph, o), ranges));
+      compressors += built.compressors;
+      return built.expr;
+    }
     const v = delays.delayed(`n${out.node}`, values[out.node]!, latency - stage[out.node]!);
     const shifted = out.shift > 0 ? v.shl(out.shift) : v;
     return out.negate ? shifted.neg() : shifted;
   });
-  return { outputs, latency };
+  return { outputs, latency, compressors };
 }
 
+/** The coefficients output o computes (its row of W, read back from the graph). */
+function graphMatrixRow(graph: AdderGraph, o: number): bigint[] {
+  return graphMatrix({ ...graph, outputs: [graph.outputs[o]!] })[0]!;
+}
+
+
+/** A leaf of an output's sum: ±(node << shift). */
+interface SumLeaf {
+  readonly node: number;
+  readonly shift: number;
+  readonly negate: boolean;
+}
+
+/**
+ * The sums to build as carry-save trees: for each output, its adders that feed nothing else, flattened
+ * into leaves. Only outputs with at least three leaves are worth a compressor tree.
+ */
+function carrySaveSums(graph: AdderGraph): { leaves: Map<number, SumLeaf[]>; absorbed: Set<number> } {
+  const fanout = new Array<number>(graph.nodes.length).fill(0);
+  for (const node of graph.nodes) {
+    if (node.kind !== 'add') continue;
+    fanout[node.a.node]! += 1;
+    fanout[node.b.node]! += 1;
+  }
+  for (const out of graph.outputs) if (out.kind === 'term') fanout[out.node]! += 1;
+  const leaves = new Map<number, SumLeaf[]>();
+  const absorbed = new Set<number>();
+  graph.outputs.forEach((out, o) => {
+    if (out.kind === 'zero') return;
+    const inner: number[] = [];
+    const found: SumLeaf[] = [];
+    const expand = (node: number, shift: number, negate: boolean): void => {
+      const n = graph.nodes[node]!;
+      if (n.kind === 'add' && n.rshift === 0 && fanout[node] === 1) {
+        inner.push(node);
+        expand(n.a.node, shift + n.a.shift, negate !== n.a.negate);
+        expand(n.b.node, shift + n.b.shift, negate !== n.b.negate);
+      } else found.push({ node, shift, negate });
+    };
+    expand(out.node, out.shift, out.negate);
+    if (found.length < 3) return;
+    leaves.set(o, found);
+    for (const node of inner) absorbed.add(node);
+  });
+  return { leaves, absorbed };
+}
+
+/**
+ * sum of the leaves as a carry-save (3:2 compressor) tree and one final adder, computed modulo 2^W
+ * where W holds the output's exact range: two's complement sums wrap consistently, so the low W bits
+ * are exact, and reading them with the output's signedness gives the value. -v is ~v + 1; the +1s are
+ * gathered into one constant operand.
+ */
+function carrySaveSum(m: Module, name: string, leaves: readonly SumLeaf[], values: readonly Expr[], range: Interval): { expr: Expr; compressors: number } {
+  const { width, signed } = widthOf(range);
+  let corrections = 0n;
+  let operands: Expr[] = leaves.map((leaf) => {
+    const value = values[leaf.node]!;
+    const modular = (leaf.shift > 0 ? value.shl(leaf.shift) : value).resize(width, { wrap: true, signed: false });
+    if (!leaf.negate) return modular;
+    corrections += 1n;
+    // XOR with all ones, not .not(): a value that already fits keeps its own (narrower) width.
+    return constant((1n << BigInt(width)) - 1n).xor(modular);
+  });
+  const modulus = 1n << BigInt(width);
+  if (corrections % modulus !== 0n) operands.push(constant(corrections % modulus));
+  let compressors = 0;
+  while (operands.length > 2) {
+    const [a, b, c] = [operands[0]!, operands[1]!, operands[2]!];
+    const sum = m.wire(`${name}_s${compressors}`, a.xor(b).xor(c));
+    const carry = m.wire(`${name}_c${compressors}`, a.and(b).or(a.and(c)).or(b.and(c)).shl(1).truncate(width));
+    operands = [...operands.slice(3), sum, carry];
+    compressors += 1;
+  }
+  const total = operands.length === 1 ? operands[0]! : operands[0]!.add(operands[1]!).truncate(width);
+  return { expr: total.resize(width, { wrap: true, signed }).assume(range.min, range.max), compressors };
+}
 
 /**
  * The `multiply` baseline: each product a `*` (one level), each output a sum tree adding the earliest
@@ -164,6 +265,11 @@ export interface CmvmOptions {
   readonly shared?: SharedOptions;
   /** Prefix of every wire and register created, so that several products can live in one module. */
   readonly prefix?: string;
+  /**
+   * How each output's own adders are built: `tree` (two-input adders, default) or `csa` (3:2 compressors
+   * and one final adder; combinational only, graph strategies only).
+   */
+  readonly sum?: 'tree' | 'csa';
 }
 
 /** What emitCmvm adds to a module. */
@@ -175,6 +281,8 @@ export interface CmvmResult {
   readonly graph?: AdderGraph;
   readonly cost: CostReport;
   readonly outputRanges: readonly Interval[];
+  /** 3:2 compressors used by `sum: 'csa'` (0 otherwise). */
+  readonly compressors: number;
 }
 
 /**
@@ -191,11 +299,16 @@ export function emitCmvm(m: Module, inputs: readonly Expr[], options: CmvmOption
   if (every > 0 && m.clock === undefined) throw badInput(`${where}: pipeline ${every} needs a clock in the module (addClock())`);
   const strategy = options.strategy ?? 'shared';
   const prefix = options.prefix ?? '';
+  const carrySave = options.sum === 'csa';
+  if (carrySave && (every > 0 || strategy === 'multiply')) {
+    throw badInput(`${where}: carry-save sums are supported for the csd and shared strategies without pipelining (got ${strategy}, pipeline ${every})`);
+  }
   const ranges: Interval[] = inputs.map((x) => ({ min: x.range.min, max: x.range.max }));
   const graphStrategy: GraphStrategy = strategy === 'multiply' ? 'csd' : strategy;
   const graph = solveCmvm(w, inputs.length, { strategy: graphStrategy, ...(options.shared ?? {}) });
-  const built = strategy === 'multiply' ? buildMultiply(m, prefix, w, inputs, every) : buildGraph(m, prefix, graph, inputs, ranges, every);
+  const built = strategy === 'multiply' ? { ...buildMultiply(m, prefix, w, inputs, every), compressors: 0 } : buildGraph(m, prefix, graph, inputs, ranges, every, carrySave);
   return {
+    compressors: built.compressors,
     outputs: built.outputs,
     latency: built.latency,
     ...(strategy === 'multiply' ? {} : { graph }),
@@ -218,6 +331,7 @@ export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
     weights: w,
     strategy: options.strategy ?? 'shared',
     pipeline: options.pipeline ?? 0,
+    sum: options.sum ?? 'tree',
     ...(options.shared === undefined ? {} : { shared: options.shared }),
   });
   const outputNames = w.map((_, o) => `y${o}`);

@@ -3,7 +3,7 @@
  * negative weights), every strategy (and pipelined variants), all batched into ONE build per simulator,
  * in Verilator and in Icarus, must equal y = W x computed here with bigints, on a per-input sweep of all
  * 256 values, on each output's extreme (min and max) input vectors, and on random vectors. The DSL's own
- * evaluator must agree too (the first rung of the ladder).
+ * evaluator must agree too (the first rung of the ladder). Carry-save (3:2 compressor) sums are included.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlockStrategy, type CmvmBlock, buildCmvmBlock } from '../../generator/arith/cmvm-block.js';
@@ -61,16 +61,19 @@ function makeCases(): Case[] {
     const weights = randomMatrix(rows, cols, 127, 0.3, random);
     // Every fifth matrix takes signed inputs; the pipeline variants rotate so that each N appears.
     const range = k % 5 === 4 ? SIGNED : UNSIGNED;
-    const variants: Array<{ strategy: BlockStrategy; pipeline: number }> = [
+    const variants: Array<{ strategy: BlockStrategy; pipeline: number; sum?: 'csa' }> = [
       { strategy: 'multiply', pipeline: 0 },
       { strategy: 'csd', pipeline: 0 },
       { strategy: 'shared', pipeline: 0 },
       { strategy: k % 2 === 0 ? 'shared' : 'csd', pipeline: 1 + (k % 3) },
     ];
     if (k % 4 === 0) variants.push({ strategy: 'multiply', pipeline: 2 });
+    // Carry-save sums (3:2 compressors, one final adder) on every other matrix.
+    if (k % 2 === 1) variants.push({ strategy: k % 4 === 1 ? 'shared' : 'csd', pipeline: 0, sum: 'csa' });
     const vectors = stimulus(weights, range, random);
-    for (const { strategy, pipeline } of variants) {
-      const block = buildCmvmBlock({ name: `cmvm_t${k}_${strategy}_p${pipeline}`, weights, inputRange: range, strategy, pipeline });
+    for (const { strategy, pipeline, sum } of variants) {
+      const name = `cmvm_t${k}_${strategy}${sum === 'csa' ? '_csa' : ''}_p${pipeline}`;
+      const block = buildCmvmBlock({ name, weights, inputRange: range, strategy, pipeline, ...(sum === undefined ? {} : { sum }) });
       // A pipelined block answers `latency` cycles later: idle vectors at the end flush the last answers.
       const flushed = [...vectors, ...Array.from({ length: block.latency }, () => vectors[0]!)];
       cases.push({ block, design: simDesignOf(block.module), weights, vectors: flushed });
@@ -106,11 +109,12 @@ describe('CMVM block: Verilator and Icarus equal W x', () => {
   });
 
   it(`covers at least 20 matrices from 1x1 to 16x16, every strategy, pipelined and not`, () => {
-    const tops = new Set(cases.map((c) => c.design.top.replace(/_(multiply|csd|shared)_p\d+$/, '')));
+    const tops = new Set(cases.map((c) => c.design.top.replace(/_(multiply|csd|shared)(_csa)?_p\d+$/, '')));
     expect(tops.size).toBeGreaterThanOrEqual(20);
     for (const s of ['multiply', 'csd', 'shared']) expect(cases.some((c) => c.block.strategy === s && c.block.latency > 0)).toBe(true);
     expect(cases.some((c) => c.weights.length === 16 && c.weights[0]!.length === 16)).toBe(true);
     expect(cases.some((c) => c.weights.length === 1 && c.weights[0]!.length === 1)).toBe(true);
+    expect(cases.filter((c) => c.block.compressors > 0).length).toBeGreaterThanOrEqual(5);
   });
 
   for (const sim of ['verilator', 'icarus'] as const) {
@@ -132,6 +136,7 @@ describe('CMVM block: Verilator and Icarus equal W x', () => {
   });
 
   it('the blocks are clean under verilator --lint-only -Wall', async () => {
-    for (const c of cases.filter((_, k) => k % 9 === 0)) expect(await lint(c.design.files, c.design.top), c.design.top).toEqual([]);
+    const sample = [...cases.filter((_, k) => k % 9 === 0), ...cases.filter((c) => c.block.compressors > 0).slice(0, 2)];
+    for (const c of sample) expect(await lint(c.design.files, c.design.top), c.design.top).toEqual([]);
   });
 });
