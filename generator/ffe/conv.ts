@@ -12,6 +12,7 @@ import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } fro
 import { type ProductCost, type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
 import { buildWindowFront } from './window.js';
 import { storageBits } from './storage.js';
+import { packChannels } from './stream.js';
 import type { BuiltLayer } from './types.js';
 
 /** The conv weights as W[m][c*kh*kw + i*kw + j] over all input channels (zeros outside m's group). */
@@ -92,6 +93,10 @@ export function buildConvModule(
   let outShape = output;
   const costs = [conv.cost];
   if (after !== undefined) {
+    // The depthwise layer's own output, as it enters the pointwise products: a tap for diagnosis
+    // (a beat moves on when the stage advances: every clock in credit mode, on ce in skid mode).
+    m.output('inner_tap_valid', pipelined ? stages.valid : stages.valid.and(shell.ce));
+    m.output('inner_tap_data', packChannels(outputs, output.type));
     const next = after(m, stages, outputs);
     outputs = next.outputs;
     outShape = next.output;

@@ -62,6 +62,8 @@ export interface FfeUnitReport {
   readonly tailBeats: number;
   /** Tap port index (tap<i>_*) when taps are on. */
   readonly tap: number;
+  /** A fused unit's depthwise layer: its output on tap<i>_inner_valid / tap<i>_inner_data. */
+  readonly innerTap?: { readonly layer: number; readonly tensor: string; readonly tap: string };
   /** Clocks from the unit's first input beat to its first output beat (one frame, no stall; timing.ts). */
   readonly latencyCycles: number;
   /** Cycle of the unit's first output beat, counting from the design's first input beat. */
@@ -136,6 +138,7 @@ export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDes
     lagBeats: u.built.lagBeats,
     tailBeats: u.built.tailBeats,
     tap: i,
+    ...(u.layers.length === 2 ? { innerTap: { layer: u.layers[0]!, tensor: graph.layers[u.layers[0]!]!.output, tap: `tap${i}_inner` } } : {}),
     latencyCycles: timings[i]!.firstOutput - timings[i]!.firstInput,
     firstOutputCycle: timings[i]!.firstOutput,
   }));

@@ -35,7 +35,10 @@ export interface FfeUnit {
 
 export interface TopOptions extends ProductOptions {
   readonly name: string;
-  /** Add tap<i>_valid / tap<i>_data outputs: every unit's output beats as they pass (for verify's per-layer diagnosis). */
+  /**
+   * Add tap<i>_valid / tap<i>_data outputs: every unit's output beats as they pass (for verify's
+   * per-layer diagnosis); a fused unit also gets tap<i>_inner_valid / _data, its depthwise layer's output.
+   */
   readonly taps: boolean;
 }
 
@@ -243,6 +246,10 @@ function instantiate(
   if (options.taps) {
     m.output(`tap${i}_valid`, valid.and(downstream));
     m.output(`tap${i}_data`, data);
+    if (unit.layers.length === 2) {
+      m.output(`tap${i}_inner_valid`, inst.out('inner_tap_valid'));
+      m.output(`tap${i}_inner_data`, inst.out('inner_tap_data'));
+    }
   }
   const ready = streams.produce(unit.outputTensor, valid, data);
   downstream.drive(ready);

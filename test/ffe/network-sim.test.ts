@@ -71,10 +71,12 @@ describe('small fixed networks in Verilator and Icarus', () => {
     }, 600_000);
   }
 
-  it('every top is clean under verilator --lint-only -Wall', async () => {
+  it('every top is clean under verilator --lint-only -Wall, also with taps (unit and fused depthwise taps)', async () => {
     for (const n of nets) {
       const emitted = emitDesign(n.design.top);
       expect(await lint(emitted.files, emitted.top), n.label).toEqual([]);
     }
+    const tapped = emitDesign(generateFfe(nets[2]!.graph, { fixedLayers: 5, name: 'net_taps', taps: true }).top);
+    expect(await lint(tapped.files, tapped.top)).toEqual([]);
   }, 300_000);
 });

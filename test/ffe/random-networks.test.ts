@@ -42,19 +42,21 @@ describe(`${COUNT} random networks, every unit bit-exact (TypeScript evaluator, 
       const x = quantized.tensors[quantized.input.tensor]!;
       const beats = frames.flatMap((f) => imageBeats(f, x.shape, { channels: design.input.channels, ...design.input.type }));
       const rng = seeded(seed);
+      // Every unit's tap, and the depthwise half of each fused unit.
+      const taps = design.units.flatMap((u) => [...(u.innerTap ? [{ tap: u.innerTap.tap, tensor: u.innerTap.tensor }] : []), { tap: `tap${u.tap}`, tensor: u.outputTensor }]);
       const run = driveStream(design.top, beats, {
         validRate: 0.7, readyRate: 0.6, rng, expectedBeats: 2 * design.throughput.outputBeatsPerFrame, tuser: design.input,
-        taps: design.units.map((u) => u.tap), drainCycles: 400,
+        taps: taps.map((t) => t.tap), drainCycles: 400,
       });
       const runs = frames.map((f) => model.run(f));
-      design.units.forEach((unit, k) => {
-        const t = quantized.tensors[unit.outputTensor]!;
+      taps.forEach((tap, k) => {
+        const t = quantized.tensors[tap.tensor]!;
         const per = t.shape[1] * t.shape[2];
         const got = run.taps[k]!;
-        expect(got.length, `${why}\nunit ${k} (${unit.kind}) beats`).toBe(2 * per);
+        expect(got.length, `${why}\n${tap.tap} beats`).toBe(2 * per);
         runs.forEach((values, i) => {
-          const image = beatsImage(got.slice(i * per, (i + 1) * per), t.shape, { channels: unit.output.channels, ...unit.output.type });
-          expect(Array.from(image), `${why}\nunit ${k} (${unit.kind}), frame ${i}`).toEqual(Array.from(values.get(unit.outputTensor)!));
+          const image = beatsImage(got.slice(i * per, (i + 1) * per), t.shape, { channels: t.shape[0], bits: t.quant.bits, signed: t.quant.signed });
+          expect(Array.from(image), `${why}\n${tap.tap} (${tap.tensor}), frame ${i}`).toEqual(Array.from(values.get(tap.tensor)!));
         });
       });
     }, 120_000);

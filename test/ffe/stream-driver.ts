@@ -66,8 +66,8 @@ export interface DriveOptions {
   readonly maxCycles?: number;
   /** Drive s_tuser / s_tlast for a frame of this size (a top module has them). */
   readonly tuser?: { readonly height: number; readonly width: number };
-  /** Record the beats of these taps (indices i of tap<i>_*). */
-  readonly taps?: readonly number[];
+  /** Record the beats of these taps (tap<i> or tap<i>_inner, as the prefix of _valid / _data). */
+  readonly taps?: readonly string[];
   /** Keep clocking this many cycles after the last expected output (so that every tap finishes). */
   readonly drainCycles?: number;
   /** Idle cycles the source inserts before input beat k (e.g. gaps at frame boundaries). */
@@ -102,7 +102,7 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
     sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0, ...flags(next) });
     if (offer && sim.get('s_tready') === 1n) next += 1;
     tapList.forEach((t, k) => {
-      if (sim.get(`tap${t}_valid`) === 1n) run.taps[k]!.push(sim.get(`tap${t}_data`));
+      if (sim.get(`${t}_valid`) === 1n) run.taps[k]!.push(sim.get(`${t}_data`));
     });
     if (ready && sim.get('m_tvalid') === 1n) {
       run.beats.push(sim.get('m_tdata'));
