@@ -21,6 +21,8 @@ export const CONV_CASES: readonly ConvCase[] = [
   { label: 'grouped 3x1 s(2,1) pads (1,0,0,0)', inChannels: 4, outChannels: 2, group: 2, kernel: [3, 1], stride: [2, 1], pads: [1, 0, 0, 0], height: 9, width: 3, strategy: 'shared' },
   { label: 'depthwise 5x5 s2 pads (2,2,2,2)', inChannels: 2, outChannels: 2, group: 2, kernel: [5, 5], stride: [2, 2], pads: [2, 2, 2, 2], height: 9, width: 7, strategy: 'multiply' },
   { label: 'dense 1x3 s(1,2) pads (0,1,0,1)', inChannels: 3, outChannels: 2, group: 1, kernel: [1, 3], stride: [1, 2], pads: [0, 1, 0, 1], height: 4, width: 11, strategy: 'csd' },
+  { label: 'dense 3x3 s1 pad 1, 4-bit activations, 3-bit weights', inChannels: 3, outChannels: 2, group: 1, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], height: 4, width: 5, strategy: 'shared', actBits: 4, weightBits: 3 },
+  { label: 'depthwise 3x3 s1, 12-bit activations, 12-bit weights', inChannels: 2, outChannels: 2, group: 2, kernel: [3, 3], stride: [1, 1], pads: [0, 1, 1, 0], height: 5, width: 4, strategy: 'csd', actBits: 12, weightBits: 12 },
   { label: 'dense 3x3 s1 pad 1, pipelined', inChannels: 3, outChannels: 4, group: 1, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 6, strategy: 'shared', pipeline: 2 },
   { label: 'depthwise 3x3 s2 pad 1, pipelined', inChannels: 2, outChannels: 2, group: 2, kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], height: 7, width: 7, strategy: 'multiply', pipeline: 1 },
 ];

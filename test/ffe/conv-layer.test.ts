@@ -26,10 +26,10 @@ describe('conv layer module in the TypeScript evaluator', () => {
         const built = buildConvModule('conv_t', layer, input, output, { strategy: c.strategy, pipeline: c.pipeline ?? 0 });
         // Storage from the DSL: the line buffer is exactly kh-1 rows of W pixels of all channels (plus
         // the output FIFO in credit mode).
-        const lineBuffer = (c.kernel[0] - 1) * c.width * c.inChannels * 8;
+        const lineBuffer = (c.kernel[0] - 1) * c.width * c.inChannels * (c.actBits ?? 8);
         if (c.pipeline === undefined) expect(built.cost.memoryBits).toBe(lineBuffer);
         else expect(built.cost.memoryBits).toBeGreaterThan(lineBuffer);
-        expect(built.cost.registerBits).toBeGreaterThan((c.kernel[1] - 1) * c.kernel[0] * c.inChannels * 8);
+        expect(built.cost.registerBits).toBeGreaterThan((c.kernel[1] - 1) * c.kernel[0] * c.inChannels * (c.actBits ?? 8));
         const model = new IntegerModel(graph);
         const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));
         const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));

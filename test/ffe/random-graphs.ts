@@ -65,6 +65,8 @@ export interface ConvChoice {
   readonly pads: readonly [number, number, number, number];
   readonly weightBits?: number;
   readonly zeroFraction?: number;
+  /** Activation width of the input and output tensors (default 8). */
+  readonly actBits?: number;
 }
 
 export function outSize(size: number, k: number, s: number, a: number, b: number): number {
@@ -126,11 +128,11 @@ export function graphOf(input: QuantTensor, tensors: readonly QuantTensor[], lay
 
 /** A random single conv layer graph (dense, grouped or depthwise). */
 export function randomConvGraph(rng: Rng, choice: ConvChoice & { height: number; width: number }): QuantizedGraph {
-  const input = tensor('x', [choice.inChannels, choice.height, choice.width], randomQuant(rng));
+  const input = tensor('x', [choice.inChannels, choice.height, choice.width], randomQuant(rng, choice.actBits ?? 8));
   const [kh, kw] = choice.kernel;
   const [pt, pl, pb, pr] = choice.pads;
   const outShape: [number, number, number] = [choice.outChannels, outSize(choice.height, kh, choice.stride[0], pt, pb), outSize(choice.width, kw, choice.stride[1], pl, pr)];
-  const output = tensor('y', outShape, randomQuant(rng));
+  const output = tensor('y', outShape, randomQuant(rng, choice.actBits ?? 8));
   return graphOf(input, [output], [randomConvLayer(rng, 0, input, output, choice)]);
 }
 
