@@ -13,7 +13,7 @@
  * graph only with `rawInput`, see raw-input.ts).
  */
 import { BLOCK_STRATEGIES, type BlockStrategy } from '../arith/cmvm-block.js';
-import { badInput } from '../errors.js';
+import { FixynnError, badInput } from '../errors.js';
 import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import type { LayerCost, StreamShape } from './layer-module.js';
@@ -119,7 +119,21 @@ function checkOptions(graph: QuantizedGraph, o: FfeOptions): void {
   if (!Number.isInteger(p) || p < 0) throw badInput(`--pipeline ${p}: a whole number >= 0 (a register stage every N adder levels; 0 = none inside the products)`);
 }
 
+/** A bad-input error from deep inside names the model file too (the layer is already in the message). */
+function naming<T>(file: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof FixynnError && err.exitCode === 2 && !err.message.includes(file)) throw badInput(`${file}: ${err.message}`);
+    throw err;
+  }
+}
+
 export function generateFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
+  return naming(source.source.file, () => buildFfe(source, options));
+}
+
+function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
   checkOptions(source, options);
   const graph = options.rawInput === true ? foldRawInput(source) : source;
   const strategy = options.strategy ?? 'shared';
