@@ -22,12 +22,13 @@ import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
 const FULL = process.env['FIXYNN_FULL'] === '1';
 const COUNT = Number(process.env['FIXYNN_FFE_NETWORKS'] ?? (FULL ? 60 : 8));
+const FIRST = Number(process.env['FIXYNN_FFE_FIRST_NETWORK'] ?? 101);
 const STRATEGIES = ['shared', 'csd', 'multiply'] as const;
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-ffe-nets-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe(`${COUNT} random networks, every unit bit-exact (TypeScript evaluator, random stalls)`, () => {
-  for (let seed = 101; seed < 101 + COUNT; seed++) {
+  for (let seed = FIRST; seed < FIRST + COUNT; seed++) {
     const strategy = STRATEGIES[seed % 3]!;
     const pipeline = seed % 2 === 0 ? 0 : 2;
     it(`network ${seed} (${strategy}, --pipeline ${pipeline})`, async () => {
