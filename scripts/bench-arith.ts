@@ -244,17 +244,21 @@ function benchExample(): Row[] {
 
 interface CellRow {
   readonly name: string;
-  readonly cells: Record<BlockStrategy, number>;
+  readonly cells: Record<BlockStrategy | 'shared+csa', number>;
 }
 
 /** Yosys cells of one block per strategy (combinational, unsigned 8-bit inputs). */
 async function yosysCells(name: string, w: ConstMatrix): Promise<CellRow> {
-  const cells = {} as Record<BlockStrategy, number>;
-  for (const strategy of BLOCK_STRATEGIES) {
-    progress(`yosys ${name} ${strategy}`);
-    const block = buildCmvmBlock({ name: `bench_${strategy}`, weights: w, inputRange: { min: 0n, max: 255n }, strategy });
+  const cells = {} as Record<BlockStrategy | 'shared+csa', number>;
+  const variants: Array<{ label: BlockStrategy | 'shared+csa'; strategy: BlockStrategy; sum: 'tree' | 'csa' }> = [
+    ...BLOCK_STRATEGIES.map((strategy) => ({ label: strategy, strategy, sum: 'tree' as const })),
+    { label: 'shared+csa', strategy: 'shared', sum: 'csa' },
+  ];
+  for (const { label, strategy, sum } of variants) {
+    progress(`yosys ${name} ${label}`);
+    const block = buildCmvmBlock({ name: `bench_${strategy}`, weights: w, inputRange: { min: 0n, max: 255n }, strategy, sum });
     const emitted = emitDesign(block.module, {});
-    cells[strategy] = (await yosysStat(emitted.files, emitted.top)).cells;
+    cells[label] = (await yosysStat(emitted.files, emitted.top)).cells;
   }
   return { name, cells };
 }
@@ -318,8 +322,15 @@ function printTable(rows: readonly Row[]): void {
 function printCells(rows: readonly CellRow[]): void {
   console.log('\nYosys cells (synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; stat), combinational blocks, unsigned 8-bit inputs:');
   formatColumns(
-    ['block', 'multiply', 'csd', 'shared', 'shared/multiply'],
-    rows.map((r) => [r.name, String(r.cells.multiply), String(r.cells.csd), String(r.cells.shared), (r.cells.shared / r.cells.multiply).toFixed(3)]),
+    ['block', 'multiply', 'csd', 'shared', 'shared+csa', 'shared/multiply'],
+    rows.map((r) => [
+      r.name,
+      String(r.cells.multiply),
+      String(r.cells.csd),
+      String(r.cells.shared),
+      String(r.cells['shared+csa']),
+      (r.cells.shared / r.cells.multiply).toFixed(3),
+    ]),
   );
 }
 
