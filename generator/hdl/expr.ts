@@ -65,7 +65,9 @@ export class Expr {
     this.node = node;
     const folded = foldConstant(node, range);
     this.range = folded === undefined ? range : { min: folded, max: folded };
-    this.type = typeOfInterval(this.range);
+    // Bit-structural results keep their structural width even when folded to a constant: a slice [7:0]
+    // of a constant is 8 bits, so a concatenation of it puts every later part at the intended position.
+    this.type = structuralType(node) ?? typeOfInterval(this.range);
   }
 
   get width(): number {
@@ -244,6 +246,13 @@ export class Signal extends Expr {
     }
     this.driverExpr = e;
   }
+}
+
+/** The type of a slice or concatenation: its bit count, unsigned, whatever its value. */
+function structuralType(node: ExprNode): BitType | undefined {
+  if (node.op === 'slice') return { width: node.hi - node.lo + 1, signed: false };
+  if (node.op === 'concat') return { width: node.parts.reduce((w, e) => w + e.width, 0), signed: false };
+  return undefined;
 }
 
 /**

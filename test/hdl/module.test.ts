@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { constantConcat } from './sample-designs.js';
 import { HdlError, Module, Simulator, checkModule, constant, findProblems, interval, mux, s, select, sum, u } from '../../generator/hdl/index.js';
 
 describe('builder errors', () => {
@@ -206,6 +207,20 @@ describe('evaluator', () => {
     expect([0, 1, 2, 3].map((k) => sim.set('i', k).get('y'))).toEqual([10n, -20n, 30n, 40n]);
     expect(() => sim.set('i', 4)).toThrow(/outside/);
     expect(() => sim.set('j', 0)).toThrow(/no input 'j'/);
+  });
+});
+
+describe('bit-structural operations on constants', () => {
+  it('a folded slice keeps its width, so concatenation places later parts where intended', () => {
+    const sim = new Simulator(constantConcat());
+    for (const x of [0n, 5n, 15n]) {
+      sim.set('x', x).step();
+      // {x, 8'h28, x[1:0]}: 14 bits; {(-300)[5:0] = 6'b010100, x}: 10 bits.
+      expect(sim.get('packed')).toBe((x << 10n) | (0x28n << 2n) | (x & 3n));
+      expect(sim.get('negative_bits')).toBe((0b010100n << 4n) | x);
+    }
+    expect(constant(0x1228).slice(7, 0).width).toBe(8);
+    expect(constant(0x1228).slice(7, 0).constValue).toBe(0x28n);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Hand-written DSL designs shared by the evaluator and RTL equivalence tests. */
-import { Module, interval, mux, s, sum, u } from '../../generator/hdl/index.js';
+import { Module, concat, constant, interval, mux, s, sum, u } from '../../generator/hdl/index.js';
 
 /** A combinational expression: constant multiplies, shifts, compare/mux, saturation. */
 export function combExpression(): Module {
@@ -11,6 +11,18 @@ export function combExpression(): Module {
   m.output('sat', a.mul(7).sub(c).clamp(-128, 127));
   m.output('mx', mux(a.ge(b), c, a.neg()));
   m.output('bits', a.asBits().xor(b).reduceOr());
+  return m;
+}
+
+/**
+ * Packing constants next to variables (as a stream word packs channels): a slice of a constant keeps its
+ * structural width when folded, so the variable lands at bit 8 and the constant's leading zeros stay.
+ */
+export function constantConcat(): Module {
+  const m = new Module('eq_const_concat');
+  const x = m.input('x', u(4));
+  m.output('packed', concat(x, constant(0x1228).slice(7, 0), x.slice(1, 0)));
+  m.output('negative_bits', concat(constant(-300).slice(5, 0), x));
   return m;
 }
 

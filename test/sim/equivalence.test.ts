@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Module, Simulator } from '../../generator/hdl/index.js';
 import { type DslSimDesign, type SimBuild, type Vector, buildBatch, evaluateVectors, lint, simDesignOf, yosysStat } from '../../verify/sim/index.js';
 import { randomBig, randomCombModule, randomSeqModule, randomVectors, rng } from '../hdl/random-modules.js';
-import { combExpression, hierarchy, ramDelayLine, registeredPipeline, romLookup } from '../hdl/sample-designs.js';
+import { combExpression, constantConcat, hierarchy, ramDelayLine, registeredPipeline, romLookup } from '../hdl/sample-designs.js';
 
 const FULL = process.env.FIXYNN_FULL === '1';
 const RANDOM_MODULES = FULL ? 30 : 6;
@@ -53,6 +53,9 @@ function makeCases(): Case[] {
   add(hier, randomClockedVectors(14, hier, VECTORS, 0), 1);
   const rom = romLookup();
   add(rom, randomClockedVectors(15, rom, VECTORS, 0), 1);
+  // Pure wiring (no cells in Yosys): after the five hand-written designs the synthesis test takes.
+  const packed = constantConcat();
+  add(packed, randomVectors(16, packed.inputs, 16), 0);
   for (let i = 0; i < RANDOM_MODULES; i++) {
     const { module, inputs } = randomCombModule(`eq_random_${i}`, 1000 + i, 30);
     add(module, randomVectors(2000 + i, inputs, VECTORS), 0);
