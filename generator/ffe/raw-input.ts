@@ -17,7 +17,7 @@
  * cannot be exact and generation stops with an error that says which pixel values break it.
  */
 import { badInput } from '../errors.js';
-import { quantizeInput } from '../golden/integer-model.js';
+import { quantizeInput } from '../quant/io.js';
 import type { QConvLayer, QuantizedGraph, QuantTensor } from '../quant/ir.js';
 
 export const DEFAULT_RAW_SCALE = 1 / 255;

@@ -12,7 +12,8 @@
 import { badInput } from '../errors.js';
 import type { QAddLayer, QConvLayer, QGemmLayer, QGlobalAvgPoolLayer, QLayer, QPoolLayer, QuantizedGraph, QuantTensor, Requantization } from '../quant/ir.js';
 import { qRange } from '../quant/ir.js';
-import { quantizeReal } from '../quant/fixed-point.js';
+import { quantizeInput } from '../quant/io.js';
+export { dequantize, quantizeInput } from '../quant/io.js';
 import type { ChannelRequant } from './requantize.js';
 import { channelRequant, EXACT_LIMIT, numbersAreExact, requantizeBig, requantizeNumber } from './requantize.js';
 
@@ -54,33 +55,6 @@ export class IntegerModel {
 
 function missing(name: string): never {
   throw new Error(`integer model: tensor '${name}' used before it was computed (graph check should prevent this)`);
-}
-
-/**
- * The off-chip input conversion: preprocessing in float32 as the float model computes it, then ONNX
- * QuantizeLinear (round half to even, saturate).
- */
-export function quantizeInput(graph: QuantizedGraph, image: Float32Array): Int32Array {
-  const [c, h, w] = graph.input.shape;
-  if (image.length !== c * h * w) throw badInput(`input image has ${image.length} values; the model takes [${c}, ${h}, ${w}] = ${c * h * w}`);
-  const quant = tensorOf(graph, graph.input.tensor).quant;
-  const out = new Int32Array(image.length);
-  const plane = h * w;
-  for (let ch = 0; ch < c; ch++) {
-    const scale = Math.fround(graph.input.preprocess.scale[ch] ?? 1);
-    const offset = Math.fround(graph.input.preprocess.offset[ch] ?? 0);
-    for (let i = ch * plane; i < (ch + 1) * plane; i++) {
-      out[i] = quantizeReal(Math.fround(Math.fround((image[i] ?? 0) * scale) + offset), quant);
-    }
-  }
-  return out;
-}
-
-/** q -> real value: scale * (q - zeroPoint). */
-export function dequantize(tensor: QuantTensor, q: Int32Array): Float32Array {
-  const out = new Float32Array(q.length);
-  for (let i = 0; i < q.length; i++) out[i] = tensor.quant.scale * ((q[i] ?? 0) - tensor.quant.zeroPoint);
-  return out;
 }
 
 function tensorOf(graph: QuantizedGraph, name: string): QuantTensor {

@@ -11,7 +11,7 @@ import { RangeCollector } from './calibrate.js';
 import type { QuantizedGraph } from './ir.js';
 import { quantizeCalibrated, quantizeQdq } from './quantize.js';
 import { correctBiasesEmpirically } from './empirical-bias.js';
-import { quantizeInput } from '../golden/integer-model.js';
+import { quantizeInput } from './io.js';
 
 export interface QuantizeModelOptions {
   /** Calibration images as the model takes them ([C, H, W] float32); required for a float model. */
