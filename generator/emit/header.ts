@@ -4,10 +4,13 @@
  * so that identical inputs give identical bytes.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import Handlebars from 'handlebars';
 import { version } from '../version.js';
 
 export interface HeaderInfo {
+  /** File name of the source model, without its directory (the header never holds a path). */
+  readonly modelFile?: string;
   /** SHA-256 (hex) of the source model file; omitted for designs that come from no model (tests, benches). */
   readonly modelSha256?: string;
   /** The options that shaped the design (flag name -> value); printed sorted by name. */
@@ -31,6 +34,7 @@ export function renderHeader(info: HeaderInfo): string {
   return template({
     generator: 'fixynn',
     version,
+    modelFile: info.modelFile === undefined ? '' : commentSafe(basename(info.modelFile)),
     modelSha256: info.modelSha256 === undefined ? '(none)' : commentSafe(info.modelSha256),
     options,
   });
