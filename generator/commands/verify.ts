@@ -64,7 +64,7 @@ function summaryJson(s: VerifySummary): Record<string, unknown> {
     images: s.images, mismatches: s.mismatches, cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
     latency: s.latency, simulator: s.simulator, simulatorVersion: s.simulatorVersion,
     mismatchedImages: s.mismatchedImages, firstMismatch: s.firstMismatch === null ? null : { ...s.firstMismatch, text: describeMismatch(s.firstMismatch) },
-    latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
+    inputCyclesPerFrame: s.inputCyclesPerFrame, latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
     buildSeconds: s.buildSeconds, simulationSeconds: s.simulationSeconds,
   };
 }

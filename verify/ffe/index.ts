@@ -39,6 +39,8 @@ export interface VerifySummary {
   readonly firstMismatch: Mismatch | null;
   /** Mean cycles between consecutive frames' first output beats (null with fewer than 2 frames per run). */
   readonly cyclesPerFrame: number | null;
+  /** The same between frames' first input beats: above the ideal when the design holds s_tready low. */
+  readonly inputCyclesPerFrame: number | null;
   readonly idealCyclesPerFrame: number;
   /** First input beat accepted -> first output beat accepted, measured (null when no output came). */
   readonly latency: number | null;
@@ -79,7 +81,8 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     mismatches: tally.mismatches,
     mismatchedImages: tally.mismatchedImages.size,
     firstMismatch: tally.first,
-    cyclesPerFrame: tally.cyclesPerFrame(),
+    cyclesPerFrame: tally.output.perFrame(),
+    inputCyclesPerFrame: tally.input.perFrame(),
     idealCyclesPerFrame: manifest.throughput.idealCyclesPerFrame,
     latency: tally.latency,
     latencyPredicted: manifest.latencyCycles,
@@ -172,8 +175,8 @@ class Tally {
   readonly mismatchedImages = new Set<number>();
   first: Mismatch | null = null;
   latency: number | null = null;
-  private intervalCycles = 0;
-  private intervals = 0;
+  readonly output = new FrameIntervals();
+  readonly input = new FrameIntervals();
 
   add(check: RunCheck, result: RunResult): void {
     this.mismatches += check.differences;
@@ -181,14 +184,24 @@ class Tally {
     if (this.first === null && check.first !== null) this.first = check.first;
     const starts = result.outputStarts;
     if (this.latency === null && starts.length > 0 && result.inputStarts.length > 0) this.latency = (starts[0] as number) - (result.inputStarts[0] as number);
-    if (starts.length >= 2) {
-      this.intervalCycles += (starts[starts.length - 1] as number) - (starts[0] as number);
-      this.intervals += starts.length - 1;
-    }
+    this.output.add(starts);
+    this.input.add(result.inputStarts);
+  }
+}
+
+/** Mean cycles between consecutive frame starts, over several runs. */
+class FrameIntervals {
+  private cycles = 0;
+  private count = 0;
+
+  add(starts: readonly number[]): void {
+    if (starts.length < 2) return;
+    this.cycles += (starts[starts.length - 1] as number) - (starts[0] as number);
+    this.count += starts.length - 1;
   }
 
-  cyclesPerFrame(): number | null {
-    return this.intervals === 0 ? null : this.intervalCycles / this.intervals;
+  perFrame(): number | null {
+    return this.count === 0 ? null : this.cycles / this.count;
   }
 }
 
@@ -199,7 +212,7 @@ export function formatSummary(s: VerifySummary): string {
     `design: ${s.design}`,
     `simulator: ${s.simulatorVersion}`,
     `images: ${s.images} from ${s.dataSource}${s.randomData ? ' (RANDOM inputs)' : ''}${s.stalls ? `, random stalls (s_tvalid ${s.stalls.input}/256, m_tready ${s.stalls.output}/256, seed ${s.stalls.seed})` : ''}`,
-    `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}`,
+    `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
     `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
     s.mismatches === 0
