@@ -103,6 +103,15 @@ describe('example MNIST model, all conv layers fixed', () => {
     bitExact(await verifyDesign(raw, { simulator: 'icarus', images: 3 }));
   });
 
+  it('the whole network (global pooling and the classifier Gemm too) is bit-exact in Icarus, one score beat per frame', async () => {
+    const whole = path.join(work, 'whole');
+    await generate(MODEL, { fixedLayers: '11', out: whole });
+    expect(readDesign(whole).manifest.output).toMatchObject({ channels: 10, height: 1, width: 1 });
+    const s = await verifyDesign(whole, { simulator: 'icarus', images: 2 });
+    bitExact(s);
+    expect(s.cyclesPerFrame).toBe(784);
+  });
+
   it.runIf(FULL)('synthesizes in Yosys (synth -top)', async () => {
     const { files, top } = rtlOf(design);
     const r = await withSourcePaths(files, (paths) => runTool('yosys', ['-q', '-p', `read_verilog ${paths.join(' ')}; synth -top ${top}; stat`], { timeoutMs: 40 * 60_000 }));
