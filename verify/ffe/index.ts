@@ -59,23 +59,24 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   if (data.images.length < options.images) options.onProgress?.(`note: ${data.source} holds only ${data.images.length} images`);
   const model = new IntegerModel(manifest.quantization);
   const raw = manifest.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
-  const stimulus = stimulusOf(design, data.images, raw, model);
   const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
   const simStart = performance.now();
-  for (let first = 0; first < stimulus.length; first += perRun) {
-    const chunk = stimulus.slice(first, first + perRun);
+  const total = data.images.length;
+  for (let first = 0; first < total; first += perRun) {
+    // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
+    const chunk = stimulusOf(design, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
     const result = await runFrames(build, manifest, chunk.map((s) => s.stimulus), {
       ...(options.stalls ? { stalls: options.stalls } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
     });
     tally.add(checkRun(design, result, chunk.map((s) => s.expected), first), result);
-    options.onProgress?.(`simulated ${Math.min(first + perRun, stimulus.length)}/${stimulus.length} images, ${tally.mismatchedImages.size} with mismatches`);
+    options.onProgress?.(`simulated ${Math.min(first + perRun, total)}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
   }
   return {
     design: manifest.top,
-    images: stimulus.length,
+    images: total,
     dataSource: data.source,
     randomData: data.random,
     mismatches: tally.mismatches,
