@@ -29,7 +29,7 @@ export interface CoreLayer {
   readonly name: string;
   readonly kind: string;
   readonly module: string;
-  /** Prefix of the top's `<tap>_valid` / `<tap>_data`; null for a layer fused inside a module (no beats of its own). */
+  /** Prefix of the top's `<tap>_valid` / `<tap>_data`; null where the core gives no tap (a layer fused inside a module). */
   readonly tap: string | null;
   readonly out: StreamFormat;
   readonly latencyCycles: number;
@@ -88,6 +88,8 @@ interface EngineUnit {
   readonly lagBeats: number;
   readonly input: EngineShape;
   readonly tap: number;
+  /** A fused unit's depthwise layer tap (tap<i>_inner_*), where the core provides it. */
+  readonly innerTap?: { readonly layer: number; readonly tap: string };
 }
 interface EngineDesign {
   readonly top: Module;
@@ -136,7 +138,7 @@ export function coreFromEngine(generate: EngineGenerate): FfeCore {
         const cost: CoreLayerCost = last
           ? { adders: c.productAdders + c.otherAdders, productAdders: c.productAdders, adderBits: c.adderBits, registerBits: c.registerBits, memoryBits: c.memoryBits, depth: c.depth }
           : { adders: 0, productAdders: 0, adderBits: 0, registerBits: 0, memoryBits: 0, depth: 0 };
-        return { index: layer.index, name: layer.name, kind: unit.layers.length > 1 ? `${layer.kind} (fused in ${unit.kind})` : unit.kind, module: emittedName(emitted.files, unit.module), tap: last ? `tap${unit.tap}` : null, out, latencyCycles: latency, cost };
+        return { index: layer.index, name: layer.name, kind: unit.layers.length > 1 ? `${layer.kind} (fused in ${unit.kind})` : unit.kind, module: emittedName(emitted.files, unit.module), tap: last ? `tap${unit.tap}` : innerTapOf(unit, layer.index), out, latencyCycles: latency, cost };
       });
     });
     return {
@@ -144,6 +146,11 @@ export function coreFromEngine(generate: EngineGenerate): FfeCore {
       latencyCycles: d.latencyEstimate, idealCyclesPerFrame: frame, graph: d.graph,
     };
   };
+}
+
+/** The tap of a layer inside a fused unit, or null when the core gives none. */
+function innerTapOf(unit: EngineUnit, layer: number): string | null {
+  return unit.innerTap !== undefined && unit.innerTap.layer === layer ? unit.innerTap.tap : null;
 }
 
 /** The emitted (legalized) module name for a DSL module name. */

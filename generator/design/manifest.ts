@@ -31,7 +31,7 @@ const layerSchema = z.object({
   name: z.string(),
   kind: z.string(),
   module: z.string(),
-  /** null: a layer fused inside the next layer's module (no beats of its own to tap). */
+  /** null: no tap (a layer fused inside the next layer's module, where the core does not tap it). */
   tap: z.string().nullable(),
   out: streamFormat,
   latencyCycles: count,

@@ -49,6 +49,8 @@ describe('example MNIST model, all conv layers fixed', () => {
     bitExact(s);
     expect(s.images).toBe(VERILATOR_DIGITS);
     expect(s.idealCyclesPerFrame).toBe(784);
+    // Every layer, the depthwise layers fused into their pointwise neighbours too, is compared on its own tap.
+    expect(readDesign(design).manifest.layers.map((l) => l.tap)).not.toContain(null);
     expect(s.cyclesPerFrame as number).toBeLessThanOrEqual(1.05 * 784);
     // The manifest's latency is the core's estimate from window geometry; the measured one may be lower.
     expect(s.latency as number).toBeGreaterThan(0);
