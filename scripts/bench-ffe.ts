@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateDesign } from '../generator/design/generate-design.js';
 import type { ArithStrategy } from '../generator/ffe/contract.js';
-import { loadFfeCore, type FfeCore } from '../generator/design/core.js';
+import { ffeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
 import { verifyDesign } from '../verify/ffe/index.js';
 import { MOBILENET_QDQ, photoCrops } from '../verify/photos.js';
@@ -70,7 +70,7 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
   for (const arith of STRATEGIES) {
     log(`${subject.name}: generating with --arith ${arith}`);
     const out = path.join(work, `${subject.name}-${arith}`);
-    const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 0, rawInput: false }, () => core);
+    const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 0, rawInput: false }, core);
     const c = r.manifest.cost;
     strategies.push({
       arith, generateSeconds: r.seconds.generate, adders: c.adders, productAdders: c.productAdders, nonzeroWeights: c.nonzeroWeights,
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   // A private simulator cache: every build in this run is a real (uncached) build.
   process.env.FIXYNN_SIM_CACHE = path.join(work, 'sim-cache');
   try {
-    const core = await loadFfeCore();
+    const core = ffeCore;
     const crops = await photoCrops();
     const subjects: Subject[] = [
       { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true },

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
-import type { ArithStrategy, GenerateFfe } from '../ffe/contract.js';
-import { coreFromContract, loadFfeCore } from '../design/core.js';
+import type { ArithStrategy } from '../ffe/contract.js';
+import { type FfeCore, ffeCore } from '../design/core.js';
 
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
 /**
@@ -47,10 +47,11 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-export async function runGenerate(modelPath: string, cli: GenerateCliOptions, generateFfe?: GenerateFfe): Promise<void> {
+/** `core` is generator/ffe; tests pass a stand-in to check the design folder on its own. */
+export async function runGenerate(modelPath: string, cli: GenerateCliOptions, core: FfeCore = ffeCore): Promise<void> {
   const options = parseGenerateOptions(cli);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
-  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, generateFfe ? () => coreFromContract(generateFfe) : loadFfeCore);
+  const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({

@@ -57,8 +57,8 @@ export interface GeneratedDesign {
 /** Calibration digits from the MNIST training split when a [1,28,28] float model gets no --calib. */
 const DEFAULT_MNIST_CALIBRATION = 200;
 
-/** `core` gives the FFE generator; it is asked for only once the model and the flags have been checked. */
-export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: () => FfeCore | Promise<FfeCore>): Promise<GeneratedDesign> {
+/** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
+export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
@@ -76,13 +76,12 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
-  const generateFfe = await core();
-  const design = generateFfe(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, header: { modelSha256: sha256, options: headerOptions } });
+  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
   // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  const files = designFiles(design, fixed, modelBytes, { sha256, headerOptions });
+  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
   const manifest = describeDesign(design, fixed, files, {
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters',
   });
@@ -141,12 +140,12 @@ function checkDesignAgainstGraph(design: CoreDesign, fixed: QuantizedGraph): voi
   });
 }
 
-function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
+function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const rtl = design.files.map((f) => `rtl/${f.name}`);
   design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
   if (new Set(rtl).size !== rtl.length) throw new Error('internal: the FFE core returned two files with one name');
-  const tb = renderTestbench(design, { modelSha256: h.sha256, options: h.headerOptions });
+  const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions });
   files.set(FILE_LIST, renderFileList(rtl));
   files.set(TB_VERILOG, tb.verilog);
   files.set(TB_HARNESS, tb.harness);

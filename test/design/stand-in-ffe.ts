@@ -1,10 +1,11 @@
 /**
- * TEST-ONLY stand-in for the FFE core (generator/ffe), obeying generator/ffe/contract.ts: pointwise
+ * TEST-ONLY stand-in for the FFE core (generator/ffe), obeying the stream protocol of generator/ffe/contract.ts: pointwise
  * (1x1, stride 1, no pad, one group) conv layers only, written behaviourally with `*` and one register
  * stage per layer with AXI-Stream backpressure. It lets the manifest, writer, testbenches and the verify
  * runner be tested on their own; the real core is tested end to end in test/ffe-e2e.
  */
-import type { FfeDesign, FfeLayerInfo, GenerateFfe, StreamFormat } from '../../generator/ffe/contract.js';
+import type { StreamFormat } from '../../generator/ffe/contract.js';
+import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
@@ -66,7 +67,7 @@ endmodule
 `;
 }
 
-function topModule(top: string, layers: readonly FfeLayerInfo[], input: StreamFormat): string {
+function topModule(top: string, layers: readonly CoreLayer[], input: StreamFormat): string {
   const widthOf = (f: StreamFormat): number => f.channels * f.bits;
   const wires: string[] = [];
   const instances: string[] = [];
@@ -96,12 +97,12 @@ endmodule
 }
 
 /** The stand-in core; `bug` makes one layer's channel off by one (to test mismatch reports). */
-export function standInFfe(bug?: { layer: number; channel: number }): GenerateFfe {
-  return (graph, k, options): FfeDesign => {
+export function standInFfe(bug?: { layer: number; channel: number }): FfeCore {
+  return (graph, k, options): CoreDesign => {
     const names = new NameScope();
     const top = names.claim(`ffe_${graph.source.file.replace(/\.onnx$/, '')}`);
-    const header = renderHeader({ modelSha256: options.header.modelSha256, options: { arith: options.arith, pipeline: options.pipeline } });
-    const layers: FfeLayerInfo[] = [];
+    const header = renderHeader(options.header);
+    const layers: CoreLayer[] = [];
     const files: Array<{ name: string; text: string }> = [];
     for (const layer of graph.layers.slice(0, k)) {
       if (layer.kind !== 'conv' || layer.kernel.join() !== '1,1' || layer.stride.join() !== '1,1' || layer.pads.some((p) => p !== 0) || layer.group !== 1) {
@@ -113,12 +114,12 @@ export function standInFfe(bug?: { layer: number; channel: number }): GenerateFf
       files.push({ name: `${module}.v`, text: `${header}${layerModule(module, layer, input, out, bug?.layer === layer.index ? bug : undefined)}` });
       layers.push({
         index: layer.index, name: layer.name, kind: 'pointwise', module, out, tap: names.claim(`tap_${layer.name}`), latencyCycles: 1,
-        cost: { adders: layer.weights.filter((w) => w !== 0).length, adderBits: 0, registerBits: out.channels * out.bits, memoryBits: 0, depth: 1 },
+        cost: { adders: layer.weights.filter((w) => w !== 0).length, productAdders: layer.weights.filter((w) => w !== 0).length, adderBits: 0, registerBits: out.channels * out.bits, memoryBits: 0, depth: 1 },
       });
     }
     const input = formatOf(graph, graph.input.tensor);
     files.push({ name: `${top}.v`, text: `${header}${topModule(top, layers, input)}` });
-    const last = layers[layers.length - 1] as FfeLayerInfo;
-    return { top, files, input, output: last.out, layers, latencyCycles: k, idealCyclesPerFrame: input.height * input.width };
+    const last = layers[layers.length - 1] as CoreLayer;
+    return { top, files, input, output: last.out, layers, latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
   };
 }
