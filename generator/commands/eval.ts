@@ -8,8 +8,7 @@ import type { Command } from 'commander';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
 import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, quantizeModel, type BiasCorrection } from '../quant/calibrate-onnx.js';
 import { badInput } from '../errors.js';
-import { loadInputs, mnistTrain, parseNumberList, type LoadInputsOptions } from '../data/index.js';
-import type { LayerGraph } from '../graph/ir.js';
+import { calibrationInputs, loadInputs, parseNumberList, type LoadInputsOptions } from '../data/index.js';
 import { evaluate } from '../golden/evaluate.js';
 import { formatReportText, reportJson } from '../golden/format-report.js';
 import { importModel } from '../onnx/import.js';
@@ -31,9 +30,6 @@ export interface EvalCliOptions {
   readonly json?: boolean;
   readonly isolated?: boolean;
 }
-
-/** Calibration digits taken from the MNIST training split when a [1,28,28] float model gets no --calib. */
-export const DEFAULT_MNIST_CALIBRATION = 200;
 
 export function registerEval(program: Command): void {
   program
@@ -70,7 +66,8 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
     ...(options.labels !== undefined ? { labels: options.labels } : {}),
     ...(options.seed !== undefined ? { seed: optionalInt(options.seed, '--seed', 0) ?? 1 } : {}),
   });
-  const calib = graph.quantized ? undefined : calibrationInputs(graph, options, pixelOptions);
+  const calibCount = optionalInt(options.calibCount, '--calib-count', 1);
+  const calib = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib, { ...pixelOptions, ...(calibCount !== undefined ? { count: calibCount } : {}) });
   const progress = progressPrinter(options.json === true);
   const weightBits = optionalInt(options.weightBits, '--weight-bits', 2);
   const actBits = optionalInt(options.actBits, '--act-bits', 2);
@@ -96,28 +93,6 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
   process.stdout.write(options.json ? `${JSON.stringify(reportJson(report, ctx), null, 2)}\n` : formatReportText(report, ctx));
 }
 
-function calibrationInputs(graph: LayerGraph, options: EvalCliOptions, pixelOptions: LoadInputsOptions): { images: Float32Array[]; source: string } {
-  const count = optionalInt(options.calibCount, '--calib-count', 1);
-  if (options.calib !== undefined) {
-    const loaded = loadInputs(options.calib, graph.input.shape, { ...pixelOptions, ...(count !== undefined ? { count } : {}) });
-    if (loaded.random) throw badInput('--calib random: calibrating on random noise would give meaningless ranges; pass real images or a .npy');
-    return { images: loaded.images, source: loaded.source };
-  }
-  const [c, h, w] = graph.input.shape;
-  if (c !== 1 || h !== 28 || w !== 28) {
-    throw badInput(`${graph.source.file}: a float model needs calibration inputs: pass --calib (a folder of images or a .npy [N, ${c}, ${h}, ${w}])`);
-  }
-  return mnistCalibration(count ?? DEFAULT_MNIST_CALIBRATION);
-}
-
-/** `count` MNIST training digits evenly spread over the split (ordered by class), disjoint from the test digits. */
-export function mnistCalibration(count: number): { images: Float32Array[]; source: string } {
-  const train = mnistTrain().images;
-  const wanted = Math.min(count, train.length);
-  const stride = train.length / wanted;
-  const images = Array.from({ length: wanted }, (_, i) => (train[Math.floor(i * stride)] as Float32Array).slice());
-  return { images, source: `MNIST training digits (bundled, ${wanted} evenly spread)` };
-}
 
 function pixelFlags(options: EvalCliOptions): LoadInputsOptions {
   const one = (text: string, flag: string): number => {

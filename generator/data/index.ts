@@ -6,3 +6,5 @@ export type { DigitSet, MnistSplit } from './mnist.js';
 export { readNpy, parseNpy, writeNpy, encodeNpy, npyToNumbers } from './npy.js';
 export type { NpyArray, NpyData, NpyDtype } from './npy.js';
 export { parseNumberList } from './flags.js';
+export { calibrationInputs, mnistCalibration, DEFAULT_MNIST_CALIBRATION } from './calibration.js';
+export type { CalibrationInputs } from './calibration.js';

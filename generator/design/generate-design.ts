@@ -18,8 +18,7 @@ import path from 'node:path';
 import { badInput } from '../errors.js';
 import type { ArithStrategy, StreamFormat } from '../ffe/contract.js';
 import type { CoreDesign, FfeCore } from './core.js';
-import { loadInputs, mnistTrain } from '../data/index.js';
-import type { LayerGraph } from '../graph/ir.js';
+import { calibrationInputs } from '../data/index.js';
 import { resolveFixedLayers } from '../graph/split.js';
 import { importModel } from '../onnx/import.js';
 import { quantizeModel } from '../quant/calibrate-onnx.js';
@@ -54,9 +53,6 @@ export interface GeneratedDesign {
   readonly seconds: { readonly quantize: number; readonly generate: number; readonly total: number };
 }
 
-/** Calibration digits from the MNIST training split when a [1,28,28] float model gets no --calib. */
-const DEFAULT_MNIST_CALIBRATION = 200;
-
 /** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
@@ -66,7 +62,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const graph = importModel(modelPath);
   const k = resolveFixedLayers(graph, options.fixedLayers);
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; a fixed feature extractor needs at least one layer`);
-  const calibration = graph.quantized ? undefined : calibrationInputs(graph, options.calib);
+  const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
   options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
   const quantized = await quantizeModel(modelPath, graph, {
     ...(calibration ? { calibImages: calibration.images } : {}),
@@ -99,23 +95,6 @@ function readModel(modelPath: string): Buffer {
   }
 }
 
-/** --calib, or for an MNIST-shaped float model the bundled training digits (disjoint from the test digits). */
-function calibrationInputs(graph: LayerGraph, calib: string | undefined): { images: Float32Array[]; source: string } {
-  if (calib !== undefined) {
-    const loaded = loadInputs(calib, graph.input.shape);
-    if (loaded.random) throw badInput('--calib random: calibrating on random noise gives meaningless ranges; pass real images or a .npy');
-    return { images: loaded.images, source: `${path.basename(calib)} (${loaded.images.length} inputs)` };
-  }
-  const [c, h, w] = graph.input.shape;
-  if (c !== 1 || h !== 28 || w !== 28) {
-    throw badInput(`${graph.source.file}: a float model needs calibration inputs: pass --calib (a folder of images or a .npy [N, ${c}, ${h}, ${w}])`);
-  }
-  const train = mnistTrain().images;
-  const wanted = Math.min(DEFAULT_MNIST_CALIBRATION, train.length);
-  const stride = train.length / wanted;
-  const images = Array.from({ length: wanted }, (_, i) => (train[Math.floor(i * stride)] as Float32Array).slice());
-  return { images, source: `MNIST training digits (bundled, ${wanted} evenly spread)` };
-}
 
 /** The options that shaped the design, for file headers: no paths, so that the bytes depend on content only. */
 function recordedOptions(options: GenerateDesignOptions, k: number): Record<string, string | number | boolean> {

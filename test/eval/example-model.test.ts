@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
-import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/commands/eval.js';
+import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { evaluate } from '../../generator/golden/evaluate.js';
 import { importModel } from '../../generator/onnx/import.js';

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/commands/eval.js';
+import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { type FfeDesign, generateFfe } from '../../generator/ffe/index.js';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/commands/eval.js';
+import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { generateFfe, rawInputMapping } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { importModel } from '../../generator/onnx/import.js';
