@@ -6,6 +6,7 @@
  * `±(node << shift)` or the constant zero. Shifts and negated outputs are wiring; only adders cost.
  * Nodes are stored in topological order: an operand always names an earlier node.
  */
+import { seededRandom } from '../seeded-random.js';
 
 export interface Operand {
   readonly node: number;
@@ -164,17 +165,7 @@ export function graphMatrix(graph: AdderGraph): bigint[][] {
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-/** A small deterministic PRNG (mulberry32) so that verification vectors are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface VerifyOptions {
   /** Random vectors evaluated directly, on top of the unit-vector proof. */

@@ -10,16 +10,9 @@ import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
 type Shape = readonly [number, number, number];
 
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../generator/seeded-random.js';
+
+export const seeded = seededRandom;
 
 function randomArray(n: number, rand: () => number, range: number): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * range);

@@ -17,6 +17,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
+import { seededRandom } from '../../generator/seeded-random.js';
 
 const { onnx } = onnxProto;
 type IModelProto = onnxProto.onnx.IModelProto;
@@ -358,17 +359,7 @@ export function quantizeWeights(weights: Float32Array, outChannels: number, spec
   return { q, scales, zeroPoints };
 }
 
-/** A deterministic pseudo-random generator (mulberry32) for test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** `count` seeded floats uniform in [-range, range). */
 export function randomFloats(count: number, seed: number, range = 1): Float32Array {

@@ -1,0 +1,15 @@
+/**
+ * The one seeded pseudo-random generator (mulberry32: small, fast, deterministic) for everything that
+ * must repeat exactly on every machine: `--data random`, verification vectors, optimizer tie-breaks,
+ * test data. Math.random cannot be seeded.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
