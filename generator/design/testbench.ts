@@ -44,7 +44,8 @@ export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testben
     inHeight: design.input.height,
     inWidthPixels: design.input.width,
     outBeats: design.output.height * design.output.width,
-    taps: design.layers.flatMap((layer) => (layer.tap === null ? [] : [{ index: layer.index, name: layer.tap }])),
+    // Beats per frame of each tap: the testbench runs until every tap has them all (templates/ffe-tb.v.hbs).
+    taps: design.layers.flatMap((layer) => (layer.tap === null ? [] : [{ index: layer.index, name: layer.tap, beats: layer.out.height * layer.out.width }])),
   });
   const harness = harnessTemplate({ header: headerText, tb, tbFile: TB_VERILOG, harnessFile: TB_HARNESS });
   return { module: tb, verilog, harness };

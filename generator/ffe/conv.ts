@@ -10,7 +10,7 @@ import type { Expr, Module } from '../hdl/index.js';
 import { windowGeometry } from './geometry.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
 import { type ProductCost, type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
-import { buildWindowFront } from './window.js';
+import { type FrontOptions, buildWindowFront } from './window.js';
 import { storageBits } from './storage.js';
 import { packChannels } from './stream.js';
 import type { BuiltLayer } from './types.js';
@@ -75,6 +75,7 @@ export function buildConvModule(
   output: StreamShape,
   options: ProductOptions,
   after?: FusedStage,
+  front: FrontOptions = {},
 ): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   checkConvShapes(layer, input, output, where);
@@ -85,9 +86,9 @@ export function buildConvModule(
   if (g.outHeight !== output.height || g.outWidth !== output.width) {
     throw badInput(`${where}: output ${output.height}x${output.width} does not match the window geometry ${g.outHeight}x${g.outWidth}`);
   }
-  const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue: layer.inputZeroPoint, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData });
-  const stages = new Stages(m, 'st_', shell.ce, shell.rst, front, pipelined);
-  const inputs = windowInputs(front.value, input.channels, layer.kernel[0], layer.kernel[1]);
+  const window = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue: layer.inputZeroPoint, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData, ...front });
+  const stages = new Stages(m, 'st_', shell.ce, shell.rst, window, pipelined);
+  const inputs = windowInputs(window.value, input.channels, layer.kernel[0], layer.kernel[1]);
   const conv = weightedStage(m, stages, 'conv_', inputs, convSpec(layer, input.channels), options);
   let outputs = conv.outputs;
   let outShape = output;
@@ -102,7 +103,7 @@ export function buildConvModule(
     outShape = next.output;
     costs.push(next.cost);
   }
-  finishLayer(shell, stages, outputs, outShape.type, front.sReady);
+  finishLayer(shell, stages, outputs, outShape.type, window.sReady);
   const total = (f: (c: ProductCost) => number): number => costs.reduce((n, c) => n + f(c), 0);
   const cost: LayerCost = {
     productAdders: total((c) => c.adders),

@@ -60,6 +60,11 @@ export interface FfeUnitReport {
   readonly lagBeats: number;
   /** Input beats a frame's last outputs need after its last pixel (made up when the input idles). */
   readonly tailBeats: number;
+  /**
+   * Clocks the unit's input may idle at a frame boundary before it flushes the tail with phantom beats:
+   * the gap its upstream makes there at full rate (0 for a unit fed by the design's input; window.ts).
+   */
+  readonly idleBeforeFlush: number;
   /** Tap port index (tap<i>_*) when taps are on. */
   readonly tap: number;
   /** A fused unit's depthwise layer: its output on tap<i>_inner_valid / tap<i>_inner_data. */
@@ -151,6 +156,7 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     cost: u.built.cost,
     lagBeats: u.built.lagBeats,
     tailBeats: u.built.tailBeats,
+    idleBeforeFlush: u.idleBeforeFlush,
     tap: i,
     ...(u.layers.length === 2 ? { innerTap: { layer: u.layers[0]!, tensor: graph.layers[u.layers[0]!]!.output, tap: `tap${i}_inner` } } : {}),
     latencyCycles: timings[i]!.firstOutput - timings[i]!.firstInput,

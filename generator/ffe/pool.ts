@@ -16,7 +16,7 @@ import { requantAdders, requantize } from './requant.js';
 import { typeMin } from './stream.js';
 import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
-import { buildWindowFront } from './window.js';
+import { type FrontOptions, buildWindowFront } from './window.js';
 
 function maxTree(values: readonly Expr[]): Expr {
   let level = [...values];
@@ -29,7 +29,7 @@ function maxTree(values: readonly Expr[]): Expr {
   return level[0]!;
 }
 
-export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamShape, output: StreamShape): BuiltLayer {
+export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamShape, output: StreamShape, frontOptions: FrontOptions = {}): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   if (input.channels !== output.channels) throw badInput(`${where}: pooling keeps the channel count (${input.channels} in, ${output.channels} out)`);
   const shell = layerShell(name, input);
@@ -38,7 +38,7 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamSh
   if (g.outHeight !== output.height || g.outWidth !== output.width) throw badInput(`${where}: output ${output.height}x${output.width} does not match ${g.outHeight}x${g.outWidth}`);
   const isMax = layer.kind === 'maxpool';
   const padValue = isMax ? typeMin(input.type) : layer.inputZeroPoint;
-  const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData });
+  const front = buildWindowFront(m, { prefix: 'lb_', geometry: g, channels: input.channels, type: input.type, padValue, ce: shell.ce, rst: shell.rst, sValid: shell.sValid, sData: shell.sData, ...frontOptions });
   const stages = new Stages(m, 'st_', shell.ce, shell.rst, front);
   const [kh, kw] = layer.kernel;
   const taps = kh * kw;

@@ -18,7 +18,10 @@ import { buildPoolModule } from './pool.js';
 import type { ProductOptions } from './products.js';
 import { streamShapeOf } from './shapes.js';
 import { counter } from './stream.js';
+import { flushPatience, type SteadyStream, steadyInput, steadyOutput, windowOf } from './timing.js';
+import { windowGeometry } from './geometry.js';
 import type { BuiltLayer } from './types.js';
+import type { FrontOptions } from './window.js';
 
 /** One hardware unit: a module covering one layer, or two (depthwise + pointwise). */
 export interface FfeUnit {
@@ -31,6 +34,8 @@ export interface FfeUnit {
   /** An Add's skip input (its other operand), consumed through a FIFO. */
   readonly skipTensor?: string;
   readonly outputTensor: string;
+  /** Clocks the unit's input may idle at a frame boundary before it flushes its frame tail (window.ts). */
+  readonly idleBeforeFlush: number;
 }
 
 export interface TopOptions extends ProductOptions {
@@ -75,26 +80,26 @@ function shapeOf(graph: QuantizedGraph, tensor: string): StreamShape {
   return streamShapeOf(t);
 }
 
-function buildUnit(graph: QuantizedGraph, indices: readonly number[], prefix: string, options: ProductOptions): FfeUnit {
+function buildUnit(graph: QuantizedGraph, indices: readonly number[], prefix: string, options: ProductOptions, front: FrontOptions): FfeUnit {
   const first = graph.layers[indices[0]!]!;
   const last = graph.layers[indices[indices.length - 1]!]!;
   const input = shapeOf(graph, first.inputs[0] ?? '');
   const output = shapeOf(graph, first.output);
   const name = `${prefix}_l${first.index}_${indices.length === 2 ? 'dwpw' : first.kind}`;
-  const unit = (kind: string, built: BuiltLayer): FfeUnit => ({ layers: indices, kind, built, inputTensor: first.inputs[0] ?? '', outputTensor: last.output });
+  const unit = (kind: string, built: BuiltLayer): FfeUnit => ({ layers: indices, kind, built, inputTensor: first.inputs[0] ?? '', outputTensor: last.output, idleBeforeFlush: front.idleBeforeFlush ?? 0 });
   switch (first.kind) {
     case 'conv': {
       if (indices.length === 2) {
         const pw = last as QConvLayer;
-        return unit('dw+pw', buildConvModule(name, first, input, output, options, fusedPointwise(pw, output, shapeOf(graph, pw.output), options)));
+        return unit('dw+pw', buildConvModule(name, first, input, output, options, fusedPointwise(pw, output, shapeOf(graph, pw.output), options), front));
       }
-      return unit(isDepthwise(first, graph) ? 'depthwise' : 'conv', buildConvModule(name, first, input, output, options));
+      return unit(isDepthwise(first, graph) ? 'depthwise' : 'conv', buildConvModule(name, first, input, output, options, undefined, front));
     }
     case 'gemm':
-      return unit('gemm', buildConvModule(name, gemmAsPointwise(first, input), input, output, options));
+      return unit('gemm', buildConvModule(name, gemmAsPointwise(first, input), input, output, options, undefined, front));
     case 'maxpool':
     case 'avgpool':
-      return unit(first.kind, buildPoolModule(name, first, input, output));
+      return unit(first.kind, buildPoolModule(name, first, input, output, front));
     case 'globalavgpool':
       return unit('globalavgpool', buildGlobalPoolModule(name, first, input, output));
     case 'add':
@@ -178,6 +183,15 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   const streams = new StreamTable(m, fanout);
   const inputReady = streams.produce(graph.input.tensor, sValid, sData);
   const units: FfeUnit[] = [];
+  // Each stream's steady state (timing.ts): a unit whose tail flush does not fit in the gap its input
+  // makes at a frame boundary at full rate waits that gap out before flushing, so a bursty upstream
+  // never makes it refuse the next frame's first pixels (which would stall the design for the tail).
+  const steady = new Map<string, SteadyStream>([[graph.input.tensor, steadyInput(input.height * input.width)]]);
+  const steadyOf = (tensor: string): SteadyStream => {
+    const s = steady.get(tensor);
+    if (s === undefined) throw new Error(`internal: no steady-state stream for tensor '${tensor}'`);
+    return s;
+  };
   let lastOut: { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } | undefined;
   for (const [i, indices] of plan.entries()) {
     const layer = graph.layers[indices[0]!]!;
@@ -195,16 +209,17 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
       const fifoInst = m.instance(`u${i}_skip`, fifo.module, { rst, s_tvalid: skip.valid, s_tdata: skip.data, m_tready: fifoReady });
       skip.ready.drive(fifoInst.out('s_tready'));
       const built = buildAddModule(`${options.name}_l${layer.index}_add`, layer, shapeOf(graph, ops.main), shapeOf(graph, ops.skip), shapeOf(graph, layer.output), ops.skipIsFirst);
-      unit = { layers: indices, kind: 'add', built: withFifoCost(built, fifo), inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output };
+      unit = { layers: indices, kind: 'add', built: withFifoCost(built, fifo), inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output, idleBeforeFlush: 0 };
       Object.assign(connections, { s_tvalid: main.valid, s_tdata: main.data, k_tvalid: fifoInst.out('m_tvalid'), k_tdata: fifoInst.out('m_tdata') });
       lastOut = instantiate(m, i, unit, connections, main.ready, streams, options, (ready) => fifoReady.drive(ready));
     } else {
-      unit = buildUnit(graph, indices, options.name, options);
-      const source = streams.take(unit.inputTensor, where);
+      const source = streams.take(layer.inputs[0] ?? '', where);
+      unit = buildUnit(graph, indices, options.name, options, { idleBeforeFlush: patienceOf(graph, layer, steadyOf(layer.inputs[0] ?? '')) });
       Object.assign(connections, { s_tvalid: source.valid, s_tdata: source.data });
       lastOut = instantiate(m, i, unit, connections, source.ready, streams, options);
     }
     units.push(unit);
+    steady.set(unit.outputTensor, steadyOutput(graph, unit, steadyOf(unit.inputTensor), unit.skipTensor === undefined ? undefined : steadyOf(unit.skipTensor)));
   }
   const final = lastOut!;
   final.ready.drive(mReady);
@@ -215,6 +230,13 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   m.output('m_tlast', final.last);
   m.output('frame_error', framingCheck(m, rst, sValid.and(inputReady), sUser, sLast, input));
   return { top: m, units, input, output: units[units.length - 1]!.built.output };
+}
+
+/** A window unit's patience before a tail flush (timing.ts); 0 for units without a window. */
+function patienceOf(graph: QuantizedGraph, layer: QLayer, input: SteadyStream): number {
+  if (layer.kind !== 'conv' && layer.kind !== 'maxpool' && layer.kind !== 'avgpool') return 0;
+  const shape = shapeOf(graph, layer.inputs[0] ?? '');
+  return flushPatience(windowGeometry({ height: shape.height, width: shape.width, ...windowOf(layer) }, `layer ${layer.index} '${layer.name}'`), input);
 }
 
 function withFifoCost(add: BuiltLayer, fifo: BuiltLayer): BuiltLayer {

@@ -11,18 +11,33 @@
  *    which window rows/columns lie outside the image; those are replaced by the padding value.
  *
  * The frame tail: outputs whose windows reach below the last row are carried by the next frame's first
- * beats. If the input goes idle right at a frame boundary, the layer makes "phantom" beats (padding data,
- * no input consumed) until the tail is out, then restarts its counters at the frame start; a real pixel
- * arriving meanwhile waits (at most `tailBeats` clocks, once per frame, and only when the input paused
- * exactly at the frame boundary). After the restart the new frame reads only rows it wrote itself (the
- * rows above it are masked as top padding), so what the phantoms left in the memories never matters.
- * Back-to-back frames never make phantoms: the stream sustains one pixel per clock.
+ * beats. If the input stays idle at a frame boundary for more than `idleBeforeFlush` clocks, the layer
+ * makes "phantom" beats (padding data, no input consumed) until the tail is out, then restarts its
+ * counters at the frame start; a real pixel arriving meanwhile waits (at most `tailBeats` clocks, once
+ * per frame, and only when the input paused at the frame boundary). After the restart the new frame
+ * reads only rows it wrote itself (the rows above it are masked as top padding), so what the phantoms
+ * left in the memories never matters. Back-to-back frames never make phantoms: the stream sustains one
+ * pixel per clock. A unit after one that shrinks the frame sees its input pause at every frame
+ * boundary; a flush started on that pause would refuse the next frame's first pixels for the tail's
+ * length and stall the whole design (it did: 72 clocks per 65-pixel frame instead of 65). So
+ * `idleBeforeFlush` (timing.ts's flushPatience) is that pause's length at full rate, or 0 when the
+ * whole tail fits in it (the flush is then free and brings the frame's last outputs out early), or 0
+ * at the design's input, which makes no pause.
  */
 import { type Expr, type Module, type Reg, type Wire, constant, mux } from '../hdl/index.js';
 import type { WindowGeometry } from './geometry.js';
 import { type PixelType, packChannels, unpackChannels } from './stream.js';
 
-export interface WindowOptions {
+/** What a unit's builder passes through to its window front. */
+export interface FrontOptions {
+  /**
+   * Clocks the input may stay idle at a frame boundary before the phantom flush starts (default 0: at
+   * once); the top sets it with timing.ts's flushPatience (see the file comment).
+   */
+  readonly idleBeforeFlush?: number;
+}
+
+export interface WindowOptions extends FrontOptions {
   readonly prefix: string;
   readonly geometry: WindowGeometry;
   readonly channels: number;
@@ -164,7 +179,15 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
     const owed = m.reg(`${p}tail_owed`, bit, { reset: o.rst });
     const inPhantom = m.reg(`${p}in_phantom`, bit, { reset: o.rst });
     const count = m.reg(`${p}phantom_count`, { min: 0n, max: BigInt(g.tailBeats - 1) }, { reset: o.rst, enable: pos.beat });
-    phantom = m.wire(`${p}phantom`, o.ce.and(inPhantom.or(owed.and(pos.at(g.startQ)).and(o.sValid.not()))));
+    const waiting = owed.and(pos.at(g.startQ)).and(o.sValid.not());
+    const patience = o.idleBeforeFlush ?? 0;
+    let idleLong: Expr = constant(1);
+    if (patience > 0) {
+      const idle = m.reg(`${p}idle_count`, { min: 0n, max: BigInt(patience) }, { reset: o.rst });
+      idle.next(mux(waiting.and(idle.lt(patience)), idle.add(1), mux(waiting, idle, 0)).assume(0, patience));
+      idleLong = idle.eq(patience);
+    }
+    phantom = m.wire(`${p}phantom`, o.ce.and(inPhantom.or(waiting.and(idleLong))));
     sReady = o.ce.and(inPhantom.not());
     restart = phantom.and(count.eq(g.tailBeats - 1));
     count.next(mux(phantom.and(restart.not()), count.add(1), 0).assume(0, g.tailBeats - 1));

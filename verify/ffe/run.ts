@@ -31,8 +31,12 @@ export interface RunResult {
   /** Cycles at which each frame's first input beat / first output beat was accepted. */
   readonly inputStarts: readonly number[];
   readonly outputStarts: readonly number[];
-  /** The cycle at which all outputs had been seen; null when the testbench gave up. */
+  /** The cycle at which every output beat and every tap's beats had been seen; null when the testbench gave up. */
   readonly endCycle: number | null;
+  /** The cycle at which the testbench gave up (its +max_cycles limit); null when it ended normally. */
+  readonly gaveUpCycle: number | null;
+  /** The +max_cycles limit of the run. */
+  readonly maxCycles: number;
 }
 
 export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: readonly Int32Array[], options: RunOptions = {}): Promise<RunResult> {
@@ -45,20 +49,27 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
       : await runTool('vvp', ['-n', build.product, ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return readResults(dir, manifest.layers.length);
+    return readResults(dir, manifest.layers.length, maxCyclesOf(manifest, inputs.length, options));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function plusargs(manifest: Manifest, frames: number, options: RunOptions): string[] {
+/**
+ * The testbench's cycle limit. Generous: even with heavy stalls a correct design finishes long before
+ * this (its last tap beats, the frame tails flushed after the input went idle, included); a hung one does not.
+ */
+function maxCyclesOf(manifest: Manifest, frames: number, options: RunOptions): number {
   const pixels = manifest.input.height * manifest.input.width;
   const stalls = options.stalls ?? { input: 0, output: 0, seed: 1 };
-  // Generous: even with heavy stalls a correct design finishes long before this; a hung one does not.
   const slowdown = 256 / Math.max(1, 256 - Math.max(stalls.input, stalls.output));
-  const maxCycles = Math.ceil(((frames + 2) * pixels * 2 + manifest.latencyCycles * 4 + 1000) * slowdown * 2);
+  return Math.ceil(((frames + 2) * pixels * 2 + manifest.latencyCycles * 4 + 1000) * slowdown * 2);
+}
+
+function plusargs(manifest: Manifest, frames: number, options: RunOptions): string[] {
+  const stalls = options.stalls ?? { input: 0, output: 0, seed: 1 };
   return [
-    `+frames=${frames}`, `+max_cycles=${maxCycles}`,
+    `+frames=${frames}`, `+max_cycles=${maxCyclesOf(manifest, frames, options)}`,
     `+stall_in=${stalls.input}`, `+stall_out=${stalls.output}`, `+seed=${stalls.seed}`,
     ...(options.traceFile !== undefined ? ['+trace'] : []),
   ];
@@ -75,7 +86,7 @@ function lines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-function readResults(dir: string, layerCount: number): RunResult {
+function readResults(dir: string, layerCount: number, maxCycles: number): RunResult {
   const out = lines(path.join(dir, 'out.hex')).map((line) => {
     const [data = '', user = '0', last = '0'] = line.trim().split(/\s+/);
     return { data, user: user === '1', last: last === '1' };
@@ -84,5 +95,9 @@ function readResults(dir: string, layerCount: number): RunResult {
   const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
   const cyclesOf = (tag: string): number[] => timing.filter(([t]) => t === tag).map(([, c]) => Number(c));
   const end = cyclesOf('e');
-  return { out, taps, inputStarts: cyclesOf('i'), outputStarts: cyclesOf('o'), endCycle: end.length > 0 ? (end[0] as number) : null };
+  const gaveUp = cyclesOf('t');
+  return {
+    out, taps, inputStarts: cyclesOf('i'), outputStarts: cyclesOf('o'),
+    endCycle: end.length > 0 ? (end[0] as number) : null, gaveUpCycle: gaveUp.length > 0 ? (gaveUp[0] as number) : null, maxCycles,
+  };
 }
