@@ -145,6 +145,13 @@ describe('verify (stand-in core)', () => {
     expect(stalled.cyclesPerFrame).toBeGreaterThan(784);
   });
 
+  it('waits for every beat, and says so when the testbench gives up at its cycle limit', async () => {
+    const s = await verifyDesign(good, { simulator: 'verilator', images: 2, maxCycles: 500 });
+    expect(s.mismatches).toBeGreaterThan(0);
+    expect(s.firstMismatch).toMatchObject({ frame: 0, channel: null });
+    expect(String(s.firstMismatch?.actual)).toMatch(/only \d+ of 1568 beats.*gave up after 500 cycles \(limit 500\)/);
+  });
+
   it('names the first layer, pixel and channel that differ, and exits 1', async () => {
     const s = await verifyDesign(buggy, { simulator: 'verilator', images: 2 });
     expect(s.mismatches).toBeGreaterThan(0);

@@ -25,6 +25,8 @@ export interface VerifyOptions {
   readonly stalls?: Stalls;
   /** Images per simulator run (progress is shown between runs). */
   readonly imagesPerRun?: number;
+  /** The testbench's cycle limit per run (default: generous, see verify/ffe/run.ts). */
+  readonly maxCycles?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -72,6 +74,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     const chunk = stimulusOf(design, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
     const result = await runFrames(build, manifest, chunk.map((s) => s.stimulus), {
       ...(options.stalls ? { stalls: options.stalls } : {}),
+      ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
     });
     tally.add(checkRun(design, result, chunk.map((s) => s.expected), first), result);

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly stalls?: Stalls;
   /** Copy the waveform (trace.vcd) here; the build must have been made with trace: true. */
   readonly traceFile?: string;
+  /** The testbench's cycle limit (+max_cycles); default: generous for the frames and stalls (maxCyclesOf). */
+  readonly maxCycles?: number;
 }
 
 export interface RunResult {
@@ -60,6 +62,7 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
  * this (its last tap beats, the frame tails flushed after the input went idle, included); a hung one does not.
  */
 function maxCyclesOf(manifest: Manifest, frames: number, options: RunOptions): number {
+  if (options.maxCycles !== undefined) return options.maxCycles;
   const pixels = manifest.input.height * manifest.input.width;
   const stalls = options.stalls ?? { input: 0, output: 0, seed: 1 };
   const slowdown = 256 / Math.max(1, 256 - Math.max(stalls.input, stalls.output));
