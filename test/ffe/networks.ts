@@ -54,3 +54,25 @@ export function tinyMapGraph(seed: number, h: number, w: number): QuantizedGraph
   const same = { stride: [1, 1] as const, pads: [1, 1, 1, 1] as const, kernel: [3, 3] as const, group: 1 };
   return graphOf(x, [t0, y], [randomConvLayer(rng, 0, x, t0, { ...same, inChannels: 2, outChannels: 3 }), randomConvLayer(rng, 1, t0, y, { ...same, inChannels: 3, outChannels: 2 })]);
 }
+
+/**
+ * Two window layers, the first shrinking the frame, so that the second's input pauses at every frame
+ * boundary even when frames stream back to back: x [2, h, w] -> conv `first` -> conv `second`.
+ */
+export function shrinkingPair(
+  seed: number,
+  h: number,
+  w: number,
+  first: { kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly [number, number, number, number] },
+  second: { kernel: readonly [number, number]; pads: readonly [number, number, number, number] },
+): QuantizedGraph {
+  const rng = seeded(seed);
+  const x = tensor('x', [2, h, w], randomQuant(rng));
+  const t0 = tensor('t0', [3, outSize(h, first.kernel[0], first.stride[0], first.pads[0], first.pads[2]), outSize(w, first.kernel[1], first.stride[1], first.pads[1], first.pads[3])], randomQuant(rng));
+  const [, h1, w1] = t0.shape;
+  const y = tensor('y', [2, outSize(h1, second.kernel[0], 1, second.pads[0], second.pads[2]), outSize(w1, second.kernel[1], 1, second.pads[1], second.pads[3])], randomQuant(rng));
+  return graphOf(x, [t0, y], [
+    randomConvLayer(rng, 0, x, t0, { ...first, inChannels: 2, outChannels: 3, group: 1 }),
+    randomConvLayer(rng, 1, t0, y, { ...second, stride: [1, 1], inChannels: 3, outChannels: 2, group: 1 }),
+  ]);
+}
