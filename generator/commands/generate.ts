@@ -12,7 +12,8 @@ import { type FfeCore, ffeCore } from '../design/core.js';
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
 /**
  * 0: no register stages inside the constant products (each weighted layer registers its products and its
- * requantization once); the only depth the FFE core supports so far.
+ * requantization once). N > 0 adds a stage every N adder levels; those layers then use credit flow control
+ * (generator/ffe/layer-module.ts), at the same one pixel per clock.
  */
 export const DEFAULT_PIPELINE = 0;
 

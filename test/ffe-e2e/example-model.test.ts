@@ -69,6 +69,20 @@ describe('example MNIST model, all conv layers fixed', () => {
     }
   });
 
+  it('--pipeline 2: registered constant products, still bit-exact at one pixel per clock and under stalls, lint clean', async () => {
+    const pipelined = path.join(work, 'pipelined');
+    await generate(MODEL, { fixedLayers: CONV_LAYERS, out: pipelined, pipeline: '2' });
+    const { manifest } = readDesign(pipelined);
+    expect(manifest.latencyCycles).toBeGreaterThan(readDesign(design).manifest.latencyCycles);
+    const steady = await verifyDesign(pipelined, { simulator: 'verilator', images: 3 });
+    bitExact(steady);
+    expect(steady.cyclesPerFrame).toBe(784);
+    expect(steady.latency).toBe(manifest.latencyCycles);
+    bitExact(await verifyDesign(pipelined, { simulator: 'verilator', images: 3, stalls: { input: 80, output: 100, seed: 5 } }));
+    const { files, top } = rtlOf(pipelined);
+    expect(await lint(files, top)).toEqual([]);
+  });
+
   it('passes verilator --lint-only -Wall with no warnings', async () => {
     const { files, top } = rtlOf(design);
     expect(await lint(files, top)).toEqual([]);

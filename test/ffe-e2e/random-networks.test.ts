@@ -1,6 +1,6 @@
 /**
  * Random networks through the whole ladder: ONNX Runtime vs the integer model (sanity), then generate
- * with the real FFE core (every arithmetic strategy appears; the core supports --pipeline 0 only) and verify in
+ * with the real FFE core (every arithmetic strategy appears; --pipeline N > 0 is covered by the example model's test) and verify in
  * Verilator: bit-exact on every tap, at one input pixel per clock, lint clean.
  * FIXYNN_FULL: 30 networks (FIXYNN_RANDOM_NETWORKS overrides); npm test: 3, plus the seeds below that
  * once failed. Each design is verified a second time under random stalls on s_tvalid and m_tready.
