@@ -13,6 +13,7 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
+import { quietly } from '../helpers/quietly.js';
 
 let work: string;
 let model: string;
@@ -31,18 +32,6 @@ function filesOf(dir: string): Map<string, Buffer> {
   return out;
 }
 
-async function quietly<T>(body: () => Promise<T>): Promise<T> {
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await body();
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
 
 beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'fixynn-design-test-'));

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { runGenerate, type GenerateCliOptions } from '../../generator/commands/generate.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import type { EmittedFile } from '../../generator/emit/index.js';
+import { quietly } from '../helpers/quietly.js';
+
+export { quietly };
 
 export const FULL = process.env.FIXYNN_FULL === '1';
 
@@ -13,19 +16,6 @@ export function count(name: string, full: number, small: number): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : FULL ? full : small;
 }
 
-/** stdout/stderr of the commands are silenced inside tests (the figures are asserted instead). */
-export async function quietly<T>(body: () => Promise<T>): Promise<T> {
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await body();
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
 
 export async function generate(model: string, options: GenerateCliOptions): Promise<void> {
   await quietly(() => runGenerate(model, options));
