@@ -37,25 +37,13 @@ export interface CmvmBlockOptions {
   readonly sum?: 'tree' | 'csa';
 }
 
-export interface CmvmBlock {
+/** A standalone block: the module and its port names, with everything emitCmvm reports. */
+export interface CmvmBlock extends CmvmResult {
   readonly module: Module;
   readonly strategy: BlockStrategy;
   /** Input ports x0..x{n-1} and output ports y0..y{m-1}, in order. */
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Cycles from an input vector to its outputs. */
-  readonly latency: number;
-  /** The adder graph (absent for `multiply`). */
-  readonly graph?: AdderGraph;
-  /**
-   * Adders, adder bits, depth, register bits of the adder graph; for `multiply` those of the CSD graph,
-   * the best a synthesis tool can be expected to make of its constant multipliers without sharing.
-   */
-  readonly cost: CostReport;
-  /** Exact range of each output. */
-  readonly outputRanges: readonly Interval[];
-  /** 3:2 compressors (sum: 'csa'). */
-  readonly compressors: number;
 }
 
 /** Delays values to later pipeline stages, sharing one register chain per value. */
@@ -278,8 +266,14 @@ export interface CmvmResult {
   readonly outputs: readonly Expr[];
   /** Cycles from the inputs to the outputs. */
   readonly latency: number;
+  /** The adder graph (absent for `multiply`). */
   readonly graph?: AdderGraph;
+  /**
+   * Adders, adder bits, depth, register bits of the adder graph; for `multiply` those of the CSD graph,
+   * the best a synthesis tool can be expected to make of its constant multipliers without sharing.
+   */
   readonly cost: CostReport;
+  /** Exact range of each output. */
   readonly outputRanges: readonly Interval[];
   /** 3:2 compressors used by `sum: 'csa'` (0 otherwise). */
   readonly compressors: number;

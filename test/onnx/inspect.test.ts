@@ -2,21 +2,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import type { InspectReport } from '../../generator/commands/inspect.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+import { captureStdout } from '../helpers/capture-stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fixynn-inspect-'));
-let stdout = '';
-beforeEach(() => {
-  stdout = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stdout = captureStdout();
 
 /** Normalization, conv+relu6, depthwise, residual add, maxpool, gap, flatten, gemm, softmax. */
 function smallNet(): string {
@@ -48,7 +41,7 @@ describe('fixynn inspect', () => {
 
   it('prints one row per layer, totals and the valid split points', async () => {
     expect(await main(['node', 'fixynn', 'inspect', model])).toBe(0);
-    expect(stdout).toMatchInlineSnapshot(`
+    expect(stdout()).toMatchInlineSnapshot(`
       "small.onnx: 6 layers, input image [1,6,6], output scores [3,1,1] (model output "probs")
       input preprocessing found in the model: x * [1] + [-0.5] per channel
       the final Softmax stays outside the hardware: the chip returns the scores before it
@@ -69,7 +62,7 @@ describe('fixynn inspect', () => {
 
   it('--json gives the same figures', async () => {
     expect(await main(['node', 'fixynn', 'inspect', model, '--json'])).toBe(0);
-    const report = JSON.parse(stdout) as InspectReport;
+    const report = JSON.parse(stdout()) as InspectReport;
     expect(report.layers.map((l) => l.op)).toEqual(['conv 3x3/1x1+clip(0,6)', 'dwconv 3x3/1x1', 'add', 'maxpool 2x2/2x2', 'globalavgpool', 'gemm']);
     expect(report.layers[1]).toMatchObject({ parameters: 40, nonzeroWeights: 24, macs: 36 * 36 });
     expect(report.totals).toEqual({ parameters: 40 + 40 + 15, nonzeroWeights: 36 + 24 + 12, macs: 36 * 36 * 2 + 12 });

@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import type { InspectReport } from '../../generator/commands/inspect.js';
 import type { ConvLayer } from '../../generator/graph/ir.js';
 import { importModel } from '../../generator/onnx/import.js';
 import { expectSameAsOrt } from '../graph/helpers.js';
+import { captureStdout } from '../helpers/capture-stdout.js';
 
 const { onnx } = onnxProto;
 const MOBILENET_DIR = join(import.meta.dirname, '../../../shared/models/mobilenet_v1_0.25_224');
@@ -20,19 +21,11 @@ const EXAMPLE = join(import.meta.dirname, '../../examples/mnist-mobilenet/model.
 const mobilenetPresent = existsSync(MOBILENET_DIR);
 if (!mobilenetPresent) console.warn(`MobileNet tests SKIPPED: ${MOBILENET_DIR} is absent (see the shared models README)`);
 
-let stdout = '';
-beforeEach(() => {
-  stdout = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stdout = captureStdout();
 
 async function inspectJson(path: string): Promise<InspectReport> {
   expect(await main(['node', 'fixynn', 'inspect', path, '--json'])).toBe(0);
-  return JSON.parse(stdout) as InspectReport;
+  return JSON.parse(stdout()) as InspectReport;
 }
 
 /** Everything the independent count needs, read straight from the protobuf. */
