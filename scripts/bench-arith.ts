@@ -31,8 +31,8 @@ import {
 import { type BlockStrategy, BLOCK_STRATEGIES, buildCmvmBlock } from '../generator/arith/cmvm-block.js';
 import { isIntegerDtype, npyToNumbers, readNpy } from '../generator/data/npy.js';
 import { emitDesign } from '../generator/emit/index.js';
-import { badInput } from '../generator/errors.js';
-import { importModel } from '../generator/onnx/import.js';
+import { badInput } from '../generator/common/errors.js';
+import { importModel } from '../generator/import/index.js';
 import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { yosysStat } from '../verify/sim/index.js';
 

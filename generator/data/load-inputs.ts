@@ -11,7 +11,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { decodeImageFile, isImageFile, toPixels } from './images.js';
 import { MNIST_SIDE, mnistTest } from './mnist.js';
 import { isIntegerDtype, npyToNumbers, readNpy, type NpyArray } from './npy.js';

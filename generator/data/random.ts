@@ -1,4 +1,4 @@
-export { seededRandom } from '../seeded-random.js';
+export { seededRandom } from '../common/seeded-random.js';
 
 /** `length` uniform 8-bit values from the generator. */
 export function randomBytes(next: () => number, length: number): Uint8Array {

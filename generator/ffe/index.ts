@@ -13,15 +13,17 @@
  * graph only with `rawInput`, see raw-input.ts).
  */
 import { BLOCK_STRATEGIES, type BlockStrategy } from '../arith/cmvm-block.js';
-import { FixynnError, badInput } from '../errors.js';
+import { FixynnError, badInput } from '../common/errors.js';
 import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import type { LayerCost, StreamShape } from './layer-module.js';
 import { foldRawInput } from './raw-input.js';
-import { type FfeUnit, assembleTop } from './top.js';
+import { assembleTop } from './top.js';
+import type { FfeUnit } from './types.js';
 import { unitTimings } from './timing.js';
 
-export { planUnits, isDepthwise, isPointwise, type FfeUnit } from './top.js';
+export { planUnits, isDepthwise, isPointwise } from './top.js';
+export type { FfeUnit } from './types.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
 export { foldRawInput, rawInputMapping } from './raw-input.js';
 export type { LayerCost, StreamShape } from './layer-module.js';

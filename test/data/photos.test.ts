@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadInputs } from '../../generator/data/load-inputs.js';
 import { readNpy, writeNpy } from '../../generator/data/npy.js';
-import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, readCropIndex, topClasses, type PhotoCropFiles } from '../../verify/photos.js';
+import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, readCropIndex, topClasses, type PhotoCropFiles } from '../../scripts/photos.js';
 
 // ImageNet classes in the MobileNet's 1001-class indexing (index 0 is "background"): 1000-class index + 1.
 const CATS = [282, 283, 284, 285, 286]; // tabby, tiger cat, Persian, Siamese, Egyptian cat

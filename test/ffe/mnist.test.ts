@@ -13,8 +13,9 @@ import { loadInputs } from '../../generator/data/index.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { type FfeDesign, generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign } from '../../verify/sim/index.js';
 import { seeded } from './random-graphs.js';
@@ -40,8 +41,9 @@ function wrapped(design: FfeDesign, label: string): Case {
 }
 
 beforeAll(async () => {
-  const graph = importModel(MODEL);
-  quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+  const onnx = readOnnxFile(MODEL);
+  const graph = importDecoded(onnx);
+  quantized = await quantizeModel(onnx, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
   const model = new IntegerModel(quantized);
   digits = loadInputs(undefined, graph.input.shape, { count: DIGITS }).images.map((image) => model.quantizeInput(image));
   // npm test: the nine convolution layers (the acceptance configuration); test:full adds the whole

@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { generateFfe, rawInputMapping } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { randomConvGraph, seeded } from './random-graphs.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
@@ -19,8 +20,9 @@ const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../exa
 
 describe('raw 8-bit input folded into layer 0', () => {
   it('example model: exact affine mapping, and the folded conv layer is bit-exact on raw pixels', async () => {
-    const graph = importModel(MODEL);
-    const quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+    const onnx = readOnnxFile(MODEL);
+    const graph = importDecoded(onnx);
+    const quantized = await quantizeModel(onnx, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
     const mapping = rawInputMapping(quantized);
     expect(mapping.slope).toEqual([1]);
     const design = generateFfe(quantized, { fixedLayers: 1, rawInput: true, name: 'raw_t' });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AgreementAccumulator } from '../../generator/golden/compare.js';
+import { AgreementAccumulator } from '../../verify/eval/compare.js';
 import { IntegerModel, quantizeInput } from '../../generator/golden/integer-model.js';
-import { correctBiasesEmpirically } from '../../generator/quant/empirical-bias.js';
+import { correctBiasesEmpirically } from '../../generator/calibrate/empirical-bias.js';
 import { channelRequant, numbersAreExact, requantizeBig, requantizeNumber } from '../../generator/golden/requantize.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import type { QuantizedGraph, QuantTensor } from '../../generator/quant/ir.js';

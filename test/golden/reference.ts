@@ -10,7 +10,7 @@ import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
 type Shape = readonly [number, number, number];
 
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 export const seeded = seededRandom;
 

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { layerGraphProblems } from '../../generator/graph/check.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
 import { opGraphProblems, printOpGraph } from '../../generator/graph/op-graph-check.js';
-import { importModelBytes } from '../../generator/onnx/import.js';
+import { importModelBytes } from '../../generator/import/index.js';
 import { randomFloats, type OnnxBuilder } from '../helpers/onnx-builder.js';
 import { evaluateFloat } from './float-eval.js';
 

@@ -5,7 +5,7 @@
  */
 import { type Expr, type Input, Module, concat, mux, rangeOfType, type BitType } from '../../generator/hdl/index.js';
 
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 export const rng = seededRandom;
 

@@ -17,7 +17,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 const { onnx } = onnxProto;
 type IModelProto = onnxProto.onnx.IModelProto;

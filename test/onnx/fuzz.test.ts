@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { layerGraphProblems } from '../../generator/graph/check.js';
 import { opGraphProblems } from '../../generator/graph/op-graph-check.js';
-import { importModelBytes } from '../../generator/onnx/import.js';
+import { importModelBytes } from '../../generator/import/index.js';
 import { OnnxBuilder, randomFloats, seededRandom } from '../helpers/onnx-builder.js';
 
 const { onnx } = onnxProto;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import type { InspectReport } from '../../generator/commands/inspect.js';
 import type { ConvLayer } from '../../generator/graph/ir.js';
-import { importModel } from '../../generator/onnx/import.js';
+import { importModel } from '../../generator/import/index.js';
 import { expectSameAsOrt } from '../graph/helpers.js';
 import { captureStdout } from '../helpers/capture-stdout.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
 import { chooseMultiplier, chooseMultiplierForOutputs, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
