@@ -24,7 +24,6 @@ import {
   graphDepth,
   perInputBound,
   randomMatrix,
-  seededRandom,
   solveCmvm,
   verifySolution,
 } from '../generator/arith/index.js';
@@ -35,6 +34,7 @@ import { badInput } from '../generator/common/errors.js';
 import { importModel } from '../generator/import/index.js';
 import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { yosysStat } from '../verify/sim/index.js';
+import { seededRandom } from '../generator/common/seeded-random.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = resolve(repoRoot, '../shared/bench/cmvm');

@@ -165,7 +165,6 @@ export function graphMatrix(graph: AdderGraph): bigint[][] {
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-export { seededRandom };
 
 export interface VerifyOptions {
   /** Random vectors evaluated directly, on top of the unit-vector proof. */

@@ -99,8 +99,6 @@ export interface FfeDesign {
    * clock and no stall: exact for the RTL (timing.ts; the tests check it in simulation).
    */
   readonly latencyCycles: number;
-  /** The same figure (the name generator/design reads). */
-  readonly latencyEstimate: number;
 }
 
 function sumCosts(costs: readonly LayerCost[]): LayerCost {
@@ -179,6 +177,5 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     totals: sumCosts(units.map((u) => u.cost)),
     throughput: { inputBeatsPerFrame: frame, outputBeatsPerFrame: assembly.output.height * assembly.output.width },
     latencyCycles,
-    latencyEstimate: latencyCycles,
   };
 }

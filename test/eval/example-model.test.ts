@@ -14,9 +14,9 @@ import { evaluate } from '../../verify/eval/evaluate.js';
 import { importDecoded, importModel } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const DIGITS = Number(process.env['FIXYNN_EVAL_DIGITS'] ?? (FULL ? 1000 : 200));
+const DIGITS = count('EVAL_DIGITS', 1000, 200);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {

@@ -8,20 +8,21 @@
  * 64 crops (FIXYNN_MOBILENET_CROPS overrides). Where the model folder or the photo crops are missing, the
  * tests say so and are skipped, never passed.
  */
-import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadInputs } from '../../generator/data/index.js';
 import { evaluate, type EvaluationReport } from '../../verify/eval/evaluate.js';
 import { importDecoded } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
-import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, type PhotoCropFiles } from '../../scripts/photos.js';
+import { photoCrops, type PhotoCropFiles } from '../../scripts/photos.js';
+import { count } from '../helpers/env.js';
+import { MOBILENET_FLOAT, MOBILENET_QDQ, missingModels } from '../helpers/models.js';
 
-const CROPS = Number(process.env['FIXYNN_MOBILENET_CROPS'] ?? 64);
+const CROPS = count('MOBILENET_CROPS', 64, 64);
 const FIRST_FIVE = ['op0_conv_2d', 'op1_depthwise_conv_2d', 'op2_conv_2d', 'op3_depthwise_conv_2d', 'op4_conv_2d'];
 
 let crops: PhotoCropFiles | undefined;
-let missing = existsSync(MOBILENET_DIR) ? '' : `the real MobileNet folder ${MOBILENET_DIR} is absent: MobileNet acceptance NOT run`;
+let missing = missingModels(MOBILENET_FLOAT, MOBILENET_QDQ);
 
 beforeAll(async () => {
   if (missing) return;

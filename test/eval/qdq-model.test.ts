@@ -13,9 +13,9 @@ import { importDecoded } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { quantizeQdq } from '../../generator/quant/quantize.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const IMAGES = Number(process.env['FIXYNN_QDQ_IMAGES'] ?? (FULL ? 200 : 20));
+const IMAGES = count('QDQ_IMAGES', 200, 20);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-qdq-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

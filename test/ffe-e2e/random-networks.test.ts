@@ -18,7 +18,8 @@ import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
 import { lint } from '../../verify/sim/index.js';
 import { randomNetwork } from '../helpers/random-network.js';
-import { count, generate, rtlOf } from './ladder.js';
+import { generate, rtlOf } from './ladder.js';
+import { count } from '../helpers/env.js';
 
 const NETWORKS = count('RANDOM_NETWORKS', 30, 3);
 /**

@@ -359,7 +359,6 @@ export function quantizeWeights(weights: Float32Array, outChannels: number, spec
   return { q, scales, zeroPoints };
 }
 
-export { seededRandom };
 
 /** `count` seeded floats uniform in [-range, range). */
 export function randomFloats(count: number, seed: number, range = 1): Float32Array {
