@@ -182,6 +182,17 @@ export class Instance {
     this.outputs = outs;
   }
 
+  /** A note printed above the instance in the Verilog (e.g. which layer it computes). */
+  get comment(): string | undefined {
+    return this.commentText;
+  }
+
+  describe(text: string): this {
+    this.commentText = text;
+    return this;
+  }
+  private commentText: string | undefined;
+
   /** The signal carrying one of the child's outputs. */
   out(port: string): InstanceOutput {
     const o = this.outputs.get(port);
