@@ -263,12 +263,17 @@ class ModulePrinter {
     this.printed.set(e, { kind: 'ident', name, type: e.type });
   }
 
-  /** A wrap or assume that keeps width and signedness changes no bit: reuse the operand's wire. */
+  /**
+   * A wrap or assume that keeps the width, or a slice of every bit, changes no bit: reuse the operand's
+   * wire, read in the node's type. Safe because no printed expression relies on a declared signedness:
+   * every extension is an explicit concatenation by the operand's type, every signed compare a $signed().
+   */
   private sameBits(e: Expr): Operand | undefined {
-    if (e.node.op !== 'wrap' && e.node.op !== 'assume') return undefined;
-    const inner = this.ref(e.node.a);
-    const same = inner.kind === 'ident' && inner.type.width === e.width && inner.type.signed === e.signed;
-    return same ? inner : undefined;
+    const n = e.node;
+    const whole = n.op === 'wrap' || n.op === 'assume' || (n.op === 'slice' && n.lo === 0 && n.hi === n.a.width - 1);
+    if (!whole) return undefined;
+    const inner = this.ref(n.a);
+    return inner.kind === 'ident' && inner.type.width === e.width ? { kind: 'ident', name: inner.name, type: e.type } : undefined;
   }
 
   private markUsed(name: string, hi: number, lo: number): void {

@@ -31,7 +31,16 @@ export function convMatrix(layer: QConvLayer, inChannels: number): number[][] {
 }
 
 export function convSpec(layer: QConvLayer, inChannels: number): WeightedSpec {
-  return { matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+  return { what: describeConv(layer, inChannels), matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+}
+
+/** Which weight meets which input: the comment above a layer's product (see convMatrix). */
+function describeConv(layer: QConvLayer, inChannels: number): string {
+  const [outC, perGroup, kh, kw] = layer.weightShape;
+  // The layer's index, not its model name: no model string reaches the Verilog (the manifest maps them).
+  const where = `layer ${layer.index} (conv ${kh}x${kw}, ${inChannels} -> ${outC} channels, group ${layer.group})`;
+  const channel = layer.group === 1 ? 'c' : `(o div ${outC / layer.group})*${perGroup} + c`;
+  return `${where}\nw[o][c][ky][kx] multiplies x<i>, i = (${channel})*${kh * kw} + ky*${kw} + kx`;
 }
 
 /** Window values in the matrix's input order: channel-major, then row, then column. */
