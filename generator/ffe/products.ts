@@ -85,7 +85,7 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       inputNames: columns.map((i) => `x${i}`),
     });
     const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
-    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}: y<o> = output channel o = row o of W times the inputs x<i> (${options.strategy})`);
+    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
     dots = block.outputNames.map((n) => inst.out(n));
     stages.delayFlags(`${prefix}blk`, block.latency);
     adders = block.cost.adders;

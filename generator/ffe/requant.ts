@@ -46,11 +46,12 @@ export function timesConstant(dot: Expr, multiplier: number | bigint): Expr {
 export function requantize(dot: Expr, r: ChannelRequant, named?: { readonly module: Module; readonly name: string }): Expr {
   const product = timesConstant(dot, r.multiplier);
   const scaled = named === undefined ? product : named.module.wire(`${named.name}_scaled`, product).describe(`requantization: dot * M, M = ${r.multiplier} as CSD shift-adds`);
-  const result = scaled.add(requantAddend(r)).shr(r.shift).clamp(r.clampMin, r.clampMax);
+  const addend = requantAddend(r);
+  const result = scaled.add(addend).shr(r.shift).clamp(r.clampMin, r.clampMax);
   if (named === undefined) return result;
   return named.module
     .wire(named.name, result)
-    .describe(`requantized: clamp((scaled + ${requantAddend(r)}) >> ${r.shift}, ${r.clampMin}, ${r.clampMax}) (bias, rounding and zero point ${r.outputZeroPoint} in the addend)`);
+    .describe(`requantized: clamp((scaled ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}) >> ${r.shift}, ${r.clampMin}, ${r.clampMax}); the addend holds bias, rounding and zero point ${r.outputZeroPoint}`);
 }
 
 /** Adders spent by `requantize` (CSD digits - 1, plus the addend), for the cost report. */
