@@ -239,17 +239,12 @@ export class Signal extends Expr {
     this.name = name;
   }
 
-  /** A note for a person reading the Verilog: what the signal holds (printed as a comment beside it). */
-  get comment(): string | undefined {
-    return this.commentText;
-  }
-
-  /** Set the comment (see `comment`); returns the signal, to chain after its declaration. */
+  /** A note for a person reading the Verilog: what the signal holds (printed as a comment above it). */
+  comment: string | undefined;
+  /** Set the comment; returns the signal, to chain after its declaration. */
   describe(text: string): this {
-    this.commentText = text;
-    return this;
+    return Object.assign(this, { comment: text });
   }
-  private commentText: string | undefined;
 
   /** The expression that drives a wire or output, or a register's next value. */
   get driver(): Expr | undefined {

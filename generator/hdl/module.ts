@@ -182,16 +182,11 @@ export class Instance {
     this.outputs = outs;
   }
 
-  /** A note printed above the instance in the Verilog (e.g. which layer it computes). */
-  get comment(): string | undefined {
-    return this.commentText;
-  }
-
+  /** A note printed above the instance in the Verilog (e.g. which layer it computes); see Signal.describe. */
+  comment: string | undefined;
   describe(text: string): this {
-    this.commentText = text;
-    return this;
+    return Object.assign(this, { comment: text });
   }
-  private commentText: string | undefined;
 
   /** The signal carrying one of the child's outputs. */
   out(port: string): InstanceOutput {
