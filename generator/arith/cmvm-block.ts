@@ -16,7 +16,7 @@
  *    `y<o>_s<k>` (the k-th partial sum of y<o>), so a change in row o touches only names starting `y<o>_`;
  *  - an adder several outputs share is named after its value: `x<i>_m<c>` for c*x<i> (`mn<c>` when
  *    negative), `x<i>_m<a>_x<j>_m<b>` for up to three terms, else `s<k>`;
- *  - every multi-term wire carries its linear form as a comment, every output its row of W;
+ *  - every multi-term wire carries its linear form as a comment (up to 16 terms), every output its row of W;
  *  - pipeline registers are `<wire>_d<stages>`.
  */
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
@@ -100,6 +100,9 @@ function addSigned(a: { expr: Expr; negate: boolean }, b: { expr: Expr; negate: 
   return a.expr.add(b.expr).neg();
 }
 
+/** Most terms a wire's comment spells out (an output's comment always gives its whole row). */
+const MAX_COMMENT_TERMS = 16;
+
 /** `c*x` as a name part: `x_m5`, `x_mn3` for -3. */
 function termName(input: string, c: bigint): string {
   return `${input}_m${c < 0n ? `n${-c}` : c}`;
@@ -122,7 +125,8 @@ function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ n
     if (node.kind === 'input') return { name: inputNames[node.index]!, value: undefined };
     const terms = coeffs[id]!.flatMap((c, i) => (c === 0n ? [] : [termName(inputNames[i]!, c)]));
     const owner = owners[id]!;
-    const value = formatLinearForm(coeffs[id]!, (i) => inputNames[i]!);
+    // Long forms would make comments the bulk of a large layer's file: past a few terms, say the count.
+    const value = terms.length <= MAX_COMMENT_TERMS ? formatLinearForm(coeffs[id]!, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
     const next = (): number => {
       const k = partials.get(owner) ?? 0;
       partials.set(owner, k + 1);
