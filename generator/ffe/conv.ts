@@ -31,7 +31,18 @@ export function convMatrix(layer: QConvLayer, inChannels: number): number[][] {
 }
 
 export function convSpec(layer: QConvLayer, inChannels: number): WeightedSpec {
-  return { matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+  return { what: describeConv(layer, inChannels), matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+}
+
+/** Which weight meets which input: the comment above a layer's product (see convMatrix). */
+function describeConv(layer: QConvLayer, inChannels: number): string {
+  const [outC, perGroup, kh, kw] = layer.weightShape;
+  const outPerGroup = outC / layer.group;
+  const group = outPerGroup === 1 ? 'o' : `(o div ${outPerGroup})`;
+  const channel = layer.group === 1 ? 'c' : perGroup === 1 ? group : `${group}*${perGroup} + c`;
+  const index = kh * kw === 1 ? channel : `${layer.group === 1 || perGroup === 1 ? channel : `(${channel})`}*${kh * kw} + ky*${kw} + kx`;
+  // The layer's index, not its model name: no model string reaches the Verilog (the manifest maps them).
+  return `layer ${layer.index}: conv ${kh}x${kw}, ${inChannels} -> ${outC} channels, group ${layer.group}\nw[o][c][ky][kx] multiplies x<i>, i = ${index}`;
 }
 
 /** Window values in the matrix's input order: channel-major, then row, then column. */

@@ -36,7 +36,7 @@ export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, 
   const accOffset = -BigInt(layer.inputZeroPoint) * BigInt(frame);
   const outputs = stages.register(
     'y',
-    sums.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax })),
+    sums.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax }, { module: m, name: `rq${c}` })),
   );
   finishLayer(shell, stages, outputs, output.type, shell.ce);
   const adders = input.channels + r.multiplier.reduce((a, mult) => a + requantAdders(mult), 0);

@@ -52,7 +52,7 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamSh
   const accOffset = -BigInt(layer.inputZeroPoint) * BigInt(isMax ? 1 : taps);
   const outputs = stages.register(
     'y',
-    registered.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax })),
+    registered.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax }, { module: m, name: `rq${c}` })),
   );
   finishLayer(shell, stages, outputs, output.type, front.sReady);
   const adders = input.channels * (taps - 1) + r.multiplier.reduce((a, mult) => a + requantAdders(mult), 0);

@@ -31,6 +31,8 @@ export interface ProductCost {
 }
 
 export interface WeightedSpec {
+  /** What the product computes, for comments (e.g. `layer 2 'conv3' (Conv 3x3): x<i>, i = (c*3 + ky)*3 + kx`). */
+  readonly what: string;
   /** W[output][input] over `inputs` (in the same order). */
   readonly matrix: ConstMatrix;
   readonly bias: readonly number[];
@@ -78,9 +80,12 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
       strategy: options.strategy,
       pipeline: options.pipeline ?? 0,
+      // Ports keep the column index of W (not the position among used columns): the names a reader
+      // computes from a weight's coordinates (README, "Tracing a weight to its adders").
+      inputNames: columns.map((i) => `x${i}`),
     });
     const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
-    const inst = m.instance(`${prefix}cmvm`, block.module, connections);
+    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
     dots = block.outputNames.map((n) => inst.out(n));
     stages.delayFlags(`${prefix}blk`, block.latency);
     adders = block.cost.adders;
@@ -89,7 +94,7 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
   }
   const registeredDots = stages.register(`${prefix}dot`, dots);
   const requants = channelRequants(spec);
-  const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!)));
+  const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!, { module: m, name: `${prefix}rq${o}` })));
   const requantCost = requants.reduce((n, r) => n + requantAdders(r.multiplier), 0);
   return { outputs, cost: { adders, requantAdders: requantCost, adderBits, depth, nonzeroWeights } };
 }

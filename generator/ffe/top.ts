@@ -245,7 +245,11 @@ function instantiate(
   driveSkipReady?: (ready: Expr) => void,
 ): { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } {
   const downstream = m.wire(`u${i}_out_ready`, u(1));
-  const inst = m.instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream });
+  const b = unit.built;
+  const shape = (x: StreamShape): string => `${x.channels}x${x.height}x${x.width}`;
+  const inst = m
+    .instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream })
+    .describe(`---- layer ${unit.layers.join(' + ')} (${unit.kind}): ${shape(b.input)} -> ${shape(b.output)} ----`);
   inputReady.drive(inst.out('s_tready'));
   if (driveSkipReady !== undefined) driveSkipReady(inst.out('k_tready'));
   const valid = inst.out('m_tvalid');

@@ -35,6 +35,8 @@
  * with registered read), `m.instance(name, child, {port: expr}, {PARAM: value})` with `.out(port)`,
  * `m.parameter(name, {type, default})` (a Verilog parameter: widths come from its declared range), `concat`, `select`,
  * `sum` (balanced adder tree), `.slice/.bit/.asBits`, bitwise and reductions on unsigned values.
+ * `signal.describe(text)` / `instance.describe(text)` put a comment above it in the Verilog. Operations are
+ * hash-consed: building the same operation on the same operands twice gives one node (one wire, one adder).
  */
 export { HdlError, type BitType, type Interval, interval, typeOfInterval, rangeOfType, contains, formatInterval, formatType, toBits, fromBits } from './interval.js';
 export { Expr, Signal, type ExprLike, type ExprNode, type CompareKind, type BitwiseKind, type SignalKind, constant, lift, mux, concat, select, sum } from './expr.js';

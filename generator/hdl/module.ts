@@ -182,6 +182,12 @@ export class Instance {
     this.outputs = outs;
   }
 
+  /** A note printed above the instance in the Verilog (e.g. which layer it computes); see Signal.describe. */
+  comment: string | undefined;
+  describe(text: string): this {
+    return Object.assign(this, { comment: text });
+  }
+
   /** The signal carrying one of the child's outputs. */
   out(port: string): InstanceOutput {
     const o = this.outputs.get(port);

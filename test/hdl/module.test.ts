@@ -307,3 +307,19 @@ describe('designStats', () => {
     expect(st.ops.cmp).toBe(1); // only the upper bound of clamp(-a) is in doubt; the RAM-side clamp is proven a no-op
   });
 });
+
+describe('hash-consing', () => {
+  it('builds an identical operation once, and keeps apart what differs in operands, kind or interval', () => {
+    const m = new Module('hc');
+    const x = m.input('x', u(5));
+    const y = m.input('y', u(5));
+    expect(x.eq(27)).toBe(x.eq(27));
+    expect(x.add(y).shl(2)).toBe(x.add(y).shl(2));
+    expect(mux(x.eq(3), x, y)).toBe(mux(x.eq(3), x, y));
+    expect(x.eq(27)).not.toBe(x.eq(26));
+    expect(x.add(y)).not.toBe(y.add(x));
+    expect(x.lt(y)).not.toBe(x.gt(y));
+    expect(x.assume(0, 20)).not.toBe(x.assume(0, 21));
+    expect(x.slice(3, 0)).not.toBe(x.slice(4, 1));
+  });
+});
