@@ -42,8 +42,3 @@ export function timesConstant(dot: Expr, multiplier: number | bigint): Expr {
 export function requantize(dot: Expr, r: ChannelRequant): Expr {
   return timesConstant(dot, r.multiplier).add(requantAddend(r)).shr(r.shift).clamp(r.clampMin, r.clampMax);
 }
-
-/** Adders spent by `requantize` (CSD digits - 1, plus the addend), for the cost report. */
-export function requantAdders(multiplier: number): number {
-  return Math.max(0, toCsd(multiplier).length - 1) + 1;
-}

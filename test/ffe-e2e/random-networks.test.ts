@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ArithStrategy } from '../../generator/ffe/contract.js';
+import type { ArithStrategy } from '../../generator/ffe/index.js';
 import { loadInputs, writeNpy } from '../../generator/data/index.js';
 import { evaluate } from '../../generator/golden/evaluate.js';
 import { importModel } from '../../generator/onnx/import.js';
