@@ -11,8 +11,6 @@ import { generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost } f
 import { ZERO_COSTS, costFiguresOf } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
-/** The cost model's figures (generator/hdl/stats.ts, docs/costs.md) as the manifest stores them. */
-export type CoreCost = LayerCost;
 
 export interface CoreLayer {
   readonly index: number;
@@ -24,7 +22,8 @@ export interface CoreLayer {
   readonly out: Stream;
   /** Cycle of the first output beat of the unit holding this layer, counted from the first input beat. */
   readonly latencyCycles: number;
-  readonly cost: CoreCost;
+  /** The cost model's figures (docs/costs.md) of the layer's unit (zeros for a layer fused inside one). */
+  readonly cost: LayerCost;
 }
 
 export interface CoreDesign {
@@ -34,9 +33,9 @@ export interface CoreDesign {
   readonly output: Stream;
   readonly layers: readonly CoreLayer[];
   /** The core's whole netlist; its layers' costs plus glueCost. */
-  readonly cost: CoreCost;
+  readonly cost: LayerCost;
   /** The core top's own logic outside its layer units. */
-  readonly glueCost: CoreCost;
+  readonly glueCost: LayerCost;
   readonly latencyCycles: number;
   readonly idealCyclesPerFrame: number;
   /** The quantized graph the RTL is bit-exact with (differs from the input graph with --raw-input). */
@@ -67,11 +66,11 @@ export const ffeCore: FfeCore = (graph, k, options) => {
 };
 
 /** Only the cost fields (the manifest's schema is strict). */
-function costOf(c: LayerCost): CoreCost {
+function costOf(c: LayerCost): LayerCost {
   return { ...costFiguresOf(c), productAdders: c.productAdders, productAdderBits: c.productAdderBits };
 }
 
-const NO_COST: CoreCost = { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 };
+const NO_COST: LayerCost = { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 };
 
 /** One layer of a unit: the unit's last layer owns its stream, tap and cost; a fused inner layer its inner tap. */
 function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitReport['layers'][number], last: boolean): CoreLayer {

@@ -12,11 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/commands/generate.js';
-import { ffeCore, type CoreCost, type CoreDesign } from '../../generator/design/core.js';
+import { ffeCore, type CoreDesign } from '../../generator/design/core.js';
 import { partOf } from '../../generator/design/manifest.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
-import type { ArithStrategy } from '../../generator/ffe/index.js';
+import type { ArithStrategy, LayerCost } from '../../generator/ffe/index.js';
 import { importModel } from '../../generator/onnx/import.js';
 import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
@@ -129,7 +129,7 @@ function recountDesign(files: ReadonlyArray<{ readonly name: string; readonly te
   return totals;
 }
 
-function recounted(c: CoreCost): Recount {
+function recounted(c: LayerCost): Recount {
   return { adders: c.adders, adderBits: c.adderBits, comparators: c.comparators, multipliers: c.multipliers, registerBits: c.registerBits, memoryBits: c.memoryBits };
 }
 

@@ -5,7 +5,8 @@
  * runner be tested on their own; the real core is tested end to end in test/ffe-e2e.
  */
 import { beatWidth, streamOfTensor, type Stream } from '../../generator/contract/stream.js';
-import type { CoreCost, CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
+import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
+import type { LayerCost } from '../../generator/ffe/index.js';
 import { ZERO_COSTS } from '../../generator/hdl/index.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
@@ -17,7 +18,7 @@ function formatOf(graph: QuantizedGraph, tensor: string): Stream {
 }
 
 /** A rough stand-in figure (the stand-in's Verilog is not built with the DSL, so no cost model runs). */
-function standInCost(adders: number, registerBits: number): CoreCost {
+function standInCost(adders: number, registerBits: number): LayerCost {
   return { ...ZERO_COSTS, adders, productAdders: adders, productAdderBits: 0, registerBits, adderDepth: 1 };
 }
 
