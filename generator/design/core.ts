@@ -7,8 +7,7 @@
  */
 import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
 import { emitDesign, type HeaderInfo } from '../emit/index.js';
-import { generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost } from '../ffe/index.js';
-import { ZERO_COSTS, costFiguresOf } from '../hdl/index.js';
+import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost } from '../ffe/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
 
@@ -60,17 +59,11 @@ export const ffeCore: FfeCore = (graph, k, options) => {
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {
-    top: emitted.top, files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: costOf(d.cost), glueCost: costOf(d.glueCost),
+    top: emitted.top, files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
     latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph,
   };
 };
 
-/** Only the cost fields (the manifest's schema is strict). */
-function costOf(c: LayerCost): LayerCost {
-  return { ...costFiguresOf(c), productAdders: c.productAdders, productAdderBits: c.productAdderBits };
-}
-
-const NO_COST: LayerCost = { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 };
 
 /** One layer of a unit: the unit's last layer owns its stream, tap and cost; a fused inner layer its inner tap. */
 function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitReport['layers'][number], last: boolean): CoreLayer {
@@ -86,6 +79,6 @@ function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitRep
     out: last ? streamOf(unit.output) : streamOfTensor(tensor),
     latencyCycles: unit.firstOutputCycle,
     // A fused unit's cost is its last layer's entry; the inner layer has no hardware of its own.
-    cost: last ? costOf(c) : NO_COST,
+    cost: last ? c : NO_COST,
   };
 }

@@ -15,7 +15,7 @@
 import { BLOCK_STRATEGIES, PRODUCTS_ROLE, type BlockStrategy } from '../arith/cmvm-block.js';
 import type { Stream } from '../contract/stream.js';
 import { FixynnError, badInput } from '../errors.js';
-import { type CostFigures, type DesignCosts, type Module, ZERO_COSTS, addCosts, designCosts } from '../hdl/index.js';
+import { type CostFigures, type DesignCosts, type Module, ZERO_COSTS, addCosts, costFiguresOf, designCosts } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { foldRawInput } from './raw-input.js';
 import { type FfeUnit, assembleTop } from './top.js';
@@ -115,13 +115,20 @@ export interface FfeDesign {
   readonly latencyCycles: number;
 }
 
+/** No hardware (a layer fused inside another layer's unit). */
+export const NO_COST: LayerCost = { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 };
+
+function addLayerCosts(a: LayerCost, b: LayerCost): LayerCost {
+  return { ...addCosts(a, b), productAdders: a.productAdders + b.productAdders, productAdderBits: a.productAdderBits + b.productAdderBits };
+}
+
 /** The cost model's figures of some disjoint modules (each with its instances) as one LayerCost. */
 function costOf(modules: readonly Module[], cache: Map<Module, DesignCosts>): LayerCost {
   return modules.reduce<LayerCost>((sum, m) => {
     const c = designCosts(m, cache);
     const products = c.roles[PRODUCTS_ROLE] ?? ZERO_COSTS;
-    return { ...addCosts(sum, c), productAdders: sum.productAdders + products.adders, productAdderBits: sum.productAdderBits + products.adderBits };
-  }, { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 });
+    return addLayerCosts(sum, { ...costFiguresOf(c), productAdders: products.adders, productAdderBits: products.adderBits });
+  }, NO_COST);
 }
 
 function checkOptions(graph: QuantizedGraph, o: FfeOptions): void {
@@ -157,9 +164,9 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
   const cache = new Map<Module, DesignCosts>();
   const unitCosts = assembly.units.map((u) => costOf([u.built.module, ...(u.skipFifo ? [u.skipFifo] : [])], cache));
   const cost = costOf([assembly.top], cache);
-  const inUnits = unitCosts.reduce<LayerCost>((a, c) => ({ ...addCosts(a, c), productAdders: a.productAdders + c.productAdders, productAdderBits: a.productAdderBits + c.productAdderBits }), { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 });
+  const inUnits = unitCosts.reduce(addLayerCosts, NO_COST);
   // The glue is the top's own logic: every instance of the top is a unit or a unit's skip FIFO.
-  const glueCost: LayerCost = { ...designCosts(assembly.top, cache).own, productAdders: 0, productAdderBits: 0 };
+  const glueCost: LayerCost = { ...NO_COST, ...designCosts(assembly.top, cache).own };
   const whole = addCosts(inUnits, glueCost);
   if (whole.adders !== cost.adders || whole.registerBits !== cost.registerBits || whole.memoryBits !== cost.memoryBits || inUnits.productAdders !== cost.productAdders) {
     throw new Error('internal: the units and the glue do not add up to the top\'s cost (an instance of the top belongs to no unit)');

@@ -6,8 +6,7 @@
  */
 import { beatWidth, streamOfTensor, type Stream } from '../../generator/contract/stream.js';
 import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
-import type { LayerCost } from '../../generator/ffe/index.js';
-import { ZERO_COSTS } from '../../generator/hdl/index.js';
+import { NO_COST, type LayerCost } from '../../generator/ffe/index.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
@@ -19,7 +18,7 @@ function formatOf(graph: QuantizedGraph, tensor: string): Stream {
 
 /** A rough stand-in figure (the stand-in's Verilog is not built with the DSL, so no cost model runs). */
 function standInCost(adders: number, registerBits: number): LayerCost {
-  return { ...ZERO_COSTS, adders, productAdders: adders, productAdderBits: 0, registerBits, adderDepth: 1 };
+  return { ...NO_COST, adders, productAdders: adders, registerBits, adderDepth: 1 };
 }
 
 /** A 64-bit signed literal (negative values as a negated positive literal). */
