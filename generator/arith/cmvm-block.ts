@@ -28,6 +28,9 @@ import { type GraphStrategy, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
 
 export const BLOCK_STRATEGIES = ['multiply', 'csd', 'shared'] as const;
+
+/** The role of every CMVM block module: the cost model totals its adders as `productAdders` (docs/costs.md). */
+export const PRODUCTS_ROLE = 'products';
 export type BlockStrategy = (typeof BLOCK_STRATEGIES)[number];
 
 export interface CmvmBlockOptions {
@@ -394,7 +397,7 @@ export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
   const inputCount = w[0]?.length ?? 0;
   checkMatrix(w, inputCount, `CMVM block '${options.name}'`);
   const ranges = rangesOf(options, inputCount);
-  const m = new Module(options.name);
+  const m = new Module(options.name, { role: PRODUCTS_ROLE });
   if ((options.pipeline ?? 0) > 0) m.addClock();
   const inputNames = options.inputNames ?? ranges.map((_, i) => `x${i}`);
   if (inputNames.length !== inputCount) throw badInput(`CMVM block '${options.name}': ${inputNames.length} input names for ${inputCount} inputs`);

@@ -12,22 +12,12 @@ import { buildCmvmBlock, type BlockStrategy } from '../arith/cmvm-block.js';
 import type { ConstMatrix } from '../arith/index.js';
 import { type Expr, type Module, constant } from '../hdl/index.js';
 import type { Stages } from './layer-module.js';
-import { type ChannelRequant, requantAdders, requantize } from './requant.js';
+import { type ChannelRequant, requantize } from './requant.js';
 
 export interface ProductOptions {
   readonly strategy: BlockStrategy;
   /** A register stage every this many adder levels inside the products (0: combinational; needs a credit-mode layer). */
   readonly pipeline?: number;
-}
-
-export interface ProductCost {
-  /** Adders of the weight products. */
-  readonly adders: number;
-  /** Adders of the requantization. */
-  readonly requantAdders: number;
-  readonly adderBits: number;
-  readonly depth: number;
-  readonly nonzeroWeights: number;
 }
 
 export interface WeightedSpec {
@@ -61,16 +51,15 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
   });
 }
 
-/** y = requant(bias' + W x): two registered stages. Returns the output channels and the cost. */
-export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[]; cost: ProductCost } {
+/**
+ * y = requant(bias' + W x): two registered stages. Returns the output channels. The products are a CMVM
+ * block module (role `products`), so the cost model counts their adders apart (docs/costs.md).
+ */
+export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[] } {
   // Only inputs that some weight uses become block ports (a dead input costs nothing but a port).
   const used = inputs.map((_, i) => spec.matrix.some((row) => row[i] !== 0));
   const columns = inputs.map((_, i) => i).filter((i) => used[i]);
-  const nonzeroWeights = spec.matrix.reduce((n, row) => n + row.filter((w) => w !== 0).length, 0);
   let dots: Expr[];
-  let adders = 0;
-  let adderBits = 0;
-  let depth = 0;
   if (columns.length === 0) {
     dots = spec.matrix.map(() => constant(0));
   } else {
@@ -88,13 +77,9 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
     const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
     dots = block.outputNames.map((n) => inst.out(n));
     stages.delayFlags(`${prefix}blk`, block.latency);
-    adders = block.cost.adders;
-    adderBits = block.cost.adderBits;
-    depth = block.cost.depth;
   }
   const registeredDots = stages.register(`${prefix}dot`, dots);
   const requants = channelRequants(spec);
   const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!, { module: m, name: `${prefix}rq${o}` })));
-  const requantCost = requants.reduce((n, r) => n + requantAdders(r.multiplier), 0);
-  return { outputs, cost: { adders, requantAdders: requantCost, adderBits, depth, nonzeroWeights } };
+  return { outputs };
 }

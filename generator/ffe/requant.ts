@@ -53,8 +53,3 @@ export function requantize(dot: Expr, r: ChannelRequant, named?: { readonly modu
     .wire(named.name, result)
     .describe(`requantized: clamp((scaled ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}) >> ${r.shift}, ${r.clampMin}, ${r.clampMax}); the addend holds bias, rounding and zero point ${r.outputZeroPoint}`);
 }
-
-/** Adders spent by `requantize` (CSD digits - 1, plus the addend), for the cost report. */
-export function requantAdders(multiplier: number): number {
-  return Math.max(0, toCsd(multiplier).length - 1) + 1;
-}

@@ -25,7 +25,7 @@
  *
  * const { files } = emitDesign(m, { modelSha256, options });  // Verilog-2005, one file per module
  * new CompiledSimulator(m);                        // same interface, compiled to JS: for long runs
- * designStats(m);                                  // adders, adder bits, register/memory bits, adder depth
+ * designCosts(m);                                  // the cost model: adders, multipliers, register and memory bits (docs/costs.md)
  * ```
  * Narrowing that the intervals cannot prove is explicit: `.truncate(w)` / `.resize(w, {wrap: true})`
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
@@ -60,4 +60,4 @@ export {
 export { checkModule, findProblems, operands, signalsRead, combinationalInputs } from './check.js';
 export { Simulator } from './evaluate.js';
 export { CompiledSimulator } from './compiled.js';
-export { designStats, type DesignStats } from './stats.js';
+export { designCosts, addCosts, costFiguresOf, ZERO_COSTS, type CostFigures, type DesignCosts } from './stats.js';

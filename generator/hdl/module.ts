@@ -224,11 +224,17 @@ export class Module {
 
   /** Printed as a comment above the module (what it is, where it came from). */
   readonly description: string | undefined;
+  /**
+   * What the module's logic is for, when a cost figure singles it out (designCosts totals each role
+   * apart, e.g. `products`: the constant weight products of a fixed layer). Not printed.
+   */
+  readonly role: string | undefined;
 
-  constructor(name: string, options: { description?: string } = {}) {
+  constructor(name: string, options: { description?: string; role?: string } = {}) {
     if (name.length === 0) throw new HdlError('a module needs a name');
     this.name = name;
     this.description = options.description;
+    this.role = options.role;
   }
 
   get clock(): Input | undefined {

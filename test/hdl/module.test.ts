@@ -282,9 +282,9 @@ describe('helpers', () => {
   });
 });
 
-describe('designStats', () => {
+describe('designCosts (the cost model)', () => {
   it('counts operations, adders, register and memory bits and adder depth, per instance', async () => {
-    const { designStats } = await import('../../generator/hdl/index.js');
+    const { designCosts } = await import('../../generator/hdl/index.js');
     const child = new Module('dot3');
     child.addClock();
     const xs = [0, 1, 2].map((i) => child.input(`x${i}`, s(8)));
@@ -298,7 +298,7 @@ describe('designStats', () => {
     const ram = top.memory('buf', { depth: 16, type: s(12) });
     ram.setWrite({ addr: constant(0), data: u0.out('y').add(u1.out('y')).clamp(-2048, 2047) });
     top.output('z', ram.read('buf_q', { addr: constant(1) }));
-    const st = designStats(top);
+    const st = designCosts(top);
     expect(st.multipliers).toBe(2);
     expect(st.adders).toBe(2 * 2 + 1 + 1); // two per child, the negation, the sum into the RAM
     expect(st.registerBits).toBe(2 * u0.out('y').width + 12);
