@@ -13,6 +13,7 @@ export function nodeOperands(n: ExprNode): readonly Expr[] {
       return [];
     case 'add':
     case 'sub':
+    case 'mul':
     case 'cmp':
     case 'bitwise':
       return [n.a, n.b];
@@ -51,6 +52,8 @@ export function computeOp(n: ExprNode, type: BitType, ev: (x: Expr) => bigint): 
       return -ev(n.a);
     case 'mulConst':
       return ev(n.a) * n.k;
+    case 'mul':
+      return ev(n.a) * ev(n.b);
     case 'shl':
       return ev(n.a) << BigInt(n.k);
     case 'shr':

@@ -45,7 +45,7 @@ export function designStats(top: Module): DesignStats {
     ops,
     adders: count(ADDERS),
     adderBits: total.adderBits,
-    multipliers: count(['mulConst']),
+    multipliers: count(['mulConst', 'mul']),
     registerBits: total.registerBits,
     memoryBits: total.memoryBits,
     adderDepth: total.adderDepth,
