@@ -25,7 +25,7 @@ import { type RtlConfig, operandRange, weightRange } from './config.js';
 
 export const DW_LATENCY = 3;
 /** Largest stride the engine steps (a field of the instruction). */
-export const DW_MAX_STRIDE = 7;
+export const DW_MAX_STRIDE = 15;
 /** DWCONV modes (docs/isa.md): the engine's `mode` input. */
 export const DW_MODE = { mac: 0, max: 1, sum: 2 } as const;
 
@@ -75,7 +75,9 @@ export function buildDepthwiseEngine(c: RtlConfig, name = 'accel_dw_engine'): Mo
   const rowWait = m.reg('row_wait', interval(0, Math.max(k - 1, DW_MAX_STRIDE - 1)));
   const colWait = m.reg('col_wait', interval(0, Math.max(k - 1, DW_MAX_STRIDE - 1)));
   const endOfRow = col.eq(width.sub(1));
-  const step = inValid.and(start.not());
+  // A pixel arriving with `start` still belongs to the block that is ending: it is processed with the
+  // old counters, and the counters restart for the next pixel (so blocks stream back to back).
+  const step = inValid;
   col.next(mux(start, 0, mux(step, mux(endOfRow, 0, col.add(1)), col)).assume(0, c.dwMaxWidth - 1));
   const nextColWait = mux(endOfRow, kw.sub(1), mux(colWait.eq(0), sx.sub(1), colWait.sub(1)));
   const nextRowWait = mux(endOfRow, mux(rowWait.eq(0), sy.sub(1), rowWait.sub(1)), rowWait);
@@ -127,8 +129,10 @@ export function buildDepthwiseEngine(c: RtlConfig, name = 'accel_dw_engine'): Mo
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++) {
         const pos = i * k + j;
-        // Cleared at a block's start, so taps outside a smaller kernel keep weight 0.
-        const w = m.reg(`w_l${lane}_p${pos}`, interval(wr.min, wr.max), { enable: wClear.or(wLoad.and(wPos.eq(pos))) }).next(mux(wClear, 0, weights[lane]!));
+        // Cleared at a block's start (a tap loading in that clock keeps its weight), so taps outside a
+        // smaller kernel hold 0.
+        const loadHere = wLoad.and(wPos.eq(pos));
+        const w = m.reg(`w_l${lane}_p${pos}`, interval(wr.min, wr.max), { enable: wClear.or(loadHere) }).next(mux(loadHere, weights[lane]!, 0));
         const v = window[i]![j]!;
         // mac: v * w; sum (average pooling): v inside the kernel. The max-pool pad never reaches these.
         taps.push(m.pipe(`prod_l${lane}_p${pos}`, mux(sumMode, mux(inKernel(i, j), v, 0), v.mul(w))));
