@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileProgram, configForModel, type CompiledProgram, formatCycleReport, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
+import { checkAgainstIntegerModel, compileProgram, configForModel, type CompiledProgram, describeAccelMismatch, formatCycleReport, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
 import { DEFAULT_MNIST_CALIBRATION, loadInputs, mnistCalibration } from '../../generator/data/index.js';
 import { evaluate } from '../../generator/golden/evaluate.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
@@ -80,5 +80,26 @@ describe('example model on the accelerator (ISA simulator, K = 0)', () => {
       expect(Array.from(c.output)).toEqual(Array.from(a.output));
       expect(b.class).toBe(a.class);
     }
+  });
+
+  it('a wrong weight is located: first differing layer, pixel, channel and the instruction that wrote it', () => {
+    const config = configForModel(quantized, 8, 8);
+    const compiled = compileProgram(quantized, config);
+    const model = new IntegerModel(quantized);
+    const q = model.quantizeInput(images[0]!);
+    expect(checkAgainstIntegerModel(compiled, quantized, model, q).mismatch).toBeUndefined();
+    // Corrupt layer 2's first weight row in the memory image (lane 0 of its first fold).
+    const layer2 = compiled.layout.layers.find((l) => l.index === 2)!;
+    const load = layer2.pcs.map((pc) => compiled.program[pc]!).find((ins) => ins.op === 'load' && ins.mem === 1)!;
+    if (load.op !== 'load') throw new Error('no weight load');
+    const mem = Uint8Array.from(compiled.mem);
+    for (let lane = 0; lane < 8; lane++) mem[load.memAddr + lane] = 100;
+    const check = checkAgainstIntegerModel({ ...compiled, mem }, quantized, model, q);
+    expect(check.mismatch, 'mismatch').toBeDefined();
+    const m = check.mismatch!;
+    expect(m.layer).toBe(2);
+    expect(m.instruction).toMatch(/^GEMM /);
+    expect(layer2.pcs).toContain(m.pc);
+    expect(describeAccelMismatch(m)).toMatch(/^layer 2 '.*' \(tensor '.*'\), pixel \(y \d+, x \d+\), channel \d+: expected -?\d+, accelerator -?\d+; written by pc \d+: GEMM /);
   });
 });
