@@ -1,5 +1,5 @@
 /**
- * Assembler and disassembler for the accelerator (docs/isa.md §8). The disassembler prints every field of
+ * Assembler and disassembler for the accelerator (docs/isa.md §9). The disassembler prints every field of
  * every instruction, so text -> instructions -> text is the identity; both sides read the ISA table.
  *
  *     LOAD +pushNext mem=wgt sramAddr=0 memAddr=4096 ySize=1 xSize=9 memStride=0 sramStride=0

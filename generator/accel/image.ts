@@ -1,5 +1,5 @@
 /**
- * Program and memory images (docs/isa.md §7): binary files with a 32-byte header (magic, version, length,
+ * Program and memory images (docs/isa.md §8): binary files with a 32-byte header (magic, version, length,
  * CRC-32 of the body, configuration fingerprint, CRC-32 of the header), and the JSON layout beside them.
  * Readers refuse anything that does not check out, naming the file and what is wrong: a corrupt or
  * foreign image never reaches the simulator or the chip.
