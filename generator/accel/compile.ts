@@ -44,6 +44,8 @@ export interface ProgramLayout {
    * else ACT rows of its requantized output; NHWC blocks either way.
    */
   readonly output: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number; readonly memory: 'acc' | 'act' };
+  /** Where each layer's output tensor lives in ACT (row of pixel (0,0) block 0), for per-layer checks. */
+  readonly tensors: readonly { readonly layer: number; readonly tensor: string; readonly row: number; readonly blocks: number; readonly shape: readonly [number, number, number] }[];
   /** MEM byte address of the class (a 32-bit word) when the output is a 1x1 vector. */
   readonly classAddr?: number;
   readonly layers: readonly LayerInfo[];
@@ -232,6 +234,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const act = new ActAllocator(config.actRows);
   const input = tensorOf(graph, inputName);
   const inputRow = act.alloc(inputName, rowsOf(input), undefined);
+  const tensorRows: ProgramLayout['tensors'][number][] = [];
 
   const wgtHalf = Math.floor(config.wgtRows / 2);
   const qpHalf = Math.floor(config.qpRows / 2);
@@ -272,6 +275,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     const isLast = i === layers.length - 1;
     const outInAcc = isLast && finalIsGemm;
     const outRow = outInAcc ? 0 : act.alloc(layer.output, rowsOf(outT), layer);
+    if (!outInAcc) tensorRows.push({ layer: layer.index, tensor: layer.output, row: outRow, blocks: blocksOf(outT), shape: outT.shape });
     const inRow = act.where.get(layer.inputs[0] as string) as number;
     const cbIn = blocksOf(inT);
     const cbOut = blocksOf(outT);
@@ -458,6 +462,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       output: { tensor: last.output, shape: outputTensor.shape, addr: outputAddr, blocks: outBlocks, memory: outMemory },
       ...(classAddr !== undefined ? { classAddr } : {}),
       layers: layerInfos,
+      tensors: tensorRows,
       memUsed: image.size,
     },
   };

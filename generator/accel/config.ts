@@ -23,6 +23,8 @@ export interface AccelConfig {
   readonly wgtRows: number;
   readonly accRows: number;
   readonly qpRows: number;
+  /** Taps per lane of the depthwise engine (multipliers = lanes x dwTaps; a larger window takes several passes). */
+  readonly dwTaps: number;
   /** Bytes of MEM (the program-visible main memory: weights, QP, input image, outputs). */
   readonly memBytes: number;
   /** Bytes MEM moves per cycle (the LOAD/STORE port width). */
@@ -61,12 +63,17 @@ export function memoryRows(config: AccelConfig, mem: MemoryName): number {
   }
 }
 
+/** Peak multiply-accumulates per cycle of the array and of the depthwise engine. */
+export function peakMacs(config: AccelConfig): { array: number; depthwise: number } {
+  return { array: config.rows * config.cols, depthwise: lanes(config) * config.dwTaps };
+}
+
 /** Default configuration for an R x C array (sizes scale with nothing: rows of C lanes each). */
 export function defaultConfig(rows: number, cols: number, overrides: Partial<AccelConfig> = {}): AccelConfig {
   return checkConfig({
     rows, cols,
     actBits: 8, weightBits: 8, accBits: 32, multiplierBits: 16,
-    actRows: 8192, wgtRows: 4096, accRows: 2048, qpRows: 1024,
+    actRows: 8192, wgtRows: 4096, accRows: 2048, qpRows: 1024, dwTaps: 9,
     memBytes: 1 << 20, memPortBytes: 16, memLatency: 2, queueDepth: 16,
     ...overrides,
   });
@@ -92,6 +99,7 @@ export function checkConfig(c: AccelConfig): AccelConfig {
   }
   if (c.memBytes < 64 || c.memBytes > 2 ** 32 || c.memBytes % 16 !== 0) fail(`MEM bytes ${c.memBytes}: a multiple of 16 up to 2^32`);
   if (![4, 8, 16, 32, 64].includes(c.memPortBytes)) fail(`MEM port ${c.memPortBytes} bytes: 4, 8, 16, 32 or 64`);
+  if (!Number.isInteger(c.dwTaps) || c.dwTaps < 1 || c.dwTaps > 225) fail(`depthwise taps ${c.dwTaps}: 1..225`);
   if (c.queueDepth < 1) fail('queue depth must be >= 1');
   return c;
 }

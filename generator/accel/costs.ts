@@ -61,9 +61,11 @@ export function instructionCycles(ins: Instruction, g: Geometry, config: AccelCo
     }
     case 'dwconv': {
       // Per channel block: kh*kw weight rows into the window registers (mode mac), then the input rows
-      // stream through the line buffers one pixel (one ACT row) per cycle.
+      // stream through the line buffers one pixel (one ACT row) per cycle; a window of more than dwTaps
+      // taps needs ceil(kh*kw / dwTaps) cycles per output pixel, whichever is longer.
       const weights = ins.mode === 0 ? g.kh * g.kw : 0;
-      return ins.nCb * (weights + windowInputRows(g, ins.oy0, ins.nOy) * g.inW + COST.dwFill) + COST.ppu;
+      const stream = Math.max(windowInputRows(g, ins.oy0, ins.nOy) * g.inW, ins.nOy * g.outW * Math.ceil((g.kh * g.kw) / config.dwTaps));
+      return ins.nCb * (weights + stream + COST.dwFill) + COST.ppu;
     }
     case 'add':
       return ins.count + COST.ppu;

@@ -1,6 +1,6 @@
 /**
  * Host side of a compiled program: write an input tensor into the MEM image (ACT rows, NHWC blocks),
- * run the ISA simulator, read the scores and the class back (docs/isa.md §7).
+ * run the ISA simulator, read the scores and the class back (docs/isa.md §8).
  */
 import type { QuantTensor } from '../quant/ir.js';
 import type { CompiledProgram } from './compile.js';

@@ -48,11 +48,20 @@ export interface SimResult {
   readonly events: readonly InstructionEvents[];
   /** Instructions executed per opcode. */
   readonly counts: Readonly<Record<string, number>>;
+  readonly writers: Writers;
 }
 
 export interface SimOptions {
   /** Which ready unit runs first (default ld, ex, st: loads race ahead). */
   readonly priority?: readonly Queue[];
+  /** Called after each instruction executes (per-layer snapshots for mismatch reports). */
+  readonly afterInstruction?: (pc: number, memories: Memories, writers: Writers) => void;
+}
+
+/** The program counter of the instruction that last wrote each ACT / ACC row (-1: none). */
+export interface Writers {
+  readonly act: Int32Array;
+  readonly acc: Int32Array;
 }
 
 const QUEUES: readonly Queue[] = ['ld', 'ex', 'st'];
@@ -133,6 +142,7 @@ export function simulate(config: AccelConfig, program: readonly Instruction[], m
         finished = true;
       } else {
         machine.execute(pc, ins);
+        options.afterInstruction?.(pc, machine.memories, machine.writers);
       }
       for (const t of pushesOf(q, ins)) tokens[t]++;
       progressed = true;
@@ -145,7 +155,7 @@ export function simulate(config: AccelConfig, program: readonly Instruction[], m
       throw new AccelFault(Number.isFinite(oldest) ? oldest : fetched, 'deadlock: no unit can start (tokens never pushed, or a full queue blocks fetch)');
     }
   }
-  return { memories: machine.memories, events: machine.events, counts };
+  return { memories: machine.memories, events: machine.events, counts, writers: machine.writers };
 }
 
 function checkTokenBits(pc: number, q: Queue, ins: Instruction): void {
@@ -160,6 +170,7 @@ const EMPTY_GEOMETRY: Geometry = { inH: 0, inW: 0, outW: 0, kh: 0, kw: 0, stride
 /** The units' state and the instruction semantics of docs/isa.md §4. */
 class Machine {
   readonly events: InstructionEvents[];
+  readonly writers: Writers;
   private g: Geometry = EMPTY_GEOMETRY;
   private q = { zpA: 0, zpB: 0, zo: 0, lo: 0, hi: 0, aSigned: false, bSigned: false };
   private readonly L: number;
@@ -169,6 +180,7 @@ class Machine {
   constructor(readonly config: AccelConfig, readonly memories: Memories, programLength: number) {
     this.L = lanes(config);
     this.accHalf = 2 ** (config.accBits - 1);
+    this.writers = { act: new Int32Array(config.actRows).fill(-1), acc: new Int32Array(config.accRows).fill(-1) };
     this.events = Array.from({ length: programLength }, () => ({ macs: 0, rowsRead: 0, rowsWritten: 0, memBytes: 0 }));
   }
 
@@ -224,7 +236,10 @@ class Machine {
         for (let l = 0; l < this.L; l++) {
           const index = (sram + x) * this.L + l;
           const at = addr + x * rb + l * eb;
-          if (load) this.writeLane(mem, index, readLE(this.memories.mem, at, eb));
+          if (load) {
+            this.writeLane(mem, index, readLE(this.memories.mem, at, eb));
+            if (mem === 'act' || mem === 'acc') this.writers[mem][sram + x] = this.pc;
+          }
           else writeLE(this.memories.mem, at, eb, this.readLane(mem, index));
         }
       }
@@ -263,6 +278,7 @@ class Machine {
 
   private writeAct(row: number, lane: number, y: number): void {
     this.memories.act[row * this.L + lane] = toUnsigned(y, this.config.actBits);
+    this.writers.act[row] = this.pc;
   }
 
   private qpRecord(row: number, lane: number): { bias: number; m: number; s: number } {
@@ -354,6 +370,7 @@ class Machine {
           ev.rowsRead++;
         }
         for (let c = 0; c < C; c++) acc[out + c] = this.wrapAcc(sums[c] as number);
+        this.writers.acc[ins.accBase + p] = this.pc;
       }
       ev.macs += pixels * R * C;
     }
@@ -479,6 +496,7 @@ class Machine {
       if (bestValue === undefined || value > bestValue) { best = i; bestValue = value; }
     });
     for (let l = 0; l < L; l++) this.memories.acc[ins.outAcc * L + l] = l === 0 ? best : 0;
+    this.writers.acc[ins.outAcc] = this.pc;
     const ev = this.events[this.pc] as InstructionEvents;
     ev.rowsRead += blocks;
     ev.rowsWritten++;

@@ -1,0 +1,71 @@
+/**
+ * Compiler refusals (the layer named, what is supported) and the cycle model on a hand-timed program.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileProgram, configForModel, defaultConfig, replayCycles } from '../../generator/accel/index.js';
+import { make } from '../../generator/accel/isa.js';
+import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
+
+function convGraph(choice: { inChannels: number; outChannels: number; group: number; height?: number; width?: number; weightBits?: number; kernel?: number }): QuantizedGraph {
+  const { kernel = 3, ...rest } = choice;
+  return randomConvGraph(seeded(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
+}
+
+describe('compiler refusals name the layer', () => {
+  it('a grouped convolution that is not depthwise', () => {
+    const g = convGraph({ inChannels: 4, outChannels: 4, group: 2 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/layer 0 '.*' \(conv\): grouped convolution with group 2 .* not depthwise/);
+  });
+
+  it('weights wider than the accelerator', () => {
+    const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, weightBits: 10 });
+    expect((g.layers[0] as QConvLayer).weightBits).toBe(10);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { weightBits: 8 }))).toThrow(/layer 0 .*10-bit weights; the accelerator's weights are 8 bits/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).not.toThrow();
+  });
+
+  it('activations that do not fit ACT', () => {
+    // (the single conv's output goes to ACC as the final scores, so only the input lives in ACT)
+    const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, height: 20, width: 20 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 300 }))).toThrow(/input tensor 'x' needs 400 ACT rows while 0 rows hold live tensors; ACT has 300 rows/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 400 }))).not.toThrow();
+  });
+
+  it('a slab whose weights do not fit half of WGT', () => {
+    const g = convGraph({ inChannels: 9, outChannels: 2, group: 1, kernel: 5 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { wgtRows: 64 }))).toThrow(/layer 0 .*one output slab needs 300 WGT rows \(75 folds of 4\); half of WGT holds 32/);
+  });
+
+  it('R != C is refused by the configuration', () => {
+    expect(() => defaultConfig(8, 16)).toThrow(/needs R = C/);
+  });
+});
+
+describe('cycle model', () => {
+  it('replays a hand-timed program: fetch, tokens, per-instruction costs from the table', () => {
+    const config = defaultConfig(4, 4);
+    const program = [
+      make('load', { mem: 0, sramAddr: 0, memAddr: 0, ySize: 1, xSize: 4 }, { pushNext: true }), // 2 + ceil(16/16) = 3
+      make('setg', { inH: 2, inW: 2, outW: 2, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 }, { popPrev: true }), // 1
+      make('gemm', { nOy: 2, toAcc: 1 }, { pushNext: true }), // R + F*max(P,R) + R + C + 4 = 4 + 4 + 4 + 4 + 4 = 20
+      make('store', { mem: 3, ySize: 1, xSize: 4, memAddr: 0 }, { popPrev: true }), // 2 + ceil(64/16) = 6
+      make('finish', {}), // 1
+    ];
+    const r = replayCycles(config, program);
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 4], [1, 4, 5], [2, 5, 25], [3, 25, 31], [4, 31, 32]]);
+    expect(r.total).toBe(32);
+    expect(r.busy).toEqual({ ld: 3, ex: 21, st: 7 });
+  });
+
+  it('a full queue stalls fetch (queueDepth)', () => {
+    const config = defaultConfig(4, 4, { queueDepth: 1 });
+    const setg = make('setg', { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 });
+    const program = [make('load', { mem: 0, ySize: 1, xSize: 32 }, { pushNext: true }), setg, setg, make('nop', { queue: 1 }, { popPrev: true, pushNext: true }), make('finish', {}, { popPrev: true })];
+    const r = replayCycles(config, program);
+    // LOAD: 2 + 32*4/16 = 10 cycles; the EX queue holds one waiting instruction, so fetch of the third
+    // EX instruction waits until the second has started.
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 11], [1, 2, 3], [3, 4, 5], [5, 11, 12], [6, 12, 13]]);
+    expect(r.total).toBe(13);
+  });
+});
