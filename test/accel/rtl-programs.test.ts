@@ -1,7 +1,8 @@
 /**
  * Whole programs on the accelerator's RTL: the example model at K = 0 compiled for 8x8 and 16x16, run in
  * Verilator on a few digits (FIXYNN_FULL: 200) and in Icarus on one; scores and class bit-exact with the
- * ISA simulator and with the integer model; every instruction's cycles against the cycle-cost table
+ * ISA simulator and with the integer model; random back ends (test/helpers/random-network.ts) likewise on
+ * the same build (4, FIXYNN_FULL: 12); every instruction's cycles against the cycle-cost table
  * (generator/accel/costs.ts); faults (a corrupt word, an address out of range, a program without FINISH, a
  * deadlock) stop the machine with the error bit and the faulting pc. The Verilog is lint-clean and
  * deterministic.
@@ -26,16 +27,26 @@ import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { type AccelBuild, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
 import { lint } from '../../verify/sim/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadInputs } from '../../generator/data/index.js';
+import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
 
 const FULL = process.env.FIXYNN_FULL === '1';
 const DIGITS = FULL ? 200 : 3;
+const RANDOM = Number(process.env.FIXYNN_ACCEL_RTL_RANDOM ?? (FULL ? 12 : 4));
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
-/** The example's configuration on an N x N array: on-chip memories sized for it (small builds). */
-function exampleConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
-  const config = configForModel(graph, n, n, { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8 });
-  return { config, rtl: rtlConfig(config, { dwMaxWidth: 32, imemWords: 256 }) };
+/**
+ * One RTL configuration per array side for every program of this file (one Verilator build each): widths
+ * wide enough for the example and the random back ends (32-bit accumulators and multipliers, a 5x5
+ * depthwise window), on-chip memories sized for them.
+ */
+function testConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
+  const fixed = { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25 };
+  const config = configForModel(graph, n, n, { ...fixed, weightBits: 8, accBits: 32, multiplierBits: 32 });
+  return { config, rtl: rtlConfig(config, { dwMaxWidth: 32, imemWords: 512 }) };
 }
 
 let graph: QuantizedGraph;
@@ -67,11 +78,12 @@ function predictedCycles(compiled: CompiledProgram): Map<number, number> {
   return out;
 }
 
-describe.each([8, 16])('the example model at K = 0 on the %ix%i accelerator', (n) => {
+// npm test builds the 8x8 design; FIXYNN_FULL adds 16x16 (a Verilator build of minutes on a shared machine).
+describe.each(FULL ? [8, 16] : [8])('the example model at K = 0 on the %i-lane (NxN) accelerator', (n) => {
   let compiled: CompiledProgram;
   let build: AccelBuild;
   beforeAll(async () => {
-    const { config, rtl } = exampleConfig(graph, n);
+    const { config, rtl } = testConfig(graph, n);
     compiled = compileProgram(graph, config);
     build = await buildAccel(rtl, 'verilator');
   }, 1_200_000);
@@ -104,7 +116,7 @@ describe('the accelerator RTL', () => {
   let build: AccelBuild;
   let rtl: RtlConfig;
   beforeAll(async () => {
-    const ex = exampleConfig(graph, 8);
+    const ex = testConfig(graph, 8);
     rtl = ex.rtl;
     compiled = compileProgram(graph, ex.config);
     build = await buildAccel(rtl, 'verilator');
@@ -125,6 +137,41 @@ describe('the accelerator RTL', () => {
     expect([...r!.output]).toEqual([...ref.scores]);
     expect(r!.class).toBe(ref.cls);
   }, 900_000);
+
+  it(`${RANDOM} random back ends (dense / depthwise / pointwise convs, pools, residual Add, heads) bit-exact with the ISA simulator and the integer model`, async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-rtl-random-'));
+    try {
+      let ran = 0;
+      for (let seed = 1; ran < RANDOM && seed < 10 * RANDOM; seed++) {
+        const net = randomNetwork({ seed: 500 + seed, layers: 2 + (seed % 4) });
+        const onnx = net.builder.save(path.join(work, `net${seed}.onnx`));
+        const imported = importModel(onnx);
+        const quantized = await quantizeModel(onnx, imported, { calibImages: loadInputs('random', imported.input.shape, { count: 8, seed: 3000 + seed }).images });
+        if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) continue;
+        const cfg = testConfig(quantized, 8);
+        if (JSON.stringify(cfg.rtl) !== JSON.stringify(rtl)) continue; // a network needing other widths than this build's
+        const program = compileProgram(quantized, cfg.config);
+        const why = `network ${500 + seed}:\n  ${net.description.join('\n  ')}`;
+        const integer = new IntegerModel(quantized);
+        const last = quantized.layers[quantized.layers.length - 1]!;
+        const outT = quantized.tensors[quantized.output]!;
+        const qs = loadInputs('random', imported.input.shape, { count: 2, seed: 4000 + seed }).images.map((img) => integer.quantizeInput(img));
+        const runs = await runProgramOnRtl(build, program, qs, outT);
+        runs.forEach((r, i) => {
+          const values = integer.run(qs[i]!);
+          const expected = program.layout.output.memory === 'acc' ? finalAccumulators(quantized, last, values.get(last.inputs[0]!)!) : values.get(quantized.output)!;
+          expect(r.run.status, why).toBe('done');
+          expect([...r.output], why).toEqual([...runOnSimulator(program, qs[i]!, outT).output]);
+          expect([...r.output], why).toEqual([...expected]);
+          if (program.layout.classAddr !== undefined) expect(r.class, why).toBe(chipAnswer(expected, last.requant.multiplier, last.requant.shift));
+        });
+        ran++;
+      }
+      expect(ran).toBe(RANDOM);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 1_200_000);
 
   it('a fault stops the machine with the error bit and the faulting pc (never a hang)', async () => {
     const words = compiled.program.map(encode);

@@ -22,14 +22,17 @@ export interface RtlOptions {
 }
 
 export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
-  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? 3, dwMaxWidth: options.dwMaxWidth ?? 64, imemWords: options.imemWords ?? 1024 };
+  // The engine's window is square: the largest side whose taps fit the configuration's dwTaps.
+  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? Math.floor(Math.sqrt(base.dwTaps)), dwMaxWidth: options.dwMaxWidth ?? 64, imemWords: options.imemWords ?? 1024 };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
   need(c.dwKernel >= 1 && c.dwKernel <= 7, `depthwise kernel ${c.dwKernel}: supported 1..7`);
+  need(c.dwKernel * c.dwKernel <= c.dwTaps, `depthwise window ${c.dwKernel}x${c.dwKernel} has more taps than dwTaps = ${c.dwTaps}`);
   need(Number.isInteger(c.dwMaxWidth) && c.dwMaxWidth >= 2 && c.dwMaxWidth <= 4096, `depthwise line buffer width ${c.dwMaxWidth}: supported 2..4096`);
   need(Number.isInteger(c.imemWords) && c.imemWords >= 2, `program memory ${c.imemWords} words: at least 2`);
   need((c.cols * Math.ceil(c.actBits / 8)) % c.memPortBytes === 0, `MEM port ${c.memPortBytes} bytes must divide an ACT row (${c.cols * Math.ceil(c.actBits / 8)} bytes)`);
+  need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
   need(c.memBytes % c.memPortBytes === 0, `MEM bytes ${c.memBytes} must be a multiple of the port (${c.memPortBytes})`);
   return c;
 }
