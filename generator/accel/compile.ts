@@ -251,13 +251,13 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const layerOfJob: number[] = [];
   let finalTile = 0;
 
-  /** Serializes rows of lanes into MEM and returns a LOAD of them into `mem` at `sram`. */
-  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction => {
+  /** Serializes rows of lanes into MEM and returns the LOADs of them into `mem` at `sram`. */
+  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction[] => {
     const eb = elementBytes(config, mem);
     const rb = rowBytes(config, mem);
     const at = image.alloc(rows.length * rb);
     rows.forEach((row, r) => row.forEach((v, l) => image.writeLE(at + r * rb + l * eb, eb, mem === 'wgt' ? toUnsignedBits(v, config.weightBits) : v)));
-    return make('load', { mem: MEMORY_IDS[mem], sramAddr: sram, memAddr: at, ySize: 1, xSize: rows.length, memStride: 0, sramStride: 0 });
+    return contiguous('load', mem, sram, at, rows.length, rb);
   };
   const qpRecordRows = (a: readonly number[], b: readonly number[], s: readonly number[], blocks: number, channels: number): number[][] => {
     const rows: number[][] = [];
@@ -290,7 +290,8 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const job: Job = { layer: layer.index, loads: [], ex: [], stores: [], finalTiles: [] };
       jobs.push(job);
       layerOfJob.push(i);
-      if (jobs.length === 1) job.loads.push(make('load', { mem: MEMORY_IDS.act, sramAddr: inputRow, memAddr: 0, ySize: 1, xSize: rowsOf(input), memStride: 0, sramStride: 0 }));
+      // The input image (its MEM address is filled in once the input region is placed).
+      if (jobs.length === 1) job.loads.push(...contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')));
       return job;
     };
 
@@ -298,8 +299,9 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const g = gemmGeometry(layer, inT, outT);
       const folds = g.kh * g.kw * cbIn;
       if (folds * R > wgtHalf) refuse(layer, `one output slab needs ${folds * R} WGT rows (${folds} folds of ${R}); half of WGT holds ${wgtHalf} (raise wgtRows; issue 12 streams folds)`);
-      if (outW > accHalf) refuse(layer, `one output row of ${outW} pixels exceeds the ACC tile of ${accHalf} rows`);
-      const tileRows = Math.min(outH, Math.floor(accHalf / outW), 4095);
+      if (outW > Math.min(accHalf, 4095)) refuse(layer, `one output row of ${outW} pixels exceeds the ACC tile of ${Math.min(accHalf, 4095)} rows`);
+      // A tile's pixels are ACC rows (and, for the final layer, STORE row groups: ySize is 12 bits).
+      const tileRows = Math.min(outH, Math.floor(Math.min(accHalf, 4095) / outW), 4095);
       for (let slab = 0; slab < cbOut; slab++) {
         const job = startJob();
         const h = (jobs.length - 1) % 2;
@@ -319,10 +321,10 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
             }));
           }
         }
-        job.loads.push(loadRows('wgt', wgtBase, rows));
+        job.loads.push(...loadRows('wgt', wgtBase, rows));
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows(slice(layer.bias), slice(r.multiplier), slice(r.shift), 1, Math.min(C, outT.shape[0] - ch0))));
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(slice(layer.bias), slice(r.multiplier), slice(r.shift), 1, Math.min(C, outT.shape[0] - ch0))));
         job.ex.push(make('setg', { inH: g.inH, inW: g.inW, outW, kh: g.kh, kw: g.kw, strideY: g.sy, strideX: g.sx, padTop: g.padTop, padLeft: g.padLeft, cbIn, cbOut }), setq());
         for (let oy0 = 0; oy0 < outH; oy0 += tileRows) {
           const nOy = Math.min(tileRows, outH - oy0);
@@ -363,12 +365,12 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
               }));
             }
           }
-          job.loads.push(loadRows('wgt', wgtBase, rows));
+          job.loads.push(...loadRows('wgt', wgtBase, rows));
         }
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, outT.shape[0] - ch0);
         const bias = layer.kind === 'conv' ? layer.bias : [];
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows(bias.slice(ch0, ch0 + n), r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(bias.slice(ch0, ch0 + n), r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
         const [padTop, padLeft] = [layer.pads[0], layer.pads[1]];
         job.ex.push(make('setg', { inH, inW, outW, kh: kernel[0], kw: kernel[1], strideY: layer.stride[0], strideX: layer.stride[1], padTop, padLeft, cbIn, cbOut }), setq());
         job.ex.push(make('dwconv', { actBase: inRow, wgtBase, qpBase, outBase: outRow, oy0: 0, nOy: outH, cb0, nCb, mode }));
@@ -381,7 +383,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const qpBase = ((jobs.length - 1) % 2) * qpHalf;
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, outT.shape[0] - ch0);
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
         job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
         job.ex.push(make('gap', { actBase: inRow, outBase: outRow, qpBase, count: inH * inW, cb0, nCb }));
       }
@@ -393,7 +395,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const qpBase = ((jobs.length - 1) % 2) * qpHalf;
       const ch = outT.shape[0];
       const fill = (v: number) => Array.from({ length: ch }, () => v);
-      job.loads.push(loadRows('qp', qpBase, qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch)));
+      job.loads.push(...loadRows('qp', qpBase, qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch)));
       job.ex.push(make('setg', { inH, inW, outW, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }));
       job.ex.push(setq({ zpA: layer.inputZeroPoints[0], zpB: layer.inputZeroPoints[1], bSigned: bT.quant.signed ? 1 : 0 }));
       let remaining = rowsOf(outT);
@@ -422,7 +424,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     layerOfJob.push(layers.length - 1);
     const qpBase = ((jobs.length - 1) % 2) * qpHalf;
     if (3 * outBlocks > qpHalf) refuse(last, `ARGMAX over ${outputTensor.shape[0]} scores needs ${3 * outBlocks} QP rows; half of QP holds ${qpHalf}`);
-    job.loads.push(loadRows('qp', qpBase, qpRecordRows(lastGemm.bias, lastGemm.requant.multiplier, lastGemm.requant.shift, outBlocks, outputTensor.shape[0])));
+    job.loads.push(...loadRows('qp', qpBase, qpRecordRows(lastGemm.bias, lastGemm.requant.multiplier, lastGemm.requant.shift, outBlocks, outputTensor.shape[0])));
     job.ex.push(make('argmax', { accBase: scoreBase, qpBase, count: outputTensor.shape[0], outAcc: scoreBase + outBlocks }));
   }
 
@@ -431,9 +433,10 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const outRb = rowBytes(config, outMemory);
   const outputAddr = image.alloc(rowsOf(outputTensor) * outRb);
   const classAddr = finalVector ? image.alloc(rowBytes(config, 'acc')) : undefined;
-  // The input LOAD reads the input region.
-  const firstLoad = jobs[0]?.loads[0];
-  if (firstLoad && firstLoad.op === 'load') (jobs[0] as Job).loads[0] = { ...firstLoad, memAddr: inputAddr };
+  // The input LOADs (the first of job 0) read the input region.
+  const job0 = jobs[0] as Job;
+  const inputLoads = contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')).length;
+  job0.loads.forEach((ins, k) => { if (k < inputLoads && ins.op === 'load') job0.loads[k] = { ...ins, memAddr: ins.memAddr + inputAddr }; });
   for (const job of jobs) {
     job.stores.forEach((s, k) => {
       const st = s.store;
@@ -447,7 +450,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: scoreBase + outBlocks, memAddr: classAddr as number, ySize: 1, xSize: 1, memStride: 0, sramStride: 0 }) });
   } else if (!finalIsGemm) {
     const at = act.where.get(last.output) as number;
-    lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.act, sramAddr: at, memAddr: outputAddr, ySize: 1, xSize: rowsOf(outputTensor), memStride: 0, sramStride: 0 }) });
+    for (const store of contiguous('store', 'act', at, outputAddr, rowsOf(outputTensor), outRb)) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
   }
   if (image.size > config.memBytes) throw badInput(`accelerator: the memory image needs ${image.size} bytes of MEM; the configuration has ${config.memBytes}`);
 
@@ -592,6 +595,7 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
       const [outC, perGroup] = layer.weightShape;
       if (!(perGroup === 1 && layer.group === inT.shape[0] && outC === inT.shape[0])) refuse(layer, `grouped convolution with group ${layer.group} (${inT.shape[0]} -> ${outC} channels) is not depthwise; the accelerator runs dense (group 1) and depthwise (group = C_in = C_out) convolutions`);
     }
+    if (layer.kind === 'globalavgpool' && inT.shape[1] * inT.shape[2] > 65535) refuse(layer, `global pooling over ${inT.shape[1] * inT.shape[2]} pixels; GAP counts up to 65,535`);
     if (layer.kind === 'gemm' && (inT.shape[1] > 15 || inT.shape[2] > 15)) refuse(layer, `a fully connected layer over a ${inT.shape[1]}x${inT.shape[2]} map; up to 15x15 (GEMM runs it as a kernel of that size)`);
     if (layer.kind === 'add') {
       if (r.multiplier.some((m) => m !== 1)) refuse(layer, 'an Add whose output multiplier is not 1 (docs/arithmetic.md §5)');
@@ -600,6 +604,20 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
     }
     if (layer.kind === 'maxpool' && (layer.pads[0] >= layer.kernel[0] || layer.pads[1] >= layer.kernel[1])) refuse(layer, 'a MaxPool window entirely in the padding');
   }
+}
+
+/**
+ * LOADs/STOREs of `n` rows contiguous in both memories: one 2-D instruction of 4,095-row groups (xSize is
+ * 12 bits) plus one for the remainder.
+ */
+function contiguous(op: 'load' | 'store', mem: MemoryName, sram: number, memAddr: number, n: number, rb: number): Instruction[] {
+  const X = 4095;
+  const out: Instruction[] = [];
+  const groups = Math.floor(n / X);
+  if (groups > 0) out.push(make(op, { mem: MEMORY_IDS[mem], sramAddr: sram, memAddr, ySize: groups, xSize: X, memStride: X * rb, sramStride: X }));
+  const rest = n - groups * X;
+  if (rest > 0 || n === 0) out.push(make(op, { mem: MEMORY_IDS[mem], sramAddr: sram + groups * X, memAddr: memAddr + groups * X * rb, ySize: 1, xSize: rest, memStride: 0, sramStride: 0 }));
+  return out;
 }
 
 function toUnsignedBits(v: number, bits: number): number {

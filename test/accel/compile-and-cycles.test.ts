@@ -2,7 +2,10 @@
  * Compiler refusals (the layer named, what is supported) and the cycle model on a hand-timed program.
  */
 import { describe, expect, it } from 'vitest';
-import { compileProgram, configForModel, defaultConfig, replayCycles } from '../../generator/accel/index.js';
+import { compileProgram, configForModel, defaultConfig, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { finalAccumulators } from './reference.js';
+import { randomImage } from '../ffe/random-graphs.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
@@ -39,6 +42,19 @@ describe('compiler refusals name the layer', () => {
 
   it('R != C is refused by the configuration', () => {
     expect(() => defaultConfig(8, 16)).toThrow(/needs R = C/);
+  });
+});
+
+describe('large tensors', () => {
+  it('an input of more than 4,095 rows loads in 2-D groups; final tiles store through both ACC halves', () => {
+    const g = convGraph({ inChannels: 1, outChannels: 3, group: 1, height: 70, width: 71 });
+    const compiled = compileProgram(g, configForModel(g, 4, 4));
+    const loads = compiled.program.filter((i) => i.op === 'load' && i.mem === 0);
+    expect(loads.map((i) => i.op === 'load' && [i.ySize, i.xSize])).toEqual([[1, 4095], [1, 70 * 71 - 4095]]);
+    const q = randomImage(seeded(9), g.tensors[g.input.tensor]!);
+    const expected = finalAccumulators(g, g.layers[0]!, q);
+    expect(new IntegerModel(g).run(q).get(g.output)!.length).toBe(expected.length);
+    expect(Array.from(runOnSimulator(compiled, q, g.tensors[g.output]!).output)).toEqual(Array.from(expected));
   });
 });
 
