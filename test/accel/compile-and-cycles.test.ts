@@ -2,7 +2,7 @@
  * Compiler refusals (the layer named, what is supported) and the cycle model on a hand-timed program.
  */
 import { describe, expect, it } from 'vitest';
-import { compileProgram, configForModel, defaultConfig, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
+import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { finalAccumulators } from './reference.js';
 import { randomImage } from '../ffe/random-graphs.js';
@@ -83,5 +83,24 @@ describe('cycle model', () => {
     // EX instruction waits until the second has started.
     expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 11], [1, 2, 3], [3, 4, 5], [5, 11, 12], [6, 12, 13]]);
     expect(r.total).toBe(13);
+  });
+});
+
+describe('summaries for the CLI', () => {
+  it('describe the accelerator and the program per layer', () => {
+    const g = convGraph({ inChannels: 3, outChannels: 6, group: 1 });
+    const config = configForModel(g, 4, 4);
+    const d = describeAccelerator(config);
+    expect(d.peakMacsPerCycle).toEqual({ array: 16, depthwise: 36 });
+    expect(d.memoryBytes.act).toBe(config.actRows * 4 * config.actBits / 8);
+    const compiled = compileProgram(g, config);
+    const cycles = replayCycles(config, compiled.program, compiled.layout.layers);
+    const summary = summarizeProgram(compiled, cycles);
+    expect(summary.instructions).toBe(compiled.program.length);
+    expect(Object.values(summary.byOpcode).reduce((a, b) => a + b, 0)).toBe(compiled.program.length);
+    expect(summary.layers).toHaveLength(1);
+    expect(summary.layers[0]!.macs).toBe(6 * 5 * 5 * 3 * 9);
+    expect(summary.layers[0]!.instructions['gemm']).toBe(2); // two output slabs of 4 lanes
+    expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
   });
 });
