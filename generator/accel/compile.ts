@@ -5,6 +5,8 @@
  *
  * Lowering (the layer graph accepted is exactly what the integer model runs):
  *   conv group 1, gemm           -> GEMM per output slab of C channels and per tile of output rows
+ *                                   (few input channels, kh*kw > 1: replicate + DWCONV shift + 1x1 GEMM,
+ *                                   so the taps fill the array rows; see im2colPlan)
  *   conv depthwise (group = C_in = C_out) -> DWCONV mode mac
  *   maxpool / avgpool            -> DWCONV mode max / sum (1/N folded into M by the quantizer)
  *   globalavgpool                -> GAP
@@ -194,6 +196,11 @@ class ActAllocator {
     return at;
   }
 
+  /** Largest free range (rows). */
+  largestFree(): number {
+    return Math.max(0, ...this.free.map((f) => f.size));
+  }
+
   release(name: string, size: number): void {
     const at = this.where.get(name);
     if (at === undefined) return;
@@ -251,13 +258,13 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const layerOfJob: number[] = [];
   let finalTile = 0;
 
-  /** Serializes rows of lanes into MEM and returns a LOAD of them into `mem` at `sram`. */
-  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction => {
+  /** Serializes rows of lanes into MEM and returns the LOADs of them into `mem` at `sram`. */
+  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction[] => {
     const eb = elementBytes(config, mem);
     const rb = rowBytes(config, mem);
     const at = image.alloc(rows.length * rb);
     rows.forEach((row, r) => row.forEach((v, l) => image.writeLE(at + r * rb + l * eb, eb, mem === 'wgt' ? toUnsignedBits(v, config.weightBits) : v)));
-    return make('load', { mem: MEMORY_IDS[mem], sramAddr: sram, memAddr: at, ySize: 1, xSize: rows.length, memStride: 0, sramStride: 0 });
+    return contiguous('load', mem, sram, at, rows.length, rb);
   };
   const qpRecordRows = (a: readonly number[], b: readonly number[], s: readonly number[], blocks: number, channels: number): number[][] => {
     const rows: number[][] = [];
@@ -290,89 +297,147 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const job: Job = { layer: layer.index, loads: [], ex: [], stores: [], finalTiles: [] };
       jobs.push(job);
       layerOfJob.push(i);
-      if (jobs.length === 1) job.loads.push(make('load', { mem: MEMORY_IDS.act, sramAddr: inputRow, memAddr: 0, ySize: 1, xSize: rowsOf(input), memStride: 0, sramStride: 0 }));
+      // The input image (its MEM address is filled in once the input region is placed).
+      if (jobs.length === 1) job.loads.push(...contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')));
       return job;
     };
 
-    if ((layer.kind === 'conv' && layer.group === 1) || layer.kind === 'gemm') {
-      const g = gemmGeometry(layer, inT, outT);
-      const folds = g.kh * g.kw * cbIn;
+    /** GEMM jobs (one per output slab) for a conv over `src` into `dst` (ACT rows) or the final ACC. */
+    const emitGemm = (spec: {
+      src: { row: number; shape: Shape }; dst: { row: number; shape: Shape };
+      kh: number; kw: number; sy: number; sx: number; padTop: number; padLeft: number;
+      weight: (m: number, ch: number, ky: number, kx: number) => number;
+      bias: readonly number[]; multiplier: readonly number[]; shift: readonly number[];
+      setq: Instruction; final: boolean;
+    }): void => {
+      const [inCh, sh, sw] = spec.src.shape;
+      const [outCh, dh, dw] = spec.dst.shape;
+      const cbSrc = Math.ceil(inCh / C);
+      const cbDst = Math.ceil(outCh / C);
+      const folds = spec.kh * spec.kw * cbSrc;
       if (folds * R > wgtHalf) refuse(layer, `one output slab needs ${folds * R} WGT rows (${folds} folds of ${R}); half of WGT holds ${wgtHalf} (raise wgtRows; issue 12 streams folds)`);
-      if (outW > accHalf) refuse(layer, `one output row of ${outW} pixels exceeds the ACC tile of ${accHalf} rows`);
-      const tileRows = Math.min(outH, Math.floor(accHalf / outW), 4095);
-      for (let slab = 0; slab < cbOut; slab++) {
+      if (dw > Math.min(accHalf, 4095)) refuse(layer, `one output row of ${dw} pixels exceeds the ACC tile of ${Math.min(accHalf, 4095)} rows`);
+      // A tile's pixels are ACC rows (and, for the final layer, STORE row groups: ySize is 12 bits).
+      const tileRows = Math.min(dh, Math.floor(Math.min(accHalf, 4095) / dw), 4095);
+      for (let slab = 0; slab < cbDst; slab++) {
         const job = startJob();
         const h = (jobs.length - 1) % 2;
         const wgtBase = h * wgtHalf;
         const qpBase = h * qpHalf;
         const rows: number[][] = [];
         for (let f = 0; f < folds; f++) {
-          const ky = Math.floor(f / (g.kw * cbIn));
-          const kx = Math.floor(f / cbIn) % g.kw;
-          const b = f % cbIn;
+          const ky = Math.floor(f / (spec.kw * cbSrc));
+          const kx = Math.floor(f / cbSrc) % spec.kw;
+          const b = f % cbSrc;
           for (let rr = 0; rr < R; rr++) {
             const ch = b * C + rr;
             rows.push(Array.from({ length: C }, (_, c) => {
               const m = slab * C + c;
-              if (ch >= inT.shape[0] || m >= outT.shape[0]) return 0;
-              return g.weight(m, ch, ky, kx);
+              return ch >= inCh || m >= outCh ? 0 : spec.weight(m, ch, ky, kx);
             }));
           }
         }
-        job.loads.push(loadRows('wgt', wgtBase, rows));
+        job.loads.push(...loadRows('wgt', wgtBase, rows));
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows(slice(layer.bias), slice(r.multiplier), slice(r.shift), 1, Math.min(C, outT.shape[0] - ch0))));
-        job.ex.push(make('setg', { inH: g.inH, inW: g.inW, outW, kh: g.kh, kw: g.kw, strideY: g.sy, strideX: g.sx, padTop: g.padTop, padLeft: g.padLeft, cbIn, cbOut }), setq());
-        for (let oy0 = 0; oy0 < outH; oy0 += tileRows) {
-          const nOy = Math.min(tileRows, outH - oy0);
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0))));
+        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
+        for (let oy0 = 0; oy0 < dh; oy0 += tileRows) {
+          const nOy = Math.min(tileRows, dh - oy0);
           let accBase = 0;
-          if (outInAcc && finalVector) accBase = scoreBase + slab;
-          else if (outInAcc) accBase = (finalTile % 2) * accHalf;
-          job.ex.push(make('gemm', { actBase: inRow, wgtBase, qpBase, outBase: outRow + slab, accBase, oy0, nOy, toAcc: outInAcc ? 1 : 0 }));
-          if (outInAcc && !finalVector) {
+          if (spec.final && finalVector) accBase = scoreBase + slab;
+          else if (spec.final) accBase = (finalTile % 2) * accHalf;
+          job.ex.push(make('gemm', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row + slab, accBase, oy0, nOy, toAcc: spec.final ? 1 : 0 }));
+          if (spec.final && !finalVector) {
             const at = job.ex.length - 1;
             job.finalTiles.push({ at, tile: finalTile });
             const rb = rowBytes(config, 'acc');
             // memAddr is relative to the output region until that region is placed (below).
-            job.stores.push({ after: at, outOffset: (oy0 * outW * cbOut + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * outW, xSize: 1, memStride: cbOut * rb, sramStride: 1 }) });
+            job.stores.push({ after: at, outOffset: (oy0 * dw * cbDst + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * dw, xSize: 1, memStride: cbDst * rb, sramStride: 1 }) });
             finalTile++;
           }
         }
+      }
+    };
+
+    /** DWCONV jobs (as many channel blocks per job as WGT and QP halves hold). */
+    const emitWindow = (spec: {
+      src: { row: number; shape: Shape }; dst: { row: number; shape: Shape };
+      kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly number[]; mode: number;
+      weight: (ch: number, t: number) => number;
+      bias: readonly number[]; multiplier: readonly number[]; shift: readonly number[]; setq: Instruction;
+    }): void => {
+      const [ch, sh, sw] = spec.src.shape;
+      const [, dh, dw] = spec.dst.shape;
+      const cb = Math.ceil(ch / C);
+      const taps = spec.kernel[0] * spec.kernel[1];
+      const perBlockW = spec.mode === DW_MODES.mac ? taps : 0;
+      if (perBlockW > wgtHalf) refuse(layer, `${taps} taps per channel block exceed half of WGT (${wgtHalf} rows)`);
+      const perJob = Math.max(1, Math.min(perBlockW ? Math.floor(wgtHalf / perBlockW) : cb, Math.floor(qpHalf / 3), 1023));
+      for (let cb0 = 0; cb0 < cb; cb0 += perJob) {
+        const nCb = Math.min(perJob, cb - cb0);
+        const job = startJob();
+        const h = (jobs.length - 1) % 2;
+        const wgtBase = h * wgtHalf;
+        const qpBase = h * qpHalf;
+        if (perBlockW) {
+          const rows: number[][] = [];
+          for (let j = 0; j < nCb; j++) {
+            for (let t = 0; t < taps; t++) {
+              rows.push(Array.from({ length: C }, (_, l) => {
+                const c = (cb0 + j) * C + l;
+                return c < ch ? spec.weight(c, t) : 0;
+              }));
+            }
+          }
+          job.loads.push(...loadRows('wgt', wgtBase, rows));
+        }
+        const ch0 = cb0 * C;
+        const n = Math.min(nCb * C, ch - ch0);
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)));
+        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
+        job.ex.push(make('dwconv', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row, oy0: 0, nOy: dh, cb0, nCb, mode: spec.mode }));
+      }
+    };
+
+    const src = { row: inRow, shape: inT.shape };
+    const dst = { row: outRow, shape: outT.shape };
+    if ((layer.kind === 'conv' && layer.group === 1) || layer.kind === 'gemm') {
+      const g = gemmGeometry(layer, inT, outT);
+      const common = { bias: layer.bias, multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc };
+      const plan = layer.kind === 'conv' ? im2colPlan(layer, inT, outT, config, act) : undefined;
+      if (plan && layer.kind === 'conv') {
+        // Few input channels and a large kernel (the first layer at K = 0): the taps go into the array
+        // rows instead of one fold each. Replicate every input channel T = kh*kw times (GEMM 1x1 with
+        // weights 1), shift each copy by its tap (DWCONV with one-hot weights, the layer's stride and
+        // pads), then one 1x1 GEMM with the weights laid out as (channel, tap). Both helpers requantize
+        // with the identity (M = 2^15, s = 15, zo = zp_in), so every value and pad is exactly the input's.
+        const T = g.kh * g.kw;
+        const zp = layer.inputZeroPoint;
+        const range = qRange(inT.quant);
+        const identity = { bias: [] as number[], multiplier: Array.from({ length: plan.channels }, () => 2 ** 15), shift: Array.from({ length: plan.channels }, () => 15) };
+        const idq = make('setq', { zpA: zp, zo: zp, lo: range.min, hi: range.max, aSigned: inT.quant.signed ? 1 : 0 });
+        const repName = `${layer.output}#replicated`;
+        const colName = `${layer.output}#im2col`;
+        const rep = { row: act.alloc(repName, plan.replicatedRows, layer), shape: [plan.channels, inH, inW] as Shape };
+        emitGemm({ src, dst: rep, kh: 1, kw: 1, sy: 1, sx: 1, padTop: 0, padLeft: 0, weight: (m, ch) => (Math.floor(m / T) === ch ? 1 : 0), ...identity, setq: idq, final: false });
+        const col = { row: act.alloc(colName, plan.im2colRows, layer), shape: [plan.channels, outH, outW] as Shape };
+        emitWindow({ src: rep, dst: col, kernel: [g.kh, g.kw], stride: [g.sy, g.sx], pads: layer.pads, mode: DW_MODES.mac, weight: (ch, t) => (ch % T === t ? 1 : 0), ...identity, setq: idq });
+        act.release(repName, plan.replicatedRows);
+        emitGemm({ src: col, dst, kh: 1, kw: 1, sy: 1, sx: 1, padTop: 0, padLeft: 0, weight: (m, ch) => g.weight(m, Math.floor(ch / T), Math.floor((ch % T) / g.kw), ch % g.kw), ...common });
+        act.release(colName, plan.im2colRows);
+      } else {
+        emitGemm({ src, dst, kh: g.kh, kw: g.kw, sy: g.sy, sx: g.sx, padTop: g.padTop, padLeft: g.padLeft, weight: g.weight, ...common });
       }
     } else if (layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') {
       const kernel: readonly [number, number] = layer.kind === 'conv' ? [layer.kernel[0], layer.kernel[1]] : layer.kernel;
       const taps = kernel[0] * kernel[1];
       const mode = layer.kind === 'conv' ? DW_MODES.mac : layer.kind === 'maxpool' ? DW_MODES.max : DW_MODES.sum;
-      const perBlockW = mode === DW_MODES.mac ? taps : 0;
-      const perJob = Math.max(1, Math.min(perBlockW ? Math.floor(wgtHalf / perBlockW) : cbIn, Math.floor(qpHalf / 3), 1023));
-      if (perBlockW > wgtHalf) refuse(layer, `${taps} taps per channel block exceed half of WGT (${wgtHalf} rows)`);
-      for (let cb0 = 0; cb0 < cbIn; cb0 += perJob) {
-        const nCb = Math.min(perJob, cbIn - cb0);
-        const job = startJob();
-        const h = (jobs.length - 1) % 2;
-        const wgtBase = h * wgtHalf;
-        const qpBase = h * qpHalf;
-        if (layer.kind === 'conv') {
-          const rows: number[][] = [];
-          for (let j = 0; j < nCb; j++) {
-            for (let t = 0; t < taps; t++) {
-              rows.push(Array.from({ length: C }, (_, l) => {
-                const ch = (cb0 + j) * C + l;
-                return ch < outT.shape[0] ? layer.weights[ch * taps + t] ?? 0 : 0;
-              }));
-            }
-          }
-          job.loads.push(loadRows('wgt', wgtBase, rows));
-        }
-        const ch0 = cb0 * C;
-        const n = Math.min(nCb * C, outT.shape[0] - ch0);
-        const bias = layer.kind === 'conv' ? layer.bias : [];
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows(bias.slice(ch0, ch0 + n), r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
-        const [padTop, padLeft] = [layer.pads[0], layer.pads[1]];
-        job.ex.push(make('setg', { inH, inW, outW, kh: kernel[0], kw: kernel[1], strideY: layer.stride[0], strideX: layer.stride[1], padTop, padLeft, cbIn, cbOut }), setq());
-        job.ex.push(make('dwconv', { actBase: inRow, wgtBase, qpBase, outBase: outRow, oy0: 0, nOy: outH, cb0, nCb, mode }));
-      }
+      emitWindow({
+        src, dst, kernel, stride: layer.stride, pads: layer.pads, mode,
+        weight: (ch, t) => (layer.kind === 'conv' ? layer.weights[ch * taps + t] ?? 0 : 0),
+        bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(),
+      });
     } else if (layer.kind === 'globalavgpool') {
       const perJob = Math.max(1, Math.min(Math.floor(qpHalf / 3), 1023));
       for (let cb0 = 0; cb0 < cbIn; cb0 += perJob) {
@@ -381,7 +446,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const qpBase = ((jobs.length - 1) % 2) * qpHalf;
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, outT.shape[0] - ch0);
-        job.loads.push(loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
         job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
         job.ex.push(make('gap', { actBase: inRow, outBase: outRow, qpBase, count: inH * inW, cb0, nCb }));
       }
@@ -393,7 +458,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const qpBase = ((jobs.length - 1) % 2) * qpHalf;
       const ch = outT.shape[0];
       const fill = (v: number) => Array.from({ length: ch }, () => v);
-      job.loads.push(loadRows('qp', qpBase, qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch)));
+      job.loads.push(...loadRows('qp', qpBase, qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch)));
       job.ex.push(make('setg', { inH, inW, outW, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }));
       job.ex.push(setq({ zpA: layer.inputZeroPoints[0], zpB: layer.inputZeroPoints[1], bSigned: bT.quant.signed ? 1 : 0 }));
       let remaining = rowsOf(outT);
@@ -422,7 +487,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     layerOfJob.push(layers.length - 1);
     const qpBase = ((jobs.length - 1) % 2) * qpHalf;
     if (3 * outBlocks > qpHalf) refuse(last, `ARGMAX over ${outputTensor.shape[0]} scores needs ${3 * outBlocks} QP rows; half of QP holds ${qpHalf}`);
-    job.loads.push(loadRows('qp', qpBase, qpRecordRows(lastGemm.bias, lastGemm.requant.multiplier, lastGemm.requant.shift, outBlocks, outputTensor.shape[0])));
+    job.loads.push(...loadRows('qp', qpBase, qpRecordRows(lastGemm.bias, lastGemm.requant.multiplier, lastGemm.requant.shift, outBlocks, outputTensor.shape[0])));
     job.ex.push(make('argmax', { accBase: scoreBase, qpBase, count: outputTensor.shape[0], outAcc: scoreBase + outBlocks }));
   }
 
@@ -431,9 +496,10 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const outRb = rowBytes(config, outMemory);
   const outputAddr = image.alloc(rowsOf(outputTensor) * outRb);
   const classAddr = finalVector ? image.alloc(rowBytes(config, 'acc')) : undefined;
-  // The input LOAD reads the input region.
-  const firstLoad = jobs[0]?.loads[0];
-  if (firstLoad && firstLoad.op === 'load') (jobs[0] as Job).loads[0] = { ...firstLoad, memAddr: inputAddr };
+  // The input LOADs (the first of job 0) read the input region.
+  const job0 = jobs[0] as Job;
+  const inputLoads = contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')).length;
+  job0.loads.forEach((ins, k) => { if (k < inputLoads && ins.op === 'load') job0.loads[k] = { ...ins, memAddr: ins.memAddr + inputAddr }; });
   for (const job of jobs) {
     job.stores.forEach((s, k) => {
       const st = s.store;
@@ -447,7 +513,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: scoreBase + outBlocks, memAddr: classAddr as number, ySize: 1, xSize: 1, memStride: 0, sramStride: 0 }) });
   } else if (!finalIsGemm) {
     const at = act.where.get(last.output) as number;
-    lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.act, sramAddr: at, memAddr: outputAddr, ySize: 1, xSize: rowsOf(outputTensor), memStride: 0, sramStride: 0 }) });
+    for (const store of contiguous('store', 'act', at, outputAddr, rowsOf(outputTensor), outRb)) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
   }
   if (image.size > config.memBytes) throw badInput(`accelerator: the memory image needs ${image.size} bytes of MEM; the configuration has ${config.memBytes}`);
 
@@ -466,6 +532,31 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       memUsed: image.size,
     },
   };
+}
+
+/**
+ * Whether a dense conv runs faster with its taps packed into the array rows (the im2col lowering in
+ * compileProgram), estimated with the GEMM/DWCONV costs of docs/isa.md: taken when it saves a fifth of the
+ * compute cycles and ACT has room for the two helper tensors.
+ */
+function im2colPlan(layer: QConvLayer, inT: QuantTensor, outT: QuantTensor, config: AccelConfig, act: ActAllocator): { channels: number; replicatedRows: number; im2colRows: number } | undefined {
+  const C = lanes(config);
+  const R = config.rows;
+  const [inC, inH, inW] = inT.shape;
+  const [outC, outH, outW] = outT.shape;
+  const T = layer.kernel[0] * layer.kernel[1];
+  if (T === 1) return undefined;
+  const channels = inC * T;
+  const cbIn = Math.ceil(inC / C);
+  const cbRep = Math.ceil(channels / C);
+  const cbOut = Math.ceil(outC / C);
+  const direct = cbOut * T * cbIn * Math.max(outH * outW, R);
+  const packed = cbRep * Math.max(inH * inW, R) + cbRep * (T + inH * inW) + cbOut * cbRep * Math.max(outH * outW, R);
+  if (packed > 0.8 * direct) return undefined;
+  const replicatedRows = inH * inW * cbRep;
+  const im2colRows = outH * outW * cbRep;
+  if (replicatedRows + im2colRows > act.largestFree()) return undefined;
+  return { channels, replicatedRows, im2colRows };
 }
 
 function kindOf(l: QLayer): string {
@@ -592,6 +683,7 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
       const [outC, perGroup] = layer.weightShape;
       if (!(perGroup === 1 && layer.group === inT.shape[0] && outC === inT.shape[0])) refuse(layer, `grouped convolution with group ${layer.group} (${inT.shape[0]} -> ${outC} channels) is not depthwise; the accelerator runs dense (group 1) and depthwise (group = C_in = C_out) convolutions`);
     }
+    if (layer.kind === 'globalavgpool' && inT.shape[1] * inT.shape[2] > 65535) refuse(layer, `global pooling over ${inT.shape[1] * inT.shape[2]} pixels; GAP counts up to 65,535`);
     if (layer.kind === 'gemm' && (inT.shape[1] > 15 || inT.shape[2] > 15)) refuse(layer, `a fully connected layer over a ${inT.shape[1]}x${inT.shape[2]} map; up to 15x15 (GEMM runs it as a kernel of that size)`);
     if (layer.kind === 'add') {
       if (r.multiplier.some((m) => m !== 1)) refuse(layer, 'an Add whose output multiplier is not 1 (docs/arithmetic.md §5)');
@@ -600,6 +692,20 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
     }
     if (layer.kind === 'maxpool' && (layer.pads[0] >= layer.kernel[0] || layer.pads[1] >= layer.kernel[1])) refuse(layer, 'a MaxPool window entirely in the padding');
   }
+}
+
+/**
+ * LOADs/STOREs of `n` rows contiguous in both memories: one 2-D instruction of 4,095-row groups (xSize is
+ * 12 bits) plus one for the remainder.
+ */
+function contiguous(op: 'load' | 'store', mem: MemoryName, sram: number, memAddr: number, n: number, rb: number): Instruction[] {
+  const X = 4095;
+  const out: Instruction[] = [];
+  const groups = Math.floor(n / X);
+  if (groups > 0) out.push(make(op, { mem: MEMORY_IDS[mem], sramAddr: sram, memAddr, ySize: groups, xSize: X, memStride: X * rb, sramStride: X }));
+  const rest = n - groups * X;
+  if (rest > 0 || n === 0) out.push(make(op, { mem: MEMORY_IDS[mem], sramAddr: sram + groups * X, memAddr: memAddr + groups * X * rb, ySize: 1, xSize: rest, memStride: 0, sramStride: 0 }));
+  return out;
 }
 
 function toUnsignedBits(v: number, bits: number): number {

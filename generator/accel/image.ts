@@ -11,17 +11,17 @@ import { badInput } from '../errors.js';
 import { disassemble } from './asm.js';
 import type { CompiledProgram, ProgramLayout } from './compile.js';
 import { type AccelConfig, checkConfig } from './config.js';
-import { bytesToWord, decode, encode, type Instruction, IsaError, wordToBytes } from './isa.js';
+import { bytesToWord, decode, encode, type Instruction, ISA_VERSION, IsaError, wordToBytes } from './isa.js';
 
 export const PROGRAM_MAGIC = 'FXNNPRG1';
 export const MEMORY_MAGIC = 'FXNNMEM1';
 export const IMAGE_VERSION = 1;
 const HEADER = 32;
 
-/** CRC-32 of the configuration's canonical JSON (keys sorted): ties an image to one accelerator. */
+/** CRC-32 of the ISA version and the configuration's canonical JSON (keys sorted): ties an image to one accelerator. */
 export function configFingerprint(config: AccelConfig): number {
   const keys = Object.keys(config).sort();
-  const canonical = JSON.stringify(Object.fromEntries(keys.map((k) => [k, (config as unknown as Record<string, unknown>)[k]])));
+  const canonical = JSON.stringify({ isa: ISA_VERSION, config: Object.fromEntries(keys.map((k) => [k, (config as unknown as Record<string, unknown>)[k]])) });
   return crc32(Buffer.from(canonical, 'utf8')) >>> 0;
 }
 

@@ -13,3 +13,4 @@ export { decode, encode, type Instruction, ISA, make, OPCODES } from './isa.js';
 export { type AccelRun, memWithInput, readOutput, runOnSimulator } from './run.js';
 export { type AccelCheck, type AccelMismatch, checkAgainstIntegerModel, describeAccelMismatch } from './check.js';
 export { AccelFault, simulate } from './simulator.js';
+export { type AcceleratorDescription, describeAccelerator, type ProgramSummary, summarizeProgram } from './report.js';

@@ -32,6 +32,9 @@ function field<N extends string>(name: N, width: number, doc: string, signed = f
   return { name, width, signed, doc };
 }
 
+/** Version of the instruction set (part of every image's configuration fingerprint). */
+export const ISA_VERSION = 1;
+
 export const WORD_BITS = 128;
 export const HEADER_BITS = 8;
 export const OPCODE_BITS = 4;

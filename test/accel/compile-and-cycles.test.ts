@@ -2,7 +2,10 @@
  * Compiler refusals (the layer named, what is supported) and the cycle model on a hand-timed program.
  */
 import { describe, expect, it } from 'vitest';
-import { compileProgram, configForModel, defaultConfig, replayCycles } from '../../generator/accel/index.js';
+import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { finalAccumulators } from './reference.js';
+import { randomImage } from '../ffe/random-graphs.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
@@ -42,6 +45,19 @@ describe('compiler refusals name the layer', () => {
   });
 });
 
+describe('large tensors', () => {
+  it('an input of more than 4,095 rows loads in 2-D groups; final tiles store through both ACC halves', () => {
+    const g = convGraph({ inChannels: 1, outChannels: 3, group: 1, height: 70, width: 71 });
+    const compiled = compileProgram(g, configForModel(g, 4, 4));
+    const loads = compiled.program.filter((i) => i.op === 'load' && i.mem === 0);
+    expect(loads.map((i) => i.op === 'load' && [i.ySize, i.xSize])).toEqual([[1, 4095], [1, 70 * 71 - 4095]]);
+    const q = randomImage(seeded(9), g.tensors[g.input.tensor]!);
+    const expected = finalAccumulators(g, g.layers[0]!, q);
+    expect(new IntegerModel(g).run(q).get(g.output)!.length).toBe(expected.length);
+    expect(Array.from(runOnSimulator(compiled, q, g.tensors[g.output]!).output)).toEqual(Array.from(expected));
+  });
+});
+
 describe('cycle model', () => {
   it('replays a hand-timed program: fetch, tokens, per-instruction costs from the table', () => {
     const config = defaultConfig(4, 4);
@@ -67,5 +83,24 @@ describe('cycle model', () => {
     // EX instruction waits until the second has started.
     expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 11], [1, 2, 3], [3, 4, 5], [5, 11, 12], [6, 12, 13]]);
     expect(r.total).toBe(13);
+  });
+});
+
+describe('summaries for the CLI', () => {
+  it('describe the accelerator and the program per layer', () => {
+    const g = convGraph({ inChannels: 3, outChannels: 6, group: 1 });
+    const config = configForModel(g, 4, 4);
+    const d = describeAccelerator(config);
+    expect(d.peakMacsPerCycle).toEqual({ array: 16, depthwise: 36 });
+    expect(d.memoryBytes.act).toBe(config.actRows * 4 * config.actBits / 8);
+    const compiled = compileProgram(g, config);
+    const cycles = replayCycles(config, compiled.program, compiled.layout.layers);
+    const summary = summarizeProgram(compiled, cycles);
+    expect(summary.instructions).toBe(compiled.program.length);
+    expect(Object.values(summary.byOpcode).reduce((a, b) => a + b, 0)).toBe(compiled.program.length);
+    expect(summary.layers).toHaveLength(1);
+    expect(summary.layers[0]!.macs).toBe(6 * 5 * 5 * 3 * 9);
+    expect(summary.layers[0]!.instructions['gemm']).toBe(2); // two output slabs of 4 lanes
+    expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
   });
 });
