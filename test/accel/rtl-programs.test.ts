@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { compileProgram, configForModel, type CompiledProgram } from '../../generator/accel/compile.js';
 import type { AccelConfig } from '../../generator/accel/config.js';
 import { type Geometry, instructionCycles } from '../../generator/accel/costs.js';
+import { replayCycles } from '../../generator/accel/cycle-model.js';
 import { type Instruction, encode, make } from '../../generator/accel/isa.js';
 import { runOnSimulator } from '../../generator/accel/run.js';
 import { type RtlConfig, rtlConfig } from '../../generator/accel/rtl/config.js';
@@ -108,6 +109,11 @@ describe.each(FULL ? [8, 16] : [8])('the example model at K = 0 on the %i-lane (
     const off = [...r!.instructionCycles].filter(([pc, cyc]) => predicted.get(pc) !== cyc).map(([pc, cyc]) => `pc ${pc} ${compiled.program[pc]!.op}: RTL ${cyc}, table ${predicted.get(pc)}`);
     expect(off).toEqual([]);
     expect(r!.instructionCycles.size).toBe(compiled.program.length);
+    // The cycle model's replay of the same program starts every instruction in the RTL's clock.
+    const replay = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+    const late = compiled.program.flatMap((ins, pc) => (replay.timings[pc]!.start === r!.startCycle.get(pc) ? [] : [`pc ${pc} ${ins.op}: RTL ${r!.startCycle.get(pc)}, model ${replay.timings[pc]!.start}`]));
+    expect(late.slice(0, 10)).toEqual([]);
+    expect(r!.run.cycles).toBe(replay.total);
   }, 600_000);
 });
 

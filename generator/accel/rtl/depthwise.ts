@@ -135,7 +135,10 @@ export function buildDepthwiseEngine(c: RtlConfig, name = 'accel_dw_engine'): Mo
         const w = m.reg(`w_l${lane}_p${pos}`, interval(wr.min, wr.max), { enable: wClear.or(loadHere) }).next(mux(loadHere, weights[lane]!, 0));
         const v = window[i]![j]!;
         // mac: v * w; sum (average pooling): v inside the kernel. The max-pool pad never reaches these.
-        taps.push(m.pipe(`prod_l${lane}_p${pos}`, mux(sumMode, mux(inKernel(i, j), v, 0), v.mul(w))));
+        // Taps outside the kernel read 0, not whatever an unused line buffer holds (unknown in 4-state
+        // simulators before its first write: X * 0 is X).
+        const inside = mux(inKernel(i, j), v, 0);
+        taps.push(m.pipe(`prod_l${lane}_p${pos}`, mux(sumMode, inside, inside.mul(w))));
         candidates.push(m.pipe(`cand_l${lane}_p${pos}`, mux(inKernel(i, j), v, PAD)));
       }
     }
