@@ -6,7 +6,7 @@
  * was asked to dump, and every unit's instruction start/end events.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Handlebars from 'handlebars';
@@ -15,7 +15,7 @@ import { PROGRAM_BASE, generateAccelerator } from '../../generator/accel/rtl/top
 import { emitDesign } from '../../generator/emit/index.js';
 import { checkFailed } from '../../generator/errors.js';
 import { version } from '../../generator/version.js';
-import { runTool, toolVersion, type SimulatorName } from '../sim/index.js';
+import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
 const TB = 'fixynn_accel_tb';
 const template = Handlebars.compile(readFileSync(new URL('../../templates/accel-tb.v.hbs', import.meta.url), 'utf8'), { noEscape: true, strict: true });
@@ -53,14 +53,7 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n`);
   for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
-  const root = options.cacheDir ?? process.env.FIXYNN_SIM_CACHE ?? path.join(tmpdir(), 'fixynn-sim-cache');
-  const dir = path.join(root, `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`);
-  const product = path.join(dir, simulator === 'verilator' ? 'Vtb' : 'tb.vvp');
-  if (existsSync(product)) return { simulator, config, dir, buildSeconds: 0, cached: true, files };
-  mkdirSync(root, { recursive: true });
-  const work = mkdtempSync(path.join(root, `.build-accel-${simulator}-`));
-  const t0 = performance.now();
-  try {
+  const built = await cachedBuild(simCacheRoot(options.cacheDir), `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator in ${simulator}`);
     const paths = files.map((f) => {
       const p = path.join(work, f.name);
@@ -76,17 +69,8 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
       const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', TB, ...paths], { cwd: work });
       if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
     }
-    try {
-      renameSync(work, dir);
-    } catch (err) {
-      if (!existsSync(product)) throw err;
-      rmSync(work, { recursive: true, force: true });
-    }
-  } catch (err) {
-    rmSync(work, { recursive: true, force: true });
-    throw err;
-  }
-  return { simulator, config, dir, buildSeconds: (performance.now() - t0) / 1000, cached: false, files };
+  });
+  return { simulator, config, dir: built.dir, buildSeconds: built.seconds, cached: built.cached, files };
 }
 
 export interface UnitEvent {
