@@ -234,6 +234,12 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   if (last.output !== graph.output) throw badInput(`accelerator: the last layer's output '${last.output}' is not the network output '${graph.output}'`);
 
   checkLayers(graph, layers, config);
+  const available = new Set([inputName]);
+  for (const l of layers) {
+    const outside = l.inputs.find((n) => !available.has(n));
+    if (outside !== undefined) refuse(l, `reads tensor '${outside}' from before the split at layer ${from}; only one tensor may cross the split (the accelerator's input '${inputName}')`);
+    available.add(l.output);
+  }
 
   // Last use of each tensor (layer position), for liveness.
   const lastUse = new Map<string, number>();

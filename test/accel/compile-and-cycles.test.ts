@@ -6,6 +6,13 @@ import { compileProgram, configForModel, defaultConfig, describeAccelerator, rep
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { finalAccumulators } from './reference.js';
 import { randomImage } from '../ffe/random-graphs.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadInputs } from '../../generator/data/index.js';
+import { importModel } from '../../generator/onnx/import.js';
+import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
@@ -42,6 +49,22 @@ describe('compiler refusals name the layer', () => {
 
   it('R != C is refused by the configuration', () => {
     expect(() => defaultConfig(8, 16)).toThrow(/needs R = C/);
+  });
+});
+
+describe('split inside a residual block', () => {
+  it('is refused naming the layer that reads a tensor from before the split', async () => {
+    const net = randomNetwork({ seed: 1, layers: 3 }); // starts with a residual block: conv, add
+    const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-split-'));
+    try {
+      const model = net.builder.save(path.join(dir, 'net.onnx'));
+      const graph = importModel(model);
+      const q = await quantizeModel(model, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
+      expect(q.layers[1]!.kind).toBe('add');
+      expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
