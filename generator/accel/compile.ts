@@ -53,6 +53,8 @@ export interface ProgramLayout {
   readonly layers: readonly LayerInfo[];
   /** MEM bytes the image uses (weights, QP, input, output). */
   readonly memUsed: number;
+  /** Rows of each scratchpad the program touches (the smallest memories it would run on, tiling unchanged). */
+  readonly usage: { readonly actRows: number; readonly wgtRows: number; readonly qpRows: number; readonly accRows: number };
 }
 
 export interface CompiledProgram {
@@ -536,6 +538,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       layers: layerInfos,
       tensors: tensorRows,
       memUsed: image.size,
+      usage: scratchpadUsage(program, act.peak),
     },
   };
 }
@@ -563,6 +566,25 @@ function im2colPlan(layer: QConvLayer, inT: QuantTensor, outT: QuantTensor, conf
   const im2colRows = outH * outW * cbRep;
   if (replicatedRows + im2colRows > act.largestFree()) return undefined;
   return { channels, replicatedRows, im2colRows };
+}
+
+/** Highest row + 1 each scratchpad is addressed at by the program's instructions. */
+function scratchpadUsage(program: readonly Instruction[], actPeak: number): ProgramLayout['usage'] {
+  const top = { actRows: actPeak, wgtRows: 0, qpRows: 0, accRows: 0 };
+  const key = ['actRows', 'wgtRows', 'qpRows', 'accRows'] as const;
+  let outW = 1;
+  for (const ins of program) {
+    if (ins.op === 'setg') outW = ins.outW;
+    if (ins.op === 'load' || ins.op === 'store') {
+      const k = key[ins.mem] as (typeof key)[number];
+      top[k] = Math.max(top[k], ins.sramAddr + (ins.ySize - 1) * ins.sramStride + ins.xSize);
+    } else if (ins.op === 'gemm') {
+      top.accRows = Math.max(top.accRows, ins.accBase + ins.nOy * outW);
+    } else if (ins.op === 'argmax') {
+      top.accRows = Math.max(top.accRows, ins.outAcc + 1);
+    }
+  }
+  return top;
 }
 
 function kindOf(l: QLayer): string {

@@ -63,6 +63,14 @@ describe('example model on the accelerator (ISA simulator, K = 0)', () => {
       console.log(`${formatCycleReport(report, config)}\n${compiled.program.length} instructions; class agreement with ORT float ${agree}/${DIGITS}`);
       expect(agree / DIGITS).toBeGreaterThanOrEqual(0.99);
       expect(report.layers.map((l) => l.index)).toEqual(quantized.layers.map((l) => l.index));
+      // The program runs unchanged on memories cut to what it uses.
+      const { usage } = compiled.layout;
+      const tight = { ...config, actRows: Math.max(8, usage.actRows), wgtRows: Math.max(8, usage.wgtRows), qpRows: Math.max(8, usage.qpRows), accRows: Math.max(8, usage.accRows) };
+      const q = new IntegerModel(quantized).quantizeInput(images[0]!);
+      const tightRun = runOnSimulator({ ...compiled, config: tight }, q, quantized.tensors[quantized.output]!);
+      expect(Array.from(tightRun.output)).toEqual(Array.from(runOnSimulator(compiled, q, quantized.tensors[quantized.output]!).output));
+      expect(usage.actRows).toBeLessThan(config.actRows);
+      console.log(`${n}x${n} scratchpad rows used: ${JSON.stringify(usage)}`);
     }, 600_000);
   }
 
