@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { finalAccumulators } from './reference.js';
-import { randomImage } from '../ffe/random-graphs.js';
+import { graphOf, randomConvLayer, randomImage, randomQuant, tensor } from '../ffe/random-graphs.js';
+import { checkAgainstIntegerModel } from '../../generator/accel/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,30 @@ describe('split inside a residual block', () => {
       expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('wide multipliers', () => {
+  it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
+    const rng = seeded(21);
+    const x = tensor('x', [3, 6, 6], randomQuant(rng));
+    const mid = tensor('mid', [5, 6, 6], randomQuant(rng));
+    const y = tensor('y', [4, 6, 6], randomQuant(rng));
+    const choice = { group: 1, kernel: [3, 3] as const, stride: [1, 1] as const, pads: [1, 1, 1, 1] as const };
+    const l0 = randomConvLayer(rng, 0, x, mid, { ...choice, inChannels: 3, outChannels: 5 });
+    const l1 = randomConvLayer(rng, 1, mid, y, { ...choice, inChannels: 5, outChannels: 4 });
+    const base = graphOf(x, [mid, y], [l0, l1]);
+    // The same real multipliers with 16 more bits: M * 2^16 + a random low part, s + 16.
+    const wide = { ...l0, requant: { ...l0.requant, multiplier: l0.requant.multiplier.map((m) => m * 65536 + Math.floor(rng() * 65536)), shift: l0.requant.shift.map((s) => s + 16) } };
+    const graph = { ...base, layers: [wide, l1] };
+    const config = configForModel(graph, 4, 4);
+    expect(config.multiplierBits).toBe(32);
+    const compiled = compileProgram(graph, config);
+    const model = new IntegerModel(graph);
+    for (let i = 0; i < 3; i++) {
+      const check = checkAgainstIntegerModel(compiled, graph, model, randomImage(rng, x));
+      expect(check.mismatch).toBeUndefined();
     }
   });
 });
