@@ -349,7 +349,8 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0))));
-        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
+        // The registers hold for every slab (the compute queue runs in order): set them once.
+        if (slab === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
         for (let oy0 = 0; oy0 < dh; oy0 += tileRows) {
           const nOy = Math.min(tileRows, dh - oy0);
           let accBase = 0;
@@ -403,7 +404,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, ch - ch0);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)));
-        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
+        if (cb0 === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
         job.ex.push(make('dwconv', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row, oy0: 0, nOy: dh, cb0, nCb, mode: spec.mode }));
       }
     };
@@ -455,7 +456,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, outT.shape[0] - ch0);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
-        job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
+        if (cb0 === 0) job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
         job.ex.push(make('gap', { actBase: inRow, outBase: outRow, qpBase, count: inH * inW, cb0, nCb }));
       }
     } else if (layer.kind === 'add') {
