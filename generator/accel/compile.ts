@@ -53,6 +53,8 @@ export interface ProgramLayout {
   readonly layers: readonly LayerInfo[];
   /** MEM bytes the image uses (weights, QP, input, output). */
   readonly memUsed: number;
+  /** Rows of each scratchpad the program touches (the smallest memories it would run on, tiling unchanged). */
+  readonly usage: { readonly actRows: number; readonly wgtRows: number; readonly qpRows: number; readonly accRows: number };
 }
 
 export interface CompiledProgram {
@@ -234,6 +236,12 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   if (last.output !== graph.output) throw badInput(`accelerator: the last layer's output '${last.output}' is not the network output '${graph.output}'`);
 
   checkLayers(graph, layers, config);
+  const available = new Set([inputName]);
+  for (const l of layers) {
+    const outside = l.inputs.find((n) => !available.has(n));
+    if (outside !== undefined) refuse(l, `reads tensor '${outside}' from before the split at layer ${from}; only one tensor may cross the split (the accelerator's input '${inputName}')`);
+    available.add(l.output);
+  }
 
   // Last use of each tensor (layer position), for liveness.
   const lastUse = new Map<string, number>();
@@ -341,7 +349,8 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0))));
-        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
+        // The registers hold for every slab (the compute queue runs in order): set them once.
+        if (slab === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
         for (let oy0 = 0; oy0 < dh; oy0 += tileRows) {
           const nOy = Math.min(tileRows, dh - oy0);
           let accBase = 0;
@@ -395,7 +404,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, ch - ch0);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)));
-        job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
+        if (cb0 === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
         job.ex.push(make('dwconv', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row, oy0: 0, nOy: dh, cb0, nCb, mode: spec.mode }));
       }
     };
@@ -447,7 +456,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, outT.shape[0] - ch0);
         job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
-        job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
+        if (cb0 === 0) job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
         job.ex.push(make('gap', { actBase: inRow, outBase: outRow, qpBase, count: inH * inW, cb0, nCb }));
       }
     } else if (layer.kind === 'add') {
@@ -530,6 +539,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       layers: layerInfos,
       tensors: tensorRows,
       memUsed: image.size,
+      usage: scratchpadUsage(program, act.peak),
     },
   };
 }
@@ -557,6 +567,25 @@ function im2colPlan(layer: QConvLayer, inT: QuantTensor, outT: QuantTensor, conf
   const im2colRows = outH * outW * cbRep;
   if (replicatedRows + im2colRows > act.largestFree()) return undefined;
   return { channels, replicatedRows, im2colRows };
+}
+
+/** Highest row + 1 each scratchpad is addressed at by the program's instructions. */
+function scratchpadUsage(program: readonly Instruction[], actPeak: number): ProgramLayout['usage'] {
+  const top = { actRows: actPeak, wgtRows: 0, qpRows: 0, accRows: 0 };
+  const key = ['actRows', 'wgtRows', 'qpRows', 'accRows'] as const;
+  let outW = 1;
+  for (const ins of program) {
+    if (ins.op === 'setg') outW = ins.outW;
+    if (ins.op === 'load' || ins.op === 'store') {
+      const k = key[ins.mem] as (typeof key)[number];
+      top[k] = Math.max(top[k], ins.sramAddr + (ins.ySize - 1) * ins.sramStride + ins.xSize);
+    } else if (ins.op === 'gemm') {
+      top.accRows = Math.max(top.accRows, ins.accBase + ins.nOy * outW);
+    } else if (ins.op === 'argmax') {
+      top.accRows = Math.max(top.accRows, ins.outAcc + 1);
+    }
+  }
+  return top;
 }
 
 function kindOf(l: QLayer): string {

@@ -175,11 +175,13 @@ class Machine {
   private q = { zpA: 0, zpB: 0, zo: 0, lo: 0, hi: 0, aSigned: false, bSigned: false };
   private readonly L: number;
   private readonly accHalf: number;
+  private readonly actMask: number;
   private pc = 0;
 
   constructor(readonly config: AccelConfig, readonly memories: Memories, programLength: number) {
     this.L = lanes(config);
     this.accHalf = 2 ** (config.accBits - 1);
+    this.actMask = 2 ** config.actBits - 1;
     this.writers = { act: new Int32Array(config.actRows).fill(-1), acc: new Int32Array(config.accRows).fill(-1) };
     this.events = Array.from({ length: programLength }, () => ({ macs: 0, rowsRead: 0, rowsWritten: 0, memBytes: 0 }));
   }
@@ -277,7 +279,8 @@ class Machine {
   }
 
   private writeAct(row: number, lane: number, y: number): void {
-    this.memories.act[row * this.L + lane] = toUnsigned(y, this.config.actBits);
+    // actBits <= 16 and |y| < 2^31: the low bits of the 32-bit two's complement are the element.
+    this.memories.act[row * this.L + lane] = y & this.actMask;
     this.writers.act[row] = this.pc;
   }
 
@@ -347,11 +350,16 @@ class Machine {
       const b = f % g.cbIn;
       const tile = (ins.wgtBase + f * R) * L;
       // Nonzero weights of the tile (zero weights contribute nothing: skipping them is exact).
-      const taps: { r: number; c: number; w: number }[] = [];
+      let count = 0;
+      for (let i = 0; i < R * C; i++) if (wgt[tile + Math.floor(i / C) * L + (i % C)] !== 0) count++;
+      const tapR = new Int32Array(count);
+      const tapC = new Int32Array(count);
+      const tapW = new Float64Array(count);
+      count = 0;
       for (let r = 0; r < R; r++) {
         for (let c = 0; c < C; c++) {
           const w = wgt[tile + r * L + c] as number;
-          if (w !== 0) taps.push({ r, c, w });
+          if (w !== 0) { tapR[count] = r; tapC[count] = c; tapW[count] = w; count++; }
         }
       }
       ev.rowsRead += R;
@@ -366,7 +374,10 @@ class Machine {
           const row = ins.actBase + (iy * g.inW + ix) * g.cbIn + b;
           this.checkRows('act', row, 1, 'GEMM input');
           this.operands(row, x);
-          for (const t of taps) sums[t.c] = (sums[t.c] as number) + (x[t.r] as number) * t.w;
+          for (let t = 0; t < count; t++) {
+            const c = tapC[t] as number;
+            sums[c] = (sums[c] as number) + (x[tapR[t] as number] as number) * (tapW[t] as number);
+          }
           ev.rowsRead++;
         }
         for (let c = 0; c < C; c++) acc[out + c] = this.wrapAcc(sums[c] as number);
@@ -419,12 +430,9 @@ class Machine {
             ev.rowsRead++;
             this.operands(row, x);
             const w = (ins.wgtBase + j * taps + t) * L;
-            for (let l = 0; l < L; l++) {
-              const a = x[l] as number;
-              if (ins.mode === 0) acc[l] = (acc[l] as number) + a * (wgt[w + l] as number);
-              else if (ins.mode === 1) acc[l] = Math.max(acc[l] as number, a);
-              else acc[l] = (acc[l] as number) + a;
-            }
+            if (ins.mode === 0) for (let l = 0; l < L; l++) acc[l] = (acc[l] as number) + (x[l] as number) * (wgt[w + l] as number);
+            else if (ins.mode === 1) for (let l = 0; l < L; l++) acc[l] = Math.max(acc[l] as number, x[l] as number);
+            else for (let l = 0; l < L; l++) acc[l] = (acc[l] as number) + (x[l] as number);
           }
           if (acc[0] === -Infinity) this.fault(`DWCONV max: window of output (${oy}, ${ox}) holds no input pixel`);
           for (let l = 0; l < L; l++) this.writeAct(outRow, l, this.rule(this.wrapAcc(acc[l] as number) + (bias[l] as number), m[l] as number, s[l] as number));
@@ -503,10 +511,14 @@ class Machine {
   }
 }
 
+const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
+const LIMIT = 2 ** 52;
+
 /** The rule's product, round and shift: floor((v*M + 2^(s-1)) / 2^s), exact at any width. */
 function requant(v: number, m: number, s: number): number {
   const product = v * m;
-  if (Math.abs(product) < 2 ** 52 && s <= 52) return Math.floor((product + 2 ** (s - 1)) / 2 ** s);
+  // Below 2^52 the product and the added half are exact doubles and the division by 2^s is exact.
+  if (product < LIMIT && product > -LIMIT && s <= 52) return Math.floor((product + (POW2[s - 1] as number)) / (POW2[s] as number));
   return Number((BigInt(v) * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s));
 }
 

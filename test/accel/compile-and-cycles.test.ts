@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { finalAccumulators } from './reference.js';
-import { randomImage } from '../ffe/random-graphs.js';
+import { graphOf, randomConvLayer, randomImage, randomQuant, tensor } from '../ffe/random-graphs.js';
+import { checkAgainstIntegerModel } from '../../generator/accel/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadInputs } from '../../generator/data/index.js';
+import { importModel } from '../../generator/onnx/import.js';
+import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
@@ -42,6 +50,46 @@ describe('compiler refusals name the layer', () => {
 
   it('R != C is refused by the configuration', () => {
     expect(() => defaultConfig(8, 16)).toThrow(/needs R = C/);
+  });
+});
+
+describe('split inside a residual block', () => {
+  it('is refused naming the layer that reads a tensor from before the split', async () => {
+    const net = randomNetwork({ seed: 1, layers: 3 }); // starts with a residual block: conv, add
+    const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-split-'));
+    try {
+      const model = net.builder.save(path.join(dir, 'net.onnx'));
+      const graph = importModel(model);
+      const q = await quantizeModel(model, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
+      expect(q.layers[1]!.kind).toBe('add');
+      expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('wide multipliers', () => {
+  it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
+    const rng = seeded(21);
+    const x = tensor('x', [3, 6, 6], randomQuant(rng));
+    const mid = tensor('mid', [5, 6, 6], randomQuant(rng));
+    const y = tensor('y', [4, 6, 6], randomQuant(rng));
+    const choice = { group: 1, kernel: [3, 3] as const, stride: [1, 1] as const, pads: [1, 1, 1, 1] as const };
+    const l0 = randomConvLayer(rng, 0, x, mid, { ...choice, inChannels: 3, outChannels: 5 });
+    const l1 = randomConvLayer(rng, 1, mid, y, { ...choice, inChannels: 5, outChannels: 4 });
+    const base = graphOf(x, [mid, y], [l0, l1]);
+    // The same real multipliers with 16 more bits: M * 2^16 + a random low part, s + 16.
+    const wide = { ...l0, requant: { ...l0.requant, multiplier: l0.requant.multiplier.map((m) => m * 65536 + Math.floor(rng() * 65536)), shift: l0.requant.shift.map((s) => s + 16) } };
+    const graph = { ...base, layers: [wide, l1] };
+    const config = configForModel(graph, 4, 4);
+    expect(config.multiplierBits).toBe(32);
+    const compiled = compileProgram(graph, config);
+    const model = new IntegerModel(graph);
+    for (let i = 0; i < 3; i++) {
+      const check = checkAgainstIntegerModel(compiled, graph, model, randomImage(rng, x));
+      expect(check.mismatch).toBeUndefined();
+    }
   });
 });
 

@@ -63,6 +63,14 @@ describe('example model on the accelerator (ISA simulator, K = 0)', () => {
       console.log(`${formatCycleReport(report, config)}\n${compiled.program.length} instructions; class agreement with ORT float ${agree}/${DIGITS}`);
       expect(agree / DIGITS).toBeGreaterThanOrEqual(0.99);
       expect(report.layers.map((l) => l.index)).toEqual(quantized.layers.map((l) => l.index));
+      // The program runs unchanged on memories cut to what it uses.
+      const { usage } = compiled.layout;
+      const tight = { ...config, actRows: Math.max(8, usage.actRows), wgtRows: Math.max(8, usage.wgtRows), qpRows: Math.max(8, usage.qpRows), accRows: Math.max(8, usage.accRows) };
+      const q = new IntegerModel(quantized).quantizeInput(images[0]!);
+      const tightRun = runOnSimulator({ ...compiled, config: tight }, q, quantized.tensors[quantized.output]!);
+      expect(Array.from(tightRun.output)).toEqual(Array.from(runOnSimulator(compiled, q, quantized.tensors[quantized.output]!).output));
+      expect(usage.actRows).toBeLessThan(config.actRows);
+      console.log(`${n}x${n} scratchpad rows used: ${JSON.stringify(usage)}`);
     }, 600_000);
   }
 
@@ -101,5 +109,24 @@ describe('example model on the accelerator (ISA simulator, K = 0)', () => {
     expect(m.instruction).toMatch(/^GEMM /);
     expect(layer2.pcs).toContain(m.pc);
     expect(describeAccelMismatch(m)).toMatch(/^layer 2 '.*' \(tensor '.*'\), pixel \(y \d+, x \d+\), channel \d+: expected -?\d+, accelerator -?\d+; written by pc \d+: GEMM /);
+  });
+
+  it('after a split (K = 9: global pooling and the Gemm head on the accelerator) from the crossing tensor', () => {
+    const from = 9;
+    const config = configForModel(quantized, 8, 8, {}, { fromLayer: from });
+    const compiled = compileProgram(quantized, config, { fromLayer: from });
+    expect(compiled.layout.input.tensor).toBe(quantized.layers[from]!.inputs[0]);
+    expect(compiled.layout.layers.map((l) => l.index)).toEqual([9, 10]);
+    const model = new IntegerModel(quantized);
+    const last = quantized.layers[quantized.layers.length - 1]!;
+    for (const image of images.slice(0, 5)) {
+      const values = model.run(model.quantizeInput(image));
+      const run = runOnSimulator(compiled, values.get(compiled.layout.input.tensor)!, quantized.tensors[quantized.output]!);
+      const ref = finalAccumulators(quantized, last, values.get(last.inputs[0]!)!);
+      expect(Array.from(run.output)).toEqual(Array.from(ref));
+      expect(run.class).toBe(chipAnswer(ref, last.requant.multiplier, last.requant.shift));
+    }
+    // K = 10 leaves only the Gemm, K = 11 nothing weighted.
+    expect(() => compileProgram(quantized, config, { fromLayer: 11 })).toThrow(/no weighted layer/);
   });
 });

@@ -121,4 +121,21 @@ describe('faults stop the simulator with the faulting pc', () => {
     const run = runOnSimulator(compiled, input, graph.tensors[graph.output]!);
     expect(run.output.length).toBe(model.run(input).get(graph.output)!.length);
   });
+
+  it('counts events per instruction: rows and bytes moved, MACs issued', () => {
+    const run = runOnSimulator(compiled, input, graph.tensors[graph.output]!);
+    const R = compiled.config.rows;
+    let geometry = { kh: 0, kw: 0, cbIn: 0, outW: 0 };
+    compiled.program.forEach((ins, pc) => {
+      const ev = run.sim.events[pc]!;
+      if (ins.op === 'setg') geometry = ins;
+      if (ins.op === 'load') {
+        const rb = ins.mem === 0 ? 4 : ins.mem === 1 ? 4 : 16; // 4 lanes: ACT 1 byte, WGT 1 byte, QP 4 bytes
+        expect(ev.rowsWritten).toBe(ins.ySize * ins.xSize);
+        expect(ev.memBytes).toBe(ins.ySize * ins.xSize * rb);
+      }
+      if (ins.op === 'gemm') expect(ev.macs).toBe(geometry.kh * geometry.kw * geometry.cbIn * ins.nOy * geometry.outW * R * compiled.config.cols);
+    });
+    expect(Object.values(run.sim.counts).reduce((a, b) => a + b, 0)).toBe(compiled.program.length);
+  });
 });
