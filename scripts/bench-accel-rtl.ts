@@ -4,15 +4,15 @@
  * cycle-model.ts, replaying the same program). `npx tsx scripts/bench-accel-rtl.ts [N ...] [--digits D]
  * [--json]`; the array sides default to 8 and 16.
  */
-import { compileProgram, configForModel } from '../generator/accel/compile.js';
+import { compileProgram } from '../generator/accel/compile.js';
 import { replayCycles } from '../generator/accel/cycle-model.js';
-import { rtlConfig } from '../generator/accel/rtl/config.js';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../generator/data/index.js';
 import { mnistTest } from '../generator/data/mnist.js';
 import { IntegerModel } from '../generator/golden/integer-model.js';
 import { importModel } from '../generator/onnx/import.js';
 import { quantizeModel } from '../generator/quant/calibrate-onnx.js';
 import { buildAccel } from '../verify/accel/rtl-sim.js';
+import { verificationConfig } from '../verify/accel/configs.js';
 import { runProgramOnRtl } from '../verify/accel/run-program.js';
 
 const MODEL = 'examples/mnist-mobilenet/model.onnx';
@@ -27,9 +27,9 @@ const model = new IntegerModel(graph);
 const inputs = mnistTest().images.slice(0, digits).map((img) => model.quantizeInput(img));
 const report: unknown[] = [];
 for (const n of sides.length > 0 ? sides : [8, 16]) {
-  const config = configForModel(graph, n, n, { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8 });
+  const { config, rtl } = verificationConfig(graph, n);
   const compiled = compileProgram(graph, config);
-  const build = await buildAccel(rtlConfig(config, { dwMaxWidth: 32, imemWords: 256 }), 'verilator', { onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const build = await buildAccel(rtl, 'verilator', { onProgress: (m) => process.stderr.write(`${m}\n`) });
   const t0 = performance.now();
   const runs = await runProgramOnRtl(build, compiled, inputs, graph.tensors[graph.output]!);
   const seconds = (performance.now() - t0) / 1000;

@@ -10,13 +10,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileProgram, configForModel, type CompiledProgram } from '../../generator/accel/compile.js';
-import type { AccelConfig } from '../../generator/accel/config.js';
+import { compileProgram, type CompiledProgram } from '../../generator/accel/compile.js';
 import { type Geometry, instructionCycles } from '../../generator/accel/costs.js';
 import { replayCycles } from '../../generator/accel/cycle-model.js';
 import { type Instruction, encode, make } from '../../generator/accel/isa.js';
 import { runOnSimulator } from '../../generator/accel/run.js';
-import { type RtlConfig, rtlConfig } from '../../generator/accel/rtl/config.js';
+import type { RtlConfig } from '../../generator/accel/rtl/config.js';
 import { FAULT, generateAccelerator } from '../../generator/accel/rtl/top.js';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { mnistTest } from '../../generator/data/mnist.js';
@@ -27,6 +26,7 @@ import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { type AccelBuild, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
+import { verificationConfig } from '../../verify/accel/configs.js';
 import { lint } from '../../verify/sim/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,16 +39,7 @@ const DIGITS = FULL ? 200 : 3;
 const RANDOM = Number(process.env.FIXYNN_ACCEL_RTL_RANDOM ?? (FULL ? 12 : 4));
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
-/**
- * One RTL configuration per array side for every program of this file (one Verilator build each): widths
- * wide enough for the example and the random back ends (32-bit accumulators and multipliers, a 5x5
- * depthwise window), on-chip memories sized for them.
- */
-function testConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
-  const fixed = { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25 };
-  const config = configForModel(graph, n, n, { ...fixed, weightBits: 8, accBits: 32, multiplierBits: 32 });
-  return { config, rtl: rtlConfig(config, { dwMaxWidth: 32, imemWords: 512 }) };
-}
+const testConfig = verificationConfig;
 
 let graph: QuantizedGraph;
 let model: IntegerModel;
