@@ -9,11 +9,12 @@ import { replayCycles } from '../generator/accel/cycle-model.js';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../generator/data/index.js';
 import { mnistTest } from '../generator/data/mnist.js';
 import { IntegerModel } from '../generator/golden/integer-model.js';
-import { importModel } from '../generator/onnx/import.js';
-import { quantizeModel } from '../generator/quant/calibrate-onnx.js';
+import { importModel } from '../generator/import/index.js';
+import { quantizeModel } from '../generator/calibrate/quantize-model.js';
 import { buildAccel } from '../verify/accel/rtl-sim.js';
 import { verificationConfig } from '../verify/accel/configs.js';
 import { runProgramOnRtl } from '../verify/accel/run-program.js';
+import { readOnnxFile } from '../generator/onnx/decode.js';
 
 const MODEL = 'examples/mnist-mobilenet/model.onnx';
 const args = process.argv.slice(2);
@@ -22,7 +23,7 @@ const digitsAt = args.indexOf('--digits');
 const digits = digitsAt >= 0 ? Number(args[digitsAt + 1]) : 20;
 const sides = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--digits').map(Number);
 
-const graph = await quantizeModel(MODEL, importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+const graph = await quantizeModel(readOnnxFile(MODEL), importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
 const model = new IntegerModel(graph);
 const inputs = mnistTest().images.slice(0, digits).map((img) => model.quantizeInput(img));
 const report: unknown[] = [];

@@ -15,7 +15,7 @@ import type { ArithStrategy } from '../generator/ffe/contract.js';
 import { ffeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
 import { verifyDesign } from '../verify/ffe/index.js';
-import { MOBILENET_QDQ, photoCrops } from '../verify/photos.js';
+import { MOBILENET_QDQ, photoCrops } from './photos.js';
 import { toolVersions, yosysStat } from '../verify/sim/index.js';
 import { readFileSync } from 'node:fs';
 

@@ -6,7 +6,7 @@
  * `±(node << shift)` or the constant zero. Shifts and negated outputs are wiring; only adders cost.
  * Nodes are stored in topological order: an operand always names an earlier node.
  */
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../common/seeded-random.js';
 
 export interface Operand {
   readonly node: number;
@@ -165,7 +165,6 @@ export function graphMatrix(graph: AdderGraph): bigint[][] {
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-export { seededRandom };
 
 export interface VerifyOptions {
   /** Random vectors evaluated directly, on top of the unit-vector proof. */

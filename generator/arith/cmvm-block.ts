@@ -12,7 +12,7 @@
  * is ceil(depth / N) cycles. For `multiply` a product counts as one level.
  */
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
 import { graphMatrix, nodeDepths } from './adder-graph.js';
 import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel, widthOf } from './cost.js';

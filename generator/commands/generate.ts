@@ -4,7 +4,7 @@
  * model's first K layers as a self-contained design folder (generator/design/generate-design.ts).
  */
 import type { Command } from 'commander';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy } from '../ffe/contract.js';
 import { type FfeCore, ffeCore } from '../design/core.js';

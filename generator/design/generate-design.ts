@@ -15,16 +15,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { ArithStrategy, StreamFormat } from '../ffe/contract.js';
 import type { CoreDesign, FfeCore } from './core.js';
 import { calibrationInputs } from '../data/index.js';
 import { resolveFixedLayers } from '../graph/split.js';
-import { importModel } from '../onnx/import.js';
-import { quantizeModel } from '../quant/calibrate-onnx.js';
+import { importDecoded } from '../import/index.js';
+import { decodeOnnx } from '../onnx/decode.js';
+import { quantizeModel } from '../calibrate/quantize-model.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
-import { version } from '../version.js';
+import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, totalCost, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
@@ -59,12 +60,13 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const graph = importModel(modelPath);
+  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+  const graph = importDecoded(onnx);
   const k = resolveFixedLayers(graph, options.fixedLayers);
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; a fixed feature extractor needs at least one layer`);
   const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
   options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
-  const quantized = await quantizeModel(modelPath, graph, {
+  const quantized = await quantizeModel(onnx, graph, {
     ...(calibration ? { calibImages: calibration.images } : {}),
     ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),

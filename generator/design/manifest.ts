@@ -9,7 +9,7 @@
  * shape with zod and the quantized graph with its own checker.
  */
 import { z } from 'zod';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { StreamFormat } from '../ffe/contract.js';
 import type { CoreDesign } from './core.js';
 import type { QuantizedGraph } from '../quant/ir.js';

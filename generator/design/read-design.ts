@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { MANIFEST } from './generate-design.js';
 import { parseManifest, type Manifest } from './manifest.js';
 

@@ -5,7 +5,7 @@
  * and so the other groups' inputs, cost nothing in the adder graph.
  */
 import type { QConvLayer } from '../quant/ir.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { Expr, Module } from '../hdl/index.js';
 import { windowGeometry } from './geometry.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';

@@ -4,7 +4,7 @@
  * need no extra clock. acc = sum - H*W*zp_in; 1/(H*W) is folded into the requantization multiplier.
  * The output stream is one 1x1 beat per frame.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { type Expr, constant, mux } from '../hdl/index.js';
 import type { QGlobalAvgPoolLayer } from '../quant/ir.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';

@@ -13,15 +13,17 @@
  * graph only with `rawInput`, see raw-input.ts).
  */
 import { BLOCK_STRATEGIES, type BlockStrategy } from '../arith/cmvm-block.js';
-import { FixynnError, badInput } from '../errors.js';
+import { FixynnError, badInput } from '../common/errors.js';
 import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import type { LayerCost, StreamShape } from './layer-module.js';
 import { foldRawInput } from './raw-input.js';
-import { type FfeUnit, assembleTop } from './top.js';
+import { assembleTop } from './top.js';
+import type { FfeUnit } from './types.js';
 import { unitTimings } from './timing.js';
 
-export { planUnits, isDepthwise, isPointwise, type FfeUnit } from './top.js';
+export { planUnits, isDepthwise, isPointwise } from './top.js';
+export type { FfeUnit } from './types.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
 export { foldRawInput, rawInputMapping } from './raw-input.js';
 export type { LayerCost, StreamShape } from './layer-module.js';
@@ -97,8 +99,6 @@ export interface FfeDesign {
    * clock and no stall: exact for the RTL (timing.ts; the tests check it in simulation).
    */
   readonly latencyCycles: number;
-  /** The same figure (the name generator/design reads). */
-  readonly latencyEstimate: number;
 }
 
 function sumCosts(costs: readonly LayerCost[]): LayerCost {
@@ -177,6 +177,5 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     totals: sumCosts(units.map((u) => u.cost)),
     throughput: { inputBeatsPerFrame: frame, outputBeatsPerFrame: assembly.output.height * assembly.output.width },
     latencyCycles,
-    latencyEstimate: latencyCycles,
   };
 }

@@ -7,7 +7,7 @@
  * acc = sum - N*zp_in, with 1/N folded into the requantization multiplier. Both then take the one
  * requantization rule, its constant addend absorbing the zero-point term.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { type Expr, mux, sum } from '../hdl/index.js';
 import type { QPoolLayer } from '../quant/ir.js';
 import { windowGeometry } from './geometry.js';

@@ -11,7 +11,7 @@
  * computed as a*M_a + b*M_b + K (CSD shift-add products; K holds the zero points, the rounding
  * constant and zo*2^s).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { type Expr, Module, mux, u } from '../hdl/index.js';
 import type { QAddLayer } from '../quant/ir.js';
 import { type LayerCost, type StreamShape, Stages, finishLayer } from './layer-module.js';

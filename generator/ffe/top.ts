@@ -6,7 +6,7 @@
  * Module names are generated (`<top>_l<index>_<kind>`), never taken from the model, so no model string
  * reaches the Verilog; the manifest maps them back to the model's layer names.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { type Expr, Module, type Wire, mux, u } from '../hdl/index.js';
 import type { QAddLayer, QConvLayer, QLayer, QuantizedGraph } from '../quant/ir.js';
 import { buildAddModule, skipDepth, skipFifoModule } from './residual.js';
@@ -20,23 +20,8 @@ import { streamShapeOf } from './shapes.js';
 import { counter } from './stream.js';
 import { flushPatience, type SteadyStream, steadyInput, steadyOutput, windowOf } from './timing.js';
 import { windowGeometry } from './geometry.js';
-import type { BuiltLayer } from './types.js';
+import type { BuiltLayer, FfeUnit } from './types.js';
 import type { FrontOptions } from './window.js';
-
-/** One hardware unit: a module covering one layer, or two (depthwise + pointwise). */
-export interface FfeUnit {
-  /** Indices of the model layers inside (one, or two when fused). */
-  readonly layers: readonly number[];
-  readonly kind: string;
-  readonly built: BuiltLayer;
-  /** The tensor the unit consumes (the main input of an Add) and the one it produces. */
-  readonly inputTensor: string;
-  /** An Add's skip input (its other operand), consumed through a FIFO. */
-  readonly skipTensor?: string;
-  readonly outputTensor: string;
-  /** Clocks the unit's input may idle at a frame boundary before it flushes its frame tail (window.ts). */
-  readonly idleBeforeFlush: number;
-}
 
 export interface TopOptions extends ProductOptions {
   readonly name: string;

@@ -1,4 +1,4 @@
-/** What every layer builder returns to the top assembly. */
+/** What every layer builder returns to the top assembly, and the units the top is made of. */
 import type { Module } from '../hdl/index.js';
 import type { LayerCost, StreamShape } from './layer-module.js';
 
@@ -16,4 +16,19 @@ export interface BuiltLayer {
    * beat) to that output's beat on m_tvalid, with no stall (timing.ts).
    */
   readonly delay: number;
+}
+
+/** One hardware unit: a module covering one layer, or two (depthwise + pointwise). */
+export interface FfeUnit {
+  /** Indices of the model layers inside (one, or two when fused). */
+  readonly layers: readonly number[];
+  readonly kind: string;
+  readonly built: BuiltLayer;
+  /** The tensor the unit consumes (the main input of an Add) and the one it produces. */
+  readonly inputTensor: string;
+  /** An Add's skip input (its other operand), consumed through a FIFO. */
+  readonly skipTensor?: string;
+  readonly outputTensor: string;
+  /** Clocks the unit's input may idle at a frame boundary before it flushes its frame tail (window.ts). */
+  readonly idleBeforeFlush: number;
 }

@@ -3,9 +3,8 @@
  * register and memory bits, and the adder depth of the longest combinational path. Counts include every
  * instance (a child instantiated twice counts twice).
  */
-import { type Expr, Signal } from './expr.js';
+import { type Expr, Signal, nodeOperands } from './expr.js';
 import type { Module } from './module.js';
-import { nodeOperands } from './ops.js';
 import { typeOfInterval } from './interval.js';
 
 export interface DesignStats {

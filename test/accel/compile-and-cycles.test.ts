@@ -11,16 +11,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadInputs } from '../../generator/data/index.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
-import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
+import { randomConvGraph } from '../ffe/random-graphs.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 function convGraph(choice: { inChannels: number; outChannels: number; group: number; height?: number; width?: number; weightBits?: number; kernel?: number }): QuantizedGraph {
   const { kernel = 3, ...rest } = choice;
-  return randomConvGraph(seeded(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
+  return randomConvGraph(seededRandom(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
 }
 
 describe('compiler refusals name the layer', () => {
@@ -60,7 +62,7 @@ describe('split inside a residual block', () => {
     try {
       const model = net.builder.save(path.join(dir, 'net.onnx'));
       const graph = importModel(model);
-      const q = await quantizeModel(model, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
+      const q = await quantizeModel(readOnnxFile(model), graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
       expect(q.layers[1]!.kind).toBe('add');
       expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
     } finally {
@@ -71,7 +73,7 @@ describe('split inside a residual block', () => {
 
 describe('wide multipliers', () => {
   it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
-    const rng = seeded(21);
+    const rng = seededRandom(21);
     const x = tensor('x', [3, 6, 6], randomQuant(rng));
     const mid = tensor('mid', [5, 6, 6], randomQuant(rng));
     const y = tensor('y', [4, 6, 6], randomQuant(rng));
@@ -99,7 +101,7 @@ describe('large tensors', () => {
     const compiled = compileProgram(g, configForModel(g, 4, 4));
     const loads = compiled.program.filter((i) => i.op === 'load' && i.mem === 0);
     expect(loads.map((i) => i.op === 'load' && [i.ySize, i.xSize])).toEqual([[1, 4095], [1, 70 * 71 - 4095]]);
-    const q = randomImage(seeded(9), g.tensors[g.input.tensor]!);
+    const q = randomImage(seededRandom(9), g.tensors[g.input.tensor]!);
     const expected = finalAccumulators(g, g.layers[0]!, q);
     expect(new IntegerModel(g).run(q).get(g.output)!.length).toBe(expected.length);
     expect(Array.from(runOnSimulator(compiled, q, g.tensors[g.output]!).output)).toEqual(Array.from(expected));

@@ -6,7 +6,7 @@
  */
 import { type RtlConfig, operandRange } from '../../generator/accel/rtl/config.js';
 import { DW_MODE, dwInputType, dwMaxPad } from '../../generator/accel/rtl/depthwise.js';
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import type { Vector } from '../../verify/sim/index.js';
 
 export interface DwCase {

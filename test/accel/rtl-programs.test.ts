@@ -21,8 +21,8 @@ import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/dat
 import { mnistTest } from '../../generator/data/mnist.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { type AccelBuild, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
@@ -33,10 +33,11 @@ import { tmpdir } from 'node:os';
 import { loadInputs } from '../../generator/data/index.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { FULL, count } from '../helpers/env.js';
 
-const FULL = process.env.FIXYNN_FULL === '1';
-const DIGITS = FULL ? 200 : 3;
-const RANDOM = Number(process.env.FIXYNN_ACCEL_RTL_RANDOM ?? (FULL ? 12 : 4));
+const DIGITS = count('ACCEL_RTL_DIGITS', 200, 3);
+const RANDOM = count('ACCEL_RTL_RANDOM', 12, 4);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 const testConfig = verificationConfig;
@@ -46,7 +47,7 @@ let model: IntegerModel;
 let inputs: Int32Array[];
 
 beforeAll(async () => {
-  graph = await quantizeModel(MODEL, importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+  graph = await quantizeModel(readOnnxFile(MODEL), importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
   model = new IntegerModel(graph);
   inputs = mnistTest().images.slice(0, DIGITS).map((img) => model.quantizeInput(img));
 }, 120_000);
@@ -143,7 +144,7 @@ describe('the accelerator RTL', () => {
         const net = randomNetwork({ seed: 500 + seed, layers: 2 + (seed % 4) });
         const onnx = net.builder.save(path.join(work, `net${seed}.onnx`));
         const imported = importModel(onnx);
-        const quantized = await quantizeModel(onnx, imported, { calibImages: loadInputs('random', imported.input.shape, { count: 8, seed: 3000 + seed }).images });
+        const quantized = await quantizeModel(readOnnxFile(onnx), imported, { calibImages: loadInputs('random', imported.input.shape, { count: 8, seed: 3000 + seed }).images });
         if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) continue;
         const cfg = testConfig(quantized, 8);
         if (JSON.stringify(cfg.rtl) !== JSON.stringify(rtl)) continue; // a network needing other widths than this build's

@@ -11,12 +11,12 @@ import { MAC_ARRAY_LATENCY, buildMacArray, operandType } from '../../generator/a
 import { PPU_LATENCY, buildPpu, ppuInputBits, shiftBits } from '../../generator/accel/rtl/ppu.js';
 import { buildDepthwiseEngine, dwOutputBits } from '../../generator/accel/rtl/depthwise.js';
 import { channelRequant, requantizeBig } from '../../generator/golden/requantize.js';
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import type { Module } from '../../generator/hdl/index.js';
 import { type Response, type Vector, evaluateVectors, lint, simulateDsl, simDesignOf } from '../../verify/sim/index.js';
 import { dwStimulus, type DwCase } from './depthwise-reference.js';
+import { FULL, count } from '../helpers/env.js';
 
-const FULL = process.env.FIXYNN_FULL === '1';
 
 const pack = (values: readonly (bigint | number)[], bits: number): bigint =>
   values.reduce<bigint>((acc, v, i) => acc | (BigInt.asUintN(bits, BigInt(v)) << BigInt(i * bits)), 0n);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emitDesign, renderHeader } from '../../generator/emit/index.js';
 import { Module, concat, interval, mux, s, u } from '../../generator/hdl/index.js';
-import { version } from '../../generator/version.js';
+import { version } from '../../generator/common/version.js';
 
 /** A small design touching every printer feature: ports, arithmetic, a register, RAM, an instance. */
 function smallDesign(): Module {

@@ -12,7 +12,8 @@ import { main } from '../../generator/cli.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { describeMismatch, verifyDesign, type VerifySummary } from '../../verify/ffe/index.js';
 import { lint, runTool, withSourcePaths } from '../../verify/sim/index.js';
-import { count, FULL, generate, rtlOf } from './ladder.js';
+import { generate, rtlOf } from './ladder.js';
+import { count, FULL } from '../helpers/env.js';
 
 const MODEL = path.resolve('examples/mnist-mobilenet/model.onnx');
 const CONV_LAYERS = '9';

@@ -8,7 +8,8 @@ import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { buildConvModule } from '../../generator/ffe/conv.js';
 import type { QConvLayer } from '../../generator/quant/ir.js';
 import { CONV_CASES } from './conv-cases.js';
-import { randomConvGraph, randomImage, seeded } from './random-graphs.js';
+import { randomConvGraph, randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 import { streamShapeOf } from '../../generator/ffe/shapes.js';
 
@@ -18,7 +19,7 @@ describe('conv layer module in the TypeScript evaluator', () => {
   for (const [k, c] of cases.entries()) {
     for (const stalls of [false, true]) {
       it(`${c.label} (${c.strategy})${stalls ? ', random stalls' : ''}: bit-exact over 3 back-to-back frames`, () => {
-        const rng = seeded(100 + k);
+        const rng = seededRandom(100 + k);
         const graph = randomConvGraph(rng, c);
         const layer = graph.layers[0] as QConvLayer;
         const input = streamShapeOf(graph.tensors['x']!);

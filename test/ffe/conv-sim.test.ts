@@ -12,7 +12,8 @@ import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, evaluateVectors, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { CONV_CASES } from './conv-cases.js';
-import { randomConvGraph, randomImage, seeded } from './random-graphs.js';
+import { randomConvGraph, randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, imageBeats } from './stream-driver.js';
 import { streamWrapper, takenBeats, wrapperVectors } from './sim-wrapper.js';
 
@@ -30,7 +31,7 @@ const FRAMES = 3;
 
 function prepare(index: number): Prepared {
   const c = CONV_CASES[index]!;
-  const rng = seeded(500 + index);
+  const rng = seededRandom(500 + index);
   const graph = randomConvGraph(rng, c);
   const input = streamShapeOf(graph.tensors['x']!);
   const output = streamShapeOf(graph.tensors['y']!);

@@ -8,7 +8,8 @@ import { generateFfe } from '../../generator/ffe/index.js';
 import { streamShapeOf } from '../../generator/ffe/shapes.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { CONV_CASES } from './conv-cases.js';
-import { randomConvGraph, randomImage, seeded } from './random-graphs.js';
+import { randomConvGraph, randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
 describe('pipelined constant products with credit flow control (TypeScript evaluator)', () => {
@@ -17,7 +18,7 @@ describe('pipelined constant products with credit flow control (TypeScript evalu
     for (const pipeline of [1, 2]) {
       for (const stalls of [false, true]) {
         it(`${c.label} (${c.strategy}), --pipeline ${pipeline}${stalls ? ', random stalls' : ''}`, () => {
-          const rng = seeded(700 + index);
+          const rng = seededRandom(700 + index);
           const graph = randomConvGraph(rng, c);
           const input = streamShapeOf(graph.tensors['x']!);
           const output = streamShapeOf(graph.tensors['y']!);

@@ -13,8 +13,8 @@ import Handlebars from 'handlebars';
 import { type RtlConfig } from '../../generator/accel/rtl/config.js';
 import { PROGRAM_BASE, generateAccelerator } from '../../generator/accel/rtl/top.js';
 import { emitDesign } from '../../generator/emit/index.js';
-import { checkFailed } from '../../generator/errors.js';
-import { version } from '../../generator/version.js';
+import { checkFailed } from '../../generator/common/errors.js';
+import { version } from '../../generator/common/version.js';
 import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
 const TB = 'fixynn_accel_tb';

@@ -3,7 +3,7 @@
  * through its RTL in Verilator or Icarus, every tap compared with the integer model, throughput and
  * latency measured from the testbench's cycle stamps.
  */
-import { badInput } from '../../generator/errors.js';
+import { badInput } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkFailed } from '../../generator/errors.js';
+import { checkFailed } from '../../generator/common/errors.js';
 import type { Manifest } from '../../generator/design/manifest.js';
 import { runTool } from '../sim/index.js';
 import { runFolder, type FfeBuild } from './build.js';

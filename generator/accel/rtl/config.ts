@@ -3,7 +3,7 @@
  * widths, memory sizes, MEM port) plus what only the hardware needs: the depthwise engine's largest
  * kernel and widest padded row (its line buffers), and the program memory's depth.
  */
-import { badInput } from '../../errors.js';
+import { badInput } from '../../common/errors.js';
 import { type AccelConfig, defaultConfig } from '../config.js';
 
 export interface RtlConfig extends AccelConfig {

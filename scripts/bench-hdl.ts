@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emitDesign } from '../../generator/emit/index.js';
-import { CompiledSimulator, Module, Simulator, designStats, s, u } from '../../generator/hdl/index.js';
-import { buildBatch, simDesignOf, toolVersions } from './index.js';
+import { emitDesign } from '../generator/emit/index.js';
+import { CompiledSimulator, Module, Simulator, designStats, s, u } from '../generator/hdl/index.js';
+import { buildBatch, simDesignOf, toolVersions } from '../verify/sim/index.js';
 
 /** A 32-tap filter: 32 registers, ~100 operations per cycle. */
 function fir(): Module {
