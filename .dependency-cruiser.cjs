@@ -23,7 +23,8 @@ const stages = {
   arith: { path: '^generator/arith/', reads: ['hdl'] },
   ffe: { path: '^generator/ffe/', reads: ['arith', 'contract'] },
   emit: { path: '^generator/emit/', reads: ['hdl'] },
-  design: { path: '^generator/design/', reads: ['data', 'import', 'calibrate', 'ffe', 'emit'] },
+  accel: { path: '^generator/accel/', reads: ['ffe', 'emit', 'golden'] },
+  design: { path: '^generator/design/', reads: ['data', 'import', 'calibrate', 'ffe', 'emit', 'accel'] },
   verify: { path: '^verify/', reads: ['design'] },
   cli: { path: '^generator/(cli\\.ts$|commands/)', reads: ['verify'] },
 };
@@ -61,6 +62,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^generator/golden/' },
       to: { path: '^generator/(hdl|arith|ffe|emit)/' },
+    },
+    {
+      name: 'accel-rtl-apart',
+      comment: 'the accelerator RTL is checked against the integer model, so it does not import it',
+      severity: 'error',
+      from: { path: '^generator/accel/rtl/' },
+      to: { path: '^generator/golden/' },
     },
     {
       name: 'not-from-entry-points',

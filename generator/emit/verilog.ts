@@ -337,6 +337,8 @@ class ModulePrinter {
         return `-${this.fit(n.a, w)}`;
       case 'mulConst':
         return `${this.fit(n.a, w)} * ${literal(n.k, w)}`;
+      case 'mul':
+        return `${this.fit(n.a, w)} * ${this.fit(n.b, w)}`;
       case 'shl':
         return n.k === 0 ? this.fit(n.a, w) : `{${this.fit(n.a, w - n.k)}, ${n.k}'d0}`;
       case 'shr':

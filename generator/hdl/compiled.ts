@@ -308,6 +308,8 @@ export class CompiledSimulator {
         return `-${ref(n.a)}`;
       case 'mulConst':
         return `${ref(n.a)} * ${this.lit(n.k)}`;
+      case 'mul':
+        return `${ref(n.a)} * ${ref(n.b)}`;
       case 'shl':
         return `${ref(n.a)} << ${n.k}n`;
       case 'shr':
@@ -352,6 +354,8 @@ export class CompiledSimulator {
         return `-${ref(n.a)}`;
       case 'mulConst':
         return `${ref(n.a)} * ${this.lit(n.k)}`;
+      case 'mul':
+        return `${ref(n.a)} * ${ref(n.b)}`;
       case 'shl':
         return `${ref(n.a)} * ${pow(n.k)}`;
       case 'shr':

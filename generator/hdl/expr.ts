@@ -36,6 +36,8 @@ export type ExprNode =
   | { readonly op: 'neg'; readonly a: Expr }
   /** Multiplication by a constant (the baseline `W * x` form; synthesis builds the multiplier). */
   | { readonly op: 'mulConst'; readonly a: Expr; readonly k: bigint }
+  /** Product of two variable operands (a hardware multiplier: the accelerator's MACs and requantization). */
+  | { readonly op: 'mul'; readonly a: Expr; readonly b: Expr }
   | { readonly op: 'shl'; readonly a: Expr; readonly k: number }
   /** Floor division by 2^k (arithmetic shift right). */
   | { readonly op: 'shr'; readonly a: Expr; readonly k: number }
@@ -105,9 +107,15 @@ export class Expr {
   neg(): Expr {
     return node({ op: 'neg', a: this }, interval(-this.range.max, -this.range.min));
   }
-  /** Multiply by a constant. */
-  mul(k: bigint | number): Expr {
-    const kk = BigInt(k);
+  /** Multiply by a constant, or by another expression (a multiplier whose interval is the corners' hull). */
+  mul(k: bigint | number | Expr): Expr {
+    if (k instanceof Expr && k.constValue === undefined) {
+      const corners = [this.range.min * k.range.min, this.range.min * k.range.max, this.range.max * k.range.min, this.range.max * k.range.max];
+      const lo = corners.reduce((a, b) => (b < a ? b : a));
+      const hi = corners.reduce((a, b) => (b > a ? b : a));
+      return new Expr({ op: 'mul', a: this, b: k }, interval(lo, hi));
+    }
+    const kk = k instanceof Expr ? k.constValue! : BigInt(k);
     if (kk === 1n) return this;
     const p = this.range.min * kk;
     const q = this.range.max * kk;
@@ -434,6 +442,7 @@ export function nodeOperands(n: ExprNode): readonly Expr[] {
       return [];
     case 'add':
     case 'sub':
+    case 'mul':
     case 'cmp':
     case 'bitwise':
       return [n.a, n.b];
@@ -472,6 +481,8 @@ export function computeOp(n: ExprNode, type: BitType, ev: (x: Expr) => bigint): 
       return -ev(n.a);
     case 'mulConst':
       return ev(n.a) * n.k;
+    case 'mul':
+      return ev(n.a) * ev(n.b);
     case 'shl':
       return ev(n.a) << BigInt(n.k);
     case 'shr':

@@ -18,7 +18,7 @@ export interface CostFigures {
   readonly comparators: number;
   /** Sum of the comparators' operand widths (both operands brought to one width). */
   readonly comparatorBits: number;
-  /** Constant multiplications left to synthesis (`x * W`, the `multiply` arithmetic). */
+  /** Multiplications left to synthesis: by a constant (`x * W`, the `multiply` arithmetic) or of two signals (`mul`). */
   readonly multipliers: number;
   /** Sum of the multipliers' result widths. */
   readonly multiplierBits: number;
@@ -133,7 +133,7 @@ function ownTally(m: Module): Tally {
     if (ADDERS.has(n.op)) {
       adders++;
       adderBits += e.width;
-    } else if (n.op === 'mulConst') {
+    } else if (n.op === 'mulConst' || n.op === 'mul') {
       multipliers++;
       multiplierBits += e.width;
     } else if (n.op === 'cmp' && ORDERING.has(n.kind)) {

@@ -40,7 +40,8 @@ function randomOp(r: () => number, pool: readonly Expr[]): Expr {
     case 2:
       return a.neg();
     case 3:
-      return a.mul(randomInt(r, -40, 40));
+      // A variable product now and then (the accelerator's multipliers), kept narrow enough to stay readable.
+      return r() < 0.3 && a.width + b.width <= 40 ? a.mul(b) : a.mul(randomInt(r, -40, 40));
     case 4:
       return a.shl(randomInt(r, 0, 3));
     case 5:

@@ -9,7 +9,7 @@
  * TypeScript evaluator, so a design with latency L shows its response to vector t in line t + L.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
@@ -17,6 +17,7 @@ import { type EmittedFile } from '../../generator/emit/index.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { fromBits, toBits } from '../../generator/hdl/interval.js';
 import { version } from '../../generator/common/version.js';
+import { cachedBuild, simCacheRoot } from './build-cache.js';
 import { runTool, toolVersion } from './tools.js';
 
 export type SimulatorName = 'verilator' | 'icarus';
@@ -109,10 +110,6 @@ function mergeFiles(designs: readonly SimDesign[]): EmittedFile[] {
     }
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-function defaultCacheDir(): string {
-  return process.env.FIXYNN_SIM_CACHE ?? join(tmpdir(), 'fixynn-sim-cache');
 }
 
 /** A compiled batch: run it with stimulus for any subset of its designs. */
@@ -216,18 +213,8 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
   const hash = createHash('sha256');
   hash.update(`${simulator}\n${tool}\ntrace=${trace}\n`);
   for (const f of [...files, tb]) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
-  const root = options.cacheDir ?? defaultCacheDir();
-  const dir = join(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`);
-  const product = join(dir, simulator === 'verilator' ? 'Vtb' : 'tb.vvp');
-  if (existsSync(product)) {
-    markUsed(dir);
-    return new SimBuild(simulator, tool, designs, dir, 0, true, trace);
-  }
-
-  mkdirSync(root, { recursive: true });
-  const work = mkdtempSync(join(root, `.build-${simulator}-`));
-  const start = performance.now();
-  try {
+  const root = simCacheRoot(options.cacheDir);
+  const built = await cachedBuild(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building ${designs.length} design(s) in ${simulator}`);
     const paths = [...files, tb].map((f) => {
       const p = join(work, f.name);
@@ -236,19 +223,13 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
     });
     if (simulator === 'verilator') await buildVerilator(work, paths, options.jobs, trace);
     else await buildIcarus(work, paths);
-    try {
-      renameSync(work, dir);
-    } catch (err) {
-      // Another process finished the same build first: use theirs.
-      if (!existsSync(product)) throw err;
-      rmSync(work, { recursive: true, force: true });
-    }
-  } catch (err) {
-    rmSync(work, { recursive: true, force: true });
-    throw err;
+  });
+  if (built.cached) {
+    markUsed(built.dir);
+    return new SimBuild(simulator, tool, designs, built.dir, 0, true, trace);
   }
   pruneCache(root);
-  return new SimBuild(simulator, tool, designs, dir, (performance.now() - start) / 1000, false, trace);
+  return new SimBuild(simulator, tool, designs, built.dir, built.seconds, false, trace);
 }
 
 /** Builds kept in the cache; the least recently used beyond this are deleted. */

@@ -19,3 +19,4 @@ export { lint } from './lint.js';
 export { yosysStat, parseStat, defaultSynthScript, type YosysStat } from './yosys.js';
 export { toolVersion, toolVersions, runTool, type ToolName } from './tools.js';
 export { withSourcePaths, type SourceFile } from './files.js';
+export { cachedBuild, simCacheRoot, type CachedBuild } from './build-cache.js';

@@ -1,0 +1,88 @@
+/**
+ * The cycle cost of every instruction: ONE table, used by the cycle model (generator/accel/cycle-model.ts)
+ * and documented in docs/isa.md ("Cycle costs"); the RTL's unit FSMs are built to take exactly these
+ * cycles, and the tests compare them. A cost is the number of cycles the instruction occupies its unit,
+ * from the cycle it starts (its tokens popped) to the cycle its tokens are pushed.
+ */
+import type { AccelConfig } from './config.js';
+import { rowBytes } from './config.js';
+import type { Instruction } from './isa.js';
+
+/** The compute unit's geometry registers (set by SETG) that costs depend on. */
+export interface Geometry {
+  readonly inH: number;
+  readonly inW: number;
+  readonly outW: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly strideY: number;
+  readonly strideX: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+  readonly cbIn: number;
+  readonly cbOut: number;
+}
+
+/**
+ * Fixed overheads, in cycles (named so docs and RTL can refer to them): each is the RTL's pipeline after its
+ * instruction's last input, measured in Verilator (docs/accel-rtl.md, test/accel/rtl-programs.test.ts).
+ */
+export const COST = {
+  /** SETG, SETQ, NOP, FINISH. */
+  config: 1,
+  /** Post-processing pipeline depth (bias add, multiply, round/shift, clamp+write). */
+  ppu: 4,
+  /** GEMM after the last fold's last pixel read: ACT read 1, array 2, ACC/bias 1, PPU 4 (toAcc: no PPU). */
+  gemmTail: 8,
+  gemmTailToAcc: 4,
+  /** DWCONV after the last padded position: ACT read 1, engine 3, PPU 4, plus the start clock. */
+  dwTail: 9,
+  /** ADD: start clock, read 1, products 1, PPU 4. */
+  addTail: 7,
+  /** GAP: start clock, read 1, PPU 4. */
+  gapTail: 6,
+} as const;
+
+/** Input rows a window instruction reads for output rows oy0..oy0+nOy-1 (clipped to the image). */
+export function windowInputRows(g: Geometry, oy0: number, nOy: number): number {
+  const first = Math.max(0, oy0 * g.strideY - g.padTop);
+  const last = Math.min(g.inH - 1, (oy0 + nOy - 1) * g.strideY - g.padTop + g.kh - 1);
+  return Math.max(0, last - first + 1);
+}
+
+/** Cycles of one instruction (geometry: the SETG registers in force when it runs). */
+export function instructionCycles(ins: Instruction, g: Geometry, config: AccelConfig): number {
+  const R = config.rows;
+  switch (ins.op) {
+    case 'nop': case 'setg': case 'setq': case 'finish':
+      return COST.config;
+    case 'load': case 'store': {
+      const mem = (['act', 'wgt', 'qp', 'acc'] as const)[ins.mem] ?? 'act';
+      const beatsPerGroup = Math.ceil((ins.xSize * rowBytes(config, mem)) / config.memPortBytes);
+      return config.memLatency + ins.ySize * beatsPerGroup;
+    }
+    case 'gemm': {
+      // Weight-stationary: fold 0's R weight rows load first (R cycles); fold f+1's load while fold f
+      // streams its P pixels (a fold slot is max(P, R)); the last fold's pixels go straight through the
+      // array (2 clocks, a broadcast array with adder trees: no R + C skew) into the PPU.
+      const pixels = ins.nOy * g.outW;
+      const folds = g.kh * g.kw * g.cbIn;
+      return R + (folds - 1) * Math.max(pixels, R) + pixels + (ins.toAcc ? COST.gemmTailToAcc : COST.gemmTail);
+    }
+    case 'dwconv': {
+      // Per channel block: kh*kw weight rows into the window registers (mode mac), then the padded window
+      // region of the output rows streams through the line buffers, one position per cycle (padding
+      // inserted without a read). A window of more than dwTaps taps is refused by the compiler.
+      const weights = ins.mode === 0 ? g.kh * g.kw : 0;
+      const rows = (ins.nOy - 1) * g.strideY + g.kh;
+      const cols = (g.outW - 1) * g.strideX + g.kw;
+      return ins.nCb * (weights + rows * cols) + COST.dwTail;
+    }
+    case 'add':
+      return ins.count + COST.addTail;
+    case 'gap':
+      return ins.nCb * ins.count + COST.gapTail;
+    case 'argmax':
+      return ins.count + COST.ppu;
+  }
+}

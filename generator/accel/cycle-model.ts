@@ -1,0 +1,158 @@
+/**
+ * The analytic cycle model: replays the actual program (not a formula per layer) on the timing model of
+ * docs/isa.md §6 — fetch one instruction per cycle into bounded queues, three in-order units, token
+ * counters between them, each instruction taking its cost from the one table in costs.ts — and reports
+ * per instruction, per layer and per unit: cycles, busy cycles, MACs and utilization.
+ */
+import type { LayerInfo } from './compile.js';
+import { type AccelConfig, peakMacs } from './config.js';
+import { type Geometry, instructionCycles } from './costs.js';
+import { type Instruction, queueOf, type Queue } from './isa.js';
+
+export interface InstructionTiming {
+  /** Cycle the instruction entered its queue. */
+  readonly fetch: number;
+  /** First cycle it occupies its unit (its tokens popped). */
+  readonly start: number;
+  /** start + cost: the cycle its pushed tokens become visible and its unit is free. */
+  readonly end: number;
+}
+
+export interface LayerCycles {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: string;
+  /** From the start of the layer's first compute instruction to the end of its last instruction. */
+  readonly cycles: number;
+  readonly first: number;
+  readonly last: number;
+  /** Busy cycles of each unit on this layer's instructions. */
+  readonly busy: Readonly<Record<Queue, number>>;
+  readonly macs: number;
+  readonly macsPerCycle: number;
+  /** macs / (peak * cycles), peak = the array's R*C for conv/gemm, the depthwise engine's lanes*dwTaps for depthwise. */
+  readonly utilization: number;
+  readonly instructions: number;
+}
+
+export interface CycleReport {
+  readonly total: number;
+  readonly timings: readonly InstructionTiming[];
+  readonly busy: Readonly<Record<Queue, number>>;
+  readonly layers: readonly LayerCycles[];
+  readonly macs: number;
+  readonly utilization: number;
+}
+
+type Counter = 'l2e' | 'e2l' | 'e2s' | 's2e';
+const QUEUES: readonly Queue[] = ['ld', 'ex', 'st'];
+
+function pops(q: Queue, ins: Instruction): Counter[] {
+  const out: Counter[] = [];
+  if (ins.deps.popPrev) out.push(q === 'ex' ? 'l2e' : 'e2s');
+  if (ins.deps.popNext) out.push(q === 'ld' ? 'e2l' : 's2e');
+  return out;
+}
+
+function pushes(q: Queue, ins: Instruction): Counter[] {
+  const out: Counter[] = [];
+  if (ins.deps.pushPrev) out.push(q === 'ex' ? 'e2l' : 's2e');
+  if (ins.deps.pushNext) out.push(q === 'ld' ? 'l2e' : 'e2s');
+  return out;
+}
+
+const NO_GEOMETRY: Geometry = { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn: 1, cbOut: 1 };
+
+export function replayCycles(config: AccelConfig, program: readonly Instruction[], layers: readonly LayerInfo[] = []): CycleReport {
+  const n = program.length;
+  const queueOfPc = program.map(queueOf);
+  const members: Record<Queue, number[]> = { ld: [], ex: [], st: [] };
+  const position: number[] = [];
+  program.forEach((_, pc) => { const q = queueOfPc[pc] as Queue; position.push(members[q].length); members[q].push(pc); });
+
+  const fetch = new Array<number>(n).fill(-1);
+  const start = new Array<number>(n).fill(-1);
+  const end = new Array<number>(n).fill(-1);
+  const pushTimes: Record<Counter, number[]> = { l2e: [], e2l: [], e2s: [], s2e: [] };
+  const popped: Record<Counter, number> = { l2e: 0, e2l: 0, e2s: 0, s2e: 0 };
+  const head: Record<Queue, number> = { ld: 0, ex: 0, st: 0 };
+  const busy: Record<Queue, number> = { ld: 0, ex: 0, st: 0 };
+  let geometry = NO_GEOMETRY;
+  let fetched = 0;
+  let done = 0;
+
+  while (done < n) {
+    // Fetch: one per cycle, in order, into a queue with a free slot (a slot frees when an entry starts).
+    while (fetched < n) {
+      const q = queueOfPc[fetched] as Queue;
+      const ahead = position[fetched] as number;
+      let t = fetched === 0 ? 0 : (fetch[fetched - 1] as number) + 1;
+      if (ahead >= config.queueDepth) {
+        const blocker = members[q][ahead - config.queueDepth] as number;
+        if (start[blocker] === -1) break;
+        t = Math.max(t, (start[blocker] as number) + 1);
+      }
+      fetch[fetched++] = t;
+    }
+    let progressed = false;
+    for (const q of QUEUES) {
+      const pc = members[q][head[q]];
+      if (pc === undefined || fetch[pc] === -1) continue;
+      const ins = program[pc] as Instruction;
+      const need = pops(q, ins);
+      // The k-th pop of a counter waits for its k-th push (pushes on a counter come in time order).
+      const counts: Partial<Record<Counter, number>> = {};
+      let ready = true;
+      let t = (fetch[pc] as number) + 1;
+      for (const c of need) {
+        const k = popped[c] + (counts[c] ?? 0);
+        counts[c] = (counts[c] ?? 0) + 1;
+        const at = pushTimes[c][k];
+        if (at === undefined) { ready = false; break; }
+        t = Math.max(t, at);
+      }
+      if (!ready) continue;
+      const prev = members[q][head[q] - 1];
+      if (prev !== undefined) t = Math.max(t, end[prev] as number);
+      if (ins.op === 'setg') geometry = ins;
+      const cost = instructionCycles(ins, geometry, config);
+      start[pc] = t;
+      end[pc] = t + cost;
+      busy[q] += cost;
+      for (const c of need) popped[c]++;
+      for (const c of pushes(q, ins)) pushTimes[c].push(t + cost);
+      head[q]++;
+      done++;
+      progressed = true;
+    }
+    if (!progressed) throw new Error(`cycle model: deadlock at ${QUEUES.map((q) => `${q} pc ${members[q][head[q]] ?? '-'}`).join(', ')}`);
+  }
+
+  const timings: InstructionTiming[] = program.map((_, pc) => ({ fetch: fetch[pc] as number, start: start[pc] as number, end: end[pc] as number }));
+  const total = Math.max(0, ...end);
+  const peak = peakMacs(config);
+  const layerReports: LayerCycles[] = layers.map((l) => {
+    // A layer starts when the compute unit starts on it (its loads were prefetched during the layer
+    // before) and ends with its last write (compute or store).
+    const exPcs = l.pcs.filter((pc) => queueOfPc[pc] === 'ex');
+    const first = Math.min(...(exPcs.length ? exPcs : l.pcs).map((pc) => start[pc] as number));
+    const last = Math.max(...l.pcs.map((pc) => end[pc] as number));
+    const lb: Record<Queue, number> = { ld: 0, ex: 0, st: 0 };
+    for (const pc of l.pcs) lb[queueOfPc[pc] as Queue] += (end[pc] as number) - (start[pc] as number);
+    const cycles = l.pcs.length ? last - first : 0;
+    const unitPeak = l.kind.startsWith('depthwise') ? peak.depthwise : peak.array;
+    return { index: l.index, name: l.name, kind: l.kind, cycles, first, last, busy: lb, macs: l.macs, macsPerCycle: cycles ? l.macs / cycles : 0, utilization: cycles ? l.macs / (unitPeak * cycles) : 0, instructions: l.pcs.length };
+  });
+  const macs = layers.reduce((s, l) => s + l.macs, 0);
+  return { total, timings, busy, layers: layerReports, macs, utilization: total ? macs / (peak.array * total) : 0 };
+}
+
+/** A per-layer table for reports. */
+export function formatCycleReport(report: CycleReport, config: AccelConfig): string {
+  const rows = [`accelerator ${config.rows}x${config.cols}: ${report.total} cycles, ${report.macs} MACs, utilization ${(100 * report.utilization).toFixed(1)}% (busy: ld ${report.busy.ld}, ex ${report.busy.ex}, st ${report.busy.st})`];
+  rows.push('layer  kind              instr  cycles  ex-busy  ld-busy  st-busy      MACs  MAC/cyc  util');
+  for (const l of report.layers) {
+    rows.push(`${String(l.index).padStart(5)}  ${l.kind.padEnd(16)} ${String(l.instructions).padStart(6)} ${String(l.cycles).padStart(7)} ${String(l.busy.ex).padStart(8)} ${String(l.busy.ld).padStart(8)} ${String(l.busy.st).padStart(8)} ${String(l.macs).padStart(9)} ${l.macsPerCycle.toFixed(1).padStart(8)} ${(100 * l.utilization).toFixed(1).padStart(5)}%`);
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,68 @@
+/**
+ * The RTL generator's configuration: the shared AccelConfig (generator/accel/config.ts: array shape,
+ * widths, memory sizes, MEM port) plus what only the hardware needs: the depthwise engine's largest
+ * kernel and widest padded row (its line buffers), and the program memory's depth.
+ */
+import { badInput } from '../../common/errors.js';
+import { type AccelConfig, defaultConfig } from '../config.js';
+
+export interface RtlConfig extends AccelConfig {
+  /** Largest kernel side of the depthwise engine's window (DWCONV with a larger kernel faults). */
+  readonly dwKernel: number;
+  /** Widest padded row the line buffers hold ((outW-1)*strideX + kw); wider faults. */
+  readonly dwMaxWidth: number;
+  /** Program memory depth in 128-bit instructions. */
+  readonly imemWords: number;
+}
+
+export interface RtlOptions {
+  readonly dwKernel?: number;
+  readonly dwMaxWidth?: number;
+  readonly imemWords?: number;
+}
+
+export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
+  // The engine's window is square: the largest side whose taps fit the configuration's dwTaps.
+  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? Math.floor(Math.sqrt(base.dwTaps)), dwMaxWidth: options.dwMaxWidth ?? 64, imemWords: options.imemWords ?? 1024 };
+  const need = (ok: boolean, what: string): void => {
+    if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
+  };
+  need(c.dwKernel >= 1 && c.dwKernel <= 7, `depthwise kernel ${c.dwKernel}: supported 1..7`);
+  need(c.dwKernel * c.dwKernel <= c.dwTaps, `depthwise window ${c.dwKernel}x${c.dwKernel} has more taps than dwTaps = ${c.dwTaps}`);
+  need(Number.isInteger(c.dwMaxWidth) && c.dwMaxWidth >= 2 && c.dwMaxWidth <= 4096, `depthwise line buffer width ${c.dwMaxWidth}: supported 2..4096`);
+  need(Number.isInteger(c.imemWords) && c.imemWords >= 2, `program memory ${c.imemWords} words: at least 2`);
+  need((c.cols * Math.ceil(c.actBits / 8)) % c.memPortBytes === 0, `MEM port ${c.memPortBytes} bytes must divide an ACT row (${c.cols * Math.ceil(c.actBits / 8)} bytes)`);
+  need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
+  need(c.memBytes % c.memPortBytes === 0, `MEM bytes ${c.memBytes} must be a multiple of the port (${c.memPortBytes})`);
+  return c;
+}
+
+/** A test/default configuration: the shared defaults for an N x N array, RTL options, overrides. */
+export function defaultRtlConfig(n: number, overrides: Partial<AccelConfig> = {}, options: RtlOptions = {}): RtlConfig {
+  return rtlConfig(defaultConfig(n, n, { memPortBytes: Math.min(16, n), ...overrides }), options);
+}
+
+/** An activation element as stored (signed or unsigned, as the instruction reads it): [-2^(b-1), 2^b - 1]. */
+export function elementRange(c: AccelConfig): { min: number; max: number } {
+  return { min: -(2 ** (c.actBits - 1)), max: 2 ** c.actBits - 1 };
+}
+
+/** The operand after zero-point subtraction, val(x) - zp, both in elementRange: 10 bits signed for 8-bit data. */
+export function operandRange(c: AccelConfig): { min: number; max: number } {
+  const e = elementRange(c);
+  return { min: e.min - e.max, max: e.max - e.min };
+}
+
+/** Symmetric signed weights of `weightBits` bits. */
+export function weightRange(c: AccelConfig): { min: number; max: number } {
+  const m = 2 ** (c.weightBits - 1) - 1;
+  return { min: -m, max: m };
+}
+
+export function accRange(c: AccelConfig): { min: bigint; max: bigint } {
+  const h = 1n << BigInt(c.accBits - 1);
+  return { min: -h, max: h - 1n };
+}
+
+/** The requantization shift s: 1..63 (6 bits of a QP lane). */
+export const MAX_SHIFT = 63;

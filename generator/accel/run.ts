@@ -1,0 +1,76 @@
+/**
+ * Host side of a compiled program: write an input tensor into the MEM image (ACT rows, NHWC blocks),
+ * run the ISA simulator, read the scores and the class back (docs/isa.md §8).
+ */
+import type { QuantTensor } from '../quant/ir.js';
+import type { CompiledProgram } from './compile.js';
+import { elementBytes, lanes, rowBytes } from './config.js';
+import { simulate, type SimOptions, type SimResult } from './simulator.js';
+
+export interface AccelRun {
+  /** The output tensor in [C, H, W] order: raw scores (acc + bias) or requantized q (layout.output.memory). */
+  readonly output: Int32Array;
+  /** The chip's answer when the output is a 1x1 vector. */
+  readonly class?: number;
+  readonly sim: SimResult;
+}
+
+/** A MEM image with the input tensor q ([C, H, W], integer model order) written into its region. */
+export function memWithInput(compiled: CompiledProgram, q: Int32Array): Uint8Array {
+  const { config, layout } = compiled;
+  const [ch, h, w] = layout.input.shape;
+  if (q.length !== ch * h * w) throw new Error(`accelerator input: ${q.length} values for a ${ch}x${h}x${w} tensor`);
+  const mem = new Uint8Array(Math.max(compiled.mem.length, layout.memUsed));
+  mem.set(compiled.mem);
+  const C = lanes(config);
+  const eb = elementBytes(config, 'act');
+  const rb = rowBytes(config, 'act');
+  const full = 2 ** config.actBits;
+  for (let c = 0; c < ch; c++) {
+    const b = Math.floor(c / C);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const at = layout.input.addr + ((y * w + x) * layout.input.blocks + b) * rb + (c % C) * eb;
+        let v = (((q[(c * h + y) * w + x] as number) % full) + full) % full;
+        for (let i = 0; i < eb; i++) { mem[at + i] = v % 256; v = Math.floor(v / 256); }
+      }
+    }
+  }
+  return mem;
+}
+
+/** Reads the output region of MEM back into [C, H, W] order. */
+export function readOutput(compiled: CompiledProgram, mem: Uint8Array, outputTensor: QuantTensor): { output: Int32Array; class?: number } {
+  const { config, layout } = compiled;
+  const [ch, h, w] = layout.output.shape;
+  const memory = layout.output.memory;
+  const C = lanes(config);
+  const eb = elementBytes(config, memory);
+  const rb = rowBytes(config, memory);
+  const out = new Int32Array(ch * h * w);
+  const bits = memory === 'acc' ? 32 : config.actBits;
+  const signed = memory === 'acc' || outputTensor.quant.signed;
+  for (let c = 0; c < ch; c++) {
+    const b = Math.floor(c / C);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const at = layout.output.addr + ((y * w + x) * layout.output.blocks + b) * rb + (c % C) * eb;
+        let v = 0;
+        for (let i = eb - 1; i >= 0; i--) v = v * 256 + (mem[at + i] as number);
+        if (memory === 'act') v %= 2 ** bits;
+        if (signed && v >= 2 ** (bits - 1)) v -= 2 ** bits;
+        out[(c * h + y) * w + x] = v;
+      }
+    }
+  }
+  if (layout.classAddr === undefined) return { output: out };
+  const at = layout.classAddr;
+  const cls = (mem[at] as number) | ((mem[at + 1] as number) << 8) | ((mem[at + 2] as number) << 16) | ((mem[at + 3] as number) << 24);
+  return { output: out, class: cls };
+}
+
+/** Runs the compiled program on one input tensor in the ISA simulator. */
+export function runOnSimulator(compiled: CompiledProgram, q: Int32Array, outputTensor: QuantTensor, options: SimOptions = {}): AccelRun {
+  const sim = simulate(compiled.config, compiled.program, memWithInput(compiled, q), options);
+  return { ...readOutput(compiled, sim.memories.mem, outputTensor), sim };
+}

@@ -1,0 +1,156 @@
+/**
+ * Compiler refusals (the layer named, what is supported) and the cycle model on a hand-timed program.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { finalAccumulators } from './reference.js';
+import { graphOf, randomConvLayer, randomImage, randomQuant, tensor } from '../ffe/random-graphs.js';
+import { checkAgainstIntegerModel } from '../../generator/accel/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadInputs } from '../../generator/data/index.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { randomNetwork } from '../helpers/random-network.js';
+import { make } from '../../generator/accel/isa.js';
+import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+import { randomConvGraph } from '../ffe/random-graphs.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
+
+function convGraph(choice: { inChannels: number; outChannels: number; group: number; height?: number; width?: number; weightBits?: number; kernel?: number }): QuantizedGraph {
+  const { kernel = 3, ...rest } = choice;
+  return randomConvGraph(seededRandom(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
+}
+
+describe('compiler refusals name the layer', () => {
+  it('a grouped convolution that is not depthwise', () => {
+    const g = convGraph({ inChannels: 4, outChannels: 4, group: 2 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/layer 0 '.*' \(conv\): grouped convolution with group 2 .* not depthwise/);
+  });
+
+  it('weights wider than the accelerator', () => {
+    const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, weightBits: 10 });
+    expect((g.layers[0] as QConvLayer).weightBits).toBe(10);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { weightBits: 8 }))).toThrow(/layer 0 .*10-bit weights; the accelerator's weights are 8 bits/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).not.toThrow();
+  });
+
+  it('activations that do not fit ACT', () => {
+    // (the single conv's output goes to ACC as the final scores, so only the input lives in ACT)
+    const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, height: 20, width: 20 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 300 }))).toThrow(/input tensor 'x' needs 400 ACT rows while 0 rows hold live tensors; ACT has 300 rows/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 400 }))).not.toThrow();
+  });
+
+  it('a slab whose weights do not fit half of WGT', () => {
+    const g = convGraph({ inChannels: 9, outChannels: 2, group: 1, kernel: 5 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { wgtRows: 64 }))).toThrow(/layer 0 .*one output slab needs 300 WGT rows \(75 folds of 4\); half of WGT holds 32/);
+  });
+
+  it('R != C is refused by the configuration', () => {
+    expect(() => defaultConfig(8, 16)).toThrow(/needs R = C/);
+  });
+});
+
+describe('split inside a residual block', () => {
+  it('is refused naming the layer that reads a tensor from before the split', async () => {
+    const net = randomNetwork({ seed: 1, layers: 3 }); // starts with a residual block: conv, add
+    const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-split-'));
+    try {
+      const model = net.builder.save(path.join(dir, 'net.onnx'));
+      const graph = importModel(model);
+      const q = await quantizeModel(readOnnxFile(model), graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
+      expect(q.layers[1]!.kind).toBe('add');
+      expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('wide multipliers', () => {
+  it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
+    const rng = seededRandom(21);
+    const x = tensor('x', [3, 6, 6], randomQuant(rng));
+    const mid = tensor('mid', [5, 6, 6], randomQuant(rng));
+    const y = tensor('y', [4, 6, 6], randomQuant(rng));
+    const choice = { group: 1, kernel: [3, 3] as const, stride: [1, 1] as const, pads: [1, 1, 1, 1] as const };
+    const l0 = randomConvLayer(rng, 0, x, mid, { ...choice, inChannels: 3, outChannels: 5 });
+    const l1 = randomConvLayer(rng, 1, mid, y, { ...choice, inChannels: 5, outChannels: 4 });
+    const base = graphOf(x, [mid, y], [l0, l1]);
+    // The same real multipliers with 16 more bits: M * 2^16 + a random low part, s + 16.
+    const wide = { ...l0, requant: { ...l0.requant, multiplier: l0.requant.multiplier.map((m) => m * 65536 + Math.floor(rng() * 65536)), shift: l0.requant.shift.map((s) => s + 16) } };
+    const graph = { ...base, layers: [wide, l1] };
+    const config = configForModel(graph, 4, 4);
+    expect(config.multiplierBits).toBe(32);
+    const compiled = compileProgram(graph, config);
+    const model = new IntegerModel(graph);
+    for (let i = 0; i < 3; i++) {
+      const check = checkAgainstIntegerModel(compiled, graph, model, randomImage(rng, x));
+      expect(check.mismatch).toBeUndefined();
+    }
+  });
+});
+
+describe('large tensors', () => {
+  it('an input of more than 4,095 rows loads in 2-D groups; final tiles store through both ACC halves', () => {
+    const g = convGraph({ inChannels: 1, outChannels: 3, group: 1, height: 70, width: 71 });
+    const compiled = compileProgram(g, configForModel(g, 4, 4));
+    const loads = compiled.program.filter((i) => i.op === 'load' && i.mem === 0);
+    expect(loads.map((i) => i.op === 'load' && [i.ySize, i.xSize])).toEqual([[1, 4095], [1, 70 * 71 - 4095]]);
+    const q = randomImage(seededRandom(9), g.tensors[g.input.tensor]!);
+    const expected = finalAccumulators(g, g.layers[0]!, q);
+    expect(new IntegerModel(g).run(q).get(g.output)!.length).toBe(expected.length);
+    expect(Array.from(runOnSimulator(compiled, q, g.tensors[g.output]!).output)).toEqual(Array.from(expected));
+  });
+});
+
+describe('cycle model', () => {
+  it('replays a hand-timed program: fetch, tokens, per-instruction costs from the table', () => {
+    const config = defaultConfig(4, 4);
+    const program = [
+      make('load', { mem: 0, sramAddr: 0, memAddr: 0, ySize: 1, xSize: 4 }, { pushNext: true }), // 2 + ceil(16/16) = 3
+      make('setg', { inH: 2, inW: 2, outW: 2, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 }, { popPrev: true }), // 1
+      make('gemm', { nOy: 2, toAcc: 1 }, { pushNext: true }), // R + (F-1)*max(P,R) + P + 4 = 4 + 0 + 4 + 4 = 12
+      make('store', { mem: 3, ySize: 1, xSize: 4, memAddr: 0 }, { popPrev: true }), // 2 + ceil(64/16) = 6
+      make('finish', {}), // 1
+    ];
+    const r = replayCycles(config, program);
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 4], [1, 4, 5], [2, 5, 17], [3, 17, 23], [4, 23, 24]]);
+    expect(r.total).toBe(24);
+    expect(r.busy).toEqual({ ld: 3, ex: 13, st: 7 });
+  });
+
+  it('a full queue stalls fetch (queueDepth)', () => {
+    const config = defaultConfig(4, 4, { queueDepth: 1 });
+    const setg = make('setg', { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 });
+    const program = [make('load', { mem: 0, ySize: 1, xSize: 32 }, { pushNext: true }), setg, setg, make('nop', { queue: 1 }, { popPrev: true, pushNext: true }), make('finish', {}, { popPrev: true })];
+    const r = replayCycles(config, program);
+    // LOAD: 2 + 32*4/16 = 10 cycles; the EX queue holds one waiting instruction, so fetch of the third
+    // EX instruction waits until the second has started.
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 11], [1, 2, 3], [3, 4, 5], [5, 11, 12], [6, 12, 13]]);
+    expect(r.total).toBe(13);
+  });
+});
+
+describe('summaries for the CLI', () => {
+  it('describe the accelerator and the program per layer', () => {
+    const g = convGraph({ inChannels: 3, outChannels: 6, group: 1 });
+    const config = configForModel(g, 4, 4);
+    const d = describeAccelerator(config);
+    expect(d.peakMacsPerCycle).toEqual({ array: 16, depthwise: 36 });
+    expect(d.memoryBytes.act).toBe(config.actRows * 4 * config.actBits / 8);
+    const compiled = compileProgram(g, config);
+    const cycles = replayCycles(config, compiled.program, compiled.layout.layers);
+    const summary = summarizeProgram(compiled, cycles);
+    expect(summary.instructions).toBe(compiled.program.length);
+    expect(Object.values(summary.byOpcode).reduce((a, b) => a + b, 0)).toBe(compiled.program.length);
+    expect(summary.layers).toHaveLength(1);
+    expect(summary.layers[0]!.macs).toBe(6 * 5 * 5 * 3 * 9);
+    expect(summary.layers[0]!.instructions['gemm']).toBe(2); // two output slabs of 4 lanes
+    expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Running programs on the accelerator's RTL: the design and its testbench (templates/accel-tb.v.hbs)
+ * compiled once per configuration and simulator (cached on disk by content hash, like verify/sim), then
+ * any number of runs, each a program plus MEM images loaded through the host port. A run reports its
+ * status (done, or the error bit with the faulting pc and cause, or a timeout), cycles, the MEM words it
+ * was asked to dump, and every unit's instruction start/end events.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { type RtlConfig } from '../../generator/accel/rtl/config.js';
+import { PROGRAM_BASE, generateAccelerator } from '../../generator/accel/rtl/top.js';
+import { emitDesign } from '../../generator/emit/index.js';
+import { checkFailed } from '../../generator/common/errors.js';
+import { version } from '../../generator/common/version.js';
+import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
+
+const TB = 'fixynn_accel_tb';
+const template = Handlebars.compile(readFileSync(new URL('../../templates/accel-tb.v.hbs', import.meta.url), 'utf8'), { noEscape: true, strict: true });
+
+export interface AccelBuild {
+  readonly simulator: SimulatorName;
+  readonly config: RtlConfig;
+  readonly dir: string;
+  readonly buildSeconds: number;
+  readonly cached: boolean;
+  readonly files: ReadonlyArray<{ name: string; text: string }>;
+}
+
+/** The accelerator's Verilog and its testbench for one configuration. */
+export function accelSources(config: RtlConfig): Array<{ name: string; text: string }> {
+  const top = generateAccelerator(config);
+  const emitted = emitDesign(top);
+  const pcMsb = Math.max(1, config.imemWords.toString(2).length) - 1;
+  const tb = template({
+    generator: 'fixynn',
+    version,
+    top: emitted.top,
+    tbName: TB,
+    pcMsb,
+    progLenMsb: pcMsb,
+    progMax: config.imemWords * 4 - 1,
+    memMax: config.memBytes / 4 - 1,
+    programBase: PROGRAM_BASE.toString(16),
+  });
+  return [...emitted.files.map((f) => ({ name: f.name, text: f.text })), { name: `${TB}.v`, text: tb }];
+}
+
+export async function buildAccel(config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string } = {}): Promise<AccelBuild> {
+  const files = accelSources(config);
+  const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
+  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n`);
+  for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
+  const built = await cachedBuild(simCacheRoot(options.cacheDir), `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
+    options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator in ${simulator}`);
+    const paths = files.map((f) => {
+      const p = path.join(work, f.name);
+      writeFileSync(p, f.text);
+      return p;
+    });
+    if (simulator === 'verilator') {
+      const j = String(Number(process.env.FIXYNN_SIM_JOBS ?? 2));
+      const r = await runTool('verilator', ['--binary', '--timing', '-j', j, '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', TB, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), '-CFLAGS', '-O1', ...paths], { cwd: work });
+      if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+      rmSync(path.join(work, 'obj'), { recursive: true, force: true });
+    } else {
+      const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', TB, ...paths], { cwd: work });
+      if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+    }
+  });
+  return { simulator, config, dir: built.dir, buildSeconds: built.seconds, cached: built.cached, files };
+}
+
+export interface UnitEvent {
+  readonly unit: 'ld' | 'ex' | 'st';
+  readonly kind: 'start' | 'end';
+  /** The accelerator's cycle counter (cycles since start). */
+  readonly cycle: number;
+  readonly pc: number;
+}
+
+export interface AccelRunResult {
+  readonly status: 'done' | 'error' | 'timeout';
+  readonly errorPc: number;
+  readonly errorCause: number;
+  readonly cycles: number;
+  /** The dumped MEM bytes (dumpAddr .. dumpAddr + 4*dumpWords). */
+  readonly dump: Uint8Array;
+  readonly events: readonly UnitEvent[];
+}
+
+export interface AccelRunOptions {
+  /** MEM byte range read back after each run. */
+  readonly dumpAddr?: number;
+  readonly dumpBytes?: number;
+  readonly maxCycles?: number;
+  readonly events?: boolean;
+}
+
+/** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
+function programHex(words: readonly bigint[]): string {
+  return words.flatMap((w) => [0, 1, 2, 3].map((k) => ((w >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0'))).join('\n') + '\n';
+}
+
+function imageHex(bytes: Uint8Array, words: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < words; i++) {
+    const v = (bytes[4 * i] ?? 0) | ((bytes[4 * i + 1] ?? 0) << 8) | ((bytes[4 * i + 2] ?? 0) << 16) | ((bytes[4 * i + 3] ?? 0) * 2 ** 24);
+    lines.push((v >>> 0).toString(16).padStart(8, '0'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Runs one program on several MEM images (one simulator process); results in image order. */
+export async function runAccel(build: AccelBuild, program: readonly bigint[], images: readonly Uint8Array[], options: AccelRunOptions = {}): Promise<AccelRunResult[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-run-'));
+  try {
+    const memWords = Math.ceil(Math.max(...images.map((i) => i.length)) / 4);
+    if (memWords * 4 > build.config.memBytes) throw checkFailed(`a MEM image of ${memWords * 4} bytes exceeds MEM (${build.config.memBytes})`);
+    if (program.length > build.config.imemWords) throw checkFailed(`a program of ${program.length} instructions exceeds the program memory (${build.config.imemWords})`);
+    writeFileSync(path.join(dir, 'prog.hex'), programHex(program));
+    images.forEach((img, r) => writeFileSync(path.join(dir, `mem${r}.hex`), imageHex(img, memWords)));
+    const dumpWords = Math.ceil((options.dumpBytes ?? 0) / 4);
+    const args = [
+      `+dir=${dir}`,
+      `+prog_words=${program.length * 4}`,
+      `+mem_words=${memWords}`,
+      `+runs=${images.length}`,
+      `+dump_addr=${options.dumpAddr ?? 0}`,
+      `+dump_words=${dumpWords}`,
+      `+max_cycles=${options.maxCycles ?? 5_000_000}`,
+      `+events=${options.events === true ? 1 : 0}`,
+    ];
+    const r = build.simulator === 'verilator' ? await runTool(path.join(build.dir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(build.dir, 'tb.vvp'), ...args], { cwd: dir });
+    if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
+    const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
+    const events = new Map<number, UnitEvent[]>();
+    if (options.events === true) {
+      for (const line of readFileSync(path.join(dir, 'events.txt'), 'utf8').split('\n')) {
+        const m = /^(\d+) (\d+) (ld|ex|st) (start|end) (\d+)$/.exec(line.trim());
+        if (m === null) continue;
+        const list = events.get(Number(m[1])) ?? [];
+        list.push({ cycle: Number(m[2]), unit: m[3] as UnitEvent['unit'], kind: m[4] as UnitEvent['kind'], pc: Number(m[5]) });
+        events.set(Number(m[1]), list);
+      }
+    }
+    const results: AccelRunResult[] = [];
+    let i = 0;
+    while (i < lines.length) {
+      const m = /^run (\d+) done (\d) error (\d) pc (\d+) cause (\d+) cycles (\d+)$/.exec(lines[i]!);
+      if (m === null) throw checkFailed(`accelerator testbench: unexpected line '${lines[i]}'`);
+      i++;
+      const dump = new Uint8Array(dumpWords * 4);
+      for (let w = 0; w < dumpWords; w++, i++) {
+        const v = Number.parseInt(lines[i] ?? 'x', 16);
+        for (let b = 0; b < 4; b++) dump[4 * w + b] = Number.isNaN(v) ? 0 : (v >>> (8 * b)) & 0xff;
+      }
+      let status: AccelRunResult['status'] = m[2] === '1' ? 'done' : m[3] === '1' ? 'error' : 'timeout';
+      if (lines[i] === 'timeout') {
+        status = 'timeout';
+        i++;
+      }
+      results.push({ status, errorPc: Number(m[4]), errorCause: Number(m[5]), cycles: Number(m[6]), dump, events: events.get(Number(m[1])) ?? [] });
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
