@@ -9,6 +9,7 @@ import { generateDesign, type GenerateDesignOptions } from '../design/generate-d
 import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
 import { formatStream, partOf } from '../design/manifest.js';
+import { runGenerateAccel } from './generate-accel.js';
 
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
 /**
@@ -28,6 +29,8 @@ export interface GenerateCliOptions {
   readonly weightBits?: string;
   readonly actBits?: string;
   readonly json?: boolean;
+  /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
+  readonly accel?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -43,9 +46,11 @@ export function registerGenerate(program: Command): void {
     .option('--raw-input', 'take raw 8-bit pixels; the model\'s affine preprocessing is folded into the first layer')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--accel <RxC>', 'with --fixed-layers 0: the programmable accelerator (RxC MAC array, e.g. 8x8) running every layer, its program and images')
     .option('--json', 'print a JSON summary')
     .action(async (model: string, options: GenerateCliOptions) => {
-      await runGenerate(model, options);
+      if (options.accel !== undefined) await runGenerateAccel(model, options);
+      else await runGenerate(model, options);
     });
 }
 
@@ -79,6 +84,7 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, co
 export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesignOptions, 'onProgress'> {
   if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (a number of layers, or a node name)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
+  if (/^0+$/.test(cli.fixedLayers.trim())) throw badInput(`--fixed-layers ${cli.fixedLayers}: K = 0 fixes no layer, so every layer runs on the programmable accelerator: add --accel RxC (e.g. --accel 8x8)`);
   const arith = cli.arith ?? 'shared';
   if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
   const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);

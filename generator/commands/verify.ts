@@ -8,6 +8,8 @@ import { badInput, checkFailed } from '../common/errors.js';
 import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './generate.js';
+import { readDesign } from '../design/read-design.js';
+import { runVerifyAccel } from './verify-accel.js';
 
 export interface VerifyCliOptions {
   readonly sim?: string;
@@ -17,6 +19,8 @@ export interface VerifyCliOptions {
   readonly stalls?: boolean;
   readonly seed?: string;
   readonly json?: boolean;
+  /** A program folder from `fixynn compile` (accelerator designs). */
+  readonly program?: string;
 }
 
 export const DEFAULT_VERIFY_IMAGES = 10;
@@ -34,13 +38,21 @@ export function registerVerify(program: Command): void {
     .option('--trace <file>', 'write a VCD waveform of the first run to this file')
     .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact')
     .option('--seed <n>', 'seed of --stalls (default 1)')
+    .option('--program <dir>', 'accelerator designs: run this program folder (fixynn compile --out) instead of the design\'s own')
     .option('--json', 'print the summary as JSON')
     .action(async (dir: string, options: VerifyCliOptions) => {
-      await runVerify(dir, options);
+      if (hasAccelerator(dir)) await runVerifyAccel(dir, options);
+      else await runVerify(dir, options);
     });
 }
 
+/** Whether the design folder holds an accelerator part (read through the checked manifest). */
+function hasAccelerator(dir: string): boolean {
+  return readDesign(dir).manifest.parts.some((p) => p.kind === 'accel');
+}
+
 export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<VerifySummary> {
+  if (cli.program !== undefined) throw badInput('--program: this design has no accelerator part (generate one with --accel)');
   const simulator = cli.sim ?? 'verilator';
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;

@@ -58,19 +58,8 @@ export interface GeneratedDesign {
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
   assertReplaceable(options.out, MANIFEST);
-  const modelBytes = readModel(modelPath);
-  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
-  const graph = importDecoded(onnx);
-  const k = resolveFixedLayers(graph, options.fixedLayers);
-  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; a fixed feature extractor needs at least one layer`);
-  const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
-  options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
-  const quantized = await quantizeModel(onnx, graph, {
-    ...(calibration ? { calibImages: calibration.images } : {}),
-    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
-    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
-  });
+  const { modelBytes, sha256, graph, k, quantized, calibration } = await loadAndQuantize(modelPath, options);
+  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; K = 0 runs every layer on the programmable accelerator: add --accel RxC (e.g. --accel 8x8)`);
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
@@ -87,6 +76,25 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   writeFolderAtomically(options.out, files, MANIFEST);
   const end = performance.now();
   return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
+}
+
+/** The model read, split point resolved, and quantized (calibrated where it is float): every design's first step. */
+export async function loadAndQuantize(modelPath: string, options: Pick<GenerateDesignOptions, 'fixedLayers' | 'calib' | 'weightBits' | 'actBits' | 'onProgress'>): Promise<{
+  modelBytes: Buffer; sha256: string; graph: ReturnType<typeof importDecoded>; k: number; quantized: QuantizedGraph; calibration: { source: string } | undefined;
+}> {
+  const modelBytes = readModel(modelPath);
+  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
+  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+  const graph = importDecoded(onnx);
+  const k = resolveFixedLayers(graph, options.fixedLayers);
+  const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
+  options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
+  const quantized = await quantizeModel(onnx, graph, {
+    ...(calibration ? { calibImages: calibration.images } : {}),
+    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+  });
+  return { modelBytes, sha256, graph, k, quantized, calibration };
 }
 
 function readModel(modelPath: string): Buffer {

@@ -19,10 +19,12 @@ import { beatWidth, type Stream } from '../contract/stream.js';
 import { badInput } from '../common/errors.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../quant/serialize.js';
+import { type AccelConfig, checkConfig } from '../accel/config.js';
+import { type RtlConfig, type RtlOptions, rtlConfig } from '../accel/rtl/config.js';
 
 export const MANIFEST_FORMAT = 'fixynn-design';
 /** Bump on every change of the schema (a new part kind or field); readers refuse other versions clearly. */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 /** The format before parts (version 1): recognized only to be refused by name. */
 export const PREVIOUS_FORMAT = 'fixynn-ffe-design';
 
@@ -84,8 +86,41 @@ const ffePartSchema = z.object({
   quantization: z.unknown(),
 }).strict();
 
+const accelLayerSchema = z.object({
+  index: count, name: z.string(), kind: z.string(), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),
+}).strict();
+
+/**
+ * Part kind `accel` (version 3): the programmable accelerator, layers fromLayer.. of the model as a program
+ * (generator/accel; docs/isa.md). Its parameters, the program's files and its per-layer predictions.
+ */
+const accelPartSchema = z.object({
+  kind: z.literal('accel'),
+  name: z.string(),
+  module: z.string(),
+  /** The first layer the accelerator runs (the split K). */
+  fromLayer: count,
+  input: streamSchema,
+  output: streamSchema,
+  isaVersion: count,
+  array: z.object({ rows: int.positive(), cols: int.positive() }).strict(),
+  peakMacsPerCycle: z.object({ array: count, depthwise: count }).strict(),
+  widths: z.object({ activation: int.positive(), weight: int.positive(), accumulator: int.positive(), multiplier: int.positive() }).strict(),
+  memoryBytes: z.object({ act: count, wgt: count, acc: count, qp: count, mem: count }).strict(),
+  /** The full configuration (generator/accel/config.ts AccelConfig and the RTL's limits, rtl/config.ts). */
+  config: z.record(z.string(), z.number()),
+  /** The model's program: its folder (program.bin, mem.bin, program.json, program.s) and the cycle model's figures. */
+  program: z.object({
+    dir: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),
+    layers: z.array(accelLayerSchema).min(1),
+  }).strict(),
+  cost: costSchema,
+  integerModel: z.string(),
+  quantization: z.unknown(),
+}).strict();
+
 /** One schema per part kind; a new kind is one more member (and a version bump). */
-const partSchema = z.discriminatedUnion('kind', [ffePartSchema]);
+const partSchema = z.discriminatedUnion('kind', [ffePartSchema, accelPartSchema]);
 
 const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -107,15 +142,17 @@ const manifestSchema = z.object({
   cost: costSchema,
   rtl: z.array(z.string()).min(1),
   fileList: z.string(),
-  testbench: z.object({ module: z.string(), verilog: z.string(), harness: z.string() }).strict(),
+  /** harness: the Verilator C++ harness of designs that have one (the fixed part's). */
+  testbench: z.object({ module: z.string(), verilog: z.string(), harness: z.string().optional() }).strict(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
 }).strict();
 
 type ParsedManifest = z.infer<typeof manifestSchema>;
 type ParsedFfePart = z.infer<typeof ffePartSchema>;
 export type FfePart = Omit<ParsedFfePart, 'quantization'> & { readonly quantization: QuantizedGraph };
+export type AccelPart = Omit<z.infer<typeof accelPartSchema>, 'quantization' | 'config'> & { readonly quantization: QuantizedGraph; readonly config: RtlConfig };
 /** Every part kind's section (a discriminated union on `kind`). */
-export type Part = FfePart;
+export type Part = FfePart | AccelPart;
 export type PartKind = Part['kind'];
 export type ManifestLayer = z.infer<typeof ffeLayerSchema>;
 export type ManifestPort = z.infer<typeof port>;
@@ -189,6 +226,18 @@ function readPart(p: z.infer<typeof partSchema>, where: string): Part {
       const part: FfePart = { ...p, quantization: parseQuantizedGraph(JSON.stringify(p.quantization), `${where}: quantization`) };
       checkFfePart(part, where);
       return part;
+    }
+    case 'accel': {
+      const quantization = parseQuantizedGraph(JSON.stringify(p.quantization), `${where}: quantization`);
+      let config: RtlConfig;
+      try {
+        config = rtlConfig(checkConfig(p.config as unknown as AccelConfig), p.config as RtlOptions);
+      } catch (err) {
+        throw badInput(`${where}: config: ${(err as Error).message}`);
+      }
+      if (config.rows !== p.array.rows || config.cols !== p.array.cols) throw badInput(`${where}: array ${p.array.rows}x${p.array.cols} disagrees with config ${config.rows}x${config.cols}`);
+      if (p.fromLayer >= quantization.layers.length) throw badInput(`${where}: fromLayer ${p.fromLayer}, but the model has ${quantization.layers.length} layers`);
+      return { ...p, quantization, config };
     }
   }
 }

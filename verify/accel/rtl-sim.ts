@@ -9,16 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Handlebars from 'handlebars';
 import { type RtlConfig } from '../../generator/accel/rtl/config.js';
-import { PROGRAM_BASE, generateAccelerator } from '../../generator/accel/rtl/top.js';
-import { emitDesign } from '../../generator/emit/index.js';
+import { ACCEL_TB, accelSources } from '../../generator/accel/rtl/sources.js';
 import { checkFailed } from '../../generator/common/errors.js';
-import { version } from '../../generator/common/version.js';
 import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
-const TB = 'fixynn_accel_tb';
-const template = Handlebars.compile(readFileSync(new URL('../../templates/accel-tb.v.hbs', import.meta.url), 'utf8'), { noEscape: true, strict: true });
+const TB = ACCEL_TB;
 
 export interface AccelBuild {
   readonly simulator: SimulatorName;
@@ -29,27 +25,21 @@ export interface AccelBuild {
   readonly files: ReadonlyArray<{ name: string; text: string }>;
 }
 
-/** The accelerator's Verilog and its testbench for one configuration. */
-export function accelSources(config: RtlConfig): Array<{ name: string; text: string }> {
-  const top = generateAccelerator(config);
-  const emitted = emitDesign(top);
-  const pcMsb = Math.max(1, config.imemWords.toString(2).length) - 1;
-  const tb = template({
-    generator: 'fixynn',
-    version,
-    top: emitted.top,
-    tbName: TB,
-    pcMsb,
-    progLenMsb: pcMsb,
-    progMax: config.imemWords * 4 - 1,
-    memMax: config.memBytes / 4 - 1,
-    programBase: PROGRAM_BASE.toString(16),
-  });
-  return [...emitted.files.map((f) => ({ name: f.name, text: f.text })), { name: `${TB}.v`, text: tb }];
+/** The accelerator's Verilog and its testbench for one configuration (generator/accel/rtl/sources.ts). */
+export function accelFiles(config: RtlConfig): Array<{ name: string; text: string }> {
+  const s = accelSources(config);
+  return [...s.rtl, s.testbench];
 }
 
 export async function buildAccel(config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string } = {}): Promise<AccelBuild> {
-  const files = accelSources(config);
+  return buildAccelFiles(accelFiles(config), config, simulator, options);
+}
+
+/**
+ * A build of given files (a design folder's RTL and testbench, read back): the cache key is their
+ * content, so a design of a configuration shares the build of the same configuration's tests.
+ */
+export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string } = {}): Promise<AccelBuild> {
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n`);
   for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkFailed } from '../../generator/common/errors.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
 import { runTool, toolVersion, type SimulatorName } from '../sim/index.js';
 
@@ -31,7 +31,7 @@ export interface FfeBuildOptions {
 
 export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
   const { manifest } = design;
-  const sources = [...manifest.rtl, manifest.testbench.verilog, ...(simulator === 'verilator' ? [manifest.testbench.harness] : [])];
+  const sources = [...manifest.rtl, manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
   const texts = sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') }));
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
@@ -96,4 +96,9 @@ async function buildIcarus(work: string, paths: readonly string[], tb: string): 
 /** A fresh folder for one simulation run. */
 export function runFolder(): string {
   return mkdtempSync(path.join(tmpdir(), 'fixynn-ffe-run-'));
+}
+
+function harnessOf(manifest: LoadedDesign['manifest']): string {
+  if (manifest.testbench.harness === undefined) throw badInput(`${manifest.top.module}: the design has no Verilator harness (testbench.harness in manifest.json)`);
+  return manifest.testbench.harness;
 }

@@ -158,6 +158,9 @@ function checkPart(part: Part, result: RunResult, expected: readonly Int32Array[
   switch (part.kind) {
     case 'ffe':
       return ffeTaps(part, result, expected);
+    case 'accel':
+      // The accelerator runs programs, not streams: verify/accel checks it (verifyAccelDesign).
+      throw new Error(`internal: part '${part.name}' (accel) is verified by verify/accel, not by the stream checker`);
   }
 }
 

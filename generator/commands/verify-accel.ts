@@ -1,0 +1,31 @@
+/**
+ * `fixynn verify DIR [--program PROG] [--sim verilator|icarus] [--images N] [--data PATH] [--json]` on a
+ * design with an accelerator part (verify/accel/verify-design.ts). Exit 1 when a rung of the ladder differs
+ * or the RTL faults.
+ */
+import { badInput, checkFailed } from '../common/errors.js';
+import { formatAccelSummary, verifyAccelDesign, type AccelVerifySummary } from '../../verify/accel/verify-design.js';
+import type { SimulatorName } from '../../verify/sim/index.js';
+import { optionalInt } from './generate.js';
+import { DEFAULT_VERIFY_IMAGES, type VerifyCliOptions } from './verify.js';
+
+export async function runVerifyAccel(dir: string, cli: VerifyCliOptions): Promise<AccelVerifySummary> {
+  const simulator = cli.sim ?? 'verilator';
+  if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
+  for (const [flag, value] of [['--trace', cli.trace], ['--stalls', cli.stalls], ['--seed', cli.seed]] as const) {
+    if (value !== undefined) throw badInput(`${flag}: applies to stream designs (a fixed part); this design is the accelerator alone`);
+  }
+  const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
+  const summary = await verifyAccelDesign(dir, {
+    simulator: simulator as SimulatorName,
+    images,
+    ...(cli.data !== undefined ? { data: cli.data } : {}),
+    ...(cli.program !== undefined ? { program: cli.program } : {}),
+    onProgress: (message) => process.stderr.write(`${message}\n`),
+  });
+  process.stdout.write(cli.json ? `${JSON.stringify(summary, null, 2)}\n` : formatAccelSummary(summary));
+  if (summary.fault !== null) throw checkFailed(summary.fault);
+  if (summary.isaMismatches > 0) throw checkFailed(`the ISA simulator differs from the integer model (a compiler bug): ${summary.isaFirst?.text ?? ''}`);
+  if (summary.rtlMismatches > 0) throw checkFailed(`the RTL differs from the ISA simulator: ${summary.rtlFirst ?? ''}`);
+  return summary;
+}

@@ -1,0 +1,167 @@
+/**
+ * Part kind `accel`: the programmable accelerator (generator/accel) as a part of a design. At K = 0
+ * (`fixynn generate model.onnx --fixed-layers 0 --accel RxC`) it is the whole design: the accelerator's
+ * Verilog, its testbench, the model's program and MEM images, the integer model and the manifest.
+ *
+ * The chip: an R x C array with the memories the accelerator's verification uses (verify/accel/configs.ts
+ * takes its configuration from here, so a design and the tests of one array size share one simulator
+ * build); operand widths at least 8 bits and as wide as the model needs, 32-bit accumulators and PPU
+ * multipliers (ACC lanes are 4 bytes in MEM). A model needing more than that chip has is refused with
+ * the layer named: by the compiler (a layer kind it lacks, a tensor larger than ACT, MEM) or here (the
+ * RTL's program memory and depthwise line buffers).
+ */
+import { createHash } from 'node:crypto';
+import { type AccelConfig, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
+import { disassemble } from '../accel/asm.js';
+import { FILES, memoryImage, programImage } from '../accel/image.js';
+import { type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
+import { accelSources } from '../accel/rtl/sources.js';
+import { badInput } from '../common/errors.js';
+import { streamOfTensor, type Stream } from '../contract/stream.js';
+import { designCosts } from '../hdl/stats.js';
+import type { QuantizedGraph } from '../quant/ir.js';
+
+/** Memory sizes of a generated accelerator (rows of C lanes; MEM in bytes) and its RTL limits. */
+export const ACCEL_CHIP = {
+  memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25,
+  dwMaxWidth: 32, imemWords: 512,
+} as const;
+
+/** The chip of an R x C array for a model's layers from `fromLayer` on. */
+export function accelChipConfig(graph: QuantizedGraph, rows: number, cols: number, fromLayer = 0): { config: AccelConfig; rtl: RtlConfig } {
+  const { dwMaxWidth, imemWords, ...sizes } = ACCEL_CHIP;
+  const model = configForModel(graph, rows, cols, {}, { fromLayer });
+  const config = configForModel(graph, rows, cols, { ...sizes, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
+  return { config, rtl: rtlConfig(config, { dwMaxWidth, imemWords }) };
+}
+
+/** `--accel RxC` parsed and checked (4x4 to 32x32, R = C in this version). */
+export function accelShape(text: string): { rows: number; cols: number } {
+  const shape = parseArrayShape(text);
+  if (shape.rows !== shape.cols || shape.rows < 4 || shape.rows > 32) throw badInput(`--accel ${text}: supported arrays are square, 4x4 to 32x32 (e.g. 8x8, 16x16)`);
+  return shape;
+}
+
+/** Compiles for the chip and checks what only the RTL limits (program memory, depthwise line buffers). */
+export function compileForChip(graph: QuantizedGraph, chip: { config: AccelConfig; rtl: RtlConfig }, fromLayer: number): CompiledProgram {
+  const compiled = compileProgram(graph, chip.config, { fromLayer });
+  checkFitsRtl(compiled, chip.rtl);
+  return compiled;
+}
+
+export function checkFitsRtl(compiled: CompiledProgram, rtl: RtlConfig): void {
+  const { program, layout } = compiled;
+  const layerOf = (pc: number): string => {
+    const l = layout.layers.find((x) => x.pcs.includes(pc));
+    return l ? `layer ${l.index} '${l.name}' (${l.kind})` : `pc ${pc}`;
+  };
+  if (program.length > rtl.imemWords) throw badInput(`accelerator: the program has ${program.length} instructions; the chip's program memory holds ${rtl.imemWords}`);
+  let g = { outW: 0, strideX: 1, kh: 0, kw: 0 };
+  program.forEach((ins, pc) => {
+    if (ins.op === 'setg') g = ins;
+    if (ins.op !== 'dwconv') return;
+    const width = (g.outW - 1) * g.strideX + g.kw;
+    if (g.kh > rtl.dwKernel || g.kw > rtl.dwKernel) throw badInput(`accelerator: ${layerOf(pc)}: a ${g.kh}x${g.kw} window; the chip's depthwise engine takes up to ${rtl.dwKernel}x${rtl.dwKernel}`);
+    if (width > rtl.dwMaxWidth) throw badInput(`accelerator: ${layerOf(pc)}: padded rows of ${width} pixels; the chip's depthwise line buffers hold ${rtl.dwMaxWidth}`);
+  });
+}
+
+/** The program files of a design (or of `fixynn compile --out`), by name inside the program folder. */
+export function programFiles(compiled: CompiledProgram): Map<string, string | Uint8Array> {
+  return new Map<string, string | Uint8Array>([
+    [FILES.program, programImage(compiled.program, compiled.config)],
+    [FILES.memory, memoryImage(compiled.mem, compiled.config)],
+    [FILES.layout, JSON.stringify({ format: 1, config: compiled.config, layout: compiled.layout }, null, 2) + '\n'],
+    [FILES.text, disassemble(compiled.program, compiled.layout.layers)],
+  ]);
+}
+
+export const PROGRAM_DIR = 'program';
+export const ACCEL_TB_FILE = 'tb/fixynn_accel_tb.v';
+
+export interface AccelPartBuild {
+  readonly files: Map<string, string | Uint8Array>;
+  readonly rtl: readonly string[];
+  readonly top: string;
+  readonly ports: ReadonlyArray<{ name: string; direction: 'input' | 'output'; width: number }>;
+  readonly testbench: { module: string; verilog: string };
+  readonly input: Stream;
+  readonly output: Stream;
+  readonly section: Omit<AccelPartSection, 'integerModel' | 'quantization'>;
+  readonly cost: ReturnType<typeof costOf>;
+}
+
+/** The accelerator's section of a manifest (the schema is accelPartSchema in manifest.ts). */
+export interface AccelPartSection {
+  readonly kind: 'accel';
+  readonly name: string;
+  readonly module: string;
+  readonly fromLayer: number;
+  readonly input: Stream;
+  readonly output: Stream;
+  readonly isaVersion: number;
+  readonly array: { readonly rows: number; readonly cols: number };
+  readonly peakMacsPerCycle: { readonly array: number; readonly depthwise: number };
+  readonly widths: { readonly activation: number; readonly weight: number; readonly accumulator: number; readonly multiplier: number };
+  readonly memoryBytes: { readonly act: number; readonly wgt: number; readonly acc: number; readonly qp: number; readonly mem: number };
+  readonly config: RtlConfig;
+  readonly program: {
+    readonly dir: string;
+    readonly sha256: string;
+    readonly instructions: number;
+    readonly predictedCycles: number;
+    readonly macs: number;
+    readonly utilization: number;
+    readonly layers: Array<{ index: number; name: string; kind: string; instructions: number; predictedCycles: number; macs: number; utilization: number }>;
+  };
+  readonly cost: ReturnType<typeof costOf>;
+  readonly integerModel: string;
+  readonly quantization: QuantizedGraph;
+}
+
+function costOf(module: Parameters<typeof designCosts>[0]): import('../hdl/stats.js').CostFigures & { productAdders: number; productAdderBits: number } {
+  const c = designCosts(module);
+  return {
+    adders: c.adders, adderBits: c.adderBits, comparators: c.comparators, comparatorBits: c.comparatorBits, multipliers: c.multipliers,
+    multiplierBits: c.multiplierBits, registerBits: c.registerBits, memoryBits: c.memoryBits, adderDepth: c.adderDepth,
+    // No constant products in a programmable part.
+    productAdders: 0, productAdderBits: 0,
+  };
+}
+
+/** The part's files (relative to the design folder) and manifest section. */
+export function buildAccelPart(graph: QuantizedGraph, chip: { config: AccelConfig; rtl: RtlConfig }, compiled: CompiledProgram, fromLayer: number): AccelPartBuild {
+  const sources = accelSources(chip.rtl);
+  const files = new Map<string, string | Uint8Array>();
+  const rtl = sources.rtl.map((f) => `rtl/${f.name}`);
+  sources.rtl.forEach((f, i) => files.set(rtl[i] as string, f.text));
+  files.set(ACCEL_TB_FILE, sources.testbench.text);
+  const program = programFiles(compiled);
+  for (const [name, data] of program) files.set(`${PROGRAM_DIR}/${name}`, data);
+  const cycles = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+  const summary = summarizeProgram(compiled, cycles);
+  const d = describeAccelerator(chip.config);
+  const inTensor = graph.tensors[compiled.layout.input.tensor];
+  if (!inTensor) throw new Error(`internal: no tensor '${compiled.layout.input.tensor}'`);
+  const input = streamOfTensor(inTensor);
+  const [classes, oh, ow] = compiled.layout.output.shape;
+  // Scores leave at accumulator precision (acc + bias, 32-bit lanes in MEM) when the last layer is weighted.
+  const output: Stream = compiled.layout.output.memory === 'acc'
+    ? { channels: classes, height: oh, width: ow, type: { bits: 32, signed: true } }
+    : streamOfTensor(graph.tensors[compiled.layout.output.tensor]!);
+  const hash = createHash('sha256');
+  for (const [name, data] of program) hash.update(`${name}\n`).update(data);
+  const cost = costOf(sources.module);
+  return {
+    files, rtl, top: sources.top, ports: sources.ports, testbench: { module: sources.testbench.name.replace(/\.v$/, ''), verilog: ACCEL_TB_FILE }, input, output, cost,
+    section: {
+      kind: 'accel', name: 'accel', module: sources.top, fromLayer, input, output,
+      isaVersion: d.isaVersion, array: d.array, peakMacsPerCycle: d.peakMacsPerCycle, widths: d.widths, memoryBytes: d.memoryBytes, config: chip.rtl,
+      program: {
+        dir: PROGRAM_DIR, sha256: hash.digest('hex'), instructions: summary.instructions, predictedCycles: summary.predictedCycles, macs: summary.macs, utilization: summary.utilization,
+        layers: summary.layers.map((l) => ({ index: l.index, name: l.name, kind: l.kind, instructions: Object.values(l.instructions).reduce((a, b) => a + b, 0), predictedCycles: l.predictedCycles, macs: l.macs, utilization: l.utilization })),
+      },
+      cost,
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * `fixynn generate model.onnx --fixed-layers 0 --accel RxC` without the command line: the accelerator
+ * alone (part kind `accel`, generator/design/accel-part.ts) running every layer of the model, written
+ * atomically as a design folder:
+ *
+ *   rtl/*.v                  the accelerator's Verilog (its top is the design's top, fixynn_accel)
+ *   files.f                  RTL compile order
+ *   tb/fixynn_accel_tb.v     the testbench: program and MEM images through the host port, run to FINISH
+ *                            or the error bit (Icarus, or `verilator --binary --timing`)
+ *   program/                 program.bin, mem.bin (images with CRC-32 and configuration fingerprint),
+ *                            program.json (configuration and layout), program.s (the program as text)
+ *   model.onnx, integer-model.json, manifest.json (as for every design)
+ *
+ * K > 0 with --accel (the fixed part feeding the accelerator) is issue 13 and refused here.
+ */
+import path from 'node:path';
+import { badInput } from '../common/errors.js';
+import { version } from '../common/version.js';
+import { serializeQuantizedGraph } from '../quant/serialize.js';
+import { accelChipConfig, accelShape, buildAccelPart, compileForChip } from './accel-part.js';
+import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY } from './generate-design.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
+import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
+import { FILE_LIST, renderFileList } from './testbench.js';
+import { createHash } from 'node:crypto';
+
+export interface GenerateAccelOptions {
+  readonly fixedLayers: string;
+  /** `--accel RxC`. */
+  readonly accel: string;
+  readonly out: string;
+  readonly calib?: string;
+  readonly weightBits?: number;
+  readonly actBits?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+export async function generateAccelDesign(modelPath: string, options: GenerateAccelOptions): Promise<{ manifest: Manifest; seconds: number }> {
+  const start = performance.now();
+  const shape = accelShape(options.accel);
+  assertReplaceable(options.out, MANIFEST);
+  const { modelBytes, sha256, graph, k, quantized, calibration } = await loadAndQuantize(modelPath, options);
+  if (k > 0) {
+    throw badInput(`--fixed-layers ${options.fixedLayers} with --accel: a fixed part feeding the accelerator (K > 0) is not built yet (issue 13); use --fixed-layers 0 --accel ${options.accel} for the accelerator alone, or --fixed-layers ${k} without --accel for the fixed part alone`);
+  }
+  if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) {
+    throw badInput(`${graph.source.file}: --accel: no weighted layer (conv/gemm) runs on the accelerator; it needs at least one`);
+  }
+  const chip = accelChipConfig(quantized, shape.rows, shape.cols, k);
+  options.onProgress?.(`compiling ${quantized.layers.length} layers for the ${shape.rows}x${shape.cols} accelerator`);
+  const compiled = compileForChip(quantized, chip, k);
+  options.onProgress?.('generating the accelerator\'s Verilog');
+  const part = buildAccelPart(quantized, chip, compiled, k);
+  const files = new Map(part.files);
+  files.set(FILE_LIST, renderFileList(part.rtl));
+  files.set(MODEL_COPY, modelBytes);
+  files.set(INTEGER_MODEL, `${serializeQuantizedGraph(quantized)}\n`);
+  const hashes: Record<string, string> = {};
+  for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    generator: { name: 'fixynn', version },
+    source: { file: path.basename(modelPath), copy: MODEL_COPY, sha256 },
+    // One part, whose module is the top: the input tensor goes in and the scores come out through the host
+    // port (docs/accel-rtl.md); one frame takes the program's cycles.
+    top: {
+      module: part.top,
+      ports: [...part.ports],
+      input: part.input,
+      output: part.output,
+      latencyCycles: part.section.program.predictedCycles,
+      throughput: {
+        inputPixelsPerCycle: (part.input.height * part.input.width) / part.section.program.predictedCycles,
+        idealCyclesPerFrame: part.section.program.predictedCycles,
+      },
+    },
+    parts: [{ ...part.section, integerModel: INTEGER_MODEL, quantization: quantized }],
+    cost: part.cost,
+    rtl: [...part.rtl],
+    fileList: FILE_LIST,
+    testbench: part.testbench,
+    files: hashes,
+  };
+  options.onProgress?.(calibration ? `quantized with ${calibration.source}` : 'quantized with the QDQ model\'s own parameters');
+  files.set(MANIFEST, serializeManifest(manifest));
+  writeFolderAtomically(options.out, files, MANIFEST);
+  return { manifest, seconds: (performance.now() - start) / 1000 };
+}

@@ -1,0 +1,187 @@
+/**
+ * `fixynn verify DIR [--program PROG]` for a design with an accelerator part: the verification ladder
+ * integer model -> ISA simulator -> RTL. Every image runs in the ISA simulator against the integer model
+ * layer by layer (the first differing layer/pixel/channel is named with the instruction that wrote it:
+ * a compiler bug); then all images run on the design's own Verilog in Verilator or Icarus (one process)
+ * and the scores and class read back through the host port must equal the ISA simulator's (an RTL bug
+ * otherwise). A fault stops the RTL with the error bit: the faulting pc and its instruction are reported.
+ * Cycles: measured per layer on the RTL (first compute start to last end, first image) beside the cycle
+ * model's prediction.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
+import { FAULT } from '../../generator/accel/rtl/top.js';
+import { badInput } from '../../generator/common/errors.js';
+import { loadInputs } from '../../generator/data/index.js';
+import { checkFitsRtl } from '../../generator/design/accel-part.js';
+import { partOf, type AccelPart } from '../../generator/design/manifest.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
+import type { SimulatorName } from '../sim/index.js';
+import { buildAccelFiles } from './rtl-sim.js';
+import { runProgramOnRtl } from './run-program.js';
+
+/** The program folder's copy of its model's integer model (`fixynn compile --out` writes it). */
+export const PROGRAM_INTEGER_MODEL = 'integer-model.json';
+
+export interface AccelVerifyOptions {
+  readonly simulator: SimulatorName;
+  readonly images: number;
+  readonly data?: string;
+  /** A program folder from `fixynn compile` (default: the design's own program). */
+  readonly program?: string;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface AccelLayerCycles {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: string;
+  readonly predicted: number;
+  readonly measured: number | null;
+  readonly macs: number;
+  readonly utilization: number;
+}
+
+export interface AccelVerifySummary {
+  readonly design: string;
+  readonly program: string;
+  readonly images: number;
+  readonly dataSource: string;
+  readonly simulator: SimulatorName;
+  /** Images where the ISA simulator differs from the integer model, and the first difference. */
+  readonly isaMismatches: number;
+  readonly isaFirst: (AccelMismatch & { image: number; text: string }) | null;
+  /** Images where the RTL differs from the ISA simulator (scores or class), and the first difference. */
+  readonly rtlMismatches: number;
+  readonly rtlFirst: string | null;
+  /** The RTL's faults: the first one with its pc, cause and instruction. */
+  readonly fault: string | null;
+  readonly classes: readonly number[];
+  readonly totalCycles: { readonly predicted: number; readonly measured: number | null };
+  readonly layers: readonly AccelLayerCycles[];
+  readonly buildSeconds: number;
+  readonly simulationSeconds: number;
+}
+
+const CAUSES = Object.fromEntries(Object.entries(FAULT).map(([name, code]) => [code, name])) as Record<number, string>;
+
+export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions): Promise<AccelVerifySummary> {
+  const design = readDesign(dir);
+  const part = partOf(design.manifest, 'accel', design.dir);
+  const programDir = options.program ?? design.pathOf(part.program.dir);
+  const compiled = readCompiled(programDir);
+  checkSameChip(part, compiled, programDir);
+  checkFitsRtl(compiled, part.config);
+  const graph = options.program === undefined ? part.quantization : programGraph(programDir);
+  const model = new IntegerModel(graph);
+  const data = loadInputs(options.data, graph.input.shape, { count: options.images });
+  const inputs = data.images.map((img) => model.quantizeInput(img));
+  const outTensor = graph.tensors[compiled.layout.output.tensor];
+  if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
+
+  // Rung 1: the ISA simulator against the integer model, every layer.
+  options.onProgress?.(`ISA simulator: ${inputs.length} image(s) against the integer model`);
+  let isaMismatches = 0;
+  let isaFirst: AccelVerifySummary['isaFirst'] = null;
+  const isa = inputs.map((q, i) => {
+    const check = checkAgainstIntegerModel(compiled, graph, model, q);
+    if (check.mismatch) {
+      isaMismatches++;
+      isaFirst ??= { ...check.mismatch, image: i, text: describeAccelMismatch(check.mismatch) };
+    }
+    return check;
+  });
+
+  // Rung 2: the RTL against the ISA simulator, scores and class.
+  const files = [...design.manifest.rtl, design.manifest.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
+  const build = await buildAccelFiles(files, part.config, options.simulator, options.onProgress ? { onProgress: options.onProgress } : {});
+  options.onProgress?.(`${options.simulator}: ${inputs.length} image(s) on the RTL`);
+  const simStart = performance.now();
+  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor);
+  const simulationSeconds = (performance.now() - simStart) / 1000;
+  let rtlMismatches = 0;
+  let rtlFirst: string | null = null;
+  let fault: string | null = null;
+  runs.forEach((r, i) => {
+    if (r.run.status !== 'done') {
+      rtlMismatches++;
+      if (fault === null) {
+        const ins = compiled.program[r.run.errorPc];
+        fault = r.run.status === 'error'
+          ? `image ${i}: the RTL stopped with the error bit at pc ${r.run.errorPc} (${CAUSES[r.run.errorCause] ?? `cause ${r.run.errorCause}`})${ins ? `: ${formatInstruction(ins)}` : ''}`
+          : `image ${i}: the RTL did not finish within its cycle limit (${r.run.cycles} cycles)`;
+      }
+      return;
+    }
+    const want = isa[i]!;
+    const c = r.output.findIndex((v, k) => v !== want.output[k]);
+    if (c >= 0 || r.class !== want.class) {
+      rtlMismatches++;
+      rtlFirst ??= c >= 0
+        ? `image ${i}: output '${compiled.layout.output.tensor}' element ${c} (channel ${Math.floor(c / (compiled.layout.output.shape[1] * compiled.layout.output.shape[2]))}): ISA simulator ${want.output[c]}, RTL ${r.output[c]}`
+        : `image ${i}: class: ISA simulator ${want.class}, RTL ${r.class}`;
+    }
+  });
+
+  // Cycles per layer: the cycle model's prediction, the RTL's measurement on the first image.
+  const predicted = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+  const first = runs[0];
+  const layers = compiled.layout.layers.map((l, i) => {
+    const p = predicted.layers[i]!;
+    let measured: number | null = null;
+    if (first && first.run.status === 'done') {
+      const exStarts = l.pcs.filter((pc) => compiled.program[pc]?.op !== 'load' && compiled.program[pc]?.op !== 'store').map((pc) => first.startCycle.get(pc)).filter((c): c is number => c !== undefined);
+      const ends = l.pcs.map((pc) => first.endCycle.get(pc)).filter((c): c is number => c !== undefined);
+      if (exStarts.length && ends.length) measured = Math.max(...ends) - Math.min(...exStarts) + 1;
+    }
+    return { index: l.index, name: l.name, kind: l.kind, predicted: p.cycles, measured, macs: p.macs, utilization: p.utilization };
+  });
+  return {
+    design: design.manifest.top.module,
+    program: programDir,
+    images: inputs.length,
+    dataSource: data.source,
+    simulator: options.simulator,
+    isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault,
+    classes: runs.map((r) => r.class ?? -1),
+    totalCycles: { predicted: predicted.total, measured: first && first.run.status === 'done' ? first.run.cycles : null },
+    layers,
+    buildSeconds: build.buildSeconds,
+    simulationSeconds,
+  };
+}
+
+/** A program built for another accelerator is refused with what differs. */
+function checkSameChip(part: AccelPart, compiled: CompiledProgram, programDir: string): void {
+  const chip = part.config as unknown as Record<string, number>;
+  const prog = compiled.config as unknown as Record<string, number>;
+  // The chip's AccelConfig (the RTL adds its own limits, checked by checkFitsRtl).
+  const chipConfig = Object.fromEntries(Object.keys(prog).map((k) => [k, chip[k]])) as unknown as CompiledProgram['config'];
+  if (configFingerprint(compiled.config) === configFingerprint(chipConfig)) return;
+  const differ = Object.keys(prog).filter((k) => prog[k] !== chip[k]).map((k) => `${k} ${prog[k]} (chip ${chip[k]})`);
+  throw badInput(`${programDir}: compiled for another accelerator configuration: ${differ.join(', ')}; compile it with --accel ${part.array.rows}x${part.array.cols} for this design`);
+}
+
+function programGraph(programDir: string): QuantizedGraph {
+  const file = path.join(programDir, PROGRAM_INTEGER_MODEL);
+  if (!existsSync(file)) throw badInput(`${file}: missing (a program folder from fixynn compile holds its model's integer model)`);
+  return parseQuantizedGraph(readFileSync(file, 'utf8'), file);
+}
+
+export function formatAccelSummary(s: AccelVerifySummary): string {
+  const lines = [
+    `design: ${s.design}, program ${s.program}`,
+    `images: ${s.images} from ${s.dataSource}; simulator ${s.simulator}`,
+    s.isaMismatches === 0 ? `ISA simulator: bit-exact with the integer model (every layer of every image)` : `ISA simulator MISMATCH in ${s.isaMismatches} image(s); first: image ${s.isaFirst?.image}: ${s.isaFirst?.text}`,
+    s.fault ?? (s.rtlMismatches === 0 ? `RTL: scores and class bit-exact with the ISA simulator` : `RTL MISMATCH in ${s.rtlMismatches} image(s); first: ${s.rtlFirst}`),
+    `classes: ${s.classes.slice(0, 20).join(' ')}${s.classes.length > 20 ? ' ...' : ''}`,
+    `cycles per frame: measured ${s.totalCycles.measured ?? 'n/a'}, predicted ${s.totalCycles.predicted}`,
+    ...s.layers.map((l) => `  layer ${l.index} ${l.name} (${l.kind}): measured ${l.measured ?? 'n/a'}, predicted ${l.predicted}${l.measured === null ? '' : ` (${(100 * (l.measured - l.predicted) / Math.max(1, l.predicted)).toFixed(1)}%)`}, utilization ${(100 * l.utilization).toFixed(1)}%`),
+    `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
