@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
+import { AccelFault, checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
 import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
@@ -87,8 +87,19 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   options.onProgress?.(`ISA simulator: ${inputs.length} image(s) against the integer model`);
   let isaMismatches = 0;
   let isaFirst: AccelVerifySummary['isaFirst'] = null;
+  let fault: string | null = null;
   const isa = inputs.map((q, i) => {
-    const check = checkAgainstIntegerModel(compiled, graph, model, q);
+    let check: ReturnType<typeof checkAgainstIntegerModel>;
+    try {
+      check = checkAgainstIntegerModel(compiled, graph, model, q);
+    } catch (err) {
+      if (!(err instanceof AccelFault)) throw err;
+      // The RTL must stop at the same pc with its error bit: it still runs below.
+      const ins = compiled.program[err.pc];
+      fault ??= `image ${i}: the ISA simulator faults at pc ${err.pc} (${err.reason})${ins ? `: ${formatInstruction(ins)}` : ''}`;
+      isaMismatches++;
+      return undefined;
+    }
     if (check.mismatch) {
       isaMismatches++;
       isaFirst ??= { ...check.mismatch, image: i, text: describeAccelMismatch(check.mismatch) };
@@ -101,23 +112,27 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   const build = await buildAccelFiles(files, part.config, options.simulator, options.onProgress ? { onProgress: options.onProgress } : {});
   options.onProgress?.(`${options.simulator}: ${inputs.length} image(s) on the RTL`);
   const simStart = performance.now();
-  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor);
+  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor, { maxCycles: 2 ** 21 + 100_000 });
   const simulationSeconds = (performance.now() - simStart) / 1000;
   let rtlMismatches = 0;
   let rtlFirst: string | null = null;
-  let fault: string | null = null;
   runs.forEach((r, i) => {
     if (r.run.status !== 'done') {
       rtlMismatches++;
-      if (fault === null) {
-        const ins = compiled.program[r.run.errorPc];
-        fault = r.run.status === 'error'
-          ? `image ${i}: the RTL stopped with the error bit at pc ${r.run.errorPc} (${CAUSES[r.run.errorCause] ?? `cause ${r.run.errorCause}`})${ins ? `: ${formatInstruction(ins)}` : ''}`
-          : `image ${i}: the RTL did not finish within its cycle limit (${r.run.cycles} cycles)`;
-      }
+      const ins = compiled.program[r.run.errorPc];
+      const rtlFault = r.run.status === 'error'
+        ? `image ${i}: the RTL stopped with the error bit at pc ${r.run.errorPc} (${CAUSES[r.run.errorCause] ?? `cause ${r.run.errorCause}`})${ins ? `: ${formatInstruction(ins)}` : ''}`
+        : `image ${i}: the RTL did not finish within its cycle limit (${r.run.cycles} cycles)`;
+      // The first RTL fault joins the ISA simulator's (they must name the same pc).
+      if (!fault?.includes('RTL')) fault = fault === null ? rtlFault : `${fault}; ${rtlFault}`;
       return;
     }
-    const want = isa[i]!;
+    const want = isa[i];
+    if (want === undefined) {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: the RTL finished where the ISA simulator faulted`;
+      return;
+    }
     const c = r.output.findIndex((v, k) => v !== want.output[k]);
     if (c >= 0 || r.class !== want.class) {
       rtlMismatches++;

@@ -1,0 +1,143 @@
+/**
+ * The accelerator as a design (part kind `accel`): `generate --fixed-layers 0 --accel 8x8` on the example
+ * model, `verify` (integer model -> ISA simulator -> RTL) in Verilator on a few digits (FIXYNN_FULL: 200)
+ * and Icarus on one, per-layer cycles measured vs predicted, `compile` + `verify --program`, the manifest
+ * round trip, and the refusals (K = 0 without --accel, K > 0 with it, a chip too small for a layer, a
+ * corrupted image, a program for another chip, a faulting program). The 8x8 build is the one
+ * test/accel/rtl-programs.test.ts uses (same sources, one cache entry).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCompiled } from '../../generator/accel/image.js';
+import { encode, decode } from '../../generator/accel/isa.js';
+import { runCompile } from '../../generator/commands/compile.js';
+import { runGenerate } from '../../generator/commands/generate.js';
+import { FixynnError } from '../../generator/common/errors.js';
+import { accelChipConfig, checkFitsRtl, compileForChip, programFiles } from '../../generator/design/accel-part.js';
+import { generateAccelDesign } from '../../generator/design/generate-accel-design.js';
+import { parseManifest, partOf, serializeManifest, type Manifest } from '../../generator/design/manifest.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { rtlConfig } from '../../generator/accel/rtl/config.js';
+import { verifyAccelDesign } from '../../verify/accel/verify-design.js';
+import { count } from '../helpers/env.js';
+
+const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
+const DIGITS = count('ACCEL_DESIGN_DIGITS', 200, 3);
+const quiet = { onProgress: (): void => {} };
+
+let root: string;
+let dir: string;
+let manifest: Manifest;
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-design-'));
+  dir = path.join(root, 'd8');
+  manifest = (await generateAccelDesign(MODEL, { fixedLayers: '0', accel: '8x8', out: dir, ...quiet })).manifest;
+}, 300_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function refusal(run: () => Promise<unknown>): Promise<FixynnError> {
+  const err = await run().then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(FixynnError);
+  expect((err as FixynnError).exitCode).toBe(2);
+  return err as FixynnError;
+}
+
+describe('generate --fixed-layers 0 --accel 8x8 on the example model', () => {
+  it('writes the accelerator part: parameters, program figures, files, and reads back identically', () => {
+    const part = partOf(manifest, 'accel');
+    expect(part.array).toEqual({ rows: 8, cols: 8 });
+    expect(part.peakMacsPerCycle.array).toBe(64);
+    expect(part.widths.accumulator).toBe(32);
+    expect(part.program.layers).toHaveLength(11);
+    expect(part.program.predictedCycles).toBeGreaterThan(0);
+    expect(manifest.cost.multipliers).toBeGreaterThan(64);
+    for (const f of ['program/program.bin', 'program/mem.bin', 'program/program.s', 'tb/fixynn_accel_tb.v', 'rtl/fixynn_accel.v', 'integer-model.json']) expect(existsSync(path.join(dir, f))).toBe(true);
+    const text = readFileSync(path.join(dir, 'manifest.json'), 'utf8');
+    expect(serializeManifest(parseManifest(text, 'manifest.json'))).toBe(text);
+    expect(readDesign(dir).manifest.parts[0]?.kind).toBe('accel');
+  });
+
+  it('verifies bit-exact in Verilator (ISA simulator and RTL), cycles per layer as predicted', async () => {
+    const s = await verifyAccelDesign(dir, { simulator: 'verilator', images: DIGITS, ...quiet });
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
+    expect(s.images).toBe(DIGITS);
+    expect(s.totalCycles.measured).toBe(s.totalCycles.predicted);
+    for (const l of s.layers) expect(Math.abs((l.measured ?? -1e9) - l.predicted)).toBeLessThanOrEqual(Math.max(64, 0.05 * l.predicted));
+  }, 900_000);
+
+  it('verifies bit-exact in Icarus on one digit', async () => {
+    const s = await verifyAccelDesign(dir, { simulator: 'icarus', images: 1, ...quiet });
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
+  }, 900_000);
+
+  it('compile --accel 8x8 then verify --program runs it bit-exact; a corrupted image and a program for another chip are refused', async () => {
+    const prog = path.join(root, 'prog8');
+    await runCompile(MODEL, { accel: '8x8', out: prog, json: true });
+    const s = await verifyAccelDesign(dir, { simulator: 'verilator', images: 2, program: prog, ...quiet });
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
+
+    const bad = path.join(root, 'prog-bad');
+    cpSync(prog, bad, { recursive: true });
+    const mem = readFileSync(path.join(bad, 'mem.bin'));
+    mem[mem.length - 3] = (mem[mem.length - 3] as number) ^ 0x40;
+    writeFileSync(path.join(bad, 'mem.bin'), mem);
+    const corrupt = await refusal(() => verifyAccelDesign(dir, { simulator: 'verilator', images: 1, program: bad, ...quiet }));
+    expect(corrupt.message).toMatch(/mem\.bin: body checksum mismatch/);
+
+    const prog16 = path.join(root, 'prog16');
+    await runCompile(MODEL, { accel: '16x16', out: prog16, json: true });
+    const other = await refusal(() => verifyAccelDesign(dir, { simulator: 'verilator', images: 1, program: prog16, ...quiet }));
+    expect(other.message).toMatch(/compiled for another accelerator configuration: rows 16 \(chip 8\)/);
+  }, 900_000);
+
+  it('a faulting program stops the RTL with the error bit; verify names the pc', async () => {
+    const compiled = readCompiled(path.join(dir, 'program'));
+    const at = compiled.program.findIndex((ins) => ins.op === 'load');
+    const load = compiled.program[at]!;
+    const broken = { ...compiled, program: compiled.program.map((ins, pc) => (pc === at ? decode(encode({ ...(load as typeof load & { op: 'load' }), sramAddr: 65535 })) : ins)) };
+    const prog = path.join(root, 'prog-fault');
+    const files = programFiles(broken);
+    files.set('integer-model.json', readFileSync(path.join(dir, 'integer-model.json')));
+    for (const [name, data] of files) {
+      if (!existsSync(prog)) cpSync(path.join(dir, 'program'), prog, { recursive: true });
+      writeFileSync(path.join(prog, name), data);
+    }
+    const s = await verifyAccelDesign(dir, { simulator: 'verilator', images: 1, program: prog, ...quiet });
+    expect(s.fault).toContain(`ISA simulator faults at pc ${at}`);
+    expect(s.fault).toContain(`RTL stopped with the error bit at pc ${at} (address)`);
+  }, 900_000);
+});
+
+describe('refusals', () => {
+  it('--fixed-layers 0 without --accel says what K = 0 needs, and writes nothing', async () => {
+    const out = path.join(root, 'k0');
+    const err = await refusal(() => runGenerate(MODEL, { fixedLayers: '0', out }));
+    expect(err.message).toMatch(/K = 0 .* add --accel RxC/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('K > 0 with --accel is refused clearly (issue 13), writing nothing', async () => {
+    const out = path.join(root, 'k3');
+    const err = await refusal(() => generateAccelDesign(MODEL, { fixedLayers: '3', accel: '8x8', out, ...quiet }));
+    expect(err.message).toMatch(/K > 0.*issue 13/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+
+  it('an array shape outside 4x4..32x32 is refused', async () => {
+    const err = await refusal(() => generateAccelDesign(MODEL, { fixedLayers: '0', accel: '8x16', out: path.join(root, 'x'), ...quiet }));
+    expect(err.message).toMatch(/--accel 8x16: supported arrays are square/);
+  });
+
+  it('a layer needing more than the chip has is named', () => {
+    const graph = partOf(manifest, 'accel').quantization;
+    const chip = accelChipConfig(graph, 8, 8);
+    const compiled = readCompiled(path.join(dir, 'program'));
+    expect(() => checkFitsRtl(compiled, rtlConfig(chip.config, { dwMaxWidth: 16, imemWords: 512 }))).toThrow(/layer 1 '[^']+' \(depthwise 3x3\): padded rows of \d+ pixels; the chip's depthwise line buffers hold 16/);
+    expect(() => checkFitsRtl(compiled, rtlConfig(chip.config, { dwMaxWidth: 32, imemWords: 64 }))).toThrow(/program has \d+ instructions; the chip's program memory holds 64/);
+    expect(() => compileForChip(graph, { config: { ...chip.config, actRows: 64 }, rtl: chip.rtl }, 0)).toThrow(/accelerator: (layer \d+ '[^']+' \(\w+\): )?(input )?tensor '[^']+' needs \d+ ACT rows .* ACT has 64 rows/);
+  });
+});
