@@ -253,7 +253,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
 
   const wgtHalf = Math.floor(config.wgtRows / 2);
   const qpHalf = Math.floor(config.qpRows / 2);
-  const finalIsGemm = last.kind === 'conv' && !(last.group > 1) || last.kind === 'gemm';
+  const finalIsGemm = (last.kind === 'conv' && last.group === 1) || last.kind === 'gemm';
   const finalPixels = outputTensor.shape[1] * outputTensor.shape[2];
   const finalVector = finalIsGemm && finalPixels === 1;
   const scoreRows = finalVector ? blocksOf(outputTensor) + 1 : 0;
@@ -412,7 +412,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     const src = { row: inRow, shape: inT.shape };
     const dst = { row: outRow, shape: outT.shape };
     if ((layer.kind === 'conv' && layer.group === 1) || layer.kind === 'gemm') {
-      const g = gemmGeometry(layer, inT, outT);
+      const g = gemmGeometry(layer, inT);
       const common = { bias: layer.bias, multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc };
       const plan = layer.kind === 'conv' ? im2colPlan(layer, inT, outT, config, act) : undefined;
       if (plan && layer.kind === 'conv') {
@@ -662,8 +662,8 @@ interface GemmGeometry {
   readonly weight: (m: number, c: number, ky: number, kx: number) => number;
 }
 
-function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor, _outT: QuantTensor): GemmGeometry {
-  const [inC, inH, inW] = inT.shape;
+function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor): GemmGeometry {
+  const [, inH, inW] = inT.shape;
   if (layer.kind === 'gemm') {
     // A fully connected layer over the C-major flattened [C, H, W] input: a conv with an H x W kernel.
     const n = layer.weightShape[1];
@@ -673,7 +673,6 @@ function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor, _outT: Q
     };
   }
   const [, perGroup, kh, kw] = layer.weightShape;
-  void inC;
   return {
     inH, inW, kh, kw, sy: layer.stride[0], sx: layer.stride[1], padTop: layer.pads[0], padLeft: layer.pads[1],
     weight: (m, c, ky, kx) => layer.weights[((m * perGroup + c) * kh + ky) * kw + kx] ?? 0,
