@@ -23,14 +23,24 @@ export interface Geometry {
   readonly cbOut: number;
 }
 
-/** Fixed overheads, in cycles (named so docs and RTL can refer to them). */
+/**
+ * Fixed overheads, in cycles (named so docs and RTL can refer to them): each is the RTL's pipeline after its
+ * instruction's last input, measured in Verilator (docs/accel-rtl.md, test/accel/rtl-programs.test.ts).
+ */
 export const COST = {
   /** SETG, SETQ, NOP, FINISH. */
   config: 1,
-  /** Post-processing pipeline depth (bias add, multiply, round/shift, clamp, write). */
+  /** Post-processing pipeline depth (bias add, multiply, round/shift, clamp+write). */
   ppu: 4,
-  /** DWCONV: the window's fill per channel block beyond the rows it streams. */
-  dwFill: 2,
+  /** GEMM after the last fold's last pixel read: ACT read 1, array 2, ACC/bias 1, PPU 4 (toAcc: no PPU). */
+  gemmTail: 8,
+  gemmTailToAcc: 4,
+  /** DWCONV after the last padded position: ACT read 1, engine 3, PPU 4, plus the start clock. */
+  dwTail: 9,
+  /** ADD: start clock, read 1, products 1, PPU 4. */
+  addTail: 7,
+  /** GAP: start clock, read 1, PPU 4. */
+  gapTail: 6,
 } as const;
 
 /** Input rows a window instruction reads for output rows oy0..oy0+nOy-1 (clipped to the image). */
@@ -43,7 +53,6 @@ export function windowInputRows(g: Geometry, oy0: number, nOy: number): number {
 /** Cycles of one instruction (geometry: the SETG registers in force when it runs). */
 export function instructionCycles(ins: Instruction, g: Geometry, config: AccelConfig): number {
   const R = config.rows;
-  const C = config.cols;
   switch (ins.op) {
     case 'nop': case 'setg': case 'setq': case 'finish':
       return COST.config;
@@ -53,24 +62,26 @@ export function instructionCycles(ins: Instruction, g: Geometry, config: AccelCo
       return config.memLatency + ins.ySize * beatsPerGroup;
     }
     case 'gemm': {
-      // Weight-stationary: fold f's R weight rows preload (R cycles) while fold f-1 streams its P
-      // pixels; then the last results leave the array after the R + C skew and the PPU.
+      // Weight-stationary: fold 0's R weight rows load first (R cycles); fold f+1's load while fold f
+      // streams its P pixels (a fold slot is max(P, R)); the last fold's pixels go straight through the
+      // array (2 clocks, a broadcast array with adder trees: no R + C skew) into the PPU.
       const pixels = ins.nOy * g.outW;
       const folds = g.kh * g.kw * g.cbIn;
-      return R + folds * Math.max(pixels, R) + R + C + COST.ppu;
+      return R + (folds - 1) * Math.max(pixels, R) + pixels + (ins.toAcc ? COST.gemmTailToAcc : COST.gemmTail);
     }
     case 'dwconv': {
-      // Per channel block: kh*kw weight rows into the window registers (mode mac), then the input rows
-      // stream through the line buffers one pixel (one ACT row) per cycle; a window of more than dwTaps
-      // taps needs ceil(kh*kw / dwTaps) cycles per output pixel, whichever is longer.
+      // Per channel block: kh*kw weight rows into the window registers (mode mac), then the padded window
+      // region of the output rows streams through the line buffers, one position per cycle (padding
+      // inserted without a read). A window of more than dwTaps taps is refused by the compiler.
       const weights = ins.mode === 0 ? g.kh * g.kw : 0;
-      const stream = Math.max(windowInputRows(g, ins.oy0, ins.nOy) * g.inW, ins.nOy * g.outW * Math.ceil((g.kh * g.kw) / config.dwTaps));
-      return ins.nCb * (weights + stream + COST.dwFill) + COST.ppu;
+      const rows = (ins.nOy - 1) * g.strideY + g.kh;
+      const cols = (g.outW - 1) * g.strideX + g.kw;
+      return ins.nCb * (weights + rows * cols) + COST.dwTail;
     }
     case 'add':
-      return ins.count + COST.ppu;
+      return ins.count + COST.addTail;
     case 'gap':
-      return ins.nCb * (ins.count + 1) + COST.ppu;
+      return ins.nCb * ins.count + COST.gapTail;
     case 'argmax':
       return ins.count + COST.ppu;
   }

@@ -112,14 +112,14 @@ describe('cycle model', () => {
     const program = [
       make('load', { mem: 0, sramAddr: 0, memAddr: 0, ySize: 1, xSize: 4 }, { pushNext: true }), // 2 + ceil(16/16) = 3
       make('setg', { inH: 2, inW: 2, outW: 2, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 }, { popPrev: true }), // 1
-      make('gemm', { nOy: 2, toAcc: 1 }, { pushNext: true }), // R + F*max(P,R) + R + C + 4 = 4 + 4 + 4 + 4 + 4 = 20
+      make('gemm', { nOy: 2, toAcc: 1 }, { pushNext: true }), // R + (F-1)*max(P,R) + P + 4 = 4 + 0 + 4 + 4 = 12
       make('store', { mem: 3, ySize: 1, xSize: 4, memAddr: 0 }, { popPrev: true }), // 2 + ceil(64/16) = 6
       make('finish', {}), // 1
     ];
     const r = replayCycles(config, program);
-    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 4], [1, 4, 5], [2, 5, 25], [3, 25, 31], [4, 31, 32]]);
-    expect(r.total).toBe(32);
-    expect(r.busy).toEqual({ ld: 3, ex: 21, st: 7 });
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 4], [1, 4, 5], [2, 5, 17], [3, 17, 23], [4, 23, 24]]);
+    expect(r.total).toBe(24);
+    expect(r.busy).toEqual({ ld: 3, ex: 13, st: 7 });
   });
 
   it('a full queue stalls fetch (queueDepth)', () => {
