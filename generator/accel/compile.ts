@@ -25,7 +25,7 @@ import { badInput } from '../errors.js';
 import type { QConvLayer, QGemmLayer, QLayer, QuantizedGraph, QuantTensor } from '../quant/ir.js';
 import { qRange } from '../quant/ir.js';
 import type { AccelConfig } from './config.js';
-import { checkConfig, defaultConfig, elementBytes, lanes, rowBytes } from './config.js';
+import { checkConfig, defaultConfig, dwKernel, elementBytes, lanes, rowBytes } from './config.js';
 import { DW_MODES, type Deps, type Instruction, make, MEMORY_IDS, type MemoryName } from './isa.js';
 
 export interface LayerInfo {
@@ -442,7 +442,17 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const kernel: readonly [number, number] = layer.kind === 'conv' ? [layer.kernel[0], layer.kernel[1]] : layer.kernel;
       const taps = kernel[0] * kernel[1];
       const mode = layer.kind === 'conv' ? DW_MODES.mac : layer.kind === 'maxpool' ? DW_MODES.max : DW_MODES.sum;
-      emitWindow({
+      if (!windowFits(config, kernel, layer.stride[1], outW)) {
+        // Beyond the depthwise engine's window or line buffers: a depthwise conv or an average pool is a
+        // block-diagonal conv on the array (1/C of its MACs useful, but exact); a max pool has no such form.
+        const why = `kernel ${kernel[0]}x${kernel[1]}, padded row ${(outW - 1) * layer.stride[1] + kernel[1]}: the depthwise engine takes up to ${dwKernel(config)}x${dwKernel(config)} and ${config.dwMaxWidth} columns`;
+        if (layer.kind === 'maxpool') refuse(layer, `${why} (raise dwTaps / dwMaxWidth)`);
+        emitGemm({
+          src, dst, kh: kernel[0], kw: kernel[1], sy: layer.stride[0], sx: layer.stride[1], padTop: layer.pads[0], padLeft: layer.pads[1],
+          weight: (m, ch, ky, kx) => (m !== ch ? 0 : layer.kind === 'conv' ? layer.weights[m * taps + ky * kernel[1] + kx] ?? 0 : 1),
+          bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc,
+        });
+      } else emitWindow({
         src, dst, kernel, stride: layer.stride, pads: layer.pads, mode,
         weight: (ch, t) => (layer.kind === 'conv' ? layer.weights[ch * taps + t] ?? 0 : 0),
         bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(),
@@ -527,6 +537,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   if (image.size > config.memBytes) throw badInput(`accelerator: the memory image needs ${image.size} bytes of MEM; the configuration has ${config.memBytes}`);
 
   const { program, pcsOfLayer } = schedule(jobs, layerOfJob, finalTile);
+  if (program.length > config.imemWords) throw badInput(`accelerator: the program has ${program.length} instructions; the program memory holds ${config.imemWords} (raise imemWords)`);
   const layerInfos: LayerInfo[] = layers.map((l, i) => ({ index: l.index, name: l.name, kind: kindOf(l), pcs: pcsOfLayer[i] ?? [], macs: usefulMacs(graph, l) }));
   return {
     config,
@@ -544,6 +555,12 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   };
 }
 
+/** Whether the depthwise engine's window and line buffers take a kernel at this stride and output width. */
+function windowFits(config: AccelConfig, kernel: readonly number[], strideX: number, outW: number): boolean {
+  const side = dwKernel(config);
+  return (kernel[0] ?? 1) <= side && (kernel[1] ?? 1) <= side && (outW - 1) * strideX + (kernel[1] ?? 1) <= config.dwMaxWidth;
+}
+
 /**
  * Whether a dense conv runs faster with its taps packed into the array rows (the im2col lowering in
  * compileProgram), estimated with the GEMM/DWCONV costs of docs/isa.md: taken when it saves a fifth of the
@@ -555,7 +572,7 @@ function im2colPlan(layer: QConvLayer, inT: QuantTensor, outT: QuantTensor, conf
   const [inC, inH, inW] = inT.shape;
   const [outC, outH, outW] = outT.shape;
   const T = layer.kernel[0] * layer.kernel[1];
-  if (T === 1) return undefined;
+  if (T === 1 || !windowFits(config, layer.kernel, layer.stride[1], outW)) return undefined;
   const channels = inC * T;
   const cbIn = Math.ceil(inC / C);
   const cbRep = Math.ceil(channels / C);
