@@ -4,8 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { commandRegistry } from './commands/index.js';
-import { FixynnError } from './errors.js';
-import { version } from './version.js';
+import { FixynnError } from './common/errors.js';
+import { version } from './common/version.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('fixynn')

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { checkAgainstIntegerModel, compileProgram, configForModel, describeAccelMismatch, parseArrayShape, replayCycles, summarizeProgram } from '../generator/accel/index.js';
 import { DEFAULT_MNIST_CALIBRATION, loadInputs, mnistCalibration } from '../generator/data/index.js';
 import { IntegerModel } from '../generator/golden/integer-model.js';
-import { importModel } from '../generator/onnx/import.js';
-import { quantizeModel } from '../generator/quant/calibrate-onnx.js';
+import { importModel } from '../generator/import/index.js';
+import { quantizeModel } from '../generator/calibrate/quantize-model.js';
+import { readOnnxFile } from '../generator/onnx/decode.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -22,7 +23,7 @@ const from = Number(flag('--from') ?? 0);
 const digits = Number(flag('--digits') ?? 0);
 
 const graph = importModel(model);
-const quantized = await quantizeModel(model, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+const quantized = await quantizeModel(readOnnxFile(model), graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
 const integer = new IntegerModel(quantized);
 const inputs = digits ? loadInputs(undefined, graph.input.shape, { count: digits }).images.map((i) => integer.quantizeInput(i)) : [];
 const results = [];

@@ -24,17 +24,17 @@ import {
   graphDepth,
   perInputBound,
   randomMatrix,
-  seededRandom,
   solveCmvm,
   verifySolution,
 } from '../generator/arith/index.js';
 import { type BlockStrategy, BLOCK_STRATEGIES, buildCmvmBlock } from '../generator/arith/cmvm-block.js';
 import { isIntegerDtype, npyToNumbers, readNpy } from '../generator/data/npy.js';
 import { emitDesign } from '../generator/emit/index.js';
-import { badInput } from '../generator/errors.js';
-import { importModel } from '../generator/onnx/import.js';
+import { badInput } from '../generator/common/errors.js';
+import { importModel } from '../generator/import/index.js';
 import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { yosysStat } from '../verify/sim/index.js';
+import { seededRandom } from '../generator/common/seeded-random.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = resolve(repoRoot, '../shared/bench/cmvm');

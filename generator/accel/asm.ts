@@ -4,7 +4,7 @@
  *
  *     LOAD +pushNext mem=wgt sramAddr=0 memAddr=4096 ySize=1 xSize=9 memStride=0 sramStride=0
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { LayerInfo } from './compile.js';
 import { DW_MODES, type Deps, type Instruction, ISA, IsaError, make, MEMORY_IDS, NO_DEPS, type OpName, type OpSpec } from './isa.js';
 

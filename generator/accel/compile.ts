@@ -21,7 +21,7 @@
  * current one computes; a token e2l from compute(k) lets loads(k+2) reuse the half. Final-layer results
  * leave through the store queue, with ACC halves double-buffered the same way (tokens e2s / s2e).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { QConvLayer, QGemmLayer, QLayer, QuantizedGraph, QuantTensor } from '../quant/ir.js';
 import { qRange } from '../quant/ir.js';
 import type { AccelConfig } from './config.js';

@@ -2,7 +2,7 @@
  * The accelerator's parameters: array shape, operand widths, memory sizes. One object shared by the
  * compiler, the ISA simulator, the cycle model and the RTL generator; docs/isa.md explains each.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { MemoryName } from './isa.js';
 
 export interface AccelConfig {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { disassemble } from './asm.js';
 import type { CompiledProgram, ProgramLayout } from './compile.js';
 import { type AccelConfig, checkConfig } from './config.js';

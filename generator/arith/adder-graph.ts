@@ -6,7 +6,7 @@
  * `±(node << shift)` or the constant zero. Shifts and negated outputs are wiring; only adders cost.
  * Nodes are stored in topological order: an operand always names an earlier node.
  */
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../common/seeded-random.js';
 
 export interface Operand {
   readonly node: number;
@@ -165,7 +165,6 @@ export function graphMatrix(graph: AdderGraph): bigint[][] {
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-export { seededRandom };
 
 export interface VerifyOptions {
   /** Random vectors evaluated directly, on top of the unit-vector proof. */
@@ -223,6 +222,40 @@ function verifyRandomVectors(w: ConstMatrix, graph: AdderGraph, options: VerifyO
     }
   }
   return { ok: true };
+}
+
+/** A linear form as text over named inputs, e.g. `5*x3 - 2*x4 + x7` (`0` when every coefficient is 0). */
+export function formatLinearForm(coeffs: readonly (bigint | number)[], name: (input: number) => string): string {
+  let text = '';
+  coeffs.forEach((raw, i) => {
+    const c = BigInt(raw);
+    if (c === 0n) return;
+    const size = c < 0n ? -c : c;
+    const term = size === 1n ? name(i) : `${size}*${name(i)}`;
+    text += text === '' ? (c < 0n ? `-${term}` : term) : c < 0n ? ` - ${term}` : ` + ${term}`;
+  });
+  return text === '' ? '0' : text;
+}
+
+/**
+ * For each node, the one output whose value depends on it, or `shared` when several outputs do (and
+ * `unused` for a node no output reads). Tells a node private to one output sum from a common term.
+ */
+export function nodeOwners(graph: AdderGraph): Array<number | 'shared' | 'unused'> {
+  const owner: Array<number | 'shared' | 'unused'> = graph.nodes.map(() => 'unused');
+  graph.outputs.forEach((out, o) => {
+    if (out.kind === 'zero') return;
+    const stack = [out.node];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      const was = owner[id]!;
+      if (was === o || was === 'shared') continue;
+      owner[id] = was === 'unused' ? o : 'shared';
+      const node = graph.nodes[id]!;
+      if (node.kind === 'add') stack.push(node.a.node, node.b.node);
+    }
+  });
+  return owner;
 }
 
 function formatOperand(op: Operand): string {

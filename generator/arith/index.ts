@@ -4,7 +4,7 @@
  * `shared` (cross-input common subexpressions on top; the default).
  */
 import type { AdderGraph, ConstMatrix } from './adder-graph.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { solveCsd } from './strategy-csd.js';
 import { solvePerInput } from './strategy-per-input.js';
 import { solveShared, type SharedOptions } from './shared-search.js';

@@ -5,7 +5,8 @@
  * cheap next to what an adder costs in silicon. Every run keeps the depth limit by construction.
  */
 import type { AdderGraph, ConstMatrix, GraphNode, OutputRef } from './adder-graph.js';
-import { adderCount, graphDepth, seededRandom } from './adder-graph.js';
+import { seededRandom } from '../common/seeded-random.js';
+import { adderCount, graphDepth } from './adder-graph.js';
 import { solveCsd } from './strategy-csd.js';
 import { solveDecomposed } from './strategy-decomposed.js';
 import { type SharedRunOptions, solveSharedRun } from './strategy-shared.js';

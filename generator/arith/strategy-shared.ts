@@ -12,7 +12,7 @@
  * deeper than `maxVariableDepth` is never extracted; the final sums add the earliest-arriving terms first.
  */
 import type { AdderGraph, ConstMatrix } from './adder-graph.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { toCsd } from './csd.js';
 import { CountTable } from './count-table.js';
 import { GraphBuilder, type Term } from './graph-builder.js';

@@ -6,12 +6,13 @@
  */
 import type { Command } from 'commander';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
-import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, quantizeModel, type BiasCorrection } from '../quant/calibrate-onnx.js';
-import { badInput } from '../errors.js';
+import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, quantizeModel, type BiasCorrection } from '../calibrate/quantize-model.js';
+import { badInput } from '../common/errors.js';
 import { calibrationInputs, loadInputs, parseNumberList, type LoadInputsOptions } from '../data/index.js';
-import { evaluate } from '../golden/evaluate.js';
-import { formatReportText, reportJson } from '../golden/format-report.js';
-import { importModel } from '../onnx/import.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
+import { formatReportText, reportJson } from '../../verify/eval/format-report.js';
+import { importDecoded } from '../import/index.js';
+import { readOnnxFile } from '../onnx/decode.js';
 
 export interface EvalCliOptions {
   readonly data?: string;
@@ -57,7 +58,8 @@ export function registerEval(program: Command): void {
 }
 
 export async function runEval(modelPath: string, options: EvalCliOptions): Promise<void> {
-  const graph = importModel(modelPath);
+  const onnx = readOnnxFile(modelPath);
+  const graph = importDecoded(onnx);
   const pixelOptions = pixelFlags(options);
   const count = optionalInt(options.count, '--count', 1);
   const data = loadInputs(options.data, graph.input.shape, {
@@ -71,7 +73,7 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
   const progress = progressPrinter(options.json === true);
   const weightBits = optionalInt(options.weightBits, '--weight-bits', 2);
   const actBits = optionalInt(options.actBits, '--act-bits', 2);
-  const quantized = await quantizeModel(modelPath, graph, {
+  const quantized = await quantizeModel(onnx, graph, {
     ...(calib ? { calibImages: calib.images } : {}),
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
@@ -80,7 +82,7 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
     onProgress: (done, total) => progress('calibrating', done, total),
   });
   const report = await evaluate({
-    modelPath, graph, quantized, images: data.images,
+    onnx, graph, quantized, images: data.images,
     ...(data.labels ? { labels: Array.from(data.labels) } : {}),
     ...(options.isolated ? { isolated: true } : {}),
     onProgress: (done, total) => progress('evaluating', done, total),

@@ -6,13 +6,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { Layer, LayerGraph } from '../graph/ir.js';
 import { printOpGraph } from '../graph/op-graph-check.js';
 import { formatNumber, printLayerGraph } from '../graph/print.js';
 import { splitPoints, type SplitPoint } from '../graph/split.js';
 import { layerStats, totalStats, type LayerStats } from '../graph/stats.js';
-import { importModel } from '../onnx/import.js';
+import { importModel } from '../import/index.js';
 
 export interface InspectRow extends LayerStats {
   readonly index: number;

@@ -4,7 +4,7 @@
  * tap with the integer model (verify/ffe). Exit 1 on any mismatch.
  */
 import type { Command } from 'commander';
-import { badInput, checkFailed } from '../errors.js';
+import { badInput, checkFailed } from '../common/errors.js';
 import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './generate.js';

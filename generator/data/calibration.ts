@@ -3,7 +3,7 @@
  * given, otherwise (for an MNIST-shaped [1,28,28] input) bundled MNIST training digits, disjoint from the
  * test digits every check uses.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { loadInputs, type InputShape, type LoadInputsOptions } from './load-inputs.js';
 import { mnistTrain } from './mnist.js';
 

@@ -1,4 +1,4 @@
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 /**
  * Parses a command-line list of numbers such as `--mean 0.485,0.456,0.406` or `--scale 1/255`

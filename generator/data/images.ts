@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 /** Decoded 8-bit RGBA, row-major, 4 bytes per pixel. */
 export interface Rgba {

@@ -11,11 +11,12 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { decodeImageFile, isImageFile, toPixels } from './images.js';
 import { MNIST_SIDE, mnistTest } from './mnist.js';
 import { isIntegerDtype, npyToNumbers, readNpy, type NpyArray } from './npy.js';
-import { randomBytes, seededRandom } from './random.js';
+import { seededRandom } from '../common/seeded-random.js';
+import { randomBytes } from './random.js';
 
 export type InputShape = readonly [number, number, number];
 

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 export const MNIST_SIDE = 28;
 export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;

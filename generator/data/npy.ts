@@ -4,7 +4,7 @@
  * and scripts. Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
 

@@ -1,4 +1,3 @@
-export { seededRandom } from '../seeded-random.js';
 
 /** `length` uniform 8-bit values from the generator. */
 export function randomBytes(next: () => number, length: number): Uint8Array {

@@ -3,7 +3,7 @@
  * the one tensor crossing the cut. This is what a design's manifest stores (a later `compile --chip`
  * reloads the front end's quantization from it) and what `verify` runs in the integer model.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { checkQuantizedGraph } from '../quant/check.js';
 import type { QuantizedGraph, QuantTensor } from '../quant/ir.js';
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 /** Relative path (with '/') -> content. */
 export type FolderContent = ReadonlyMap<string, string | Uint8Array>;

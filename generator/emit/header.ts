@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import Handlebars from 'handlebars';
-import { version } from '../version.js';
+import { version } from '../common/version.js';
 
 export interface HeaderInfo {
   /** File name of the source model, without its directory (the header never holds a path). */

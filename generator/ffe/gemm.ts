@@ -3,11 +3,11 @@
  * no window registers, one beat per frame). A Gemm over a flattened H x W > 1 map would need the whole
  * frame at once, which a streaming front end does not hold: that is a clear error.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { QConvLayer, QGemmLayer } from '../quant/ir.js';
-import type { StreamShape } from './layer-module.js';
+import type { Stream } from '../contract/stream.js';
 
-export function gemmAsPointwise(layer: QGemmLayer, input: StreamShape): QConvLayer {
+export function gemmAsPointwise(layer: QGemmLayer, input: Stream): QConvLayer {
   const [outputs, inputs] = layer.weightShape;
   if (input.height !== 1 || input.width !== 1 || input.channels !== inputs) {
     throw badInput(

@@ -15,7 +15,7 @@
  * on phantom beats the layer makes itself (see window.ts). On a map smaller than the window the lag can
  * exceed a frame (a 3x3 window on 1x2): an output then rides floor(L / HW) frames later, same rule.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 export interface WindowSpec {
   readonly height: number;

@@ -16,7 +16,7 @@
  * not an integer fraction of the preprocessing step, or calibration clipped the range), the folding
  * cannot be exact and generation stops with an error that says which pixel values break it.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { quantizeInput } from '../quant/io.js';
 import type { QConvLayer, QuantizedGraph, QuantTensor } from '../quant/ir.js';
 

@@ -14,7 +14,7 @@
  */
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { type WindowGeometry, windowGeometry } from './geometry.js';
-import type { FfeUnit } from './top.js';
+import type { FfeUnit } from './types.js';
 
 export function windowOf(layer: QLayer): { kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly [number, number, number, number] } {
   if (layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') return layer;

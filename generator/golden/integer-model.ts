@@ -9,7 +9,7 @@
  * preparation time (so every sum of integer products is exact), and requantizes with numbers only when
  * accBound * M + 2^(s-1) < 2^53 too, with bigint otherwise.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { QAddLayer, QConvLayer, QGemmLayer, QGlobalAvgPoolLayer, QLayer, QPoolLayer, QuantizedGraph, QuantTensor, Requantization } from '../quant/ir.js';
 import { qRange } from '../quant/ir.js';
 import { quantizeInput } from '../quant/io.js';

@@ -3,7 +3,7 @@
  * order, every input produced before use, shapes consistent with each layer's parameters, weight and
  * bias sizes matching, quantization complete in QDQ graphs.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { Activation, Layer, LayerGraph, TensorInfo, Weights } from './ir.js';
 
 /** Spatial output size of a window op (floor mode, as ONNX's default). */

@@ -4,7 +4,7 @@
  * activation). The result is the LayerGraph of ir.ts, numbered in topological order.
  */
 import type { Activation, Layer, LayerGraph, TensorInfo, Weights } from './ir.js';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { consumersOf, nodeError, type ConstValue, type FoldedNode, type OpGraph, type OpNode, type QuantizedConst } from './op-graph.js';
 
 /** A layer under construction: everything but the index, with a mutable activation, bias and output. */

@@ -4,7 +4,7 @@
  * shapes agree (weights vs channels, broadcast, Gemm sizes, declared output shape). Conv and pool
  * attributes come out normalized: explicit kernel_shape, strides and pads (auto_pad resolved).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { OnnxModel, OnnxNode } from '../onnx/decode.js';
 import { makeTensor, type Tensor } from '../onnx/tensor.js';
 import { broadcastShapes, ConstEvalError, evaluate, FOLDABLE_OPS, normalizeAxis, resolveReshape } from './const-eval.js';

@@ -4,7 +4,7 @@
  * it step by step until only layer-forming nodes remain; group-layers.ts turns it into a LayerGraph.
  * Shapes here are full ONNX shapes with the batch dimension (taken as 1).
  */
-import { badInput, type FixynnError } from '../errors.js';
+import { badInput, type FixynnError } from '../common/errors.js';
 import { describeNode, type OnnxModel, type OnnxNode } from '../onnx/decode.js';
 import type { SupportedOp } from '../onnx/ops.js';
 import type { Tensor } from '../onnx/tensor.js';

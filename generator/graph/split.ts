@@ -2,7 +2,7 @@
  * Where the network may be cut between the fixed front end (layers 0..K-1) and the accelerator: a cut
  * is valid when exactly one tensor crosses it (inside a residual block two do: the skip and the main path).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { LayerGraph } from './ir.js';
 
 export interface SplitPoint {

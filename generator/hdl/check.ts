@@ -3,10 +3,9 @@
  * second driver), every driver within its signal's interval, only this module's signals referenced, no
  * combinational loop (through instances too), one definition per module name in a hierarchy.
  */
-import { type Expr, Signal } from './expr.js';
+import { type Expr, Signal, nodeOperands } from './expr.js';
 import { HdlError, contains, formatInterval } from './interval.js';
 import { InstanceOutput, type Module } from './module.js';
-import { nodeOperands } from './ops.js';
 
 /** Direct operands of an expression node. */
 export function operands(e: Expr): readonly Expr[] {

@@ -6,10 +6,9 @@
  * not select its value (the hardware computes it there too).
  */
 import { checkModule } from './check.js';
-import { type Expr, Signal } from './expr.js';
+import { type Expr, Signal, nodeOperands } from './expr.js';
 import { HdlError, containsValue, formatInterval, typeOfInterval } from './interval.js';
 import type { Input, Instance, InstanceOutput, Memory, Module, Param, Reg } from './module.js';
-import { nodeOperands } from './ops.js';
 
 /** One module instance in the flattened design. */
 interface Scope {

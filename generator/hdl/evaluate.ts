@@ -5,9 +5,8 @@
  * Verilog must agree with it cycle for cycle.
  */
 import { checkModule, operands } from './check.js';
-import { type Expr, Signal } from './expr.js';
+import { type Expr, Signal, computeOp } from './expr.js';
 import { HdlError, containsValue, formatInterval } from './interval.js';
-import { computeOp } from './ops.js';
 import type { Input, Instance, InstanceOutput, Memory, MemReadPort, Module, Param, Reg } from './module.js';
 
 /** Where a child module's inputs come from: an instance in a parent state. */

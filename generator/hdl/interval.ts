@@ -84,8 +84,3 @@ export function toBits(value: bigint, width: number): bigint {
 export function fromBits(bits: bigint, type: BitType): bigint {
   return type.signed ? BigInt.asIntN(type.width, bits) : BigInt.asUintN(type.width, bits);
 }
-
-/** Floor division by 2^k (an arithmetic right shift). */
-export function floorShift(value: bigint, k: number): bigint {
-  return value >> BigInt(k);
-}

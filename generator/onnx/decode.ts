@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { arityOf, isSupportedOp, MAX_OPSET, MIN_OPSET, parseAttributes, SUPPORTED_OPS_TEXT, type SupportedOp } from './ops.js';
 import { decodeTensor, longToNumber, type Tensor } from './tensor.js';
 
@@ -49,6 +49,8 @@ export interface OnnxModel {
   readonly outputs: readonly ValueInfo[];
   /** Shapes the model declares for intermediate tensors (value_info), checked against inference. */
   readonly valueInfo: readonly ValueInfo[];
+  /** The protobuf itself, for ONNX Runtime (runtime.ts), which runs the model as written (never changed). */
+  readonly proto: onnxProto.onnx.ModelProto;
 }
 
 /** "node "conv1" (Conv)" or "unnamed node #3 (Conv)": how messages name a node. */
@@ -79,7 +81,7 @@ export function decodeOnnx(bytes: Uint8Array, file: string): OnnxModel {
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, file));
   const outputs = (graph.output ?? []).map((v) => readValueInfo(v, file));
   const valueInfo = (graph.valueInfo ?? []).map((v) => readValueInfo(v, file));
-  return { file, sha256, opset, nodes, initializers, inputs, outputs, valueInfo };
+  return { file, sha256, opset, nodes, initializers, inputs, outputs, valueInfo, proto };
 }
 
 function decodeProto(bytes: Uint8Array, file: string): onnxProto.onnx.ModelProto {

@@ -4,7 +4,7 @@
  * int64 values are sentinels such as INT64_MAX in Slice and only need to compare as large).
  */
 import onnxProto from 'onnx-proto';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 
 /** protobufjs's int64 (a Long object), structurally. */
 export interface LongLike {
@@ -28,6 +28,12 @@ const DTYPES: ReadonlyMap<number, { dtype: DType; bytes: number }> = new Map([
   [7, { dtype: 'int64', bytes: 8 }],
 ]);
 const SUPPORTED_DTYPES = 'float, uint8, int8, int32, int64';
+
+/** The ONNX TensorProto.DataType code of a dtype (what a graph output declares). */
+export function dtypeCode(dtype: DType): number {
+  for (const [code, info] of DTYPES) if (info.dtype === dtype) return code;
+  throw new Error(`no ONNX code for dtype ${dtype}`);
+}
 
 /** Beyond this many elements a tensor is not something a fixed-weight front end can hold. */
 const MAX_ELEMENTS = 1 << 24;

@@ -8,7 +8,7 @@
  *  - 'percentile': the 0.01% and 99.99% quantiles.
  * The ranges feed quantizeCalibrated (quantize.ts), which adds 0 to every range.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { quantParamsForRange } from './fixed-point.js';
 import { qRange } from './ir.js';
 import type { TensorRanges } from './quantize.js';

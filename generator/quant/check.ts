@@ -2,7 +2,7 @@
  * The QuantizedGraph checker: every invariant the integer model and the hardware generators rely on.
  * Run after quantization and after loading a graph back from a manifest; a violation is bad input (exit 2).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { QLayer, QuantizedGraph, QuantTensor, Requantization } from './ir.js';
 import { qRange } from './ir.js';
 import { MULTIPLIER_MAX, SHIFT_MAX } from './fixed-point.js';

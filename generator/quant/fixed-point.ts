@@ -2,7 +2,7 @@
  * Turning real scales into the integers of the one requantization rule (docs/arithmetic.md). These run at
  * quantization time (floats are allowed here); what they return is exact integers.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { QuantParams } from './ir.js';
 import { qRange } from './ir.js';
 

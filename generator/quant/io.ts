@@ -3,7 +3,7 @@
  * first tensor, and integer codes -> real values. Shared by calibration, the integer model and the
  * hardware generators' raw-input folding, so all three agree on what the chip's input means.
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { quantizeReal } from './fixed-point.js';
 import type { QuantizedGraph, QuantTensor } from './ir.js';
 

@@ -151,7 +151,7 @@ export interface QuantizedGraph {
     readonly method: string;
     readonly weightBits: number;
     readonly actBits: number;
-    /** 'empirical', 'analytic' or 'none' (generator/quant/calibrate-onnx.ts). */
+    /** 'empirical', 'analytic' or 'none' (generator/calibrate/quantize-model.ts). */
     readonly biasCorrection?: string;
   };
   /**

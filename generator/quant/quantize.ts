@@ -5,7 +5,7 @@
  *    weights symmetric per output channel, biases at accumulator scale.
  * Either way the requantization multipliers come from the same fixed-point rule (fixed-point.ts).
  */
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, Weights } from '../graph/ir.js';
 import { chooseMultiplierForOutputs, chooseSharedShift, quantParamsForRange, roundHalfEven, signedBitsFor } from './fixed-point.js';
 import type { QLayer, QuantizedGraph, QuantParams, QuantTensor, Requantization } from './ir.js';

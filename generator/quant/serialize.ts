@@ -4,7 +4,7 @@
  * graphs); reading validates the shape with zod and then every invariant with checkQuantizedGraph.
  */
 import { z } from 'zod';
-import { badInput } from '../errors.js';
+import { badInput } from '../common/errors.js';
 import { checkQuantizedGraph } from './check.js';
 import type { QuantizedGraph } from './ir.js';
 

@@ -12,16 +12,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadInputs } from '../../generator/data/index.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
-import { randomConvGraph, seeded } from '../ffe/random-graphs.js';
+import { randomConvGraph } from '../ffe/random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 function convGraph(choice: { inChannels: number; outChannels: number; group: number; height?: number; width?: number; weightBits?: number; kernel?: number }): QuantizedGraph {
   const { kernel = 3, ...rest } = choice;
-  return randomConvGraph(seeded(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
+  return randomConvGraph(seededRandom(3), { stride: [1, 1], pads: [1, 1, 1, 1], height: 5, width: 5, ...rest, kernel: [kernel, kernel] });
 }
 
 describe('compiler refusals name the layer', () => {
@@ -61,7 +63,7 @@ describe('split inside a residual block', () => {
     try {
       const model = net.builder.save(path.join(dir, 'net.onnx'));
       const graph = importModel(model);
-      const q = await quantizeModel(model, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
+      const q = await quantizeModel(readOnnxFile(model), graph, { calibImages: loadInputs('random', graph.input.shape, { count: 4, seed: 1 }).images });
       expect(q.layers[1]!.kind).toBe('add');
       expect(() => compileProgram(q, configForModel(q, 8, 8, {}, { fromLayer: 1 }), { fromLayer: 1 })).toThrow(/layer 1 '.*' \(add\): reads tensor '.*' from before the split at layer 1/);
     } finally {
@@ -72,19 +74,19 @@ describe('split inside a residual block', () => {
 
 describe('what the depthwise engine cannot take', () => {
   it('a depthwise conv beyond its window runs on the array as a block-diagonal conv, bit-exact', () => {
-    const g = randomConvGraph(seeded(4), { inChannels: 6, outChannels: 6, group: 6, kernel: [5, 5], stride: [1, 1], pads: [2, 2, 2, 2], height: 7, width: 6 });
+    const g = randomConvGraph(seededRandom(4), { inChannels: 6, outChannels: 6, group: 6, kernel: [5, 5], stride: [1, 1], pads: [2, 2, 2, 2], height: 7, width: 6 });
     const compiled = compileProgram(g, configForModel(g, 4, 4)); // 3x3 window (dwTaps 9)
     expect(compiled.program.some((i) => i.op === 'dwconv')).toBe(false);
     const model = new IntegerModel(g);
-    for (let i = 0; i < 3; i++) expect(checkAgainstIntegerModel(compiled, g, model, randomImage(seeded(40 + i), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
+    for (let i = 0; i < 3; i++) expect(checkAgainstIntegerModel(compiled, g, model, randomImage(seededRandom(40 + i), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
     const wide = configForModel(g, 4, 4, { dwTaps: 25 }); // a 5x5 window takes it on the engine
     const onEngine = compileProgram(g, wide);
     expect(onEngine.program.some((i) => i.op === 'dwconv')).toBe(true);
-    expect(checkAgainstIntegerModel(onEngine, g, model, randomImage(seeded(50), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
+    expect(checkAgainstIntegerModel(onEngine, g, model, randomImage(seededRandom(50), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
   });
 
   it('a max pool beyond the window or the line buffers is refused with the layer named', () => {
-    const rng = seeded(8);
+    const rng = seededRandom(8);
     const x = tensor('x', [2, 9, 9], randomQuant(rng));
     const mid = tensor('mid', [3, 9, 9], randomQuant(rng));
     const y = tensor('y', [3, outSize(9, 5, 1, 2, 2), outSize(9, 5, 1, 2, 2)], mid.quant);
@@ -109,7 +111,7 @@ describe('limits of the machine', () => {
 
 describe('wide multipliers', () => {
   it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
-    const rng = seeded(21);
+    const rng = seededRandom(21);
     const x = tensor('x', [3, 6, 6], randomQuant(rng));
     const mid = tensor('mid', [5, 6, 6], randomQuant(rng));
     const y = tensor('y', [4, 6, 6], randomQuant(rng));
@@ -137,7 +139,7 @@ describe('large tensors', () => {
     const compiled = compileProgram(g, configForModel(g, 4, 4));
     const loads = compiled.program.filter((i) => i.op === 'load' && i.mem === 0);
     expect(loads.map((i) => i.op === 'load' && [i.ySize, i.xSize])).toEqual([[1, 4095], [1, 70 * 71 - 4095]]);
-    const q = randomImage(seeded(9), g.tensors[g.input.tensor]!);
+    const q = randomImage(seededRandom(9), g.tensors[g.input.tensor]!);
     const expected = finalAccumulators(g, g.layers[0]!, q);
     expect(new IntegerModel(g).run(q).get(g.output)!.length).toBe(expected.length);
     expect(Array.from(runOnSimulator(compiled, q, g.tensors[g.output]!).output)).toEqual(Array.from(expected));

@@ -10,16 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkAgainstIntegerModel, compileProgram, configForModel, type CompiledProgram, describeAccelMismatch, formatCycleReport, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
 import { DEFAULT_MNIST_CALIBRATION, loadInputs, mnistCalibration } from '../../generator/data/index.js';
-import { evaluate } from '../../generator/golden/evaluate.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { channelRequant, requantizeBig } from '../../generator/golden/requantize.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const DIGITS = Number(process.env['FIXYNN_ACCEL_DIGITS'] ?? (FULL ? 1000 : 50));
+const DIGITS = count('ACCEL_DIGITS', 1000, 50);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 let quantized: QuantizedGraph;
@@ -28,9 +29,9 @@ let floatTop1: readonly number[];
 
 beforeAll(async () => {
   const graph = importModel(MODEL);
-  quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+  quantized = await quantizeModel(readOnnxFile(MODEL), graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
   images = loadInputs(undefined, graph.input.shape, { count: DIGITS }).images;
-  floatTop1 = (await evaluate({ modelPath: MODEL, graph, quantized, images })).floatTop1;
+  floatTop1 = (await evaluate({ onnx: readOnnxFile(MODEL), graph, quantized, images })).floatTop1;
 }, 300_000);
 
 function checkDigits(compiled: CompiledProgram): { agree: number } {

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assemble, compileProgram, configForModel, disassemble, memoryImage, programImage, readCompiled, readMemoryImage, readProgramImage, runOnSimulator, simulate, writeCompiled, type CompiledProgram } from '../../generator/accel/index.js';
 import { AccelFault, decodeProgram } from '../../generator/accel/simulator.js';
 import { make } from '../../generator/accel/isa.js';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
-import { randomConvGraph, randomImage, seeded } from '../ffe/random-graphs.js';
+import { randomConvGraph, randomImage } from '../ffe/random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-images-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -24,7 +25,7 @@ let compiled: CompiledProgram;
 let input: Int32Array;
 
 beforeAll(() => {
-  const rng = seeded(5);
+  const rng = seededRandom(5);
   graph = randomConvGraph(rng, { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], inChannels: 3, outChannels: 5, group: 1, height: 6, width: 7 });
   compiled = compileProgram(graph, configForModel(graph, 4, 4));
   input = randomImage(rng, graph.tensors[graph.input.tensor]!);

@@ -15,13 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileProgram, configForModel, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importModel } from '../../generator/import/index.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const NETWORKS = Number(process.env['FIXYNN_ACCEL_RANDOM'] ?? (FULL ? 60 : 34));
+const NETWORKS = count('ACCEL_RANDOM', 60, 34);
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-random-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -32,7 +33,7 @@ describe(`${NETWORKS} random back ends in the ISA simulator, bit-exact with the 
       const model = net.builder.save(path.join(work, `net${seed}.onnx`));
       const graph = importModel(model);
       const calib = loadInputs('random', graph.input.shape, { count: 8, seed: 1000 + seed }).images;
-      const quantized = await quantizeModel(model, graph, { calibImages: calib });
+      const quantized = await quantizeModel(readOnnxFile(model), graph, { calibImages: calib });
       const n = [4, 8, 16][seed % 3] as number;
       const small = seed % 2 === 0;
       const config = configForModel(quantized, n, n, small ? { accRows: 40, qpRows: 16, wgtRows: 1024, queueDepth: 2 } : {});

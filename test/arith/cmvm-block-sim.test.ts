@@ -7,10 +7,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlockStrategy, type CmvmBlock, buildCmvmBlock } from '../../generator/arith/cmvm-block.js';
-import { type Interval, randomMatrix, seededRandom } from '../../generator/arith/index.js';
+import { type Interval, randomMatrix } from '../../generator/arith/index.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { type DslSimDesign, type SimBuild, type Vector, buildBatch, evaluateVectors, lint, simDesignOf } from '../../verify/sim/index.js';
+import { FULL } from '../helpers/env.js';
 
-const FULL = process.env.FIXYNN_FULL === '1';
 const MATRICES = FULL ? 40 : 20;
 const RANDOM_VECTORS = FULL ? 200 : 24;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCmvmBlock, emitCmvm } from '../../generator/arith/cmvm-block.js';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { Module, Simulator, s, u } from '../../generator/hdl/index.js';
 

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adderCount, graphDepth, solveCmvm, verifySolution } from '../../generator/arith/index.js';
 import { solveDecomposed } from '../../generator/arith/strategy-decomposed.js';
+import { FULL } from '../helpers/env.js';
 
-const full = process.env.FIXYNN_FULL === '1';
 
 /** Rows that are small perturbations of a few base rows (up to sign): what similar filters look like. */
 const similarRows = fc
@@ -42,10 +42,10 @@ describe('output differencing', () => {
         expect(graphDepth(graph)).toBeLessThanOrEqual(limit);
         expect(adderCount(graph)).toBeLessThan(adderCount(solveCmvm(w, inputs, { strategy: 'csd' })));
       }),
-      { numRuns: full ? 200 : 40 },
+      { numRuns: FULL ? 200 : 40 },
     );
     // Most of these matrices have rows worth linking: the property must not hold vacuously.
-    expect(decomposed).toBeGreaterThan(full ? 50 : 10);
+    expect(decomposed).toBeGreaterThan(FULL ? 50 : 10);
   });
 
   it('links an exact negated duplicate row for free and a near duplicate with one adder', () => {

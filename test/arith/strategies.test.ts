@@ -17,8 +17,8 @@ import { GraphBuilder } from '../../generator/arith/graph-builder.js';
 import { oddPart, solveMcm } from '../../generator/arith/mcm.js';
 import { buildInputFundamentals } from '../../generator/arith/strategy-per-input.js';
 import { nodeCoefficients } from '../../generator/arith/adder-graph.js';
+import { FULL } from '../helpers/env.js';
 
-const full = process.env.FIXYNN_FULL === '1';
 
 /** Random matrices: various sizes, about 30% zeros, negative values, 8-bit by default. */
 function matrixArbitrary(maxAbs = 127, maxRows = 12, maxCols = 12) {
@@ -44,7 +44,7 @@ describe('constant matrix-vector strategies', () => {
           const verdict = verifySolution(w, graph, { randomVectors: 4 });
           expect(verdict).toEqual({ ok: true });
         }),
-        { numRuns: full ? 400 : 60 },
+        { numRuns: FULL ? 400 : 60 },
       );
     });
 
@@ -54,7 +54,7 @@ describe('constant matrix-vector strategies', () => {
           const graph = solveCmvm(w, w[0]!.length, { strategy });
           expect(verifySolution(w, graph, { randomVectors: 2, inputMin: -128, inputMax: 127 })).toEqual({ ok: true });
         }),
-        { numRuns: full ? 100 : 15 },
+        { numRuns: FULL ? 100 : 15 },
       );
     });
   }
@@ -70,7 +70,7 @@ describe('constant matrix-vector strategies', () => {
         expect(adderCount(solveCmvm(w, inputs, { strategy: 'per-input' }))).toBeLessThanOrEqual(csd);
         expect(adderCount(solveCmvm(w, inputs, { strategy: 'shared' }))).toBeLessThanOrEqual(csd);
       }),
-      { numRuns: full ? 200 : 40 },
+      { numRuns: FULL ? 200 : 40 },
     );
   });
 
@@ -98,7 +98,7 @@ describe('constant matrix-vector strategies', () => {
         expect(graphDepth(graph)).toBeLessThanOrEqual(least + slack);
         expect(verifySolution(w, graph)).toEqual({ ok: true });
       }),
-      { numRuns: full ? 100 : 25 },
+      { numRuns: FULL ? 100 : 25 },
     );
   });
 
@@ -146,7 +146,7 @@ describe('shared constant multiplication of one input (MCM)', () => {
           expect(coefficients[node!]![0]).toBe(BigInt(odd));
         }
       }),
-      { numRuns: full ? 300 : 80 },
+      { numRuns: FULL ? 300 : 80 },
     );
   });
 

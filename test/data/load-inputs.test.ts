@@ -8,7 +8,7 @@ import { loadInputs, type LoadInputsOptions } from '../../generator/data/load-in
 import { writeNpy } from '../../generator/data/npy.js';
 import { parseNumberList } from '../../generator/data/flags.js';
 import { resizeCoverCrop } from '../../generator/data/images.js';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 
 const temp = mkdtempSync(path.join(tmpdir(), 'fixynn-inputs-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));

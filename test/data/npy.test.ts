@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { encodeNpy, npyToNumbers, parseNpy, readNpy, writeNpy, type NpyData } from '../../generator/data/npy.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

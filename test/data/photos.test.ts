@@ -1,10 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { loadInputs } from '../../generator/data/load-inputs.js';
 import { readNpy, writeNpy } from '../../generator/data/npy.js';
-import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, readCropIndex, topClasses, type PhotoCropFiles } from '../../verify/photos.js';
+import { photoCrops, readCropIndex, topClasses, type PhotoCropFiles } from '../../scripts/photos.js';
+import { MOBILENET_FLOAT, MOBILENET_QDQ, requireModels } from '../helpers/models.js';
 
 // ImageNet classes in the MobileNet's 1001-class indexing (index 0 is "background"): 1000-class index + 1.
 const CATS = [282, 283, 284, 285, 286]; // tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -37,13 +38,6 @@ function cropsOrSkip(ctx: TestContext): PhotoCropFiles {
   return crops as PhotoCropFiles;
 }
 
-function mobilenetOrSkip(ctx: TestContext): void {
-  if (!existsSync(MOBILENET_FLOAT) || !existsSync(MOBILENET_QDQ)) {
-    const reason = `the real MobileNetV1 0.25 is not in ${MOBILENET_DIR} (read from ../shared/models)`;
-    console.warn(`SKIPPED: ${reason}`);
-    ctx.skip(reason);
-  }
-}
 
 describe('real photo crops (scripts/make-photo-crops.py)', () => {
   it('has at least 64 test and 32 calibration crops, 224x224 RGB, from disjoint windows', (ctx) => {
@@ -81,7 +75,7 @@ describe('real photo crops (scripts/make-photo-crops.py)', () => {
 describe('the ImageNet MobileNetV1 0.25 on the photo crops (ONNX Runtime)', () => {
   it('finds sensible classes, and the float and QDQ forms mostly agree on the top-1 class', async (ctx) => {
     const files = cropsOrSkip(ctx);
-    mobilenetOrSkip(ctx);
+    requireModels(ctx, MOBILENET_FLOAT, MOBILENET_QDQ);
     const records = readCropIndex(files).filter((r) => r.set === 'test');
     const float = await topClasses(MOBILENET_FLOAT, files.test);
     const qdq = await topClasses(MOBILENET_QDQ, files.test);
@@ -98,7 +92,7 @@ describe('the ImageNet MobileNetV1 0.25 on the photo crops (ONNX Runtime)', () =
 
   it('classifies whole photo files loaded by loadInputs (decode, bilinear cover-crop, preprocessing)', async (ctx) => {
     const files = cropsOrSkip(ctx);
-    mobilenetOrSkip(ctx);
+    requireModels(ctx, MOBILENET_FLOAT, MOBILENET_QDQ);
     const photo = (name: string) => readCropIndex(files).find((r) => r.photo === name)?.path as string;
     const preprocessing = { scale: 1, mean: 127.5, std: 127.5 }; // the MobileNet's (pixel - 127.5) / 127.5
     const folder = mkdtempSync(path.join(tmpdir(), 'fixynn-photos-'));

@@ -10,12 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { loadInputs } from '../../generator/data/index.js';
-import { evaluate } from '../../generator/golden/evaluate.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
+import { importDecoded, importModel } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const DIGITS = Number(process.env['FIXYNN_EVAL_DIGITS'] ?? (FULL ? 1000 : 200));
+const DIGITS = count('EVAL_DIGITS', 1000, 200);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {
@@ -31,10 +32,11 @@ async function captureStdout(run: () => Promise<number>): Promise<{ code: number
 
 describe('example MNIST model: integer model against ONNX Runtime', () => {
   it(`meets accuracy, agreement and SQNR on ${DIGITS} test digits`, async () => {
-    const graph = importModel(MODEL);
-    const quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+    const onnx = readOnnxFile(MODEL);
+    const graph = importDecoded(onnx);
+    const quantized = await quantizeModel(onnx, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
     const data = loadInputs(undefined, graph.input.shape, { count: DIGITS });
-    const report = await evaluate({ modelPath: MODEL, graph, quantized, images: data.images, labels: Array.from(data.labels ?? []) });
+    const report = await evaluate({ onnx, graph, quantized, images: data.images, labels: Array.from(data.labels ?? []) });
     const floatAcc = 100 * (report.floatAccuracy ?? 0);
     const intAcc = 100 * (report.integerAccuracy ?? 0);
     console.log(`example model, ${DIGITS} digits: float ${floatAcc.toFixed(2)}%, integer ${intAcc.toFixed(2)}%, agreement ${(100 * report.top1Agreement).toFixed(2)}%, SQNR dB per layer ${report.layers.map((l) => l.sqnrDb.toFixed(1)).join(' ')}`);

@@ -1,6 +1,6 @@
 /**
  * Acceptance on the real ImageNet MobileNetV1 0.25 (read in place from ../shared/models; never copied)
- * with real photo crops (scripts/make-photo-crops.py, via verify/photos.ts):
+ * with real photo crops (scripts/make-photo-crops.py, via scripts/photos.ts):
  *  - QDQ form: the integer model agrees with ONNX Runtime's run of the same QDQ model on top-1 for >= 95%
  *    of crops, and on each of the first five layers (conv0, dw1, pw1, dw2, pw2) within 1 LSB for >= 99%
  *    of values;
@@ -8,19 +8,21 @@
  * 64 crops (FIXYNN_MOBILENET_CROPS overrides). Where the model folder or the photo crops are missing, the
  * tests say so and are skipped, never passed.
  */
-import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadInputs } from '../../generator/data/index.js';
-import { evaluate, type EvaluationReport } from '../../generator/golden/evaluate.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
-import { MOBILENET_DIR, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, type PhotoCropFiles } from '../../verify/photos.js';
+import { evaluate, type EvaluationReport } from '../../verify/eval/evaluate.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { photoCrops, type PhotoCropFiles } from '../../scripts/photos.js';
+import { count } from '../helpers/env.js';
+import { MOBILENET_FLOAT, MOBILENET_QDQ, missingModels } from '../helpers/models.js';
 
-const CROPS = Number(process.env['FIXYNN_MOBILENET_CROPS'] ?? 64);
+const CROPS = count('MOBILENET_CROPS', 64, 64);
 const FIRST_FIVE = ['op0_conv_2d', 'op1_depthwise_conv_2d', 'op2_conv_2d', 'op3_depthwise_conv_2d', 'op4_conv_2d'];
 
 let crops: PhotoCropFiles | undefined;
-let missing = existsSync(MOBILENET_DIR) ? '' : `the real MobileNet folder ${MOBILENET_DIR} is absent: MobileNet acceptance NOT run`;
+let missing = missingModels(MOBILENET_FLOAT, MOBILENET_QDQ);
 
 beforeAll(async () => {
   if (missing) return;
@@ -47,10 +49,11 @@ function summary(form: string, report: EvaluationReport): string {
 describe('real MobileNetV1 0.25 on photo crops', () => {
   it(`QDQ form: top-1 >= 95% and the first five layers within 1 LSB on >= 99% (${CROPS} crops)`, async (ctx) => {
     const files = requireInputs((note) => ctx.skip(note));
-    const graph = importModel(MOBILENET_QDQ);
+    const onnx = readOnnxFile(MOBILENET_QDQ);
+    const graph = importDecoded(onnx);
     const data = loadInputs(files.test, graph.input.shape, { count: CROPS });
-    const quantized = await quantizeModel(MOBILENET_QDQ, graph);
-    const report = await evaluate({ modelPath: MOBILENET_QDQ, graph, quantized, images: data.images, isolated: true });
+    const quantized = await quantizeModel(onnx, graph);
+    const report = await evaluate({ onnx, graph, quantized, images: data.images, isolated: true });
     console.log(summary('QDQ', report));
     const alone = report.layers.map((l) => l.isolated?.exact ?? 0);
     console.log(`MobileNet QDQ, each layer alone on ORT's input: >= ${(100 * Math.min(...report.layers.map((l) => l.isolated?.within1Lsb ?? 0))).toFixed(3)}% within 1 LSB, ${(100 * Math.min(...alone)).toFixed(3)}% .. ${(100 * Math.max(...alone)).toFixed(3)}% exact`);
@@ -64,11 +67,12 @@ describe('real MobileNetV1 0.25 on photo crops', () => {
 
   it(`float form calibrated on the disjoint calibration crops: top-1 agreement >= 90% (${CROPS} crops)`, async (ctx) => {
     const files = requireInputs((note) => ctx.skip(note));
-    const graph = importModel(MOBILENET_FLOAT);
+    const onnx = readOnnxFile(MOBILENET_FLOAT);
+    const graph = importDecoded(onnx);
     const calib = loadInputs(files.calib, graph.input.shape);
     const data = loadInputs(files.test, graph.input.shape, { count: CROPS });
-    const quantized = await quantizeModel(MOBILENET_FLOAT, graph, { calibImages: calib.images });
-    const report = await evaluate({ modelPath: MOBILENET_FLOAT, graph, quantized, images: data.images });
+    const quantized = await quantizeModel(onnx, graph, { calibImages: calib.images });
+    const report = await evaluate({ onnx, graph, quantized, images: data.images });
     console.log(`${summary('float (calibrated on ' + calib.images.length + ' crops)', report)}; SQNR dB per layer ${report.layers.map((l) => l.sqnrDb.toFixed(1)).join(' ')}`);
     expect(report.top1Agreement).toBeGreaterThanOrEqual(0.9);
   });

@@ -8,13 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluate } from '../../generator/golden/evaluate.js';
-import { importModel } from '../../generator/onnx/import.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { quantizeQdq } from '../../generator/quant/quantize.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const IMAGES = Number(process.env['FIXYNN_QDQ_IMAGES'] ?? (FULL ? 200 : 20));
+const IMAGES = count('QDQ_IMAGES', 200, 20);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-qdq-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,12 +71,13 @@ function buildQdqModel(file: string): string {
 describe('QDQ model built with the ONNX builder', () => {
   it(`every layer's integer output is within 1 LSB of ONNX Runtime on >= 99% of values (${IMAGES} random images)`, async () => {
     const modelPath = buildQdqModel(path.join(dir, 'qdq.onnx'));
-    const graph = importModel(modelPath);
+    const onnx = readOnnxFile(modelPath);
+    const graph = importDecoded(onnx);
     expect(graph.quantized).toBe(true);
     expect(graph.layers.map((l) => l.kind)).toEqual(['conv', 'conv', 'conv', 'conv', 'add', 'maxpool', 'globalavgpool', 'conv']);
     const qg = quantizeQdq(graph);
     const images = Array.from({ length: IMAGES }, (_, i) => randomFloats(3 * 11 * 9, 1000 + i, 1.2));
-    const report = await evaluate({ modelPath, graph, quantized: qg, images, isolated: true });
+    const report = await evaluate({ onnx, graph, quantized: qg, images, isolated: true });
     for (const layer of report.layers) {
       console.log(`QDQ layer ${layer.index} ${layer.name}: ${(100 * layer.within1Lsb).toFixed(2)}% within 1 LSB (${(100 * layer.exact).toFixed(2)}% exact), max ${layer.maxLsbDiff} LSB, SQNR ${layer.sqnrDb.toFixed(1)} dB`);
       expect(layer.within1Lsb, layer.name).toBeGreaterThanOrEqual(0.99);

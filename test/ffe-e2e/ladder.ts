@@ -1,4 +1,4 @@
-/** Shared steps of the end-to-end tests: counts from the environment, quiet generate with the real core. */
+/** Shared steps of the end-to-end tests: quiet generate with the real core, the RTL of a design folder. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runGenerate, type GenerateCliOptions } from '../../generator/commands/generate.js';
@@ -8,14 +8,6 @@ import { quietly } from '../helpers/quietly.js';
 
 export { quietly };
 
-export const FULL = process.env.FIXYNN_FULL === '1';
-
-/** A count: FIXYNN_<NAME> from the environment, else the full or the small figure. */
-export function count(name: string, full: number, small: number): number {
-  const fromEnv = Number(process.env[`FIXYNN_${name}`]);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : FULL ? full : small;
-}
-
 
 export async function generate(model: string, options: GenerateCliOptions): Promise<void> {
   await quietly(() => runGenerate(model, options));
@@ -24,5 +16,5 @@ export async function generate(model: string, options: GenerateCliOptions): Prom
 /** The design's RTL as emitted files (for lint and yosys). */
 export function rtlOf(dir: string): { files: EmittedFile[]; top: string } {
   const { manifest } = readDesign(dir);
-  return { files: manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') })), top: manifest.top };
+  return { files: manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') })), top: manifest.top.module };
 }

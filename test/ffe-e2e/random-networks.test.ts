@@ -9,15 +9,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ArithStrategy } from '../../generator/ffe/contract.js';
+import type { ArithStrategy } from '../../generator/ffe/index.js';
 import { loadInputs, writeNpy } from '../../generator/data/index.js';
-import { evaluate } from '../../generator/golden/evaluate.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
 import { lint } from '../../verify/sim/index.js';
 import { randomNetwork } from '../helpers/random-network.js';
-import { count, generate, rtlOf } from './ladder.js';
+import { generate, rtlOf } from './ladder.js';
+import { count } from '../helpers/env.js';
 
 const NETWORKS = count('RANDOM_NETWORKS', 30, 3);
 /**
@@ -47,13 +49,14 @@ describe(`${SEEDS.length} random networks, RTL bit-exact with the integer model 
       const net = randomNetwork({ seed });
       const why = `network ${seed}:\n  ${net.description.join('\n  ')}`;
       const model = net.builder.save(path.join(work, `net${seed}.onnx`));
-      const graph = importModel(model);
+      const onnx = readOnnxFile(model);
+      const graph = importDecoded(onnx);
       const calib = loadInputs('random', graph.input.shape, { count: 12, seed: 1000 + seed }).images;
       const data = loadInputs('random', graph.input.shape, { count: 3, seed: 2000 + seed }).images;
 
       // Rung 1: the integer model agrees with ONNX Runtime (the quantization is sane).
-      const quantized = await quantizeModel(model, graph, { calibImages: calib });
-      const report = await evaluate({ modelPath: model, graph, quantized, images: data });
+      const quantized = await quantizeModel(onnx, graph, { calibImages: calib });
+      const report = await evaluate({ onnx, graph, quantized, images: data });
       for (const layer of report.layers) expect(layer.sqnrDb, `${why}\nlayer ${layer.index} ${layer.kind}`).toBeGreaterThan(20);
 
       // Rungs 2-3: the RTL of every layer against the integer model, frames back to back.

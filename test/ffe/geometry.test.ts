@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { windowGeometry } from '../../generator/ffe/geometry.js';
 import { generateFfe } from '../../generator/ffe/index.js';
-import { randomConvGraph, seeded } from './random-graphs.js';
+import { randomConvGraph } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 const shapes = fc
   .record({ h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), kh: fc.constantFrom(1, 2, 3, 5), kw: fc.constantFrom(1, 2, 3, 5), sy: fc.constantFrom(1, 2), sx: fc.constantFrom(1, 2), a: fc.nat(4), b: fc.nat(4), c: fc.nat(4), d: fc.nat(4) })
@@ -52,7 +53,7 @@ describe('window geometry', () => {
   });
 
   it('generateFfe names the file and the layer of a shape it cannot stream', () => {
-    const graph = randomConvGraph(seeded(3), { inChannels: 1, outChannels: 1, group: 1, kernel: [3, 3], stride: [1, 1], pads: [2, 0, 1, 0], height: 5, width: 5 });
+    const graph = randomConvGraph(seededRandom(3), { inChannels: 1, outChannels: 1, group: 1, kernel: [3, 3], stride: [1, 1], pads: [2, 0, 1, 0], height: 5, width: 5 });
     expect(() => generateFfe(graph, { fixedLayers: 1 })).toThrow(/^random\.onnx: layer 0 'conv0': pads \[2, 0, 1, 0\]/);
   });
 

@@ -13,16 +13,17 @@ import { loadInputs } from '../../generator/data/index.js';
 import { emitDesign } from '../../generator/emit/index.js';
 import { type FfeDesign, generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign } from '../../verify/sim/index.js';
-import { seeded } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, imageBeats } from './stream-driver.js';
 import { streamWrapper, takenBeats, wrapperVectors } from './sim-wrapper.js';
+import { count, FULL } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const DIGITS = Number(process.env['FIXYNN_FFE_DIGITS'] ?? (FULL ? 20 : 3));
+const DIGITS = count('FFE_DIGITS', 20, 3);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 interface Case {
@@ -40,8 +41,9 @@ function wrapped(design: FfeDesign, label: string): Case {
 }
 
 beforeAll(async () => {
-  const graph = importModel(MODEL);
-  quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+  const onnx = readOnnxFile(MODEL);
+  const graph = importDecoded(onnx);
+  quantized = await quantizeModel(onnx, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
   const model = new IntegerModel(quantized);
   digits = loadInputs(undefined, graph.input.shape, { count: DIGITS }).images.map((image) => model.quantizeInput(image));
   // npm test: the nine convolution layers (the acceptance configuration); test:full adds the whole
@@ -75,7 +77,7 @@ describe('example MNIST model in the fixed feature extractor (Verilator)', () =>
 
   it(`${DIGITS} digits back to back: bit-exact, and at most 1.05 x 784 cycles per frame`, async () => {
     const build = await buildBatch('verilator', cases.map((c) => c.sim));
-    const rng = seeded(7);
+    const rng = seededRandom(7);
     const runs = new Map(
       cases.map((c) => {
         const beats = inputBeats(c.design);
@@ -98,7 +100,7 @@ describe('example MNIST model in the fixed feature extractor (Verilator)', () =>
 
   it('random stalls on s_tvalid and m_tready: still bit-exact, nothing lost or repeated', async () => {
     const build = await buildBatch('verilator', cases.map((c) => c.sim));
-    const rng = seeded(8);
+    const rng = seededRandom(8);
     const runs = new Map(
       cases.map((c) => {
         const beats = inputBeats(c.design);

@@ -10,7 +10,8 @@ import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, evaluateVectors, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
 import { POOL_CASES, poolChain, residualGraph, tinyMapGraph } from './networks.js';
-import { randomImage, seeded } from './random-graphs.js';
+import { randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, imageBeats } from './stream-driver.js';
 import { streamWrapper, takenBeats, wrapperVectors } from './sim-wrapper.js';
 
@@ -28,7 +29,7 @@ interface Net {
 
 function net(label: string, graph: QuantizedGraph, fixed: number, strategy: 'shared' | 'csd' | 'multiply', seed: number): Net {
   const design = generateFfe(graph, { fixedLayers: fixed, name: `net_${label}`, strategy });
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   const x = graph.tensors[graph.input.tensor]!;
   const frames = Array.from({ length: FRAMES }, () => randomImage(rng, x));
   const beats = frames.flatMap((f) => imageBeats(f, x.shape, { channels: design.input.channels, ...design.input.type }));

@@ -1,10 +1,11 @@
 /** Small random networks shared by the evaluator and simulator tests. */
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
-import { graphOf, outSize, randomAddLayer, randomConvLayer, randomGemmLayer, randomGlobalPoolLayer, randomPoolLayer, randomQuant, seeded, tensor } from './random-graphs.js';
+import { graphOf, outSize, randomAddLayer, randomConvLayer, randomGemmLayer, randomGlobalPoolLayer, randomPoolLayer, randomQuant, tensor } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 /** input -> pool (max or avg) -> global average pool -> gemm. */
 export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number]): QuantizedGraph {
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   const c = 3;
   const x = tensor('x', [c, h, w], randomQuant(rng));
   const p = tensor('p', [c, outSize(h, kernel[0], stride[0], pads[0], pads[2]), outSize(w, kernel[1], stride[1], pads[1], pads[3])], kind === 'maxpool' ? x.quant : randomQuant(rng));
@@ -25,7 +26,7 @@ export const POOL_CASES = [
  * pointwise -> y (the skip operand first or second).
  */
 export function residualGraph(seed: number, h: number, w: number, skipFirst: boolean): QuantizedGraph {
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   const c = 3;
   const x = tensor('x', [2, h, w], randomQuant(rng));
   const t0 = tensor('t0', [c, h, w], randomQuant(rng));
@@ -47,7 +48,7 @@ export function residualGraph(seed: number, h: number, w: number, skipFirst: boo
 
 /** Maps smaller than the window: the lag spans frames, and 1-2 pixel wide rows live in registers. */
 export function tinyMapGraph(seed: number, h: number, w: number): QuantizedGraph {
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   const x = tensor('x', [2, h, w], randomQuant(rng));
   const t0 = tensor('t0', [3, h, w], randomQuant(rng));
   const y = tensor('y', [2, h, w], randomQuant(rng));
@@ -66,7 +67,7 @@ export function shrinkingPair(
   first: { kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly [number, number, number, number] },
   second: { kernel: readonly [number, number]; pads: readonly [number, number, number, number] },
 ): QuantizedGraph {
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   const x = tensor('x', [2, h, w], randomQuant(rng));
   const t0 = tensor('t0', [3, outSize(h, first.kernel[0], first.stride[0], first.pads[0], first.pads[2]), outSize(w, first.kernel[1], first.stride[1], first.pads[1], first.pads[3])], randomQuant(rng));
   const [, h1, w1] = t0.shape;

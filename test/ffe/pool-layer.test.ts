@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { POOL_CASES, poolChain } from './networks.js';
-import { randomImage, seeded } from './random-graphs.js';
+import { randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
 describe('pooling, global pooling and gemm units in the TypeScript evaluator', () => {
@@ -14,7 +15,7 @@ describe('pooling, global pooling and gemm units in the TypeScript evaluator', (
     for (const stalls of [false, true]) {
       it(`${c.label} -> GAP -> gemm${stalls ? ', random stalls' : ''}: every unit bit-exact over 3 frames`, () => {
         const graph = poolChain(900 + k, c.kind, c.h, c.w, [...c.kernel], [...c.stride], [...c.pads]);
-        const rng = seeded(k);
+        const rng = seededRandom(k);
         const model = new IntegerModel(graph);
         for (const fixed of [1, 3]) {
           const design = generateFfe(graph, { fixedLayers: fixed, name: `pool_t${fixed}` });

@@ -9,18 +9,6 @@ import { qRange } from '../../generator/quant/ir.js';
 
 export type Rng = () => number;
 
-export function seeded(seed: number): Rng {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-
 export const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 export const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
 
@@ -29,11 +17,6 @@ export function randomQuant(rng: Rng, bits = 8): QuantParams {
   const q = { scale: 0.01 + rng() * 0.05, zeroPoint: 0, bits, signed };
   const { min, max } = qRange(q);
   return { ...q, zeroPoint: int(rng, min + Math.floor((max - min) / 4), max - Math.floor((max - min) / 4)) };
-}
-
-function maxCentered(q: QuantParams): number {
-  const { min, max } = qRange(q);
-  return Math.max(max - q.zeroPoint, q.zeroPoint - min);
 }
 
 /** M and s mapping a typical accumulator magnitude `accTypical` to a sixth of the output range. */
@@ -82,7 +65,6 @@ export function randomConvLayer(rng: Rng, index: number, input: QuantTensor, out
   const weights = Array.from({ length: count }, () => (rng() < (choice.zeroFraction ?? 0.25) ? 0 : int(rng, -wMax, wMax)));
   const taps = perGroup * kh * kw;
   const rowNorm = Math.max(...Array.from({ length: choice.outChannels }, (_, m) => Math.sqrt(weights.slice(m * taps, (m + 1) * taps).reduce((a, w) => a + w * w, 0))));
-  const accBound = Math.max(...Array.from({ length: choice.outChannels }, (_, m) => weights.slice(m * taps, (m + 1) * taps).reduce((a, w) => a + Math.abs(w), 0))) * maxCentered(input.quant);
   // Uniform random inputs: the accumulator's spread is about |w| * (range / sqrt(12)).
   const accTypical = rowNorm * (2 ** input.quant.bits / Math.sqrt(12));
   return {

@@ -14,15 +14,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadInputs } from '../../generator/data/index.js';
 import { generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { randomNetwork } from '../helpers/random-network.js';
-import { seeded } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const COUNT = Number(process.env['FIXYNN_FFE_NETWORKS'] ?? (FULL ? 60 : 8));
-const FIRST = Number(process.env['FIXYNN_FFE_FIRST_NETWORK'] ?? 101);
+const COUNT = count('FFE_NETWORKS', 60, 8);
+const FIRST = count('FFE_FIRST_NETWORK', 101, 101);
 const STRATEGIES = ['shared', 'csd', 'multiply'] as const;
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-ffe-nets-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -35,14 +36,15 @@ describe(`${COUNT} random networks, every unit bit-exact (TypeScript evaluator, 
       const net = randomNetwork({ seed, layers: 2 + (seed % 4) });
       const why = `network ${seed}: ${net.description.join('; ')}`;
       const file = net.builder.save(path.join(work, `net${seed}.onnx`));
-      const graph = importModel(file);
-      const quantized = await quantizeModel(file, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 8, seed }).images });
+      const onnx = readOnnxFile(file);
+      const graph = importDecoded(onnx);
+      const quantized = await quantizeModel(onnx, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 8, seed }).images });
       const design = generateFfe(quantized, { fixedLayers: quantized.layers.length, strategy, pipeline, taps: true, name: `rn${seed}` });
       const model = new IntegerModel(quantized);
       const frames = loadInputs('random', graph.input.shape, { count: 2, seed: seed + 5000 }).images.map((x) => model.quantizeInput(x));
       const x = quantized.tensors[quantized.input.tensor]!;
       const beats = frames.flatMap((f) => imageBeats(f, x.shape, { channels: design.input.channels, ...design.input.type }));
-      const rng = seeded(seed);
+      const rng = seededRandom(seed);
       // Every unit's tap, and the depthwise half of each fused unit.
       const taps = design.units.flatMap((u) => [...(u.innerTap ? [{ tap: u.innerTap.tap, tensor: u.innerTap.tensor }] : []), { tap: `tap${u.tap}`, tensor: u.outputTensor }]);
       const run = driveStream(design.top, beats, {

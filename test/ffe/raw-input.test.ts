@@ -10,22 +10,25 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MNIST_CALIBRATION, mnistCalibration } from '../../generator/data/index.js';
 import { generateFfe, rawInputMapping } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
-import { randomConvGraph, seeded } from './random-graphs.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
+import { randomConvGraph } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 describe('raw 8-bit input folded into layer 0', () => {
   it('example model: exact affine mapping, and the folded conv layer is bit-exact on raw pixels', async () => {
-    const graph = importModel(MODEL);
-    const quantized = await quantizeModel(MODEL, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+    const onnx = readOnnxFile(MODEL);
+    const graph = importDecoded(onnx);
+    const quantized = await quantizeModel(onnx, graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
     const mapping = rawInputMapping(quantized);
     expect(mapping.slope).toEqual([1]);
     const design = generateFfe(quantized, { fixedLayers: 1, rawInput: true, name: 'raw_t' });
     expect(design.input.type).toEqual({ bits: 8, signed: false });
-    const rng = seeded(4);
+    const rng = seededRandom(4);
     const model = new IntegerModel(quantized);
     const frames = [0, 1].map(() => Uint8Array.from({ length: 784 }, () => Math.floor(rng() * 256)));
     const beats = frames.flatMap((p) => imageBeats(Int32Array.from(p), [1, 28, 28], { channels: 1, bits: 8, signed: false }));
@@ -40,7 +43,7 @@ describe('raw 8-bit input folded into layer 0', () => {
   }, 120_000);
 
   it('refuses a model whose input code is not an affine function of the raw pixel, naming why', () => {
-    const graph = randomConvGraph(seeded(5), { inChannels: 1, outChannels: 1, group: 1, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], height: 4, width: 4 });
+    const graph = randomConvGraph(seededRandom(5), { inChannels: 1, outChannels: 1, group: 1, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], height: 4, width: 4 });
     expect(() => generateFfe(graph, { fixedLayers: 1, rawInput: true })).toThrow(/not an exact affine function of the raw pixel/);
   });
 });

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { generateFfe } from '../../generator/ffe/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { residualGraph } from './networks.js';
-import { randomImage, seeded } from './random-graphs.js';
+import { randomImage } from './random-graphs.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
 
 describe('residual Add with the skip stream delayed in a FIFO (TypeScript evaluator)', () => {
@@ -18,7 +19,7 @@ describe('residual Add with the skip stream delayed in a FIFO (TypeScript evalua
         const graph = residualGraph(skipFirst ? 31 : 32, 5, 7, skipFirst);
         const design = generateFfe(graph, { fixedLayers: 5, name: 'res_t' });
         expect(design.units.map((u) => u.kind)).toEqual(['conv', 'dw+pw', 'add', 'conv']);
-        const rng = seeded(3);
+        const rng = seededRandom(3);
         const model = new IntegerModel(graph);
         const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));
         const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: 2, ...design.input.type }));

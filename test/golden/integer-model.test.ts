@@ -1,19 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AgreementAccumulator } from '../../generator/golden/compare.js';
+import { AgreementAccumulator } from '../../verify/eval/compare.js';
 import { IntegerModel, quantizeInput } from '../../generator/golden/integer-model.js';
-import { correctBiasesEmpirically } from '../../generator/quant/empirical-bias.js';
+import { correctBiasesEmpirically } from '../../generator/calibrate/empirical-bias.js';
 import { channelRequant, numbersAreExact, requantizeBig, requantizeNumber } from '../../generator/golden/requantize.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import type { QuantizedGraph, QuantTensor } from '../../generator/quant/ir.js';
 import { quantizeCalibrated } from '../../generator/quant/quantize.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
-import { exampleGraph, randomGraph, randomImage, ruleBig, runFloat, runIntegerNaive } from './reference.js';
+import { exampleGraph, randomGraph, randomImage, ruleBig, runIntegerNaive } from './reference.js';
+import { evaluateFloat } from '../helpers/float-eval.js';
+import { FULL } from '../helpers/env.js';
 
 function calibrate(graph: LayerGraph, images: Float32Array[], bits: { weightBits: number; actBits: number }, method: 'minmax' | 'mse' = 'minmax', biasCorrection = false): QuantizedGraph {
   const collector = new RangeCollector(images.length);
   for (const image of images) {
-    for (const [name, v] of runFloat(graph, image)) {
+    for (const [name, { data: v }] of evaluateFloat(graph, image)) {
       collector.observe(name, v);
       collector.observeChannels(name, v, graph.tensors.get(name)?.shape[0] ?? 1);
     }
@@ -88,8 +90,8 @@ describe('the integer model', () => {
     const acc = qg.layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output)));
     for (const image of tests) {
       const ints = model.run(model.quantizeInput(image));
-      const floats = runFloat(graph, image);
-      qg.layers.forEach((l, i) => acc[i]?.add(ints.get(l.output) ?? new Int32Array(), Float32Array.from(floats.get(l.output) ?? [])));
+      const floats = evaluateFloat(graph, image);
+      qg.layers.forEach((l, i) => acc[i]?.add(ints.get(l.output) ?? new Int32Array(), Float32Array.from(floats.get(l.output)?.data ?? [])));
     }
     for (const a of acc) expect(a.result().sqnrDb, a.tensor.name).toBeGreaterThanOrEqual(30);
   });
@@ -100,7 +102,7 @@ describe('the integer model', () => {
       const qg = calibrate(graph, tests, { weightBits: 16, actBits });
       const model = new IntegerModel(qg);
       const a = new AgreementAccumulator(tensorOf(qg, 'conv0_out'));
-      for (const image of tests) a.add(model.run(model.quantizeInput(image)).get('conv0_out') ?? new Int32Array(), Float32Array.from(runFloat(graph, image).get('conv0_out') ?? []));
+      for (const image of tests) a.add(model.run(model.quantizeInput(image)).get('conv0_out') ?? new Int32Array(), Float32Array.from(evaluateFloat(graph, image).get('conv0_out')?.data ?? []));
       return a.result().sqnrDb;
     };
     const gain = sqnrAt(10) - sqnrAt(6);
@@ -117,7 +119,7 @@ describe('the integer model', () => {
       const offsets = new Float64Array(c);
       for (const image of images) {
         const q = model.run(model.quantizeInput(image)).get('pw1_out') ?? new Int32Array();
-        const f = runFloat(graph, image).get('pw1_out') ?? new Float64Array();
+        const f = evaluateFloat(graph, image).get('pw1_out')?.data ?? new Float64Array();
         for (let i = 0; i < q.length; i++) {
           const channel = Math.floor(i / (h * w));
           offsets[channel] = (offsets[channel] ?? 0) + (t.quant.scale * ((q[i] ?? 0) - t.quant.zeroPoint) - (f[i] ?? 0)) / (h * w * images.length);
@@ -135,7 +137,7 @@ describe('the integer model', () => {
     const images = Array.from({ length: 24 }, (_, i) => randomImage(graph.input.shape, 1900 + i, 1));
     const collector = new RangeCollector(images.length);
     for (const image of images) {
-      for (const [name, v] of runFloat(graph, image)) collector.observeChannels(name, v, graph.tensors.get(name)?.shape[0] ?? 1);
+      for (const [name, { data: v }] of evaluateFloat(graph, image)) collector.observeChannels(name, v, graph.tensors.get(name)?.shape[0] ?? 1);
     }
     const analytic = calibrate(graph, images, { weightBits: 4, actBits: 5 }, 'minmax', true);
     const empirical = correctBiasesEmpirically(analytic, images.map((image) => quantizeInput(analytic, image)), collector.channelMeans());
@@ -146,7 +148,7 @@ describe('the integer model', () => {
       const sums = new Float64Array(t.shape[0]);
       for (const image of images) {
         const q = model.run(model.quantizeInput(image)).get(name) ?? new Int32Array();
-        const f = runFloat(graph, image).get(name) ?? new Float64Array();
+        const f = evaluateFloat(graph, image).get(name)?.data ?? new Float64Array();
         for (let i = 0; i < q.length; i++) {
           const c = Math.floor(i / plane);
           sums[c] = (sums[c] ?? 0) + t.quant.scale * ((q[i] ?? 0) - t.quant.zeroPoint) - (f[i] ?? 0);
@@ -172,7 +174,6 @@ describe('the integer model', () => {
 });
 
 describe('the integer model on random networks', () => {
-  const FULL = process.env['FIXYNN_FULL'] === '1';
   const seeds = Array.from({ length: FULL ? 200 : 40 }, (_, i) => 7000 + i);
 
   it(`equals the naive bigint reference on every layer of ${seeds.length} random networks`, () => {

@@ -1,7 +1,6 @@
 /**
  * Test-only references, written the plain way (ONNX index formulas, bounds checks, bigint), to check the
- * prepared, fast integer model and the quantizer against:
- *  - `runFloat`: the float LayerGraph in float64 (a stand-in for ONNX Runtime where no model file exists);
+ * prepared, fast integer model and the quantizer against (the float one is test/helpers/float-eval.ts):
  *  - `runIntegerNaive`: the QuantizedGraph by the words of docs/arithmetic.md, all in bigint.
  * Plus `exampleGraph`, a LayerGraph with every layer kind, odd non-square sizes and asymmetric pads.
  */
@@ -10,9 +9,8 @@ import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
 type Shape = readonly [number, number, number];
 
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
-export const seeded = seededRandom;
 
 function randomArray(n: number, rand: () => number, range: number): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * range);
@@ -27,7 +25,7 @@ const windowOut = (size: number, k: number, s: number, before: number, after: nu
  * pool -> gemm 8 -> 5.
  */
 export function exampleGraph(seed = 1, weightRange = 0.5): LayerGraph {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const tensors = new Map<string, TensorInfo>();
   const shapeOf = (name: string): Shape => tensors.get(name)?.shape ?? [0, 0, 0];
   const add = (name: string, shape: Shape): string => { tensors.set(name, { name, shape }); return name; };
@@ -73,74 +71,7 @@ export function exampleGraph(seed = 1, weightRange = 0.5): LayerGraph {
 }
 
 export function randomImage(shape: Shape, seed: number, range = 1): Float32Array {
-  return randomArray(shape[0] * shape[1] * shape[2], seeded(seed), range);
-}
-
-// ---------------------------------------------------------------- float reference
-
-function activate(v: number, a: Activation): number {
-  if (a.kind === 'relu') return Math.max(0, v);
-  if (a.kind === 'clip') return Math.min(a.max, Math.max(a.min, v));
-  return v;
-}
-
-export function runFloat(graph: LayerGraph, image: Float32Array): Map<string, Float64Array> {
-  const values = new Map<string, Float64Array>([[graph.firstTensor, Float64Array.from(image)]]);
-  const shape = (name: string): Shape => graph.tensors.get(name)?.shape ?? [0, 0, 0];
-  for (const layer of graph.layers) {
-    const x = values.get(layer.inputs[0] ?? '') ?? new Float64Array(0);
-    const inS = shape(layer.inputs[0] ?? '');
-    const outS = shape(layer.output);
-    const out = new Float64Array(outS[0] * outS[1] * outS[2]);
-    const at = (c: number, y: number, xx: number): number | undefined =>
-      y < 0 || xx < 0 || y >= inS[1] || xx >= inS[2] ? undefined : x[(c * inS[1] + y) * inS[2] + xx];
-    forEachOutput(outS, (m, oy, ox, o) => {
-      switch (layer.kind) {
-        case 'conv': {
-          const [, cg, kh, kw] = layer.weights.shape as [number, number, number, number];
-          const g = Math.floor(m / (outS[0] / layer.group));
-          let acc = layer.bias[m] ?? 0;
-          for (let c = 0; c < cg; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-            const v = at(g * cg + c, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j) ?? 0;
-            acc += (layer.weights.float[((m * cg + c) * kh + i) * kw + j] ?? 0) * v;
-          }
-          out[o] = activate(acc, layer.activation);
-          return;
-        }
-        case 'gemm': {
-          const n = layer.weights.shape[1] ?? 0;
-          let acc = layer.bias[m] ?? 0;
-          for (let k = 0; k < n; k++) acc += (layer.weights.float[m * n + k] ?? 0) * (x[k] ?? 0);
-          out[o] = activate(acc, layer.activation);
-          return;
-        }
-        case 'maxpool':
-        case 'avgpool': {
-          let best = -Infinity;
-          let sum = 0;
-          for (let i = 0; i < layer.kernel[0]; i++) for (let j = 0; j < layer.kernel[1]; j++) {
-            const v = at(m, oy * layer.stride[0] - layer.pads[0] + i, ox * layer.stride[1] - layer.pads[1] + j);
-            if (v !== undefined) { best = Math.max(best, v); sum += v; }
-          }
-          out[o] = layer.kind === 'maxpool' ? best : sum / (layer.kernel[0] * layer.kernel[1]);
-          return;
-        }
-        case 'globalavgpool': {
-          let sum = 0;
-          for (let i = 0; i < inS[1] * inS[2]; i++) sum += x[m * inS[1] * inS[2] + i] ?? 0;
-          out[o] = sum / (inS[1] * inS[2]);
-          return;
-        }
-        case 'add': {
-          const y = values.get(layer.inputs[1] ?? '') ?? new Float64Array(0);
-          out[o] = activate((x[o] ?? 0) + (y[o] ?? 0), layer.activation);
-          return;
-        }
-      }
-    });
-    values.set(layer.output, out);
-  }
-  return values;
+  return randomArray(shape[0] * shape[1] * shape[2], seededRandom(seed), range);
 }
 
 function forEachOutput(shape: Shape, f: (c: number, y: number, x: number, index: number) => void): void {
@@ -232,7 +163,7 @@ function naiveLayer(qg: QuantizedGraph, layer: QLayer, values: Map<string, Int32
  * Odd, non-square sizes.
  */
 export function randomGraph(seed: number): LayerGraph {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const tensors = new Map<string, TensorInfo>();
   const shapeOf = (name: string): Shape => tensors.get(name)?.shape ?? [0, 0, 0];

@@ -4,9 +4,9 @@ import { expect } from 'vitest';
 import { layerGraphProblems } from '../../generator/graph/check.js';
 import type { LayerGraph } from '../../generator/graph/ir.js';
 import { opGraphProblems, printOpGraph } from '../../generator/graph/op-graph-check.js';
-import { importModelBytes } from '../../generator/onnx/import.js';
+import { importModelBytes } from '../../generator/import/index.js';
 import { randomFloats, type OnnxBuilder } from '../helpers/onnx-builder.js';
-import { evaluateFloat } from './float-eval.js';
+import { evaluateFloat } from '../helpers/float-eval.js';
 
 /** Import a built model, checking the op graph after every pass and the layer graph at the end. */
 export function importBuilt(b: OnnxBuilder, file = 'test.onnx'): LayerGraph {

@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { splitPoints } from '../../generator/graph/split.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { expectSameAsOrt, importBuilt } from './helpers.js';
+import { count } from '../helpers/env.js';
 
-const COUNT = process.env['FIXYNN_FULL'] ? 300 : 40;
+const COUNT = count('GRAPH_NETWORKS', 300, 40);
 
 describe('random networks: import preserves what the model computes', () => {
   it(`${COUNT} seeded networks equal ONNX Runtime in float`, async () => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CompiledSimulator, Module, Simulator, interval, s } from '../../generator/hdl/index.js';
 import { evaluateVectors } from '../../verify/sim/index.js';
-import { randomBig, randomCombModule, randomSeqModule, randomVectors, rng } from './random-modules.js';
+import { randomBig, randomCombModule, randomSeqModule, randomVectors } from './random-modules.js';
 import { combExpression, hierarchy, ramDelayLine, registeredPipeline, romLookup } from './sample-designs.js';
+import { FULL } from '../helpers/env.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
-const FULL = process.env.FIXYNN_FULL === '1';
 
 function clockedVectors(seed: number, module: Module, count: number): Array<Record<string, bigint>> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const ports = module.inputs.filter((p) => !p.isClock);
   return Array.from({ length: count }, (_, t) =>
     Object.fromEntries(ports.map((p) => [p.name, p.name === 'rst' ? (t === 0 || r() < 0.05 ? 1n : 0n) : randomBig(r, p.range.min, p.range.max)])),

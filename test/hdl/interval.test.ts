@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Module, Simulator, constant, mux, interval, rangeOfType, typeOfInterval } from '../../generator/hdl/index.js';
 import { fitsType, randomCombModule, randomVectors } from './random-modules.js';
+import { FULL } from '../helpers/env.js';
 
 describe('typeOfInterval', () => {
   it('picks the narrowest type', () => {
@@ -75,7 +76,6 @@ describe('interval arithmetic', () => {
   });
 
   it('random expressions: every value lies in its interval and fits its width', () => {
-    const full = process.env.FIXYNN_FULL === '1';
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
         const { module, inputs, nodes } = randomCombModule(`rand_${seed}`, seed, 25);
@@ -89,7 +89,7 @@ describe('interval arithmetic', () => {
           });
         }
       }),
-      { numRuns: full ? 500 : 60 },
+      { numRuns: FULL ? 500 : 60 },
     );
   });
 });

@@ -5,9 +5,8 @@
  */
 import { type Expr, type Input, Module, concat, mux, rangeOfType, type BitType } from '../../generator/hdl/index.js';
 
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
-export const rng = seededRandom;
 
 export function randomInt(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
@@ -80,7 +79,7 @@ export interface RandomCombModule {
 
 /** A module with 1-4 random inputs and `ops` random operations, each one an output. */
 export function randomCombModule(name: string, seed: number, ops: number): RandomCombModule {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const m = new Module(name);
   const inputs: Input[] = [];
   const count = randomInt(r, 1, 4);
@@ -100,7 +99,7 @@ export function randomCombModule(name: string, seed: number, ops: number): Rando
 
 /** Random input vectors, the first ones at each input's extremes. */
 export function randomVectors(seed: number, inputs: readonly Input[], count: number): Array<Record<string, bigint>> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const vectors: Array<Record<string, bigint>> = [];
   const extremes = [(x: Input) => x.range.min, (x: Input) => x.range.max];
   for (const f of extremes) vectors.push(Object.fromEntries(inputs.map((x) => [x.name, f(x)])));
@@ -122,7 +121,7 @@ export function fitsType(value: bigint, type: BitType): boolean {
  * read issued in the first cycle may use an address computed from registers not yet reset).
  */
 export function randomSeqModule(name: string, seed: number, ops: number): RandomCombModule {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const m = new Module(name);
   m.addClock();
   const rst = m.input('rst', { width: 1, signed: false });

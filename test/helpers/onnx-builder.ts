@@ -17,7 +17,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
-import { seededRandom } from '../../generator/seeded-random.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
 const { onnx } = onnxProto;
 type IModelProto = onnxProto.onnx.IModelProto;
@@ -359,7 +359,6 @@ export function quantizeWeights(weights: Float32Array, outChannels: number, spec
   return { q, scales, zeroPoints };
 }
 
-export { seededRandom };
 
 /** `count` seeded floats uniform in [-range, range). */
 export function randomFloats(count: number, seed: number, range = 1): Float32Array {

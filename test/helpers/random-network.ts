@@ -5,7 +5,8 @@
  * global average pooling with a Gemm. Every layer keeps the spatial size >= 1; the whole network is
  * one valid split (the last layer's output is the only tensor leaving it).
  */
-import { OnnxBuilder, seededRandom } from './onnx-builder.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
+import { OnnxBuilder } from './onnx-builder.js';
 
 export interface RandomNetworkOptions {
   readonly seed: number;

@@ -3,18 +3,20 @@
  * either imports into a graph that passes the checker, or is refused with a FixynnError of exit code 2,
  * within 5 seconds. Nothing else may escape. Counts: 300 (npm test), FIXYNN_FUZZ_CASES or 3000 (full).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { layerGraphProblems } from '../../generator/graph/check.js';
 import { opGraphProblems } from '../../generator/graph/op-graph-check.js';
-import { importModelBytes } from '../../generator/onnx/import.js';
-import { OnnxBuilder, randomFloats, seededRandom } from '../helpers/onnx-builder.js';
+import { importModelBytes } from '../../generator/import/index.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
+import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
+import { count } from '../helpers/env.js';
+import { MOBILENET_QDQ, requireModels } from '../helpers/models.js';
 
 const { onnx } = onnxProto;
-const CASES = Number(process.env['FIXYNN_FUZZ_CASES'] ?? (process.env['FIXYNN_FULL'] ? 3000 : 300));
+const CASES = count('FUZZ_CASES', 3000, 300);
 
 /** A float model touching many import paths: preprocessing, Pad, BN, pools, residual, Shape chain, Softmax. */
 function floatModel(): Buffer {
@@ -157,13 +159,12 @@ describe('fuzz: corrupted models import cleanly or exit 2', () => {
   });
 });
 
-const REAL_QDQ = join(import.meta.dirname, '../../../shared/models/mobilenet_v1_0.25_224/mobilenet_v1_0.25_224_qdq.onnx');
-const REAL_CASES = process.env['FIXYNN_FULL'] ? 200 : 20;
-if (!existsSync(REAL_QDQ)) console.warn(`fuzz of the real QDQ MobileNet SKIPPED: ${REAL_QDQ} is absent`);
+const REAL_CASES = count('FUZZ_REAL_CASES', 200, 20);
 
-describe.skipIf(!existsSync(REAL_QDQ))('fuzz: the real QDQ MobileNet', () => {
-  it(`${REAL_CASES} seeded corruptions`, () => {
-    const base = readFileSync(REAL_QDQ);
+describe('fuzz: the real QDQ MobileNet', () => {
+  it(`${REAL_CASES} seeded corruptions`, (ctx) => {
+    requireModels(ctx, MOBILENET_QDQ);
+    const base = readFileSync(MOBILENET_QDQ);
     const outcome = { imported: 0, refused: 0 };
     for (let i = 0; i < REAL_CASES; i++) {
       const rand = seededRandom(5000 + i);

@@ -3,23 +3,21 @@
  * copied) and the example MNIST model. `fixynn inspect` works on each, and its parameter and MAC totals
  * equal a count made here directly from the ONNX initializers and node attributes with onnx-proto.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import type { InspectReport } from '../../generator/commands/inspect.js';
 import type { ConvLayer } from '../../generator/graph/ir.js';
-import { importModel } from '../../generator/onnx/import.js';
+import { importModel } from '../../generator/import/index.js';
 import { expectSameAsOrt } from '../graph/helpers.js';
 import { captureStdout } from '../helpers/capture-stdout.js';
+import { MOBILENET_FLOAT, MOBILENET_QDQ, requireModels } from '../helpers/models.js';
 
 const { onnx } = onnxProto;
-const MOBILENET_DIR = join(import.meta.dirname, '../../../shared/models/mobilenet_v1_0.25_224');
-const MOBILENET = (form: string): string => join(MOBILENET_DIR, `mobilenet_v1_0.25_224_${form}.onnx`);
+const MOBILENET = (form: string): string => (form === 'qdq' ? MOBILENET_QDQ : MOBILENET_FLOAT);
 const EXAMPLE = join(import.meta.dirname, '../../examples/mnist-mobilenet/model.onnx');
-const mobilenetPresent = existsSync(MOBILENET_DIR);
-if (!mobilenetPresent) console.warn(`MobileNet tests SKIPPED: ${MOBILENET_DIR} is absent (see the shared models README)`);
 
 const stdout = captureStdout();
 
@@ -95,8 +93,9 @@ function independentCount(raw: RawModel, height: number, width: number): { param
   return { parameters, macs, weighted };
 }
 
-describe.skipIf(!mobilenetPresent)('MobileNetV1 0.25 (ImageNet)', () => {
-  it.each(['float', 'qdq'])('inspect (%s): 29 layers, totals equal the independent count', async (form) => {
+describe('MobileNetV1 0.25 (ImageNet)', () => {
+  it.for(['float', 'qdq'])('inspect (%s): 29 layers, totals equal the independent count', async (form, ctx) => {
+    requireModels(ctx, MOBILENET(form));
     const report = await inspectJson(MOBILENET(form));
     const expected = independentCount(readRaw(MOBILENET(form)), 224, 224);
     expect(report.layers).toHaveLength(29);
@@ -111,12 +110,14 @@ describe.skipIf(!mobilenetPresent)('MobileNetV1 0.25 (ImageNet)', () => {
     console.info(`MobileNetV1 0.25 ${form}: ${report.layers.length} layers, ${report.totals.parameters} parameters, ${report.totals.macs} MACs`);
   });
 
-  it('the float form, imported and executed in float, computes what ONNX Runtime computes', async () => {
+  it('the float form, imported and executed in float, computes what ONNX Runtime computes', async (ctx) => {
+    requireModels(ctx, MOBILENET_FLOAT);
     const diff = await expectSameAsOrt(readFileSync(MOBILENET('float')), importModel(MOBILENET('float')));
     console.info(`MobileNetV1 0.25 float: largest difference to ONNX Runtime ${diff.toExponential(2)}`);
   });
 
-  it('the QDQ form carries the model quantization: uint8 activations, w - zp, int32 biases', () => {
+  it('the QDQ form carries the model quantization: uint8 activations, w - zp, int32 biases', (ctx) => {
+    requireModels(ctx, MOBILENET_QDQ);
     const graph = importModel(MOBILENET('qdq'));
     const raw = onnx.ModelProto.decode(readFileSync(MOBILENET('qdq'))).graph as onnxProto.onnx.IGraphProto;
     const init = new Map((raw.initializer ?? []).map((t) => [t.name ?? '', t]));
@@ -135,7 +136,7 @@ describe.skipIf(!mobilenetPresent)('MobileNetV1 0.25 (ImageNet)', () => {
   });
 });
 
-describe.skipIf(!existsSync(EXAMPLE))('example MNIST model', () => {
+describe('example MNIST model', () => {
   it('inspect: totals equal the independent count; preprocessing recognized', async () => {
     const report = await inspectJson(EXAMPLE);
     const expected = independentCount(readRaw(EXAMPLE), 28, 28);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
 import { chooseMultiplier, chooseMultiplierForOutputs, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
@@ -9,7 +9,8 @@ import { activationClamp, quantizeCalibrated, quantizeQdq, quantizeWeightsPerCha
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../../generator/quant/serialize.js';
 import { printQuantizedGraph } from '../../generator/quant/print.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
-import { exampleGraph, randomImage, runFloat } from '../golden/reference.js';
+import { exampleGraph, randomImage } from '../golden/reference.js';
+import { evaluateFloat } from '../helpers/float-eval.js';
 
 function badInputMessage(f: () => unknown): string {
   try {
@@ -24,7 +25,7 @@ function badInputMessage(f: () => unknown): string {
 
 function calibrated(graph: LayerGraph = exampleGraph(3)): QuantizedGraph {
   const collector = new RangeCollector(4);
-  for (let i = 0; i < 4; i++) for (const [name, v] of runFloat(graph, randomImage(graph.input.shape, i))) collector.observe(name, v);
+  for (let i = 0; i < 4; i++) for (const [name, { data: v }] of evaluateFloat(graph, randomImage(graph.input.shape, i))) collector.observe(name, v);
   return quantizeCalibrated(graph, { ranges: collector.ranges('minmax', 8), weightBits: 8, actBits: 8, images: 4, method: 'minmax' });
 }
 

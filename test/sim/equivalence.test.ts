@@ -7,10 +7,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Module, Simulator } from '../../generator/hdl/index.js';
 import { type DslSimDesign, type SimBuild, type Vector, buildBatch, evaluateVectors, lint, simDesignOf, yosysStat } from '../../verify/sim/index.js';
-import { randomBig, randomCombModule, randomSeqModule, randomVectors, rng } from '../hdl/random-modules.js';
+import { randomBig, randomCombModule, randomSeqModule, randomVectors } from '../hdl/random-modules.js';
 import { combExpression, constantConcat, hierarchy, ramDelayLine, registeredPipeline, romLookup } from '../hdl/sample-designs.js';
+import { FULL } from '../helpers/env.js';
+import { seededRandom } from '../../generator/common/seeded-random.js';
 
-const FULL = process.env.FIXYNN_FULL === '1';
 const RANDOM_MODULES = FULL ? 30 : 6;
 const RANDOM_SEQUENTIAL_MODULES = FULL ? 20 : 4;
 const VECTORS = FULL ? 300 : 60;
@@ -24,7 +25,7 @@ interface Case {
 }
 
 function randomClockedVectors(seed: number, module: Module, count: number, resetCycles: number): Vector[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const ports = module.inputs.filter((p) => !p.isClock);
   return Array.from({ length: count }, (_, t) =>
     Object.fromEntries(

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/errors.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import { Module, s, u } from '../../generator/hdl/index.js';
 import { buildBatch, lint, parseStat, runTool, simDesignOf, simulateDsl, toolVersions } from '../../verify/sim/index.js';
 

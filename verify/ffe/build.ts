@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkFailed } from '../../generator/errors.js';
+import { checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
 import { runTool, toolVersion, type SimulatorName } from '../sim/index.js';
 
@@ -47,7 +47,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
   const start = performance.now();
   try {
-    options.onProgress?.(`building ${manifest.top} in ${simulator}`);
+    options.onProgress?.(`building ${manifest.top.module} in ${simulator}`);
     const paths = texts.map((s) => {
       const p = path.join(work, 'src', ...s.relative.split('/'));
       mkdirSync(path.dirname(p), { recursive: true });

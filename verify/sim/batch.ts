@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { type EmittedFile } from '../../generator/emit/index.js';
-import { badInput, checkFailed } from '../../generator/errors.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { fromBits, toBits } from '../../generator/hdl/interval.js';
-import { version } from '../../generator/version.js';
+import { version } from '../../generator/common/version.js';
 import { runTool, toolVersion } from './tools.js';
 
 export type SimulatorName = 'verilator' | 'icarus';

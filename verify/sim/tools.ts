@@ -3,7 +3,7 @@
  * missing, and their versions for reports.
  */
 import { execa } from 'execa';
-import { badInput } from '../../generator/errors.js';
+import { badInput } from '../../generator/common/errors.js';
 
 export type ToolName = 'verilator' | 'iverilog' | 'vvp' | 'yosys';
 

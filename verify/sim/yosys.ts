@@ -1,7 +1,7 @@
 /** Yosys synthesis statistics for benchmarks: cell counts after a generic gate-level mapping. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkFailed } from '../../generator/errors.js';
+import { checkFailed } from '../../generator/common/errors.js';
 import { type SourceFile, withSourcePaths } from './files.js';
 import { runTool } from './tools.js';
 

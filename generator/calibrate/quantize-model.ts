@@ -4,14 +4,15 @@
  * parameters are used (and calibration images, if given, are not needed).
  */
 import type { LayerGraph } from '../graph/ir.js';
-import { badInput } from '../errors.js';
-import { openWithOutputs } from '../../verify/onnx-runtime.js';
-import type { CalibrationMethod } from './calibrate.js';
-import { RangeCollector } from './calibrate.js';
-import type { QuantizedGraph } from './ir.js';
-import { quantizeCalibrated, quantizeQdq } from './quantize.js';
+import { badInput } from '../common/errors.js';
+import type { OnnxModel } from '../onnx/decode.js';
+import { openWithOutputs } from '../onnx/runtime.js';
+import type { CalibrationMethod } from '../quant/calibrate.js';
+import { RangeCollector } from '../quant/calibrate.js';
+import type { QuantizedGraph } from '../quant/ir.js';
+import { quantizeCalibrated, quantizeQdq } from '../quant/quantize.js';
 import { correctBiasesEmpirically } from './empirical-bias.js';
-import { quantizeInput } from './io.js';
+import { quantizeInput } from '../quant/io.js';
 
 export interface QuantizeModelOptions {
   /** Calibration images as the model takes them ([C, H, W] float32); required for a float model. */
@@ -34,7 +35,8 @@ export type BiasCorrection = (typeof BIAS_CORRECTIONS)[number];
 /** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
 export const DEFAULT_CALIBRATION: CalibrationMethod = 'mse';
 
-export async function quantizeModel(modelPath: string, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
+/** `graph` is `onnx` imported (import/index.ts); `onnx` itself runs in ONNX Runtime for the ranges. */
+export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
   if (graph.quantized) {
     if (options.weightBits !== undefined || options.actBits !== undefined) {
       throw badInput(`${graph.source.file}: a QDQ model carries its own quantization; --weight-bits / --act-bits apply to float models only`);
@@ -45,7 +47,7 @@ export async function quantizeModel(modelPath: string, graph: LayerGraph, option
   if (images.length === 0) throw badInput(`${graph.source.file}: a float model needs calibration inputs (--calib PATH: a folder of images or a .npy [N, C, H, W])`);
   const actBits = options.actBits ?? 8;
   const method = options.method ?? DEFAULT_CALIBRATION;
-  const collector = await collectRanges(modelPath, graph, images, options.onProgress);
+  const collector = await collectRanges(onnx, graph, images, options.onProgress);
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
   const ranges = collector.ranges(method, actBits, new Set([graph.output]));
   const means = collector.channelMeans();
@@ -58,9 +60,9 @@ export async function quantizeModel(modelPath: string, graph: LayerGraph, option
   return correctBiasesEmpirically(quantized, images.map((image) => quantizeInput(quantized, image)), means);
 }
 
-async function collectRanges(modelPath: string, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {
+async function collectRanges(onnx: OnnxModel, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {
   const outputs = graph.layers.map((l) => l.output);
-  const runner = await openWithOutputs(modelPath, outputs, graph.input.shape);
+  const runner = await openWithOutputs(onnx, outputs, graph.input.shape);
   const collector = new RangeCollector(images.length);
   try {
     for (const [i, image] of images.entries()) {

@@ -1,7 +1,7 @@
 /**
  * The text and JSON forms of an evaluation report (`fixynn eval`).
  */
-import type { QuantizedGraph } from '../quant/ir.js';
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import type { EvaluationReport } from './evaluate.js';
 
 export interface ReportContext {

@@ -3,16 +3,18 @@
  * differences, LSBs), top-1 agreement of the network's scores, and accuracy of each where labels exist.
  * The engine of `fixynn eval` and of the acceptance tests.
  */
-import type { LayerGraph } from '../graph/ir.js';
-import type { QuantizedGraph } from '../quant/ir.js';
-import { openWithOutputs } from '../../verify/onnx-runtime.js';
+import type { LayerGraph } from '../../generator/graph/ir.js';
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import type { OnnxModel } from '../../generator/onnx/decode.js';
+import { openWithOutputs } from '../../generator/onnx/runtime.js';
 import type { LayerAgreement } from './compare.js';
 import { AgreementAccumulator, argmax, topClasses } from './compare.js';
-import { IntegerModel } from './integer-model.js';
-import { quantizeReal } from '../quant/fixed-point.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import { quantizeReal } from '../../generator/quant/fixed-point.js';
 
 export interface EvaluateOptions {
-  readonly modelPath: string;
+  /** The decoded model (run in ONNX Runtime) and its import. */
+  readonly onnx: OnnxModel;
   readonly graph: LayerGraph;
   readonly quantized: QuantizedGraph;
   readonly images: readonly Float32Array[];
@@ -61,10 +63,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
   const layers = qg.layers;
   const accumulators = layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output)));
   const isolated = options.isolated ? layers.map((l) => new AgreementAccumulator(tensorOf(qg, l.output))) : undefined;
-  const runner = await openWithOutputs(options.modelPath, layers.map((l) => l.output), graph.input.shape);
+  const runner = await openWithOutputs(options.onnx, layers.map((l) => l.output), graph.input.shape);
   // Top-1 comes from the model exactly as published (no extra outputs): exposing intermediate tensors
   // can stop ONNX Runtime from fusing a QDQ model's layers, and the class should be the one ORT gives.
-  const pristine = await openWithOutputs(options.modelPath, [graph.modelOutput], graph.input.shape);
+  const pristine = await openWithOutputs(options.onnx, [graph.modelOutput], graph.input.shape);
   const floatTop1: number[] = [];
   const integerTop1: number[] = [];
   let agreeWithTies = 0;

@@ -1,7 +1,8 @@
 /**
- * A plain float64 executor of a LayerGraph, written from the ONNX operator definitions, used only by
- * tests to show that import and the passes preserve what the model computes (compared with ONNX
- * Runtime on the original model). Activations are [C, H, W] arrays, row-major.
+ * The tests' one float executor of a LayerGraph, in float64, written from the ONNX operator definitions:
+ * it shows that import and the passes preserve what the model computes (against ONNX Runtime on the
+ * original model), and it stands in for ONNX Runtime where no model file exists (the integer model's and
+ * the quantizer's tests). Activations are [C, H, W] arrays, row-major.
  */
 import type { Activation, Layer, LayerGraph } from '../../generator/graph/ir.js';
 

@@ -1,8 +1,8 @@
 /**
  * Real photo crops for the ImageNet MobileNetV1 0.25: made once by scripts/make-photo-crops.py (Debian's
- * python3-skimage and python3-sklearn) into verify/.cache/photos/ (gitignored), then reused.
+ * python3-skimage and python3-sklearn) into .cache/photos/ (gitignored), then reused.
  *
- * `npx tsx verify/photos.ts` prints, for the 70 test crops, the top-1 class of the float and the QDQ
+ * `npm run data:photos` prints, for the 70 test crops, the top-1 class of the float and the QDQ
  * MobileNet (ONNX Runtime) and how many crops they agree on.
  */
 import { createHash } from 'node:crypto';
@@ -10,13 +10,15 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import * as ort from 'onnxruntime-node';
 import { readNpy } from '../generator/data/npy.js';
+import { readOnnxFile } from '../generator/onnx/decode.js';
+import { openWithOutputs } from '../generator/onnx/runtime.js';
+import { argmax } from '../verify/eval/compare.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(here);
-const SCRIPT = path.join(repo, 'scripts', 'make-photo-crops.py');
-export const PHOTO_CACHE = path.join(here, '.cache', 'photos');
+const SCRIPT = path.join(here, 'make-photo-crops.py');
+export const PHOTO_CACHE = path.join(repo, '.cache', 'photos');
 /** The real MobileNet, read in place (never copied into the repository). */
 export const MOBILENET_DIR = path.join(repo, '..', 'shared', 'models', 'mobilenet_v1_0.25_224');
 export const MOBILENET_FLOAT = path.join(MOBILENET_DIR, 'mobilenet_v1_0.25_224_float.onnx');
@@ -121,16 +123,18 @@ export async function topClasses(modelPath: string, npyPath: string): Promise<nu
   const [n = 0, ...chw] = array.shape;
   const size = chw.reduce((a, b) => a * b, 1);
   const data = array.data as Float32Array;
-  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const inputName = session.inputNames[0] as string;
-  const outputName = session.outputNames[0] as string;
+  const model = readOnnxFile(modelPath);
+  const output = model.outputs[0]?.name ?? '';
+  const runner = await openWithOutputs(model, [output], chw);
   const classes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const input = new ort.Tensor('float32', data.subarray(i * size, (i + 1) * size), [1, ...chw]);
-    const scores = (await session.run({ [inputName]: input }))[outputName]?.data as Float32Array;
-    classes.push(scores.reduce((best, v, j) => (v > (scores[best] as number) ? j : best), 0));
+  try {
+    for (let i = 0; i < n; i++) {
+      const scores = (await runner.run(data.subarray(i * size, (i + 1) * size))).get(output) ?? new Float32Array();
+      classes.push(argmax(scores));
+    }
+  } finally {
+    await runner.release();
   }
-  await session.release();
   return classes;
 }
 

@@ -3,8 +3,8 @@
  * SQNR of the dequantized integer output, absolute differences, and agreement in LSBs of the tensor's
  * quantization (for QDQ models, whose ORT run is itself quantized).
  */
-import { quantizeReal } from '../quant/fixed-point.js';
-import type { QuantTensor } from '../quant/ir.js';
+import { quantizeReal } from '../../generator/quant/fixed-point.js';
+import type { QuantTensor } from '../../generator/quant/ir.js';
 
 export interface LayerAgreement {
   readonly tensor: string;

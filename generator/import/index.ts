@@ -1,6 +1,7 @@
 /**
  * The one entry point from an `.onnx` file to the LayerGraph: decode, build the op graph (constants
- * folded, shapes inferred), run the float passes, group into layers, check.
+ * folded, shapes inferred), run the float passes, group into layers, check. A caller that also runs the
+ * model in ONNX Runtime decodes once (`readOnnxFile`) and imports the decoded model (`importDecoded`).
  */
 import { checkLayerGraph } from '../graph/check.js';
 import { groupLayers } from '../graph/group-layers.js';
@@ -9,7 +10,7 @@ import { buildOpGraph } from '../graph/infer-shapes.js';
 import type { OpGraph } from '../graph/op-graph.js';
 import { runPasses } from '../graph/pass.js';
 import { opGraphPasses } from '../graph/passes/index.js';
-import { decodeOnnx, readOnnxFile, type OnnxModel } from './decode.js';
+import { decodeOnnx, readOnnxFile, type OnnxModel } from '../onnx/decode.js';
 
 export interface ImportOptions {
   /** Called with each op-graph stage (for --dump-after style debugging). */
@@ -26,7 +27,8 @@ export function importModelBytes(bytes: Uint8Array, file: string, options: Impor
   return importDecoded(decodeOnnx(bytes, file), options);
 }
 
-function importDecoded(model: OnnxModel, options: ImportOptions): LayerGraph {
+/** Import a model already decoded (the same OnnxModel then feeds ONNX Runtime: onnx/runtime.ts). */
+export function importDecoded(model: OnnxModel, options: ImportOptions = {}): LayerGraph {
   const opGraph = buildOpGraph(model);
   options.afterPass?.('buildOpGraph', opGraph);
   const passed = runPasses(opGraph, opGraphPasses, options.afterPass);

@@ -7,8 +7,8 @@
  * a channel that is often clamped gets a partial correction, never an overshoot.
  */
 import { IntegerModel } from '../golden/integer-model.js';
-import { checkQuantizedGraph } from './check.js';
-import type { QLayer, QuantizedGraph } from './ir.js';
+import { checkQuantizedGraph } from '../quant/check.js';
+import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 
 export function correctBiasesEmpirically(
   qg: QuantizedGraph, calibInputs: readonly Int32Array[], floatMeans: ReadonlyMap<string, ArrayLike<number>>,

@@ -1,0 +1,85 @@
+/**
+ * ONNX Runtime on a decoded model, with chosen intermediate tensors exposed: the float executor that
+ * calibration needs and the float rung of the verification ladder. The tensors are appended as graph
+ * outputs to a copy of the model's protobuf (decode.ts keeps it), re-encoded in memory; the file is never
+ * read again or changed. Batch 1, CPU, one thread (the machine is shared; results do not depend on it).
+ */
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { badInput } from '../common/errors.js';
+import type { OnnxModel } from './decode.js';
+import { dtypeCode, type Tensor } from './tensor.js';
+
+const { onnx } = onnxProto;
+
+const FLOAT = 1;
+const UINT8 = 2;
+
+export interface OrtRunner {
+  /** The model's input name. */
+  readonly inputName: string;
+  /** Runs one image ([C, H, W] float32, batch 1); returns each requested tensor as float32 values. */
+  run(image: Float32Array): Promise<Map<string, Float32Array>>;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens `model` in ONNX Runtime with `tensors` (activation names of the model) added as outputs; the
+ * input is fed as [1, ...inputShape]. Integer tensors (a QuantizeLinear's output) are returned as their
+ * integer values in a Float32Array.
+ */
+export async function openWithOutputs(model: OnnxModel, tensors: readonly string[], inputShape: readonly number[]): Promise<OrtRunner> {
+  const inputName = model.inputs[0]?.name ?? '';
+  if (!inputName) throw badInput(`${model.file}: the model has no non-initializer input`);
+  const graph = model.proto.graph ?? {};
+  const extended = { ...model.proto, graph: { ...graph, output: [...(graph.output ?? []), ...addedOutputs(model, tensors)] } };
+  const bytes = onnx.ModelProto.encode(extended).finish();
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+  } catch (err) {
+    throw badInput(`${model.file}: ONNX Runtime cannot load the model: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const wanted = [...new Set(tensors)];
+  return {
+    inputName,
+    async run(image) {
+      const feed = { [inputName]: new ort.Tensor('float32', image, [1, ...inputShape]) };
+      const results = await session.run(feed, wanted);
+      const out = new Map<string, Float32Array>();
+      for (const name of wanted) {
+        const t = results[name];
+        if (!t) throw new Error(`ONNX Runtime returned no '${name}'`);
+        out.set(name, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
+      }
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** An output for each tensor not already one, typed from its producer (QuantizeLinear: its zero point's type). */
+function addedOutputs(model: OnnxModel, tensors: readonly string[]): onnxProto.onnx.IValueInfoProto[] {
+  const existing = new Set(model.outputs.map((o) => o.name));
+  const inputs = new Set(model.inputs.map((i) => i.name));
+  const producers = new Map(model.nodes.flatMap((node) => node.outputs.map((o) => [o, node] as const)));
+  const added: onnxProto.onnx.IValueInfoProto[] = [];
+  for (const name of tensors) {
+    if (existing.has(name)) continue;
+    if (!producers.has(name) && !inputs.has(name)) throw badInput(`${model.file}: no node produces tensor '${name}'`);
+    added.push({ name, type: { tensorType: { elemType: elemTypeOf(name, model, producers) } } });
+    existing.add(name);
+  }
+  return added;
+}
+
+function elemTypeOf(name: string, model: OnnxModel, producers: ReadonlyMap<string, OnnxModel['nodes'][number]>): number {
+  const node = producers.get(name);
+  if (node?.op !== 'QuantizeLinear') return FLOAT;
+  const zeroPoint = node.inputs[2];
+  if (!zeroPoint) return UINT8;
+  const init = model.initializers.get(zeroPoint);
+  if (init) return dtypeCode(init.dtype);
+  const constant = producers.get(zeroPoint)?.attrs['value'] as Tensor | undefined;
+  return constant ? dtypeCode(constant.dtype) : UINT8;
+}
