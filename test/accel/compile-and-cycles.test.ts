@@ -14,11 +14,11 @@ import path from 'node:path';
 import { loadInputs } from '../../generator/data/index.js';
 import { importModel } from '../../generator/import/index.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
-import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph } from '../ffe/random-graphs.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { seededRandom } from '../../generator/common/seeded-random.js';
 
 function convGraph(choice: { inChannels: number; outChannels: number; group: number; height?: number; width?: number; weightBits?: number; kernel?: number }): QuantizedGraph {

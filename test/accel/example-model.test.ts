@@ -15,9 +15,9 @@ import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { channelRequant, requantizeBig } from '../../generator/golden/requantize.js';
 import { importModel } from '../../generator/import/index.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
-import { readOnnxFile } from '../../generator/onnx/decode.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { count } from '../helpers/env.js';
 
 const DIGITS = count('ACCEL_DIGITS', 1000, 50);

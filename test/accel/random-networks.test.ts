@@ -17,9 +17,9 @@ import { loadInputs } from '../../generator/data/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { importModel } from '../../generator/import/index.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
-import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { count } from '../helpers/env.js';
 
 const NETWORKS = count('ACCEL_RANDOM', 60, 34);
