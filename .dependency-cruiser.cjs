@@ -17,9 +17,11 @@ const stages = {
   quant: { path: '^generator/quant/', reads: ['graph'] },
   golden: { path: '^generator/golden/', reads: ['quant'] },
   calibrate: { path: '^generator/calibrate/', reads: ['golden', 'onnx'] },
+  // the one stream type and protocol joining the parts, the top and the verifier
+  contract: { path: '^generator/contract/', reads: ['quant'] },
   hdl: { path: '^generator/hdl/', reads: ['common'] },
   arith: { path: '^generator/arith/', reads: ['hdl'] },
-  ffe: { path: '^generator/ffe/', reads: ['arith', 'quant'] },
+  ffe: { path: '^generator/ffe/', reads: ['arith', 'contract'] },
   emit: { path: '^generator/emit/', reads: ['hdl'] },
   accel: { path: '^generator/accel/', reads: ['ffe', 'emit', 'golden'] },
   design: { path: '^generator/design/', reads: ['data', 'import', 'calibrate', 'ffe', 'emit', 'accel'] },

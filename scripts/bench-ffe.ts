@@ -1,9 +1,10 @@
 /**
  * `npm run bench:ffe [-- --json] [-- --images N] [-- --no-yosys]`: the fixed feature extractor on the
  * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
- * (QDQ form, 224x224): per arithmetic strategy the generation time and adders per nonzero weight (the
- * `multiply` strategy, one `*` per weight as the paper's flow wrote it, is the baseline beside the others),
- * (product adders: the constant weight products; all adders add requantization, pooling and accumulation),
+ * (QDQ form, 224x224): per arithmetic strategy the generation time and the cost model's figures
+ * (docs/costs.md: product adders are those inside the constant weight products, all adders add
+ * requantization, pooling, accumulation and control; `multiply` writes one `*` per weight as the paper's
+ * flow did, its multipliers are left to synthesis and its product adders only sum the products),
  * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
  * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
  */
@@ -11,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateDesign } from '../generator/design/generate-design.js';
-import type { ArithStrategy } from '../generator/ffe/contract.js';
+import type { ArithStrategy } from '../generator/ffe/index.js';
+import { partOf } from '../generator/design/manifest.js';
 import { ffeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
 import { verifyDesign } from '../verify/ffe/index.js';
@@ -40,6 +42,8 @@ interface StrategyFigures {
   readonly generateSeconds: number;
   readonly adders: number;
   readonly productAdders: number;
+  readonly multipliers: number;
+  readonly adderBits: number;
   readonly nonzeroWeights: number;
   readonly addersPerNonzeroWeight: number | null;
   readonly registerBits: number;
@@ -72,9 +76,10 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
     const out = path.join(work, `${subject.name}-${arith}`);
     const r = await generateDesign(subject.model, { fixedLayers: subject.fixedLayers, out, arith, pipeline: 0, rawInput: false }, core);
     const c = r.manifest.cost;
+    const ffe = partOf(r.manifest, 'ffe');
     strategies.push({
-      arith, generateSeconds: r.seconds.generate, adders: c.adders, productAdders: c.productAdders, nonzeroWeights: c.nonzeroWeights,
-      addersPerNonzeroWeight: c.addersPerNonzeroWeight, registerBits: c.registerBits, latencyCycles: r.manifest.latencyCycles,
+      arith, generateSeconds: r.seconds.generate, adders: c.adders, productAdders: c.productAdders, multipliers: c.multipliers, adderBits: c.adderBits,
+      nonzeroWeights: ffe.cost.nonzeroWeights, addersPerNonzeroWeight: ffe.cost.addersPerNonzeroWeight, registerBits: c.registerBits, latencyCycles: r.manifest.top.latencyCycles,
     });
   }
   const design = path.join(work, `${subject.name}-shared`);
@@ -101,7 +106,7 @@ async function synthesize(dir: string): Promise<{ seconds: number; cells: number
   const files = manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') }));
   const start = performance.now();
   try {
-    const stat = await yosysStat(files, manifest.top, `synth -top ${manifest.top}`);
+    const stat = await yosysStat(files, manifest.top.module, `synth -top ${manifest.top.module}`);
     return { seconds: (performance.now() - start) / 1000, cells: stat.cells };
   } catch (err) {
     return { error: (err as Error).message.slice(0, 300) };
@@ -112,13 +117,13 @@ function printText(results: readonly SubjectFigures[], tools: Record<string, str
   const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys})`, ''];
   for (const r of results) {
     lines.push(`== ${r.name}`);
-    lines.push('  arith      gen s  product adders  nonzero w  per weight  vs multiply  all adders  reg bits  latency');
-    const base = r.strategies.find((s) => s.arith === 'multiply');
+    lines.push('  arith      gen s  product adders  multipliers  nonzero w  per weight  vs csd  all adders  adder bits  reg bits  latency');
+    const base = r.strategies.find((s) => s.arith === 'csd');
     for (const s of r.strategies) {
-      const ratio = base && base.productAdders > 0 ? (s.productAdders / base.productAdders).toFixed(2) : 'n/a';
-      lines.push(`  ${s.arith.padEnd(9)} ${s.generateSeconds.toFixed(2).padStart(6)} ${String(s.productAdders).padStart(15)} ${String(s.nonzeroWeights).padStart(10)} ${(s.addersPerNonzeroWeight?.toFixed(3) ?? 'n/a').padStart(11)} ${ratio.padStart(12)} ${String(s.adders).padStart(11)} ${String(s.registerBits).padStart(9)} ${String(s.latencyCycles).padStart(8)}`);
+      const ratio = base && base.productAdders > 0 && s.multipliers === 0 ? (s.productAdders / base.productAdders).toFixed(2) : 'n/a';
+      lines.push(`  ${s.arith.padEnd(9)} ${s.generateSeconds.toFixed(2).padStart(6)} ${String(s.productAdders).padStart(15)} ${String(s.multipliers).padStart(12)} ${String(s.nonzeroWeights).padStart(10)} ${(s.addersPerNonzeroWeight?.toFixed(3) ?? 'n/a').padStart(11)} ${ratio.padStart(7)} ${String(s.adders).padStart(11)} ${String(s.adderBits).padStart(11)} ${String(s.registerBits).padStart(9)} ${String(s.latencyCycles).padStart(8)}`);
     }
-    lines.push('  (multiply: one `*` per weight in the RTL; its adder figure is the CSD equivalent the core reports for it)');
+    lines.push('  (figures from the cost model, docs/costs.md; multiply: one `*` per weight left to synthesis, its product adders only sum the products)');
     const m = r.simulation;
     lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(1)} frames/s simulated over ${m.images} frames (${m.data})`);
     lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles, ${m.mismatches} mismatches`);

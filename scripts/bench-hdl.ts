@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emitDesign } from '../generator/emit/index.js';
-import { CompiledSimulator, Module, Simulator, designStats, s, u } from '../generator/hdl/index.js';
+import { CompiledSimulator, Module, Simulator, designCosts, s, u } from '../generator/hdl/index.js';
 import { buildBatch, simDesignOf, toolVersions } from '../verify/sim/index.js';
 
 /** A 32-tap filter: 32 registers, ~100 operations per cycle. */
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     },
   ];
   const evaluator = designs.map((d) => {
-    const ops = Object.values(designStats(d.module).ops).reduce((a, b) => a + b, 0);
+    const ops = Object.values(designCosts(d.module).ops).reduce((a, b) => a + b, 0);
     const interpreted = microsPerCycle(() => new Simulator(d.module), d.port, d.setup, d.cycles);
     const compiled = microsPerCycle(() => new CompiledSimulator(d.module), d.port, d.setup, d.cycles);
     const start = performance.now();

@@ -224,6 +224,40 @@ function verifyRandomVectors(w: ConstMatrix, graph: AdderGraph, options: VerifyO
   return { ok: true };
 }
 
+/** A linear form as text over named inputs, e.g. `5*x3 - 2*x4 + x7` (`0` when every coefficient is 0). */
+export function formatLinearForm(coeffs: readonly (bigint | number)[], name: (input: number) => string): string {
+  let text = '';
+  coeffs.forEach((raw, i) => {
+    const c = BigInt(raw);
+    if (c === 0n) return;
+    const size = c < 0n ? -c : c;
+    const term = size === 1n ? name(i) : `${size}*${name(i)}`;
+    text += text === '' ? (c < 0n ? `-${term}` : term) : c < 0n ? ` - ${term}` : ` + ${term}`;
+  });
+  return text === '' ? '0' : text;
+}
+
+/**
+ * For each node, the one output whose value depends on it, or `shared` when several outputs do (and
+ * `unused` for a node no output reads). Tells a node private to one output sum from a common term.
+ */
+export function nodeOwners(graph: AdderGraph): Array<number | 'shared' | 'unused'> {
+  const owner: Array<number | 'shared' | 'unused'> = graph.nodes.map(() => 'unused');
+  graph.outputs.forEach((out, o) => {
+    if (out.kind === 'zero') return;
+    const stack = [out.node];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      const was = owner[id]!;
+      if (was === o || was === 'shared') continue;
+      owner[id] = was === 'unused' ? o : 'shared';
+      const node = graph.nodes[id]!;
+      if (node.kind === 'add') stack.push(node.a.node, node.b.node);
+    }
+  });
+  return owner;
+}
+
 function formatOperand(op: Operand): string {
   const shifted = op.shift > 0 ? `n${op.node}<<${op.shift}` : `n${op.node}`;
   return op.negate ? `-${shifted}` : shifted;

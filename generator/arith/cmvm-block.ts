@@ -10,16 +10,27 @@
  * `pipeline N` puts a register stage every N adder levels (stage schedule in cost.ts): operands from
  * earlier stages are delayed to match, and outputs are registered once more at the end, so the latency
  * is ceil(depth / N) cycles. For `multiply` a product counts as one level.
+ *
+ * Names say what a wire holds (inputs x<i> unless the caller names them, outputs y<o>):
+ *  - an adder whose value only output o uses is `y<o>_...`: `y<o>_x<i>_m<c>` when it is c*x<i>, else
+ *    `y<o>_s<k>` (the k-th partial sum of y<o>), so a change in row o touches only names starting `y<o>_`;
+ *  - an adder several outputs share is named after its value: `x<i>_m<c>` for c*x<i> (`mn<c>` when
+ *    negative), `x<i>_m<a>_x<j>_m<b>` for up to three terms, else `s<k>`;
+ *  - every multi-term wire carries its linear form as a comment (up to 16 terms), every output its row of W;
+ *  - pipeline registers are `<wire>_d<stages>`.
  */
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
 import { badInput } from '../common/errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
-import { graphMatrix, nodeDepths } from './adder-graph.js';
+import { formatLinearForm, graphMatrix, nodeCoefficients, nodeDepths, nodeOwners } from './adder-graph.js';
 import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel, widthOf } from './cost.js';
 import { type GraphStrategy, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
 
 export const BLOCK_STRATEGIES = ['multiply', 'csd', 'shared'] as const;
+
+/** The role of every CMVM block module: the cost model totals its adders as `productAdders` (docs/costs.md). */
+export const PRODUCTS_ROLE = 'products';
 export type BlockStrategy = (typeof BLOCK_STRATEGIES)[number];
 
 export interface CmvmBlockOptions {
@@ -35,6 +46,8 @@ export interface CmvmBlockOptions {
   readonly shared?: SharedOptions;
   /** `tree` (default) or `csa`: see CmvmOptions.sum. */
   readonly sum?: 'tree' | 'csa';
+  /** Input port names (default x0..x{n-1}); the wires' names and comments are built from them. */
+  readonly inputNames?: readonly string[];
 }
 
 /** A standalone block: the module and its port names, with everything emitCmvm reports. */
@@ -54,7 +67,7 @@ class StageDelays {
     private readonly prefix: string,
   ) {}
 
-  /** `value` (produced in stage `from`) as seen `delay` register stages later. */
+  /** `value` (the wire `key`) as seen `delay` register stages later: registers `<prefix><key>_d<k>`. */
   delayed(key: string, value: Expr, delay: number): Expr {
     let chain = this.chains.get(key);
     if (chain === undefined) {
@@ -90,12 +103,50 @@ function addSigned(a: { expr: Expr; negate: boolean }, b: { expr: Expr; negate: 
   return a.expr.add(b.expr).neg();
 }
 
+/** Most terms a wire's comment spells out (an output's comment always gives its whole row). */
+const MAX_COMMENT_TERMS = 16;
+
+/** `c*x` as a name part: `x_m5`, `x_mn3` for -3. */
+function termName(input: string, c: bigint): string {
+  return `${input}_m${c < 0n ? `n${-c}` : c}`;
+}
+
+/** Each adder's wire name and, when the name does not say it, its linear form (see the file comment). */
+function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ name: string; value: string | undefined }> {
+  const coeffs = nodeCoefficients(graph);
+  const owners = nodeOwners(graph);
+  const partials = new Map<number | 'shared' | 'unused', number>();
+  const taken = new Set(inputNames);
+  // Two adders may hold the same value (the optimizers do not promise otherwise): the later one gets _2, _3...
+  const unique = (name: string): string => {
+    let candidate = name;
+    for (let n = 2; taken.has(candidate); n++) candidate = `${name}_${n}`;
+    taken.add(candidate);
+    return candidate;
+  };
+  return graph.nodes.map((node, id) => {
+    if (node.kind === 'input') return { name: inputNames[node.index]!, value: undefined };
+    const terms = coeffs[id]!.flatMap((c, i) => (c === 0n ? [] : [termName(inputNames[i]!, c)]));
+    const owner = owners[id]!;
+    // Long forms would make comments the bulk of a large layer's file: past a few terms, say the count.
+    const value = terms.length <= MAX_COMMENT_TERMS ? formatLinearForm(coeffs[id]!, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
+    const next = (): number => {
+      const k = partials.get(owner) ?? 0;
+      partials.set(owner, k + 1);
+      return k;
+    };
+    if (typeof owner === 'number') return terms.length === 1 ? { name: unique(`y${owner}_${terms[0]!}`), value: undefined } : { name: unique(`y${owner}_s${next()}`), value };
+    return terms.length <= 3 ? { name: unique(terms.join('_')), value: terms.length === 1 ? undefined : value } : { name: unique(`s${next()}`), value };
+  });
+}
+
 /** The adder graph as DSL wires, pipelined by the stage schedule. */
 function buildGraph(
   m: Module,
   prefix: string,
   graph: AdderGraph,
   inputs: readonly Expr[],
+  inputNames: readonly string[],
   ranges: readonly Interval[],
   every: number,
   carrySave: boolean,
@@ -104,10 +155,11 @@ function buildGraph(
   const intervals = nodeIntervals(graph, ranges);
   const levels = nodeDepths(graph);
   const stage = levels.map((l) => stageOfLevel(l, every));
-  const delays = new StageDelays(m, `${prefix}p_`);
+  const labels = nodeLabels(graph, inputNames);
+  const delays = new StageDelays(m, prefix);
   const values: Expr[] = [];
   const operand = (op: Operand, atStage: number) =>
-    signedOperand(delays.delayed(`n${op.node}`, values[op.node]!, atStage - stage[op.node]!), op);
+    signedOperand(delays.delayed(labels[op.node]!.name, values[op.node]!, atStage - stage[op.node]!), op);
   graph.nodes.forEach((node, id) => {
     if (node.kind === 'input') {
       values.push(inputs[node.index]!);
@@ -119,7 +171,9 @@ function buildGraph(
     }
     const sum = addSigned(operand(node.a, stage[id]!), operand(node.b, stage[id]!));
     const exact = (node.rshift > 0 ? sum.shr(node.rshift) : sum).assume(intervals[id]!.min, intervals[id]!.max);
-    values.push(m.wire(`${prefix}n${id}`, exact));
+    const wire = m.wire(`${prefix}${labels[id]!.name}`, exact);
+    const value = labels[id]!.value;
+    values.push(value === undefined ? wire : wire.describe(`= ${value}`));
   });
   let depth = 0;
   for (const out of graph.outputs) if (out.kind === 'term') depth = Math.max(depth, levels[out.node]!);
@@ -133,7 +187,7 @@ function buildGraph(
       compressors += built.compressors;
       return built.expr;
     }
-    const v = delays.delayed(`n${out.node}`, values[out.node]!, latency - stage[out.node]!);
+    const v = delays.delayed(labels[out.node]!.name, values[out.node]!, latency - stage[out.node]!);
     const shifted = out.shift > 0 ? v.shl(out.shift) : v;
     return out.negate ? shifted.neg() : shifted;
   });
@@ -222,19 +276,21 @@ function carrySaveSum(m: Module, name: string, leaves: readonly SumLeaf[], value
  * The `multiply` baseline: each product a `*` (one level), each output a sum tree adding the earliest
  * arriving values first, pipelined by the same schedule as the adder graphs.
  */
-function buildMultiply(m: Module, prefix: string, w: ConstMatrix, inputs: readonly Expr[], every: number): { outputs: Expr[]; latency: number } {
-  const delays = new StageDelays(m, `${prefix}p_`);
-  let wireCount = 0;
+function buildMultiply(m: Module, prefix: string, w: ConstMatrix, inputs: readonly Expr[], inputNames: readonly string[], every: number): { outputs: Expr[]; latency: number } {
+  const delays = new StageDelays(m, prefix);
   const rows = w.map((row, o) => {
-    let terms = row.flatMap((c, i) => (c === 0 ? [] : [{ key: `y${o}_t${i}`, expr: c === 1 ? inputs[i]! : inputs[i]!.mul(c), level: c === 1 ? 0 : 1 }]));
+    let wireCount = 0;
+    let terms = row.flatMap((c, i) =>
+      c === 0 ? [] : [{ key: `y${o}_${termName(inputNames[i]!, BigInt(c))}`, expr: c === 1 ? inputs[i]! : inputs[i]!.mul(c), level: c === 1 ? 0 : 1 }],
+    );
     while (terms.length > 1) {
       terms.sort((a, b) => a.level - b.level);
       const [a, b] = [terms[0]!, terms[1]!];
       const level = Math.max(a.level, b.level) + 1;
       const at = stageOfLevel(level, every);
       const sum = delays.delayed(a.key, a.expr, at - stageOfLevel(a.level, every)).add(delays.delayed(b.key, b.expr, at - stageOfLevel(b.level, every)));
-      const key = `${prefix}s${wireCount++}`;
-      terms = [{ key, expr: m.wire(key, sum), level }, ...terms.slice(2)];
+      const key = `y${o}_s${wireCount++}`;
+      terms = [{ key, expr: m.wire(`${prefix}${key}`, sum), level }, ...terms.slice(2)];
     }
     return terms[0];
   });
@@ -258,6 +314,8 @@ export interface CmvmOptions {
    * and one final adder; combinational only, graph strategies only).
    */
   readonly sum?: 'tree' | 'csa';
+  /** What to call the inputs in wire names and comments (default x0..x{n-1}). */
+  readonly inputNames?: readonly string[];
 }
 
 /** What emitCmvm adds to a module. */
@@ -277,6 +335,8 @@ export interface CmvmResult {
   readonly outputRanges: readonly Interval[];
   /** 3:2 compressors used by `sum: 'csa'` (0 otherwise). */
   readonly compressors: number;
+  /** Each output's row of W as text over the input names, e.g. `5*x0 - x3` (for comments). */
+  readonly outputForms: readonly string[];
 }
 
 /**
@@ -298,9 +358,14 @@ export function emitCmvm(m: Module, inputs: readonly Expr[], options: CmvmOption
     throw badInput(`${where}: carry-save sums are supported for the csd and shared strategies without pipelining (got ${strategy}, pipeline ${every})`);
   }
   const ranges: Interval[] = inputs.map((x) => ({ min: x.range.min, max: x.range.max }));
+  const inputNames = options.inputNames ?? inputs.map((_, i) => `x${i}`);
+  if (inputNames.length !== inputs.length) throw badInput(`${where}: ${inputNames.length} input names for ${inputs.length} inputs`);
   const graphStrategy: GraphStrategy = strategy === 'multiply' ? 'csd' : strategy;
   const graph = solveCmvm(w, inputs.length, { strategy: graphStrategy, ...(options.shared ?? {}) });
-  const built = strategy === 'multiply' ? { ...buildMultiply(m, prefix, w, inputs, every), compressors: 0 } : buildGraph(m, prefix, graph, inputs, ranges, every, carrySave);
+  const built =
+    strategy === 'multiply'
+      ? { ...buildMultiply(m, prefix, w, inputs, inputNames, every), compressors: 0 }
+      : buildGraph(m, prefix, graph, inputs, inputNames, ranges, every, carrySave);
   return {
     compressors: built.compressors,
     outputs: built.outputs,
@@ -308,7 +373,22 @@ export function emitCmvm(m: Module, inputs: readonly Expr[], options: CmvmOption
     ...(strategy === 'multiply' ? {} : { graph }),
     cost: analyzeCost(graph, ranges, every),
     outputRanges: w.map((row) => linearInterval(row.map((c) => BigInt(c)), ranges)),
+    outputForms: w.map((row) => formatLinearForm(row, (i) => inputNames[i]!)),
   };
+}
+
+/** A long formula as comment lines of at most ~96 characters, broken before a + or -. */
+function wrapComment(text: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of text.split(/ (?=[+-] )/)) {
+    if (line !== '' && line.length + piece.length + 1 > 96) {
+      lines.push(line);
+      line = `   ${piece}`;
+    } else line = line === '' ? piece : `${line} ${piece}`;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
 
 /** A standalone module: inputs x0..x{n-1}, outputs y0..y{m-1}, a clock `clk` when pipelined. */
@@ -317,18 +397,20 @@ export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
   const inputCount = w[0]?.length ?? 0;
   checkMatrix(w, inputCount, `CMVM block '${options.name}'`);
   const ranges = rangesOf(options, inputCount);
-  const m = new Module(options.name);
+  const m = new Module(options.name, { role: PRODUCTS_ROLE });
   if ((options.pipeline ?? 0) > 0) m.addClock();
-  const inputNames = ranges.map((_, i) => `x${i}`);
+  const inputNames = options.inputNames ?? ranges.map((_, i) => `x${i}`);
+  if (inputNames.length !== inputCount) throw badInput(`CMVM block '${options.name}': ${inputNames.length} input names for ${inputCount} inputs`);
   const inputs = ranges.map((r, i) => m.input(inputNames[i]!, toHdl(r)));
   const result = emitCmvm(m, inputs, {
     weights: w,
     strategy: options.strategy ?? 'shared',
     pipeline: options.pipeline ?? 0,
     sum: options.sum ?? 'tree',
+    inputNames,
     ...(options.shared === undefined ? {} : { shared: options.shared }),
   });
   const outputNames = w.map((_, o) => `y${o}`);
-  result.outputs.forEach((e, o) => m.output(outputNames[o]!, e));
+  result.outputs.forEach((e, o) => m.output(outputNames[o]!, e).describe(wrapComment(`${outputNames[o]!} = ${result.outputForms[o]!}`)));
   return { module: m, strategy: options.strategy ?? 'shared', inputNames, outputNames, ...result };
 }

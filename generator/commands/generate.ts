@@ -6,8 +6,9 @@
 import type { Command } from 'commander';
 import { badInput } from '../common/errors.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
-import type { ArithStrategy } from '../ffe/contract.js';
+import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
+import { formatStream, partOf } from '../design/manifest.js';
 
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
 /**
@@ -54,19 +55,23 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, co
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
   const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
+  const ffe = partOf(m, 'ffe');
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({
-      out: options.out, top: m.top, fixedLayers: m.fixedLayerCount, files: Object.keys(m.files).length, latencyCycles: m.latencyCycles,
-      idealCyclesPerFrame: m.throughput.idealCyclesPerFrame, cost: m.cost, seconds: result.seconds,
+      out: options.out, top: m.top.module, fixedLayers: ffe.fixedLayerCount, files: Object.keys(m.files).length, latencyCycles: m.top.latencyCycles,
+      idealCyclesPerFrame: m.top.throughput.idealCyclesPerFrame, cost: m.cost, nonzeroWeights: ffe.cost.nonzeroWeights, seconds: result.seconds,
     }, null, 2)}\n`);
     return;
   }
-  const perWeight = m.cost.addersPerNonzeroWeight === null ? 'n/a' : m.cost.addersPerNonzeroWeight.toFixed(2);
+  const c = m.cost;
+  const perWeight = ffe.cost.addersPerNonzeroWeight === null ? 'n/a' : ffe.cost.addersPerNonzeroWeight.toFixed(2);
+  const multipliers = c.multipliers > 0 ? `, ${c.multipliers} constant multipliers left to synthesis` : '';
   process.stdout.write([
-    `wrote ${options.out}: top ${m.top}, ${m.fixedLayerCount} fixed layer(s), ${m.rtl.length} Verilog file(s)`,
-    `input ${m.input.channels}x${m.input.height}x${m.input.width} (${m.input.bits}-bit), output ${m.output.channels}x${m.output.height}x${m.output.width} (${m.output.bits}-bit)`,
-    `latency ${m.latencyCycles} cycles, ${m.throughput.idealCyclesPerFrame} cycles per frame (one input pixel per clock)`,
-    `arithmetic ${m.options.arith}: ${m.cost.productAdders} product adders for ${m.cost.nonzeroWeights} nonzero weights (${perWeight} per weight), ${m.cost.adders} adders in all, ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,
+    `wrote ${options.out}: top ${m.top.module}, ${ffe.fixedLayerCount} fixed layer(s), ${m.rtl.length} Verilog file(s)`,
+    `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)}`,
+    `latency ${m.top.latencyCycles} cycles, ${m.top.throughput.idealCyclesPerFrame} cycles per frame (one input pixel per clock)`,
+    `arithmetic ${ffe.options.arith}: ${c.productAdders} product adders for ${ffe.cost.nonzeroWeights} nonzero weights (${perWeight} per weight)${multipliers}`,
+    `cost (docs/costs.md): ${c.adders} adders (${c.adderBits} bits), ${c.comparators} comparators, ${c.registerBits} register bits, ${c.memoryBits} memory bits`,
     `generated in ${result.seconds.total.toFixed(1)} s`,
   ].join('\n') + '\n');
 }

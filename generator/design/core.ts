@@ -1,24 +1,15 @@
 /**
- * The FFE core as the design folder sees it: the Verilog files, stream formats, and one entry per fixed
- * layer (the core reports per hardware unit; a fused depthwise + pointwise pair is one unit with two
- * layers). `ffeCore` adapts generator/ffe; tests may pass another `FfeCore` (test/design/stand-in-ffe.ts)
- * to exercise the folder, testbenches and verify runner on their own.
+ * The generate hook of part kind `ffe` (the fixed feature extractor) as the design folder sees it: the
+ * Verilog files, streams, the cost model's figures, and one entry per fixed layer (the core reports per
+ * hardware unit; a fused depthwise + pointwise pair is one unit with two layers). `ffeCore` adapts
+ * generator/ffe; tests may pass another `FfeCore` (test/design/stand-in-ffe.ts) to exercise the folder,
+ * testbenches and verify runner on their own.
  */
+import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
 import { emitDesign, type HeaderInfo } from '../emit/index.js';
-import type { ArithStrategy, StreamFormat } from '../ffe/contract.js';
-import { generateFfe, type FfeUnitReport, type StreamShape } from '../ffe/index.js';
+import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost } from '../ffe/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
-export interface CoreLayerCost {
-  /** All adders of the layer's engine: constant products, requantization, pooling, accumulation. */
-  readonly adders: number;
-  /** Adders of the constant weight products alone (the arithmetic strategy's figure). */
-  readonly productAdders: number;
-  readonly adderBits: number;
-  readonly registerBits: number;
-  readonly memoryBits: number;
-  readonly depth: number;
-}
 
 export interface CoreLayer {
   readonly index: number;
@@ -27,18 +18,23 @@ export interface CoreLayer {
   readonly module: string;
   /** Prefix of the top's `<tap>_valid` / `<tap>_data`; null where the core gives no tap (a layer fused inside a module). */
   readonly tap: string | null;
-  readonly out: StreamFormat;
+  readonly out: Stream;
   /** Cycle of the first output beat of the unit holding this layer, counted from the first input beat. */
   readonly latencyCycles: number;
-  readonly cost: CoreLayerCost;
+  /** The cost model's figures (docs/costs.md) of the layer's unit (zeros for a layer fused inside one). */
+  readonly cost: LayerCost;
 }
 
 export interface CoreDesign {
   readonly top: string;
   readonly files: ReadonlyArray<{ readonly name: string; readonly text: string }>;
-  readonly input: StreamFormat;
-  readonly output: StreamFormat;
+  readonly input: Stream;
+  readonly output: Stream;
   readonly layers: readonly CoreLayer[];
+  /** The core's whole netlist; its layers' costs plus glueCost. */
+  readonly cost: LayerCost;
+  /** The core top's own logic outside its layer units. */
+  readonly glueCost: LayerCost;
   readonly latencyCycles: number;
   readonly idealCyclesPerFrame: number;
   /** The quantized graph the RTL is bit-exact with (differs from the input graph with --raw-input). */
@@ -57,22 +53,17 @@ export type FfeCore = (graph: QuantizedGraph, fixedLayers: number, options: Core
 /** The module name of every generated design's top (names from the model never name modules). */
 export const TOP_NAME = 'fixynn_ffe';
 
-function formatOf(s: StreamShape): StreamFormat {
-  return { channels: s.channels, height: s.height, width: s.width, bits: s.type.bits, signed: s.type.signed };
-}
-
 /** The real core: generator/ffe's design emitted to Verilog, its unit reports spread over their layers. */
 export const ffeCore: FfeCore = (graph, k, options) => {
   const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME, taps: true });
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {
-    top: emitted.top, files: emitted.files, input: formatOf(d.input), output: formatOf(d.output), layers,
+    top: emitted.top, files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
     latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph,
   };
 };
 
-const NO_COST: CoreLayerCost = { adders: 0, productAdders: 0, adderBits: 0, registerBits: 0, memoryBits: 0, depth: 0 };
 
 /** One layer of a unit: the unit's last layer owns its stream, tap and cost; a fused inner layer its inner tap. */
 function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitReport['layers'][number], last: boolean): CoreLayer {
@@ -85,9 +76,9 @@ function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitRep
     kind: unit.layers.length > 1 ? `${layer.kind} (fused in ${unit.kind})` : unit.kind,
     module: unit.module,
     tap: last ? `tap${unit.tap}` : unit.innerTap?.layer === layer.index ? unit.innerTap.tap : null,
-    out: last ? formatOf(unit.output) : { channels: tensor.shape[0], height: tensor.shape[1], width: tensor.shape[2], bits: tensor.quant.bits, signed: tensor.quant.signed },
+    out: last ? streamOf(unit.output) : streamOfTensor(tensor),
     latencyCycles: unit.firstOutputCycle,
     // A fused unit's cost is its last layer's entry; the inner layer has no hardware of its own.
-    cost: last ? { adders: c.productAdders + c.otherAdders, productAdders: c.productAdders, adderBits: c.adderBits, registerBits: c.registerBits, memoryBits: c.memoryBits, depth: c.depth } : NO_COST,
+    cost: last ? c : NO_COST,
   };
 }

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../common/errors.js';
-import type { ArithStrategy, StreamFormat } from '../ffe/contract.js';
+import type { ArithStrategy } from '../ffe/index.js';
 import type { CoreDesign, FfeCore } from './core.js';
 import { calibrationInputs } from '../data/index.js';
 import { resolveFixedLayers } from '../graph/split.js';
@@ -27,7 +27,7 @@ import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, totalCost, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
 
@@ -144,15 +144,41 @@ interface DescribeContext {
 }
 
 function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
-  const nonzero = fixed.layers.map(nonzeroWeights);
   const hashes: Record<string, string> = {};
   for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
-  const { options } = ctx;
+  const ffe = ffePart(design, fixed, ctx);
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     generator: { name: 'fixynn', version },
     source: { file: ctx.sourceFile, copy: MODEL_COPY, sha256: ctx.sha256 },
+    // One part today, whose module is the top itself: the whole is that part.
+    top: {
+      module: design.top,
+      ports: topPorts(design.input, design.output),
+      input: design.input,
+      output: design.output,
+      latencyCycles: design.latencyCycles,
+      throughput: { inputPixelsPerCycle: 1, idealCyclesPerFrame: design.idealCyclesPerFrame },
+    },
+    parts: [ffe],
+    cost: design.cost,
+    rtl: design.files.map((f) => `rtl/${f.name}`),
+    fileList: FILE_LIST,
+    testbench: { module: renderTestbench(design, {}).module, verilog: TB_VERILOG, harness: TB_HARNESS },
+    files: hashes,
+  };
+}
+
+/** The fixed part's section of the manifest. */
+function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext): FfePart {
+  const nonzero = fixed.layers.map(nonzeroWeights);
+  const totalNonzero = nonzero.reduce((a, b) => a + b, 0);
+  const { options } = ctx;
+  return {
+    kind: 'ffe',
+    name: 'ffe',
+    module: design.top,
     options: {
       fixedLayers: options.fixedLayers, arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
       ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
@@ -160,30 +186,18 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
       calibration: ctx.calibration,
     },
     fixedLayerCount: ctx.k,
-    top: design.top,
-    rtl: design.files.map((f) => `rtl/${f.name}`),
-    fileList: FILE_LIST,
-    testbench: { module: renderTestbench(design, {}).module, verilog: TB_VERILOG, harness: TB_HARNESS },
-    ports: topPorts(design.input, design.output),
-    input: streamFormat(design.input),
-    output: streamFormat(design.output),
+    input: design.input,
+    output: design.output,
     layers: design.layers.map((l, i) => ({
-      index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: streamFormat(l.out), latencyCycles: l.latencyCycles,
-      cost: { adders: l.cost.adders, productAdders: l.cost.productAdders, adderBits: l.cost.adderBits, registerBits: l.cost.registerBits, memoryBits: l.cost.memoryBits, depth: l.cost.depth },
+      index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: l.out, latencyCycles: l.latencyCycles, cost: l.cost,
       nonzeroWeights: nonzero[i] ?? 0,
     })),
     latencyCycles: design.latencyCycles,
-    throughput: { inputPixelsPerCycle: 1, idealCyclesPerFrame: design.idealCyclesPerFrame },
-    cost: totalCost(design, nonzero),
+    cost: { ...design.cost, nonzeroWeights: totalNonzero, addersPerNonzeroWeight: totalNonzero === 0 ? null : design.cost.productAdders / totalNonzero },
+    glueCost: design.glueCost,
     integerModel: INTEGER_MODEL,
     quantization: fixed,
-    files: hashes,
   };
-}
-
-/** Only the contract's fields: the manifest schema is strict. */
-function streamFormat(f: StreamFormat): StreamFormat {
-  return { channels: f.channels, bits: f.bits, signed: f.signed, height: f.height, width: f.width };
 }
 
 function nonzeroWeights(layer: QLayer): number {

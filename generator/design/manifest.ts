@@ -1,49 +1,66 @@
 /**
- * manifest.json: the complete, versioned description of a generated fixed feature extractor. Later
- * commands (verify now; compile --chip, synth, report later) read nothing else to understand the design:
- * layers, shapes, bit widths, the quantization of the fixed part (a full QuantizedGraph), ports, latency,
- * throughput, cost figures, where the design came from (model SHA-256, options) and a SHA-256 of every
- * file in the folder so that a hand-edited design is noticed.
+ * manifest.json: the complete, versioned description of a generated design. Later commands (verify now;
+ * compile --chip, synth, report later) read nothing else to understand the design: where it came from
+ * (model SHA-256), its top (module, ports, streams, latency, throughput, the cost of the whole), its
+ * parts (today one, the fixed feature extractor `ffe`; next the accelerator), each with its own section
+ * (options, layers, quantization, cost), the testbench, and a SHA-256 of every file in the folder so that
+ * a hand-edited design is noticed.
+ *
+ * Versions: format `fixynn-design` from version 2 on. Version 1 was the format `fixynn-ffe-design` (the
+ * fixed part alone, no parts list); it is refused with a message naming both versions (a design is
+ * regenerated in seconds, and a reader of two schemas would have to be kept forever). Adding a part kind
+ * or a field bumps MANIFEST_VERSION once; the README of this folder says how.
  *
  * Writing sorts keys at every level (byte-identical output for identical designs); reading validates the
- * shape with zod and the quantized graph with its own checker.
+ * shape with zod (each part's section by its kind) and each part's facts with its own check.
  */
 import { z } from 'zod';
+import { beatWidth, type Stream } from '../contract/stream.js';
 import { badInput } from '../common/errors.js';
-import type { StreamFormat } from '../ffe/contract.js';
-import type { CoreDesign } from './core.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../quant/serialize.js';
 
-export const MANIFEST_FORMAT = 'fixynn-ffe-design';
-/** Bump on an incompatible change; readers reject other versions with a clear message. */
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_FORMAT = 'fixynn-design';
+/** Bump on every change of the schema (a new part kind or field); readers refuse other versions clearly. */
+export const MANIFEST_VERSION = 2;
+/** The format before parts (version 1): recognized only to be refused by name. */
+export const PREVIOUS_FORMAT = 'fixynn-ffe-design';
 
 const int = z.number().int();
 const count = int.nonnegative();
 
-const streamFormat = z.object({ channels: int.positive(), bits: int.positive(), signed: z.boolean(), height: int.positive(), width: int.positive() }).strict();
-const cost = z.object({ adders: count, productAdders: count, adderBits: count, registerBits: count, memoryBits: count, depth: count }).strict();
+const streamSchema = z.object({
+  channels: int.positive(), height: int.positive(), width: int.positive(),
+  type: z.object({ bits: int.positive(), signed: z.boolean() }).strict(),
+}).strict();
+
+/** The cost model's figures (generator/hdl/stats.ts; docs/costs.md defines each). */
+const costSchema = z.object({
+  adders: count, adderBits: count, productAdders: count, productAdderBits: count, comparators: count, comparatorBits: count,
+  multipliers: count, multiplierBits: count, registerBits: count, memoryBits: count, adderDepth: count,
+}).strict();
 const port = z.object({ name: z.string(), direction: z.enum(['input', 'output']), width: int.positive() }).strict();
 
-const layerSchema = z.object({
+const ffeLayerSchema = z.object({
   index: count,
   name: z.string(),
   kind: z.string(),
   module: z.string(),
   /** null: no tap (a layer fused inside the next layer's module, where the core does not tap it). */
   tap: z.string().nullable(),
-  out: streamFormat,
+  out: streamSchema,
   latencyCycles: count,
-  cost,
+  /** The hardware unit's cost on its last layer; a layer fused inside a unit has zeros. */
+  cost: costSchema,
   nonzeroWeights: count,
 }).strict();
 
-const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
-  version: int,
-  generator: z.object({ name: z.string(), version: z.string() }).strict(),
-  source: z.object({ file: z.string(), copy: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+/** Part kind `ffe`: the fixed feature extractor, layers 0..K-1 of the model as constant logic. */
+const ffePartSchema = z.object({
+  kind: z.literal('ffe'),
+  name: z.string(),
+  /** The part's own top module. */
+  module: z.string(),
   options: z.object({
     fixedLayers: z.string(),
     arith: z.enum(['shared', 'csd', 'multiply']),
@@ -54,68 +71,86 @@ const manifestSchema = z.object({
     calibration: z.string(),
   }).strict(),
   fixedLayerCount: int.positive(),
-  top: z.string(),
+  input: streamSchema,
+  output: streamSchema,
+  layers: z.array(ffeLayerSchema).min(1),
+  latencyCycles: count,
+  /** The part's whole netlist (its units and the glue between them). */
+  cost: costSchema.extend({ nonzeroWeights: count, addersPerNonzeroWeight: z.number().nullable() }).strict(),
+  /** The part's own top logic outside its layer units (stream joins, the framing check). */
+  glueCost: costSchema,
+  /** The integer model the part is bit-exact with (a serialized QuantizedGraph; also inline as quantization). */
+  integerModel: z.string(),
+  quantization: z.unknown(),
+}).strict();
+
+/** One schema per part kind; a new kind is one more member (and a version bump). */
+const partSchema = z.discriminatedUnion('kind', [ffePartSchema]);
+
+const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  version: z.literal(MANIFEST_VERSION),
+  generator: z.object({ name: z.string(), version: z.string() }).strict(),
+  source: z.object({ file: z.string(), copy: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+  /** The design's top: the module a user instantiates, its ports and streams (generator/contract/stream.ts). */
+  top: z.object({
+    module: z.string(),
+    ports: z.array(port),
+    input: streamSchema,
+    output: streamSchema,
+    latencyCycles: count,
+    throughput: z.object({ inputPixelsPerCycle: z.number(), idealCyclesPerFrame: int.positive() }).strict(),
+  }).strict(),
+  /** The parts in stream order: the top's input enters the first, the last one's output leaves the top. */
+  parts: z.array(partSchema).min(1),
+  /** The cost model's figures of the whole top (every part and the glue between them). */
+  cost: costSchema,
   rtl: z.array(z.string()).min(1),
   fileList: z.string(),
   testbench: z.object({ module: z.string(), verilog: z.string(), harness: z.string() }).strict(),
-  ports: z.array(port),
-  input: streamFormat,
-  output: streamFormat,
-  layers: z.array(layerSchema).min(1),
-  latencyCycles: count,
-  throughput: z.object({ inputPixelsPerCycle: z.number(), idealCyclesPerFrame: int.positive() }).strict(),
-  cost: cost.extend({ nonzeroWeights: count, addersPerNonzeroWeight: z.number().nullable() }).strict(),
-  integerModel: z.string(),
-  quantization: z.unknown(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
 }).strict();
 
 type ParsedManifest = z.infer<typeof manifestSchema>;
-export type ManifestLayer = z.infer<typeof layerSchema>;
+type ParsedFfePart = z.infer<typeof ffePartSchema>;
+export type FfePart = Omit<ParsedFfePart, 'quantization'> & { readonly quantization: QuantizedGraph };
+/** Every part kind's section (a discriminated union on `kind`). */
+export type Part = FfePart;
+export type PartKind = Part['kind'];
+export type ManifestLayer = z.infer<typeof ffeLayerSchema>;
 export type ManifestPort = z.infer<typeof port>;
-export type Manifest = Omit<ParsedManifest, 'quantization'> & { readonly quantization: QuantizedGraph };
+export type ManifestCost = z.infer<typeof costSchema>;
+export type Manifest = Omit<ParsedManifest, 'parts'> & { readonly parts: readonly Part[] };
 
-/** The top module's ports as the contract (generator/ffe/contract.ts) fixes them. */
-export function topPorts(input: StreamFormat, output: StreamFormat): ManifestPort[] {
-  const inWidth = input.channels * input.bits;
-  const outWidth = output.channels * output.bits;
+/** The top module's ports as the stream contract (generator/contract/stream.ts) fixes them. */
+export function topPorts(input: Stream, output: Stream): ManifestPort[] {
   return [
     { name: 'clk', direction: 'input', width: 1 },
     { name: 'rst', direction: 'input', width: 1 },
     { name: 's_tvalid', direction: 'input', width: 1 },
     { name: 's_tready', direction: 'output', width: 1 },
-    { name: 's_tdata', direction: 'input', width: inWidth },
+    { name: 's_tdata', direction: 'input', width: beatWidth(input) },
     { name: 's_tuser', direction: 'input', width: 1 },
     { name: 's_tlast', direction: 'input', width: 1 },
     { name: 'm_tvalid', direction: 'output', width: 1 },
     { name: 'm_tready', direction: 'input', width: 1 },
-    { name: 'm_tdata', direction: 'output', width: outWidth },
+    { name: 'm_tdata', direction: 'output', width: beatWidth(output) },
     { name: 'm_tuser', direction: 'output', width: 1 },
     { name: 'm_tlast', direction: 'output', width: 1 },
   ];
 }
 
-/** Summed cost figures of all layers, and product adders per nonzero weight (the arithmetic's efficiency). */
-export function totalCost(design: CoreDesign, nonzeroWeights: readonly number[]): Manifest['cost'] {
-  const sum = (pick: (c: CoreDesign['layers'][number]['cost']) => number): number => design.layers.reduce((s, l) => s + pick(l.cost), 0);
-  const productAdders = sum((c) => c.productAdders);
-  const nonzero = nonzeroWeights.reduce((a, b) => a + b, 0);
-  return {
-    adders: sum((c) => c.adders),
-    productAdders,
-    adderBits: sum((c) => c.adderBits),
-    registerBits: sum((c) => c.registerBits),
-    memoryBits: sum((c) => c.memoryBits),
-    depth: design.layers.reduce((d, l) => Math.max(d, l.cost.depth), 0),
-    nonzeroWeights: nonzero,
-    addersPerNonzeroWeight: nonzero === 0 ? null : productAdders / nonzero,
-  };
+/** The one part of a kind (a design has at most one of each today); a clear error when it has none. */
+export function partOf<K extends PartKind>(manifest: Manifest, kind: K, where = 'manifest.json'): Extract<Part, { kind: K }> {
+  const part = manifest.parts.find((p): p is Extract<Part, { kind: K }> => p.kind === kind);
+  if (part === undefined) throw badInput(`${where}: the design has no part of kind '${kind}' (parts: ${manifest.parts.map((p) => p.kind).join(', ')})`);
+  return part;
 }
 
 /** Deterministic text: keys sorted at every level, one trailing newline. */
 export function serializeManifest(manifest: Manifest): string {
-  const quantization = JSON.parse(serializeQuantizedGraph(manifest.quantization)) as unknown;
-  return `${JSON.stringify(sortKeys({ ...manifest, quantization }), null, 1)}\n`;
+  const parts = manifest.parts.map((p) => ({ ...p, quantization: JSON.parse(serializeQuantizedGraph(p.quantization)) as unknown }));
+  return `${JSON.stringify(sortKeys({ ...manifest, parts }), null, 1)}\n`;
 }
 
 /** Parses and checks manifest text; `where` names the file in errors. */
@@ -127,34 +162,69 @@ export function parseManifest(text: string, where: string): Manifest {
     throw badInput(`${where}: not valid JSON (${(err as Error).message})`);
   }
   const header = z.object({ format: z.string(), version: z.unknown() }).safeParse(data);
-  if (!header.success || header.data.format !== MANIFEST_FORMAT) throw badInput(`${where}: not a fixynn design manifest (expected "format": "${MANIFEST_FORMAT}")`);
+  const format = header.success ? header.data.format : undefined;
+  const wanted = `${MANIFEST_FORMAT} version ${MANIFEST_VERSION}`;
+  if (format === PREVIOUS_FORMAT) {
+    throw badInput(`${where}: manifest format ${PREVIOUS_FORMAT} version ${String(header.data?.version)} (a fixed part alone, before designs had parts) is not read by this fixynn, which reads ${wanted}; regenerate the design with fixynn generate`);
+  }
+  if (!header.success || format !== MANIFEST_FORMAT) throw badInput(`${where}: not a fixynn design manifest (expected "format": "${MANIFEST_FORMAT}")`);
   if (header.data.version !== MANIFEST_VERSION) {
-    throw badInput(`${where}: manifest version ${String(header.data.version)} is not supported by this fixynn (supported: ${MANIFEST_VERSION}); regenerate the design`);
+    throw badInput(`${where}: manifest version ${String(header.data.version)} is not supported by this fixynn (supported: ${wanted}); regenerate the design`);
   }
   const parsed = manifestSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw badInput(`${where}: invalid manifest: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
-  const quantization = parseQuantizedGraph(JSON.stringify(parsed.data.quantization), `${where} (quantization)`);
-  const manifest: Manifest = { ...parsed.data, quantization };
-  checkConsistency(manifest, where);
+  const parts = parsed.data.parts.map((p, i) => readPart(p, `${where} (part ${i} '${p.name}')`));
+  const manifest: Manifest = { ...parsed.data, parts };
+  checkWhole(manifest, where);
   return manifest;
 }
 
-/** Facts the schema cannot express: layer count and shapes agree with the quantized graph. */
-function checkConsistency(m: Manifest, where: string): void {
-  const q = m.quantization;
-  if (m.layers.length !== m.fixedLayerCount || q.layers.length !== m.fixedLayerCount) {
-    throw badInput(`${where}: ${m.fixedLayerCount} fixed layers, but ${m.layers.length} layer entries and ${q.layers.length} quantized layers`);
+/** One part's section: its own facts beyond the schema, per kind. */
+function readPart(p: z.infer<typeof partSchema>, where: string): Part {
+  switch (p.kind) {
+    case 'ffe': {
+      const part: FfePart = { ...p, quantization: parseQuantizedGraph(JSON.stringify(p.quantization), `${where}: quantization`) };
+      checkFfePart(part, where);
+      return part;
+    }
   }
-  m.layers.forEach((layer, i) => {
+}
+
+/** The fixed part: layer count and shapes agree with its quantized graph. */
+function checkFfePart(p: FfePart, where: string): void {
+  const q = p.quantization;
+  if (p.layers.length !== p.fixedLayerCount || q.layers.length !== p.fixedLayerCount) {
+    throw badInput(`${where}: ${p.fixedLayerCount} fixed layers, but ${p.layers.length} layer entries and ${q.layers.length} quantized layers`);
+  }
+  p.layers.forEach((layer, i) => {
     const tensor = q.tensors[q.layers[i]?.output ?? ''];
     const shape = tensor ? tensor.shape.join('x') : '?';
     if (layer.index !== i || shape !== `${layer.out.channels}x${layer.out.height}x${layer.out.width}`) {
       throw badInput(`${where}: layer ${i} ('${layer.name}') disagrees with the quantized graph (output ${shape})`);
     }
   });
+}
+
+/** The whole: part names unique, the parts chained stream to stream from the top's input to its output. */
+function checkWhole(m: Manifest, where: string): void {
+  const names = m.parts.map((p) => p.name);
+  if (new Set(names).size !== names.length) throw badInput(`${where}: two parts share a name (${names.join(', ')})`);
+  const same = (a: Stream, b: Stream): boolean => JSON.stringify(a) === JSON.stringify(b);
+  let stream = m.top.input;
+  let from = 'the top\'s input';
+  for (const p of m.parts) {
+    if (!same(stream, p.input)) throw badInput(`${where}: part '${p.name}' takes ${formatStream(p.input)}, but ${from} is ${formatStream(stream)}`);
+    stream = p.output;
+    from = `part '${p.name}''s output`;
+  }
+  if (!same(stream, m.top.output)) throw badInput(`${where}: the top's output is ${formatStream(m.top.output)}, but ${from} is ${formatStream(stream)}`);
+}
+
+export function formatStream(s: Stream): string {
+  return `${s.channels}x${s.height}x${s.width} (${s.type.signed ? 'signed' : 'unsigned'} ${s.type.bits}-bit)`;
 }
 
 function sortKeys(value: unknown): unknown {

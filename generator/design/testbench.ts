@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { isLegalIdentifier, MAX_IDENTIFIER_LENGTH, NameScope, renderHeader, type HeaderInfo } from '../emit/index.js';
+import { beatWidth } from '../contract/stream.js';
 import type { CoreDesign } from './core.js';
 
 export const TB_VERILOG = 'tb/ffe_tb.v';
@@ -39,8 +40,8 @@ export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testben
     header: headerText,
     tb,
     top: design.top,
-    inWidth: design.input.channels * design.input.bits,
-    outWidth: design.output.channels * design.output.bits,
+    inWidth: beatWidth(design.input),
+    outWidth: beatWidth(design.output),
     inHeight: design.input.height,
     inWidthPixels: design.input.width,
     outBeats: design.output.height * design.output.width,

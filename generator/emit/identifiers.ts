@@ -72,6 +72,7 @@ export function verilogIdentifier(raw: string): string {
  */
 export class NameScope {
   private readonly used = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
 
   constructor(reserved: Iterable<string> = []) {
     for (const r of reserved) this.used.add(r.toLowerCase());
@@ -81,10 +82,14 @@ export class NameScope {
   claim(raw: string): string {
     const base = verilogIdentifier(raw);
     let candidate = base;
-    for (let n = 2; this.used.has(candidate.toLowerCase()); n++) {
-      const suffix = `_${n}`;
+    // Suffixes below the last one handed out for this base are taken already: start after it (many
+    // temporaries share a base, e.g. `y_add`, and a search from _2 each time would be quadratic).
+    let n = this.nextSuffix.get(base.toLowerCase()) ?? 2;
+    while (this.used.has(candidate.toLowerCase())) {
+      const suffix = `_${n++}`;
       candidate = `${base.slice(0, MAX_IDENTIFIER_LENGTH - suffix.length)}${suffix}`;
     }
+    this.nextSuffix.set(base.toLowerCase(), n);
     this.used.add(candidate.toLowerCase());
     return candidate;
   }

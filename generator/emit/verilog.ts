@@ -1,7 +1,12 @@
 /**
  * The Verilog printer: DSL modules -> Verilog-2005 text, one file per module (Verilator's style rules
- * want the file named after its module). Deterministic: names come from declaration order, temporaries
- * are numbered in print order, nothing depends on time, paths or hash iteration order.
+ * want the file named after its module). Deterministic: names come from declaration order, nothing
+ * depends on time, paths or hash iteration order.
+ *
+ * Readable: a named wire holds its own operation (`assign x = a + b`, no temporary between), a
+ * temporary is named after the signal it helps compute (`acc_next_add`), a constant left shift is wiring
+ * written inline (`{a, 2'd0}`), and a signal's or instance's comment (`describe()`) is printed above the
+ * line that drives it. Identical operations are one node already (the DSL hash-conses them), so one wire.
  *
  * How widths stay exact: every operation gets its own named wire of exactly its type, and each operand
  * is first brought to the operation's width explicitly (sign/zero extension by concatenation, or a slice
@@ -85,6 +90,19 @@ function commentLines(text: string): string[] {
   return text.split(/\r?\n/).map((line) => `// ${line.replace(/[^\x20-\x7e]/g, '?')}`.trimEnd());
 }
 
+/** A temporary's suffix: what its operation does (`lt`, `and`, `add`, `mux`, ...). */
+function opTag(e: Expr): string {
+  const n = e.node;
+  if (n.op === 'cmp' || n.op === 'bitwise') return n.kind;
+  if (n.op === 'reduce') return `red${n.kind}`;
+  if (n.op === 'mulConst') return 'mul';
+  return n.op;
+}
+
+function sameType(a: Expr, b: Expr): boolean {
+  return a.width === b.width && a.signed === b.signed;
+}
+
 /** `n` copies of a bit, as a concatenation item. */
 function replicate(n: number, bit: string): string {
   return n === 1 ? bit : `{${n}{${bit}}}`;
@@ -122,6 +140,8 @@ class ModulePrinter {
   private readonly decls: string[] = [];
   private readonly body: string[] = [];
   private tempCount = 0;
+  /** The signal whose value is being printed: temporaries are named after it. */
+  private context: string | undefined;
 
   constructor(m: Module, moduleNames: ReadonlyMap<Module, string>, childPorts: ReadonlyMap<Module, ReadonlyMap<string, string>>) {
     this.m = m;
@@ -145,6 +165,7 @@ class ModulePrinter {
     for (const sig of this.m.signals) {
       if (sig.kind === 'input' || sig.kind === 'output' || sig.kind === 'param') continue;
       this.declare(this.names.get(sig)!, sig.type);
+      if (sig.comment !== undefined && sig.kind !== 'wire') this.decls.push(...commentLines(sig.comment));
       this.decls.push(`${sig.kind === 'reg' || sig.kind === 'memread' ? 'reg' : 'wire'} ${declType(sig.type)}${this.names.get(sig)!};`);
     }
     for (const sig of this.m.signals) if (sig.kind === 'input' || sig.kind === 'param') this.usedBits.set(this.names.get(sig)!, new Array<boolean>(sig.width).fill(false));
@@ -213,8 +234,18 @@ class ModulePrinter {
         continue;
       }
       stack.push({ e: top.e, expanded: true });
-      for (const x of [...operands(top.e)].reverse()) if (this.isOperation(x) && !this.printed.has(x)) stack.push({ e: x, expanded: false });
+      for (const x of [...this.printedOperands(top.e)].reverse()) if (!this.printed.has(x)) stack.push({ e: x, expanded: false });
     }
+  }
+
+  /** A constant left shift read at full width or wider: wiring, written inline as `{a, k'd0}`. */
+  private isInlineShift(e: Expr): e is Expr & { node: { op: 'shl'; a: Expr; k: number } } {
+    return e.node.op === 'shl' && this.isOperation(e) && !this.printed.has(e) && e.width - e.node.k >= 1;
+  }
+
+  /** The operations `e`'s text reads by name: its operands, looking through inline shifts. */
+  private printedOperands(e: Expr): Expr[] {
+    return operands(e).flatMap((x) => (!this.isOperation(x) ? [] : this.isInlineShift(x) ? this.printedOperands(x) : [x]));
   }
 
   /** Print one operation whose operands are all printed already. */
@@ -224,7 +255,7 @@ class ModulePrinter {
       this.printed.set(e, alias);
       return;
     }
-    const name = this.scope.claim(`t${this.tempCount++}_${e.node.op}`);
+    const name = this.scope.claim(this.context === undefined ? `t${this.tempCount++}_${opTag(e)}` : `${this.context}_${opTag(e)}`);
     this.declare(name, e.type);
     const rhs = this.operation(e);
     const lhs = `wire ${declType(e.type)}${name} = `;
@@ -232,12 +263,17 @@ class ModulePrinter {
     this.printed.set(e, { kind: 'ident', name, type: e.type });
   }
 
-  /** A wrap or assume that keeps width and signedness changes no bit: reuse the operand's wire. */
+  /**
+   * A wrap or assume that keeps the width, or a slice of every bit, changes no bit: reuse the operand's
+   * wire, read in the node's type. Safe because no printed expression relies on a declared signedness:
+   * every extension is an explicit concatenation by the operand's type, every signed compare a $signed().
+   */
   private sameBits(e: Expr): Operand | undefined {
-    if (e.node.op !== 'wrap' && e.node.op !== 'assume') return undefined;
-    const inner = this.ref(e.node.a);
-    const same = inner.kind === 'ident' && inner.type.width === e.width && inner.type.signed === e.signed;
-    return same ? inner : undefined;
+    const n = e.node;
+    const whole = n.op === 'wrap' || n.op === 'assume' || (n.op === 'slice' && n.lo === 0 && n.hi === n.a.width - 1);
+    if (!whole) return undefined;
+    const inner = this.ref(n.a);
+    return inner.kind === 'ident' && inner.type.width === e.width ? { kind: 'ident', name: inner.name, type: e.type } : undefined;
   }
 
   private markUsed(name: string, hi: number, lo: number): void {
@@ -248,6 +284,7 @@ class ModulePrinter {
 
   /** An operand's value as exactly `width` bits (extended by its signedness, or its low bits). */
   private fit(e: Expr, width: number): string {
+    if (this.isInlineShift(e) && width >= e.width) return `{${this.fit(e.node.a, width - e.node.k)}, ${e.node.k}'d0}`;
     const op = this.ref(e);
     if (op.kind === 'const') return literal(op.value, width);
     const w = op.type.width;
@@ -265,6 +302,12 @@ class ModulePrinter {
 
   /** Bits [hi:lo] of an operand's two's complement form; bits above its width repeat its sign. */
   private bits(e: Expr, hi: number, lo: number): string {
+    if (this.isInlineShift(e)) {
+      const k = e.node.k;
+      if (lo >= k) return this.bits(e.node.a, hi - k, lo - k);
+      if (hi < k) return literal(0n, hi - lo + 1);
+      return `{${this.bits(e.node.a, hi - k, 0)}, ${k - lo}'d0}`;
+    }
     const op = this.ref(e);
     if (op.kind === 'const') return literal(BigInt.asUintN(hi - lo + 1, toBits(op.value, hi + 1) >> BigInt(lo)), hi - lo + 1);
     const w = op.type.width;
@@ -338,21 +381,32 @@ class ModulePrinter {
   private printDriven(sig: Signal): void {
     const name = this.names.get(sig)!;
     const driver = sig.driver!;
-    if (this.canPrintInto(sig, driver)) {
-      // The wire or output itself holds the operation: no extra temporary.
-      for (const x of operands(driver)) if (this.isOperation(x)) this.printTree(x);
-      const rhs = this.operation(driver);
-      this.body.push(typeof rhs === 'string' ? `assign ${name} = ${rhs};` : wrapList(`assign ${name} = {`, rhs, '};', ''));
-      this.printed.set(driver, { kind: 'ident', name, type: sig.type });
-      return;
+    this.context = name;
+    const comment = sig.comment === undefined ? [] : commentLines(sig.comment);
+    // Look through narrowings that keep every bit (an `.assume()` of the exact interval, say).
+    const wrappers: Expr[] = [];
+    let held = driver;
+    while ((held.node.op === 'assume' || held.node.op === 'wrap') && this.isOperation(held.node.a) && !this.printed.has(held) && sameType(held.node.a, sig)) {
+      wrappers.push(held);
+      held = held.node.a;
     }
-    this.body.push(`assign ${name} = ${this.fit(driver, sig.width)};`);
+    if (this.canPrintInto(sig, held)) {
+      // The wire or output itself holds the operation: no extra temporary.
+      for (const x of this.printedOperands(held)) this.printTree(x);
+      const rhs = this.operation(held);
+      this.body.push(...comment, typeof rhs === 'string' ? `assign ${name} = ${rhs};` : wrapList(`assign ${name} = {`, rhs, '};', ''));
+      for (const e of [held, ...wrappers]) this.printed.set(e, { kind: 'ident', name, type: sig.type });
+    } else {
+      const rhs = this.fit(driver, sig.width);
+      this.body.push(...comment, `assign ${name} = ${rhs};`);
+    }
+    this.context = undefined;
   }
 
   /** An unprinted operation of exactly the signal's type, that is not a no-op narrowing. */
   private canPrintInto(sig: Signal, driver: Expr): boolean {
     if (!this.isOperation(driver) || this.printed.has(driver)) return false;
-    if (driver.width !== sig.width || driver.signed !== sig.signed) return false;
+    if (!sameType(driver, sig)) return false;
     return this.sameBits(driver) === undefined;
   }
 
@@ -363,6 +417,7 @@ class ModulePrinter {
     const clk = this.fit(clock, 1);
     const groups = new Map<string, { reset: string | undefined; enable: string | undefined; regs: Reg[] }>();
     for (const r of this.m.regs) {
+      this.context = `${this.names.get(r)!}_en`;
       const reset = r.reset === undefined ? undefined : this.fit(r.reset, 1);
       const enable = r.enable === undefined ? undefined : this.fit(r.enable, 1);
       const key = `${reset ?? ''}|${enable ?? ''}`;
@@ -371,7 +426,11 @@ class ModulePrinter {
       groups.set(key, g);
     }
     for (const g of groups.values()) {
-      const loads = g.regs.map((r) => `${this.names.get(r)!} <= ${this.fit(r.driver!, r.width)};`);
+      const loads = g.regs.map((r) => {
+        this.context = `${this.names.get(r)!}_next`;
+        return `${this.names.get(r)!} <= ${this.fit(r.driver!, r.width)};`;
+      });
+      this.context = undefined;
       const resets = g.regs.map((r) => `${this.names.get(r)!} <= ${literal(r.init, r.width)};`);
       this.body.push('', `always @(posedge ${clk}) begin`);
       const indent = (lines: string[], depth: number): string[] => lines.map((l) => '  '.repeat(depth) + l);
@@ -396,6 +455,7 @@ class ModulePrinter {
   private printMemoryPorts(mem: Memory): void {
     const clk = this.fit(this.m.clock!, 1);
     const name = this.memNames.get(mem)!;
+    this.context = name;
     const type = typeOfInterval(mem.range);
     const always = (enable: Expr | undefined, statement: string): string[] =>
       enable === undefined || enable.constValue === 1n
@@ -414,12 +474,14 @@ class ModulePrinter {
     for (const rd of mem.reads) {
       this.body.push(...always(rd.enable, `${this.names.get(rd)!} <= ${name}[${this.fit(rd.addr, mem.addrWidth)}];`));
     }
+    this.context = undefined;
   }
 
   private printInstance(inst: Instance): void {
     const ports = this.childPorts.get(inst.module)!;
     const conns: string[] = [];
     for (const port of inst.module.signals) {
+      this.context = `${this.instNames.get(inst)!}_${port.name}`;
       if (port.kind === 'input') conns.push(`.${ports.get(port.name)!}(${this.fit(inst.connections.get(port.name)!, port.width)})`);
       if (port.kind === 'output') conns.push(`.${ports.get(port.name)!}(${this.names.get(inst.out(port.name))!})`);
     }
@@ -427,9 +489,11 @@ class ModulePrinter {
       const width = inst.module.params.find((x) => x.name === p)!.width;
       return `.${ports.get(p)!}(${literal(v, width).replace(/^\((.*)\)$/, '$1')})`;
     });
+    this.context = undefined;
     const list = (items: string[]): string[] => items.map((c, i) => `  ${c}${i < items.length - 1 ? ',' : ''}`);
     const head = params.length === 0 ? [this.moduleNames.get(inst.module)!] : [`${this.moduleNames.get(inst.module)!} #(`, ...list(params), ')'];
-    this.body.push('', ...head.slice(0, -1), `${head[head.length - 1]!} ${this.instNames.get(inst)!} (`, ...list(conns), ');');
+    const comment = inst.comment === undefined ? [] : commentLines(inst.comment);
+    this.body.push('', ...comment, ...head.slice(0, -1), `${head[head.length - 1]!} ${this.instNames.get(inst)!} (`, ...list(conns), ');');
   }
 
   /** One wire that reads every bit nothing else reads, so -Wall's UNUSED check stays quiet by design. */

@@ -8,10 +8,10 @@ import type { QConvLayer } from '../quant/ir.js';
 import { badInput } from '../common/errors.js';
 import type { Expr, Module } from '../hdl/index.js';
 import { windowGeometry } from './geometry.js';
-import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
-import { type ProductCost, type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
+import type { Stream } from '../contract/stream.js';
+import { Stages, finishLayer, layerShell } from './layer-module.js';
+import { type ProductOptions, type WeightedSpec, weightedStage } from './products.js';
 import { type FrontOptions, buildWindowFront } from './window.js';
-import { storageBits } from './storage.js';
 import { packChannels } from './stream.js';
 import type { BuiltLayer } from './types.js';
 
@@ -31,7 +31,18 @@ export function convMatrix(layer: QConvLayer, inChannels: number): number[][] {
 }
 
 export function convSpec(layer: QConvLayer, inChannels: number): WeightedSpec {
-  return { matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+  return { what: describeConv(layer, inChannels), matrix: convMatrix(layer, inChannels), bias: layer.bias, inputZeroPoint: layer.inputZeroPoint, requant: layer.requant };
+}
+
+/** Which weight meets which input: the comment above a layer's product (see convMatrix). */
+function describeConv(layer: QConvLayer, inChannels: number): string {
+  const [outC, perGroup, kh, kw] = layer.weightShape;
+  const outPerGroup = outC / layer.group;
+  const group = outPerGroup === 1 ? 'o' : `(o div ${outPerGroup})`;
+  const channel = layer.group === 1 ? 'c' : perGroup === 1 ? group : `${group}*${perGroup} + c`;
+  const index = kh * kw === 1 ? channel : `${layer.group === 1 || perGroup === 1 ? channel : `(${channel})`}*${kh * kw} + ky*${kw} + kx`;
+  // The layer's index, not its model name: no model string reaches the Verilog (the manifest maps them).
+  return `layer ${layer.index}: conv ${kh}x${kw}, ${inChannels} -> ${outC} channels, group ${layer.group}\nw[o][c][ky][kx] multiplies x<i>, i = ${index}`;
 }
 
 /** Window values in the matrix's input order: channel-major, then row, then column. */
@@ -41,7 +52,7 @@ export function windowInputs(value: (c: number, i: number, j: number) => Expr, c
   return out;
 }
 
-export function checkConvShapes(layer: QConvLayer, input: StreamShape, output: StreamShape, where: string): void {
+export function checkConvShapes(layer: QConvLayer, input: Stream, output: Stream, where: string): void {
   const [outC, perGroup] = layer.weightShape;
   if (perGroup * layer.group !== input.channels || outC !== output.channels || outC % layer.group !== 0) {
     throw badInput(`${where}: weights [${layer.weightShape.join(', ')}] with group ${layer.group} do not fit ${input.channels} input and ${output.channels} output channels`);
@@ -49,18 +60,18 @@ export function checkConvShapes(layer: QConvLayer, input: StreamShape, output: S
 }
 
 /** A pipeline continuation inside the same module (the pointwise half of a fused block). */
-export type FusedStage = (m: Module, stages: Stages, values: Expr[]) => { outputs: Expr[]; output: StreamShape; cost: ProductCost };
+export type FusedStage = (m: Module, stages: Stages, values: Expr[]) => { outputs: Expr[]; output: Stream };
 
 /**
  * Depthwise + pointwise fusion: the pointwise products take the depthwise layer's requantized outputs
  * straight from its pipeline register, with no line buffer, stream or skid buffer between them (the
  * depthwise requantization and activation stay, as the integer model computes them).
  */
-export function fusedPointwise(pw: QConvLayer, mid: StreamShape, output: StreamShape, options: ProductOptions): FusedStage {
+export function fusedPointwise(pw: QConvLayer, mid: Stream, output: Stream, options: ProductOptions): FusedStage {
   checkConvShapes(pw, mid, output, `layer ${pw.index} '${pw.name}'`);
   return (m, stages, values) => {
     const r = weightedStage(m, stages, 'pw_', values, convSpec(pw, mid.channels), options);
-    return { outputs: r.outputs, output, cost: r.cost };
+    return { outputs: r.outputs, output };
   };
 }
 
@@ -71,8 +82,8 @@ export function fusedPointwise(pw: QConvLayer, mid: StreamShape, output: StreamS
 export function buildConvModule(
   name: string,
   layer: QConvLayer,
-  input: StreamShape,
-  output: StreamShape,
+  input: Stream,
+  output: Stream,
   options: ProductOptions,
   after?: FusedStage,
   front: FrontOptions = {},
@@ -92,7 +103,6 @@ export function buildConvModule(
   const conv = weightedStage(m, stages, 'conv_', inputs, convSpec(layer, input.channels), options);
   let outputs = conv.outputs;
   let outShape = output;
-  const costs = [conv.cost];
   if (after !== undefined) {
     // The depthwise layer's own output, as it enters the pointwise products: a tap for diagnosis
     // (a beat moves on when the stage advances: every clock in credit mode, on ce in skid mode).
@@ -101,21 +111,10 @@ export function buildConvModule(
     const next = after(m, stages, outputs);
     outputs = next.outputs;
     outShape = next.output;
-    costs.push(next.cost);
   }
   finishLayer(shell, stages, outputs, outShape.type, window.sReady);
-  const total = (f: (c: ProductCost) => number): number => costs.reduce((n, c) => n + f(c), 0);
-  const cost: LayerCost = {
-    productAdders: total((c) => c.adders),
-    otherAdders: total((c) => c.requantAdders),
-    nonzeroWeights: total((c) => c.nonzeroWeights),
-    adderBits: total((c) => c.adderBits),
-    ...storageBits(m),
-    depth: Math.max(...costs.map((c) => c.depth)),
-    stages: stages.count + 1,
-  };
   // Stage-1 register, the stages, then the output buffer: the skid's head (skid mode), or FIFO write,
   // read and the skid's head (credit mode).
   const delay = pipelined ? stages.count + 4 : stages.count + 2;
-  return { module: m, input, output: outShape, cost, lagBeats: g.lag, tailBeats: g.tailBeats, delay };
+  return { module: m, input, output: outShape, stages: stages.count + 1, lagBeats: g.lag, tailBeats: g.tailBeats, delay };
 }

@@ -5,9 +5,9 @@
  */
 import { badInput } from '../common/errors.js';
 import type { QConvLayer, QGemmLayer } from '../quant/ir.js';
-import type { StreamShape } from './layer-module.js';
+import type { Stream } from '../contract/stream.js';
 
-export function gemmAsPointwise(layer: QGemmLayer, input: StreamShape): QConvLayer {
+export function gemmAsPointwise(layer: QGemmLayer, input: Stream): QConvLayer {
   const [outputs, inputs] = layer.weightShape;
   if (input.height !== 1 || input.width !== 1 || input.channels !== inputs) {
     throw badInput(

@@ -7,13 +7,13 @@
 import { badInput } from '../common/errors.js';
 import { type Expr, constant, mux } from '../hdl/index.js';
 import type { QGlobalAvgPoolLayer } from '../quant/ir.js';
-import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
-import { requantAdders, requantize } from './requant.js';
+import type { Stream } from '../contract/stream.js';
+import { Stages, finishLayer, layerShell } from './layer-module.js';
+import { requantize } from './requant.js';
 import { counter, unpackChannels } from './stream.js';
-import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 
-export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, input: StreamShape, output: StreamShape): BuiltLayer {
+export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, input: Stream, output: Stream): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   if (output.height !== 1 || output.width !== 1 || output.channels !== input.channels) throw badInput(`${where}: global pooling gives ${input.channels}x1x1, the graph says ${output.channels}x${output.height}x${output.width}`);
   const shell = layerShell(name, input);
@@ -36,19 +36,8 @@ export function buildGlobalPoolModule(name: string, layer: QGlobalAvgPoolLayer, 
   const accOffset = -BigInt(layer.inputZeroPoint) * BigInt(frame);
   const outputs = stages.register(
     'y',
-    sums.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax })),
+    sums.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax }, { module: m, name: `rq${c}` })),
   );
   finishLayer(shell, stages, outputs, output.type, shell.ce);
-  const adders = input.channels + r.multiplier.reduce((a, mult) => a + requantAdders(mult), 0);
-  const sumBits = input.type.bits + Math.ceil(Math.log2(frame + 1));
-  const cost: LayerCost = {
-    productAdders: 0,
-    otherAdders: adders,
-    nonzeroWeights: 0,
-    adderBits: input.channels * sumBits,
-    ...storageBits(m),
-    depth: 1,
-    stages: stages.count + 1,
-  };
-  return { module: m, input, output, cost, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
+  return { module: m, input, output, stages: stages.count + 1, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
 }

@@ -5,18 +5,18 @@
  * ```ts
  * const design = generateFfe(quantized, { fixedLayers: 9, strategy: 'shared' });
  * emitDesign(design.top, header);            // Verilog, one file per module
- * design.units / design.totals / design.throughput / design.latency   // the manifest's figures
+ * design.units / design.cost / design.throughput / design.latencyCycles   // the manifest's figures
  * ```
  * Streams (AXI4-Stream, one pixel with all channels per beat, channel 0 in the low bits of tdata,
  * tuser = first pixel of a frame, tlast = last pixel of a row) enter at the top's s_* ports and leave
  * at m_*. Bit-exact with generator/golden's IntegerModel on `design.graph` (which differs from the input
  * graph only with `rawInput`, see raw-input.ts).
  */
-import { BLOCK_STRATEGIES, type BlockStrategy } from '../arith/cmvm-block.js';
+import { BLOCK_STRATEGIES, PRODUCTS_ROLE, type BlockStrategy } from '../arith/cmvm-block.js';
+import type { Stream } from '../contract/stream.js';
 import { FixynnError, badInput } from '../common/errors.js';
-import type { Module } from '../hdl/index.js';
+import { type CostFigures, type DesignCosts, type Module, ZERO_COSTS, addCosts, costFiguresOf, designCosts } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
-import type { LayerCost, StreamShape } from './layer-module.js';
 import { foldRawInput } from './raw-input.js';
 import { assembleTop } from './top.js';
 import type { FfeUnit } from './types.js';
@@ -26,7 +26,20 @@ export { planUnits, isDepthwise, isPointwise } from './top.js';
 export type { FfeUnit } from './types.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
 export { foldRawInput, rawInputMapping } from './raw-input.js';
-export type { LayerCost, StreamShape } from './layer-module.js';
+
+/** Constant arithmetic of every fixed product (`--arith`). */
+export type ArithStrategy = BlockStrategy;
+
+/**
+ * A unit's (or the design's) hardware as the cost model counts it in the netlist (docs/costs.md):
+ * every figure of CostFigures, and the part of them inside the constant weight products.
+ */
+export interface LayerCost extends CostFigures {
+  /** Adders inside the constant weight products (the CMVM blocks), a part of `adders`. */
+  readonly productAdders: number;
+  /** Their result widths summed, a part of `adderBits`. */
+  readonly productAdderBits: number;
+}
 
 export interface FfeOptions {
   /** Layers 0..K-1 become hardware (K >= 1). */
@@ -55,8 +68,8 @@ export interface FfeUnitReport {
   readonly kind: string;
   readonly inputTensor: string;
   readonly outputTensor: string;
-  readonly input: StreamShape;
-  readonly output: StreamShape;
+  readonly input: Stream;
+  readonly output: Stream;
   readonly cost: LayerCost;
   /** Input beats between a pixel and the output it carries (window geometry). */
   readonly lagBeats: number;
@@ -86,9 +99,12 @@ export interface FfeDesign {
   readonly pipeline: number;
   readonly rawInput: boolean;
   readonly units: readonly FfeUnitReport[];
-  readonly input: StreamShape & { readonly tensor: string };
-  readonly output: StreamShape & { readonly tensor: string };
-  readonly totals: LayerCost;
+  readonly input: Stream & { readonly tensor: string };
+  readonly output: Stream & { readonly tensor: string };
+  /** The whole top, every unit and the glue between them (stream joins, framing check). */
+  readonly cost: LayerCost;
+  /** The top's own logic outside the units. */
+  readonly glueCost: LayerCost;
   readonly throughput: {
     /** Input beats per frame: the ideal cycles per frame at one pixel per clock. */
     readonly inputBeatsPerFrame: number;
@@ -101,18 +117,20 @@ export interface FfeDesign {
   readonly latencyCycles: number;
 }
 
-function sumCosts(costs: readonly LayerCost[]): LayerCost {
-  const add = (f: (c: LayerCost) => number) => costs.reduce((n, c) => n + f(c), 0);
-  return {
-    productAdders: add((c) => c.productAdders),
-    otherAdders: add((c) => c.otherAdders),
-    nonzeroWeights: add((c) => c.nonzeroWeights),
-    adderBits: add((c) => c.adderBits),
-    registerBits: add((c) => c.registerBits),
-    memoryBits: add((c) => c.memoryBits),
-    depth: Math.max(0, ...costs.map((c) => c.depth)),
-    stages: add((c) => c.stages),
-  };
+/** No hardware (a layer fused inside another layer's unit). */
+export const NO_COST: LayerCost = { ...ZERO_COSTS, productAdders: 0, productAdderBits: 0 };
+
+function addLayerCosts(a: LayerCost, b: LayerCost): LayerCost {
+  return { ...addCosts(a, b), productAdders: a.productAdders + b.productAdders, productAdderBits: a.productAdderBits + b.productAdderBits };
+}
+
+/** The cost model's figures of some disjoint modules (each with its instances) as one LayerCost. */
+function costOf(modules: readonly Module[], cache: Map<Module, DesignCosts>): LayerCost {
+  return modules.reduce<LayerCost>((sum, m) => {
+    const c = designCosts(m, cache);
+    const products = c.roles[PRODUCTS_ROLE] ?? ZERO_COSTS;
+    return addLayerCosts(sum, { ...costFiguresOf(c), productAdders: products.adders, productAdderBits: products.adderBits });
+  }, NO_COST);
 }
 
 function checkOptions(graph: QuantizedGraph, o: FfeOptions): void {
@@ -145,6 +163,16 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
   const name = options.name ?? 'fixynn_ffe';
   const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true });
   const timings = unitTimings(graph, assembly.units);
+  const cache = new Map<Module, DesignCosts>();
+  const unitCosts = assembly.units.map((u) => costOf([u.built.module, ...(u.skipFifo ? [u.skipFifo] : [])], cache));
+  const cost = costOf([assembly.top], cache);
+  const inUnits = unitCosts.reduce(addLayerCosts, NO_COST);
+  // The glue is the top's own logic: every instance of the top is a unit or a unit's skip FIFO.
+  const glueCost: LayerCost = { ...NO_COST, ...designCosts(assembly.top, cache).own };
+  const whole = addCosts(inUnits, glueCost);
+  if (whole.adders !== cost.adders || whole.registerBits !== cost.registerBits || whole.memoryBits !== cost.memoryBits || inUnits.productAdders !== cost.productAdders) {
+    throw new Error('internal: the units and the glue do not add up to the top\'s cost (an instance of the top belongs to no unit)');
+  }
   const units = assembly.units.map((u: FfeUnit, i): FfeUnitReport => ({
     module: u.built.module.name,
     layers: u.layers.map((index) => ({ index, name: graph.layers[index]!.name, kind: graph.layers[index]!.kind })),
@@ -153,7 +181,7 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     outputTensor: u.outputTensor,
     input: u.built.input,
     output: u.built.output,
-    cost: u.built.cost,
+    cost: unitCosts[i]!,
     lagBeats: u.built.lagBeats,
     tailBeats: u.built.tailBeats,
     idleBeforeFlush: u.idleBeforeFlush,
@@ -174,7 +202,8 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     units,
     input: { ...assembly.input, tensor: graph.input.tensor },
     output: { ...assembly.output, tensor: units[units.length - 1]!.outputTensor },
-    totals: sumCosts(units.map((u) => u.cost)),
+    cost,
+    glueCost,
     throughput: { inputBeatsPerFrame: frame, outputBeatsPerFrame: assembly.output.height * assembly.output.width },
     latencyCycles,
   };

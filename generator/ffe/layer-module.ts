@@ -7,30 +7,8 @@
  * m_tlast (last pixel of a row). Layers count positions themselves: a frame is H x W beats.
  */
 import { type Expr, Module, type Wire, concat, mux, u } from '../hdl/index.js';
+import type { Stream } from '../contract/stream.js';
 import { type PixelType, type SkidBuffer, type SkidOutput, counter, packChannels, skidBuffer } from './stream.js';
-
-export interface StreamShape {
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-  readonly type: PixelType;
-}
-
-export interface LayerCost {
-  /** Adders of the constant weight products (the CMVM adder graphs; for `multiply`, their CSD equivalent). */
-  readonly productAdders: number;
-  /** Adders of requantization (CSD of M plus the addend), pooling trees and accumulators. */
-  readonly otherAdders: number;
-  /** Nonzero fixed weights (productAdders / nonzeroWeights is the figure bench:ffe reports). */
-  readonly nonzeroWeights: number;
-  readonly adderBits: number;
-  readonly registerBits: number;
-  readonly memoryBits: number;
-  /** Adder levels of the deepest combinational path through the constant products. */
-  readonly depth: number;
-  /** Register stages from an accepted input beat to the output skid buffer. */
-  readonly stages: number;
-}
 
 /**
  * How a layer's pipeline stalls.
@@ -57,7 +35,7 @@ export interface LayerShell {
   readonly ceWire?: Wire;
 }
 
-export function layerShell(name: string, input: StreamShape, mode: FlowMode = 'skid'): LayerShell {
+export function layerShell(name: string, input: Stream, mode: FlowMode = 'skid'): LayerShell {
   const m = new Module(name);
   m.addClock();
   const rst = m.input('rst', u(1));

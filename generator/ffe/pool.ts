@@ -11,10 +11,10 @@ import { badInput } from '../common/errors.js';
 import { type Expr, mux, sum } from '../hdl/index.js';
 import type { QPoolLayer } from '../quant/ir.js';
 import { windowGeometry } from './geometry.js';
-import { type LayerCost, type StreamShape, Stages, finishLayer, layerShell } from './layer-module.js';
-import { requantAdders, requantize } from './requant.js';
+import type { Stream } from '../contract/stream.js';
+import { Stages, finishLayer, layerShell } from './layer-module.js';
+import { requantize } from './requant.js';
 import { typeMin } from './stream.js';
-import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 import { type FrontOptions, buildWindowFront } from './window.js';
 
@@ -29,7 +29,7 @@ function maxTree(values: readonly Expr[]): Expr {
   return level[0]!;
 }
 
-export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamShape, output: StreamShape, frontOptions: FrontOptions = {}): BuiltLayer {
+export function buildPoolModule(name: string, layer: QPoolLayer, input: Stream, output: Stream, frontOptions: FrontOptions = {}): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   if (input.channels !== output.channels) throw badInput(`${where}: pooling keeps the channel count (${input.channels} in, ${output.channels} out)`);
   const shell = layerShell(name, input);
@@ -52,18 +52,8 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: StreamSh
   const accOffset = -BigInt(layer.inputZeroPoint) * BigInt(isMax ? 1 : taps);
   const outputs = stages.register(
     'y',
-    registered.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax })),
+    registered.map((v, c) => requantize(v, { multiplier: r.multiplier[c]!, shift: r.shift[c]!, accOffset, outputZeroPoint: r.outputZeroPoint, clampMin: r.clampMin, clampMax: r.clampMax }, { module: m, name: `rq${c}` })),
   );
   finishLayer(shell, stages, outputs, output.type, front.sReady);
-  const adders = input.channels * (taps - 1) + r.multiplier.reduce((a, mult) => a + requantAdders(mult), 0);
-  const cost: LayerCost = {
-    productAdders: 0,
-    otherAdders: adders,
-    nonzeroWeights: 0,
-    adderBits: adders * (input.type.bits + Math.ceil(Math.log2(taps))),
-    ...storageBits(m),
-    depth: Math.ceil(Math.log2(Math.max(2, taps))),
-    stages: stages.count + 1,
-  };
-  return { module: m, input, output, cost, lagBeats: g.lag, tailBeats: g.tailBeats, delay: stages.count + 2 };
+  return { module: m, input, output, stages: stages.count + 1, lagBeats: g.lag, tailBeats: g.tailBeats, delay: stages.count + 2 };
 }

@@ -12,7 +12,7 @@ import { buildCmvmBlock, type BlockStrategy } from '../arith/cmvm-block.js';
 import type { ConstMatrix } from '../arith/index.js';
 import { type Expr, type Module, constant } from '../hdl/index.js';
 import type { Stages } from './layer-module.js';
-import { type ChannelRequant, requantAdders, requantize } from './requant.js';
+import { type ChannelRequant, requantize } from './requant.js';
 
 export interface ProductOptions {
   readonly strategy: BlockStrategy;
@@ -20,17 +20,9 @@ export interface ProductOptions {
   readonly pipeline?: number;
 }
 
-export interface ProductCost {
-  /** Adders of the weight products. */
-  readonly adders: number;
-  /** Adders of the requantization. */
-  readonly requantAdders: number;
-  readonly adderBits: number;
-  readonly depth: number;
-  readonly nonzeroWeights: number;
-}
-
 export interface WeightedSpec {
+  /** What the product computes, for comments (e.g. `layer 2 'conv3' (Conv 3x3): x<i>, i = (c*3 + ky)*3 + kx`). */
+  readonly what: string;
   /** W[output][input] over `inputs` (in the same order). */
   readonly matrix: ConstMatrix;
   readonly bias: readonly number[];
@@ -59,16 +51,15 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
   });
 }
 
-/** y = requant(bias' + W x): two registered stages. Returns the output channels and the cost. */
-export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[]; cost: ProductCost } {
+/**
+ * y = requant(bias' + W x): two registered stages. Returns the output channels. The products are a CMVM
+ * block module (role `products`), so the cost model counts their adders apart (docs/costs.md).
+ */
+export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[] } {
   // Only inputs that some weight uses become block ports (a dead input costs nothing but a port).
   const used = inputs.map((_, i) => spec.matrix.some((row) => row[i] !== 0));
   const columns = inputs.map((_, i) => i).filter((i) => used[i]);
-  const nonzeroWeights = spec.matrix.reduce((n, row) => n + row.filter((w) => w !== 0).length, 0);
   let dots: Expr[];
-  let adders = 0;
-  let adderBits = 0;
-  let depth = 0;
   if (columns.length === 0) {
     dots = spec.matrix.map(() => constant(0));
   } else {
@@ -78,18 +69,17 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
       strategy: options.strategy,
       pipeline: options.pipeline ?? 0,
+      // Ports keep the column index of W (not the position among used columns): the names a reader
+      // computes from a weight's coordinates (README, "Tracing a weight to its adders").
+      inputNames: columns.map((i) => `x${i}`),
     });
     const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
-    const inst = m.instance(`${prefix}cmvm`, block.module, connections);
+    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
     dots = block.outputNames.map((n) => inst.out(n));
     stages.delayFlags(`${prefix}blk`, block.latency);
-    adders = block.cost.adders;
-    adderBits = block.cost.adderBits;
-    depth = block.cost.depth;
   }
   const registeredDots = stages.register(`${prefix}dot`, dots);
   const requants = channelRequants(spec);
-  const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!)));
-  const requantCost = requants.reduce((n, r) => n + requantAdders(r.multiplier), 0);
-  return { outputs, cost: { adders, requantAdders: requantCost, adderBits, depth, nonzeroWeights } };
+  const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!, { module: m, name: `${prefix}rq${o}` })));
+  return { outputs };
 }

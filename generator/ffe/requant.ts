@@ -9,7 +9,7 @@
  * as a balanced tree (positive digits) minus a tree of the negative ones. No multiplier.
  */
 import { toCsd } from '../arith/index.js';
-import { type Expr, constant, sum } from '../hdl/index.js';
+import { type Expr, type Module, constant, sum } from '../hdl/index.js';
 
 export interface ChannelRequant {
   readonly multiplier: number;
@@ -39,11 +39,17 @@ export function timesConstant(dot: Expr, multiplier: number | bigint): Expr {
   return sum(positive).sub(sum(negative));
 }
 
-export function requantize(dot: Expr, r: ChannelRequant): Expr {
-  return timesConstant(dot, r.multiplier).add(requantAddend(r)).shr(r.shift).clamp(r.clampMin, r.clampMax);
-}
-
-/** Adders spent by `requantize` (CSD digits - 1, plus the addend), for the cost report. */
-export function requantAdders(multiplier: number): number {
-  return Math.max(0, toCsd(multiplier).length - 1) + 1;
+/**
+ * The requantized value of one channel. Given `named`, as two commented wires a reader can find:
+ * `<name>_scaled` = dot * M and `<name>` = the clamped result (the requantization of that channel).
+ */
+export function requantize(dot: Expr, r: ChannelRequant, named?: { readonly module: Module; readonly name: string }): Expr {
+  const product = timesConstant(dot, r.multiplier);
+  const scaled = named === undefined ? product : named.module.wire(`${named.name}_scaled`, product).describe(`requantization: dot * M, M = ${r.multiplier} as CSD shift-adds`);
+  const addend = requantAddend(r);
+  const result = scaled.add(addend).shr(r.shift).clamp(r.clampMin, r.clampMax);
+  if (named === undefined) return result;
+  return named.module
+    .wire(named.name, result)
+    .describe(`requantized: clamp((scaled ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}) >> ${r.shift}, ${r.clampMin}, ${r.clampMax}); the addend holds bias, rounding and zero point ${r.outputZeroPoint}`);
 }

@@ -14,14 +14,14 @@
 import { badInput } from '../common/errors.js';
 import { type Expr, Module, mux, u } from '../hdl/index.js';
 import type { QAddLayer } from '../quant/ir.js';
-import { type LayerCost, type StreamShape, Stages, finishLayer } from './layer-module.js';
-import { requantAdders, timesConstant } from './requant.js';
+import type { Stream } from '../contract/stream.js';
+import { Stages, finishLayer } from './layer-module.js';
+import { timesConstant } from './requant.js';
 import { counter, skidBuffer, unpackChannels } from './stream.js';
-import { storageBits } from './storage.js';
 import type { BuiltLayer } from './types.js';
 
 /** A stream FIFO in inferred RAM with a two-slot output buffer. Ports as a layer: s_* in, m_* out. */
-export function skipFifoModule(name: string, shape: StreamShape, depth: number): BuiltLayer {
+export function skipFifoModule(name: string, shape: Stream, depth: number): BuiltLayer {
   const m = new Module(name);
   m.addClock();
   const rst = m.input('rst', u(1));
@@ -48,20 +48,19 @@ export function skipFifoModule(name: string, shape: StreamShape, depth: number):
   m.output('m_tdata', out.mData);
   m.output('m_tuser', out.mUser);
   m.output('m_tlast', out.mLast);
-  const cost: LayerCost = { productAdders: 0, otherAdders: 3, nonzeroWeights: 0, adderBits: 3 * Math.ceil(Math.log2(size + 1)), ...storageBits(m), depth: 1, stages: 2 };
-  return { module: m, input: shape, output: shape, cost, lagBeats: 0, tailBeats: 0, delay: 3 };
+  return { module: m, input: shape, output: shape, stages: 2, lagBeats: 0, tailBeats: 0, delay: 3 };
 }
 
 /** FIFO depth for a skip path whose main path consists of these units (in beats of the skip stream). */
 export function skipDepth(mainPath: readonly BuiltLayer[]): number {
-  return mainPath.reduce((n, u) => n + u.lagBeats + u.cost.stages + 3, 0) + 4;
+  return mainPath.reduce((n, u) => n + u.lagBeats + u.stages + 3, 0) + 4;
 }
 
 /**
  * The Add unit: main stream on s_* (inputs[0] of the layer), skip stream on k_* (inputs[1]); `swap`
  * when the skip is the layer's first input.
  */
-export function buildAddModule(name: string, layer: QAddLayer, main: StreamShape, skip: StreamShape, output: StreamShape, skipIsFirst: boolean): BuiltLayer {
+export function buildAddModule(name: string, layer: QAddLayer, main: Stream, skip: Stream, output: Stream, skipIsFirst: boolean): BuiltLayer {
   const where = `layer ${layer.index} '${layer.name}'`;
   if (main.channels !== skip.channels || main.height !== skip.height || main.width !== skip.width || output.channels !== main.channels) {
     throw badInput(`${where}: Add of ${main.channels}x${main.height}x${main.width} and ${skip.channels}x${skip.height}x${skip.width} (same shapes supported, no broadcasting)`);
@@ -96,7 +95,5 @@ export function buildAddModule(name: string, layer: QAddLayer, main: StreamShape
   );
   finishLayer({ module: m, rst, ce: skid.ce, sValid, sData, mReady, skid, mode: 'skid' }, stages, outputs, output.type, skid.ce.and(kValid));
   m.output('k_tready', skid.ce.and(sValid));
-  const adders = main.channels * (requantAdders(layer.inputMultipliers[0]) + requantAdders(layer.inputMultipliers[1]) + 1);
-  const cost: LayerCost = { productAdders: 0, otherAdders: adders, nonzeroWeights: 0, adderBits: adders * (main.type.bits + 18), ...storageBits(m), depth: 4, stages: stages.count + 1 };
-  return { module: m, input: main, output, cost, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
+  return { module: m, input: main, output, stages: stages.count + 1, lagBeats: 0, tailBeats: 0, delay: stages.count + 1 };
 }

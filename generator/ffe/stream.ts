@@ -9,12 +9,10 @@
  * leaving the pipeline lands in the second slot and `ce` falls on the next clock, so nothing is lost or
  * repeated; when the consumer takes every beat, one slot stays free and the layer runs every clock.
  */
+import type { PixelType } from '../contract/stream.js';
 import { type Expr, type Module, concat, constant, mux } from '../hdl/index.js';
 
-export interface PixelType {
-  readonly bits: number;
-  readonly signed: boolean;
-}
+export type { PixelType } from '../contract/stream.js';
 
 export function typeMin(t: PixelType): number {
   return t.signed ? -(2 ** (t.bits - 1)) : 0;

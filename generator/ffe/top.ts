@@ -13,10 +13,9 @@ import { buildAddModule, skipDepth, skipFifoModule } from './residual.js';
 import { buildConvModule, fusedPointwise } from './conv.js';
 import { gemmAsPointwise } from './gemm.js';
 import { buildGlobalPoolModule } from './global-pool.js';
-import type { StreamShape } from './layer-module.js';
 import { buildPoolModule } from './pool.js';
 import type { ProductOptions } from './products.js';
-import { streamShapeOf } from './shapes.js';
+import { type Stream, streamOfTensor } from '../contract/stream.js';
 import { counter } from './stream.js';
 import { flushPatience, type SteadyStream, steadyInput, steadyOutput, windowOf } from './timing.js';
 import { windowGeometry } from './geometry.js';
@@ -59,10 +58,10 @@ export function planUnits(graph: QuantizedGraph, fixed: number): number[][] {
   return units;
 }
 
-function shapeOf(graph: QuantizedGraph, tensor: string): StreamShape {
+function shapeOf(graph: QuantizedGraph, tensor: string): Stream {
   const t = graph.tensors[tensor];
   if (t === undefined) throw badInput(`quantized graph: tensor '${tensor}' is missing`);
-  return streamShapeOf(t);
+  return streamOfTensor(t);
 }
 
 function buildUnit(graph: QuantizedGraph, indices: readonly number[], prefix: string, options: ProductOptions, front: FrontOptions): FfeUnit {
@@ -103,8 +102,8 @@ function addOperands(graph: QuantizedGraph, layer: QAddLayer): { main: string; s
 export interface TopAssembly {
   readonly top: Module;
   readonly units: readonly FfeUnit[];
-  readonly input: StreamShape;
-  readonly output: StreamShape;
+  readonly input: Stream;
+  readonly output: Stream;
 }
 
 /** A stream inside the top: its valid and data, and the ready its consumer drives. */
@@ -194,7 +193,7 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
       const fifoInst = m.instance(`u${i}_skip`, fifo.module, { rst, s_tvalid: skip.valid, s_tdata: skip.data, m_tready: fifoReady });
       skip.ready.drive(fifoInst.out('s_tready'));
       const built = buildAddModule(`${options.name}_l${layer.index}_add`, layer, shapeOf(graph, ops.main), shapeOf(graph, ops.skip), shapeOf(graph, layer.output), ops.skipIsFirst);
-      unit = { layers: indices, kind: 'add', built: withFifoCost(built, fifo), inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output, idleBeforeFlush: 0 };
+      unit = { layers: indices, kind: 'add', built, skipFifo: fifo.module, inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output, idleBeforeFlush: 0 };
       Object.assign(connections, { s_tvalid: main.valid, s_tdata: main.data, k_tvalid: fifoInst.out('m_tvalid'), k_tdata: fifoInst.out('m_tdata') });
       lastOut = instantiate(m, i, unit, connections, main.ready, streams, options, (ready) => fifoReady.drive(ready));
     } else {
@@ -224,12 +223,6 @@ function patienceOf(graph: QuantizedGraph, layer: QLayer, input: SteadyStream): 
   return flushPatience(windowGeometry({ height: shape.height, width: shape.width, ...windowOf(layer) }, `layer ${layer.index} '${layer.name}'`), input);
 }
 
-function withFifoCost(add: BuiltLayer, fifo: BuiltLayer): BuiltLayer {
-  const c = add.cost;
-  const f = fifo.cost;
-  return { ...add, cost: { ...c, otherAdders: c.otherAdders + f.otherAdders, adderBits: c.adderBits + f.adderBits, registerBits: c.registerBits + f.registerBits, memoryBits: c.memoryBits + f.memoryBits } };
-}
-
 /**
  * Instantiate a unit, drive its input ready, and register its output stream (the last unit's output
  * is returned to the caller, who drives its ready from m_tready).
@@ -245,7 +238,11 @@ function instantiate(
   driveSkipReady?: (ready: Expr) => void,
 ): { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } {
   const downstream = m.wire(`u${i}_out_ready`, u(1));
-  const inst = m.instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream });
+  const b = unit.built;
+  const shape = (x: Stream): string => `${x.channels}x${x.height}x${x.width}`;
+  const inst = m
+    .instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream })
+    .describe(`---- layer ${unit.layers.join(' + ')} (${unit.kind}): ${shape(b.input)} -> ${shape(b.output)} ----`);
   inputReady.drive(inst.out('s_tready'));
   if (driveSkipReady !== undefined) driveSkipReady(inst.out('k_tready'));
   const valid = inst.out('m_tvalid');
@@ -263,7 +260,7 @@ function instantiate(
   return { valid, data, user: inst.out('m_tuser'), last: inst.out('m_tlast'), ready };
 }
 /** Sticky flag: an accepted beat's tuser/tlast disagree with the counted position. */
-function framingCheck(m: Module, rst: Expr, accept: Expr, user: Expr, last: Expr, shape: StreamShape): Expr {
+function framingCheck(m: Module, rst: Expr, accept: Expr, user: Expr, last: Expr, shape: Stream): Expr {
   const col = counter(m, 'in_col', shape.width - 1, { step: accept, reset: rst });
   const endOfRow = col.eq(shape.width - 1);
   const row = counter(m, 'in_row', shape.height - 1, { step: accept.and(endOfRow), reset: rst });

@@ -1,12 +1,13 @@
 /** What every layer builder returns to the top assembly, and the units the top is made of. */
 import type { Module } from '../hdl/index.js';
-import type { LayerCost, StreamShape } from './layer-module.js';
+import type { Stream } from '../contract/stream.js';
 
 export interface BuiltLayer {
   readonly module: Module;
-  readonly input: StreamShape;
-  readonly output: StreamShape;
-  readonly cost: LayerCost;
+  readonly input: Stream;
+  readonly output: Stream;
+  /** Register stages from an accepted input beat to the output skid buffer (sizes a skip FIFO). */
+  readonly stages: number;
   /** Beats from an input pixel to the output position it carries (geometry lag; 0 for pixelwise layers). */
   readonly lagBeats: number;
   /** Beats after a frame's last pixel until its last output is due (made up by phantom beats when idle). */
@@ -28,6 +29,8 @@ export interface FfeUnit {
   readonly inputTensor: string;
   /** An Add's skip input (its other operand), consumed through a FIFO. */
   readonly skipTensor?: string;
+  /** An Add's skip FIFO module (instantiated beside the unit; its cost is the unit's). */
+  readonly skipFifo?: Module;
   readonly outputTensor: string;
   /** Clocks the unit's input may idle at a frame boundary before it flushes its frame tail (window.ts). */
   readonly idleBeforeFlush: number;

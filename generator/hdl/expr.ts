@@ -2,6 +2,11 @@
  * Expressions: immutable trees (DAGs, when a sub-expression is reused) over constants and named signals.
  * Each node's interval is computed exactly from its operands' intervals when it is built, and its type
  * is the narrowest one holding that interval (see interval.ts).
+ *
+ * Operation nodes are hash-consed: building the same operation on the same operands (constants by
+ * value) twice returns the first node, so a comparison written at two places in a generator is one
+ * node, one wire in the Verilog and one figure in the cost counts. Identity is exact structure and
+ * interval, never commutativity or algebra.
  */
 import {
   HdlError,
@@ -56,6 +61,8 @@ export type ExprNode =
 
 export type ExprLike = Expr | bigint | number;
 
+let nextUid = 0;
+
 /** Anything that owns signals (a Module); kept opaque here to avoid a module cycle. */
 export type Owner = object;
 
@@ -63,6 +70,10 @@ export class Expr {
   readonly node: ExprNode;
   readonly range: Interval;
   readonly type: BitType;
+  /** @internal A number unique to this node (the hash-consing key of its users). */
+  readonly uid = nextUid++;
+  /** @internal Operations already built with this node as first operand, by structural key. */
+  users: Map<string, Expr> | undefined;
 
   constructor(node: ExprNode, range: Interval) {
     this.node = node;
@@ -86,15 +97,15 @@ export class Expr {
 
   add(other: ExprLike): Expr {
     const b = lift(other);
-    return new Expr({ op: 'add', a: this, b }, interval(this.range.min + b.range.min, this.range.max + b.range.max));
+    return node({ op: 'add', a: this, b }, interval(this.range.min + b.range.min, this.range.max + b.range.max));
   }
   sub(other: ExprLike): Expr {
     const b = lift(other);
     if (b === this) return constant(0); // x - x: exact, and what lint would fold anyway
-    return new Expr({ op: 'sub', a: this, b }, interval(this.range.min - b.range.max, this.range.max - b.range.min));
+    return node({ op: 'sub', a: this, b }, interval(this.range.min - b.range.max, this.range.max - b.range.min));
   }
   neg(): Expr {
-    return new Expr({ op: 'neg', a: this }, interval(-this.range.max, -this.range.min));
+    return node({ op: 'neg', a: this }, interval(-this.range.max, -this.range.min));
   }
   /** Multiply by a constant, or by another expression (a multiplier whose interval is the corners' hull). */
   mul(k: bigint | number | Expr): Expr {
@@ -108,26 +119,26 @@ export class Expr {
     if (kk === 1n) return this;
     const p = this.range.min * kk;
     const q = this.range.max * kk;
-    return new Expr({ op: 'mulConst', a: this, k: kk }, p <= q ? interval(p, q) : interval(q, p));
+    return node({ op: 'mulConst', a: this, k: kk }, p <= q ? interval(p, q) : interval(q, p));
   }
   /** Multiply by 2^k. */
   shl(k: number): Expr {
     checkShift(k);
     const f = 1n << BigInt(k);
-    return new Expr({ op: 'shl', a: this, k }, interval(this.range.min * f, this.range.max * f));
+    return node({ op: 'shl', a: this, k }, interval(this.range.min * f, this.range.max * f));
   }
   /** Floor division by 2^k (arithmetic shift right; drops the low k bits). */
   shr(k: number): Expr {
     checkShift(k);
     const s = BigInt(k);
-    return new Expr({ op: 'shr', a: this, k }, interval(this.range.min >> s, this.range.max >> s));
+    return node({ op: 'shr', a: this, k }, interval(this.range.min >> s, this.range.max >> s));
   }
   /** Bits [hi:lo] of the two's complement form, as an unsigned value. */
   slice(hi: number, lo: number): Expr {
     if (!Number.isInteger(hi) || !Number.isInteger(lo) || lo < 0 || hi < lo || hi >= this.width) {
       throw new HdlError(`slice [${hi}:${lo}] is outside the ${formatType(this.type)} operand (bits ${this.width - 1}..0)`);
     }
-    return new Expr({ op: 'slice', a: this, hi, lo }, rangeOfType({ width: hi - lo + 1, signed: false }));
+    return node({ op: 'slice', a: this, hi, lo }, rangeOfType({ width: hi - lo + 1, signed: false }));
   }
   bit(i: number): Expr {
     return this.slice(i, i);
@@ -171,16 +182,16 @@ export class Expr {
   /** Bitwise complement of an unsigned operand (logical not of a 1-bit value). */
   not(): Expr {
     requireUnsigned('not', this);
-    return new Expr({ op: 'not', a: this }, rangeOfType(this.type));
+    return node({ op: 'not', a: this }, rangeOfType(this.type));
   }
   reduceAnd(): Expr {
-    return new Expr({ op: 'reduce', kind: 'and', a: this }, interval(0, 1));
+    return node({ op: 'reduce', kind: 'and', a: this }, interval(0, 1));
   }
   reduceOr(): Expr {
-    return new Expr({ op: 'reduce', kind: 'or', a: this }, interval(0, 1));
+    return node({ op: 'reduce', kind: 'or', a: this }, interval(0, 1));
   }
   reduceXor(): Expr {
-    return new Expr({ op: 'reduce', kind: 'xor', a: this }, interval(0, 1));
+    return node({ op: 'reduce', kind: 'xor', a: this }, interval(0, 1));
   }
 
   /**
@@ -192,7 +203,7 @@ export class Expr {
     const type = { width, signed: options.signed ?? this.signed };
     const full = rangeOfType(type);
     // When the value already fits, wrapping changes nothing; keep the tighter interval.
-    return new Expr({ op: 'wrap', a: this }, contains(full, this.range) ? this.range : full);
+    return node({ op: 'wrap', a: this }, contains(full, this.range) ? this.range : full);
   }
   /** Same as resize(width, {wrap: true}). */
   truncate(width: number): Expr {
@@ -206,14 +217,14 @@ export class Expr {
     const clamped = mux(this.lt(low), low, mux(this.gt(high), high, this));
     const min = this.range.min < target.min ? target.min : this.range.min > target.max ? target.max : this.range.min;
     const max = this.range.max > target.max ? target.max : this.range.max < target.min ? target.min : this.range.max;
-    return new Expr({ op: 'assume', a: clamped }, interval(min, max));
+    return node({ op: 'assume', a: clamped }, interval(min, max));
   }
   /**
    * Narrow the interval to one the designer knows holds but interval arithmetic cannot prove (a counter
    * that wraps by a compare). The TypeScript evaluator checks the claim every time it evaluates.
    */
   assume(min: bigint | number, max: bigint | number): Expr {
-    return new Expr({ op: 'assume', a: this }, interval(min, max));
+    return node({ op: 'assume', a: this }, interval(min, max));
   }
 
   toString(): string {
@@ -237,6 +248,13 @@ export class Signal extends Expr {
     this.name = name;
   }
 
+  /** A note for a person reading the Verilog: what the signal holds (printed as a comment above it). */
+  comment: string | undefined;
+  /** Set the comment; returns the signal, to chain after its declaration. */
+  describe(text: string): this {
+    return Object.assign(this, { comment: text });
+  }
+
   /** The expression that drives a wire or output, or a register's next value. */
   get driver(): Expr | undefined {
     return this.driverExpr;
@@ -255,6 +273,30 @@ export class Signal extends Expr {
     }
     this.driverExpr = e;
   }
+}
+
+/** How an operand enters a structural key: a constant leaf by value, anything else by identity. */
+function operandKey(e: Expr): string {
+  return e.node.op === 'const' ? `c${e.node.value}` : `#${e.uid}`;
+}
+
+/** The node's structure and interval as a string; equal keys print and evaluate identically. */
+function structuralKey(n: ExprNode, range: Interval): string {
+  const params = 'k' in n ? n.k : 'kind' in n ? n.kind : n.op === 'slice' ? `${n.hi}:${n.lo}` : '';
+  const args = nodeOperands(n).map(operandKey).join(',');
+  return `${n.op}|${params}|${args}|${range.min}|${range.max}`;
+}
+
+/** An operation node, or the identical one built before (see the file comment). */
+function node(n: ExprNode, range: Interval): Expr {
+  const first = nodeOperands(n)[0];
+  if (first === undefined || first.node.op === 'const') return new Expr(n, range);
+  const key = structuralKey(n, range);
+  const known = first.users?.get(key);
+  if (known !== undefined) return known;
+  const made = new Expr(n, range);
+  (first.users ??= new Map()).set(key, made);
+  return made;
 }
 
 /** The type of a slice or concatenation: its bit count, unsigned, whatever its value. */
@@ -299,7 +341,7 @@ export function mux(sel: ExprLike, whenTrue: ExprLike, whenFalse: ExprLike): Exp
   const b = lift(whenFalse);
   // A select the intervals decide picks its branch now (no constant condition reaches the Verilog).
   if (s.constValue !== undefined) return s.constValue === 1n ? a : b;
-  return new Expr({ op: 'mux', sel: s, a, b }, hull(a.range, b.range));
+  return node({ op: 'mux', sel: s, a, b }, hull(a.range, b.range));
 }
 
 /** Verilog `{a, b, ...}`: the first part is the most significant. */
@@ -307,7 +349,7 @@ export function concat(...parts: ExprLike[]): Expr {
   if (parts.length === 0) throw new HdlError('concat() needs at least one part');
   const es = parts.map(lift);
   const width = es.reduce((w, e) => w + e.width, 0);
-  return new Expr({ op: 'concat', parts: es }, rangeOfType({ width, signed: false }));
+  return node({ op: 'concat', parts: es }, rangeOfType({ width, signed: false }));
 }
 
 /** Select among many values by an index (a chain of muxes); out-of-range indices give the last value. */
@@ -334,7 +376,7 @@ export function sum(terms: readonly ExprLike[]): Expr {
 function compare(kind: CompareKind, a: Expr, b: Expr): Expr {
   const self = a === b ? (kind === 'eq' || kind === 'le' || kind === 'ge' ? 1 : 0) : undefined;
   const known = self ?? decidedComparison(kind, a.range, b.range);
-  return new Expr({ op: 'cmp', kind, a, b }, known === undefined ? interval(0, 1) : interval(known, known));
+  return node({ op: 'cmp', kind, a, b }, known === undefined ? interval(0, 1) : interval(known, known));
 }
 
 /**
@@ -371,7 +413,7 @@ function bitwise(kind: BitwiseKind, a: Expr, b: Expr): Expr {
   const width = Math.max(a.width, b.width);
   const range =
     kind === 'and' ? interval(0, a.range.max < b.range.max ? a.range.max : b.range.max) : rangeOfType({ width, signed: false });
-  return new Expr({ op: 'bitwise', kind, a, b }, range);
+  return node({ op: 'bitwise', kind, a, b }, range);
 }
 
 function requireUnsigned(what: string, e: Expr): void {

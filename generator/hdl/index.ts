@@ -25,7 +25,7 @@
  *
  * const { files } = emitDesign(m, { modelSha256, options });  // Verilog-2005, one file per module
  * new CompiledSimulator(m);                        // same interface, compiled to JS: for long runs
- * designStats(m);                                  // adders, adder bits, register/memory bits, adder depth
+ * designCosts(m);                                  // the cost model: adders, multipliers, register and memory bits (docs/costs.md)
  * ```
  * Narrowing that the intervals cannot prove is explicit: `.truncate(w)` / `.resize(w, {wrap: true})`
  * wrap, `.clamp(lo, hi)` saturates, `.assume(lo, hi)` asserts (checked by the evaluator). Other pieces:
@@ -35,6 +35,8 @@
  * with registered read), `m.instance(name, child, {port: expr}, {PARAM: value})` with `.out(port)`,
  * `m.parameter(name, {type, default})` (a Verilog parameter: widths come from its declared range), `concat`, `select`,
  * `sum` (balanced adder tree), `.slice/.bit/.asBits`, bitwise and reductions on unsigned values.
+ * `signal.describe(text)` / `instance.describe(text)` put a comment above it in the Verilog. Operations are
+ * hash-consed: building the same operation on the same operands twice gives one node (one wire, one adder).
  */
 export { HdlError, type BitType, type Interval, interval, typeOfInterval, rangeOfType, contains, formatInterval, formatType, toBits, fromBits } from './interval.js';
 export { Expr, Signal, type ExprLike, type ExprNode, type CompareKind, type BitwiseKind, type SignalKind, constant, lift, mux, concat, select, sum } from './expr.js';
@@ -58,4 +60,4 @@ export {
 export { checkModule, findProblems, operands, signalsRead, combinationalInputs } from './check.js';
 export { Simulator } from './evaluate.js';
 export { CompiledSimulator } from './compiled.js';
-export { designStats, type DesignStats } from './stats.js';
+export { designCosts, addCosts, costFiguresOf, ZERO_COSTS, type CostFigures, type DesignCosts } from './stats.js';

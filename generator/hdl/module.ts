@@ -182,6 +182,12 @@ export class Instance {
     this.outputs = outs;
   }
 
+  /** A note printed above the instance in the Verilog (e.g. which layer it computes); see Signal.describe. */
+  comment: string | undefined;
+  describe(text: string): this {
+    return Object.assign(this, { comment: text });
+  }
+
   /** The signal carrying one of the child's outputs. */
   out(port: string): InstanceOutput {
     const o = this.outputs.get(port);
@@ -218,11 +224,17 @@ export class Module {
 
   /** Printed as a comment above the module (what it is, where it came from). */
   readonly description: string | undefined;
+  /**
+   * What the module's logic is for, when a cost figure singles it out (designCosts totals each role
+   * apart, e.g. `products`: the constant weight products of a fixed layer). Not printed.
+   */
+  readonly role: string | undefined;
 
-  constructor(name: string, options: { description?: string } = {}) {
+  constructor(name: string, options: { description?: string; role?: string } = {}) {
     if (name.length === 0) throw new HdlError('a module needs a name');
     this.name = name;
     this.description = options.description;
+    this.role = options.role;
   }
 
   get clock(): Input | undefined {

@@ -1,22 +1,30 @@
 /**
- * Resource figures of a design without running synthesis: operations by kind, adders and their bits,
- * register and memory bits, and the adder depth of the longest combinational path. Counts include every
- * instance (a child instantiated twice counts twice).
+ * The cost model: resource figures of a design counted from the DSL netlist itself, without synthesis.
+ * Every cost figure fixynn reports (the manifest, `generate`'s summary, the benchmarks, the coming energy
+ * model and report) comes from here; docs/costs.md defines each figure. Counts include every instance (a
+ * child instantiated twice counts twice); an operation folded to a constant is no hardware and not counted.
  */
 import { type Expr, Signal, nodeOperands } from './expr.js';
 import type { Module } from './module.js';
-import { typeOfInterval } from './interval.js';
+import { typeOfInterval, hull } from './interval.js';
 
-export interface DesignStats {
-  /** Operation nodes by kind (constants folded away are not counted). */
-  readonly ops: Readonly<Record<string, number>>;
-  /** Two-input additions and subtractions (a negation counts as a subtraction from zero). */
+/** The figures that add up over a hierarchy (adderDepth takes the maximum). */
+export interface CostFigures {
+  /** Two-input additions and subtractions; a negation counts as a subtraction from zero. */
   readonly adders: number;
-  /** Sum of the result widths of those adders. */
+  /** Sum of the adders' result widths. */
   readonly adderBits: number;
-  /** Constant multiplications left to synthesis (`W * x`). */
+  /** Ordering comparisons (<, <=, >, >=; equality tests are not counted: they have no carry chain). */
+  readonly comparators: number;
+  /** Sum of the comparators' operand widths (both operands brought to one width). */
+  readonly comparatorBits: number;
+  /** Constant multiplications left to synthesis (`x * W`, the `multiply` arithmetic). */
   readonly multipliers: number;
+  /** Sum of the multipliers' result widths. */
+  readonly multiplierBits: number;
+  /** Flip-flops: registers and the output registers of memory read ports. */
   readonly registerBits: number;
+  /** Memory words x word width. */
   readonly memoryBits: number;
   /**
    * Most adders on one combinational path inside a module (from an input, register or memory read, or
@@ -25,49 +33,76 @@ export interface DesignStats {
   readonly adderDepth: number;
 }
 
-const ADDERS = new Set(['add', 'sub', 'neg']);
-
-interface ModuleFigures {
-  ops: Map<string, number>;
-  adderBits: number;
-  registerBits: number;
-  memoryBits: number;
-  adderDepth: number;
+export interface DesignCosts extends CostFigures {
+  /** Operation nodes by kind. */
+  readonly ops: Readonly<Record<string, number>>;
+  /** The figures of the modules marked with each role (Module's `role`), their instances included. */
+  readonly roles: Readonly<Record<string, CostFigures>>;
+  /** The module's own logic, without its instances. */
+  readonly own: CostFigures;
 }
 
-export function designStats(top: Module): DesignStats {
-  const cache = new Map<Module, ModuleFigures>();
-  const total = figuresOf(top, cache);
-  const ops = Object.fromEntries([...total.ops].sort(([a], [b]) => (a < b ? -1 : 1)));
-  const count = (kinds: Iterable<string>): number => [...kinds].reduce((n, k) => n + (total.ops.get(k) ?? 0), 0);
+export const ZERO_COSTS: CostFigures = {
+  adders: 0, adderBits: 0, comparators: 0, comparatorBits: 0, multipliers: 0, multiplierBits: 0, registerBits: 0, memoryBits: 0, adderDepth: 0,
+};
+
+const ADDERS = new Set(['add', 'sub', 'neg']);
+const ORDERING = new Set(['lt', 'le', 'gt', 'ge']);
+
+interface Tally {
+  readonly ops: ReadonlyMap<string, number>;
+  readonly figures: CostFigures;
+}
+
+/** The cost model: every figure of `top` and everything it instantiates (`cache` shares work across calls). */
+export function designCosts(top: Module, cache: Map<Module, DesignCosts> = new Map()): DesignCosts {
+  const hit = cache.get(top);
+  if (hit !== undefined) return hit;
+  const own = ownTally(top);
+  let figures = own.figures;
+  const ops = new Map(own.ops);
+  const roles = new Map<string, CostFigures>();
+  for (const inst of top.instances) {
+    const child = designCosts(inst.module, cache);
+    figures = addCosts(figures, child);
+    for (const [k, n] of Object.entries(child.ops)) ops.set(k, (ops.get(k) ?? 0) + n);
+    for (const [role, f] of Object.entries(child.roles)) roles.set(role, addCosts(roles.get(role) ?? ZERO_COSTS, f));
+  }
+  if (top.role !== undefined) roles.set(top.role, figures);
+  const result: DesignCosts = {
+    ...figures,
+    own: own.figures,
+    ops: Object.fromEntries([...ops].sort(([a], [b]) => (a < b ? -1 : 1))),
+    roles: Object.fromEntries([...roles].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  cache.set(top, result);
+  return result;
+}
+
+/** Figures of two disjoint pieces of hardware together. */
+export function addCosts(a: CostFigures, b: CostFigures): CostFigures {
   return {
-    ops,
-    adders: count(ADDERS),
-    adderBits: total.adderBits,
-    multipliers: count(['mulConst', 'mul']),
-    registerBits: total.registerBits,
-    memoryBits: total.memoryBits,
-    adderDepth: total.adderDepth,
+    adders: a.adders + b.adders,
+    adderBits: a.adderBits + b.adderBits,
+    comparators: a.comparators + b.comparators,
+    comparatorBits: a.comparatorBits + b.comparatorBits,
+    multipliers: a.multipliers + b.multipliers,
+    multiplierBits: a.multiplierBits + b.multiplierBits,
+    registerBits: a.registerBits + b.registerBits,
+    memoryBits: a.memoryBits + b.memoryBits,
+    adderDepth: Math.max(a.adderDepth, b.adderDepth),
   };
 }
 
-function figuresOf(m: Module, cache: Map<Module, ModuleFigures>): ModuleFigures {
-  const hit = cache.get(m);
-  if (hit !== undefined) return hit;
-  const own = ownFigures(m);
-  for (const inst of m.instances) {
-    const child = figuresOf(inst.module, cache);
-    for (const [k, n] of child.ops) own.ops.set(k, (own.ops.get(k) ?? 0) + n);
-    own.adderBits += child.adderBits;
-    own.registerBits += child.registerBits;
-    own.memoryBits += child.memoryBits;
-    own.adderDepth = Math.max(own.adderDepth, child.adderDepth);
-  }
-  cache.set(m, own);
-  return own;
+/** Only the CostFigures fields of a DesignCosts (for strict schemas). */
+export function costFiguresOf(c: CostFigures): CostFigures {
+  return {
+    adders: c.adders, adderBits: c.adderBits, comparators: c.comparators, comparatorBits: c.comparatorBits, multipliers: c.multipliers,
+    multiplierBits: c.multiplierBits, registerBits: c.registerBits, memoryBits: c.memoryBits, adderDepth: c.adderDepth,
+  };
 }
 
-/** The roots whose cones make up a module's logic. */
+/** The roots whose cones make up a module's logic (the same the Verilog printer prints from). */
 function roots(m: Module): Expr[] {
   const out: Expr[] = [];
   const add = (e: Expr | undefined): void => {
@@ -83,10 +118,29 @@ function roots(m: Module): Expr[] {
   return out;
 }
 
-function ownFigures(m: Module): ModuleFigures {
+function ownTally(m: Module): Tally {
   const ops = new Map<string, number>();
+  let adders = 0;
   let adderBits = 0;
+  let comparators = 0;
+  let comparatorBits = 0;
+  let multipliers = 0;
+  let multiplierBits = 0;
   const depth = new Map<Expr, number>();
+  const count = (e: Expr): void => {
+    const n = e.node;
+    ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+    if (ADDERS.has(n.op)) {
+      adders++;
+      adderBits += e.width;
+    } else if (n.op === 'mulConst' || n.op === 'mul') {
+      multipliers++;
+      multiplierBits += e.width;
+    } else if (n.op === 'cmp' && ORDERING.has(n.kind)) {
+      comparators++;
+      comparatorBits += typeOfInterval(hull(n.a.range, n.b.range)).width;
+    }
+  };
   // Post-order over operation nodes (iterative: designs can be deep); wires pass their driver's depth on.
   const visit = (root: Expr): number => {
     const stack: Array<{ e: Expr; expanded: boolean }> = [{ e: root, expanded: false }];
@@ -101,10 +155,7 @@ function ownFigures(m: Module): ModuleFigures {
       }
       const below = deps.reduce((d, x) => Math.max(d, depth.get(x) ?? 0), 0);
       const isOp = !(top.e instanceof Signal) && top.e.constValue === undefined;
-      if (isOp) {
-        ops.set(top.e.node.op, (ops.get(top.e.node.op) ?? 0) + 1);
-        if (ADDERS.has(top.e.node.op)) adderBits += top.e.width;
-      }
+      if (isOp) count(top.e);
       depth.set(top.e, below + (isOp && ADDERS.has(top.e.node.op) ? 1 : 0));
     }
     return depth.get(root)!;
@@ -112,7 +163,8 @@ function ownFigures(m: Module): ModuleFigures {
   const adderDepth = roots(m).reduce((d, e) => Math.max(d, visit(e)), 0);
   const registerBits = [...m.regs, ...m.memories.flatMap((mem) => mem.reads)].reduce((n, r) => n + r.width, 0);
   const memoryBits = m.memories.reduce((n, mem) => n + mem.depth * typeOfInterval(mem.range).width, 0);
-  return { ops, adderBits, registerBits, memoryBits, adderDepth };
+  const figures: CostFigures = { adders, adderBits, comparators, comparatorBits, multipliers, multiplierBits, registerBits, memoryBits, adderDepth };
+  return { ops, figures };
 }
 
 /** Operands of an operation; a wire's or output's driver (combinational pass-through); nothing for sources. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { readDesign } from '../../generator/design/read-design.js';
+import { partOf } from '../../generator/design/manifest.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
@@ -50,11 +51,12 @@ describe('generate (stand-in core)', () => {
     expect([...files.keys()].sort()).toEqual(expect.arrayContaining(['manifest.json', 'files.f', 'model.onnx', 'integer-model.json', 'tb/ffe_tb.v', 'tb/ffe_harness.cpp']));
     expect(filesOf(b)).toEqual(files);
     const { manifest } = readDesign(a);
-    expect(manifest.fixedLayerCount).toBe(2);
-    expect(manifest.layers.map((l) => l.out.channels)).toEqual([3, 2]);
-    expect(manifest.quantization.layers).toHaveLength(2);
+    const ffe = partOf(manifest, 'ffe');
+    expect(ffe.fixedLayerCount).toBe(2);
+    expect(ffe.layers.map((l) => l.out.channels)).toEqual([3, 2]);
+    expect(ffe.quantization.layers).toHaveLength(2);
     expect(manifest.source.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.options.arith).toBe('csd');
+    expect(ffe.options.arith).toBe('csd');
     expect(readFileSync(path.join(a, 'files.f'), 'utf8').trim().split('\n')).toEqual(manifest.rtl);
     expect(files.get('model.onnx')).toEqual(readFileSync(model));
   });
@@ -63,7 +65,7 @@ describe('generate (stand-in core)', () => {
     const dir = path.join(work, 'hostile');
     await quietly(() => runGenerate(hostileModel, { fixedLayers: '2', out: dir }, standInFfe()));
     const { manifest } = readDesign(dir);
-    expect(manifest.layers.map((l) => l.name)).toContain(HOSTILE_NAMES[0]);
+    expect(partOf(manifest, 'ffe').layers.map((l) => l.name)).toContain(HOSTILE_NAMES[0]);
     for (const [name, text] of filesOf(dir)) {
       if (!/\.(v|cpp|f)$/.test(name)) continue;
       const source = text.toString('utf8');

@@ -1,18 +1,24 @@
 /**
- * TEST-ONLY stand-in for the FFE core (generator/ffe), obeying the stream protocol of generator/ffe/contract.ts: pointwise
+ * TEST-ONLY stand-in for the FFE core (generator/ffe), obeying the stream contract of generator/contract/stream.ts: pointwise
  * (1x1, stride 1, no pad, one group) conv layers only, written behaviourally with `*` and one register
  * stage per layer with AXI-Stream backpressure. It lets the manifest, writer, testbenches and the verify
  * runner be tested on their own; the real core is tested end to end in test/ffe-e2e.
  */
-import type { StreamFormat } from '../../generator/ffe/contract.js';
+import { beatWidth, streamOfTensor, type Stream } from '../../generator/contract/stream.js';
 import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
+import { NO_COST, type LayerCost } from '../../generator/ffe/index.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
-function formatOf(graph: QuantizedGraph, tensor: string): StreamFormat {
+function formatOf(graph: QuantizedGraph, tensor: string): Stream {
   const t = graph.tensors[tensor];
   if (!t) throw new Error(`stand-in: no tensor ${tensor}`);
-  return { channels: t.shape[0], height: t.shape[1], width: t.shape[2], bits: t.quant.bits, signed: t.quant.signed };
+  return streamOfTensor(t);
+}
+
+/** A rough stand-in figure (the stand-in's Verilog is not built with the DSL, so no cost model runs). */
+function standInCost(adders: number, registerBits: number): LayerCost {
+  return { ...NO_COST, adders, productAdders: adders, registerBits, adderDepth: 1 };
 }
 
 /** A 64-bit signed literal (negative values as a negated positive literal). */
@@ -21,13 +27,14 @@ function lit(v: number): string {
 }
 
 /** Channel c of a packed stream as a 64-bit signed wire declaration. */
-function lane(name: string, c: number, f: StreamFormat): string {
-  const hi = (c + 1) * f.bits - 1;
-  const fill = f.signed ? `{${64 - f.bits}{${name}[${hi}]}}` : `${64 - f.bits}'d0`;
-  return `  wire signed [63:0] x${c} = {${fill}, ${name}[${hi}:${c * f.bits}]};`;
+function lane(name: string, c: number, f: Stream): string {
+  const { bits, signed } = f.type;
+  const hi = (c + 1) * bits - 1;
+  const fill = signed ? `{${64 - bits}{${name}[${hi}]}}` : `${64 - bits}'d0`;
+  return `  wire signed [63:0] x${c} = {${fill}, ${name}[${hi}:${c * bits}]};`;
 }
 
-function layerModule(module: string, layer: QConvLayer, input: StreamFormat, output: StreamFormat, bug?: { channel: number }): string {
+function layerModule(module: string, layer: QConvLayer, input: Stream, output: Stream, bug?: { channel: number }): string {
   const [m, n] = layer.weightShape;
   const channelLines: string[] = Array.from({ length: n }, (_, c) => lane('s_tdata', c, input));
   for (let o = 0; o < m; o++) {
@@ -46,11 +53,11 @@ function layerModule(module: string, layer: QConvLayer, input: StreamFormat, out
       `  wire signed [63:0] q${o} = r${o} < ${lit(layer.requant.clampMin)} ? ${lit(layer.requant.clampMin)} : (r${o} > ${lit(layer.requant.clampMax)} ? ${lit(layer.requant.clampMax)} : r${o});`,
     );
   }
-  const packed = Array.from({ length: m }, (_, o) => `q${m - 1 - o}[${output.bits - 1}:0]`).join(', ');
+  const packed = Array.from({ length: m }, (_, o) => `q${m - 1 - o}[${output.type.bits - 1}:0]`).join(', ');
   return `module ${module} (
   input wire clk, input wire rst,
-  input wire s_tvalid, output wire s_tready, input wire [${input.channels * input.bits - 1}:0] s_tdata, input wire s_tuser, input wire s_tlast,
-  output reg m_tvalid, input wire m_tready, output reg [${output.channels * output.bits - 1}:0] m_tdata, output reg m_tuser, output reg m_tlast
+  input wire s_tvalid, output wire s_tready, input wire [${beatWidth(input) - 1}:0] s_tdata, input wire s_tuser, input wire s_tlast,
+  output reg m_tvalid, input wire m_tready, output reg [${beatWidth(output) - 1}:0] m_tdata, output reg m_tuser, output reg m_tlast
 );
 ${channelLines.join('\n')}
   assign s_tready = m_tready || !m_tvalid;
@@ -67,8 +74,8 @@ endmodule
 `;
 }
 
-function topModule(top: string, layers: readonly CoreLayer[], input: StreamFormat): string {
-  const widthOf = (f: StreamFormat): number => f.channels * f.bits;
+function topModule(top: string, layers: readonly CoreLayer[], input: Stream): string {
+  const widthOf = beatWidth;
   const wires: string[] = [];
   const instances: string[] = [];
   let prev = { valid: 's_tvalid', ready: 's_tready', data: 's_tdata', user: 's_tuser', last: 's_tlast' };
@@ -84,7 +91,7 @@ function topModule(top: string, layers: readonly CoreLayer[], input: StreamForma
     instances.push(`  assign ${l.tap}_valid = ${sig.valid} && ${sig.ready};`, `  assign ${l.tap}_data = ${sig.data};`);
     prev = sig;
   });
-  const out = layers[layers.length - 1]?.out as StreamFormat;
+  const out = layers[layers.length - 1]?.out as Stream;
   return `module ${top} (
   input wire clk, input wire rst,
   input wire s_tvalid, output wire s_tready, input wire [${widthOf(input) - 1}:0] s_tdata, input wire s_tuser, input wire s_tlast,
@@ -114,12 +121,13 @@ export function standInFfe(bug?: { layer: number; channel: number }): FfeCore {
       files.push({ name: `${module}.v`, text: `${header}${layerModule(module, layer, input, out, bug?.layer === layer.index ? bug : undefined)}` });
       layers.push({
         index: layer.index, name: layer.name, kind: 'pointwise', module, out, tap: names.claim(`tap_${layer.name}`), latencyCycles: 1,
-        cost: { adders: layer.weights.filter((w) => w !== 0).length, productAdders: layer.weights.filter((w) => w !== 0).length, adderBits: 0, registerBits: out.channels * out.bits, memoryBits: 0, depth: 1 },
+        cost: standInCost(layer.weights.filter((w) => w !== 0).length, beatWidth(out)),
       });
     }
     const input = formatOf(graph, graph.input.tensor);
     files.push({ name: `${top}.v`, text: `${header}${topModule(top, layers, input)}` });
     const last = layers[layers.length - 1] as CoreLayer;
-    return { top, files, input, output: last.out, layers, latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
+    const cost = layers.reduce((c, l) => standInCost(c.adders + l.cost.adders, c.registerBits + l.cost.registerBits), standInCost(0, 0));
+    return { top, files, input, output: last.out, layers, cost, glueCost: standInCost(0, 0), latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
   };
 }

@@ -14,7 +14,7 @@ function smallDesign(): Module {
   const rst = top.input('rst', u(1));
   const a = top.input('a', s(8));
   const b = top.input('wire', u(4)); // a keyword as a port name
-  const inst = top.instance('u_scale', child, { x: a });
+  const inst = top.instance('u_scale', child, { x: a }).describe('---- section: the scaler ----');
   const acc = top.reg('acc', s(12), { reset: rst, enable: b.bit(0) });
   acc.next(acc.add(inst.out('y')).clamp(-2048, 2047));
   const ptr = top.reg('ptr', interval(0, 4), { reset: rst });
@@ -23,7 +23,9 @@ function smallDesign(): Module {
   ram.setWrite({ addr: ptr, data: a });
   top.output('acc_out', acc);
   top.output('delayed', ram.read('line_q', { addr: ptr }));
-  top.output('flags', concat(a.lt(0), b.reduceXor(), a.shr(6)));
+  top.output('flags', concat(a.lt(0), b.reduceXor(), a.shr(6))).describe('sign of a, parity of wire, top bits of a');
+  // Written twice, built once (hash-consing), printed once.
+  top.output('a_neg', a.lt(0));
   return top;
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import { readDesign } from '../../generator/design/read-design.js';
+import { partOf } from '../../generator/design/manifest.js';
 import { describeMismatch, verifyDesign, type VerifySummary } from '../../verify/ffe/index.js';
 import { lint, runTool, withSourcePaths } from '../../verify/sim/index.js';
 import { generate, rtlOf } from './ladder.js';
@@ -51,11 +52,11 @@ describe('example MNIST model, all conv layers fixed', () => {
     expect(s.images).toBe(VERILATOR_DIGITS);
     expect(s.idealCyclesPerFrame).toBe(784);
     // Every layer, the depthwise layers fused into their pointwise neighbours too, is compared on its own tap.
-    expect(readDesign(design).manifest.layers.map((l) => l.tap)).not.toContain(null);
+    expect(partOf(readDesign(design).manifest, 'ffe').layers.map((l) => l.tap)).not.toContain(null);
     expect(s.cyclesPerFrame as number).toBeLessThanOrEqual(1.05 * 784);
     // The manifest's latency is the core's estimate from window geometry; the measured one may be lower.
     expect(s.latency as number).toBeGreaterThan(0);
-    expect(s.latency as number).toBeLessThanOrEqual(readDesign(design).manifest.latencyCycles);
+    expect(s.latency as number).toBeLessThanOrEqual(readDesign(design).manifest.top.latencyCycles);
   });
 
   it(`is bit-exact on ${ICARUS_DIGITS} digits in Icarus`, async () => {
@@ -74,11 +75,11 @@ describe('example MNIST model, all conv layers fixed', () => {
     const pipelined = path.join(work, 'pipelined');
     await generate(MODEL, { fixedLayers: CONV_LAYERS, out: pipelined, pipeline: '2' });
     const { manifest } = readDesign(pipelined);
-    expect(manifest.latencyCycles).toBeGreaterThan(readDesign(design).manifest.latencyCycles);
+    expect(manifest.top.latencyCycles).toBeGreaterThan(readDesign(design).manifest.top.latencyCycles);
     const steady = await verifyDesign(pipelined, { simulator: 'verilator', images: 3 });
     bitExact(steady);
     expect(steady.cyclesPerFrame).toBe(784);
-    expect(steady.latency).toBe(manifest.latencyCycles);
+    expect(steady.latency).toBe(manifest.top.latencyCycles);
     bitExact(await verifyDesign(pipelined, { simulator: 'verilator', images: 3, stalls: { input: 80, output: 100, seed: 5 } }));
     const { files, top } = rtlOf(pipelined);
     expect(await lint(files, top)).toEqual([]);
@@ -96,7 +97,7 @@ describe('example MNIST model, all conv layers fixed', () => {
     const byName = path.join(work, 'by-name');
     await generate(MODEL, { fixedLayers: '/features/features.8/features.8.2/Clip', out: byName });
     const { manifest } = readDesign(byName);
-    expect(manifest.fixedLayerCount).toBe(9);
+    expect(partOf(manifest, 'ffe').fixedLayerCount).toBe(9);
     for (const rtl of manifest.rtl) expect(readFileSync(path.join(byName, rtl), 'utf8')).toBe(readFileSync(path.join(design, rtl), 'utf8'));
     let printed = '';
     const write = process.stdout.write.bind(process.stdout);
@@ -115,15 +116,15 @@ describe('example MNIST model, all conv layers fixed', () => {
     const raw = path.join(work, 'raw');
     await generate(MODEL, { fixedLayers: '2', out: raw, rawInput: true });
     const { manifest } = readDesign(raw);
-    expect(manifest.input).toMatchObject({ bits: 8, signed: false });
-    expect(manifest.quantization.input.preprocess.scale).toEqual([1]);
+    expect(manifest.top.input.type).toEqual({ bits: 8, signed: false });
+    expect(partOf(manifest, 'ffe').quantization.input.preprocess.scale).toEqual([1]);
     bitExact(await verifyDesign(raw, { simulator: 'icarus', images: 3 }));
   });
 
   it('the whole network (global pooling and the classifier Gemm too) is bit-exact in Icarus, one score beat per frame', async () => {
     const whole = path.join(work, 'whole');
     await generate(MODEL, { fixedLayers: '11', out: whole });
-    expect(readDesign(whole).manifest.output).toMatchObject({ channels: 10, height: 1, width: 1 });
+    expect(readDesign(whole).manifest.top.output).toMatchObject({ channels: 10, height: 1, width: 1 });
     const s = await verifyDesign(whole, { simulator: 'icarus', images: 2 });
     bitExact(s);
     expect(s.cyclesPerFrame).toBe(784);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDesign } from '../../generator/design/read-design.js';
+import { partOf } from '../../generator/design/manifest.js';
 import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
 import { lint } from '../../verify/sim/index.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
@@ -42,8 +43,9 @@ describe('hostile names through the real FFE core', () => {
     const out = path.join(work, 'design');
     await generate(hostileModel(path.join(work, 'hostile.onnx')), { fixedLayers: '3', out });
     const { manifest } = readDesign(out);
-    expect(manifest.layers.map((l) => l.name)).toEqual(expect.arrayContaining(['module', LONG]));
-    const taps = manifest.layers.map((l) => l.tap);
+    const { layers } = partOf(manifest, 'ffe');
+    expect(layers.map((l) => l.name)).toEqual(expect.arrayContaining(['module', LONG]));
+    const taps = layers.map((l) => l.tap);
     expect(new Set(taps).size).toBe(taps.length);
     for (const dir of ['rtl', 'tb']) {
       for (const file of readdirSync(path.join(out, dir))) {

@@ -16,5 +16,5 @@ export async function generate(model: string, options: GenerateCliOptions): Prom
 /** The design's RTL as emitted files (for lint and yosys). */
 export function rtlOf(dir: string): { files: EmittedFile[]; top: string } {
   const { manifest } = readDesign(dir);
-  return { files: manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') })), top: manifest.top };
+  return { files: manifest.rtl.map((r) => ({ name: path.basename(r), text: readFileSync(path.join(dir, r), 'utf8') })), top: manifest.top.module };
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ArithStrategy } from '../../generator/ffe/contract.js';
+import type { ArithStrategy } from '../../generator/ffe/index.js';
 import { loadInputs, writeNpy } from '../../generator/data/index.js';
 import { evaluate } from '../../verify/eval/evaluate.js';
 import { importDecoded } from '../../generator/import/index.js';

@@ -11,7 +11,8 @@ import { CONV_CASES } from './conv-cases.js';
 import { randomConvGraph, randomImage } from './random-graphs.js';
 import { seededRandom } from '../../generator/common/seeded-random.js';
 import { beatsImage, driveStream, imageBeats } from './stream-driver.js';
-import { streamShapeOf } from '../../generator/ffe/shapes.js';
+import { streamOfTensor } from '../../generator/contract/stream.js';
+import { designCosts } from '../../generator/hdl/index.js';
 
 const cases = CONV_CASES;
 
@@ -22,15 +23,16 @@ describe('conv layer module in the TypeScript evaluator', () => {
         const rng = seededRandom(100 + k);
         const graph = randomConvGraph(rng, c);
         const layer = graph.layers[0] as QConvLayer;
-        const input = streamShapeOf(graph.tensors['x']!);
-        const output = streamShapeOf(graph.tensors['y']!);
+        const input = streamOfTensor(graph.tensors['x']!);
+        const output = streamOfTensor(graph.tensors['y']!);
         const built = buildConvModule('conv_t', layer, input, output, { strategy: c.strategy, pipeline: c.pipeline ?? 0 });
         // Storage from the DSL: the line buffer is exactly kh-1 rows of W pixels of all channels (plus
         // the output FIFO in credit mode).
         const lineBuffer = (c.kernel[0] - 1) * c.width * c.inChannels * (c.actBits ?? 8);
-        if (c.pipeline === undefined) expect(built.cost.memoryBits).toBe(lineBuffer);
-        else expect(built.cost.memoryBits).toBeGreaterThan(lineBuffer);
-        expect(built.cost.registerBits).toBeGreaterThan((c.kernel[1] - 1) * c.kernel[0] * c.inChannels * (c.actBits ?? 8));
+        const cost = designCosts(built.module);
+        if (c.pipeline === undefined) expect(cost.memoryBits).toBe(lineBuffer);
+        else expect(cost.memoryBits).toBeGreaterThan(lineBuffer);
+        expect(cost.registerBits).toBeGreaterThan((c.kernel[1] - 1) * c.kernel[0] * c.inChannels * (c.actBits ?? 8));
         const model = new IntegerModel(graph);
         const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));
         const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));

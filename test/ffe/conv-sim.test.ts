@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildConvModule } from '../../generator/ffe/conv.js';
-import { streamShapeOf } from '../../generator/ffe/shapes.js';
+import { streamOfTensor } from '../../generator/contract/stream.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, evaluateVectors, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
@@ -33,8 +33,8 @@ function prepare(index: number): Prepared {
   const c = CONV_CASES[index]!;
   const rng = seededRandom(500 + index);
   const graph = randomConvGraph(rng, c);
-  const input = streamShapeOf(graph.tensors['x']!);
-  const output = streamShapeOf(graph.tensors['y']!);
+  const input = streamOfTensor(graph.tensors['x']!);
+  const output = streamOfTensor(graph.tensors['y']!);
   const built = buildConvModule(`conv_case${index}`, graph.layers[0] as QConvLayer, input, output, { strategy: c.strategy, pipeline: c.pipeline ?? 0 });
   const frames = Array.from({ length: FRAMES }, () => randomImage(rng, graph.tensors['x']!));
   const beats = frames.flatMap((f) => imageBeats(f, graph.tensors['x']!.shape, { channels: input.channels, ...input.type }));
@@ -46,7 +46,7 @@ function prepare(index: number): Prepared {
 
 function checkAgainstModel(p: Prepared, responses: ReadonlyArray<Record<string, bigint | null>>): void {
   const out = p.graph.tensors['y']!;
-  const shape = streamShapeOf(out);
+  const shape = streamOfTensor(out);
   const taken = takenBeats(responses, p.loadCycles);
   const perFrame = shape.height * shape.width;
   expect(taken.data.length, `${p.label}: output beats`).toBe(FRAMES * perFrame);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generateFfe } from '../../generator/ffe/index.js';
-import { streamShapeOf } from '../../generator/ffe/shapes.js';
+import { streamOfTensor } from '../../generator/contract/stream.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { CONV_CASES } from './conv-cases.js';
 import { randomConvGraph, randomImage } from './random-graphs.js';
@@ -20,8 +20,8 @@ describe('pipelined constant products with credit flow control (TypeScript evalu
         it(`${c.label} (${c.strategy}), --pipeline ${pipeline}${stalls ? ', random stalls' : ''}`, () => {
           const rng = seededRandom(700 + index);
           const graph = randomConvGraph(rng, c);
-          const input = streamShapeOf(graph.tensors['x']!);
-          const output = streamShapeOf(graph.tensors['y']!);
+          const input = streamOfTensor(graph.tensors['x']!);
+          const output = streamOfTensor(graph.tensors['y']!);
           const design = generateFfe(graph, { fixedLayers: 1, strategy: c.strategy, pipeline, name: `conv_p${pipeline}` });
           const model = new IntegerModel(graph);
           const frames = [0, 1, 2].map(() => randomImage(rng, graph.tensors['x']!));

@@ -282,9 +282,9 @@ describe('helpers', () => {
   });
 });
 
-describe('designStats', () => {
+describe('designCosts (the cost model)', () => {
   it('counts operations, adders, register and memory bits and adder depth, per instance', async () => {
-    const { designStats } = await import('../../generator/hdl/index.js');
+    const { designCosts } = await import('../../generator/hdl/index.js');
     const child = new Module('dot3');
     child.addClock();
     const xs = [0, 1, 2].map((i) => child.input(`x${i}`, s(8)));
@@ -298,12 +298,28 @@ describe('designStats', () => {
     const ram = top.memory('buf', { depth: 16, type: s(12) });
     ram.setWrite({ addr: constant(0), data: u0.out('y').add(u1.out('y')).clamp(-2048, 2047) });
     top.output('z', ram.read('buf_q', { addr: constant(1) }));
-    const st = designStats(top);
+    const st = designCosts(top);
     expect(st.multipliers).toBe(2);
     expect(st.adders).toBe(2 * 2 + 1 + 1); // two per child, the negation, the sum into the RAM
     expect(st.registerBits).toBe(2 * u0.out('y').width + 12);
     expect(st.memoryBits).toBe(16 * 12);
     expect(st.adderDepth).toBe(2);
     expect(st.ops.cmp).toBe(1); // only the upper bound of clamp(-a) is in doubt; the RAM-side clamp is proven a no-op
+  });
+});
+
+describe('hash-consing', () => {
+  it('builds an identical operation once, and keeps apart what differs in operands, kind or interval', () => {
+    const m = new Module('hc');
+    const x = m.input('x', u(5));
+    const y = m.input('y', u(5));
+    expect(x.eq(27)).toBe(x.eq(27));
+    expect(x.add(y).shl(2)).toBe(x.add(y).shl(2));
+    expect(mux(x.eq(3), x, y)).toBe(mux(x.eq(3), x, y));
+    expect(x.eq(27)).not.toBe(x.eq(26));
+    expect(x.add(y)).not.toBe(y.add(x));
+    expect(x.lt(y)).not.toBe(x.gt(y));
+    expect(x.assume(0, 20)).not.toBe(x.assume(0, 21));
+    expect(x.slice(3, 0)).not.toBe(x.slice(4, 1));
   });
 });

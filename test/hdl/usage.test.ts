@@ -1,7 +1,7 @@
 /** The usage example at the top of generator/hdl/index.ts, kept working. */
 import { describe, expect, it } from 'vitest';
 import { emitDesign } from '../../generator/emit/index.js';
-import { CompiledSimulator, Module, Simulator, designStats, interval, mux, s, u } from '../../generator/hdl/index.js';
+import { CompiledSimulator, Module, Simulator, designCosts, interval, mux, s, u } from '../../generator/hdl/index.js';
 
 describe('the documented usage example', () => {
   it('builds, simulates, prints and measures as documented', () => {
@@ -24,6 +24,6 @@ describe('the documented usage example', () => {
     }
     const { files } = emitDesign(m, { modelSha256: '00', options: { example: true } });
     expect(files.map((f) => f.name)).toEqual(['mac.v']);
-    expect(designStats(m).adders).toBe(2);
+    expect(designCosts(m).adders).toBe(2);
   });
 });

@@ -10,7 +10,7 @@ import { type RtlConfig, rtlConfig } from '../../generator/accel/rtl/config.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 
 export function verificationConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
-  const fixed = { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25 };
+  const fixed = { memPortBytes: Math.min(16, n), memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25, dwMaxWidth: 32, imemWords: 512 };
   const config = configForModel(graph, n, n, { ...fixed, weightBits: 8, accBits: 32, multiplierBits: 32 });
-  return { config, rtl: rtlConfig(config, { dwMaxWidth: 32, imemWords: 512 }) };
+  return { config, rtl: rtlConfig(config) };
 }

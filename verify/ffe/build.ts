@@ -47,7 +47,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
   const start = performance.now();
   try {
-    options.onProgress?.(`building ${manifest.top} in ${simulator}`);
+    options.onProgress?.(`building ${manifest.top.module} in ${simulator}`);
     const paths = texts.map((s) => {
       const p = path.join(work, 'src', ...s.relative.split('/'));
       mkdirSync(path.dirname(p), { recursive: true });

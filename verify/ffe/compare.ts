@@ -3,7 +3,7 @@
  * output, and the output stream (data and its tuser/tlast flags) against the last fixed layer. The first
  * difference is named by frame, layer, pixel (row, column) and channel, with both values.
  */
-import type { StreamFormat } from '../../generator/ffe/contract.js';
+import type { Stream } from '../../generator/contract/stream.js';
 import { unpackBeat } from './stream.js';
 
 export interface Mismatch {
@@ -23,7 +23,7 @@ export interface Mismatch {
 export interface StreamCheck {
   readonly name: string;
   readonly layer: number | 'output';
-  readonly format: StreamFormat;
+  readonly format: Stream;
   readonly beats: readonly string[];
   /** Per beat the tuser/tlast flags (output stream only). */
   readonly flags?: ReadonlyArray<{ readonly user: boolean; readonly last: boolean }>;

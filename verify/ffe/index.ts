@@ -1,10 +1,13 @@
 /**
  * `fixynn verify` without the command line: a generated design folder, N images streamed back to back
- * through its RTL in Verilator or Icarus, every tap compared with the integer model, throughput and
- * latency measured from the testbench's cycle stamps.
+ * through its RTL in Verilator or Icarus, throughput and latency measured from the testbench's cycle
+ * stamps. Checked per part (each part kind's hook: for `ffe`, every layer's tap against the integer
+ * model) and as a whole (the top's output stream, data and flags, against the last part's expected
+ * output). A new part kind adds its case to checkPart.
  */
 import { badInput } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
+import { partOf, type FfePart, type Part } from '../../generator/design/manifest.js';
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { SimulatorName } from '../sim/index.js';
@@ -60,10 +63,11 @@ export interface VerifySummary {
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const design = readDesign(dir);
   const { manifest } = design;
-  const data = loadInputs(options.data, manifest.quantization.input.shape, { count: options.images });
+  const ffe = partOf(manifest, 'ffe', design.dir);
+  const data = loadInputs(options.data, ffe.quantization.input.shape, { count: options.images });
   if (data.images.length < options.images) options.onProgress?.(`note: ${data.source} holds only ${data.images.length} images`);
-  const model = new IntegerModel(manifest.quantization);
-  const raw = manifest.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
+  const model = new IntegerModel(ffe.quantization);
+  const raw = ffe.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
   const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
@@ -71,7 +75,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const total = data.images.length;
   for (let first = 0; first < total; first += perRun) {
     // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
-    const chunk = stimulusOf(design, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
+    const chunk = stimulusOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
     const result = await runFrames(build, manifest, chunk.map((s) => s.stimulus), {
       ...(options.stalls ? { stalls: options.stalls } : {}),
       ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
@@ -81,7 +85,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     options.onProgress?.(`simulated ${Math.min(first + perRun, total)}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
   }
   return {
-    design: manifest.top,
+    design: manifest.top.module,
     images: total,
     dataSource: data.source,
     randomData: data.random,
@@ -90,9 +94,9 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     firstMismatch: tally.first,
     cyclesPerFrame: tally.output.perFrame(),
     inputCyclesPerFrame: tally.input.perFrame(),
-    idealCyclesPerFrame: manifest.throughput.idealCyclesPerFrame,
+    idealCyclesPerFrame: manifest.top.throughput.idealCyclesPerFrame,
     latency: tally.latency,
-    latencyPredicted: manifest.latencyCycles,
+    latencyPredicted: manifest.top.latencyCycles,
     stalls: options.stalls ?? null,
     simulator: options.simulator,
     simulatorVersion: build.toolVersion,
@@ -104,7 +108,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
 interface FrameStimulus {
   /** The q values the RTL's input stream carries ([C, H, W]). */
   readonly stimulus: Int32Array;
-  /** Each fixed layer's integer-model output. */
+  /** Each fixed layer's integer-model output (the `ffe` part's layers, in order). */
   readonly expected: Int32Array[];
 }
 
@@ -113,12 +117,11 @@ interface FrameStimulus {
  * camera delivers them, and the manifest's graph is the core's raw-input form whose input tensor holds
  * exactly those pixels (generator/ffe/raw-input.ts), so the integer model runs on them directly.
  */
-function stimulusOf(design: LoadedDesign, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
-  const { manifest } = design;
+function stimulusOf(ffe: FfePart, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
   return images.map((image, i) => {
-    const stimulus = manifest.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image);
+    const stimulus = ffe.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image);
     const activations = model.run(stimulus);
-    const expected = manifest.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
+    const expected = ffe.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
     return { stimulus, expected };
   });
 }
@@ -141,22 +144,45 @@ interface RunCheck {
   readonly first: Mismatch | null;
 }
 
-function checkRun(design: LoadedDesign, result: RunResult, expected: readonly Int32Array[][], firstFrame: number): RunCheck {
-  const { manifest } = design;
-  // Layers fused inside the next layer's module have no tap; the output stream is checked in any case.
-  const streams: Array<{ check: StreamCheck; expected: Int32Array[] }> = manifest.layers.flatMap((layer, k) => layer.tap === null ? [] : [{
+/** A stream of the design to compare: its beats from the run and the frames it must carry. */
+interface CheckedStream {
+  readonly check: StreamCheck;
+  readonly expected: Int32Array[];
+}
+
+/**
+ * Each part kind's hook: the streams inside that part to compare (its internal taps). A new part kind
+ * is one more case (the compiler asks for it: the switch must cover every kind).
+ */
+function checkPart(part: Part, result: RunResult, expected: readonly Int32Array[][]): CheckedStream[] {
+  switch (part.kind) {
+    case 'ffe':
+      return ffeTaps(part, result, expected);
+  }
+}
+
+/** Every fixed layer's tap; layers fused inside the next layer's module have no tap. */
+function ffeTaps(part: FfePart, result: RunResult, expected: readonly Int32Array[][]): CheckedStream[] {
+  return part.layers.flatMap((layer, k) => layer.tap === null ? [] : [{
     check: { name: layer.name, layer: k, format: layer.out, beats: result.taps[k] ?? [] },
     expected: expected.map((e) => e[k] as Int32Array),
   }]);
-  const last = manifest.layers[manifest.layers.length - 1];
+}
+
+function checkRun(design: LoadedDesign, result: RunResult, expected: readonly Int32Array[][], firstFrame: number): RunCheck {
+  const { manifest } = design;
+  const ffe = partOf(manifest, 'ffe', design.dir);
+  const streams = manifest.parts.flatMap((part) => checkPart(part, result, expected));
+  // The whole: the top's output stream (data, tuser and tlast) against the last part's last output.
+  const last = ffe.layers[ffe.layers.length - 1];
   streams.push({
-    check: { name: last?.name ?? '', layer: 'output', format: manifest.output, beats: result.out.map((b) => b.data), flags: result.out },
+    check: { name: last?.name ?? '', layer: 'output', format: manifest.top.output, beats: result.out.map((b) => b.data), flags: result.out },
     expected: expected.map((e) => e[e.length - 1] as Int32Array),
   });
   let differences = 0;
   let first: Mismatch | null = null;
   const images = new Set<number>();
-  const layers = manifest.layers.length;
+  const layers = ffe.layers.length;
   for (const s of streams) {
     const r = compareStream(s.check, s.expected, firstFrame);
     differences += r.differences;

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkFailed } from '../../generator/common/errors.js';
-import type { Manifest } from '../../generator/design/manifest.js';
+import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import { runTool } from '../sim/index.js';
 import { runFolder, type FfeBuild } from './build.js';
 import { packFrame } from './stream.js';
@@ -44,14 +44,14 @@ export interface RunResult {
 export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: readonly Int32Array[], options: RunOptions = {}): Promise<RunResult> {
   const dir = runFolder();
   try {
-    writeFileSync(path.join(dir, 'stim.hex'), `${inputs.flatMap((frame) => packFrame(frame, manifest.input)).join('\n')}\n`);
+    writeFileSync(path.join(dir, 'stim.hex'), `${inputs.flatMap((frame) => packFrame(frame, manifest.top.input)).join('\n')}\n`);
     const args = plusargs(manifest, inputs.length, options);
     const r = build.simulator === 'verilator'
       ? await runTool(build.product, args, { cwd: dir })
       : await runTool('vvp', ['-n', build.product, ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return readResults(dir, manifest.layers.length, maxCyclesOf(manifest, inputs.length, options));
+    return readResults(dir, partOf(manifest, 'ffe').layers.length, maxCyclesOf(manifest, inputs.length, options));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -63,10 +63,10 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
  */
 function maxCyclesOf(manifest: Manifest, frames: number, options: RunOptions): number {
   if (options.maxCycles !== undefined) return options.maxCycles;
-  const pixels = manifest.input.height * manifest.input.width;
+  const pixels = manifest.top.input.height * manifest.top.input.width;
   const stalls = options.stalls ?? { input: 0, output: 0, seed: 1 };
   const slowdown = 256 / Math.max(1, 256 - Math.max(stalls.input, stalls.output));
-  return Math.ceil(((frames + 2) * pixels * 2 + manifest.latencyCycles * 4 + 1000) * slowdown * 2);
+  return Math.ceil(((frames + 2) * pixels * 2 + manifest.top.latencyCycles * 4 + 1000) * slowdown * 2);
 }
 
 function plusargs(manifest: Manifest, frames: number, options: RunOptions): string[] {

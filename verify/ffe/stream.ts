@@ -1,13 +1,14 @@
 /**
  * Beats of a pixel stream as text lines of hex (what the testbench reads and writes): all channels of a
  * pixel in one beat, channel 0 in the least significant bits, each `bits` wide, two's complement when
- * signed (generator/ffe/contract.ts).
+ * signed (generator/contract/stream.ts).
  */
-import type { StreamFormat } from '../../generator/ffe/contract.js';
+import type { Stream } from '../../generator/contract/stream.js';
 
 /** One hex line per pixel, in raster order, of a [C, H, W] tensor of q values. */
-export function packFrame(values: Int32Array, format: StreamFormat): string[] {
-  const { channels, height, width, bits } = format;
+export function packFrame(values: Int32Array, format: Stream): string[] {
+  const { channels, height, width } = format;
+  const { bits } = format.type;
   const plane = height * width;
   if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
   const mask = (1n << BigInt(bits)) - 1n;
@@ -21,16 +22,16 @@ export function packFrame(values: Int32Array, format: StreamFormat): string[] {
 }
 
 /** The channel values of one beat; null when the simulator reported unknown (x/z) bits. */
-export function unpackBeat(hex: string, format: StreamFormat): number[] | null {
+export function unpackBeat(hex: string, format: Stream): number[] | null {
   if (!/^[0-9a-fA-F]+$/.test(hex)) return null;
   let word = BigInt(`0x${hex}`);
-  const bits = BigInt(format.bits);
+  const bits = BigInt(format.type.bits);
   const mask = (1n << bits) - 1n;
   const signBit = 1n << (bits - 1n);
   const values: number[] = [];
   for (let c = 0; c < format.channels; c++) {
     const raw = word & mask;
-    values.push(Number(format.signed && (raw & signBit) !== 0n ? raw - (1n << bits) : raw));
+    values.push(Number(format.type.signed && (raw & signBit) !== 0n ? raw - (1n << bits) : raw));
     word >>= bits;
   }
   return values;
