@@ -87,7 +87,7 @@ export function checkAgainstIntegerModel(compiled: CompiledProgram, graph: Quant
     const expected = expectedValues.get(layout.output.tensor) as Int32Array;
     const [ch, h, w] = layout.output.shape;
     const info = layout.layers.find((l) => l.index === last.index)!;
-    const gemms = info.pcs.filter((pc) => program[pc]!.op === 'gemm');
+    const gemms = info.pcs.filter((pc) => { const ins = program[pc]!; return ins.op === 'gemm' && ins.toAcc === 1; });
     for (let c = 0; c < ch; c++) {
       const rq = channelRequant(r.multiplier[c] ?? 0, r.shift[c] ?? 1);
       for (let y = 0; y < h; y++) {

@@ -25,7 +25,7 @@ import { badInput } from '../common/errors.js';
 import type { QConvLayer, QGemmLayer, QLayer, QuantizedGraph, QuantTensor } from '../quant/ir.js';
 import { qRange } from '../quant/ir.js';
 import type { AccelConfig } from './config.js';
-import { checkConfig, defaultConfig, elementBytes, lanes, rowBytes } from './config.js';
+import { checkConfig, defaultConfig, dwKernel, elementBytes, lanes, rowBytes } from './config.js';
 import { DW_MODES, type Deps, type Instruction, make, MEMORY_IDS, type MemoryName } from './isa.js';
 
 export interface LayerInfo {
@@ -253,7 +253,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
 
   const wgtHalf = Math.floor(config.wgtRows / 2);
   const qpHalf = Math.floor(config.qpRows / 2);
-  const finalIsGemm = last.kind === 'conv' && !(last.group > 1) || last.kind === 'gemm';
+  const finalIsGemm = (last.kind === 'conv' && last.group === 1) || last.kind === 'gemm';
   const finalPixels = outputTensor.shape[1] * outputTensor.shape[2];
   const finalVector = finalIsGemm && finalPixels === 1;
   const scoreRows = finalVector ? blocksOf(outputTensor) + 1 : 0;
@@ -412,7 +412,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     const src = { row: inRow, shape: inT.shape };
     const dst = { row: outRow, shape: outT.shape };
     if ((layer.kind === 'conv' && layer.group === 1) || layer.kind === 'gemm') {
-      const g = gemmGeometry(layer, inT, outT);
+      const g = gemmGeometry(layer, inT);
       const common = { bias: layer.bias, multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc };
       const plan = layer.kind === 'conv' ? im2colPlan(layer, inT, outT, config, act) : undefined;
       if (plan && layer.kind === 'conv') {
@@ -442,7 +442,17 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       const kernel: readonly [number, number] = layer.kind === 'conv' ? [layer.kernel[0], layer.kernel[1]] : layer.kernel;
       const taps = kernel[0] * kernel[1];
       const mode = layer.kind === 'conv' ? DW_MODES.mac : layer.kind === 'maxpool' ? DW_MODES.max : DW_MODES.sum;
-      emitWindow({
+      if (!windowFits(config, kernel, layer.stride[1], outW)) {
+        // Beyond the depthwise engine's window or line buffers: a depthwise conv or an average pool is a
+        // block-diagonal conv on the array (1/C of its MACs useful, but exact); a max pool has no such form.
+        const why = `kernel ${kernel[0]}x${kernel[1]}, padded row ${(outW - 1) * layer.stride[1] + kernel[1]}: the depthwise engine takes up to ${dwKernel(config)}x${dwKernel(config)} and ${config.dwMaxWidth} columns`;
+        if (layer.kind === 'maxpool') refuse(layer, `${why} (raise dwTaps / dwMaxWidth)`);
+        emitGemm({
+          src, dst, kh: kernel[0], kw: kernel[1], sy: layer.stride[0], sx: layer.stride[1], padTop: layer.pads[0], padLeft: layer.pads[1],
+          weight: (m, ch, ky, kx) => (m !== ch ? 0 : layer.kind === 'conv' ? layer.weights[m * taps + ky * kernel[1] + kx] ?? 0 : 1),
+          bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc,
+        });
+      } else emitWindow({
         src, dst, kernel, stride: layer.stride, pads: layer.pads, mode,
         weight: (ch, t) => (layer.kind === 'conv' ? layer.weights[ch * taps + t] ?? 0 : 0),
         bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(),
@@ -527,6 +537,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   if (image.size > config.memBytes) throw badInput(`accelerator: the memory image needs ${image.size} bytes of MEM; the configuration has ${config.memBytes}`);
 
   const { program, pcsOfLayer } = schedule(jobs, layerOfJob, finalTile);
+  if (program.length > config.imemWords) throw badInput(`accelerator: the program has ${program.length} instructions; the program memory holds ${config.imemWords} (raise imemWords)`);
   const layerInfos: LayerInfo[] = layers.map((l, i) => ({ index: l.index, name: l.name, kind: kindOf(l), pcs: pcsOfLayer[i] ?? [], macs: usefulMacs(graph, l) }));
   return {
     config,
@@ -544,6 +555,12 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   };
 }
 
+/** Whether the depthwise engine's window and line buffers take a kernel at this stride and output width. */
+function windowFits(config: AccelConfig, kernel: readonly number[], strideX: number, outW: number): boolean {
+  const side = dwKernel(config);
+  return (kernel[0] ?? 1) <= side && (kernel[1] ?? 1) <= side && (outW - 1) * strideX + (kernel[1] ?? 1) <= config.dwMaxWidth;
+}
+
 /**
  * Whether a dense conv runs faster with its taps packed into the array rows (the im2col lowering in
  * compileProgram), estimated with the GEMM/DWCONV costs of docs/isa.md: taken when it saves a fifth of the
@@ -555,7 +572,7 @@ function im2colPlan(layer: QConvLayer, inT: QuantTensor, outT: QuantTensor, conf
   const [inC, inH, inW] = inT.shape;
   const [outC, outH, outW] = outT.shape;
   const T = layer.kernel[0] * layer.kernel[1];
-  if (T === 1) return undefined;
+  if (T === 1 || !windowFits(config, layer.kernel, layer.stride[1], outW)) return undefined;
   const channels = inC * T;
   const cbIn = Math.ceil(inC / C);
   const cbRep = Math.ceil(channels / C);
@@ -662,8 +679,8 @@ interface GemmGeometry {
   readonly weight: (m: number, c: number, ky: number, kx: number) => number;
 }
 
-function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor, _outT: QuantTensor): GemmGeometry {
-  const [inC, inH, inW] = inT.shape;
+function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor): GemmGeometry {
+  const [, inH, inW] = inT.shape;
   if (layer.kind === 'gemm') {
     // A fully connected layer over the C-major flattened [C, H, W] input: a conv with an H x W kernel.
     const n = layer.weightShape[1];
@@ -673,7 +690,6 @@ function gemmGeometry(layer: QConvLayer | QGemmLayer, inT: QuantTensor, _outT: Q
     };
   }
   const [, perGroup, kh, kw] = layer.weightShape;
-  void inC;
   return {
     inH, inW, kh, kw, sy: layer.stride[0], sx: layer.stride[1], padTop: layer.pads[0], padLeft: layer.pads[1],
     weight: (m, c, ky, kx) => layer.weights[((m * perGroup + c) * kh + ky) * kw + kx] ?? 0,

@@ -23,8 +23,12 @@ export interface AccelConfig {
   readonly wgtRows: number;
   readonly accRows: number;
   readonly qpRows: number;
-  /** Taps per lane of the depthwise engine (multipliers = lanes x dwTaps; a larger window takes several passes). */
+  /** Taps per lane of the depthwise engine (multipliers = lanes x dwTaps); its window is square, dwKernel(config) on a side. */
   readonly dwTaps: number;
+  /** Widest padded row the depthwise engine's line buffers hold: (outW - 1) * strideX + kw. */
+  readonly dwMaxWidth: number;
+  /** Program memory depth in 128-bit instructions. */
+  readonly imemWords: number;
   /** Bytes of MEM (the program-visible main memory: weights, QP, input image, outputs). */
   readonly memBytes: number;
   /** Bytes MEM moves per cycle (the LOAD/STORE port width). */
@@ -63,6 +67,11 @@ export function memoryRows(config: AccelConfig, mem: MemoryName): number {
   }
 }
 
+/** Largest kernel side of the depthwise engine's square window (a DWCONV with a larger kernel faults). */
+export function dwKernel(config: AccelConfig): number {
+  return Math.floor(Math.sqrt(config.dwTaps));
+}
+
 /** Peak multiply-accumulates per cycle of the array and of the depthwise engine. */
 export function peakMacs(config: AccelConfig): { array: number; depthwise: number } {
   return { array: config.rows * config.cols, depthwise: lanes(config) * config.dwTaps };
@@ -70,11 +79,13 @@ export function peakMacs(config: AccelConfig): { array: number; depthwise: numbe
 
 /** Default configuration for an R x C array (sizes scale with nothing: rows of C lanes each). */
 export function defaultConfig(rows: number, cols: number, overrides: Partial<AccelConfig> = {}): AccelConfig {
+  // The MEM port moves at most one ACT row per beat, so every scratchpad row is whole beats.
+  const actRowBytes = cols * Math.ceil((overrides.actBits ?? 8) / 8);
   return checkConfig({
     rows, cols,
     actBits: 8, weightBits: 8, accBits: 32, multiplierBits: 16,
-    actRows: 8192, wgtRows: 4096, accRows: 2048, qpRows: 1024, dwTaps: 9,
-    memBytes: 1 << 20, memPortBytes: 16, memLatency: 2, queueDepth: 16,
+    actRows: 8192, wgtRows: 4096, accRows: 2048, qpRows: 1024, dwTaps: 9, dwMaxWidth: 64, imemWords: 1024,
+    memBytes: 1 << 20, memPortBytes: Math.min(16, actRowBytes), memLatency: 2, queueDepth: 16,
     ...overrides,
   });
 }
@@ -99,6 +110,12 @@ export function checkConfig(c: AccelConfig): AccelConfig {
   }
   if (c.memBytes < 64 || c.memBytes > 2 ** 32 || c.memBytes % 16 !== 0) fail(`MEM bytes ${c.memBytes}: a multiple of 16 up to 2^32`);
   if (![4, 8, 16, 32, 64].includes(c.memPortBytes)) fail(`MEM port ${c.memPortBytes} bytes: 4, 8, 16, 32 or 64`);
+  for (const mem of ['act', 'wgt', 'qp', 'acc'] as const) {
+    if (rowBytes(c, mem) % c.memPortBytes !== 0) fail(`MEM port ${c.memPortBytes} bytes must divide a ${mem.toUpperCase()} row (${rowBytes(c, mem)} bytes)`);
+  }
+  if (c.memBytes % c.memPortBytes !== 0) fail(`MEM bytes ${c.memBytes}: a multiple of the port (${c.memPortBytes})`);
+  if (!Number.isInteger(c.dwMaxWidth) || c.dwMaxWidth < 2 || c.dwMaxWidth > 4096) fail(`depthwise line buffer width ${c.dwMaxWidth}: 2..4096`);
+  if (!Number.isInteger(c.imemWords) || c.imemWords < 2) fail(`program memory ${c.imemWords} words: at least 2`);
   if (!Number.isInteger(c.dwTaps) || c.dwTaps < 1 || c.dwTaps > 225) fail(`depthwise taps ${c.dwTaps}: 1..225`);
   if (c.queueDepth < 1) fail('queue depth must be >= 1');
   return c;

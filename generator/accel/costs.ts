@@ -43,13 +43,6 @@ export const COST = {
   gapTail: 6,
 } as const;
 
-/** Input rows a window instruction reads for output rows oy0..oy0+nOy-1 (clipped to the image). */
-export function windowInputRows(g: Geometry, oy0: number, nOy: number): number {
-  const first = Math.max(0, oy0 * g.strideY - g.padTop);
-  const last = Math.min(g.inH - 1, (oy0 + nOy - 1) * g.strideY - g.padTop + g.kh - 1);
-  return Math.max(0, last - first + 1);
-}
-
 /** Cycles of one instruction (geometry: the SETG registers in force when it runs). */
 export function instructionCycles(ins: Instruction, g: Geometry, config: AccelConfig): number {
   const R = config.rows;

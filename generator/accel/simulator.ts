@@ -9,7 +9,7 @@
  * racing ahead and with compute racing ahead: a missing token shows up as a different result.
  */
 import type { AccelConfig } from './config.js';
-import { elementBytes, lanes, memoryRows, rowBytes } from './config.js';
+import { dwKernel, elementBytes, lanes, memoryRows, rowBytes } from './config.js';
 import type { Geometry } from './costs.js';
 import { decode, type Instruction, type InstructionOf, IsaError, type MemoryName, queueOf, type Queue } from './isa.js';
 
@@ -95,6 +95,7 @@ export function decodeProgram(words: readonly bigint[]): Instruction[] {
 
 /** Runs a program to FINISH. Throws AccelFault on a fault, a deadlock, or a program without FINISH. */
 export function simulate(config: AccelConfig, program: readonly Instruction[], mem: Uint8Array, options: SimOptions = {}): SimResult {
+  if (program.length > config.imemWords) throw new AccelFault(config.imemWords, `program of ${program.length} instructions exceeds the program memory (${config.imemWords} words)`);
   const machine = new Machine(config, createMemories(config, mem), program.length);
   const priority = options.priority ?? QUEUES;
   const pending: Record<Queue, number[]> = { ld: [], ex: [], st: [] };
@@ -198,6 +199,9 @@ class Machine {
       case 'store': return this.transfer(ins, false);
       case 'setg': return this.setg(ins);
       case 'setq':
+        for (const [name, v] of [['zpA', ins.zpA], ['zpB', ins.zpB], ['zo', ins.zo], ['lo', ins.lo], ['hi', ins.hi]] as const) {
+          if (v < -(2 ** (this.config.actBits - 1)) || v > 2 ** this.config.actBits - 1) this.fault(`SETQ ${name} = ${v} outside the ${this.config.actBits}-bit element range`);
+        }
         this.q = { zpA: ins.zpA, zpB: ins.zpB, zo: ins.zo, lo: ins.lo, hi: ins.hi, aSigned: ins.aSigned === 1, bSigned: ins.bSigned === 1 };
         return;
       case 'gemm': return this.gemm(ins);
@@ -225,7 +229,8 @@ class Machine {
     const mem = MEMORY_NAMES[ins.mem] as MemoryName;
     const what = load ? 'LOAD' : 'STORE';
     if (!load && (mem === 'wgt' || mem === 'qp')) this.fault(`STORE from ${mem.toUpperCase()} is illegal (ACT or ACC only)`);
-    if (ins.memAddr % 4 !== 0 || ins.memStride % 4 !== 0) this.fault(`${what}: MEM address ${ins.memAddr} / stride ${ins.memStride} not a multiple of 4`);
+    const port = this.config.memPortBytes;
+    if (ins.memAddr % port !== 0 || ins.memStride % port !== 0) this.fault(`${what}: MEM address ${ins.memAddr} / stride ${ins.memStride} not a multiple of the ${port}-byte port`);
     const rb = rowBytes(this.config, mem);
     const eb = elementBytes(this.config, mem);
     const ev = this.events[this.pc] as InstructionEvents;
@@ -406,6 +411,10 @@ class Machine {
     if (g.kh < 1) this.fault('DWCONV before SETG');
     if (ins.mode > 2) this.fault(`DWCONV mode ${ins.mode} (0 mac, 1 max, 2 sum)`);
     const taps = g.kh * g.kw;
+    const side = dwKernel(this.config);
+    if (g.kh > side || g.kw > side) this.fault(`DWCONV kernel ${g.kh}x${g.kw} exceeds the depthwise window ${side}x${side}`);
+    const padded = (g.outW - 1) * g.strideX + g.kw;
+    if (padded > this.config.dwMaxWidth) this.fault(`DWCONV padded row of ${padded} exceeds the line buffers (${this.config.dwMaxWidth})`);
     if (ins.mode === 0) this.checkRows('wgt', ins.wgtBase, ins.nCb * taps, 'DWCONV weights');
     this.checkRows('qp', ins.qpBase, 3 * ins.nCb, 'DWCONV QP records');
     if (ins.cb0 + ins.nCb > g.cbIn) this.fault(`DWCONV blocks ${ins.cb0}..${ins.cb0 + ins.nCb - 1} beyond cbIn ${g.cbIn}`);

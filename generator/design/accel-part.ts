@@ -7,8 +7,8 @@
  * takes its configuration from here, so a design and the tests of one array size share one simulator
  * build); operand widths at least 8 bits and as wide as the model needs, 32-bit accumulators and PPU
  * multipliers (ACC lanes are 4 bytes in MEM). A model needing more than that chip has is refused with
- * the layer named: by the compiler (a layer kind it lacks, a tensor larger than ACT, MEM) or here (the
- * RTL's program memory and depthwise line buffers).
+ * the layer named by the compiler (a layer kind it lacks, a tensor larger than ACT, MEM, the program
+ * memory, a pooling window beyond the depthwise engine).
  */
 import { createHash } from 'node:crypto';
 import { type AccelConfig, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
@@ -23,16 +23,14 @@ import type { QuantizedGraph } from '../quant/ir.js';
 
 /** Memory sizes of a generated accelerator (rows of C lanes; MEM in bytes) and its RTL limits. */
 export const ACCEL_CHIP = {
-  memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25,
-  dwMaxWidth: 32, imemWords: 512,
+  memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25, dwMaxWidth: 32, imemWords: 512,
 } as const;
 
 /** The chip of an R x C array for a model's layers from `fromLayer` on. */
 export function accelChipConfig(graph: QuantizedGraph, rows: number, cols: number, fromLayer = 0): { config: AccelConfig; rtl: RtlConfig } {
-  const { dwMaxWidth, imemWords, ...sizes } = ACCEL_CHIP;
   const model = configForModel(graph, rows, cols, {}, { fromLayer });
-  const config = configForModel(graph, rows, cols, { ...sizes, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
-  return { config, rtl: rtlConfig(config, { dwMaxWidth, imemWords }) };
+  const config = configForModel(graph, rows, cols, { ...ACCEL_CHIP, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
+  return { config, rtl: rtlConfig(config) };
 }
 
 /** `--accel RxC` parsed and checked (4x4 to 32x32, R = C in this version). */
@@ -42,28 +40,9 @@ export function accelShape(text: string): { rows: number; cols: number } {
   return shape;
 }
 
-/** Compiles for the chip and checks what only the RTL limits (program memory, depthwise line buffers). */
+/** Compiles for the chip (the compiler refuses what exceeds it, the RTL's limits included, naming the layer). */
 export function compileForChip(graph: QuantizedGraph, chip: { config: AccelConfig; rtl: RtlConfig }, fromLayer: number): CompiledProgram {
-  const compiled = compileProgram(graph, chip.config, { fromLayer });
-  checkFitsRtl(compiled, chip.rtl);
-  return compiled;
-}
-
-export function checkFitsRtl(compiled: CompiledProgram, rtl: RtlConfig): void {
-  const { program, layout } = compiled;
-  const layerOf = (pc: number): string => {
-    const l = layout.layers.find((x) => x.pcs.includes(pc));
-    return l ? `layer ${l.index} '${l.name}' (${l.kind})` : `pc ${pc}`;
-  };
-  if (program.length > rtl.imemWords) throw badInput(`accelerator: the program has ${program.length} instructions; the chip's program memory holds ${rtl.imemWords}`);
-  let g = { outW: 0, strideX: 1, kh: 0, kw: 0 };
-  program.forEach((ins, pc) => {
-    if (ins.op === 'setg') g = ins;
-    if (ins.op !== 'dwconv') return;
-    const width = (g.outW - 1) * g.strideX + g.kw;
-    if (g.kh > rtl.dwKernel || g.kw > rtl.dwKernel) throw badInput(`accelerator: ${layerOf(pc)}: a ${g.kh}x${g.kw} window; the chip's depthwise engine takes up to ${rtl.dwKernel}x${rtl.dwKernel}`);
-    if (width > rtl.dwMaxWidth) throw badInput(`accelerator: ${layerOf(pc)}: padded rows of ${width} pixels; the chip's depthwise line buffers hold ${rtl.dwMaxWidth}`);
-  });
+  return compileProgram(graph, chip.config, { fromLayer });
 }
 
 /** The program files of a design (or of `fixynn compile --out`), by name inside the program folder. */

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { compileProgram, configForModel, defaultConfig, describeAccelerator, replayCycles, runOnSimulator, summarizeProgram } from '../../generator/accel/index.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { finalAccumulators } from './reference.js';
-import { graphOf, randomConvLayer, randomImage, randomQuant, tensor } from '../ffe/random-graphs.js';
+import { graphOf, outSize, randomConvLayer, randomImage, randomPoolLayer, randomQuant, tensor } from '../ffe/random-graphs.js';
+import { simulate } from '../../generator/accel/simulator.js';
 import { checkAgainstIntegerModel } from '../../generator/accel/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,43 @@ describe('split inside a residual block', () => {
   });
 });
 
+describe('what the depthwise engine cannot take', () => {
+  it('a depthwise conv beyond its window runs on the array as a block-diagonal conv, bit-exact', () => {
+    const g = randomConvGraph(seededRandom(4), { inChannels: 6, outChannels: 6, group: 6, kernel: [5, 5], stride: [1, 1], pads: [2, 2, 2, 2], height: 7, width: 6 });
+    const compiled = compileProgram(g, configForModel(g, 4, 4)); // 3x3 window (dwTaps 9)
+    expect(compiled.program.some((i) => i.op === 'dwconv')).toBe(false);
+    const model = new IntegerModel(g);
+    for (let i = 0; i < 3; i++) expect(checkAgainstIntegerModel(compiled, g, model, randomImage(seededRandom(40 + i), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
+    const wide = configForModel(g, 4, 4, { dwTaps: 25 }); // a 5x5 window takes it on the engine
+    const onEngine = compileProgram(g, wide);
+    expect(onEngine.program.some((i) => i.op === 'dwconv')).toBe(true);
+    expect(checkAgainstIntegerModel(onEngine, g, model, randomImage(seededRandom(50), g.tensors[g.input.tensor]!)).mismatch).toBeUndefined();
+  });
+
+  it('a max pool beyond the window or the line buffers is refused with the layer named', () => {
+    const rng = seededRandom(8);
+    const x = tensor('x', [2, 9, 9], randomQuant(rng));
+    const mid = tensor('mid', [3, 9, 9], randomQuant(rng));
+    const y = tensor('y', [3, outSize(9, 5, 1, 2, 2), outSize(9, 5, 1, 2, 2)], mid.quant);
+    const conv = randomConvLayer(rng, 0, x, mid, { inChannels: 2, outChannels: 3, group: 1, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] });
+    const pool = randomPoolLayer(rng, 1, 'maxpool', mid, y, [5, 5], [1, 1], [2, 2, 2, 2]);
+    const g = graphOf(x, [mid, y], [conv, pool]);
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/layer 1 '.*' \(maxpool\): kernel 5x5, padded row 13: the depthwise engine takes up to 3x3 and 64 columns/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { dwTaps: 25, dwMaxWidth: 12 }))).toThrow(/padded row 13/);
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { dwTaps: 25 }))).not.toThrow();
+  });
+});
+
+describe('limits of the machine', () => {
+  it('a program longer than the program memory is refused; SETQ values outside the element range fault', () => {
+    const g = convGraph({ inChannels: 3, outChannels: 6, group: 1 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { imemWords: 4 }))).toThrow(/the program has \d+ instructions; the program memory holds 4/);
+    const config = defaultConfig(4, 4);
+    expect(() => simulate(config, [make('setq', { zo: 300 }), make('finish', {})], new Uint8Array(16))).toThrow(/pc 0: SETQ zo = 300 outside the 8-bit element range/);
+    expect(() => simulate({ ...config, imemWords: 1 }, [make('nop', {}), make('finish', {})], new Uint8Array(16))).toThrow(/exceeds the program memory/);
+  });
+});
+
 describe('wide multipliers', () => {
   it('32-bit M (the widths the quantization issue may choose) are exact in the PPU', () => {
     const rng = seededRandom(21);
@@ -110,18 +148,19 @@ describe('large tensors', () => {
 
 describe('cycle model', () => {
   it('replays a hand-timed program: fetch, tokens, per-instruction costs from the table', () => {
-    const config = defaultConfig(4, 4);
+    const config = defaultConfig(4, 4); // MEM port = one 4-byte ACT row
+    expect(config.memPortBytes).toBe(4);
     const program = [
-      make('load', { mem: 0, sramAddr: 0, memAddr: 0, ySize: 1, xSize: 4 }, { pushNext: true }), // 2 + ceil(16/16) = 3
+      make('load', { mem: 0, sramAddr: 0, memAddr: 0, ySize: 1, xSize: 4 }, { pushNext: true }), // 2 + 16/4 = 6
       make('setg', { inH: 2, inW: 2, outW: 2, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 }, { popPrev: true }), // 1
       make('gemm', { nOy: 2, toAcc: 1 }, { pushNext: true }), // R + (F-1)*max(P,R) + P + 4 = 4 + 0 + 4 + 4 = 12
-      make('store', { mem: 3, ySize: 1, xSize: 4, memAddr: 0 }, { popPrev: true }), // 2 + ceil(64/16) = 6
+      make('store', { mem: 3, ySize: 1, xSize: 4, memAddr: 0 }, { popPrev: true }), // 2 + 64/4 = 18
       make('finish', {}), // 1
     ];
     const r = replayCycles(config, program);
-    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 4], [1, 4, 5], [2, 5, 17], [3, 17, 23], [4, 23, 24]]);
-    expect(r.total).toBe(24);
-    expect(r.busy).toEqual({ ld: 3, ex: 13, st: 7 });
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 7], [1, 7, 8], [2, 8, 20], [3, 20, 38], [4, 38, 39]]);
+    expect(r.total).toBe(39);
+    expect(r.busy).toEqual({ ld: 6, ex: 13, st: 19 });
   });
 
   it('a full queue stalls fetch (queueDepth)', () => {
@@ -129,10 +168,10 @@ describe('cycle model', () => {
     const setg = make('setg', { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, cbIn: 1, cbOut: 1 });
     const program = [make('load', { mem: 0, ySize: 1, xSize: 32 }, { pushNext: true }), setg, setg, make('nop', { queue: 1 }, { popPrev: true, pushNext: true }), make('finish', {}, { popPrev: true })];
     const r = replayCycles(config, program);
-    // LOAD: 2 + 32*4/16 = 10 cycles; the EX queue holds one waiting instruction, so fetch of the third
+    // LOAD: 2 + 32*4/4 = 34 cycles; the EX queue holds one waiting instruction, so fetch of the third
     // EX instruction waits until the second has started.
-    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 11], [1, 2, 3], [3, 4, 5], [5, 11, 12], [6, 12, 13]]);
-    expect(r.total).toBe(13);
+    expect(r.timings.map((t) => [t.fetch, t.start, t.end])).toEqual([[0, 1, 35], [1, 2, 3], [3, 4, 5], [5, 35, 36], [6, 36, 37]]);
+    expect(r.total).toBe(37);
   });
 });
 

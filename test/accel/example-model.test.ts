@@ -18,9 +18,9 @@ import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const DIGITS = Number(process.env['FIXYNN_ACCEL_DIGITS'] ?? (FULL ? 1000 : 50));
+const DIGITS = count('ACCEL_DIGITS', 1000, 50);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 let quantized: QuantizedGraph;
@@ -110,6 +110,22 @@ describe('example model on the accelerator (ISA simulator, K = 0)', () => {
     expect(m.instruction).toMatch(/^GEMM /);
     expect(layer2.pcs).toContain(m.pc);
     expect(describeAccelMismatch(m)).toMatch(/^layer 2 '.*' \(tensor '.*'\), pixel \(y \d+, x \d+\), channel \d+: expected -?\d+, accelerator -?\d+; written by pc \d+: GEMM /);
+  });
+
+  it('a wrong bias of the last layer is located at the GEMM that wrote the scores', () => {
+    const config = configForModel(quantized, 16, 16);
+    const compiled = compileProgram(quantized, config);
+    const model = new IntegerModel(quantized);
+    const q = model.quantizeInput(images[0]!);
+    const last = compiled.layout.layers[compiled.layout.layers.length - 1]!;
+    const qpLoad = last.pcs.map((pc) => compiled.program[pc]!).find((ins) => ins.op === 'load' && ins.mem === 2)!;
+    if (qpLoad.op !== 'load') throw new Error('no QP load');
+    const mem = Uint8Array.from(compiled.mem);
+    mem[qpLoad.memAddr + 1] = (mem[qpLoad.memAddr + 1]! + 40) & 255; // bias of class 0 moves by 40 * 256
+    const m = checkAgainstIntegerModel({ ...compiled, mem }, quantized, model, q).mismatch!;
+    expect(m.layer).toBe(last.index);
+    expect(m.channel).toBe(0);
+    expect(m.instruction).toMatch(/^GEMM .*toAcc=1 \(scores -?\d+ requantized\)$/);
   });
 
   it('after a split (K = 9: global pooling and the Gemm head on the accelerator) from the crossing tensor', () => {

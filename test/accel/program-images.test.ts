@@ -106,7 +106,7 @@ describe('faults stop the simulator with the faulting pc', () => {
     const big = make('store', { mem: 0, sramAddr: 0, memAddr: compiled.config.memBytes - 4, ySize: 1, xSize: 2 });
     expect(() => simulate(compiled.config, [big, make('finish', {})], new Uint8Array(64))).toThrow(/pc 0: STORE: MEM bytes/);
     const odd = make('load', { mem: 1, memAddr: 2, ySize: 1, xSize: 1 });
-    expect(() => simulate(compiled.config, [odd, make('finish', {})], new Uint8Array(64))).toThrow(/not a multiple of 4/);
+    expect(() => simulate(compiled.config, [odd, make('finish', {})], new Uint8Array(64))).toThrow(/not a multiple of the 4-byte port/);
   });
 
   it('a token never pushed (deadlock), a missing FINISH, an illegal token bit', () => {

@@ -20,9 +20,9 @@ import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { count } from '../helpers/env.js';
 
-const FULL = process.env['FIXYNN_FULL'] === '1';
-const NETWORKS = Number(process.env['FIXYNN_ACCEL_RANDOM'] ?? (FULL ? 60 : 34));
+const NETWORKS = count('ACCEL_RANDOM', 60, 34);
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-random-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -4,15 +4,11 @@
  * kernel and widest padded row (its line buffers), and the program memory's depth.
  */
 import { badInput } from '../../common/errors.js';
-import { type AccelConfig, defaultConfig } from '../config.js';
+import { type AccelConfig, defaultConfig, dwKernel } from '../config.js';
 
 export interface RtlConfig extends AccelConfig {
-  /** Largest kernel side of the depthwise engine's window (DWCONV with a larger kernel faults). */
+  /** Largest kernel side of the depthwise engine's window (dwKernel(config)); a larger kernel faults. */
   readonly dwKernel: number;
-  /** Widest padded row the line buffers hold ((outW-1)*strideX + kw); wider faults. */
-  readonly dwMaxWidth: number;
-  /** Program memory depth in 128-bit instructions. */
-  readonly imemWords: number;
 }
 
 export interface RtlOptions {
@@ -22,8 +18,9 @@ export interface RtlOptions {
 }
 
 export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
-  // The engine's window is square: the largest side whose taps fit the configuration's dwTaps.
-  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? Math.floor(Math.sqrt(base.dwTaps)), dwMaxWidth: options.dwMaxWidth ?? 64, imemWords: options.imemWords ?? 1024 };
+  // The shared configuration holds the engine's limits (the compiler refuses what exceeds them); options
+  // only override them for unit tests of a lone engine.
+  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
