@@ -13,7 +13,7 @@ import { loadAndQuantize } from '../design/generate-design.js';
 import { writeFolderAtomically } from '../design/output-dir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { PROGRAM_INTEGER_MODEL } from '../../verify/accel/verify-design.js';
-import { optionalInt } from './generate.js';
+import { optionalInt } from './options.js';
 
 interface CompileCliOptions {
   readonly accel?: string;

@@ -6,10 +6,23 @@
 import { badInput } from '../common/errors.js';
 import { generateAccelDesign } from '../design/generate-accel-design.js';
 import { partOf } from '../design/manifest.js';
-import type { GenerateCliOptions } from './generate.js';
-import { optionalInt } from './generate.js';
+import { optionalInt } from './options.js';
 
-export async function runGenerateAccel(modelPath: string, cli: GenerateCliOptions): Promise<void> {
+/** generate's flags (generator/commands/generate.ts); the fixed part's own ones are refused here. */
+export interface GenerateAccelCliOptions {
+  readonly fixedLayers?: string;
+  readonly out?: string;
+  readonly calib?: string;
+  readonly arith?: string;
+  readonly pipeline?: string;
+  readonly rawInput?: boolean;
+  readonly weightBits?: string;
+  readonly actBits?: string;
+  readonly json?: boolean;
+  readonly accel?: string;
+}
+
+export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliOptions): Promise<void> {
   if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (0 with --accel: every layer on the accelerator)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
   if (cli.accel === undefined) throw badInput('--accel RxC is required');

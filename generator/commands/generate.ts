@@ -10,6 +10,9 @@ import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
 import { formatStream, partOf } from '../design/manifest.js';
 import { runGenerateAccel } from './generate-accel.js';
+import { optionalInt } from './options.js';
+
+export { optionalInt } from './options.js';
 
 export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'multiply'];
 /**
@@ -99,11 +102,4 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
   };
-}
-
-export function optionalInt(text: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw badInput(`${flag} ${text}: expected an integer from ${min} to ${max}`);
-  return value;
 }

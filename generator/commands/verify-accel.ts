@@ -6,16 +6,27 @@
 import { badInput, checkFailed } from '../common/errors.js';
 import { formatAccelSummary, verifyAccelDesign, type AccelVerifySummary } from '../../verify/accel/verify-design.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
-import { optionalInt } from './generate.js';
-import { DEFAULT_VERIFY_IMAGES, type VerifyCliOptions } from './verify.js';
+import { optionalInt } from './options.js';
 
-export async function runVerifyAccel(dir: string, cli: VerifyCliOptions): Promise<AccelVerifySummary> {
+/** verify's flags (generator/commands/verify.ts); the stream-only ones are refused here. */
+export interface VerifyAccelCliOptions {
+  readonly sim?: string;
+  readonly images?: string;
+  readonly data?: string;
+  readonly program?: string;
+  readonly trace?: string;
+  readonly stalls?: boolean;
+  readonly seed?: string;
+  readonly json?: boolean;
+}
+
+export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, defaultImages: number): Promise<AccelVerifySummary> {
   const simulator = cli.sim ?? 'verilator';
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   for (const [flag, value] of [['--trace', cli.trace], ['--stalls', cli.stalls], ['--seed', cli.seed]] as const) {
     if (value !== undefined) throw badInput(`${flag}: applies to stream designs (a fixed part); this design is the accelerator alone`);
   }
-  const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
+  const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;
   const summary = await verifyAccelDesign(dir, {
     simulator: simulator as SimulatorName,
     images,

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { badInput, checkFailed } from '../common/errors.js';
 import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
-import { optionalInt } from './generate.js';
+import { optionalInt } from './options.js';
 import { readDesign } from '../design/read-design.js';
 import { runVerifyAccel } from './verify-accel.js';
 
@@ -41,7 +41,7 @@ export function registerVerify(program: Command): void {
     .option('--program <dir>', 'accelerator designs: run this program folder (fixynn compile --out) instead of the design\'s own')
     .option('--json', 'print the summary as JSON')
     .action(async (dir: string, options: VerifyCliOptions) => {
-      if (hasAccelerator(dir)) await runVerifyAccel(dir, options);
+      if (hasAccelerator(dir)) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
       else await runVerify(dir, options);
     });
 }
