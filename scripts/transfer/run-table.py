@@ -127,9 +127,20 @@ def eval_int8(model_path, task, count):
 
 
 def fixed_part_cost(k, out_dir):
+    """The fixed part's cost for K, from the design fixynn generates (reused while the backbone and the
+    calibration set are the ones it was generated from)."""
     design = os.path.join(out_dir, f"chip-k{k}")
-    run_fixynn(["generate", BACKBONE, "--fixed-layers", str(k), "--out", design, "--calib", CALIB, "--json"])
-    with open(os.path.join(design, "manifest.json")) as f:
+    manifest_path = os.path.join(design, "manifest.json")
+    stamp = os.path.join(design, "calib.sha256")
+    fresh = False
+    if os.path.exists(manifest_path) and os.path.exists(stamp):
+        with open(manifest_path) as f, open(stamp) as g:
+            fresh = json.load(f)["source"]["sha256"] == sha256(BACKBONE) and g.read().strip() == sha256(CALIB)
+    if not fresh:
+        run_fixynn(["generate", BACKBONE, "--fixed-layers", str(k), "--out", design, "--calib", CALIB, "--json"])
+        with open(stamp, "w") as f:
+            f.write(sha256(CALIB) + "\n")
+    with open(manifest_path) as f:
         manifest = json.load(f)
     return {"adders": manifest["cost"]["adders"], "nonzeroWeights": manifest["cost"]["nonzeroWeights"]}
 
@@ -141,6 +152,38 @@ def stats(values):
     return {"mean": round(mean, 2), "std": round(spread, 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
+def sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class Records:
+    """One JSON record per finished run (baseline or head), beside its model: a rerun skips what is done,
+    and several processes (--targets split, --no-table) can share the work; --table-only assembles."""
+
+    def __init__(self, out_dir, key):
+        self.out_dir, self.key = out_dir, key
+
+    def path(self, task, name):
+        return os.path.join(self.out_dir, task, f"{name}.json")
+
+    def get(self, task, name):
+        try:
+            with open(self.path(task, name)) as f:
+                record = json.load(f)
+        except FileNotFoundError:
+            return None
+        return record if record.get("key") == self.key else None
+
+    def put(self, task, name, record):
+        os.makedirs(os.path.join(self.out_dir, task), exist_ok=True)
+        tmp = self.path(task, name) + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({**record, "key": self.key}, f, indent=2)
+        os.replace(tmp, self.path(task, name))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 targets, K 5 and 9, 1 seed, 3 epochs, 300 test images")
@@ -148,33 +191,93 @@ def main():
     parser.add_argument("--ks", nargs="*", type=int)
     parser.add_argument("--seeds", nargs="*", type=int)
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--count", type=int, help="test images per int8 evaluation (default all)")
+    parser.add_argument("--count", type=int, help="test images per evaluation (default all)")
+    parser.add_argument("--no-table", action="store_true", help="only train and evaluate (a share of the work)")
+    parser.add_argument("--table-only", action="store_true", help="only assemble the table from finished runs")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="assemble the table from the runs done so far; it lists the missing ones")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     targets = args.targets or (["mnist", "shapes"] if args.quick else common.TARGETS)
     ks = args.ks or ([5, 9] if args.quick else [1, 3, 5, 7, 9])
     seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
-    epochs = args.epochs or (3 if args.quick else 15)
+    epochs = args.epochs or (3 if args.quick else 8)
     count = args.count if args.count is not None else (300 if args.quick else 0)
     bad = [k for k in ks if not 1 <= k <= LAST_CONV]
     if bad:
         raise SystemExit(f"--ks {bad}: K must be 1..{LAST_CONV} (the network's convolution layers)")
     out_dir = os.path.join(common.CACHE_DIR, "runs", mode)
     os.makedirs(out_dir, exist_ok=True)
+    # A record counts only for the same backbone, calibration set, recipe and test count.
+    records = Records(out_dir, f"{sha256(BACKBONE)[:16]}-{sha256(CALIB)[:16]}-e{epochs}-lr{LR}-n{count}")
 
     started = time.time()
+    log = lambda line: print(f"[{time.time() - started:6.0f} s] {line}", flush=True)  # noqa: E731
+    if not args.table_only:
+        train_all(targets, ks, seeds, epochs, count, out_dir, records, log)
+    if args.no_table:
+        log("done (no table)")
+        return
+
+    results = {"mode": mode, "targets": {}, "ks": ks, "seeds": seeds, "epochs": epochs, "lr": LR,
+               "testCount": count or "all", "backbone": os.path.relpath(BACKBONE, common.ROOT), "missing": []}
+    for task in targets:
+        entry = {"baseline": [], "heads": {}}
+        for seed in seeds:
+            record = records.get(task, f"baseline-s{seed}")
+            (entry["baseline"].append(record) if record else results["missing"].append(f"{task} baseline seed {seed}"))
+        for k in ks:
+            runs = entry["heads"].setdefault(str(k), [])
+            for seed in seeds:
+                record = records.get(task, f"k{k}-s{seed}")
+                (runs.append(record) if record else results["missing"].append(f"{task} K={k} seed {seed}"))
+        results["targets"][task] = entry
+    if results["missing"] and not args.allow_missing:
+        raise SystemExit(f"{len(results['missing'])} runs are not done yet, e.g. {results['missing'][0]}; run without --table-only")
+    results["fixedPart"] = {str(k): fixed_part_cost(k, out_dir) for k in ks}
+    results["computeSeconds"] = round(sum(r["seconds"] + r.get("evalSeconds", 0) for t in results["targets"].values()
+                                          for r in t["baseline"] + [x for runs in t["heads"].values() for x in runs]))
+    summarize(results)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    table = render(results)
+    with open(os.path.join(out_dir, "table.md"), "w") as f:
+        f.write(table)
+    print(table)
+    if mode == "full" and targets == common.TARGETS:
+        write_doc(table)
+        shutil.copy(os.path.join(out_dir, "results.json"), os.path.join(common.EXAMPLE_DIR, "results.json"))
+        # The heads for the chip: at the chosen K, or (none chosen) at the smallest K tried; seed 1's.
+        k = results["chosenK"] if results["chosenK"] is not None else min(ks)
+        if all(records.get(t, f"k{k}-s{seeds[0]}") for t in targets):
+            heads = os.path.join(common.EXAMPLE_DIR, "heads")
+            shutil.rmtree(heads, ignore_errors=True)
+            os.makedirs(heads)
+            for task in targets:
+                shutil.copy(os.path.join(out_dir, task, f"k{k}-s{seeds[0]}.onnx"), os.path.join(heads, f"{task}-k{k}.onnx"))
+            log(f"heads at K={k} -> {os.path.relpath(heads, common.ROOT)}")
+    log("done")
+
+
+def train_all(targets, ks, seeds, epochs, count, out_dir, records, log):
+    """Train (and evaluate in int8) every run that has no record yet."""
     tm = common.load_train_mnist()
     normalize = lambda x: (x - tm.MEAN) / tm.STD  # noqa: E731  (the network's own first step)
     common.seed_everything(0)
     backbone = load_backbone()
     backbone_init = onnx_state(BACKBONE)
-    log = lambda line: print(f"[{time.time() - started:6.0f} s] {line}", flush=True)  # noqa: E731
     # fixynn runs (node) overlap torch's training: one at a time beside it, both at nice 19.
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    costs = {k: pool.submit(fixed_part_cost, k, out_dir) for k in ks}
-    results = {"mode": mode, "targets": {}, "ks": ks, "seeds": seeds, "epochs": epochs, "lr": LR,
-               "testCount": count or "all", "backbone": os.path.relpath(BACKBONE, common.ROOT)}
     pending = []
+
+    def evaluate_and_record(task, name, run, path):
+        t0 = time.time()
+        run.update(eval_int8(path, task, count))
+        run["evalSeconds"] = round(time.time() - t0, 1)
+        records.put(task, name, run)
+        log(f"{task} {name}: int8 {run['int8'] * 100:.2f}% (ORT float {run['ortFloat'] * 100:.2f}%)")
+
     for task in targets:
         train_x, train_y, test_x, test_y = common.load_task(task)
         classes = int(train_y.max()) + 1
@@ -182,25 +285,28 @@ def main():
             test_x, test_y = test_x[:count], test_y[:count]
         train_x, test_x = common.to_float(train_x), common.to_float(test_x)
         train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
-        entry = {"classes": classes, "train": len(train_x), "test": len(test_x), "baseline": [], "heads": {}}
-        results["targets"][task] = entry
+        facts = {"classes": classes, "train": len(train_x), "test": len(test_x)}
         for seed in seeds:
+            if records.get(task, f"baseline-s{seed}"):
+                continue
             t0 = time.time()
             common.seed_everything(seed)
             model = copy.deepcopy(backbone)
-            model.classifier = torch.nn.Linear(model.classifier.in_features, classes)
+            model.classifier = nn.Linear(model.classifier.in_features, classes)
             common.fit(model, train_x, train_y, epochs, seed, LR)
             acc = common.accuracy(model, test_x, test_y)
-            entry["baseline"].append({"seed": seed, "float": acc, "seconds": round(time.time() - t0, 1)})
             common.export_onnx(model, os.path.join(out_dir, task, f"baseline-s{seed}.onnx"))
+            records.put(task, f"baseline-s{seed}", {**facts, "seed": seed, "float": acc, "seconds": round(time.time() - t0, 1)})
             log(f"{task} baseline seed {seed}: float {acc * 100:.2f}% ({time.time() - t0:.0f} s)")
         for k in ks:
+            todo = [seed for seed in seeds if not records.get(task, f"k{k}-s{seed}")]
+            if not todo:
+                continue
             front = backbone.features[:k]
             with torch.no_grad():  # the frozen front's features, once per data set and K
                 feats = torch.cat([front(normalize(train_x[i:i + 500])) for i in range(0, len(train_x), 500)])
                 test_feats = torch.cat([front(normalize(test_x[i:i + 500])) for i in range(0, len(test_x), 500)])
-            runs = entry["heads"].setdefault(str(k), [])
-            for seed in seeds:
+            for seed in todo:
                 t0 = time.time()
                 common.seed_everything(seed)
                 head = Head(backbone, k, classes)
@@ -213,80 +319,71 @@ def main():
                 whole_acc = common.accuracy(model, test_x, test_y)
                 if abs(whole_acc - acc) > 0.002:  # the exported network is the front + head just trained
                     raise AssertionError(f"{path}: whole model {whole_acc} vs front + head {acc}")
-                run = {"seed": seed, "float": acc, "seconds": round(time.time() - t0, 1), "model": os.path.relpath(path, common.ROOT)}
-                runs.append(run)
-                pending.append((task, k, run, pool.submit(eval_int8, path, task, count)))
+                run = {**facts, "seed": seed, "float": acc, "seconds": round(time.time() - t0, 1),
+                       "model": os.path.relpath(path, common.ROOT)}
+                pending.append(pool.submit(evaluate_and_record, task, f"k{k}-s{seed}", run, path))
                 log(f"{task} K={k} seed {seed}: float {acc * 100:.2f}% ({time.time() - t0:.0f} s)")
             del feats, test_feats
-    for task, k, run, future in pending:
-        run.update(future.result())
-        log(f"{task} K={k} seed {run['seed']}: int8 {run['int8'] * 100:.2f}% (ORT float {run['ortFloat'] * 100:.2f}%)")
-    results["fixedPart"] = {str(k): costs[k].result() for k in ks}
-    results["seconds"] = round(time.time() - started)
-    summarize(results)
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
-    table = render(results)
-    with open(os.path.join(out_dir, "table.md"), "w") as f:
-        f.write(table)
-    print(table)
-    if mode == "full":
-        write_doc(table)
-        shutil.copy(os.path.join(out_dir, "results.json"), os.path.join(common.EXAMPLE_DIR, "results.json"))
-        chosen = results["chosenK"]
-        if chosen is not None:
-            heads = os.path.join(common.EXAMPLE_DIR, "heads")
-            shutil.rmtree(heads, ignore_errors=True)
-            os.makedirs(heads)
-            for task in targets:
-                shutil.copy(os.path.join(out_dir, task, f"k{chosen}-s{seeds[0]}.onnx"), os.path.join(heads, f"{task}-k{chosen}.onnx"))
-    log(f"done in {results['seconds']} s")
+    for future in pending:
+        future.result()
 
 
 def summarize(results):
-    """Per target and K: int8 head vs float baseline over the seeds; the chosen K."""
+    """Per target and K: int8 head vs float baseline over the seeds; the chosen K among the K whose runs
+    are all done."""
     ok_ks = []
     for k in results["ks"]:
         all_ok = True
         for task, entry in results["targets"].items():
             base = {b["seed"]: b["float"] for b in entry["baseline"]}
-            runs = entry["heads"][str(k)]
-            losses = [base[r["seed"]] - r["int8"] for r in runs]
-            entry.setdefault("summary", {})[str(k)] = {
-                "int8": stats([r["int8"] for r in runs]), "headFloat": stats([r["float"] for r in runs]),
-                "baseline": stats(list(base.values())), "loss": stats(losses)}
-            all_ok = all_ok and statistics.fmean(losses) * 100 < 1.0
+            runs = [r for r in entry["heads"][str(k)] if r["seed"] in base]
+            complete = len(runs) == len(results["seeds"])
+            summary = None if not runs else {
+                "seeds": len(runs), "int8": stats([r["int8"] for r in runs]), "headFloat": stats([r["float"] for r in runs]),
+                "baseline": stats(list(base.values())), "loss": stats([base[r["seed"]] - r["int8"] for r in runs])}
+            entry.setdefault("summary", {})[str(k)] = summary
+            all_ok = all_ok and complete and summary["loss"]["mean"] < 1.0
         if all_ok:
             ok_ks.append(k)
     results["chosenK"] = max(ok_ks) if ok_ks else None
 
 
 def render(results):
-    ks, tasks = results["ks"], list(results["targets"])
+    ks, tasks, n = results["ks"], list(results["targets"]), len(results["seeds"])
     fmt = lambda s: f"{s['mean']:.2f} ± {s['std']:.2f}"  # noqa: E731
     lines = [f"Mode `{results['mode']}`: seeds {results['seeds']}, {results['epochs']} epochs, test images: "
-             f"{results['testCount']}; {results['seconds']} s on this machine. Cells: int8 accuracy of the frozen-front "
-             "head (fixynn's integer model) / loss = float fine-tuned baseline minus that, in points, mean ± sample "
-             "std over the seeds (the loss per seed pairs head and baseline of the same seed).", ""]
-    header = "| K | fixed layers' adders | " + " | ".join(tasks) + " | every target < 1 point |"
-    lines += [header, "|" + " --- |" * (3 + len(tasks))]
-    base_row = "| baseline (float, fine-tuned) | | " + " | ".join(
-        fmt(stats([b["float"] for b in results["targets"][t]["baseline"]])) for t in tasks) + " | |"
-    lines.append(base_row)
+             f"{results['testCount']}; {results['computeSeconds']:,} s of training and int8 evaluation (summed over runs) "
+             "on this machine. Cells: int8 accuracy of the frozen-front head (fixynn's integer model) / loss = float "
+             "accuracy of the fine-tuned baseline minus that, in points; mean ± sample std over the seeds (the loss "
+             "pairs head and baseline of the same seed).", ""]
+    if results["missing"]:
+        lines += [f"**Partial: {len(results['missing'])} runs not done** ({', '.join(results['missing'])}); "
+                  "a cell over fewer seeds says so, a K with a missing run is not chosen.", ""]
+    lines += ["| K | fixed layers' adders | " + " | ".join(tasks) + " | every target < 1 point |",
+              "|" + " --- |" * (3 + len(tasks))]
+    base_cells = []
+    for t in tasks:
+        base = results["targets"][t]["baseline"]
+        base_cells.append(fmt(stats([b["float"] for b in base])) + ("" if len(base) == n else f" ({len(base)} seeds)") if base else "not run")
+    lines.append("| baseline (float, fine-tuned) | | " + " | ".join(base_cells) + " | |")
     for k in ks:
-        cells = []
-        ok = True
+        cells, ok = [], True
         for t in tasks:
             s = results["targets"][t]["summary"][str(k)]
-            cells.append(f"{fmt(s['int8'])} / {s['loss']['mean']:+.2f} ± {s['loss']['std']:.2f}")
-            ok = ok and s["loss"]["mean"] < 1.0
-        mark = "yes" + (" (**chosen K**)" if k == results["chosenK"] else "") if ok else "no"
+            if s is None:
+                cells.append("not run")
+                ok = False
+                continue
+            few = "" if s["seeds"] == n else f" ({s['seeds']} seeds)"
+            cells.append(f"{fmt(s['int8'])} / {s['loss']['mean']:+.2f} ± {s['loss']['std']:.2f}{few}")
+            ok = ok and not few and s["loss"]["mean"] < 1.0
+        mark = ("yes" + (" (**chosen K**)" if k == results["chosenK"] else "")) if ok else "no"
         lines.append(f"| {k} | {results['fixedPart'][str(k)]['adders']:,} | " + " | ".join(cells) + f" | {mark} |")
-    lines += ["", "Float accuracy of the same heads (torch), for the quantization's share of the loss:", "",
-              "| K | " + " | ".join(tasks) + " |", "|" + " --- |" * (1 + len(tasks))]
+    lines += ["", "Float accuracy of the same heads (torch), to separate the frozen front's share of the loss from "
+              "the quantization's:", "", "| K | " + " | ".join(tasks) + " |", "|" + " --- |" * (1 + len(tasks))]
     for k in ks:
-        lines.append(f"| {k} | " + " | ".join(fmt(results["targets"][t]["summary"][str(k)]["headFloat"]) for t in tasks) + " |")
+        summaries = [results["targets"][t]["summary"][str(k)] for t in tasks]
+        lines.append(f"| {k} | " + " | ".join(fmt(s["headFloat"]) if s else "not run" for s in summaries) + " |")
     chosen = results["chosenK"]
     lines += ["", f"**Chosen K = {chosen}**" if chosen is not None else "**No K tried keeps every target under 1 point.**", ""]
     return "\n".join(lines)

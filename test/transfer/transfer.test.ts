@@ -90,14 +90,17 @@ describe('committed heads (examples/transfer/heads) in the integer model', () =>
     expect(new Set(all.map((h) => h.k)).size).toBe(1);
   });
 
-  const calibImages = () => loadInputs(CALIB, [1, 28, 28]).images;
+  // The chip's fixed part: the backbone calibrated once on the chip's calibration set, shared by the heads.
+  let chip: Promise<{ calib: Float32Array[]; backbone: QuantizedGraph }> | undefined;
+  const chipOnce = () => (chip ??= (async () => {
+    const calib = loadInputs(CALIB, [1, 28, 28]).images;
+    return { calib, backbone: await quantizeModel(BACKBONE, importModel(BACKBONE), { calibImages: calib }) };
+  })());
   for (const head of all.filter((h) => FULL || QUICK_HEADS.includes(h.task))) {
     it(`${head.task} (K = ${head.k}): the chip's fixed part, and above chance on its test images`, async () => {
-      const calib = calibImages();
+      const { calib, backbone } = await chipOnce();
       const graph = importModel(head.file);
       const quantized = await quantizeModel(head.file, graph, { calibImages: calib });
-      const backboneGraph = importModel(BACKBONE);
-      const backbone = await quantizeModel(BACKBONE, backboneGraph, { calibImages: calib });
       expect(head.k).toBeGreaterThanOrEqual(1);
       expect(quantized.layers.slice(0, head.k).every((l) => l.kind === 'conv')).toBe(true);
       expect(fixedPart(quantized, head.k)).toEqual(fixedPart(backbone, head.k));
