@@ -364,7 +364,7 @@ def render(results):
     base_cells = []
     for t in tasks:
         base = results["targets"][t]["baseline"]
-        base_cells.append(fmt(stats([b["float"] for b in base])) + ("" if len(base) == n else f" ({len(base)} seeds)") if base else "not run")
+        base_cells.append(fmt(stats([b["float"] for b in base])) + ("" if len(base) == n else f" ({len(base)} of {n} seeds)") if base else "not run")
     lines.append("| baseline (float, fine-tuned) | | " + " | ".join(base_cells) + " | |")
     for k in ks:
         cells, ok = [], True
@@ -374,7 +374,7 @@ def render(results):
                 cells.append("not run")
                 ok = False
                 continue
-            few = "" if s["seeds"] == n else f" ({s['seeds']} seeds)"
+            few = "" if s["seeds"] == n else f" ({s['seeds']} of {n} seeds)"
             cells.append(f"{fmt(s['int8'])} / {s['loss']['mean']:+.2f} ± {s['loss']['std']:.2f}{few}")
             ok = ok and not few and s["loss"]["mean"] < 1.0
         mark = ("yes" + (" (**chosen K**)" if k == results["chosenK"] else "")) if ok else "no"
