@@ -13,9 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInputs, readNpy } from '../../generator/data/index.js';
-import { evaluate } from '../../generator/golden/evaluate.js';
-import { importModel } from '../../generator/onnx/import.js';
-import { quantizeModel } from '../../generator/quant/calibrate-onnx.js';
+import { evaluate } from '../../verify/eval/evaluate.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 
 const FULL = process.env['FIXYNN_FULL'] === '1';
@@ -94,20 +95,22 @@ describe('committed heads (examples/transfer/heads) in the integer model', () =>
   let chip: Promise<{ calib: Float32Array[]; backbone: QuantizedGraph }> | undefined;
   const chipOnce = () => (chip ??= (async () => {
     const calib = loadInputs(CALIB, [1, 28, 28]).images;
-    return { calib, backbone: await quantizeModel(BACKBONE, importModel(BACKBONE), { calibImages: calib }) };
+    const onnx = readOnnxFile(BACKBONE);
+    return { calib, backbone: await quantizeModel(onnx, importDecoded(onnx), { calibImages: calib }) };
   })());
   for (const head of all.filter((h) => FULL || QUICK_HEADS.includes(h.task))) {
     it(`${head.task} (K = ${head.k}): the chip's fixed part, and above chance on its test images`, async () => {
       const { calib, backbone } = await chipOnce();
-      const graph = importModel(head.file);
-      const quantized = await quantizeModel(head.file, graph, { calibImages: calib });
+      const onnx = readOnnxFile(head.file);
+      const graph = importDecoded(onnx);
+      const quantized = await quantizeModel(onnx, graph, { calibImages: calib });
       expect(head.k).toBeGreaterThanOrEqual(1);
       expect(quantized.layers.slice(0, head.k).every((l) => l.kind === 'conv')).toBe(true);
       expect(fixedPart(quantized, head.k)).toEqual(fixedPart(backbone, head.k));
 
       const count = FULL ? undefined : QUICK_IMAGES;
       const data = loadInputs(testSet(head.task).x, graph.input.shape, { labels: testSet(head.task).y, ...(count ? { count } : {}) });
-      const report = await evaluate({ modelPath: head.file, graph, quantized, images: data.images, labels: Array.from(data.labels ?? []) });
+      const report = await evaluate({ onnx, graph, quantized, images: data.images, labels: Array.from(data.labels ?? []) });
       const classes = TARGETS[head.task] ?? 2;
       const integer = report.integerAccuracy ?? 0;
       console.log(`${head.task} head K=${head.k}, ${report.images} images: integer ${(100 * integer).toFixed(1)}%, float ${(100 * (report.floatAccuracy ?? 0)).toFixed(1)}%`);
