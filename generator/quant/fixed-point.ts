@@ -140,10 +140,17 @@ export function chooseMultiplierReproducing(
     const hi = span ? minBig(span.hi, (1n << BigInt(bits)) - 1n) : 0n;
     return lo <= hi ? { multiplier: Number(nearestIn(lo, hi, real, nearest.shift)), shift: nearest.shift } : nearest;
   }
-  // The narrowest M at each shift is the smallest feasible one; keep the shift where it is narrowest
-  // (the smallest such shift on a tie), and there the M nearest real * 2^s among those of that width.
+  // Feasibility grows with s (M at s reproduces exactly as 2M at s + 1), so a binary search finds the
+  // smallest feasible shift; the narrowest M is the smallest feasible one there or at the next shift.
+  if (!multiplierSpan(constraints, nearest.shift)) return nearest;
+  let lowShift = 0; // infeasible (or below 1)
+  let highShift = nearest.shift; // feasible
+  while (highShift - lowShift > 1) {
+    const mid = (lowShift + highShift) >> 1;
+    if (multiplierSpan(constraints, mid)) highShift = mid; else lowShift = mid;
+  }
   let best: { shift: number; width: number; lo: bigint; hi: bigint } | undefined;
-  for (let shift = 1; shift <= nearest.shift; shift++) {
+  for (let shift = highShift; shift <= Math.min(highShift + 1, nearest.shift); shift++) {
     const span = multiplierSpan(constraints, shift);
     if (!span) continue;
     const width = multiplierBits(Number(span.lo));
@@ -182,11 +189,46 @@ function stepConstraints(reference: ReferenceRequant, real: number, range: { yLo
     while (t < accHi && ref(t) < k) t++;
     out.push({ acc: t, level: k, ge: true }, { acc: t - 1, level: k, ge: false });
   }
-  return out;
+  // The largest accumulators bound M the most tightly: checked first, an infeasible shift fails fast.
+  return out.sort((a, b) => Math.abs(b.acc) - Math.abs(a.acc));
 }
 
 /** The integers M satisfying every constraint for shift s, or undefined when there are none. */
 function multiplierSpan(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
+  // Plain numbers where every c = k * 2^s - 2^(s-1) and every quotient check stays below 2^52 (exact);
+  // bigint otherwise. The number path is the common one and many times faster.
+  let largest = 1;
+  for (const { acc, level } of constraints) largest = Math.max(largest, Math.abs(level) + 1, Math.abs(acc));
+  if (largest * 2 ** shift < 2 ** 51) return multiplierSpanNumbers(constraints, shift);
+  return multiplierSpanBig(constraints, shift);
+}
+
+function multiplierSpanNumbers(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
+  const unit = 2 ** shift;
+  const half = unit / 2;
+  let lo = 0;
+  let hi = MULTIPLIER_MAX;
+  // floor(n / d), exact: the quotient of doubles is off by at most one, and q * d is exact here.
+  const floorDivN = (n: number, d: number): number => {
+    let q = Math.floor(n / d);
+    if (d > 0) { if (q * d > n) q--; else if ((q + 1) * d <= n) q++; } else if (q * d < n) q--; else if ((q + 1) * d >= n) q++;
+    return q;
+  };
+  for (const { acc, level, ge } of constraints) {
+    const c = level * unit - half;
+    if (acc === 0) {
+      if (ge ? c > 0 : c <= 0) return undefined;
+      continue;
+    }
+    if (ge) {
+      if (acc > 0) lo = Math.max(lo, -floorDivN(-c, acc)); else hi = Math.min(hi, floorDivN(c, acc));
+    } else if (acc > 0) hi = Math.min(hi, floorDivN(c - 1, acc)); else lo = Math.max(lo, -floorDivN(1 - c, acc));
+    if (lo > hi) return undefined;
+  }
+  return { lo: BigInt(lo), hi: BigInt(hi) };
+}
+
+function multiplierSpanBig(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
   const unit = 1n << BigInt(shift);
   const half = unit >> 1n;
   let lo = 0n;
