@@ -23,6 +23,7 @@ export interface EvalCliOptions {
   readonly biasCorrection?: string;
   readonly weightBits?: string;
   readonly actBits?: string;
+  readonly requantBits?: string;
   readonly count?: string;
   readonly scale?: string;
   readonly mean?: string;
@@ -45,6 +46,7 @@ export function registerEval(program: Command): void {
     .option('--bias-correction <m>', `bias correction of a float model: ${BIAS_CORRECTIONS.join(', ')} (default empirical)`)
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--count <n>', 'use at most this many inputs')
     .option('--scale <x>', 'pixel scale for 8-bit images (default 1/255)')
     .option('--mean <list>', 'per-channel mean subtracted after scaling (default 0)')
@@ -73,10 +75,12 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
   const progress = progressPrinter(options.json === true);
   const weightBits = optionalInt(options.weightBits, '--weight-bits', 2);
   const actBits = optionalInt(options.actBits, '--act-bits', 2);
+  const requantBits = optionalInt(options.requantBits, '--requant-bits', 0);
   const quantized = await quantizeModel(onnx, graph, {
     ...(calib ? { calibImages: calib.images } : {}),
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
+    ...(requantBits !== undefined ? { requantBits } : {}),
     ...(options.calibMethod !== undefined ? { method: calibrationMethod(options.calibMethod) } : {}),
     ...(options.biasCorrection !== undefined ? { biasCorrection: biasCorrectionMode(options.biasCorrection) } : {}),
     onProgress: (done, total) => progress('calibrating', done, total),

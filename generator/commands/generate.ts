@@ -1,6 +1,6 @@
 /**
  * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--arith shared|csd|multiply]
- * [--pipeline N] [--raw-input] [--weight-bits N] [--act-bits N]`: the fixed feature extractor of the
+ * [--pipeline N] [--raw-input] [--weight-bits N] [--act-bits N] [--requant-bits N]`: the fixed feature extractor of the
  * model's first K layers as a self-contained design folder (generator/design/generate-design.ts).
  */
 import type { Command } from 'commander';
@@ -26,6 +26,7 @@ export interface GenerateCliOptions {
   readonly pipeline?: string;
   readonly rawInput?: boolean;
   readonly weightBits?: string;
+  readonly requantBits?: string;
   readonly actBits?: string;
   readonly json?: boolean;
 }
@@ -42,6 +43,7 @@ export function registerGenerate(program: Command): void {
     .option('--pipeline <n>', `a register stage every N adder levels, 0 = none (default ${DEFAULT_PIPELINE})`)
     .option('--raw-input', 'take raw 8-bit pixels; the model\'s affine preprocessing is folded into the first layer')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
+    .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--json', 'print a JSON summary')
     .action(async (model: string, options: GenerateCliOptions) => {
@@ -82,6 +84,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const arith = cli.arith ?? 'shared';
   if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
   const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
+  const requantBits = optionalInt(cli.requantBits, '--requant-bits', 8, 32);
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
   return {
     fixedLayers: cli.fixedLayers,
@@ -91,6 +94,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,
     ...(weightBits !== undefined ? { weightBits } : {}),
+    ...(requantBits !== undefined ? { requantBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
   };
 }

@@ -25,6 +25,7 @@ import { decodeOnnx } from '../onnx/decode.js';
 import { quantizeModel } from '../calibrate/quantize-model.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
+import { multiplierWidths } from '../quant/print.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
@@ -45,6 +46,8 @@ export interface GenerateDesignOptions {
   readonly rawInput: boolean;
   readonly weightBits?: number;
   readonly actBits?: number;
+  /** Force the width of every requantization multiplier M (8..32; docs/arithmetic.md §3). */
+  readonly requantBits?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -70,6 +73,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     ...(calibration ? { calibImages: calibration.images } : {}),
     ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
   });
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
@@ -107,6 +111,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     'raw-input': options.rawInput,
     ...(options.weightBits !== undefined ? { 'weight-bits': options.weightBits } : {}),
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
   };
 }
 
@@ -183,6 +188,7 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
       fixedLayers: options.fixedLayers, arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
       ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
       ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+      ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
       calibration: ctx.calibration,
     },
     fixedLayerCount: ctx.k,
@@ -191,6 +197,7 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
     layers: design.layers.map((l, i) => ({
       index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: l.out, latencyCycles: l.latencyCycles, cost: l.cost,
       nonzeroWeights: nonzero[i] ?? 0,
+      multiplierBits: fixed.layers[i] ? multiplierWidths(fixed.layers[i]) : { min: 0, max: 0 },
     })),
     latencyCycles: design.latencyCycles,
     cost: { ...design.cost, nonzeroWeights: totalNonzero, addersPerNonzeroWeight: totalNonzero === 0 ? null : design.cost.productAdders / totalNonzero },

@@ -11,7 +11,7 @@
  *     acc = bias[m] + sum_k w[m,k] * (x_k - inputZeroPoint)        (conv / gemm)
  *     y   = clamp(((acc * M[m] + 2^(s[m]-1)) >> s[m]) + outputZeroPoint, clampMin, clampMax)
  *
- * with `>>` the arithmetic (floor) shift, M an integer 0..65535 and s >= 1. Every integer here is exact
+ * with `>>` the arithmetic (floor) shift, M an unsigned integer of up to 32 bits (its width chosen per channel, docs/arithmetic.md §3) and s >= 1. Every integer here is exact
  * (a JS number holding an integer, |v| < 2^53).
  */
 
@@ -37,7 +37,7 @@ export interface QuantTensor {
  * pooling layers repeat one value per channel).
  */
 export interface Requantization {
-  /** M per output channel: an integer 0..65535 (16 bits, unsigned). */
+  /** M per output channel: an unsigned integer of up to 32 bits (0..2^32-1). */
   readonly multiplier: readonly number[];
   /** s per output channel: an integer >= 1; the rounding constant is 2^(s-1). */
   readonly shift: readonly number[];
@@ -131,7 +131,7 @@ export interface QGlobalAvgPoolLayer extends QLayerBase {
 export interface QAddLayer extends QLayerBase {
   readonly kind: 'add';
   readonly inputZeroPoints: readonly [number, number];
-  /** Per input, an integer 0..65535. */
+  /** Per input, an unsigned integer (16 bits as chosen by the quantizer; up to 32 allowed). */
   readonly inputMultipliers: readonly [number, number];
   readonly requant: Requantization;
 }

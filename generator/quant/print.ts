@@ -4,6 +4,19 @@
  * the full integers are in the JSON form (serialize.ts).
  */
 import type { QLayer, QuantizedGraph, QuantParams, Requantization } from './ir.js';
+import { multiplierBits } from './fixed-point.js';
+
+/** Widths of a layer's multipliers M (min and max over channels; Add: over its input multipliers). */
+export function multiplierWidths(l: QLayer): { min: number; max: number } {
+  const widths = (l.kind === 'add' ? l.inputMultipliers : l.requant.multiplier).map(multiplierBits);
+  return { min: Math.min(...widths), max: Math.max(...widths) };
+}
+
+/** "16" or "14..31": the width span of multiplierWidths. */
+export function formatMultiplierWidths(l: QLayer): string {
+  const { min, max } = multiplierWidths(l);
+  return min === max ? String(min) : `${min}..${max}`;
+}
 
 export function printQuantizedGraph(qg: QuantizedGraph): string {
   const lines = [
@@ -30,7 +43,7 @@ function requant(r: Requantization): string {
 }
 
 function layerLine(l: QLayer): string {
-  const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output}`;
+  const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output} Mbits=${formatMultiplierWidths(l)}`;
   switch (l.kind) {
     case 'conv':
       return `${head} w[${l.weightShape.join(',')}]/g${l.group} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;

@@ -7,7 +7,10 @@
  */
 import { badInput } from '../common/errors.js';
 import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, Weights } from '../graph/ir.js';
-import { chooseMultiplierForOutputs, chooseSharedShift, quantParamsForRange, roundHalfEven, signedBitsFor } from './fixed-point.js';
+import {
+  MULTIPLIER_BITS_MAX, MULTIPLIER_BITS_MIN, type FixedMultiplier, chooseMultiplierForOutputs, chooseMultiplierReproducing, chooseSharedShift,
+  onnxRuntimeRequant, onnxRuntimeScale, quantParamsForRange, roundHalfEven, signedBitsFor,
+} from './fixed-point.js';
 import type { QLayer, QuantizedGraph, QuantParams, QuantTensor, Requantization } from './ir.js';
 import { qRange } from './ir.js';
 import { checkQuantizedGraph } from './check.js';
@@ -32,23 +35,32 @@ export interface CalibratedOptions {
    * offset per channel that grows through the network.
    */
   readonly channelMeans?: ReadonlyMap<string, ArrayLike<number>>;
+  /** Force every M to this many bits (8..32); default 16 for a calibrated model. */
+  readonly requantBits?: number;
+}
+
+export interface QdqOptions {
+  /** Force every M to this many bits (8..32); default: per channel, the fewest that reproduce ONNX Runtime. */
+  readonly requantBits?: number;
 }
 
 /** Quantize a QDQ model with its own parameters. */
-export function quantizeQdq(graph: LayerGraph): QuantizedGraph {
+export function quantizeQdq(graph: LayerGraph, options: QdqOptions = {}): QuantizedGraph {
+  checkRequantBits(options.requantBits);
   if (!graph.quantized) throw badInput(`${graph.source.file}: not a QDQ model; quantizing a float model needs calibration inputs (--calib)`);
   const tensors = tensorsFrom(graph, (name) => {
     const quant = graph.tensors.get(name)?.quant;
     if (!quant) throw badInput(`${graph.source.file}: tensor '${name}' has no QuantizeLinear/DequantizeLinear pair; a QDQ model must quantize every activation between layers`);
     return { scale: quant.scale, zeroPoint: quant.zeroPoint, bits: quant.bits, signed: quant.signed };
   });
-  return assemble(graph, tensors, 'qdq', undefined);
+  return assemble(graph, tensors, 'qdq', undefined, { reproduceOrt: true, bits: options.requantBits });
 }
 
 /** Quantize a float model from calibrated ranges. */
 export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions): QuantizedGraph {
   checkBits(options.weightBits, '--weight-bits');
   checkBits(options.actBits, '--act-bits');
+  checkRequantBits(options.requantBits);
   const byName = new Map<string, QuantParams>();
   const quantOf = (name: string): QuantParams => {
     const known = byName.get(name);
@@ -66,7 +78,24 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
     images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
   };
-  return assemble(graph, tensors, 'calibrated', calibration, options.weightBits, options.channelMeans);
+  return assemble(graph, tensors, 'calibrated', calibration, { reproduceOrt: false, bits: options.requantBits }, options.weightBits, options.channelMeans);
+}
+
+function checkRequantBits(bits: number | undefined): void {
+  if (bits === undefined) return;
+  if (!Number.isInteger(bits) || bits < MULTIPLIER_BITS_MIN || bits > MULTIPLIER_BITS_MAX) {
+    throw badInput(`--requant-bits ${bits}: supported widths of M are integers ${MULTIPLIER_BITS_MIN} to ${MULTIPLIER_BITS_MAX}`);
+  }
+}
+
+/**
+ * How M is chosen: for a QDQ model, per channel the fewest bits that reproduce ONNX Runtime's
+ * requantization over the channel's reachable accumulators; for a calibrated model, 16 bits (there is no
+ * reference rounding to reproduce). `bits` forces the width.
+ */
+interface MultiplierChoice {
+  readonly reproduceOrt: boolean;
+  readonly bits: number | undefined;
 }
 
 function checkBits(bits: number, flag: string): void {
@@ -89,6 +118,7 @@ function assemble(
   tensors: Record<string, QuantTensor>,
   origin: 'calibrated' | 'qdq',
   calibration: QuantizedGraph['calibration'],
+  choice: MultiplierChoice,
   weightBits?: number,
   channelMeans?: ReadonlyMap<string, ArrayLike<number>>,
 ): QuantizedGraph {
@@ -97,7 +127,7 @@ function assemble(
     if (!t) throw badInput(`${graph.source.file}: layer input '${name}' is not produced by any layer`);
     return t.quant;
   };
-  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, weightBits, channelMeans));
+  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, choice, weightBits, channelMeans));
   const qg: QuantizedGraph = {
     format: 1,
     source: graph.source,
@@ -116,7 +146,7 @@ function assemble(
 type QuantOf = (name: string) => QuantParams;
 
 function quantizeLayer(
-  graph: LayerGraph, layer: Layer, quantOf: QuantOf, weightBits: number | undefined, channelMeans: ReadonlyMap<string, ArrayLike<number>> | undefined,
+  graph: LayerGraph, layer: Layer, quantOf: QuantOf, choice: MultiplierChoice, weightBits: number | undefined, channelMeans: ReadonlyMap<string, ArrayLike<number>> | undefined,
 ): QLayer {
   const base = { index: layer.index, name: layer.name, nodes: layer.nodes, inputs: layer.inputs, output: layer.output };
   const inQ = quantOf(layer.inputs[0] ?? '');
@@ -128,7 +158,7 @@ function quantizeLayer(
       const means = channelMeans?.get(layer.inputs[0] ?? '');
       const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [1, 1, 1];
       const w = integerWeights(layer, inQ, weightBits, what, means ? { means, inShape } : undefined);
-      const requant = weightedRequant(inQ, outQ, w.scale, layer.activation, what);
+      const requant = weightedRequant(inQ, outQ, w, layer.activation, choice, what);
       const common = { ...base, weights: w.ints, weightBits: signedBitsFor(w.ints), weightScale: w.scale, bias: w.bias, inputZeroPoint: inQ.zeroPoint, requant };
       if (layer.kind === 'gemm') {
         const [m, n] = layer.weights.shape;
@@ -149,12 +179,12 @@ function quantizeLayer(
       }
       const count = layer.kind === 'avgpool' ? kh * kw : 1;
       const channels = outChannels(graph, layer.output);
-      const requant = uniformRequant(inQ.scale / (count * outQ.scale), outQ, channels, what);
+      const requant = uniformRequant(inQ, count, outQ, channels, choice, what);
       return { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
     }
     case 'globalavgpool': {
       const [channels, h, w] = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
-      const requant = uniformRequant(inQ.scale / (h * w * outQ.scale), outQ, channels, what);
+      const requant = uniformRequant(inQ, h * w, outQ, channels, choice, what);
       return { kind: 'globalavgpool', ...base, inputZeroPoint: inQ.zeroPoint, requant };
     }
     case 'add': {
@@ -270,10 +300,28 @@ function bestWeightScale(channel: Float32Array, qMax: number): number {
   return best;
 }
 
-function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: readonly number[], activation: Activation, what: string): Requantization {
+function weightedRequant(
+  inQ: QuantParams, outQ: QuantParams, w: { ints: readonly number[]; scale: readonly number[]; bias: readonly number[] },
+  activation: Activation, choice: MultiplierChoice, what: string,
+): Requantization {
   const { min, max } = activationClamp(outQ, activation);
   const zo = outQ.zeroPoint;
-  const fixed = weightScale.map((ws, m) => chooseMultiplierForOutputs((inQ.scale * ws) / outQ.scale, min - zo, max - zo, `${what} channel ${m}`));
+  const perChannel = w.ints.length / Math.max(1, w.scale.length);
+  const { min: qMin, max: qMax } = qRange(inQ);
+  const fixed = w.scale.map((ws, m): FixedMultiplier => {
+    const where = `${what} channel ${m}`;
+    if (!choice.reproduceOrt) return chooseMultiplierForOutputs((inQ.scale * ws) / outQ.scale, min - zo, max - zo, where, choice.bits);
+    // The channel's reachable accumulators: each weight times the extreme input deviation of its sign.
+    let accLo = w.bias[m] ?? 0;
+    let accHi = accLo;
+    for (let k = m * perChannel; k < (m + 1) * perChannel; k++) {
+      const wk = w.ints[k] ?? 0;
+      accLo += Math.min(wk * (qMin - inQ.zeroPoint), wk * (qMax - inQ.zeroPoint));
+      accHi += Math.max(wk * (qMin - inQ.zeroPoint), wk * (qMax - inQ.zeroPoint));
+    }
+    const scale = onnxRuntimeScale(inQ.scale, ws, outQ.scale);
+    return chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, { yLo: min - zo, yHi: max - zo, accLo, accHi }, where, choice.bits);
+  });
   return {
     multiplier: fixed.map((f) => f.multiplier),
     shift: fixed.map((f) => f.shift),
@@ -281,12 +329,23 @@ function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: reado
   };
 }
 
-function uniformRequant(real: number, outQ: QuantParams, channels: number, what: string): Requantization {
+/** Pooling: acc sums `count` centred inputs (MaxPool: count 1, the maximum); 1/count is folded into M. */
+function uniformRequant(inQ: QuantParams, count: number, outQ: QuantParams, channels: number, choice: MultiplierChoice, what: string): Requantization {
   const { min, max } = qRange(outQ);
-  const { multiplier, shift } = chooseMultiplierForOutputs(real, min - outQ.zeroPoint, max - outQ.zeroPoint, what);
+  const zo = outQ.zeroPoint;
+  const real = inQ.scale / (count * outQ.scale);
+  let fixed: FixedMultiplier;
+  if (choice.reproduceOrt) {
+    const { min: qMin, max: qMax } = qRange(inQ);
+    const scale = Math.fround(Math.fround(inQ.scale) / Math.fround(Math.fround(outQ.scale) * count));
+    const range = { yLo: min - zo, yHi: max - zo, accLo: count * (qMin - inQ.zeroPoint), accHi: count * (qMax - inQ.zeroPoint) };
+    fixed = chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, range, what, choice.bits);
+  } else {
+    fixed = chooseMultiplierForOutputs(real, min - zo, max - zo, what, choice.bits);
+  }
   return {
-    multiplier: new Array<number>(channels).fill(multiplier),
-    shift: new Array<number>(channels).fill(shift),
+    multiplier: new Array<number>(channels).fill(fixed.multiplier),
+    shift: new Array<number>(channels).fill(fixed.shift),
     outputZeroPoint: outQ.zeroPoint, clampMin: min, clampMax: max,
   };
 }
