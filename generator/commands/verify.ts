@@ -4,7 +4,9 @@
  * tap with the integer model (verify/ffe). Exit 1 on any mismatch.
  */
 import type { Command } from 'commander';
+import path from 'node:path';
 import { badInput, checkFailed } from '../common/errors.js';
+import { checkOutputFile } from '../common/output-path.js';
 import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './generate.js';
@@ -45,6 +47,7 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
   const seed = optionalInt(cli.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
+  if (cli.trace !== undefined) checkOutputFile(cli.trace, '--trace');
   const stalls: Stalls | undefined = cli.stalls ? { input: STALL_CHANCE, output: STALL_CHANCE, seed } : undefined;
   const summary = await verifyDesign(dir, {
     simulator: simulator as SimulatorName,
@@ -54,6 +57,7 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
     ...(stalls ? { stalls } : {}),
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
+  if (cli.trace !== undefined) process.stderr.write(`wrote the VCD waveform of the first run to ${path.resolve(cli.trace)}\n`);
   process.stdout.write(cli.json ? `${JSON.stringify(summaryJson(summary), null, 2)}\n` : formatSummary(summary));
   if (summary.mismatches > 0) throw checkFailed(`RTL differs from the integer model: ${summary.firstMismatch ? describeMismatch(summary.firstMismatch) : `${summary.mismatches} mismatches`}`);
   return summary;

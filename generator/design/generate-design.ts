@@ -16,10 +16,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../common/errors.js';
+import { checkOutputFolder } from '../common/output-path.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import type { CoreDesign, FfeCore } from './core.js';
 import { calibrationInputs } from '../data/index.js';
-import { resolveFixedLayers } from '../graph/split.js';
+import { NOTHING_FIXED_REASON, resolveFixedLayers } from '../graph/split.js';
 import { importDecoded } from '../import/index.js';
 import { decodeOnnx } from '../onnx/decode.js';
 import { quantizeModel } from '../calibrate/quantize-model.js';
@@ -57,13 +58,14 @@ export interface GeneratedDesign {
 /** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
+  checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
   const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
   const graph = importDecoded(onnx);
   const k = resolveFixedLayers(graph, options.fixedLayers);
-  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; a fixed feature extractor needs at least one layer`);
+  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
   const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
   options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
   const quantized = await quantizeModel(onnx, graph, {

@@ -109,6 +109,55 @@ describe('generate (stand-in core)', () => {
   });
 });
 
+/** Runs the CLI, returning its exit code and what it printed on stderr. */
+async function run(args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const [out, err] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
+  try {
+    return { code: await main(['node', 'fixynn', ...args]), stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+describe('output paths are checked before the work starts', () => {
+  it('--out below a regular file or inside a folder that refuses it: exit 2, one line, no stack', async () => {
+    const file = path.join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const below = await run(['generate', model, '--fixed-layers', '2', '--out', path.join(file, 'sub')]);
+    expect(below).toEqual({ code: 2, stderr: expect.stringMatching(/^fixynn: --out .*a-file\/sub: cannot create the folder: .*a-file is a file, not a folder \(ENOTDIR\)\n$/) });
+    const refused = await run(['generate', model, '--fixed-layers', '2', '--out', '/proc/fixynn-nope/design']);
+    expect(refused).toEqual({ code: 2, stderr: expect.stringMatching(/^fixynn: --out \/proc\/fixynn-nope\/design: cannot create the folder in \/proc \(E[A-Z]+\)\n$/) });
+    const dump = await run(['inspect', model, '--dump-after', path.join(file, 'dump')]);
+    expect(dump.code).toBe(2);
+    expect(dump.stderr).toMatch(/^fixynn: --dump-after .*ENOTDIR\)\n$/);
+  });
+
+  it('--fixed-layers -1 and 2.5 are malformed numbers, not node names', async () => {
+    for (const k of ['-1', '2.5']) {
+      const r = await run(['generate', model, '--fixed-layers', k, '--out', path.join(work, 'never-k')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^fixynn: --fixed-layers ${k.replace('.', '\\.')}: K must be a whole number from the valid split points .*, or a node name\n$`));
+    }
+  });
+
+  it('verify --trace into a missing folder, below a file or naming a folder fails before simulating', async () => {
+    const missing = path.join(work, 'no-such-folder', 'run.vcd');
+    for (const [trace, why] of [[missing, /the folder .*no-such-folder does not exist \(ENOENT\)/], [work, /names a folder; give a file name/], [path.join(work, 'a-file', 'x.vcd'), /is a file, not a folder \(ENOTDIR\)/]] as const) {
+      const start = performance.now();
+      // A design folder that does not exist: the trace path is refused first, before any design is read.
+      const r = await run(['verify', path.join(work, 'missing-design'), '--trace', trace]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(performance.now() - start).toBeLessThan(2000);
+    }
+  });
+});
+
 describe('verify (stand-in core)', () => {
   let good: string;
   let buggy: string;
@@ -153,7 +202,9 @@ describe('verify (stand-in core)', () => {
 
   it('writes a waveform with --trace and rejects a hand-edited design', async () => {
     const trace = path.join(work, 'run.vcd');
-    await quietly(() => main(['node', 'fixynn', 'verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]));
+    const traced = await run(['verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]);
+    expect(traced.code).toBe(0);
+    expect(traced.stderr).toContain(`wrote the VCD waveform of the first run to ${trace}`);
     expect(readFileSync(trace, 'utf8')).toContain('$enddefinitions');
     const edited = path.join(work, 'edited');
     await quietly(() => runGenerate(model, { fixedLayers: '2', out: edited }, standInFfe()));
