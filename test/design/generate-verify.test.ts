@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
-import { runGenerate } from '../../generator/commands/generate.js';
+import { parseGenerateOptions, runGenerate } from '../../generator/commands/generate.js';
+import { writeNpy } from '../../generator/data/index.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { partOf } from '../../generator/design/manifest.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
@@ -122,6 +123,49 @@ async function run(args: string[]): Promise<{ code: number; stderr: string }> {
     process.stderr.write = err;
   }
 }
+
+describe('one preprocessing for every command that reads images', () => {
+  it('generate calibrates with --scale/--mean/--std and --calib-method, records them, and verify reads its images the same way', async () => {
+    const pixels = Uint8Array.from({ length: 8 * 28 * 28 }, (_, i) => (i * 37 + (i >> 5) * 11) % 256);
+    const calib = path.join(work, 'pixels-u8.npy');
+    writeNpy(calib, pixels, [8, 1, 28, 28]);
+    const dir = path.join(work, 'preprocessed');
+    const options = parseGenerateOptions({ fixedLayers: '2', out: dir, calib, calibCount: '8', calibMethod: 'minmax', scale: '1/127.5', mean: '1' });
+    expect(options).toMatchObject({ calibMethod: 'minmax', calibCount: 8, preprocess: { scale: 1 / 127.5, mean: [1] } });
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: dir, calib, calibCount: '8', calibMethod: 'minmax', scale: '1/127.5', mean: '1' }, standInFfe()));
+    const ffe = partOf(readDesign(dir).manifest, 'ffe');
+    expect(ffe.options.preprocess).toEqual({ scale: 1 / 127.5, mean: [1], std: [1] });
+    expect(ffe.quantization.calibration?.method).toBe('minmax');
+    const messages: string[] = [];
+    const recorded = await verifyDesign(dir, { simulator: 'icarus', images: 2, data: calib, onProgress: (m) => messages.push(m) });
+    expect(recorded.mismatches).toBe(0);
+    expect(recorded.dataSource).toContain('(pixel * 0.00784313725490196 - mean [1]) / std [1]');
+    expect(messages.filter((m) => m.startsWith('warning'))).toEqual([]);
+    // Pixels fed as 0..255 to a design calibrated on [-1, 1]: said, not silently clipped.
+    const wrong: string[] = [];
+    await verifyDesign(dir, { simulator: 'icarus', images: 2, data: calib, preprocess: { scale: 1 }, onProgress: (m) => wrong.push(m) });
+    expect(wrong.find((m) => m.startsWith('warning'))).toMatch(/% of the input values lie outside \[-1\.\d+, 0\.99\d+\], the range the model's input is quantized for \(the data span \[0, 255\]\).*--scale\/--mean\/--std/);
+  });
+
+  it('eval, generate and verify take the same preprocessing flags, and generate the calibration flags of eval', async () => {
+    const helpOf = async (command: string): Promise<string> => {
+      let text = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => { text += String(chunk); return true; }) as typeof process.stdout.write;
+      try { await main(['node', 'fixynn', command, '--help']); } finally { process.stdout.write = write; }
+      return text;
+    };
+    for (const command of ['eval', 'generate', 'verify']) {
+      const help = await helpOf(command);
+      for (const flag of ['--scale', '--mean', '--std']) expect(help, `${command} ${flag}`).toContain(flag);
+    }
+    for (const command of ['eval', 'generate']) {
+      const help = await helpOf(command);
+      for (const flag of ['--calib ', '--calib-count', '--calib-method', '--bias-correction']) expect(help, `${command} ${flag}`).toContain(flag);
+    }
+    expect((await run(['generate', model, '--fixed-layers', '2', '--out', path.join(work, 'never-m'), '--calib-method', 'guess'])).stderr).toMatch(/^fixynn: --calib-method guess: supported methods are minmax/);
+  });
+});
 
 describe('output paths are checked before the work starts', () => {
   it('--out below a regular file or inside a folder that refuses it: exit 2, one line, no stack', async () => {
