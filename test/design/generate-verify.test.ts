@@ -13,6 +13,7 @@ import { writeNpy } from '../../generator/data/index.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { partOf } from '../../generator/design/manifest.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
+import { tidyVersionLine } from '../../verify/sim/tools.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
 import { quietly } from '../helpers/quietly.js';
@@ -249,7 +250,12 @@ describe('verify (stand-in core)', () => {
     const traced = await run(['verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]);
     expect(traced.code).toBe(0);
     expect(traced.stderr).toContain(`wrote the VCD waveform of the first run to ${trace}`);
-    expect(readFileSync(trace, 'utf8')).toContain('$enddefinitions');
+    const vcd = readFileSync(trace, 'utf8');
+    expect(vcd).toContain('$enddefinitions');
+    // Icarus's default unit is 1 s; the design's clock is in nanoseconds.
+    expect(vcd).toMatch(/\$timescale\s+1ps\s+\$end|\$timescale\s+1ns\s+\$end/);
+    expect(traced.stderr).not.toContain('()');
+    expect(tidyVersionLine('Icarus Verilog version 11.0 (stable) ()')).toBe('Icarus Verilog version 11.0 (stable)');
     const edited = path.join(work, 'edited');
     await quietly(() => runGenerate(model, { fixedLayers: '2', out: edited }, standInFfe()));
     const rtl = readDesign(edited).manifest.rtl[0] as string;

@@ -88,8 +88,17 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
   rmSync(path.join(work, 'obj'), { recursive: true, force: true });
 }
 
+/**
+ * Icarus gives modules without a `timescale` a unit of 1 s, so a VCD of one clock cycle would read as
+ * seconds. The generated Verilog carries no `timescale` (Verilator -Wall wants all modules or none), so
+ * a one-line file compiled first gives every module 1 ns.
+ */
+export const ICARUS_TIMESCALE = '`timescale 1ns/1ps\n';
+
 async function buildIcarus(work: string, paths: readonly string[], tb: string): Promise<void> {
-  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, ...paths], { cwd: work });
+  const timescale = path.join(work, 'timescale.v');
+  writeFileSync(timescale, ICARUS_TIMESCALE);
+  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, timescale, ...paths], { cwd: work });
   if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
 }
 
