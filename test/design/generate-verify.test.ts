@@ -13,6 +13,7 @@ import { writeNpy } from '../../generator/data/index.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { partOf } from '../../generator/design/manifest.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
+import { buildFfe } from '../../verify/ffe/build.js';
 import { tidyVersionLine } from '../../verify/sim/tools.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
@@ -243,6 +244,15 @@ describe('verify (stand-in core)', () => {
     expect(s.firstMismatch).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
     expect(typeof s.firstMismatch?.expected).toBe('number');
     expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1']))).toBe(1);
+  });
+
+  it('says that a simulator build is still going while it runs', async () => {
+    const messages: string[] = [];
+    const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+    const build = await buildFfe(readDesign(good), 'verilator', { cacheDir, progressEveryMs: 300, onProgress: (m) => messages.push(m) });
+    expect(build.cached).toBe(false);
+    expect(messages[0]).toMatch(/^building \w+ in verilator/);
+    expect(messages.some((m) => /^still building \w+ in verilator \(\d+ s\)$/.test(m))).toBe(true);
   });
 
   it('writes a waveform with --trace and rejects a hand-edited design', async () => {
