@@ -1,10 +1,12 @@
 /**
- * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--arith shared|csd|multiply]
- * [--pipeline N] [--raw-input] [--weight-bits N] [--act-bits N] [--requant-bits N]`: the fixed feature extractor of the
+ * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--calib-count N] [--calib-method M]
+ * [--bias-correction M] [--scale X --mean L --std L] [--arith shared|csd|multiply] [--pipeline N] [--raw-input]
+ * [--weight-bits N] [--act-bits N] [--requant-bits N]`: the fixed feature extractor of the
  * model's first K layers as a self-contained design folder (generator/design/generate-design.ts).
  */
 import type { Command } from 'commander';
 import { badInput } from '../common/errors.js';
+import { addCalibrationOptions, addPreprocessingOptions, parseCalibration, parsePreprocessing, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
@@ -18,10 +20,9 @@ export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'mul
  */
 export const DEFAULT_PIPELINE = 0;
 
-export interface GenerateCliOptions {
+export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly fixedLayers?: string;
   readonly out?: string;
-  readonly calib?: string;
   readonly arith?: string;
   readonly pipeline?: string;
   readonly rawInput?: boolean;
@@ -32,23 +33,24 @@ export interface GenerateCliOptions {
 }
 
 export function registerGenerate(program: Command): void {
-  program
+  const command = program
     .command('generate')
     .description('emit the fixed-weight feature extractor (Verilog, testbenches, manifest) of the first K layers')
     .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
     .option('--fixed-layers <k>', 'layers to fix: a number K (layers 0..K-1) or a node name (up to and including its layer)')
     .option('--out <dir>', 'the design folder to write (replaced only once the new one is complete)')
-    .option('--calib <path>', 'calibration inputs for a float model: images folder or .npy (default for a [1,28,28] model: MNIST training digits)')
     .option('--arith <strategy>', `constant arithmetic: ${ARITH_STRATEGIES.join(', ')} (default shared)`)
     .option('--pipeline <n>', `a register stage every N adder levels, 0 = none (default ${DEFAULT_PIPELINE})`)
     .option('--raw-input', 'take raw 8-bit pixels; the model\'s affine preprocessing is folded into the first layer')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
-    .option('--json', 'print a JSON summary')
-    .action(async (model: string, options: GenerateCliOptions) => {
-      await runGenerate(model, options);
-    });
+    .option('--json', 'print a JSON summary');
+  addCalibrationOptions(command);
+  addPreprocessingOptions(command);
+  command.action(async (model: string, options: GenerateCliOptions) => {
+    await runGenerate(model, options);
+  });
 }
 
 /** `core` is generator/ffe; tests pass a stand-in to check the design folder on its own. */
@@ -86,10 +88,15 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
   const requantBits = optionalInt(cli.requantBits, '--requant-bits', 8, 32);
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
+  const calibration = parseCalibration(cli);
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
-    ...(cli.calib !== undefined ? { calib: cli.calib } : {}),
+    ...(calibration.calib !== undefined ? { calib: calibration.calib } : {}),
+    ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
+    ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
+    ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
+    preprocess: parsePreprocessing(cli),
     arith: arith as ArithStrategy,
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,

@@ -72,6 +72,11 @@ const ffePartSchema = z.object({
     requantBits: int.optional(),
     actBits: int.optional(),
     calibration: z.string(),
+    /**
+     * How 8-bit pixels became the model's input when calibrating: (pixel * scale - mean[c]) / std[c];
+     * verify reads its images the same way unless told otherwise.
+     */
+    preprocess: z.object({ scale: z.number(), mean: z.array(z.number()), std: z.array(z.number()) }).strict(),
   }).strict(),
   fixedLayerCount: int.positive(),
   input: streamSchema,

@@ -15,7 +15,7 @@ import { importDecoded } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { photoCrops, type PhotoCropFiles } from '../../scripts/photos.js';
-import { count } from '../helpers/env.js';
+import { count, FULL } from '../helpers/env.js';
 import { MOBILENET_FLOAT, MOBILENET_QDQ, missingModels } from '../helpers/models.js';
 
 const CROPS = count('MOBILENET_CROPS', 64, 12);
@@ -65,7 +65,9 @@ describe('real MobileNetV1 0.25 on photo crops', () => {
     expect(report.top1Agreement).toBe(1);
   });
 
-  it(`float form calibrated on the disjoint calibration crops: top-1 agreement >= 90% (${CROPS} crops)`, async (ctx) => {
+  // FIXYNN_FULL only: calibrating a float model and evaluating it is npm test's job in
+  // test/eval/example-model.test.ts; the QDQ case above keeps MobileNet's layers in npm test.
+  it.runIf(FULL)(`float form calibrated on the disjoint calibration crops: top-1 agreement >= 90% (${CROPS} crops)`, async (ctx) => {
     const files = requireInputs((note) => ctx.skip(note));
     const onnx = readOnnxFile(MOBILENET_FLOAT);
     const graph = importDecoded(onnx);
