@@ -30,6 +30,7 @@ export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags
   readonly requantBits?: string;
   readonly actBits?: string;
   readonly json?: boolean;
+  readonly effort?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -45,6 +46,7 @@ export function registerGenerate(program: Command): void {
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
     .option('--json', 'print a JSON summary');
   addCalibrationOptions(command);
   addPreprocessingOptions(command);
@@ -56,7 +58,8 @@ export function registerGenerate(program: Command): void {
 /** `core` is generator/ffe; tests pass a stand-in to check the design folder on its own. */
 export async function runGenerate(modelPath: string, cli: GenerateCliOptions, core: FfeCore = ffeCore): Promise<void> {
   const options = parseGenerateOptions(cli);
-  const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
+  // Progress goes to stderr, with --json too: stdout carries only the summary.
+  const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
   const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
   const ffe = partOf(m, 'ffe');
@@ -89,6 +92,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const requantBits = optionalInt(cli.requantBits, '--requant-bits', 8, 32);
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
   const calibration = parseCalibration(cli);
+  const effort = optionalInt(cli.effort, '--effort', 1, 16);
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
@@ -103,6 +107,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(requantBits !== undefined ? { requantBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
+    ...(effort !== undefined ? { effort } : {}),
   };
 }
 

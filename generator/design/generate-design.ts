@@ -57,6 +57,8 @@ export interface GenerateDesignOptions {
   readonly actBits?: number;
   /** Force the width of every requantization multiplier M (8..32; docs/arithmetic.md §3). */
   readonly requantBits?: number;
+  /** `--effort`: greedy runs of the shared optimizer per layer (default by size: generator/arith/shared-search.ts). */
+  readonly effort?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -98,7 +100,10 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
-  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
+  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
   // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
@@ -132,6 +137,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     ...(options.weightBits !== undefined ? { 'weight-bits': options.weightBits } : {}),
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
     ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
   };
 }
 
