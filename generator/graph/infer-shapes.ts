@@ -76,7 +76,8 @@ function readInput(model: OnnxModel): { name: string; shape: number[] } {
   const shape = info.shape;
   if (!shape || shape.length !== 4) throw badInput(`${where}: shape ${shape ? `[${shape.join(', ')}]` : 'unknown'} is not supported (supported: [N, C, H, W] with known C, H, W)`);
   const [n, c, h, w] = shape;
-  if (n !== null && n !== 1) throw badInput(`${where}: batch size ${n} is not supported (supported: 1 or symbolic)`);
+  // A fixed batch N > 1 (e.g. ONNX's conformance models) holds N independent images: fixynn takes one.
+  if (n !== null && n !== undefined && n < 1) throw badInput(`${where}: batch size ${n} is not supported (supported: 1 or more, or symbolic)`);
   for (const d of [c, h, w]) {
     if (d === null || d === undefined || d < 1) throw badInput(`${where}: shape [${shape.map((x) => x ?? '?').join(', ')}] must have known, positive C, H and W`);
   }
