@@ -22,7 +22,10 @@ const weighted = { weights: ints, weightBits: int, weightScale: z.array(z.number
 const layer = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('conv'), ...base, ...weighted, group: int, kernel: pair, stride: pair, pads, weightShape: z.tuple([int, int, int, int]) }).strict(),
   z.object({ kind: z.literal('gemm'), ...base, ...weighted, weightShape: pair }).strict(),
-  z.object({ kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int }).strict(),
+  z.object({
+    kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int,
+    borderDivisors: z.array(z.object({ count: int, multiplier: int, shift: int }).strict()).optional(),
+  }).strict(),
   z.object({ kind: z.literal('globalavgpool'), ...base, inputZeroPoint: int }).strict(),
   z.object({ kind: z.literal('add'), ...base, inputZeroPoints: pair, inputMultipliers: pair }).strict(),
 ]);
