@@ -125,8 +125,11 @@ function maxCentered(tensor: QuantTensor): number {
 function makeRequantizer(r: Requantization, accBound: number, what: string): (acc: number, channel: number) => number {
   if (accBound > EXACT_LIMIT) throw badInput(`${what}: accumulator bound ${accBound} exceeds 2^53; weights or activations are too wide (supported: up to 16-bit weights and activations)`);
   const channels: ChannelRequant[] = r.multiplier.map((m, c) => channelRequant(m, r.shift[c] ?? 1));
-  const apply = numbersAreExact(accBound, channels) ? requantizeNumber : requantizeBig;
   const { outputZeroPoint: zo, clampMin: lo, clampMax: hi } = r;
+  // A leaky activation: acc < 0 takes its own multiplier and shift (the slope folded in).
+  const below = r.negative?.multiplier.map((m, c) => channelRequant(m, r.negative?.shift[c] ?? 1));
+  const apply = numbersAreExact(accBound, [...channels, ...(below ?? [])]) ? requantizeNumber : requantizeBig;
+  if (below) return (acc, c) => apply(acc, (acc < 0 ? below[c] : channels[c]) as ChannelRequant, zo, lo, hi);
   return (acc, c) => apply(acc, channels[c] as ChannelRequant, zo, lo, hi);
 }
 

@@ -204,7 +204,14 @@ function inferNode(node: OnnxNode, env: Env): Inferred {
       }
       return { shape: dynamicShape(env, a) };
     }
+    case 'PRelu': {
+      const slope = constant(env, b, 'slope');
+      const x = dynamicShape(env, a);
+      if (slope.data.length !== 1 && slope.data.length !== (x[1] ?? 0)) throw fail(`slope "${b}" has ${slope.data.length} values; supported: one, or one per channel (${x[1]})`);
+      return { shape: x };
+    }
     case 'Relu':
+    case 'LeakyRelu':
     case 'Softmax':
     case 'Identity':
     case 'Dropout': return { shape: dynamicShape(env, a) };

@@ -48,6 +48,11 @@ export interface Requantization {
    */
   readonly clampMin: number;
   readonly clampMax: number;
+  /**
+   * A leaky activation (LeakyRelu, PRelu; conv and gemm only): where acc < 0 the rule takes this
+   * multiplier and shift per channel (the slope folded in) instead. Absent: one rule for every acc.
+   */
+  readonly negative?: { readonly multiplier: readonly number[]; readonly shift: readonly number[] };
 }
 
 interface QLayerBase {

@@ -39,7 +39,8 @@ function requant(r: Requantization): string {
     const hi = Math.max(...xs);
     return lo === hi ? String(lo) : `${lo}..${hi}`;
   };
-  return `M=${span(r.multiplier)} s=${span(r.shift)} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
+  const negative = r.negative ? ` below0 M=${span(r.negative.multiplier)} s=${span(r.negative.shift)}` : '';
+  return `M=${span(r.multiplier)} s=${span(r.shift)}${negative} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
 }
 
 function layerLine(l: QLayer): string {

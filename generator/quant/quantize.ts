@@ -353,11 +353,15 @@ function weightedRequant(
     const scale = onnxRuntimeScale(inQ.scale, ws, outQ.scale);
     return chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, { yLo: min - zo, yHi: max - zo, accLo, accHi }, where, choice.bits);
   });
-  return {
+  const requant = {
     multiplier: fixed.map((f) => f.multiplier),
     shift: fixed.map((f) => f.shift),
     outputZeroPoint: outQ.zeroPoint, clampMin: min, clampMax: max,
   };
+  if (activation.kind !== 'leaky') return requant;
+  // The negative side's own multiplier: the slope folded into the accumulator-to-output scale.
+  const negative = w.scale.map((ws, m) => chooseMultiplierForOutputs(((activation.slope[m] ?? 0) * inQ.scale * ws) / outQ.scale, min - zo, 0, `${what} channel ${m} (negative side)`, choice.bits));
+  return { ...requant, negative: { multiplier: negative.map((f) => f.multiplier), shift: negative.map((f) => f.shift) } };
 }
 
 /** Pooling: acc sums `count` centred inputs (MaxPool: count 1, the maximum); 1/count is folded into M. */
@@ -386,7 +390,8 @@ export function activationClamp(outQ: QuantParams, activation: Activation): { mi
   const range = qRange(outQ);
   const toQ = (real: number): number => outQ.zeroPoint + roundHalfEven(real / outQ.scale);
   switch (activation.kind) {
-    case 'none': return range;
+    case 'none':
+    case 'leaky': return range;
     case 'relu': return { min: Math.max(range.min, outQ.zeroPoint), max: range.max };
     case 'clip': return {
       min: Number.isFinite(activation.min) ? Math.min(range.max, Math.max(range.min, toQ(activation.min))) : range.min,

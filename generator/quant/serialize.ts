@@ -15,7 +15,10 @@ const pads = z.tuple([int, int, int, int]);
 const shape3 = z.tuple([int, int, int]);
 
 const quantParams = z.object({ scale: z.number(), zeroPoint: int, bits: int, signed: z.boolean() }).strict();
-const requant = z.object({ multiplier: ints, shift: ints, outputZeroPoint: int, clampMin: int, clampMax: int }).strict();
+const requant = z.object({
+  multiplier: ints, shift: ints, outputZeroPoint: int, clampMin: int, clampMax: int,
+  negative: z.object({ multiplier: ints, shift: ints }).strict().optional(),
+}).strict();
 const base = { index: int, name: z.string(), nodes: z.array(z.string()), inputs: z.array(z.string()), output: z.string(), requant };
 const weighted = { weights: ints, weightBits: int, weightScale: z.array(z.number()), bias: ints, inputZeroPoint: int };
 
