@@ -4,6 +4,7 @@
 #   verilator, iverilog (Icarus), yosys: RTL simulation, lint and synthesis
 #   python3-torch, python3-onnx: only for scripts/train-mnist.py and scripts/transfer/ (training; tests never need it)
 #   fonts-*: the glyphs scripts/transfer/make-data.py renders (the source symbols and the letters target)
+#   libonnx-testdata: the ONNX project's conformance models (test/onnx/conformance.test.ts, npm run bench:conformance)
 #   python3-skimage, python3-sklearn: the real photos that scripts/make-photo-crops.py cuts for the MobileNet checks
 set -euo pipefail
 
@@ -11,6 +12,7 @@ need=()
 command -v verilator >/dev/null || need+=(verilator)
 command -v iverilog >/dev/null || need+=(iverilog)
 command -v yosys >/dev/null || need+=(yosys)
+[ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
 py=/usr/bin/python3
 if [ "${FIXYNN_SKIP_PHOTOS:-0}" != 1 ]; then
   "$py" -c 'import skimage' 2>/dev/null || need+=(python3-skimage)

@@ -38,7 +38,8 @@ export interface InspectReport {
 
 /** A short op description: conv / dwconv / gconv with kernel and stride, gemm, pools, add. */
 export function describeOp(graph: LayerGraph, layer: Layer): string {
-  const act = 'activation' in layer && layer.activation.kind !== 'none' ? (layer.activation.kind === 'relu' ? '+relu' : `+clip(${layer.activation.min},${layer.activation.max})`) : '';
+  const a = 'activation' in layer ? layer.activation : { kind: 'none' as const };
+  const act = a.kind === 'none' ? '' : a.kind === 'relu' ? '+relu' : a.kind === 'clip' ? `+clip(${a.min},${a.max})` : '+leaky';
   switch (layer.kind) {
     case 'conv': {
       const channels = graph.tensors.get(layer.inputs[0] ?? '')?.shape[0];

@@ -37,6 +37,7 @@ export interface WeightedSpec {
     readonly outputZeroPoint: number;
     readonly clampMin: number;
     readonly clampMax: number;
+    readonly negative?: { readonly multiplier: readonly number[]; readonly shift: readonly number[] };
   };
 }
 
@@ -51,6 +52,7 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
       outputZeroPoint: spec.requant.outputZeroPoint,
       clampMin: spec.requant.clampMin,
       clampMax: spec.requant.clampMax,
+      ...(spec.requant.negative ? { negative: { multiplier: spec.requant.negative.multiplier[o]!, shift: spec.requant.negative.shift[o]! } } : {}),
     };
   });
 }

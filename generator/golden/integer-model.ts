@@ -125,8 +125,11 @@ function maxCentered(tensor: QuantTensor): number {
 function makeRequantizer(r: Requantization, accBound: number, what: string): (acc: number, channel: number) => number {
   if (accBound > EXACT_LIMIT) throw badInput(`${what}: accumulator bound ${accBound} exceeds 2^53; weights or activations are too wide (supported: up to 16-bit weights and activations)`);
   const channels: ChannelRequant[] = r.multiplier.map((m, c) => channelRequant(m, r.shift[c] ?? 1));
-  const apply = numbersAreExact(accBound, channels) ? requantizeNumber : requantizeBig;
   const { outputZeroPoint: zo, clampMin: lo, clampMax: hi } = r;
+  // A leaky activation: acc < 0 takes its own multiplier and shift (the slope folded in).
+  const below = r.negative?.multiplier.map((m, c) => channelRequant(m, r.negative?.shift[c] ?? 1));
+  const apply = numbersAreExact(accBound, [...channels, ...(below ?? [])]) ? requantizeNumber : requantizeBig;
+  if (below) return (acc, c) => apply(acc, (acc < 0 ? below[c] : channels[c]) as ChannelRequant, zo, lo, hi);
   return (acc, c) => apply(acc, channels[c] as ChannelRequant, zo, lo, hi);
 }
 
@@ -246,7 +249,14 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [, outH, outW] = output.shape;
   const [kh, kw] = layer.kernel;
   const [sy, sx] = layer.stride;
-  const requantize = makeRequantizer(layer.requant, kh * kw * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
+  const what = `layer ${layer.index} '${layer.name}'`;
+  const requantize = makeRequantizer(layer.requant, kh * kw * maxCentered(input), what);
+  // count_include_pad 0: a border window divides by its real pixels n, with n's own multiplier and shift.
+  const byCount = new Map((layer.borderDivisors ?? []).map((d) => [d.count, makeRequantizer(
+    { ...layer.requant, multiplier: [d.multiplier], shift: [d.shift] }, d.count * maxCentered(input), what)] as const));
+  const [, inH, inW] = input.shape;
+  const [top, left] = layer.pads;
+  const inside = (start: number, kernel: number, size: number): number => Math.min(size, start + kernel) - Math.max(0, start);
   return ([x]) => {
     const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint);
     const out = new Int32Array(channels * outH * outW);
@@ -258,7 +268,8 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
             const row = (c * padded.height + oy * sy + i) * padded.width + ox * sx;
             for (let j = 0; j < kw; j++) acc += padded.data[row + j] as number;
           }
-          out[(c * outH + oy) * outW + ox] = requantize(acc, c);
+          const border = byCount.size === 0 ? undefined : byCount.get(inside(oy * sy - top, kh, inH) * inside(ox * sx - left, kw, inW));
+          out[(c * outH + oy) * outW + ox] = border ? border(acc, 0) : requantize(acc, c);
         }
       }
     }

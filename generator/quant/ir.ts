@@ -48,6 +48,11 @@ export interface Requantization {
    */
   readonly clampMin: number;
   readonly clampMax: number;
+  /**
+   * A leaky activation (LeakyRelu, PRelu; conv and gemm only): where acc < 0 the rule takes this
+   * multiplier and shift per channel (the slope folded in) instead. Absent: one rule for every acc.
+   */
+  readonly negative?: { readonly multiplier: readonly number[]; readonly shift: readonly number[] };
 }
 
 interface QLayerBase {
@@ -101,9 +106,9 @@ export interface QGemmLayer extends QLayerBase {
 }
 
 /**
- * Average pooling: acc = sum over the window of (x - inputZeroPoint) (pads insert the zero point, i.e.
- * count_include_pad semantics), and 1/N is folded into M. MaxPool: acc = max over the window of
- * (x - inputZeroPoint), pad positions take no part (hardware may pad with the type's minimum).
+ * Average pooling: acc = sum over the window of (x - inputZeroPoint) (pads insert the zero point, so they
+ * add nothing), and 1/N is folded into M, N = kh*kw (count_include_pad semantics). MaxPool: acc = max over
+ * the window of (x - inputZeroPoint), pad positions take no part (hardware may pad with the type's minimum).
  */
 export interface QPoolLayer extends QLayerBase {
   readonly kind: 'maxpool' | 'avgpool';
@@ -112,6 +117,20 @@ export interface QPoolLayer extends QLayerBase {
   readonly pads: readonly [number, number, number, number];
   readonly inputZeroPoint: number;
   readonly requant: Requantization;
+  /**
+   * AveragePool with pads and count_include_pad 0 (ONNX's default, TensorFlow's SAME pooling): a window
+   * at the border holds n < kh*kw real pixels and divides by n. One entry per such n that occurs: the
+   * multiplier and shift for 1/n, the same for every channel (`requant` keeps the full window's). n is
+   * (window rows inside the image) * (window columns inside). Absent: N = kh*kw everywhere.
+   */
+  readonly borderDivisors?: readonly BorderDivisor[];
+}
+
+/** The requantization of an average-pool window holding `count` real pixels (see QPoolLayer). */
+export interface BorderDivisor {
+  readonly count: number;
+  readonly multiplier: number;
+  readonly shift: number;
 }
 
 /** Global average pooling: acc = sum over H x W of (x - inputZeroPoint); 1/(H*W) folded into M. */

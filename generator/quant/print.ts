@@ -39,7 +39,8 @@ function requant(r: Requantization): string {
     const hi = Math.max(...xs);
     return lo === hi ? String(lo) : `${lo}..${hi}`;
   };
-  return `M=${span(r.multiplier)} s=${span(r.shift)} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
+  const negative = r.negative ? ` below0 M=${span(r.negative.multiplier)} s=${span(r.negative.shift)}` : '';
+  return `M=${span(r.multiplier)} s=${span(r.shift)}${negative} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
 }
 
 function layerLine(l: QLayer): string {
@@ -51,7 +52,8 @@ function layerLine(l: QLayer): string {
       return `${head} w[${l.weightShape.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'maxpool':
     case 'avgpool':
-      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}${
+        l.borderDivisors ? ` border ${l.borderDivisors.map((d) => `n${d.count}:M=${d.multiplier},s=${d.shift}`).join(' ')}` : ''}`;
     case 'globalavgpool':
       return `${head} zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'add':

@@ -6,7 +6,7 @@
  * Either way the requantization multipliers come from the same fixed-point rule (fixed-point.ts).
  */
 import { badInput } from '../common/errors.js';
-import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, Weights } from '../graph/ir.js';
+import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, PoolLayer, Weights } from '../graph/ir.js';
 import {
   MULTIPLIER_BITS_MAX, MULTIPLIER_BITS_MIN, type FixedMultiplier, chooseMultiplierForOutputs, chooseMultiplierReproducing, chooseSharedShift,
   onnxRuntimeRequant, onnxRuntimeScale, quantParamsForRange, roundHalfEven, signedBitsFor,
@@ -173,14 +173,16 @@ function quantizeLayer(
     case 'maxpool':
     case 'avgpool': {
       const [kh, kw] = layer.kernel;
-      const hasPads = layer.pads.some((p) => p !== 0);
-      if (layer.kind === 'avgpool' && hasPads && !layer.countIncludePad) {
-        throw badInput(`${what}: AveragePool with padding and count_include_pad=0 is not supported (the divisor would change at the borders); supported: no padding, or count_include_pad=1`);
-      }
       const count = layer.kind === 'avgpool' ? kh * kw : 1;
       const channels = outChannels(graph, layer.output);
       const requant = uniformRequant(inQ, count, outQ, channels, choice, what);
-      return { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
+      const common = { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
+      if (layer.kind !== 'avgpool' || layer.countIncludePad) return common;
+      const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
+      const counts = borderWindowCounts(layer, inShape);
+      if (counts.length === 0) return common;
+      const borderDivisors = counts.map((n) => ({ count: n, ...pick(uniformRequant(inQ, n, outQ, 1, choice, what)) }));
+      return { ...common, borderDivisors };
     }
     case 'globalavgpool': {
       const [channels, h, w] = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
@@ -204,6 +206,35 @@ function quantizeLayer(
       };
     }
   }
+}
+
+/** The first channel's multiplier and shift of a uniform requantization. */
+function pick(r: Requantization): { multiplier: number; shift: number } {
+  return { multiplier: r.multiplier[0] ?? 0, shift: r.shift[0] ?? 1 };
+}
+
+/**
+ * The real-pixel counts n < kh*kw of the windows of a padded pool (count_include_pad 0), ascending: per
+ * axis, how many window rows (columns) lie inside the image at each output position, multiplied.
+ */
+function borderWindowCounts(layer: PoolLayer, inShape: readonly [number, number, number]): number[] {
+  const [kh, kw] = layer.kernel;
+  const rows = insideCounts(inShape[1], kh, layer.stride[0], layer.pads[0], layer.pads[2]);
+  const cols = insideCounts(inShape[2], kw, layer.stride[1], layer.pads[1], layer.pads[3]);
+  const counts = new Set<number>();
+  for (const r of rows) for (const c of cols) if (r * c < kh * kw) counts.add(r * c);
+  return [...counts].sort((a, b) => a - b);
+}
+
+/** The distinct numbers of window taps inside [0, size) along one axis, over every output position. */
+function insideCounts(size: number, kernel: number, stride: number, before: number, after: number): Set<number> {
+  const outputs = Math.floor((size + before + after - kernel) / stride) + 1;
+  const counts = new Set<number>();
+  for (let o = 0; o < outputs; o++) {
+    const start = o * stride - before;
+    counts.add(Math.min(size, start + kernel) - Math.max(0, start));
+  }
+  return counts;
 }
 
 function outChannels(graph: LayerGraph, name: string): number {
@@ -322,11 +353,15 @@ function weightedRequant(
     const scale = onnxRuntimeScale(inQ.scale, ws, outQ.scale);
     return chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, { yLo: min - zo, yHi: max - zo, accLo, accHi }, where, choice.bits);
   });
-  return {
+  const requant = {
     multiplier: fixed.map((f) => f.multiplier),
     shift: fixed.map((f) => f.shift),
     outputZeroPoint: outQ.zeroPoint, clampMin: min, clampMax: max,
   };
+  if (activation.kind !== 'leaky') return requant;
+  // The negative side's own multiplier: the slope folded into the accumulator-to-output scale.
+  const negative = w.scale.map((ws, m) => chooseMultiplierForOutputs(((activation.slope[m] ?? 0) * inQ.scale * ws) / outQ.scale, min - zo, 0, `${what} channel ${m} (negative side)`, choice.bits));
+  return { ...requant, negative: { multiplier: negative.map((f) => f.multiplier), shift: negative.map((f) => f.shift) } };
 }
 
 /** Pooling: acc sums `count` centred inputs (MaxPool: count 1, the maximum); 1/count is folded into M. */
@@ -355,7 +390,8 @@ export function activationClamp(outQ: QuantParams, activation: Activation): { mi
   const range = qRange(outQ);
   const toQ = (real: number): number => outQ.zeroPoint + roundHalfEven(real / outQ.scale);
   switch (activation.kind) {
-    case 'none': return range;
+    case 'none':
+    case 'leaky': return range;
     case 'relu': return { min: Math.max(range.min, outQ.zeroPoint), max: range.max };
     case 'clip': return {
       min: Number.isFinite(activation.min) ? Math.min(range.max, Math.max(range.min, toQ(activation.min))) : range.min,

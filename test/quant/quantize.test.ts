@@ -201,10 +201,19 @@ describe('quantizeCalibrated', () => {
     expect(badInputMessage(() => quantizeCalibrated(graph, { ranges: new Map(), weightBits: 17, actBits: 8, images: 0, method: 'minmax' }))).toMatch(/--weight-bits 17.*2 to 16/);
   });
 
-  it('refuses AveragePool with pads and count_include_pad=0', () => {
+  it('gives AveragePool with pads and count_include_pad=0 one multiplier per border window size', () => {
     const graph = exampleGraph(3);
     const layers = graph.layers.map((l) => (l.kind === 'avgpool' ? { ...l, countIncludePad: false } : l));
-    expect(badInputMessage(() => calibrated({ ...graph, layers }))).toMatch(/ap4.*count_include_pad/);
+    const qg = calibrated({ ...graph, layers });
+    const ap = qg.layers.find((l) => l.kind === 'avgpool');
+    if (ap?.kind !== 'avgpool') throw new Error('no avgpool');
+    // 3x3, stride 1, pads 1 over a 2x2 input: every window holds the 2x2 real pixels.
+    expect(ap.borderDivisors?.map((d) => d.count)).toEqual([4]);
+    const inScale = qg.tensors[ap.inputs[0] ?? '']?.quant.scale ?? 0;
+    const outScale = qg.tensors[ap.output]?.quant.scale ?? 0;
+    for (const d of ap.borderDivisors ?? []) expect(d.multiplier / 2 ** d.shift).toBeCloseTo(inScale / (d.count * outScale), 4);
+    expect(parseQuantizedGraph(serializeQuantizedGraph(qg), 'q.json')).toEqual(qg);
+    expect(calibrated(graph).layers.find((l) => l.kind === 'avgpool')).not.toHaveProperty('borderDivisors');
   });
 });
 
