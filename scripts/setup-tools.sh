@@ -2,7 +2,9 @@
 # Installs the system tools fixynn's verification and benchmarks use, from Debian's packages, when missing.
 # Idempotent: does nothing when every tool is present. Needs root (or sudo) to install.
 #   verilator, iverilog (Icarus), yosys: RTL simulation, lint and synthesis
-#   python3-torch, python3-onnx: only for scripts/train-mnist.py (retraining the example; tests never need it)
+#   python3-torch, python3-onnx: only for scripts/train-mnist.py and scripts/transfer/ (training; tests never need it)
+#   fonts-*: the glyphs scripts/transfer/make-data.py renders (the source symbols and the letters target)
+#   libonnx-testdata: the ONNX project's conformance models (test/onnx/conformance.test.ts, npm run bench:conformance)
 #   python3-skimage, python3-sklearn: the real photos that scripts/make-photo-crops.py cuts for the MobileNet checks
 set -euo pipefail
 
@@ -10,6 +12,7 @@ need=()
 command -v verilator >/dev/null || need+=(verilator)
 command -v iverilog >/dev/null || need+=(iverilog)
 command -v yosys >/dev/null || need+=(yosys)
+[ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
 py=/usr/bin/python3
 if [ "${FIXYNN_SKIP_PHOTOS:-0}" != 1 ]; then
   "$py" -c 'import skimage' 2>/dev/null || need+=(python3-skimage)
@@ -19,6 +22,13 @@ fi
 if [ "${FIXYNN_TRAINING:-0}" = 1 ]; then
   "$py" -c 'import torch' 2>/dev/null || need+=(python3-torch)
   "$py" -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
+  "$py" -c 'import PIL, fontTools' 2>/dev/null || need+=(python3-pil python3-fonttools)
+  for font in fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-lato fonts-freefont-ttf fonts-urw-base35 \
+      fonts-crosextra-caladea fonts-crosextra-carlito fonts-cantarell fonts-comic-neue fonts-hack fonts-inconsolata \
+      fonts-gfs-didot fonts-gfs-neohellenic fonts-gfs-artemisia fonts-linuxlibertine; do
+    dpkg -s "$font" >/dev/null 2>&1 || need+=("$font")
+  done
+  command -v fc-list >/dev/null || need+=(fontconfig)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

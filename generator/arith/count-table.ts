@@ -51,6 +51,11 @@ export class CountTable {
     return value;
   }
 
+  /** Every entry (count 0 included), in slot order: deterministic for a given sequence of additions. */
+  forEach(visit: (key: number, count: number) => void): void {
+    for (let j = 0; j < this.keys.length; j += 1) if (this.keys[j] !== EMPTY) visit(this.keys[j]!, this.values[j]!);
+  }
+
   private grow(): void {
     const oldKeys = this.keys;
     const oldValues = this.values;

@@ -25,7 +25,11 @@ interface CseTerm {
 }
 
 interface Column {
-  terms: CseTerm[];
+  /**
+   * The live terms by input block (blockOf): patterns pair terms of one block only, so the pair counts
+   * and every update scan a block's terms, not the whole column.
+   */
+  readonly groups: CseTerm[][];
   readonly byVar: Map<number, CseTerm[]>;
   /**
    * Kraft sum of the terms, sum of 2^depth. The terms can be added up within L levels exactly when this
@@ -64,6 +68,13 @@ export interface SharedRunOptions {
   readonly maxDepthPerOutput?: readonly number[];
   /** Equally ranked patterns compared by the conflicts they cause (default 1: the first one is taken). */
   readonly lookahead?: number;
+  /**
+   * Inputs per block (default: all inputs in one block). Patterns pair only terms whose inputs lie in
+   * the same block of consecutive inputs, so the pairs to count fall from T^2/2 to T^2/(2B) per output
+   * of T terms in B blocks: the price of a large matrix grows near-linearly in its nonzeros, for the
+   * cross-block sharing given up. Depth limits stay exact: the Kraft sums are per output, over all blocks.
+   */
+  readonly blockSize?: number;
 }
 
 // Pattern keys pack (v1, v2, ds, sign) into one safe integer: v < 2^20, |ds| < 128.
@@ -90,6 +101,11 @@ function decodeKey(key: number): VariableDef {
 /**
  * Pattern frequencies, bucketed by priority (count first, then shallower result) so that the best
  * pattern is found without scanning: only patterns seen at least twice are bucketed.
+ *
+ * Lazily: a count that rises places its key in its new, higher bucket at once; a count that falls leaves
+ * the key where it was, and the best-bucket scan moves it down when it finds it stale. Most updates are
+ * decrements (every extraction removes its terms' pairs), and moving a key between bucket sets on every
+ * one was most of the optimizer's time.
  */
 class PatternQueue {
   private readonly counts = new CountTable();
@@ -113,15 +129,24 @@ class PatternQueue {
     return usable * DEPTH_SLOTS + (DEPTH_SLOTS - 1 - depth);
   }
 
+  /** Counts without ranking (the initial count of all pairs): rankAll() then ranks every key once. */
+  count0(key: number): void {
+    this.counts.add(key, 1);
+  }
+
+  rankAll(): void {
+    this.counts.forEach((key, count) => {
+      if (count < 2) return;
+      const to = this.priority(key, count);
+      if (to >= 0) this.place(key, to);
+    });
+  }
+
   change(key: number, delta: number): void {
     const after = this.counts.add(key, delta);
-    const before = after - delta;
     // Most pairs occur once: they are never ranked, so skip the ranking work for them.
-    if (before < 2 && after < 2) return;
-    const from = this.priority(key, before);
+    if (delta <= 0 || after < 2) return;
     const to = this.priority(key, after);
-    if (from === to) return;
-    if (from >= 0) this.buckets[from]!.delete(key);
     if (to >= 0) this.place(key, to);
   }
 
@@ -142,10 +167,17 @@ class PatternQueue {
       if (bucket !== undefined && bucket.size > 0) {
         const few: number[] = [];
         for (const key of bucket) {
+          const now = this.priority(key, this.counts.get(key));
+          if (now !== this.top) {
+            // Stale (its count fell since): down to where it belongs now, if anywhere.
+            bucket.delete(key);
+            if (now >= 0) this.place(key, now);
+            continue;
+          }
           few.push(key);
           if (few.length >= limit) break;
         }
-        return few;
+        if (few.length > 0) return few;
       }
       this.top -= 1;
     }
@@ -163,23 +195,25 @@ class PatternQueue {
   /** Only `usable` occurrences of the pattern can be taken now: re-rank it by that (lazy greedy). */
   setUsable(key: number, usable: number): void {
     const count = this.counts.get(key);
-    const from = this.priority(key, count);
-    if (from >= 0) this.buckets[from]!.delete(key);
     this.penalty.set(key, count - usable);
     const to = this.priority(key, count);
     if (to >= 0) this.place(key, to);
   }
 }
 
-function initialColumns(w: ConstMatrix): Column[] {
+function initialColumns(w: ConstMatrix, blockSize: number, blocks: number): Column[] {
   return w.map((row) => {
-    const terms: CseTerm[] = [];
-    row.forEach((weight, input) => {
-      for (const d of toCsd(weight)) terms.push({ v: input, s: d.shift, g: d.sign, alive: true });
-    });
+    const groups: CseTerm[][] = Array.from({ length: blocks }, () => []);
     const byVar = new Map<number, CseTerm[]>();
-    for (const t of terms) byVar.set(t.v, [...(byVar.get(t.v) ?? []), t]);
-    return { terms, byVar, kraft: terms.length };
+    let count = 0;
+    row.forEach((weight, input) => {
+      if (weight === 0) return;
+      const digits = toCsd(weight).map((d): CseTerm => ({ v: input, s: d.shift, g: d.sign, alive: true }));
+      groups[Math.floor(input / blockSize)]!.push(...digits);
+      byVar.set(input, digits);
+      count += digits.length;
+    });
+    return { groups, byVar, kraft: count };
   });
 }
 
@@ -229,6 +263,8 @@ class SharedSolver {
   /** For every variable, the columns that hold at least one of its terms. */
   private readonly columnsOf: Set<number>[] = [];
   private readonly lookahead: number;
+  /** Input block of every variable (a new variable's operands share a block: it inherits it). */
+  private readonly blockOf: number[] = [];
 
   constructor(
     w: ConstMatrix,
@@ -239,9 +275,11 @@ class SharedSolver {
     this.kraftBudget = w.map((_, o) => 2 ** Math.min(options.maxDepthPerOutput?.[o] ?? options.maxDepth ?? 1000, 1000));
     this.lookahead = Math.max(1, options.lookahead ?? 1);
     this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
-    this.columns = initialColumns(w);
+    const blockSize = Math.max(1, Math.min(options.blockSize ?? inputCount, inputCount));
+    for (let i = 0; i < inputCount; i += 1) this.blockOf.push(Math.floor(i / blockSize));
+    this.columns = initialColumns(w, blockSize, Math.ceil(inputCount / blockSize));
     // Every extraction removes at least one term, so variables never outnumber inputs + terms.
-    const terms = this.columns.reduce((n, c) => n + c.terms.length, 0);
+    const terms = this.columns.reduce((n, c) => n + c.kraft, 0);
     if (inputCount + terms >= VAR_LIMIT) {
       throw badInput(`constant matrix with ${terms} CSD digits over ${inputCount} inputs is too large for the shared optimizer (limit ${VAR_LIMIT} digits + inputs); use the csd or per-input strategy, or split the matrix`);
     }
@@ -250,6 +288,7 @@ class SharedSolver {
       for (const v of column.byVar.keys()) this.columnsOf[v]!.add(c);
     });
     for (const column of this.columns) this.countAllPairs(column);
+    this.queue.rankAll();
   }
 
   /** Depth of a pattern's variable straight from its key (hot path: no decoding into an object). */
@@ -264,9 +303,10 @@ class SharedSolver {
   }
 
   private countAllPairs(column: Column): void {
-    const terms = column.terms;
-    for (let i = 0; i < terms.length; i += 1) {
-      for (let j = i + 1; j < terms.length; j += 1) this.queue.change(pairKey(terms[i]!, terms[j]!), 1);
+    for (const terms of column.groups) {
+      for (let i = 0; i < terms.length; i += 1) {
+        for (let j = i + 1; j < terms.length; j += 1) this.queue.count0(pairKey(terms[i]!, terms[j]!));
+      }
     }
   }
 
@@ -291,8 +331,8 @@ class SharedSolver {
   private conflicts(hits: Hits, stopAt: number): number {
     let lost = 0;
     for (const [c, pairs] of hits) {
-      const terms = this.columns[c]!.terms;
       for (const [p, q] of pairs) {
+        const terms = this.columns[c]!.groups[this.blockOf[p.v]!]!;
         for (const t of terms) {
           if (!t.alive || t === p || t === q) continue;
           if (this.queue.rawCount(pairKey(p, t)) >= 2) lost += 1;
@@ -335,6 +375,7 @@ class SharedSolver {
       }
       const variable = this.inputCount + this.defs.length;
       this.depths.push(this.patternDepth(def));
+      this.blockOf.push(this.blockOf[def.v1]!);
       this.defs.push(def);
       this.columnsOf.push(new Set());
       for (const [c, pairs] of hits) for (const [p, q] of pairs) this.replace(c, p, q, variable);
@@ -347,7 +388,8 @@ class SharedSolver {
     p.alive = false;
     q.alive = false;
     this.queue.change(pairKey(p, q), -1);
-    const rest = column.terms.filter((t) => t.alive);
+    const block = this.blockOf[p.v]!;
+    const rest = column.groups[block]!.filter((t) => t.alive);
     for (const t of rest) {
       this.queue.change(pairKey(p, t), -1);
       this.queue.change(pairKey(q, t), -1);
@@ -365,7 +407,7 @@ class SharedSolver {
     column.kraft += 2 ** this.depths[variable]! - 2 ** this.depths[p.v]! - 2 ** this.depths[q.v]!;
     for (const t of rest) this.queue.change(pairKey(merged, t), 1);
     rest.push(merged);
-    column.terms = rest;
+    column.groups[block] = rest;
     column.byVar.set(variable, [...(column.byVar.get(variable) ?? []), merged]);
     this.columnsOf[variable]!.add(c);
   }
@@ -383,7 +425,7 @@ class SharedSolver {
       );
     }
     const outputs = this.columns.map((column) =>
-      builder.sumTerms(column.terms.map((t): Term => ({ node: nodeOf[t.v]!, shift: t.s, sign: t.g }))),
+      builder.sumTerms(column.groups.flat().map((t): Term => ({ node: nodeOf[t.v]!, shift: t.s, sign: t.g }))),
     );
     return builder.finish(outputs);
   }

@@ -26,6 +26,8 @@ export interface QuantizeModelOptions {
    * (empirical-bias.ts); 'analytic': only the former; 'none': neither.
    */
   readonly biasCorrection?: BiasCorrection;
+  /** Force every requantization multiplier M to this many bits (8..32; docs/arithmetic.md §3). */
+  readonly requantBits?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -41,7 +43,7 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
     if (options.weightBits !== undefined || options.actBits !== undefined) {
       throw badInput(`${graph.source.file}: a QDQ model carries its own quantization; --weight-bits / --act-bits apply to float models only`);
     }
-    return quantizeQdq(graph);
+    return quantizeQdq(graph, options.requantBits !== undefined ? { requantBits: options.requantBits } : {});
   }
   const images = options.calibImages ?? [];
   if (images.length === 0) throw badInput(`${graph.source.file}: a float model needs calibration inputs (--calib PATH: a folder of images or a .npy [N, C, H, W])`);
@@ -54,6 +56,7 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
   const biasCorrection = options.biasCorrection ?? 'empirical';
   const quantized = quantizeCalibrated(graph, {
     ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method, biasCorrection,
+    ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
     ...(biasCorrection === 'none' ? {} : { channelMeans: means }),
   });
   if (biasCorrection !== 'empirical') return quantized;

@@ -1,10 +1,12 @@
 /**
- * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--arith shared|csd|multiply]
- * [--pipeline N] [--raw-input] [--weight-bits N] [--act-bits N]`: the fixed feature extractor of the
+ * `fixynn generate model.onnx --fixed-layers K --out DIR [--calib PATH] [--calib-count N] [--calib-method M]
+ * [--bias-correction M] [--scale X --mean L --std L] [--arith shared|csd|multiply] [--pipeline N] [--raw-input]
+ * [--weight-bits N] [--act-bits N] [--requant-bits N]`: the fixed feature extractor of the
  * model's first K layers as a self-contained design folder (generator/design/generate-design.ts).
  */
 import type { Command } from 'commander';
 import { badInput } from '../common/errors.js';
+import { addCalibrationOptions, addPreprocessingOptions, parseCalibration, parsePreprocessing, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
@@ -22,45 +24,50 @@ export const ARITH_STRATEGIES: readonly ArithStrategy[] = ['shared', 'csd', 'mul
  */
 export const DEFAULT_PIPELINE = 0;
 
-export interface GenerateCliOptions {
+export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly fixedLayers?: string;
   readonly out?: string;
-  readonly calib?: string;
   readonly arith?: string;
   readonly pipeline?: string;
   readonly rawInput?: boolean;
   readonly weightBits?: string;
+  readonly requantBits?: string;
   readonly actBits?: string;
   readonly json?: boolean;
+  readonly effort?: string;
   /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
   readonly accel?: string;
 }
 
 export function registerGenerate(program: Command): void {
-  program
+  const command = program
     .command('generate')
     .description('emit the fixed-weight feature extractor (Verilog, testbenches, manifest) of the first K layers')
     .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
     .option('--fixed-layers <k>', 'layers to fix: a number K (layers 0..K-1) or a node name (up to and including its layer)')
     .option('--out <dir>', 'the design folder to write (replaced only once the new one is complete)')
-    .option('--calib <path>', 'calibration inputs for a float model: images folder or .npy (default for a [1,28,28] model: MNIST training digits)')
     .option('--arith <strategy>', `constant arithmetic: ${ARITH_STRATEGIES.join(', ')} (default shared)`)
     .option('--pipeline <n>', `a register stage every N adder levels, 0 = none (default ${DEFAULT_PIPELINE})`)
     .option('--raw-input', 'take raw 8-bit pixels; the model\'s affine preprocessing is folded into the first layer')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
+    .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
+    .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
     .option('--accel <RxC>', 'with --fixed-layers 0: the programmable accelerator (RxC MAC array, e.g. 8x8) running every layer, its program and images')
-    .option('--json', 'print a JSON summary')
-    .action(async (model: string, options: GenerateCliOptions) => {
-      if (options.accel !== undefined) await runGenerateAccel(model, options);
-      else await runGenerate(model, options);
-    });
+    .option('--json', 'print a JSON summary');
+  addCalibrationOptions(command);
+  addPreprocessingOptions(command);
+  command.action(async (model: string, options: GenerateCliOptions) => {
+    if (options.accel !== undefined) await runGenerateAccel(model, options);
+    else await runGenerate(model, options);
+  });
 }
 
 /** `core` is generator/ffe; tests pass a stand-in to check the design folder on its own. */
 export async function runGenerate(modelPath: string, cli: GenerateCliOptions, core: FfeCore = ffeCore): Promise<void> {
   const options = parseGenerateOptions(cli);
-  const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
+  // Progress goes to stderr, with --json too: stdout carries only the summary.
+  const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
   const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
   const ffe = partOf(m, 'ffe');
@@ -91,15 +98,24 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const arith = cli.arith ?? 'shared';
   if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
   const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
+  const requantBits = optionalInt(cli.requantBits, '--requant-bits', 8, 32);
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
+  const calibration = parseCalibration(cli);
+  const effort = optionalInt(cli.effort, '--effort', 1, 16);
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
-    ...(cli.calib !== undefined ? { calib: cli.calib } : {}),
+    ...(calibration.calib !== undefined ? { calib: calibration.calib } : {}),
+    ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
+    ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
+    ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
+    preprocess: parsePreprocessing(cli),
     arith: arith as ArithStrategy,
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,
     ...(weightBits !== undefined ? { weightBits } : {}),
+    ...(requantBits !== undefined ? { requantBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
+    ...(effort !== undefined ? { effort } : {}),
   };
 }

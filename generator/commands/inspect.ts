@@ -7,10 +7,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { badInput } from '../common/errors.js';
+import { checkOutputFolder } from '../common/output-path.js';
 import type { Layer, LayerGraph } from '../graph/ir.js';
 import { printOpGraph } from '../graph/op-graph-check.js';
 import { formatNumber, printLayerGraph } from '../graph/print.js';
-import { splitPoints, type SplitPoint } from '../graph/split.js';
+import { NOTHING_FIXED_REASON, splitPoints, type SplitPoint } from '../graph/split.js';
 import { layerStats, totalStats, type LayerStats } from '../graph/stats.js';
 import { importModel } from '../import/index.js';
 
@@ -37,7 +38,8 @@ export interface InspectReport {
 
 /** A short op description: conv / dwconv / gconv with kernel and stride, gemm, pools, add. */
 export function describeOp(graph: LayerGraph, layer: Layer): string {
-  const act = 'activation' in layer && layer.activation.kind !== 'none' ? (layer.activation.kind === 'relu' ? '+relu' : `+clip(${layer.activation.min},${layer.activation.max})`) : '';
+  const a = 'activation' in layer ? layer.activation : { kind: 'none' as const };
+  const act = a.kind === 'none' ? '' : a.kind === 'relu' ? '+relu' : a.kind === 'clip' ? `+clip(${a.min},${a.max})` : '+leaky';
   switch (layer.kind) {
     case 'conv': {
       const channels = graph.tensors.get(layer.inputs[0] ?? '')?.shape[0];
@@ -99,8 +101,10 @@ export function formatInspectTable(report: InspectReport): string {
     ...(isIdentity(report.input.preprocess) ? [] : [`input preprocessing found in the model: x * [${report.input.preprocess.scale.map(formatNumber).join(', ')}] + [${report.input.preprocess.offset.map(formatNumber).join(', ')}] per channel`]),
     ...(report.softmaxOutside ? ['the final Softmax stays outside the hardware: the chip returns the scores before it'] : []),
   ];
-  const splits = `valid split points (--fixed-layers K): ${report.splitPoints.map((p) => p.k).join(', ')}`;
-  return [...notes, '', line(header), ...rows.map(line), line(totals), '', splits, ''].join('\n');
+  const generated = report.splitPoints.filter((p) => p.k > 0);
+  const splits = `valid split points (--fixed-layers K): ${generated.map((p) => p.k).join(', ') || 'none'}`;
+  const nothingFixed = report.splitPoints.some((p) => p.k === 0) ? [`(the cut before layer 0 is valid too, but generate refuses it: ${NOTHING_FIXED_REASON})`] : [];
+  return [...notes, '', line(header), ...rows.map(line), line(totals), '', splits, ...nothingFixed, ''].join('\n');
 }
 
 export function registerInspect(program: Command): void {
@@ -119,6 +123,7 @@ export function registerInspect(program: Command): void {
 
 /** Import, writing NN-<pass>.txt after every op-graph pass and layers.txt at the end (the FINN habit). */
 function importWithDumps(model: string, dir: string): LayerGraph {
+  checkOutputFolder(dir, '--dump-after');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {

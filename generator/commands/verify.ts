@@ -4,14 +4,17 @@
  * tap with the integer model (verify/ffe). Exit 1 on any mismatch.
  */
 import type { Command } from 'commander';
+import path from 'node:path';
 import { badInput, checkFailed } from '../common/errors.js';
+import { checkOutputFile } from '../common/output-path.js';
+import { addPreprocessingOptions, parsePreprocessing, type PreprocessingFlags } from './input-flags.js';
 import { describeMismatch, formatSummary, verifyDesign, type Stalls, type VerifySummary } from '../../verify/ffe/index.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './options.js';
 import { readDesign } from '../design/read-design.js';
 import { runVerifyAccel } from './verify-accel.js';
 
-export interface VerifyCliOptions {
+export interface VerifyCliOptions extends PreprocessingFlags {
   readonly sim?: string;
   readonly images?: string;
   readonly data?: string;
@@ -28,7 +31,7 @@ export const DEFAULT_VERIFY_IMAGES = 10;
 const STALL_CHANCE = 64;
 
 export function registerVerify(program: Command): void {
-  program
+  const command = program
     .command('verify')
     .description('simulate a generated design on images and compare every layer with the bit-exact integer model')
     .argument('<dir>', 'a design folder written by fixynn generate')
@@ -39,11 +42,12 @@ export function registerVerify(program: Command): void {
     .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact')
     .option('--seed <n>', 'seed of --stalls (default 1)')
     .option('--program <dir>', 'accelerator designs: run this program folder (fixynn compile --out) instead of the design\'s own')
-    .option('--json', 'print the summary as JSON')
-    .action(async (dir: string, options: VerifyCliOptions) => {
-      if (hasAccelerator(dir)) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
-      else await runVerify(dir, options);
-    });
+    .option('--json', 'print the summary as JSON');
+  addPreprocessingOptions(command, 'default: as recorded by generate in manifest.json');
+  command.action(async (dir: string, options: VerifyCliOptions) => {
+    if (hasAccelerator(dir)) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
+    else await runVerify(dir, options);
+  });
 }
 
 /** Whether the design folder holds an accelerator part (read through the checked manifest). */
@@ -57,6 +61,7 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
   const seed = optionalInt(cli.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
+  if (cli.trace !== undefined) checkOutputFile(cli.trace, '--trace');
   const stalls: Stalls | undefined = cli.stalls ? { input: STALL_CHANCE, output: STALL_CHANCE, seed } : undefined;
   const summary = await verifyDesign(dir, {
     simulator: simulator as SimulatorName,
@@ -64,8 +69,10 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
     ...(cli.data !== undefined ? { data: cli.data } : {}),
     ...(cli.trace !== undefined ? { traceFile: cli.trace } : {}),
     ...(stalls ? { stalls } : {}),
+    preprocess: parsePreprocessing(cli),
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
+  if (cli.trace !== undefined) process.stderr.write(`wrote the VCD waveform of the first run to ${path.resolve(cli.trace)}\n`);
   process.stdout.write(cli.json ? `${JSON.stringify(summaryJson(summary), null, 2)}\n` : formatSummary(summary));
   if (summary.mismatches > 0) throw checkFailed(`RTL differs from the integer model: ${summary.firstMismatch ? describeMismatch(summary.firstMismatch) : `${summary.mismatches} mismatches`}`);
   return summary;

@@ -1,5 +1,5 @@
 /** Input data for every command: see load-inputs.ts and docs/inputs.md. */
-export { loadInputs, readLabels, DEFAULT_RANDOM_COUNT, DEFAULT_SCALE } from './load-inputs.js';
+export { loadInputs, readLabels, resolvePreprocessing, DEFAULT_RANDOM_COUNT, DEFAULT_SCALE } from './load-inputs.js';
 export type { InputShape, LoadInputsOptions, LoadedInputs } from './load-inputs.js';
 export { mnistSplit, mnistTest, mnistTrain, MNIST_CLASSES, MNIST_SIDE, MNIST_TEST_PER_CLASS } from './mnist.js';
 export type { DigitSet, MnistSplit } from './mnist.js';

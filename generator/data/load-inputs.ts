@@ -138,6 +138,12 @@ function perChannel(value: number | readonly number[] | undefined, fallback: num
   return Array.from({ length: channels }, (_, c) => (list.length === 1 ? list[0] : list[c]) as number);
 }
 
+/** The per-channel preprocessing `options` give for a `channels`-channel input (defaults filled in). */
+export function resolvePreprocessing(channels: number, options: LoadInputsOptions, source = 'preprocessing'): { scale: number; mean: number[]; std: number[] } {
+  const { scale, mean, std } = preprocessing(channels, options, source);
+  return { scale, mean: [...mean], std: [...std] };
+}
+
 function preprocessing(channels: number, options: LoadInputsOptions, source: string): Preprocessing {
   const scale = options.scale ?? DEFAULT_SCALE;
   if (!Number.isFinite(scale) || scale === 0) throw badInput(`${source}: --scale must be a nonzero number, got ${scale}.`);

@@ -46,6 +46,9 @@ export interface CoreOptions {
   readonly pipeline: number;
   readonly rawInput: boolean;
   readonly header: HeaderInfo;
+  /** `--effort`: greedy runs of the shared optimizer per layer (default by size). */
+  readonly effort?: number;
+  readonly onProgress?: (message: string) => void;
 }
 
 export type FfeCore = (graph: QuantizedGraph, fixedLayers: number, options: CoreOptions) => CoreDesign;
@@ -55,7 +58,10 @@ export const TOP_NAME = 'fixynn_ffe';
 
 /** The real core: generator/ffe's design emitted to Verilog, its unit reports spread over their layers. */
 export const ffeCore: FfeCore = (graph, k, options) => {
-  const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME, taps: true });
+  const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME, taps: true,
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {

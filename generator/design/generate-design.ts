@@ -16,15 +16,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../common/errors.js';
+import { checkOutputFolder } from '../common/output-path.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import type { CoreDesign, FfeCore } from './core.js';
-import { calibrationInputs } from '../data/index.js';
-import { resolveFixedLayers } from '../graph/split.js';
+import { calibrationInputs, loadInputs, resolvePreprocessing, type LoadInputsOptions } from '../data/index.js';
+import type { BiasCorrection } from '../calibrate/quantize-model.js';
+import type { CalibrationMethod } from '../quant/calibrate.js';
+import { inputRangeWarning } from '../quant/input-range.js';
+import { NOTHING_FIXED_REASON, resolveFixedLayers } from '../graph/split.js';
 import { importDecoded } from '../import/index.js';
 import { decodeOnnx } from '../onnx/decode.js';
 import { quantizeModel } from '../calibrate/quantize-model.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
+import { multiplierWidths } from '../quant/print.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
@@ -40,11 +45,20 @@ export interface GenerateDesignOptions {
   readonly fixedLayers: string;
   readonly out: string;
   readonly calib?: string;
+  /** --scale/--mean/--std: how 8-bit calibration pixels become the model's input (recorded for verify). */
+  readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
+  readonly calibCount?: number;
+  readonly calibMethod?: CalibrationMethod;
+  readonly biasCorrection?: BiasCorrection;
   readonly arith: ArithStrategy;
   readonly pipeline: number;
   readonly rawInput: boolean;
   readonly weightBits?: number;
   readonly actBits?: number;
+  /** Force the width of every requantization multiplier M (8..32; docs/arithmetic.md §3). */
+  readonly requantBits?: number;
+  /** `--effort`: greedy runs of the shared optimizer per layer (default by size: generator/arith/shared-search.ts). */
+  readonly effort?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -57,20 +71,46 @@ export interface GeneratedDesign {
 /** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
+  checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
-  const { modelBytes, sha256, graph, k, quantized, calibration } = await loadAndQuantize(modelPath, options);
-  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers}: fixes no layer of ${graph.source.file}; K = 0 runs every layer on the programmable accelerator: add --accel RxC (e.g. --accel 8x8)`);
+  const modelBytes = readModel(modelPath);
+  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
+  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+  const graph = importDecoded(onnx);
+  const k = resolveFixedLayers(graph, options.fixedLayers);
+  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
+  const pixels = options.preprocess ?? {};
+  const preprocess = resolvePreprocessing(graph.input.shape[0], pixels, '--scale/--mean/--std');
+  const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib, { ...pixels, ...(options.calibCount !== undefined ? { count: options.calibCount } : {}) });
+  options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
+  const quantized = await quantizeModel(onnx, graph, {
+    ...(calibration ? { calibImages: calibration.images } : {}),
+    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
+    ...(options.calibMethod !== undefined ? { method: options.calibMethod } : {}),
+    ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
+  });
+  if (graph.quantized && options.calib !== undefined) {
+    // A QDQ model needs no calibration; its data still say whether the preprocessing fits the model.
+    const sample = loadInputs(options.calib, graph.input.shape, { ...pixels, count: options.calibCount ?? 64 });
+    const warning = inputRangeWarning(quantized, sample.images, sample.source);
+    if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
+  }
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
-  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
+  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
   // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
   const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
   const manifest = describeDesign(design, fixed, files, {
-    sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters',
+    sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
   });
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
@@ -115,6 +155,8 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     'raw-input': options.rawInput,
     ...(options.weightBits !== undefined ? { 'weight-bits': options.weightBits } : {}),
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
   };
 }
 
@@ -149,6 +191,7 @@ interface DescribeContext {
   readonly options: GenerateDesignOptions;
   readonly k: number;
   readonly calibration: string;
+  readonly preprocess: { scale: number; mean: number[]; std: number[] };
 }
 
 function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
@@ -191,7 +234,9 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
       fixedLayers: options.fixedLayers, arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
       ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
       ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+      ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
       calibration: ctx.calibration,
+      preprocess: ctx.preprocess,
     },
     fixedLayerCount: ctx.k,
     input: design.input,
@@ -199,6 +244,7 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
     layers: design.layers.map((l, i) => ({
       index: l.index, name: l.name, kind: l.kind, module: l.module, tap: l.tap, out: l.out, latencyCycles: l.latencyCycles, cost: l.cost,
       nonzeroWeights: nonzero[i] ?? 0,
+      multiplierBits: fixed.layers[i] ? multiplierWidths(fixed.layers[i]) : { min: 0, max: 0 },
     })),
     latencyCycles: design.latencyCycles,
     cost: { ...design.cost, nonzeroWeights: totalNonzero, addersPerNonzeroWeight: totalNonzero === 0 ? null : design.cost.productAdders / totalNonzero },

@@ -55,6 +55,8 @@ const ffeLayerSchema = z.object({
   /** The hardware unit's cost on its last layer; a layer fused inside a unit has zeros. */
   cost: costSchema,
   nonzeroWeights: count,
+  /** Widths of the layer's requantization multipliers M, min and max over channels (docs/arithmetic.md §3). */
+  multiplierBits: z.object({ min: count, max: count }).strict(),
 }).strict();
 
 /** Part kind `ffe`: the fixed feature extractor, layers 0..K-1 of the model as constant logic. */
@@ -69,8 +71,14 @@ const ffePartSchema = z.object({
     pipeline: count,
     rawInput: z.boolean(),
     weightBits: int.optional(),
+    requantBits: int.optional(),
     actBits: int.optional(),
     calibration: z.string(),
+    /**
+     * How 8-bit pixels became the model's input when calibrating: (pixel * scale - mean[c]) / std[c];
+     * verify reads its images the same way unless told otherwise.
+     */
+    preprocess: z.object({ scale: z.number(), mean: z.array(z.number()), std: z.array(z.number()) }).strict(),
   }).strict(),
   fixedLayerCount: int.positive(),
   input: streamSchema,

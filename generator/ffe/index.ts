@@ -58,6 +58,10 @@ export interface FfeOptions {
   readonly name?: string;
   /** Add per-unit tap outputs (tap<i>_valid, tap<i>_data). */
   readonly taps?: boolean;
+  /** Greedy runs of the `shared` optimizer per layer (default: by size, generator/arith/shared-search.ts). */
+  readonly effort?: number;
+  /** Told layer by layer as the products are built. */
+  readonly onProgress?: (message: string) => void;
 }
 
 export interface FfeUnitReport {
@@ -161,7 +165,11 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
   const graph = options.rawInput === true ? foldRawInput(source) : source;
   const strategy = options.strategy ?? 'shared';
   const name = options.name ?? 'fixynn_ffe';
-  const assembly = assembleTop(graph, options.fixedLayers, { name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true });
+  const assembly = assembleTop(graph, options.fixedLayers, {
+    name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true,
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
   const timings = unitTimings(graph, assembly.units);
   const cache = new Map<Module, DesignCosts>();
   const unitCosts = assembly.units.map((u) => costOf([u.built.module, ...(u.skipFifo ? [u.skipFifo] : [])], cache));

@@ -9,7 +9,7 @@
  * channel; the constant joins the requantization addend for free.
  */
 import { buildCmvmBlock, type BlockStrategy } from '../arith/cmvm-block.js';
-import type { ConstMatrix } from '../arith/index.js';
+import { type ConstMatrix, adderCount } from '../arith/index.js';
 import { type Expr, type Module, constant } from '../hdl/index.js';
 import type { Stages } from './layer-module.js';
 import { type ChannelRequant, requantize } from './requant.js';
@@ -18,6 +18,10 @@ export interface ProductOptions {
   readonly strategy: BlockStrategy;
   /** A register stage every this many adder levels inside the products (0: combinational; needs a credit-mode layer). */
   readonly pipeline?: number;
+  /** Greedy runs of the `shared` optimizer per product (generator/arith/shared-search.ts; default by size). */
+  readonly effort?: number;
+  /** Told after every product block: its name, adders, nonzero weights and seconds (long steps show progress). */
+  readonly onProgress?: (message: string) => void;
 }
 
 export interface WeightedSpec {
@@ -33,6 +37,7 @@ export interface WeightedSpec {
     readonly outputZeroPoint: number;
     readonly clampMin: number;
     readonly clampMax: number;
+    readonly negative?: { readonly multiplier: readonly number[]; readonly shift: readonly number[] };
   };
 }
 
@@ -47,6 +52,7 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
       outputZeroPoint: spec.requant.outputZeroPoint,
       clampMin: spec.requant.clampMin,
       clampMax: spec.requant.clampMax,
+      ...(spec.requant.negative ? { negative: { multiplier: spec.requant.negative.multiplier[o]!, shift: spec.requant.negative.shift[o]! } } : {}),
     };
   });
 }
@@ -63,6 +69,7 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
   if (columns.length === 0) {
     dots = spec.matrix.map(() => constant(0));
   } else {
+    const start = performance.now();
     const block = buildCmvmBlock({
       name: `${m.name}_${prefix}cmvm`,
       weights: spec.matrix.map((row) => columns.map((i) => row[i]!)),
@@ -72,7 +79,13 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       // Ports keep the column index of W (not the position among used columns): the names a reader
       // computes from a weight's coordinates (README, "Tracing a weight to its adders").
       inputNames: columns.map((i) => `x${i}`),
+      ...(options.effort !== undefined ? { shared: { effort: options.effort } } : {}),
     });
+    if (options.onProgress !== undefined) {
+      const nonzero = spec.matrix.reduce((n, row) => n + row.filter((w) => w !== 0).length, 0);
+      const adders = block.graph === undefined ? 'no adder graph' : `${adderCount(block.graph)} product adders`;
+      options.onProgress(`  ${m.name} ${prefix}cmvm: ${nonzero} nonzero weights, ${adders}, ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
     const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
     const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
     dots = block.outputNames.map((n) => inst.out(n));

@@ -9,7 +9,7 @@
  * as a balanced tree (positive digits) minus a tree of the negative ones. No multiplier.
  */
 import { toCsd } from '../arith/index.js';
-import { type Expr, type Module, constant, sum } from '../hdl/index.js';
+import { type Expr, type Module, constant, mux, sum } from '../hdl/index.js';
 
 export interface ChannelRequant {
   readonly multiplier: number;
@@ -19,6 +19,8 @@ export interface ChannelRequant {
   readonly outputZeroPoint: number;
   readonly clampMin: number;
   readonly clampMax: number;
+  /** A leaky activation: where acc = accOffset + dot < 0, this multiplier and shift instead (see quant/ir.ts). */
+  readonly negative?: { readonly multiplier: number; readonly shift: number };
 }
 
 /** The constant K of the file comment. */
@@ -42,8 +44,18 @@ export function timesConstant(dot: Expr, multiplier: number | bigint): Expr {
 /**
  * The requantized value of one channel. Given `named`, as two commented wires a reader can find:
  * `<name>_scaled` = dot * M and `<name>` = the clamped result (the requantization of that channel).
+ * A leaky activation (r.negative) computes both sides; acc's sign (dot below -accOffset) chooses.
  */
 export function requantize(dot: Expr, r: ChannelRequant, named?: { readonly module: Module; readonly name: string }): Expr {
+  const positive = requantizeSide(dot, r, named);
+  if (!r.negative) return positive;
+  const below: ChannelRequant = { ...r, multiplier: r.negative.multiplier, shift: r.negative.shift };
+  const negative = requantizeSide(dot, below, named && { module: named.module, name: `${named.name}_below0` });
+  const chosen = mux(dot.lt(-r.accOffset), negative, positive);
+  return named === undefined ? chosen : named.module.wire(`${named.name}_leaky`, chosen).describe('leaky activation: the negative side where acc < 0');
+}
+
+function requantizeSide(dot: Expr, r: ChannelRequant, named?: { readonly module: Module; readonly name: string }): Expr {
   const product = timesConstant(dot, r.multiplier);
   const scaled = named === undefined ? product : named.module.wire(`${named.name}_scaled`, product).describe(`requantization: dot * M, M = ${r.multiplier} as CSD shift-adds`);
   const addend = requantAddend(r);

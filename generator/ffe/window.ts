@@ -58,6 +58,12 @@ export interface WindowFront {
   readonly last: Expr;
   /** Channel c of window row i, column j (column kw-1 is the newest), padding already applied. */
   value(c: number, i: number, j: number): Expr;
+  /**
+   * Stage-1 flags: window row i (column j) lies outside the image, for the rows and columns that can;
+   * an average pool without the pads in its divisor counts the real pixels with them.
+   */
+  readonly padRows: ReadonlyMap<number, Expr>;
+  readonly padCols: ReadonlyMap<number, Expr>;
 }
 
 const bit = { min: 0n, max: 1n };
@@ -254,5 +260,5 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
     }
     return channels[c]!;
   };
-  return { sReady, valid: s1Out, user, last, value: valueOf };
+  return { sReady, valid: s1Out, user, last, value: valueOf, padRows: rowPad, padCols: colPad };
 }

@@ -47,10 +47,49 @@ export class IntegerModel {
     return step.run(inputs);
   }
 
+  /**
+   * The chip's answer (docs/arithmetic.md §10): the class whose final accumulator, brought to one scale,
+   * is largest: argmax over m of acc[m] * M[m] * 2^(S - s[m]) with S the largest shift (per-channel weight
+   * scales make the raw accumulators incomparable), lowest index on ties. `values` is a run's result.
+   * Where the last layer is not a conv/gemm, it is the argmax of the output q.
+   */
+  chipAnswer(values: IntegerActivations): number {
+    const last = this.graph.layers[this.graph.layers.length - 1];
+    if (!last || (last.kind !== 'conv' && last.kind !== 'gemm')) return firstArgmax(values.get(this.graph.output) ?? new Int32Array());
+    const input = tensorOf(this.graph, last.inputs[0] ?? '');
+    const output = tensorOf(this.graph, last.output);
+    const acc = (last.kind === 'conv' ? prepareConv(last, input, output, true) : prepareGemm(last, input, output, true))([values.get(last.inputs[0] ?? '') ?? missing(last.inputs[0] ?? '')]);
+    const { multiplier, shift } = last.requant;
+    const top = BigInt(Math.max(...shift));
+    const perChannel = acc.length / multiplier.length;
+    let best = -1;
+    let bestScore = 0n;
+    for (let m = 0; m < multiplier.length; m++) {
+      for (let p = 0; p < perChannel; p++) {
+        const score = BigInt(acc[m * perChannel + p] ?? 0) * BigInt(multiplier[m] ?? 0) << (top - BigInt(shift[m] ?? 0));
+        if (best < 0 || score > bestScore) { best = m; bestScore = score; }
+      }
+    }
+    return best;
+  }
+
   /** Float image as the model takes it ([C, H, W]) -> q of the input tensor (see quantizeInput). */
   quantizeInput(image: Float32Array): Int32Array {
     return quantizeInput(this.graph, image);
   }
+}
+
+function firstArgmax(values: Int32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
+  return best;
+}
+
+/** `raw`: return the accumulators instead of requantizing (the chip's answer); they must fit 32 bits. */
+function rawOr(requantize: (acc: number, m: number) => number, raw: boolean, bound: number, what: string): (acc: number, m: number) => number {
+  if (!raw) return requantize;
+  if (bound >= 2 ** 31) throw badInput(`${what}: accumulator bound ${bound} does not fit 32 bits; the chip's answer needs the final accumulators`);
+  return (acc) => acc;
 }
 
 function missing(name: string): never {
@@ -86,8 +125,11 @@ function maxCentered(tensor: QuantTensor): number {
 function makeRequantizer(r: Requantization, accBound: number, what: string): (acc: number, channel: number) => number {
   if (accBound > EXACT_LIMIT) throw badInput(`${what}: accumulator bound ${accBound} exceeds 2^53; weights or activations are too wide (supported: up to 16-bit weights and activations)`);
   const channels: ChannelRequant[] = r.multiplier.map((m, c) => channelRequant(m, r.shift[c] ?? 1));
-  const apply = numbersAreExact(accBound, channels) ? requantizeNumber : requantizeBig;
   const { outputZeroPoint: zo, clampMin: lo, clampMax: hi } = r;
+  // A leaky activation: acc < 0 takes its own multiplier and shift (the slope folded in).
+  const below = r.negative?.multiplier.map((m, c) => channelRequant(m, r.negative?.shift[c] ?? 1));
+  const apply = numbersAreExact(accBound, [...channels, ...(below ?? [])]) ? requantizeNumber : requantizeBig;
+  if (below) return (acc, c) => apply(acc, (acc < 0 ? below[c] : channels[c]) as ChannelRequant, zo, lo, hi);
   return (acc, c) => apply(acc, channels[c] as ChannelRequant, zo, lo, hi);
 }
 
@@ -114,7 +156,7 @@ interface DotProducts {
   readonly weights: Int32Array[];
 }
 
-function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor): Executor {
+function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor, raw = false): Executor {
   const [outC, perGroup, kh, kw] = layer.weightShape;
   const [, inH, inW] = input.shape;
   const [, outH, outW] = output.shape;
@@ -127,7 +169,9 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor)
     const i = Math.floor((k % (kh * kw)) / kw);
     return (c * paddedH + i) * paddedW + (k % kw);
   });
-  const requantize = makeRequantizer(layer.requant, accBound(layer.weights, layer.bias, perGroup * kh * kw, input), `layer ${layer.index} '${layer.name}'`);
+  const bound = accBound(layer.weights, layer.bias, perGroup * kh * kw, input);
+  const what = `layer ${layer.index} '${layer.name}'`;
+  const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const [sy, sx] = layer.stride;
   return ([x]) => {
     const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint).data;
@@ -150,10 +194,12 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor)
   };
 }
 
-function prepareGemm(layer: QGemmLayer, input: QuantTensor, output: QuantTensor): Executor {
+function prepareGemm(layer: QGemmLayer, input: QuantTensor, output: QuantTensor, raw = false): Executor {
   const [outN, inN] = layer.weightShape;
   const dots = nonzeroTaps(layer.weights, outN, inN, (_m, k) => k);
-  const requantize = makeRequantizer(layer.requant, accBound(layer.weights, layer.bias, inN, input), `layer ${layer.index} '${layer.name}'`);
+  const bound = accBound(layer.weights, layer.bias, inN, input);
+  const what = `layer ${layer.index} '${layer.name}'`;
+  const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const zi = layer.inputZeroPoint;
   return ([x]) => {
     const v = x ?? new Int32Array(0);
@@ -203,7 +249,14 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [, outH, outW] = output.shape;
   const [kh, kw] = layer.kernel;
   const [sy, sx] = layer.stride;
-  const requantize = makeRequantizer(layer.requant, kh * kw * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
+  const what = `layer ${layer.index} '${layer.name}'`;
+  const requantize = makeRequantizer(layer.requant, kh * kw * maxCentered(input), what);
+  // count_include_pad 0: a border window divides by its real pixels n, with n's own multiplier and shift.
+  const byCount = new Map((layer.borderDivisors ?? []).map((d) => [d.count, makeRequantizer(
+    { ...layer.requant, multiplier: [d.multiplier], shift: [d.shift] }, d.count * maxCentered(input), what)] as const));
+  const [, inH, inW] = input.shape;
+  const [top, left] = layer.pads;
+  const inside = (start: number, kernel: number, size: number): number => Math.min(size, start + kernel) - Math.max(0, start);
   return ([x]) => {
     const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint);
     const out = new Int32Array(channels * outH * outW);
@@ -215,7 +268,8 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
             const row = (c * padded.height + oy * sy + i) * padded.width + ox * sx;
             for (let j = 0; j < kw; j++) acc += padded.data[row + j] as number;
           }
-          out[(c * outH + oy) * outW + ox] = requantize(acc, c);
+          const border = byCount.size === 0 ? undefined : byCount.get(inside(oy * sy - top, kh, inH) * inside(ox * sx - left, kw, inW));
+          out[(c * outH + oy) * outW + ox] = border ? border(acc, 0) : requantize(acc, c);
         }
       }
     }

@@ -37,11 +37,14 @@ export function groupLayers(graph: OpGraph): LayerGraph {
 function absorbOrStart(graph: OpGraph, node: OpNode, producer: Map<string, Draft>, consumers: Map<string, OpNode[]>): { draft: Draft; started: boolean } {
   const started = startLayer(graph, node, producer);
   if (started) return { draft: started, started: true };
-  const target = targetOf(graph, node, producer, consumers, node.op === 'Relu' || node.op === 'Clip' ? `a ${node.op}` : `a bias ${node.op}`);
-  if (node.op === 'Relu' || node.op === 'Clip') foldActivation(graph, node, target);
+  const activation = ACTIVATIONS.has(node.op);
+  const target = targetOf(graph, node, producer, consumers, activation ? `a ${node.op}` : `a bias ${node.op}`);
+  if (activation) foldActivation(graph, node, target);
   else foldBiasAdd(graph, node, target);
   return { draft: target, started: false };
 }
+
+const ACTIVATIONS = new Set(['Relu', 'Clip', 'LeakyRelu', 'PRelu']);
 
 /** A new layer for a layer-forming node; undefined for nodes that fold into the previous layer. */
 function startLayer(graph: OpGraph, node: OpNode, producer: Map<string, Draft>): Draft | undefined {
@@ -61,6 +64,8 @@ function startLayer(graph: OpGraph, node: OpNode, producer: Map<string, Draft>):
       break;
     case 'Relu':
     case 'Clip':
+    case 'LeakyRelu':
+    case 'PRelu':
       return undefined;
     default:
       break;
@@ -95,9 +100,23 @@ function foldActivation(graph: OpGraph, node: OpNode, draft: Draft): void {
     throw nodeError(graph, node, `an activation is supported only directly after a Conv, Gemm, MatMul or residual Add, not after the ${draft.kind} "${draft.main.name}"`);
   }
   if (draft.activation.kind !== 'none') throw nodeError(graph, node, 'the layer already has an activation');
-  draft.activation = node.op === 'Relu' ? { kind: 'relu' } : clipBounds(graph, node);
+  draft.activation = node.op === 'Relu' ? { kind: 'relu' } : node.op === 'Clip' ? clipBounds(graph, node) : leakySlopes(graph, node, draft);
   draft.output = node.outputs[0] ?? '';
   draft.nodes.push(...namesOfNode(node));
+}
+
+/**
+ * LeakyRelu's alpha or PRelu's slopes, one per output channel of the layer (a leaky activation is folded
+ * into the requantization as a second multiplier for the negative side, so only Conv/Gemm take it).
+ */
+function leakySlopes(graph: OpGraph, node: OpNode, draft: Draft): Activation {
+  if (draft.kind !== 'conv' && draft.kind !== 'gemm') throw nodeError(graph, node, `a ${node.op} is supported only after a Conv, Gemm or MatMul (folded into its requantization)`);
+  const channels = draft.weights?.shape[0] ?? 0;
+  const given = node.op === 'LeakyRelu' ? [(node.attrs['alpha'] as number | undefined) ?? 0.01] : Array.from(graph.constants.get(node.inputs[1] ?? '')?.tensor.data ?? []);
+  const slope = Array.from({ length: channels }, (_, c) => given[given.length === 1 ? 0 : c] ?? 0);
+  const negative = slope.findIndex((s) => !(s >= 0));
+  if (negative >= 0) throw nodeError(graph, node, `slope ${slope[negative]} of channel ${negative} is negative; supported: slopes >= 0`);
+  return { kind: 'leaky', slope };
 }
 
 function clipBounds(graph: OpGraph, node: OpNode): Activation {

@@ -76,7 +76,8 @@ function readInput(model: OnnxModel): { name: string; shape: number[] } {
   const shape = info.shape;
   if (!shape || shape.length !== 4) throw badInput(`${where}: shape ${shape ? `[${shape.join(', ')}]` : 'unknown'} is not supported (supported: [N, C, H, W] with known C, H, W)`);
   const [n, c, h, w] = shape;
-  if (n !== null && n !== 1) throw badInput(`${where}: batch size ${n} is not supported (supported: 1 or symbolic)`);
+  // A fixed batch N > 1 (e.g. ONNX's conformance models) holds N independent images: fixynn takes one.
+  if (n !== null && n !== undefined && n < 1) throw badInput(`${where}: batch size ${n} is not supported (supported: 1 or more, or symbolic)`);
   for (const d of [c, h, w]) {
     if (d === null || d === undefined || d < 1) throw badInput(`${where}: shape [${shape.map((x) => x ?? '?').join(', ')}] must have known, positive C, H and W`);
   }
@@ -203,7 +204,14 @@ function inferNode(node: OnnxNode, env: Env): Inferred {
       }
       return { shape: dynamicShape(env, a) };
     }
+    case 'PRelu': {
+      const slope = constant(env, b, 'slope');
+      const x = dynamicShape(env, a);
+      if (slope.data.length !== 1 && slope.data.length !== (x[1] ?? 0)) throw fail(`slope "${b}" has ${slope.data.length} values; supported: one, or one per channel (${x[1]})`);
+      return { shape: x };
+    }
     case 'Relu':
+    case 'LeakyRelu':
     case 'Softmax':
     case 'Identity':
     case 'Dropout': return { shape: dynamicShape(env, a) };

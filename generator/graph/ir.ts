@@ -34,7 +34,9 @@ export type Activation =
   | { readonly kind: 'none' }
   | { readonly kind: 'relu' }
   /** Clip, e.g. ReLU6 = clip(0, 6). Bounds are real values; -Infinity / Infinity where absent. */
-  | { readonly kind: 'clip'; readonly min: number; readonly max: number };
+  | { readonly kind: 'clip'; readonly min: number; readonly max: number }
+  /** LeakyRelu / PRelu: y = x for x >= 0, slope[c] * x below (one slope per output channel, >= 0). */
+  | { readonly kind: 'leaky'; readonly slope: readonly number[] };
 
 /**
  * Weights as the model gives them. For float models `float` is set; for QDQ models `int` holds the

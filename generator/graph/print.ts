@@ -43,6 +43,7 @@ function tensor(t: TensorInfo | undefined, name: string): string {
 }
 
 function activation(a: Activation): string {
+  if (a.kind === 'leaky') return `leaky(${a.slope.map(formatNumber).join(', ')})`;
   return a.kind === 'clip' ? `clip(${formatNumber(a.min)}, ${formatNumber(a.max)})` : a.kind;
 }
 

@@ -19,6 +19,12 @@ export function tensorsCrossing(graph: LayerGraph, k: number): string[] {
   return [...producedBefore].filter((t) => readAfter.has(t)).sort();
 }
 
+/**
+ * Why `--fixed-layers 0` is refused, for generate's error and inspect's list: K = 0 fixes nothing, so
+ * the whole network would run on the accelerator, and generate does not emit the accelerator yet.
+ */
+export const NOTHING_FIXED_REASON = 'K = 0 fixes no layer: the whole network would run on the programmable accelerator, which generate does not emit yet; a fixed feature extractor needs at least one layer';
+
 export function splitPoints(graph: LayerGraph): SplitPoint[] {
   const points: SplitPoint[] = [];
   for (let k = 0; k <= graph.layers.length; k++) {
@@ -41,6 +47,11 @@ export function resolveFixedLayers(graph: LayerGraph, spec: string): number {
     if (k > graph.layers.length) throw badInput(`--fixed-layers ${spec}: ${file} has only ${graph.layers.length} layers (0 to ${graph.layers.length} may be fixed)`);
   } else {
     const layer = graph.layers.find((l) => l.nodes.includes(spec) || l.name === spec);
+    // "-1" or "2.5" is meant as a number, not a node name: say what a number may be.
+    if (!layer && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(trimmed)) {
+      const valid = splitPoints(graph).map((p) => p.k).join(', ');
+      throw badInput(`--fixed-layers ${spec}: K must be a whole number from the valid split points of ${file} (${valid}), or a node name`);
+    }
     if (!layer) {
       const examples = graph.layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
       throw badInput(`--fixed-layers ${spec}: no layer of ${file} contains a node named "${spec}"; give a number (0 to ${graph.layers.length}) or a node name such as ${examples}`);

@@ -149,10 +149,21 @@ function readNode(n: onnxProto.onnx.INodeProto, order: number, file: string, ops
   return { name, op: opType, inputs, outputs: outputs.filter((o) => o !== ''), attrs: parsed.attrs, order };
 }
 
-/** Attributes whose meaning moved to inputs at a given opset, so a model mixing forms is caught. */
+/**
+ * Attributes whose meaning changed with the opset, so a model mixing forms is caught and an older form
+ * that the one form of the later stages cannot express is refused here.
+ */
 function checkOpsetSpecifics(op: SupportedOp, attrs: Record<string, unknown>, where: string, opset: number): void {
   if (op === 'Unsqueeze' || op === 'Squeeze') {
     if (opset >= 13 && attrs['axes'] !== undefined) throw badInput(`${where}: attribute axes is an input from opset 13 on`);
+  }
+  if (op === 'Add' || op === 'Sub' || op === 'Mul' || op === 'Div') {
+    if (opset >= 7 && (attrs['broadcast'] !== undefined || attrs['axis'] !== undefined)) {
+      throw badInput(`${where}: attributes broadcast and axis exist only up to opset 6 (from opset 7 on, broadcasting is numpy-style)`);
+    }
+    if (attrs['axis'] !== undefined) {
+      throw badInput(`${where}: opset-6 broadcasting with an axis is not supported (supported: trailing alignment, i.e. no axis attribute)`);
+    }
   }
 }
 

@@ -22,6 +22,12 @@ const spatial = {
   auto_pad: autoPad.optional(),
 };
 
+/**
+ * Opset 6 arithmetic broadcasts only with broadcast = 1; an `axis` aligns B inside A. Without axis it is the
+ * trailing alignment every later opset uses; with an axis decode.ts refuses it (the rest has one form).
+ */
+const legacyBroadcast = z.object({ broadcast: z.union([z.literal(0), z.literal(1)]).optional(), axis: int.optional() });
+
 const schemas = {
   Conv: z.object({ ...spatial, group: posInt.optional() }),
   MaxPool: z.object({
@@ -41,17 +47,22 @@ const schemas = {
     epsilon: z.number().positive().optional(),
     momentum: z.number().optional(),
     training_mode: z.literal(0, 'training_mode must be 0 (inference)').optional(),
-    spatial: z.literal(1).optional(),
+    // Opsets 6 to 8: spatial 0 (statistics per element) is not a per-channel affine; is_test (opset 6) must be 1.
+    spatial: z.literal(1, 'spatial 0 (per-element statistics) is not supported').optional(),
+    is_test: z.literal(1, 'is_test 0 (training mode) is not supported').optional(),
   }),
   Relu: z.object({}),
+  LeakyRelu: z.object({ alpha: z.number().optional() }),
+  PRelu: z.object({}),
   Clip: z.object({ min: z.number().optional(), max: z.number().optional() }),
-  Add: z.object({}),
-  Sub: z.object({}),
-  Mul: z.object({}),
-  Div: z.object({}),
+  Add: legacyBroadcast,
+  Sub: legacyBroadcast,
+  Mul: legacyBroadcast,
+  Div: legacyBroadcast,
   Flatten: z.object({ axis: int.optional() }),
   Reshape: z.object({ allowzero: z.literal(0, 'allowzero 1 is not supported').optional() }),
   Gemm: z.object({
+    broadcast: z.union([z.literal(0), z.literal(1)]).optional(), // opset 6; C of [M] broadcasts either way in later opsets
     alpha: z.number().optional(),
     beta: z.number().optional(),
     transA: z.literal(0, 'transA 1 is not supported (the input is a flattened vector)').optional(),
@@ -60,7 +71,7 @@ const schemas = {
   MatMul: z.object({}),
   Pad: z.object({
     mode: z.literal('constant', 'only mode "constant" (zero padding) is supported').optional(),
-    // Opset < 11 form; opsets 11..21 pass pads as an input, but accept the attribute too.
+    // Opsets 6 to 10 give pads and value as attributes (11 on: inputs); infer-shapes reads either form.
     pads: ints.optional(),
     value: z.number().optional(),
   }),
@@ -103,6 +114,8 @@ const arity: Record<SupportedOp, { inputs: readonly [number, number]; outputs: r
   GlobalAveragePool: { inputs: [1, 1], outputs: [1, 1] },
   BatchNormalization: { inputs: [5, 5], outputs: [1, 1] },
   Relu: { inputs: [1, 1], outputs: [1, 1] },
+  LeakyRelu: { inputs: [1, 1], outputs: [1, 1] },
+  PRelu: { inputs: [2, 2], outputs: [1, 1] },
   Clip: { inputs: [1, 3], outputs: [1, 1] },
   Add: { inputs: [2, 2], outputs: [1, 1] },
   Sub: { inputs: [2, 2], outputs: [1, 1] },
@@ -129,7 +142,8 @@ const arity: Record<SupportedOp, { inputs: readonly [number, number]; outputs: r
 
 export const SUPPORTED_OPS: readonly SupportedOp[] = Object.keys(schemas).sort() as SupportedOp[];
 export const SUPPORTED_OPS_TEXT = SUPPORTED_OPS.join(', ');
-export const MIN_OPSET = 11;
+/** Opsets 6 to 10 use older attribute forms; decode.ts maps them (legacyForm) so the rest sees one form. */
+export const MIN_OPSET = 6;
 export const MAX_OPSET = 21;
 
 export function isSupportedOp(op: string): op is SupportedOp {

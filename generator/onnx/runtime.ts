@@ -32,7 +32,11 @@ export async function openWithOutputs(model: OnnxModel, tensors: readonly string
   const inputName = model.inputs[0]?.name ?? '';
   if (!inputName) throw badInput(`${model.file}: the model has no non-initializer input`);
   const graph = model.proto.graph ?? {};
-  const extended = { ...model.proto, graph: { ...graph, output: [...(graph.output ?? []), ...addedOutputs(model, tensors)] } };
+  const extended = {
+    ...model.proto,
+    ...(model.opset < 7 ? liftedToOpset7(model.proto) : {}),
+    graph: { ...graph, node: model.opset < 7 ? (graph.node ?? []).map(withoutOpset6Attributes) : (graph.node ?? []), input: (graph.input ?? []).map((i) => (model.initializers.has(i.name ?? '') ? i : freeBatch(i))), output: [...(graph.output ?? []).map(freeBatch), ...addedOutputs(model, tensors)], valueInfo: (graph.valueInfo ?? []).map(freeBatch) },
+  };
   const bytes = onnx.ModelProto.encode(extended).finish();
   let session: ort.InferenceSession;
   try {
@@ -56,6 +60,32 @@ export async function openWithOutputs(model: OnnxModel, tensors: readonly string
     },
     release: () => session.release(),
   };
+}
+
+/**
+ * ONNX Runtime no longer runs some opset-6 kernels (AveragePool-1). For fixynn's operators opset 7 differs
+ * from 6 only in dropping attributes (is_test, broadcast: decode.ts refuses the axis broadcast that would
+ * differ), so the copy run here imports opset 7 and drops them: the same model, in the form ORT runs.
+ */
+function liftedToOpset7(proto: onnxProto.onnx.ModelProto): { opsetImport: onnxProto.onnx.IOperatorSetIdProto[] } {
+  return { opsetImport: (proto.opsetImport ?? []).map((o) => (!o.domain || o.domain === 'ai.onnx' ? { ...o, version: 7 } : o)) };
+}
+
+const OPSET6_ONLY = new Set(['is_test', 'broadcast', 'consumed_inputs']);
+
+function withoutOpset6Attributes(node: onnxProto.onnx.INodeProto): onnxProto.onnx.INodeProto {
+  return { ...node, attribute: (node.attribute ?? []).filter((a) => !OPSET6_ONLY.has(a.name ?? '')) };
+}
+
+/**
+ * The value with a symbolic batch dimension: a model declaring a fixed batch N > 1 (N independent images,
+ * e.g. ONNX's conformance models) runs here one image at a time, as fixynn imports it.
+ */
+function freeBatch(info: onnxProto.onnx.IValueInfoProto): onnxProto.onnx.IValueInfoProto {
+  const shape = info.type?.tensorType?.shape;
+  const [first, ...rest] = shape?.dim ?? [];
+  if (!shape || !first || (first.dimValue ?? null) === null) return info;
+  return { ...info, type: { ...info.type, tensorType: { ...info.type?.tensorType, shape: { ...shape, dim: [{ dimParam: 'batch' }, ...rest] } } } };
 }
 
 /** An output for each tensor not already one, typed from its producer (QuantizeLinear: its zero point's type). */

@@ -58,6 +58,11 @@ function checkLayer(qg: QuantizedGraph, layer: QLayer, fail: (m: string) => neve
     case 'maxpool':
     case 'avgpool':
       if (input.shape[0] !== output.shape[0]) fail('pooling changes the channel count');
+      for (const d of layer.borderDivisors ?? []) {
+        if (layer.kind !== 'avgpool') fail('only an average pool has border divisors');
+        if (!Number.isInteger(d.count) || d.count < 1 || d.count >= layer.kernel[0] * layer.kernel[1]) fail(`border divisor count ${d.count} is not 1..${layer.kernel[0] * layer.kernel[1] - 1}`);
+        if (!Number.isInteger(d.multiplier) || d.multiplier < 0 || d.multiplier > MULTIPLIER_MAX || !Number.isInteger(d.shift) || d.shift < 1) fail(`border divisor ${d.count}: multiplier ${d.multiplier} or shift ${d.shift} out of range`);
+      }
       return checkWindow(layer.kernel, layer.stride, layer.pads, input, output, fail);
     case 'globalavgpool':
       if (input.shape[0] !== output.shape[0] || output.shape[1] !== 1 || output.shape[2] !== 1) fail('global pooling output must be [C, 1, 1]');
@@ -78,6 +83,12 @@ function checkRequant(r: Requantization, output: QuantTensor, fail: (m: string) 
   if (r.multiplier.length !== channels || r.shift.length !== channels) fail(`requantization has ${r.multiplier.length} multipliers / ${r.shift.length} shifts for ${channels} channels`);
   for (const m of r.multiplier) if (!Number.isInteger(m) || m < 0 || m > MULTIPLIER_MAX) fail(`multiplier ${m} is not an integer 0..${MULTIPLIER_MAX}`);
   for (const s of r.shift) if (!Number.isInteger(s) || s < 1 || s > SHIFT_MAX) fail(`shift ${s} is not an integer 1..${SHIFT_MAX}`);
+  if (r.negative) {
+    const n = r.negative;
+    if (n.multiplier.length !== channels || n.shift.length !== channels) fail(`negative-side requantization has ${n.multiplier.length} multipliers / ${n.shift.length} shifts for ${channels} channels`);
+    for (const m of n.multiplier) if (!Number.isInteger(m) || m < 0 || m > MULTIPLIER_MAX) fail(`negative-side multiplier ${m} is not an integer 0..${MULTIPLIER_MAX}`);
+    for (const s of n.shift) if (!Number.isInteger(s) || s < 1 || s > SHIFT_MAX) fail(`negative-side shift ${s} is not an integer 1..${SHIFT_MAX}`);
+  }
   const { min, max } = qRange(output.quant);
   if (r.outputZeroPoint !== output.quant.zeroPoint) fail(`output zero point ${r.outputZeroPoint} differs from tensor '${output.name}'`);
   if (!(min <= r.clampMin && r.clampMin <= r.clampMax && r.clampMax <= max)) fail(`clamp [${r.clampMin}, ${r.clampMax}] is not inside the output range [${min}, ${max}]`);

@@ -6,8 +6,14 @@ import { badInput } from '../common/errors.js';
 import type { QuantParams } from './ir.js';
 import { qRange } from './ir.js';
 
-/** Largest M: 16 bits, unsigned. */
-export const MULTIPLIER_MAX = 2 ** 16 - 1;
+/** Widest M of the rule: 32 bits, unsigned (docs/arithmetic.md §2). */
+export const MULTIPLIER_BITS_MAX = 32;
+/** Narrowest M a user may force (--requant-bits). */
+export const MULTIPLIER_BITS_MIN = 8;
+/** The width a float-calibrated model uses unless forced: the 16 bits measured sufficient there. */
+export const CALIBRATED_MULTIPLIER_BITS = 16;
+/** Largest M: 32 bits, unsigned. */
+export const MULTIPLIER_MAX = 2 ** MULTIPLIER_BITS_MAX - 1;
 /** Largest shift we emit: beyond it M * acc could never reach the rounding point for any sane layer. */
 export const SHIFT_MAX = 62;
 
@@ -16,19 +22,26 @@ export interface FixedMultiplier {
   readonly shift: number;
 }
 
+/** Bits of an unsigned M (0 for M = 0). */
+export function multiplierBits(multiplier: number): number {
+  let bits = 0;
+  while (bits < 64 && 2 ** bits <= multiplier) bits++;
+  return bits;
+}
+
 /**
- * The (M, s) with M / 2^s closest to `real` and M in [2^15, 2^16) (full 16-bit precision: relative error
- * at most 2^-16). A zero multiplier (a channel whose weights are all zero) gives M = 0, s = 1.
+ * The (M, s) with M / 2^s closest to `real` and M in [2^(bits-1), 2^bits) (full precision of that width:
+ * relative error at most 2^-bits). A zero multiplier (a channel whose weights are all zero) gives M = 0, s = 1.
  */
-export function chooseMultiplier(real: number, what: string): FixedMultiplier {
+export function chooseMultiplier(real: number, what: string, bits = CALIBRATED_MULTIPLIER_BITS): FixedMultiplier {
   if (!Number.isFinite(real) || real < 0) throw badInput(`${what}: requantization multiplier ${real} is not a finite non-negative number`);
   if (real === 0) return { multiplier: 0, shift: 1 };
-  let shift = 15 - Math.floor(Math.log2(real));
+  let shift = bits - 1 - Math.floor(Math.log2(real));
   let multiplier = Math.round(real * 2 ** shift);
-  // log2 may be off by one at exact powers of two; renormalise into [2^15, 2^16).
-  while (multiplier >= 2 ** 16) { shift -= 1; multiplier = Math.round(real * 2 ** shift); }
-  while (multiplier < 2 ** 15 && shift < SHIFT_MAX) { shift += 1; multiplier = Math.round(real * 2 ** shift); }
-  if (shift < 1) throw badInput(`${what}: requantization multiplier ${real} is >= 2^15; the output scale is far too small for its input (supported: multipliers below 32768)`);
+  // log2 may be off by one at exact powers of two; renormalise into [2^(bits-1), 2^bits).
+  while (multiplier >= 2 ** bits) { shift -= 1; multiplier = Math.round(real * 2 ** shift); }
+  while (multiplier < 2 ** (bits - 1) && shift < SHIFT_MAX) { shift += 1; multiplier = Math.round(real * 2 ** shift); }
+  if (shift < 1) throw badInput(`${what}: requantization multiplier ${real} is >= 2^${bits - 1}; the output scale is far too small for its input (supported: multipliers below ${2 ** (bits - 1)} with ${bits}-bit M)`);
   if (shift > SHIFT_MAX) return { multiplier: 0, shift: 1 }; // below 2^-47: the product never reaches 1/2 LSB
   return { multiplier, shift };
 }
@@ -47,14 +60,14 @@ const SEARCH_LEVEL_LIMIT = 1024;
  * output level), so counting the flips at each is cheap, and a neighbour of the nearest M often flips
  * fewer (or none).
  */
-export function chooseMultiplierForOutputs(real: number, yLo: number, yHi: number, what: string): FixedMultiplier {
-  const nearest = chooseMultiplier(real, what);
+export function chooseMultiplierForOutputs(real: number, yLo: number, yHi: number, what: string, bits = CALIBRATED_MULTIPLIER_BITS): FixedMultiplier {
+  const nearest = chooseMultiplier(real, what, bits);
   if (nearest.multiplier === 0 || yHi - yLo > SEARCH_LEVEL_LIMIT) return nearest;
   let best = nearest;
   let bestFlips = roundingFlips(real, nearest, yLo, yHi);
   for (let d = 1; d <= MULTIPLIER_SEARCH && bestFlips > 0; d++) {
     for (const multiplier of [nearest.multiplier - d, nearest.multiplier + d]) {
-      if (multiplier < 2 ** 15 || multiplier > MULTIPLIER_MAX) continue;
+      if (multiplier < 2 ** (bits - 1) || multiplier >= 2 ** bits) continue;
       const candidate = { multiplier, shift: nearest.shift };
       const flips = roundingFlips(real, candidate, yLo, yHi);
       if (flips < bestFlips) { best = candidate; bestFlips = flips; }
@@ -82,6 +95,169 @@ function roundingFlips(real: number, fixed: FixedMultiplier, yLo: number, yHi: n
   }
   return flips;
 }
+
+/**
+ * A reference requantization to reproduce: the output (minus the zero point, before the clamp) that the
+ * reference computes for an accumulator. It must be non-decreasing in acc, as every rounding of a
+ * product with a positive scale is.
+ */
+export type ReferenceRequant = (acc: number) => number;
+
+/**
+ * ONNX Runtime's requantization (MLAS, CPU): the int32 accumulator converted to float32, multiplied by
+ * the float32 scale, rounded half to even (cvtps2dq). `scale` must already be the float32 value ORT uses.
+ */
+export function onnxRuntimeRequant(scale: number): ReferenceRequant {
+  const s = Math.fround(scale);
+  return (acc) => roundHalfEven(Math.fround(Math.fround(acc) * s));
+}
+
+/** The requantization scale of a conv/gemm channel as ONNX Runtime computes it: x_scale * w_scale / y_scale in float32. */
+export function onnxRuntimeScale(inScale: number, weightScale: number, outScale: number): number {
+  return Math.fround(Math.fround(Math.fround(inScale) * Math.fround(weightScale)) / Math.fround(outScale));
+}
+
+/**
+ * The (M, s) of fewest bits whose rule `floor((acc * M + 2^(s-1)) / 2^s)`, clamped to [yLo, yHi], equals
+ * the reference (clamped alike) for every accumulator in [accLo, accHi] (the channel's reachable range).
+ * Both are non-decreasing step functions, so they are equal on the range exactly when they agree at its
+ * two ends and step up at the same accumulators; each of those facts is a linear bound on M for a given
+ * s, and the search takes, over the shifts, the narrowest M the bounds leave (M = 0 where the reference
+ * is 0 on the whole range), and at that width the M nearest `real * 2^s`. With `bits` the width is forced: M of exactly that many bits,
+ * reproducing where one does, else the nearest. Where no M up to 32 bits reproduces the reference, the
+ * nearest 32-bit M.
+ */
+export function chooseMultiplierReproducing(
+  reference: ReferenceRequant, real: number, range: { yLo: number; yHi: number; accLo: number; accHi: number }, what: string, bits?: number,
+): FixedMultiplier {
+  const widest = bits ?? MULTIPLIER_BITS_MAX;
+  const nearest = chooseMultiplier(real, what, widest);
+  if (nearest.multiplier === 0) return nearest;
+  const constraints = stepConstraints(reference, real, range);
+  if (bits !== undefined) {
+    const span = multiplierSpan(constraints, nearest.shift);
+    const lo = span ? maxBig(span.lo, 1n << BigInt(bits - 1)) : 1n;
+    const hi = span ? minBig(span.hi, (1n << BigInt(bits)) - 1n) : 0n;
+    return lo <= hi ? { multiplier: Number(nearestIn(lo, hi, real, nearest.shift)), shift: nearest.shift } : nearest;
+  }
+  // Feasibility grows with s (M at s reproduces exactly as 2M at s + 1), so a binary search finds the
+  // smallest feasible shift; the narrowest M is the smallest feasible one there or at the next shift.
+  if (!multiplierSpan(constraints, nearest.shift)) return nearest;
+  let lowShift = 0; // infeasible (or below 1)
+  let highShift = nearest.shift; // feasible
+  while (highShift - lowShift > 1) {
+    const mid = (lowShift + highShift) >> 1;
+    if (multiplierSpan(constraints, mid)) highShift = mid; else lowShift = mid;
+  }
+  let best: { shift: number; width: number; lo: bigint; hi: bigint } | undefined;
+  for (let shift = highShift; shift <= Math.min(highShift + 1, nearest.shift); shift++) {
+    const span = multiplierSpan(constraints, shift);
+    if (!span) continue;
+    const width = multiplierBits(Number(span.lo));
+    if (!best || width < best.width) best = { shift, width, lo: span.lo, hi: minBig(span.hi, (1n << BigInt(width)) - 1n) };
+  }
+  if (!best) return nearest;
+  return { multiplier: Number(nearestIn(best.lo, best.hi, real, best.shift)), shift: best.shift };
+}
+
+/** The integer in [lo, hi] nearest real * 2^shift. */
+function nearestIn(lo: bigint, hi: bigint, real: number, shift: number): bigint {
+  const target = BigInt(Math.round(real * 2 ** shift));
+  return target < lo ? lo : target > hi ? hi : target;
+}
+
+/** acc * M + 2^(s-1) >= k * 2^s ('ge': the rule gives at least k) or < k * 2^s ('lt': at most k - 1). */
+interface StepConstraint { readonly acc: number; readonly level: number; readonly ge: boolean }
+
+function stepConstraints(reference: ReferenceRequant, real: number, range: { yLo: number; yHi: number; accLo: number; accHi: number }): StepConstraint[] {
+  const { yLo, yHi, accLo, accHi } = range;
+  const ref = (acc: number): number => Math.min(yHi, Math.max(yLo, reference(acc)));
+  const out: StepConstraint[] = [];
+  const pin = (acc: number): void => {
+    const v = ref(acc);
+    if (v > yLo) out.push({ acc, level: v, ge: true });
+    if (v < yHi) out.push({ acc, level: v + 1, ge: false });
+  };
+  pin(accLo);
+  pin(accHi);
+  const vLo = ref(accLo);
+  const vHi = ref(accHi);
+  for (let k = vLo + 1; k <= vHi; k++) {
+    // The first accumulator the reference maps to k or more: near (k - 1/2) / real, then exact by stepping.
+    let t = Math.min(accHi, Math.max(accLo + 1, Math.ceil((k - 0.5) / real)));
+    while (t > accLo + 1 && ref(t - 1) >= k) t--;
+    while (t < accHi && ref(t) < k) t++;
+    out.push({ acc: t, level: k, ge: true }, { acc: t - 1, level: k, ge: false });
+  }
+  // The largest accumulators bound M the most tightly: checked first, an infeasible shift fails fast.
+  return out.sort((a, b) => Math.abs(b.acc) - Math.abs(a.acc));
+}
+
+/** The integers M satisfying every constraint for shift s, or undefined when there are none. */
+function multiplierSpan(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
+  // Plain numbers where every c = k * 2^s - 2^(s-1) and every quotient check stays below 2^52 (exact);
+  // bigint otherwise. The number path is the common one and many times faster.
+  let largest = 1;
+  for (const { acc, level } of constraints) largest = Math.max(largest, Math.abs(level) + 1, Math.abs(acc));
+  if (largest * 2 ** shift < 2 ** 51) return multiplierSpanNumbers(constraints, shift);
+  return multiplierSpanBig(constraints, shift);
+}
+
+function multiplierSpanNumbers(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
+  const unit = 2 ** shift;
+  const half = unit / 2;
+  let lo = 0;
+  let hi = MULTIPLIER_MAX;
+  // floor(n / d), exact: the quotient of doubles is off by at most one, and q * d is exact here.
+  const floorDivN = (n: number, d: number): number => {
+    let q = Math.floor(n / d);
+    if (d > 0) { if (q * d > n) q--; else if ((q + 1) * d <= n) q++; } else if (q * d < n) q--; else if ((q + 1) * d >= n) q++;
+    return q;
+  };
+  for (const { acc, level, ge } of constraints) {
+    const c = level * unit - half;
+    if (acc === 0) {
+      if (ge ? c > 0 : c <= 0) return undefined;
+      continue;
+    }
+    if (ge) {
+      if (acc > 0) lo = Math.max(lo, -floorDivN(-c, acc)); else hi = Math.min(hi, floorDivN(c, acc));
+    } else if (acc > 0) hi = Math.min(hi, floorDivN(c - 1, acc)); else lo = Math.max(lo, -floorDivN(1 - c, acc));
+    if (lo > hi) return undefined;
+  }
+  return { lo: BigInt(lo), hi: BigInt(hi) };
+}
+
+function multiplierSpanBig(constraints: readonly StepConstraint[], shift: number): { lo: bigint; hi: bigint } | undefined {
+  const unit = 1n << BigInt(shift);
+  const half = unit >> 1n;
+  let lo = 0n;
+  let hi = BigInt(MULTIPLIER_MAX);
+  for (const { acc, level, ge } of constraints) {
+    // ge: acc * M >= c; lt: acc * M <= c - 1, with c = k * 2^s - 2^(s-1).
+    const c = BigInt(level) * unit - half;
+    const a = BigInt(acc);
+    if (a === 0n) {
+      if (ge ? c > 0n : c <= 0n) return undefined;
+      continue;
+    }
+    if (ge) {
+      if (a > 0n) lo = maxBig(lo, ceilDiv(c, a)); else hi = minBig(hi, floorDiv(c, a));
+    } else if (a > 0n) hi = minBig(hi, floorDiv(c - 1n, a)); else lo = maxBig(lo, ceilDiv(c - 1n, a));
+    if (lo > hi) return undefined;
+  }
+  return { lo, hi };
+}
+
+function floorDiv(n: bigint, d: bigint): bigint {
+  const q = n / d;
+  return (n % d !== 0n && (n < 0n) !== (d < 0n)) ? q - 1n : q;
+}
+function ceilDiv(n: bigint, d: bigint): bigint {
+  return -floorDiv(-n, d);
+}
+const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 /** (M_i, s) for several multipliers that share one shift (a residual Add): the largest gets 16 bits. */
 export function chooseSharedShift(reals: readonly number[], what: string): { multipliers: number[]; shift: number } {

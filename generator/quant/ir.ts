@@ -11,7 +11,7 @@
  *     acc = bias[m] + sum_k w[m,k] * (x_k - inputZeroPoint)        (conv / gemm)
  *     y   = clamp(((acc * M[m] + 2^(s[m]-1)) >> s[m]) + outputZeroPoint, clampMin, clampMax)
  *
- * with `>>` the arithmetic (floor) shift, M an integer 0..65535 and s >= 1. Every integer here is exact
+ * with `>>` the arithmetic (floor) shift, M an unsigned integer of up to 32 bits (its width chosen per channel, docs/arithmetic.md §3) and s >= 1. Every integer here is exact
  * (a JS number holding an integer, |v| < 2^53).
  */
 
@@ -37,7 +37,7 @@ export interface QuantTensor {
  * pooling layers repeat one value per channel).
  */
 export interface Requantization {
-  /** M per output channel: an integer 0..65535 (16 bits, unsigned). */
+  /** M per output channel: an unsigned integer of up to 32 bits (0..2^32-1). */
   readonly multiplier: readonly number[];
   /** s per output channel: an integer >= 1; the rounding constant is 2^(s-1). */
   readonly shift: readonly number[];
@@ -48,6 +48,11 @@ export interface Requantization {
    */
   readonly clampMin: number;
   readonly clampMax: number;
+  /**
+   * A leaky activation (LeakyRelu, PRelu; conv and gemm only): where acc < 0 the rule takes this
+   * multiplier and shift per channel (the slope folded in) instead. Absent: one rule for every acc.
+   */
+  readonly negative?: { readonly multiplier: readonly number[]; readonly shift: readonly number[] };
 }
 
 interface QLayerBase {
@@ -101,9 +106,9 @@ export interface QGemmLayer extends QLayerBase {
 }
 
 /**
- * Average pooling: acc = sum over the window of (x - inputZeroPoint) (pads insert the zero point, i.e.
- * count_include_pad semantics), and 1/N is folded into M. MaxPool: acc = max over the window of
- * (x - inputZeroPoint), pad positions take no part (hardware may pad with the type's minimum).
+ * Average pooling: acc = sum over the window of (x - inputZeroPoint) (pads insert the zero point, so they
+ * add nothing), and 1/N is folded into M, N = kh*kw (count_include_pad semantics). MaxPool: acc = max over
+ * the window of (x - inputZeroPoint), pad positions take no part (hardware may pad with the type's minimum).
  */
 export interface QPoolLayer extends QLayerBase {
   readonly kind: 'maxpool' | 'avgpool';
@@ -112,6 +117,20 @@ export interface QPoolLayer extends QLayerBase {
   readonly pads: readonly [number, number, number, number];
   readonly inputZeroPoint: number;
   readonly requant: Requantization;
+  /**
+   * AveragePool with pads and count_include_pad 0 (ONNX's default, TensorFlow's SAME pooling): a window
+   * at the border holds n < kh*kw real pixels and divides by n. One entry per such n that occurs: the
+   * multiplier and shift for 1/n, the same for every channel (`requant` keeps the full window's). n is
+   * (window rows inside the image) * (window columns inside). Absent: N = kh*kw everywhere.
+   */
+  readonly borderDivisors?: readonly BorderDivisor[];
+}
+
+/** The requantization of an average-pool window holding `count` real pixels (see QPoolLayer). */
+export interface BorderDivisor {
+  readonly count: number;
+  readonly multiplier: number;
+  readonly shift: number;
 }
 
 /** Global average pooling: acc = sum over H x W of (x - inputZeroPoint); 1/(H*W) folded into M. */
@@ -131,7 +150,7 @@ export interface QGlobalAvgPoolLayer extends QLayerBase {
 export interface QAddLayer extends QLayerBase {
   readonly kind: 'add';
   readonly inputZeroPoints: readonly [number, number];
-  /** Per input, an integer 0..65535. */
+  /** Per input, an unsigned integer (16 bits as chosen by the quantizer; up to 32 allowed). */
   readonly inputMultipliers: readonly [number, number];
   readonly requant: Requantization;
 }

@@ -4,6 +4,19 @@
  * the full integers are in the JSON form (serialize.ts).
  */
 import type { QLayer, QuantizedGraph, QuantParams, Requantization } from './ir.js';
+import { multiplierBits } from './fixed-point.js';
+
+/** Widths of a layer's multipliers M (min and max over channels; Add: over its input multipliers). */
+export function multiplierWidths(l: QLayer): { min: number; max: number } {
+  const widths = (l.kind === 'add' ? l.inputMultipliers : l.requant.multiplier).map(multiplierBits);
+  return { min: Math.min(...widths), max: Math.max(...widths) };
+}
+
+/** "16" or "14..31": the width span of multiplierWidths. */
+export function formatMultiplierWidths(l: QLayer): string {
+  const { min, max } = multiplierWidths(l);
+  return min === max ? String(min) : `${min}..${max}`;
+}
 
 export function printQuantizedGraph(qg: QuantizedGraph): string {
   const lines = [
@@ -26,11 +39,12 @@ function requant(r: Requantization): string {
     const hi = Math.max(...xs);
     return lo === hi ? String(lo) : `${lo}..${hi}`;
   };
-  return `M=${span(r.multiplier)} s=${span(r.shift)} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
+  const negative = r.negative ? ` below0 M=${span(r.negative.multiplier)} s=${span(r.negative.shift)}` : '';
+  return `M=${span(r.multiplier)} s=${span(r.shift)}${negative} zo=${r.outputZeroPoint} clamp=[${r.clampMin},${r.clampMax}]`;
 }
 
 function layerLine(l: QLayer): string {
-  const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output}`;
+  const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output} Mbits=${formatMultiplierWidths(l)}`;
   switch (l.kind) {
     case 'conv':
       return `${head} w[${l.weightShape.join(',')}]/g${l.group} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
@@ -38,7 +52,8 @@ function layerLine(l: QLayer): string {
       return `${head} w[${l.weightShape.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'maxpool':
     case 'avgpool':
-      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}${
+        l.borderDivisors ? ` border ${l.borderDivisors.map((d) => `n${d.count}:M=${d.multiplier},s=${d.shift}`).join(' ')}` : ''}`;
     case 'globalavgpool':
       return `${head} zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'add':

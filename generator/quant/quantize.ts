@@ -6,8 +6,11 @@
  * Either way the requantization multipliers come from the same fixed-point rule (fixed-point.ts).
  */
 import { badInput } from '../common/errors.js';
-import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, Weights } from '../graph/ir.js';
-import { chooseMultiplierForOutputs, chooseSharedShift, quantParamsForRange, roundHalfEven, signedBitsFor } from './fixed-point.js';
+import type { Activation, ConvLayer, GemmLayer, Layer, LayerGraph, PoolLayer, Weights } from '../graph/ir.js';
+import {
+  MULTIPLIER_BITS_MAX, MULTIPLIER_BITS_MIN, type FixedMultiplier, chooseMultiplierForOutputs, chooseMultiplierReproducing, chooseSharedShift,
+  onnxRuntimeRequant, onnxRuntimeScale, quantParamsForRange, roundHalfEven, signedBitsFor,
+} from './fixed-point.js';
 import type { QLayer, QuantizedGraph, QuantParams, QuantTensor, Requantization } from './ir.js';
 import { qRange } from './ir.js';
 import { checkQuantizedGraph } from './check.js';
@@ -32,23 +35,32 @@ export interface CalibratedOptions {
    * offset per channel that grows through the network.
    */
   readonly channelMeans?: ReadonlyMap<string, ArrayLike<number>>;
+  /** Force every M to this many bits (8..32); default 16 for a calibrated model. */
+  readonly requantBits?: number;
+}
+
+export interface QdqOptions {
+  /** Force every M to this many bits (8..32); default: per channel, the fewest that reproduce ONNX Runtime. */
+  readonly requantBits?: number;
 }
 
 /** Quantize a QDQ model with its own parameters. */
-export function quantizeQdq(graph: LayerGraph): QuantizedGraph {
+export function quantizeQdq(graph: LayerGraph, options: QdqOptions = {}): QuantizedGraph {
+  checkRequantBits(options.requantBits);
   if (!graph.quantized) throw badInput(`${graph.source.file}: not a QDQ model; quantizing a float model needs calibration inputs (--calib)`);
   const tensors = tensorsFrom(graph, (name) => {
     const quant = graph.tensors.get(name)?.quant;
     if (!quant) throw badInput(`${graph.source.file}: tensor '${name}' has no QuantizeLinear/DequantizeLinear pair; a QDQ model must quantize every activation between layers`);
     return { scale: quant.scale, zeroPoint: quant.zeroPoint, bits: quant.bits, signed: quant.signed };
   });
-  return assemble(graph, tensors, 'qdq', undefined);
+  return assemble(graph, tensors, 'qdq', undefined, { reproduceOrt: true, bits: options.requantBits });
 }
 
 /** Quantize a float model from calibrated ranges. */
 export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions): QuantizedGraph {
   checkBits(options.weightBits, '--weight-bits');
   checkBits(options.actBits, '--act-bits');
+  checkRequantBits(options.requantBits);
   const byName = new Map<string, QuantParams>();
   const quantOf = (name: string): QuantParams => {
     const known = byName.get(name);
@@ -66,7 +78,24 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
     images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
   };
-  return assemble(graph, tensors, 'calibrated', calibration, options.weightBits, options.channelMeans);
+  return assemble(graph, tensors, 'calibrated', calibration, { reproduceOrt: false, bits: options.requantBits }, options.weightBits, options.channelMeans);
+}
+
+function checkRequantBits(bits: number | undefined): void {
+  if (bits === undefined) return;
+  if (!Number.isInteger(bits) || bits < MULTIPLIER_BITS_MIN || bits > MULTIPLIER_BITS_MAX) {
+    throw badInput(`--requant-bits ${bits}: supported widths of M are integers ${MULTIPLIER_BITS_MIN} to ${MULTIPLIER_BITS_MAX}`);
+  }
+}
+
+/**
+ * How M is chosen: for a QDQ model, per channel the fewest bits that reproduce ONNX Runtime's
+ * requantization over the channel's reachable accumulators; for a calibrated model, 16 bits (there is no
+ * reference rounding to reproduce). `bits` forces the width.
+ */
+interface MultiplierChoice {
+  readonly reproduceOrt: boolean;
+  readonly bits: number | undefined;
 }
 
 function checkBits(bits: number, flag: string): void {
@@ -89,6 +118,7 @@ function assemble(
   tensors: Record<string, QuantTensor>,
   origin: 'calibrated' | 'qdq',
   calibration: QuantizedGraph['calibration'],
+  choice: MultiplierChoice,
   weightBits?: number,
   channelMeans?: ReadonlyMap<string, ArrayLike<number>>,
 ): QuantizedGraph {
@@ -97,7 +127,7 @@ function assemble(
     if (!t) throw badInput(`${graph.source.file}: layer input '${name}' is not produced by any layer`);
     return t.quant;
   };
-  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, weightBits, channelMeans));
+  const layers = graph.layers.map((layer) => quantizeLayer(graph, layer, quantOf, choice, weightBits, channelMeans));
   const qg: QuantizedGraph = {
     format: 1,
     source: graph.source,
@@ -116,7 +146,7 @@ function assemble(
 type QuantOf = (name: string) => QuantParams;
 
 function quantizeLayer(
-  graph: LayerGraph, layer: Layer, quantOf: QuantOf, weightBits: number | undefined, channelMeans: ReadonlyMap<string, ArrayLike<number>> | undefined,
+  graph: LayerGraph, layer: Layer, quantOf: QuantOf, choice: MultiplierChoice, weightBits: number | undefined, channelMeans: ReadonlyMap<string, ArrayLike<number>> | undefined,
 ): QLayer {
   const base = { index: layer.index, name: layer.name, nodes: layer.nodes, inputs: layer.inputs, output: layer.output };
   const inQ = quantOf(layer.inputs[0] ?? '');
@@ -128,7 +158,7 @@ function quantizeLayer(
       const means = channelMeans?.get(layer.inputs[0] ?? '');
       const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [1, 1, 1];
       const w = integerWeights(layer, inQ, weightBits, what, means ? { means, inShape } : undefined);
-      const requant = weightedRequant(inQ, outQ, w.scale, layer.activation, what);
+      const requant = weightedRequant(inQ, outQ, w, layer.activation, choice, what);
       const common = { ...base, weights: w.ints, weightBits: signedBitsFor(w.ints), weightScale: w.scale, bias: w.bias, inputZeroPoint: inQ.zeroPoint, requant };
       if (layer.kind === 'gemm') {
         const [m, n] = layer.weights.shape;
@@ -143,18 +173,20 @@ function quantizeLayer(
     case 'maxpool':
     case 'avgpool': {
       const [kh, kw] = layer.kernel;
-      const hasPads = layer.pads.some((p) => p !== 0);
-      if (layer.kind === 'avgpool' && hasPads && !layer.countIncludePad) {
-        throw badInput(`${what}: AveragePool with padding and count_include_pad=0 is not supported (the divisor would change at the borders); supported: no padding, or count_include_pad=1`);
-      }
       const count = layer.kind === 'avgpool' ? kh * kw : 1;
       const channels = outChannels(graph, layer.output);
-      const requant = uniformRequant(inQ.scale / (count * outQ.scale), outQ, channels, what);
-      return { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
+      const requant = uniformRequant(inQ, count, outQ, channels, choice, what);
+      const common = { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
+      if (layer.kind !== 'avgpool' || layer.countIncludePad) return common;
+      const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
+      const counts = borderWindowCounts(layer, inShape);
+      if (counts.length === 0) return common;
+      const borderDivisors = counts.map((n) => ({ count: n, ...pick(uniformRequant(inQ, n, outQ, 1, choice, what)) }));
+      return { ...common, borderDivisors };
     }
     case 'globalavgpool': {
       const [channels, h, w] = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
-      const requant = uniformRequant(inQ.scale / (h * w * outQ.scale), outQ, channels, what);
+      const requant = uniformRequant(inQ, h * w, outQ, channels, choice, what);
       return { kind: 'globalavgpool', ...base, inputZeroPoint: inQ.zeroPoint, requant };
     }
     case 'add': {
@@ -174,6 +206,35 @@ function quantizeLayer(
       };
     }
   }
+}
+
+/** The first channel's multiplier and shift of a uniform requantization. */
+function pick(r: Requantization): { multiplier: number; shift: number } {
+  return { multiplier: r.multiplier[0] ?? 0, shift: r.shift[0] ?? 1 };
+}
+
+/**
+ * The real-pixel counts n < kh*kw of the windows of a padded pool (count_include_pad 0), ascending: per
+ * axis, how many window rows (columns) lie inside the image at each output position, multiplied.
+ */
+function borderWindowCounts(layer: PoolLayer, inShape: readonly [number, number, number]): number[] {
+  const [kh, kw] = layer.kernel;
+  const rows = insideCounts(inShape[1], kh, layer.stride[0], layer.pads[0], layer.pads[2]);
+  const cols = insideCounts(inShape[2], kw, layer.stride[1], layer.pads[1], layer.pads[3]);
+  const counts = new Set<number>();
+  for (const r of rows) for (const c of cols) if (r * c < kh * kw) counts.add(r * c);
+  return [...counts].sort((a, b) => a - b);
+}
+
+/** The distinct numbers of window taps inside [0, size) along one axis, over every output position. */
+function insideCounts(size: number, kernel: number, stride: number, before: number, after: number): Set<number> {
+  const outputs = Math.floor((size + before + after - kernel) / stride) + 1;
+  const counts = new Set<number>();
+  for (let o = 0; o < outputs; o++) {
+    const start = o * stride - before;
+    counts.add(Math.min(size, start + kernel) - Math.max(0, start));
+  }
+  return counts;
 }
 
 function outChannels(graph: LayerGraph, name: string): number {
@@ -270,23 +331,56 @@ function bestWeightScale(channel: Float32Array, qMax: number): number {
   return best;
 }
 
-function weightedRequant(inQ: QuantParams, outQ: QuantParams, weightScale: readonly number[], activation: Activation, what: string): Requantization {
+function weightedRequant(
+  inQ: QuantParams, outQ: QuantParams, w: { ints: readonly number[]; scale: readonly number[]; bias: readonly number[] },
+  activation: Activation, choice: MultiplierChoice, what: string,
+): Requantization {
   const { min, max } = activationClamp(outQ, activation);
   const zo = outQ.zeroPoint;
-  const fixed = weightScale.map((ws, m) => chooseMultiplierForOutputs((inQ.scale * ws) / outQ.scale, min - zo, max - zo, `${what} channel ${m}`));
-  return {
+  const perChannel = w.ints.length / Math.max(1, w.scale.length);
+  const { min: qMin, max: qMax } = qRange(inQ);
+  const fixed = w.scale.map((ws, m): FixedMultiplier => {
+    const where = `${what} channel ${m}`;
+    if (!choice.reproduceOrt) return chooseMultiplierForOutputs((inQ.scale * ws) / outQ.scale, min - zo, max - zo, where, choice.bits);
+    // The channel's reachable accumulators: each weight times the extreme input deviation of its sign.
+    let accLo = w.bias[m] ?? 0;
+    let accHi = accLo;
+    for (let k = m * perChannel; k < (m + 1) * perChannel; k++) {
+      const wk = w.ints[k] ?? 0;
+      accLo += Math.min(wk * (qMin - inQ.zeroPoint), wk * (qMax - inQ.zeroPoint));
+      accHi += Math.max(wk * (qMin - inQ.zeroPoint), wk * (qMax - inQ.zeroPoint));
+    }
+    const scale = onnxRuntimeScale(inQ.scale, ws, outQ.scale);
+    return chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, { yLo: min - zo, yHi: max - zo, accLo, accHi }, where, choice.bits);
+  });
+  const requant = {
     multiplier: fixed.map((f) => f.multiplier),
     shift: fixed.map((f) => f.shift),
     outputZeroPoint: outQ.zeroPoint, clampMin: min, clampMax: max,
   };
+  if (activation.kind !== 'leaky') return requant;
+  // The negative side's own multiplier: the slope folded into the accumulator-to-output scale.
+  const negative = w.scale.map((ws, m) => chooseMultiplierForOutputs(((activation.slope[m] ?? 0) * inQ.scale * ws) / outQ.scale, min - zo, 0, `${what} channel ${m} (negative side)`, choice.bits));
+  return { ...requant, negative: { multiplier: negative.map((f) => f.multiplier), shift: negative.map((f) => f.shift) } };
 }
 
-function uniformRequant(real: number, outQ: QuantParams, channels: number, what: string): Requantization {
+/** Pooling: acc sums `count` centred inputs (MaxPool: count 1, the maximum); 1/count is folded into M. */
+function uniformRequant(inQ: QuantParams, count: number, outQ: QuantParams, channels: number, choice: MultiplierChoice, what: string): Requantization {
   const { min, max } = qRange(outQ);
-  const { multiplier, shift } = chooseMultiplierForOutputs(real, min - outQ.zeroPoint, max - outQ.zeroPoint, what);
+  const zo = outQ.zeroPoint;
+  const real = inQ.scale / (count * outQ.scale);
+  let fixed: FixedMultiplier;
+  if (choice.reproduceOrt) {
+    const { min: qMin, max: qMax } = qRange(inQ);
+    const scale = Math.fround(Math.fround(inQ.scale) / Math.fround(Math.fround(outQ.scale) * count));
+    const range = { yLo: min - zo, yHi: max - zo, accLo: count * (qMin - inQ.zeroPoint), accHi: count * (qMax - inQ.zeroPoint) };
+    fixed = chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, range, what, choice.bits);
+  } else {
+    fixed = chooseMultiplierForOutputs(real, min - zo, max - zo, what, choice.bits);
+  }
   return {
-    multiplier: new Array<number>(channels).fill(multiplier),
-    shift: new Array<number>(channels).fill(shift),
+    multiplier: new Array<number>(channels).fill(fixed.multiplier),
+    shift: new Array<number>(channels).fill(fixed.shift),
     outputZeroPoint: outQ.zeroPoint, clampMin: min, clampMax: max,
   };
 }
@@ -296,7 +390,8 @@ export function activationClamp(outQ: QuantParams, activation: Activation): { mi
   const range = qRange(outQ);
   const toQ = (real: number): number => outQ.zeroPoint + roundHalfEven(real / outQ.scale);
   switch (activation.kind) {
-    case 'none': return range;
+    case 'none':
+    case 'leaky': return range;
     case 'relu': return { min: Math.max(range.min, outQ.zeroPoint), max: range.max };
     case 'clip': return {
       min: Number.isFinite(activation.min) ? Math.min(range.max, Math.max(range.min, toQ(activation.min))) : range.min,

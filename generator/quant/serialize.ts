@@ -15,14 +15,20 @@ const pads = z.tuple([int, int, int, int]);
 const shape3 = z.tuple([int, int, int]);
 
 const quantParams = z.object({ scale: z.number(), zeroPoint: int, bits: int, signed: z.boolean() }).strict();
-const requant = z.object({ multiplier: ints, shift: ints, outputZeroPoint: int, clampMin: int, clampMax: int }).strict();
+const requant = z.object({
+  multiplier: ints, shift: ints, outputZeroPoint: int, clampMin: int, clampMax: int,
+  negative: z.object({ multiplier: ints, shift: ints }).strict().optional(),
+}).strict();
 const base = { index: int, name: z.string(), nodes: z.array(z.string()), inputs: z.array(z.string()), output: z.string(), requant };
 const weighted = { weights: ints, weightBits: int, weightScale: z.array(z.number()), bias: ints, inputZeroPoint: int };
 
 const layer = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('conv'), ...base, ...weighted, group: int, kernel: pair, stride: pair, pads, weightShape: z.tuple([int, int, int, int]) }).strict(),
   z.object({ kind: z.literal('gemm'), ...base, ...weighted, weightShape: pair }).strict(),
-  z.object({ kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int }).strict(),
+  z.object({
+    kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int,
+    borderDivisors: z.array(z.object({ count: int, multiplier: int, shift: int }).strict()).optional(),
+  }).strict(),
   z.object({ kind: z.literal('globalavgpool'), ...base, inputZeroPoint: int }).strict(),
   z.object({ kind: z.literal('add'), ...base, inputZeroPoints: pair, inputMultipliers: pair }).strict(),
 ]);

@@ -102,6 +102,25 @@ describe('constant matrix-vector strategies', () => {
     );
   });
 
+  it('shared with input blocks (the large-matrix mode) is exact, keeps the depth limit, and shares within a block', () => {
+    fc.assert(
+      fc.property(matrixArbitrary(127, 16, 16), fc.integer({ min: 1, max: 5 }), (w, blockSize) => {
+        const inputs = w[0]!.length;
+        const least = graphDepth(solveCmvm(w, inputs, { strategy: 'csd' }));
+        const graph = solveCmvm(w, inputs, { strategy: 'shared', blockSize, lookahead: 1, effort: 1 });
+        expect(graphDepth(graph)).toBeLessThanOrEqual(least);
+        expect(verifySolution(w, graph)).toEqual({ ok: true });
+        expect(adderCount(graph)).toBeLessThanOrEqual(adderCount(solveCmvm(w, inputs, { strategy: 'csd' })));
+      }),
+      { numRuns: FULL ? 100 : 25 },
+    );
+    // x0 + 3 x1 in four outputs: inputs 0 and 1 share a block of 2, so the pair is built once.
+    const w = [[1, 3, 0, 0], [1, 3, 5, 0], [1, 3, 0, 7], [1, 3, 5, 7]];
+    const sharedPair = solveCmvm(w, 4, { strategy: 'shared', blockSize: 2, lookahead: 1, effort: 1, depthSlack: 2 });
+    expect(verifySolution(w, sharedPair)).toEqual({ ok: true });
+    expect(adderCount(sharedPair)).toBeLessThan(adderCount(solveCmvm(w, 4, { strategy: 'csd' })));
+  });
+
   it('zero rows, zero matrices and powers of two cost nothing', () => {
     const w = [
       [0, 0, 0],

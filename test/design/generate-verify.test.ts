@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
-import { runGenerate } from '../../generator/commands/generate.js';
+import { parseGenerateOptions, runGenerate } from '../../generator/commands/generate.js';
+import { writeNpy } from '../../generator/data/index.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { partOf } from '../../generator/design/manifest.js';
 import { verifyDesign } from '../../verify/ffe/index.js';
+import { buildFfe } from '../../verify/ffe/build.js';
+import { tidyVersionLine } from '../../verify/sim/tools.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
 import { quietly } from '../helpers/quietly.js';
@@ -109,6 +112,98 @@ describe('generate (stand-in core)', () => {
   });
 });
 
+/** Runs the CLI, returning its exit code and what it printed on stderr. */
+async function run(args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const [out, err] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
+  try {
+    return { code: await main(['node', 'fixynn', ...args]), stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+describe('one preprocessing for every command that reads images', () => {
+  it('generate calibrates with --scale/--mean/--std and --calib-method, records them, and verify reads its images the same way', async () => {
+    const pixels = Uint8Array.from({ length: 8 * 28 * 28 }, (_, i) => (i * 37 + (i >> 5) * 11) % 256);
+    const calib = path.join(work, 'pixels-u8.npy');
+    writeNpy(calib, pixels, [8, 1, 28, 28]);
+    const dir = path.join(work, 'preprocessed');
+    const options = parseGenerateOptions({ fixedLayers: '2', out: dir, calib, calibCount: '8', calibMethod: 'minmax', scale: '1/127.5', mean: '1' });
+    expect(options).toMatchObject({ calibMethod: 'minmax', calibCount: 8, preprocess: { scale: 1 / 127.5, mean: [1] } });
+    await quietly(() => runGenerate(model, { fixedLayers: '2', out: dir, calib, calibCount: '8', calibMethod: 'minmax', scale: '1/127.5', mean: '1' }, standInFfe()));
+    const ffe = partOf(readDesign(dir).manifest, 'ffe');
+    expect(ffe.options.preprocess).toEqual({ scale: 1 / 127.5, mean: [1], std: [1] });
+    expect(ffe.quantization.calibration?.method).toBe('minmax');
+    const messages: string[] = [];
+    const recorded = await verifyDesign(dir, { simulator: 'icarus', images: 2, data: calib, onProgress: (m) => messages.push(m) });
+    expect(recorded.mismatches).toBe(0);
+    expect(recorded.dataSource).toContain('(pixel * 0.00784313725490196 - mean [1]) / std [1]');
+    expect(messages.filter((m) => m.startsWith('warning'))).toEqual([]);
+    // Pixels fed as 0..255 to a design calibrated on [-1, 1]: said, not silently clipped.
+    const wrong: string[] = [];
+    await verifyDesign(dir, { simulator: 'icarus', images: 2, data: calib, preprocess: { scale: 1 }, onProgress: (m) => wrong.push(m) });
+    expect(wrong.find((m) => m.startsWith('warning'))).toMatch(/% of the input values lie outside \[-1\.\d+, 0\.99\d+\], the range the model's input is quantized for \(the data span \[0, 255\]\).*--scale\/--mean\/--std/);
+  });
+
+  it('eval, generate and verify take the same preprocessing flags, and generate the calibration flags of eval', async () => {
+    const helpOf = async (command: string): Promise<string> => {
+      let text = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => { text += String(chunk); return true; }) as typeof process.stdout.write;
+      try { await main(['node', 'fixynn', command, '--help']); } finally { process.stdout.write = write; }
+      return text;
+    };
+    for (const command of ['eval', 'generate', 'verify']) {
+      const help = await helpOf(command);
+      for (const flag of ['--scale', '--mean', '--std']) expect(help, `${command} ${flag}`).toContain(flag);
+    }
+    for (const command of ['eval', 'generate']) {
+      const help = await helpOf(command);
+      for (const flag of ['--calib ', '--calib-count', '--calib-method', '--bias-correction']) expect(help, `${command} ${flag}`).toContain(flag);
+    }
+    expect((await run(['generate', model, '--fixed-layers', '2', '--out', path.join(work, 'never-m'), '--calib-method', 'guess'])).stderr).toMatch(/^fixynn: --calib-method guess: supported methods are minmax/);
+  });
+});
+
+describe('output paths are checked before the work starts', () => {
+  it('--out below a regular file or inside a folder that refuses it: exit 2, one line, no stack', async () => {
+    const file = path.join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const below = await run(['generate', model, '--fixed-layers', '2', '--out', path.join(file, 'sub')]);
+    expect(below).toEqual({ code: 2, stderr: expect.stringMatching(/^fixynn: --out .*a-file\/sub: cannot create the folder: .*a-file is a file, not a folder \(ENOTDIR\)\n$/) });
+    const refused = await run(['generate', model, '--fixed-layers', '2', '--out', '/proc/fixynn-nope/design']);
+    expect(refused).toEqual({ code: 2, stderr: expect.stringMatching(/^fixynn: --out \/proc\/fixynn-nope\/design: cannot create the folder in \/proc \(E[A-Z]+\)\n$/) });
+    const dump = await run(['inspect', model, '--dump-after', path.join(file, 'dump')]);
+    expect(dump.code).toBe(2);
+    expect(dump.stderr).toMatch(/^fixynn: --dump-after .*ENOTDIR\)\n$/);
+  });
+
+  it('--fixed-layers -1 and 2.5 are malformed numbers, not node names', async () => {
+    for (const k of ['-1', '2.5']) {
+      const r = await run(['generate', model, '--fixed-layers', k, '--out', path.join(work, 'never-k')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^fixynn: --fixed-layers ${k.replace('.', '\\.')}: K must be a whole number from the valid split points .*, or a node name\n$`));
+    }
+  });
+
+  it('verify --trace into a missing folder, below a file or naming a folder fails before simulating', async () => {
+    const missing = path.join(work, 'no-such-folder', 'run.vcd');
+    for (const [trace, why] of [[missing, /the folder .*no-such-folder does not exist \(ENOENT\)/], [work, /names a folder; give a file name/], [path.join(work, 'a-file', 'x.vcd'), /is a file, not a folder \(ENOTDIR\)/]] as const) {
+      const start = performance.now();
+      // A design folder that does not exist: the trace path is refused first, before any design is read.
+      const r = await run(['verify', path.join(work, 'missing-design'), '--trace', trace]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(performance.now() - start).toBeLessThan(2000);
+    }
+  });
+});
+
 describe('verify (stand-in core)', () => {
   let good: string;
   let buggy: string;
@@ -151,10 +246,26 @@ describe('verify (stand-in core)', () => {
     expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1']))).toBe(1);
   });
 
+  it('says that a simulator build is still going while it runs', async () => {
+    const messages: string[] = [];
+    const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+    const build = await buildFfe(readDesign(good), 'verilator', { cacheDir, progressEveryMs: 300, onProgress: (m) => messages.push(m) });
+    expect(build.cached).toBe(false);
+    expect(messages[0]).toMatch(/^building \w+ in verilator/);
+    expect(messages.some((m) => /^still building \w+ in verilator \(\d+ s\)$/.test(m))).toBe(true);
+  });
+
   it('writes a waveform with --trace and rejects a hand-edited design', async () => {
     const trace = path.join(work, 'run.vcd');
-    await quietly(() => main(['node', 'fixynn', 'verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]));
-    expect(readFileSync(trace, 'utf8')).toContain('$enddefinitions');
+    const traced = await run(['verify', good, '--images', '1', '--sim', 'icarus', '--trace', trace]);
+    expect(traced.code).toBe(0);
+    expect(traced.stderr).toContain(`wrote the VCD waveform of the first run to ${trace}`);
+    const vcd = readFileSync(trace, 'utf8');
+    expect(vcd).toContain('$enddefinitions');
+    // Icarus's default unit is 1 s; the design's clock is in nanoseconds.
+    expect(vcd).toMatch(/\$timescale\s+1ps\s+\$end|\$timescale\s+1ns\s+\$end/);
+    expect(traced.stderr).not.toContain('()');
+    expect(tidyVersionLine('Icarus Verilog version 11.0 (stable) ()')).toBe('Icarus Verilog version 11.0 (stable)');
     const edited = path.join(work, 'edited');
     await quietly(() => runGenerate(model, { fixedLayers: '2', out: edited }, standInFfe()));
     const rtl = readDesign(edited).manifest.rtl[0] as string;

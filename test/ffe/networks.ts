@@ -1,17 +1,35 @@
 /** Small random networks shared by the evaluator and simulator tests. */
-import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import { chooseMultiplier } from '../../generator/quant/fixed-point.js';
+import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { graphOf, outSize, randomAddLayer, randomConvLayer, randomGemmLayer, randomGlobalPoolLayer, randomPoolLayer, randomQuant, tensor } from './random-graphs.js';
 import { seededRandom } from '../../generator/common/seeded-random.js';
 
 /** input -> pool (max or avg) -> global average pool -> gemm. */
-export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number]): QuantizedGraph {
+export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number], excludePads = false): QuantizedGraph {
   const rng = seededRandom(seed);
   const c = 3;
   const x = tensor('x', [c, h, w], randomQuant(rng));
   const p = tensor('p', [c, outSize(h, kernel[0], stride[0], pads[0], pads[2]), outSize(w, kernel[1], stride[1], pads[1], pads[3])], kind === 'maxpool' ? x.quant : randomQuant(rng));
   const g = tensor('g', [c, 1, 1], randomQuant(rng));
   const y = tensor('y', [4, 1, 1], randomQuant(rng));
-  return graphOf(x, [p, g, y], [randomPoolLayer(rng, 0, kind, x, p, kernel, stride, pads), randomGlobalPoolLayer(rng, 1, p, g), randomGemmLayer(rng, 2, g, y)]);
+  const pool = randomPoolLayer(rng, 0, kind, x, p, kernel, stride, pads);
+  return graphOf(x, [p, g, y], [excludePads ? withBorderDivisors(pool, h, w) : pool, randomGlobalPoolLayer(rng, 1, p, g), randomGemmLayer(rng, 2, g, y)]);
+}
+
+/**
+ * The pool without its pads in the divisor (count_include_pad 0): for each window size n < kh*kw that
+ * occurs, the full window's real multiplier scaled by kh*kw / n.
+ */
+function withBorderDivisors(layer: QLayer, h: number, w: number): QLayer {
+  if (layer.kind !== 'avgpool') throw new Error('only an average pool excludes its pads');
+  const [kh, kw] = layer.kernel;
+  const along = (size: number, k: number, s: number, before: number, after: number): number[] =>
+    Array.from({ length: outSize(size, k, s, before, after) }, (_, o) => Math.min(size, o * s - before + k) - Math.max(0, o * s - before));
+  const counts = new Set<number>();
+  for (const r of along(h, kh, layer.stride[0], layer.pads[0], layer.pads[2])) for (const c of along(w, kw, layer.stride[1], layer.pads[1], layer.pads[3])) if (r * c < kh * kw) counts.add(r * c);
+  const full = (layer.requant.multiplier[0] ?? 0) / 2 ** (layer.requant.shift[0] ?? 1);
+  const borderDivisors = [...counts].sort((a, b) => a - b).map((n) => ({ count: n, ...chooseMultiplier((full * kh * kw) / n, 'test pool') }));
+  return { ...layer, borderDivisors };
 }
 
 export const POOL_CASES = [
@@ -19,6 +37,8 @@ export const POOL_CASES = [
   { label: 'maxpool 2x2 s2 no pad', kind: 'maxpool', h: 6, w: 5, kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] },
   { label: 'avgpool 3x3 s1 pads (1,0,1,2)', kind: 'avgpool', h: 5, w: 6, kernel: [3, 3], stride: [1, 1], pads: [1, 0, 1, 2] },
   { label: 'avgpool 2x3 s(1,2) pads (0,1,1,1)', kind: 'avgpool', h: 4, w: 9, kernel: [2, 3], stride: [1, 2], pads: [0, 1, 1, 1] },
+  { label: 'avgpool 3x3 s1 pads (1,1,1,1) without pads in the divisor', kind: 'avgpool', h: 5, w: 6, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], excludePads: true },
+  { label: 'avgpool 3x3 s2 SAME (0,1,1,1) without pads in the divisor', kind: 'avgpool', h: 6, w: 7, kernel: [3, 3], stride: [2, 2], pads: [0, 1, 1, 1], excludePads: true },
 ] as const;
 
 /**

@@ -28,9 +28,11 @@ export function randomRequant(rng: Rng, channels: number, accTypical: number, ou
   const multiplier: number[] = [];
   for (let c = 0; c < channels; c++) {
     const r = (target / scale) * (0.5 + rng());
-    const s = Math.max(1, 15 - Math.floor(Math.log2(r)));
+    // M of 8 to 32 bits per channel, as chosen to reproduce ONNX Runtime (docs/arithmetic.md §3).
+    const bits = 8 + Math.floor(rng() * 25);
+    const s = Math.max(1, bits - 1 - Math.floor(Math.log2(r)));
     shift.push(s);
-    multiplier.push(Math.min(65535, Math.max(0, Math.round(r * 2 ** s))));
+    multiplier.push(Math.min(2 ** bits - 1, Math.max(0, Math.round(r * 2 ** s))));
   }
   const act = pick(rng, ['none', 'none', 'relu', 'relu6'] as const);
   const zo = out.zeroPoint;

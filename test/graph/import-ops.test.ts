@@ -37,7 +37,7 @@ describe('import: ops and passes', () => {
     await expectSameAsOrt(b, g);
   });
 
-  it.each([11, 21])('reads opset %i', async (opset) => {
+  it.each([6, 7, 9, 11, 21])('reads opset %i', async (opset) => {
     const b = convModel(opset);
     const g = importBuilt(b);
     expect(g.layers).toHaveLength(1);
@@ -393,5 +393,39 @@ describe('import: ops and passes', () => {
     b.output('y');
     const layer = importBuilt(b).layers[0];
     expect(layer?.kind === 'conv' && layer.activation).toEqual({ kind: 'clip', min: -1, max: 2.5 });
+  });
+
+  it('maps the opset 6-10 forms: Pad and Clip attributes, BatchNormalization is_test, Gemm broadcast, batch 2', async () => {
+    const b = new OnnxBuilder({ opset: 6 });
+    b.input('x', [2, 2, 4, 4]);
+    b.node('Pad', ['x'], ['p'], { mode: 'constant', pads: [0, 0, 1, 1, 0, 0, 1, 1], value: 0 }, 'pad');
+    b.initializer('w', randomFloats(3 * 2 * 9, 5), [3, 2, 3, 3]);
+    b.node('Conv', ['p', 'w'], ['c'], { kernel_shape: [3, 3] }, 'conv');
+    for (const [name, values] of [['g', [1, 2, 0.5]], ['be', [0.1, 0, -0.1]], ['mu', [0, 0.2, 0]], ['var', [1, 0.5, 2]]] as const) b.floats(name, [...values]);
+    b.node('BatchNormalization', ['c', 'g', 'be', 'mu', 'var'], ['n'], { epsilon: 1e-5, is_test: 1 }, 'bn');
+    b.node('Clip', ['n'], ['r'], { min: 0, max: 6 }, 'relu6');
+    b.node('Flatten', ['r'], ['f'], {}, 'flat');
+    b.initializer('wg', randomFloats(5 * 48, 6), [5, 48]);
+    b.floats('bg', [1, 2, 3, 4, 5]);
+    b.node('Gemm', ['f', 'wg', 'bg'], ['y'], { transB: 1, broadcast: 1 }, 'fc');
+    b.output('y', [2, 5]);
+    const g = importBuilt(b);
+    expect(g.layers.map((l) => l.kind)).toEqual(['conv', 'gemm']);
+    expect(g.layers[0]?.kind === 'conv' && g.layers[0].pads).toEqual([1, 1, 1, 1]);
+    expect(g.layers[0]?.kind === 'conv' && g.layers[0].activation).toEqual({ kind: 'clip', min: 0, max: 6 });
+    expect(g.input.shape).toEqual([2, 4, 4]);
+  });
+
+  it('refuses opset-6 broadcasting along an axis, and the broadcast attribute from opset 7 on', () => {
+    for (const [opset, pattern] of [[6, /opset-6 broadcasting with an axis is not supported/], [7, /broadcast and axis exist only up to opset 6/]] as const) {
+      const b = new OnnxBuilder({ opset });
+      b.input('x', [1, 2, 3, 3]);
+      b.initializer('w', randomFloats(2 * 2, 8), [2, 2, 1, 1]);
+      b.node('Conv', ['x', 'w'], ['c'], {}, 'conv');
+      b.floats('b', [1, 2]);
+      b.node('Add', ['c', 'b'], ['y'], { broadcast: 1, axis: 1 }, 'bias');
+      b.output('y');
+      expect(() => importBuilt(b)).toThrow(pattern);
+    }
   });
 });

@@ -58,4 +58,9 @@ describe('split points and --fixed-layers', () => {
     expect(() => resolveFixedLayers(graph, 'flatten')).toThrow(/no layer of test\.onnx contains a node named "flatten"; give a number \(0 to 6\) or a node name such as "conv0"/);
     expect(() => resolveFixedLayers(graph, '7')).toThrow(/test\.onnx has only 6 layers/);
   });
+
+  it('takes "-1" and "2.5" as malformed numbers, not as node names', () => {
+    expect(() => resolveFixedLayers(graph, '-1')).toThrow(/--fixed-layers -1: K must be a whole number from the valid split points of test\.onnx \(0, 1, 4, 5, 6\), or a node name/);
+    expect(() => resolveFixedLayers(graph, '2.5')).toThrow(/--fixed-layers 2\.5: K must be a whole number/);
+  });
 });

@@ -11,8 +11,9 @@ export interface Activations {
   readonly data: Float64Array;
 }
 
-function activate(v: number, a: Activation): number {
+function activate(v: number, a: Activation, channel = 0): number {
   if (a.kind === 'relu') return Math.max(0, v);
+  if (a.kind === 'leaky') return v < 0 ? v * (a.slope[channel] ?? 0) : v;
   if (a.kind === 'clip') return Math.min(a.max, Math.max(a.min, v));
   return v;
 }
@@ -41,7 +42,7 @@ function conv(layer: Extract<Layer, { kind: 'conv' }>, x: Activations, out: read
             }
           }
         }
-        y[(oc * ho + oy) * wo + ox] = activate(acc, layer.activation);
+        y[(oc * ho + oy) * wo + ox] = activate(acc, layer.activation, oc);
       }
     }
   }
@@ -98,7 +99,7 @@ function runLayer(graph: LayerGraph, layer: Layer, inputs: Activations[]): Float
       return Float64Array.from({ length: m }, (_, i) => {
         let acc = layer.bias[i] ?? 0;
         for (let j = 0; j < n; j++) acc += (layer.weights.float[i * n + j] ?? 0) * (x.data[j] ?? 0);
-        return activate(acc, layer.activation);
+        return activate(acc, layer.activation, i);
       });
     }
     case 'add': {

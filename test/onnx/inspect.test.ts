@@ -55,7 +55,8 @@ describe('fixynn inspect', () => {
       5  classifier  gemm                    4x1x1          3x1x1       15       12    12
          total                                                          95       72  2604
 
-      valid split points (--fixed-layers K): 0, 1, 3, 4, 5, 6
+      valid split points (--fixed-layers K): 1, 3, 4, 5, 6
+      (the cut before layer 0 is valid too, but generate refuses it: K = 0 fixes no layer: the whole network would run on the programmable accelerator, which generate does not emit yet; a fixed feature extractor needs at least one layer)
       "
     `);
   });

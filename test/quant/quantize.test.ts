@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/common/errors.js';
 import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
-import { chooseMultiplier, chooseMultiplierForOutputs, chooseSharedShift, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
+import { chooseMultiplier, chooseMultiplierForOutputs, chooseMultiplierReproducing, chooseSharedShift, multiplierBits, onnxRuntimeRequant, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { qRange } from '../../generator/quant/ir.js';
 import { activationClamp, quantizeCalibrated, quantizeQdq, quantizeWeightsPerChannel } from '../../generator/quant/quantize.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../../generator/quant/serialize.js';
-import { printQuantizedGraph } from '../../generator/quant/print.js';
+import { formatMultiplierWidths, printQuantizedGraph } from '../../generator/quant/print.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import { exampleGraph, randomImage } from '../golden/reference.js';
 import { evaluateFloat } from '../helpers/float-eval.js';
@@ -78,6 +78,53 @@ describe('choosing M for the output range', () => {
     const nearest = chooseMultiplier(real, 't');
     const chosen = chooseMultiplierForOutputs(real, 0, 255, 't');
     expect(flips(real, chosen.multiplier, chosen.shift, 255)).toBeLessThanOrEqual(flips(real, nearest.multiplier, nearest.shift, 255));
+  });
+});
+
+describe('choosing M to reproduce ONNX Runtime', () => {
+  const rule = (acc: number, m: number, s: number): number => Math.floor((acc * m + 2 ** (s - 1)) / 2 ** s);
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v)) + 0; // + 0: no -0
+
+  it('equals ORT\'s float32 requantization on every reachable accumulator, with the fewest bits', () => {
+    // Float32 scales with a long odd mantissa, as real quantizers write them (a short one, like 0.5, makes
+    // ties that round half to even, which no M reproduces: the next test); small ranges keep the
+    // brute-force check of narrower widths cheap.
+    const mantissa = fc.integer({ min: 2 ** 22, max: 2 ** 23 - 1 }).map((m) => m | 1);
+    fc.assert(fc.property(mantissa, fc.integer({ min: 1, max: 10 }), fc.integer({ min: 20, max: 600 }), (m, e, reach) => {
+      const scale = Math.fround((m / 2 ** 23) * 2 ** -e);
+      const reference = onnxRuntimeRequant(scale);
+      const range = { yLo: -128, yHi: 127, accLo: -reach, accHi: reach };
+      const { multiplier, shift } = chooseMultiplierReproducing(reference, scale, range, 't');
+      for (let acc = -reach; acc <= reach; acc++) {
+        expect(clamp(rule(acc, multiplier, shift), -128, 127)).toBe(clamp(reference(acc), -128, 127));
+      }
+      // Minimal: no M of fewer bits, at any shift, reproduces the reference (brute force).
+      const bits = multiplierBits(multiplier);
+      for (let s = 1; s <= shift + 2; s++) {
+        for (let m = 0; m < (bits === 0 ? 0 : 2 ** (bits - 1)); m++) {
+          let same = true;
+          for (let acc = -reach; acc <= reach && same; acc++) same = clamp(rule(acc, m, s), -128, 127) === clamp(reference(acc), -128, 127);
+          expect(same, `M=${m} s=${s} would do with fewer bits than ${bits}`).toBe(false);
+        }
+      }
+    }), { numRuns: 12, seed: 8 });
+  });
+
+  it('falls back to the nearest 32-bit M where ORT rounds exact ties to even', () => {
+    const reference = onnxRuntimeRequant(0.5);
+    const chosen = chooseMultiplierReproducing(reference, 0.5, { yLo: -128, yHi: 127, accLo: -20, accHi: 20 }, 't');
+    expect(chosen).toEqual(chooseMultiplier(0.5, 't', 32));
+    expect(reference(1)).toBe(0); // 0.5 -> 0 (even); the rule rounds half up
+    expect(rule(1, chosen.multiplier, chosen.shift)).toBe(1);
+  });
+
+  it('forces a width when asked, and falls back to the nearest M of it', () => {
+    const scale = Math.fround(0.0123077);
+    const range = { yLo: 0, yHi: 255, accLo: -20000, accHi: 20000 };
+    for (const bits of [8, 16, 24, 32]) {
+      const chosen = chooseMultiplierReproducing(onnxRuntimeRequant(scale), scale, range, 't', bits);
+      expect(multiplierBits(chosen.multiplier)).toBe(bits);
+    }
   });
 });
 
@@ -154,10 +201,19 @@ describe('quantizeCalibrated', () => {
     expect(badInputMessage(() => quantizeCalibrated(graph, { ranges: new Map(), weightBits: 17, actBits: 8, images: 0, method: 'minmax' }))).toMatch(/--weight-bits 17.*2 to 16/);
   });
 
-  it('refuses AveragePool with pads and count_include_pad=0', () => {
+  it('gives AveragePool with pads and count_include_pad=0 one multiplier per border window size', () => {
     const graph = exampleGraph(3);
     const layers = graph.layers.map((l) => (l.kind === 'avgpool' ? { ...l, countIncludePad: false } : l));
-    expect(badInputMessage(() => calibrated({ ...graph, layers }))).toMatch(/ap4.*count_include_pad/);
+    const qg = calibrated({ ...graph, layers });
+    const ap = qg.layers.find((l) => l.kind === 'avgpool');
+    if (ap?.kind !== 'avgpool') throw new Error('no avgpool');
+    // 3x3, stride 1, pads 1 over a 2x2 input: every window holds the 2x2 real pixels.
+    expect(ap.borderDivisors?.map((d) => d.count)).toEqual([4]);
+    const inScale = qg.tensors[ap.inputs[0] ?? '']?.quant.scale ?? 0;
+    const outScale = qg.tensors[ap.output]?.quant.scale ?? 0;
+    for (const d of ap.borderDivisors ?? []) expect(d.multiplier / 2 ** d.shift).toBeCloseTo(inScale / (d.count * outScale), 4);
+    expect(parseQuantizedGraph(serializeQuantizedGraph(qg), 'q.json')).toEqual(qg);
+    expect(calibrated(graph).layers.find((l) => l.kind === 'avgpool')).not.toHaveProperty('borderDivisors');
   });
 });
 
@@ -207,7 +263,7 @@ describe('quantizeQdq', () => {
       'input x [2,4,4] -> x',
       'tensor x [2,4,4] u8 scale=0.0200000 zp=128',
       'tensor y [3,4,4] i8 scale=0.0500000 zp=-5',
-      `layer 0 conv "conv" x -> y w[3,2,3,3]/g1 k3x3 s1x1 pads[1,1,1,1] w8b zi=128 M=${span} s=${Math.min(...conv.requant.shift)}..${Math.max(...conv.requant.shift)} zo=-5 clamp=[-5,127]`,
+      `layer 0 conv "conv" x -> y Mbits=${formatMultiplierWidths(conv)} w[3,2,3,3]/g1 k3x3 s1x1 pads[1,1,1,1] w8b zi=128 M=${span} s=${Math.min(...conv.requant.shift)}..${Math.max(...conv.requant.shift)} zo=-5 clamp=[-5,127]`,
       'output y',
       '',
     ].join('\n'));
@@ -238,7 +294,7 @@ describe('serialization and the checker', () => {
       f(copy);
       return badInputMessage(() => parseQuantizedGraph(JSON.stringify(copy), 'm.json'));
     };
-    expect(edit((j) => { j.layers[0]!.requant.multiplier[0] = 70000; })).toMatch(/multiplier 70000/);
+    expect(edit((j) => { j.layers[0]!.requant.multiplier[0] = 2 ** 32; })).toMatch(/multiplier 4294967296/);
     expect(edit((j) => { j.layers[0]!.requant.clampMax = 300; })).toMatch(/clamp/);
     expect(edit((j) => { (j.layers[0]!.weights as number[]).pop(); })).toMatch(/weights, shape needs/);
     expect(edit((j) => { j.layers.reverse(); })).toMatch(/index|before it is produced/);

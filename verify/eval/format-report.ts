@@ -3,6 +3,7 @@
  */
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import type { EvaluationReport } from './evaluate.js';
+import { formatMultiplierWidths, multiplierWidths } from '../../generator/quant/print.js';
 
 export interface ReportContext {
   readonly model: string;
@@ -27,15 +28,19 @@ export function formatReportText(report: EvaluationReport, ctx: ReportContext): 
     '',
   ];
   const isolated = report.layers.some((l) => l.isolated);
+  const byIndex = new Map(q.layers.map((l) => [l.index, l]));
+  const widths = (index: number): string => { const l = byIndex.get(index); return l ? formatMultiplierWidths(l) : '-'; };
   const rows = report.layers.map((l) => [
-    String(l.index), l.name, l.kind, db(l.sqnrDb), l.maxAbsDiff.toPrecision(3), l.meanAbsDiff.toPrecision(3), pct(l.within1Lsb), pct(l.exact), String(l.maxLsbDiff),
+    String(l.index), l.name, l.kind, widths(l.index), db(l.sqnrDb), l.maxAbsDiff.toPrecision(3), l.meanAbsDiff.toPrecision(3), pct(l.within1Lsb), pct(l.exact), String(l.maxLsbDiff),
     ...(isolated ? [pct(l.isolated?.within1Lsb), pct(l.isolated?.exact)] : []),
   ]);
-  const head = ['#', 'layer', 'kind', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'exact', 'max LSB', ...(isolated ? ['alone <=1', 'alone exact'] : [])];
+  const head = ['#', 'layer', 'kind', 'M bits', 'SQNR dB', 'max |diff|', 'mean |diff|', '<=1 LSB', 'exact', 'max LSB', ...(isolated ? ['alone <=1', 'alone exact'] : [])];
   const table = formatTable(head, rows);
   const summary = [
     '',
-    `top-1 agreement (integer vs ONNX Runtime): ${pct(report.top1Agreement)}${report.tiedAgreements ? ` (${report.tiedAgreements} image(s) where a tied top score decides; ${pct(report.top1AgreementStrict)} with ties broken by the lowest index)` : ''}`,
+    `top-1 agreement (integer vs ONNX Runtime, strict: lowest index on ties): ${pct(report.top1Agreement)} of ${report.images}, 95% interval ${pct(wilson(report.top1Agreement, report.images).lo)}..${pct(wilson(report.top1Agreement, report.images).hi)}`,
+    `chip's answer (argmax of the final accumulators at one scale) vs ONNX Runtime's top-1: ${pct(report.chipAgreement)}`,
+    ...(report.tiedAgreements ? [`diagnostic: ${report.tiedAgreements} image(s) agree only if a tied top score counts (${pct(report.top1AgreementTieAware)} tie-aware)`] : []),
     ...(report.floatAccuracy !== undefined ? [`accuracy: ONNX Runtime float ${pct(report.floatAccuracy)}, integer model ${pct(report.integerAccuracy)}`] : []),
     `lowest layer SQNR: ${db(Math.min(...report.layers.map((l) => l.sqnrDb)))} dB`,
     ...(isolated ? ["'alone': each layer run on ONNX Runtime's own input to it (its arithmetic alone, without differences passed on)"] : []),
@@ -53,12 +58,26 @@ export function reportJson(report: EvaluationReport, ctx: ReportContext): unknow
     quantization: { origin: ctx.quantized.origin, calibration: ctx.quantized.calibration ?? null, calibrationData: ctx.calibration },
     softmaxOutside: ctx.softmaxOutside,
     top1Agreement: report.top1Agreement,
-    top1AgreementStrict: report.top1AgreementStrict,
+    top1AgreementInterval95: wilson(report.top1Agreement, report.images),
+    top1AgreementTieAware: report.top1AgreementTieAware,
     tiedAgreements: report.tiedAgreements,
+    chipAgreement: report.chipAgreement,
     floatAccuracy: report.floatAccuracy ?? null,
     integerAccuracy: report.integerAccuracy ?? null,
-    layers: report.layers.map((l) => ({ ...l, sqnrDb: finite(l.sqnrDb) })),
+    layers: report.layers.map((l) => {
+      const layer = ctx.quantized.layers.find((x) => x.index === l.index);
+      return { ...l, sqnrDb: finite(l.sqnrDb), ...(layer ? { multiplierBits: multiplierWidths(layer) } : {}) };
+    }),
   };
+}
+
+/** Wilson score interval (95%) of a fraction measured on n images. */
+export function wilson(fraction: number, n: number): { lo: number; hi: number } {
+  if (n === 0) return { lo: 0, hi: 1 };
+  const z = 1.959964;
+  const centre = (fraction + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z * Math.sqrt((fraction * (1 - fraction)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
+  return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
 }
 
 function formatTable(head: string[], rows: string[][]): string {

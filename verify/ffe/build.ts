@@ -26,8 +26,13 @@ export interface FfeBuildOptions {
   readonly trace?: boolean;
   readonly jobs?: number;
   readonly cacheDir?: string;
+  /** Interval of the "still building" messages (default 15 s). */
+  readonly progressEveryMs?: number;
   readonly onProgress?: (message: string) => void;
 }
+
+/** How often a running simulator build reports that it is still going. */
+const BUILD_PROGRESS_MS = 15_000;
 
 export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
   const { manifest } = design;
@@ -35,7 +40,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const texts = sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') }));
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
-  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n`);
+  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n${simulator === 'icarus' ? ICARUS_TIMESCALE : ''}`);
   for (const s of texts) hash.update(`${s.relative}\n${s.text.length}\n${s.text}`);
   const root = options.cacheDir ?? process.env.FIXYNN_SIM_CACHE ?? path.join(tmpdir(), 'fixynn-sim-cache');
   const dir = path.join(root, `ffe-${simulator}-${hash.digest('hex').slice(0, 24)}`);
@@ -54,8 +59,14 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
       writeFileSync(p, s.text);
       return p;
     });
-    if (simulator === 'verilator') await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
-    else await buildIcarus(work, paths, manifest.testbench.module);
+    // A Verilator build of a large design takes minutes: say every so often that it is still going.
+    const ticker = options.onProgress ? setInterval(() => options.onProgress?.(`still building ${manifest.top.module} in ${simulator} (${Math.round((performance.now() - start) / 1000)} s)`), options.progressEveryMs ?? BUILD_PROGRESS_MS) : undefined;
+    try {
+      if (simulator === 'verilator') await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
+      else await buildIcarus(work, paths, manifest.testbench.module);
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
     try {
       renameSync(work, dir);
     } catch (err) {
@@ -88,8 +99,17 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
   rmSync(path.join(work, 'obj'), { recursive: true, force: true });
 }
 
+/**
+ * Icarus gives modules without a `timescale` a unit of 1 s, so a VCD of one clock cycle would read as
+ * seconds. The generated Verilog carries no `timescale` (Verilator -Wall wants all modules or none), so
+ * a one-line file compiled first gives every module 1 ns.
+ */
+export const ICARUS_TIMESCALE = '`timescale 1ns/1ps\n';
+
 async function buildIcarus(work: string, paths: readonly string[], tb: string): Promise<void> {
-  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, ...paths], { cwd: work });
+  const timescale = path.join(work, 'timescale.v');
+  writeFileSync(timescale, ICARUS_TIMESCALE);
+  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, timescale, ...paths], { cwd: work });
   if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
 }
 

@@ -6,7 +6,8 @@
  * output). A new part kind adds its case to checkPart.
  */
 import { badInput } from '../../generator/common/errors.js';
-import { loadInputs } from '../../generator/data/index.js';
+import { DEFAULT_SCALE, loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
+import { inputRangeWarning } from '../../generator/quant/input-range.js';
 import { partOf, type FfePart, type Part } from '../../generator/design/manifest.js';
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
@@ -25,6 +26,8 @@ export interface VerifyOptions {
   /** --data: as generator/data's loadInputs (default: the bundled MNIST test digits where they fit). */
   readonly data?: string;
   readonly traceFile?: string;
+  /** --scale/--mean/--std given on the command line; the rest as the manifest records (generate's). */
+  readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly stalls?: Stalls;
   /** Images per simulator run (progress is shown between runs). */
   readonly imagesPerRun?: number;
@@ -60,12 +63,25 @@ export interface VerifySummary {
   readonly simulationSeconds: number;
 }
 
+/**
+ * The flags given, else what generate recorded. The recorded default (pixel / 255) is left to loadInputs,
+ * which refuses any preprocessing for sources that are already floats (the bundled digits, a float .npy).
+ */
+function preprocessingOf(ffe: FfePart, options: VerifyOptions): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
+  if (options.preprocess && Object.keys(options.preprocess).length > 0) return options.preprocess;
+  const recorded = ffe.options.preprocess;
+  const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((m) => m === 0) && recorded.std.every((v) => v === 1);
+  return isDefault ? {} : recorded;
+}
+
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const design = readDesign(dir);
   const { manifest } = design;
   const ffe = partOf(manifest, 'ffe', design.dir);
-  const data = loadInputs(options.data, ffe.quantization.input.shape, { count: options.images });
-  if (data.images.length < options.images) options.onProgress?.(`note: ${data.source} holds only ${data.images.length} images`);
+  const data = loadInputs(options.data, ffe.quantization.input.shape, { count: options.images, ...preprocessingOf(ffe, options) });
+  if (data.images.length < options.images) options.onProgress?.(`note: ${options.images} images asked for, ${data.source} gives ${data.images.length}`);
+  const warning = inputRangeWarning(ffe.quantization, data.images, data.source);
+  if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
   const model = new IntegerModel(ffe.quantization);
   const raw = ffe.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
   const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });

@@ -58,9 +58,14 @@ export async function toolVersion(tool: ToolName): Promise<string> {
   const cached = versionCache.get(tool);
   if (cached !== undefined) return cached;
   const r = await runTool(tool, VERSION_ARGS[tool]);
-  const line = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown';
+  const line = tidyVersionLine(`${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim() !== '') ?? 'unknown');
   versionCache.set(tool, line);
   return line;
+}
+
+/** A version line for reports: Icarus prints an empty "()" where a build tag would be; drop it. */
+export function tidyVersionLine(line: string): string {
+  return line.replace(/\s*\(\s*\)/g, '').replace(/\s+/g, ' ').trim();
 }
 
 /** Versions of every tool that is installed (missing ones are reported as "not installed"). */
