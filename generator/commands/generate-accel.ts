@@ -26,9 +26,14 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
   if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (0 with --accel: every layer on the accelerator)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
   if (cli.accel === undefined) throw badInput('--accel RxC is required');
-  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput]] as const) {
+  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput], ['--effort', (cli as Record<string, unknown>).effort]] as const) {
     if (value !== undefined) throw badInput(`${flag} shapes the fixed part; with --fixed-layers 0 --accel there is none`);
   }
+  // generate's other flags (preprocessing, calibration method and count, --requant-bits) are not wired
+  // into the accelerator's flow yet: refused rather than ignored.
+  const supported = new Set(['fixedLayers', 'out', 'calib', 'weightBits', 'actBits', 'json', 'accel', 'arith', 'pipeline', 'rawInput', 'effort']);
+  const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported with --accel yet (the accelerator design takes --calib, --weight-bits, --act-bits)`);
   const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };

@@ -26,6 +26,9 @@ export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, de
   for (const [flag, value] of [['--trace', cli.trace], ['--stalls', cli.stalls], ['--seed', cli.seed]] as const) {
     if (value !== undefined) throw badInput(`${flag}: applies to stream designs (a fixed part); this design is the accelerator alone`);
   }
+  const supported = new Set(['sim', 'images', 'data', 'program', 'json', 'trace', 'stalls', 'seed']);
+  const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k}`);
+  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for accelerator designs yet (they take --sim, --images, --data, --program, --json)`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;
   const summary = await verifyAccelDesign(dir, {
     simulator: simulator as SimulatorName,
