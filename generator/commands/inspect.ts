@@ -103,7 +103,7 @@ export function formatInspectTable(report: InspectReport): string {
   ];
   const generated = report.splitPoints.filter((p) => p.k > 0);
   const splits = `valid split points (--fixed-layers K): ${generated.map((p) => p.k).join(', ') || 'none'}`;
-  const nothingFixed = report.splitPoints.some((p) => p.k === 0) ? [`(the cut before layer 0 is valid too, but generate refuses it: ${NOTHING_FIXED_REASON})`] : [];
+  const nothingFixed = report.splitPoints.some((p) => p.k === 0) ? [`(and 0: ${NOTHING_FIXED_REASON})`] : [];
   return [...notes, '', line(header), ...rows.map(line), line(totals), '', splits, ...nothingFixed, ''].join('\n');
 }
 

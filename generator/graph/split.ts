@@ -23,7 +23,7 @@ export function tensorsCrossing(graph: LayerGraph, k: number): string[] {
  * Why `--fixed-layers 0` is refused, for generate's error and inspect's list: K = 0 fixes nothing, so
  * the whole network would run on the accelerator, and generate does not emit the accelerator yet.
  */
-export const NOTHING_FIXED_REASON = 'K = 0 fixes no layer: the whole network would run on the programmable accelerator, which generate does not emit yet; a fixed feature extractor needs at least one layer';
+export const NOTHING_FIXED_REASON = 'K = 0 fixes no layer: the whole network runs on the programmable accelerator, so it needs --accel RxC (e.g. --accel 8x8); a fixed feature extractor alone needs at least one layer';
 
 export function splitPoints(graph: LayerGraph): SplitPoint[] {
   const points: SplitPoint[] = [];

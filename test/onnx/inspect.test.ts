@@ -56,7 +56,7 @@ describe('fixynn inspect', () => {
          total                                                          95       72  2604
 
       valid split points (--fixed-layers K): 1, 3, 4, 5, 6
-      (the cut before layer 0 is valid too, but generate refuses it: K = 0 fixes no layer: the whole network would run on the programmable accelerator, which generate does not emit yet; a fixed feature extractor needs at least one layer)
+      (and 0: K = 0 fixes no layer: the whole network runs on the programmable accelerator, so it needs --accel RxC (e.g. --accel 8x8); a fixed feature extractor alone needs at least one layer)
       "
     `);
   });
