@@ -119,8 +119,11 @@ describe('wide multipliers', () => {
     const l0 = randomConvLayer(rng, 0, x, mid, { ...choice, inChannels: 3, outChannels: 5 });
     const l1 = randomConvLayer(rng, 1, mid, y, { ...choice, inChannels: 5, outChannels: 4 });
     const base = graphOf(x, [mid, y], [l0, l1]);
-    // The same real multipliers with 16 more bits: M * 2^16 + a random low part, s + 16.
-    const wide = { ...l0, requant: { ...l0.requant, multiplier: l0.requant.multiplier.map((m) => m * 65536 + Math.floor(rng() * 65536)), shift: l0.requant.shift.map((s) => s + 16) } };
+    // The same real multipliers widened to 32 bits: M * 2^k + a random low part, s + k (k as far as the
+    // rule's largest shift, 62, allows).
+    const extra = l0.requant.multiplier.map((m, o) => Math.min(32 - m.toString(2).length, 62 - l0.requant.shift[o]!));
+    const multiplier = l0.requant.multiplier.map((m, o) => m * 2 ** extra[o]! + Math.floor(rng() * 2 ** extra[o]!));
+    const wide = { ...l0, requant: { ...l0.requant, multiplier, shift: l0.requant.shift.map((s, o) => s + extra[o]!) } };
     const graph = { ...base, layers: [wide, l1] };
     const config = configForModel(graph, 4, 4);
     expect(config.multiplierBits).toBe(32);
