@@ -11,7 +11,7 @@
  * memory, a pooling window beyond the depthwise engine).
  */
 import { createHash } from 'node:crypto';
-import { type AccelConfig, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
+import { type AccelConfig, type AcceleratorDescription, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
 import { disassemble } from '../accel/asm.js';
 import { FILES, memoryImage, programImage } from '../accel/image.js';
 import { type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
@@ -71,18 +71,14 @@ export interface AccelPartBuild {
 }
 
 /** The accelerator's section of a manifest (the schema is accelPartSchema in manifest.ts). */
-export interface AccelPartSection {
+export interface AccelPartSection extends Omit<AcceleratorDescription, 'config'> {
   readonly kind: 'accel';
   readonly name: string;
   readonly module: string;
   readonly fromLayer: number;
   readonly input: Stream;
   readonly output: Stream;
-  readonly isaVersion: number;
-  readonly array: { readonly rows: number; readonly cols: number };
-  readonly peakMacsPerCycle: { readonly array: number; readonly depthwise: number };
-  readonly widths: { readonly activation: number; readonly weight: number; readonly accumulator: number; readonly multiplier: number };
-  readonly memoryBytes: { readonly act: number; readonly wgt: number; readonly acc: number; readonly qp: number; readonly mem: number };
+  /** The RTL's configuration (the accelerator's, plus what only the RTL needs). */
   readonly config: RtlConfig;
   readonly program: {
     readonly dir: string;
