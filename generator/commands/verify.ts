@@ -45,6 +45,8 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print the summary as JSON');
   addPreprocessingOptions(command, 'default: as recorded by generate in manifest.json');
   command.action(async (dir: string, options: VerifyCliOptions) => {
+    // Output paths are checked before anything is read or simulated (whatever the design's parts).
+    if (options.trace !== undefined) checkOutputFile(options.trace, '--trace');
     if (hasAccelerator(dir)) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
     else await runVerify(dir, options);
   });
