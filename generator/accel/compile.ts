@@ -736,6 +736,9 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
       if (bT.shape.join() !== inT.shape.join()) refuse(layer, `inputs of shapes ${inT.shape.join('x')} and ${bT.shape.join('x')}; Add needs equal shapes`);
     }
     if (layer.kind === 'maxpool' && (layer.pads[0] >= layer.kernel[0] || layer.pads[1] >= layer.kernel[1])) refuse(layer, 'a MaxPool window entirely in the padding');
+    // Folded into the fixed part and the integer model (docs/arithmetic.md), not yet into the PPU.
+    if (r.negative !== undefined) refuse(layer, 'a LeakyRelu/PRelu (a second multiplier for negative accumulators); the accelerator\'s post-processing has ReLU/ReLU6 clamps only (such a layer can be fixed instead)');
+    if (layer.kind === 'avgpool' && layer.borderDivisors !== undefined && layer.borderDivisors.length > 0) refuse(layer, 'an AveragePool that leaves the padding out of its divisor (count_include_pad = 0 with pads); the accelerator divides every window by the full kernel size (such a layer can be fixed instead)');
   }
 }
 

@@ -32,6 +32,13 @@ describe('compiler refusals name the layer', () => {
     expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/layer 0 '.*' \(conv\): grouped convolution with group 2 .* not depthwise/);
   });
 
+  it('a LeakyRelu folded into the requantization (the PPU has clamps only)', () => {
+    const g = convGraph({ inChannels: 2, outChannels: 2, group: 1 });
+    const conv = g.layers[0] as QConvLayer;
+    const leaky = { ...g, layers: [{ ...conv, requant: { ...conv.requant, negative: { multiplier: conv.requant.multiplier, shift: conv.requant.shift.map((s) => s + 3) } } }] };
+    expect(() => compileProgram(leaky, configForModel(leaky, 4, 4))).toThrow(/layer 0 '.*' \(conv\): a LeakyRelu\/PRelu/);
+  });
+
   it('weights wider than the accelerator', () => {
     const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, weightBits: 10 });
     expect((g.layers[0] as QConvLayer).weightBits).toBe(10);
