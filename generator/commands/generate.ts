@@ -13,6 +13,7 @@ import { type FfeCore, ffeCore } from '../design/core.js';
 import { formatStream, partOf } from '../design/manifest.js';
 import { runGenerateAccel } from './generate-accel.js';
 import { optionalInt } from './options.js';
+import { checkClockMhz, DEFAULT_CLOCK_MHZ } from '../design/handoff.js';
 
 export { optionalInt } from './options.js';
 
@@ -35,6 +36,8 @@ export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags
   readonly actBits?: string;
   readonly json?: boolean;
   readonly effort?: string;
+  /** `--clock-mhz`: the hand-off bundle's clock (generator/design/handoff.ts). */
+  readonly clockMhz?: string;
   /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
   readonly accel?: string;
 }
@@ -53,6 +56,7 @@ export function registerGenerate(program: Command): void {
     .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
+    .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
     .option('--accel <RxC>', 'with --fixed-layers 0: the programmable accelerator (RxC MAC array, e.g. 8x8) running every layer, its program and images')
     .option('--json', 'print a JSON summary');
   addCalibrationOptions(command);
@@ -102,6 +106,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
   const calibration = parseCalibration(cli);
   const effort = optionalInt(cli.effort, '--effort', 1, 16);
+  const clockMhz = cli.clockMhz === undefined ? undefined : checkClockMhz(Number(cli.clockMhz.trim() === '' ? NaN : cli.clockMhz));
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
@@ -117,5 +122,6 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     ...(requantBits !== undefined ? { requantBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
     ...(effort !== undefined ? { effort } : {}),
+    ...(clockMhz !== undefined ? { clockMhz } : {}),
   };
 }

@@ -34,6 +34,7 @@ import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
+import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
 
 export const MODEL_COPY = 'model.onnx';
@@ -59,6 +60,8 @@ export interface GenerateDesignOptions {
   readonly requantBits?: number;
   /** `--effort`: greedy runs of the shared optimizer per layer (default by size: generator/arith/shared-search.ts). */
   readonly effort?: number;
+  /** `--clock-mhz`: the clock of the hand-off bundle's SDC and ABC's delay target (default DEFAULT_CLOCK_MHZ). */
+  readonly clockMhz?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -71,6 +74,7 @@ export interface GeneratedDesign {
 /** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
 export async function generateDesign(modelPath: string, options: GenerateDesignOptions, core: FfeCore): Promise<GeneratedDesign> {
   const start = performance.now();
+  if (options.clockMhz !== undefined) checkClockMhz(options.clockMhz);
   checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
@@ -108,7 +112,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
+  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ });
   const manifest = describeDesign(design, fixed, files, {
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
   });
@@ -171,7 +175,7 @@ function checkDesignAgainstGraph(design: CoreDesign, fixed: QuantizedGraph): voi
   });
 }
 
-function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
+function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean>; clockMhz: number }): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const rtl = design.files.map((f) => `rtl/${f.name}`);
   design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
@@ -182,6 +186,12 @@ function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buff
   files.set(TB_HARNESS, tb.harness);
   files.set(MODEL_COPY, modelBytes);
   files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
+  const header = { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions };
+  const handoff = renderHandoff({
+    top: design.top, rtl, ports: topPorts(design.input, design.output), header,
+    testbench: { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS },
+  }, h.clockMhz);
+  for (const [name, text] of handoff) files.set(name, text);
   return files;
 }
 

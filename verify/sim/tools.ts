@@ -24,13 +24,14 @@ export interface ToolResult {
 export async function runTool(
   tool: ToolName | string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
 ): Promise<ToolResult> {
   try {
     const r = await execa(tool, [...args], {
       reject: false,
       all: false,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined ? {} : { env: options.env }),
       timeout: options.timeoutMs ?? 15 * 60_000,
       maxBuffer: 256 * 1024 * 1024,
       stripFinalNewline: false,
