@@ -2,6 +2,7 @@
 # Installs the system tools fixynn's verification and benchmarks use, from Debian's packages, when missing.
 # Idempotent: does nothing when every tool is present. Needs root (or sudo) to install.
 #   verilator, iverilog (Icarus), yosys: RTL simulation, lint and synthesis
+#   opensta (the command `sta`): static timing of `fixynn synth --target asic`; nextpnr-ice40: its iCE40 place and route
 #   python3-torch, python3-onnx: only for scripts/train-mnist.py and scripts/transfer/ (training; tests never need it)
 #   fonts-*: the glyphs scripts/transfer/make-data.py renders (the source symbols and the letters target)
 #   libonnx-testdata: the ONNX project's conformance models (test/onnx/conformance.test.ts, npm run bench:conformance)
@@ -12,6 +13,8 @@ need=()
 command -v verilator >/dev/null || need+=(verilator)
 command -v iverilog >/dev/null || need+=(iverilog)
 command -v yosys >/dev/null || need+=(yosys)
+command -v sta >/dev/null || need+=(opensta)
+command -v nextpnr-ice40 >/dev/null || need+=(nextpnr-ice40)
 [ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
 py=/usr/bin/python3
 if [ "${FIXYNN_SKIP_PHOTOS:-0}" != 1 ]; then
