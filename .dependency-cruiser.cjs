@@ -26,7 +26,9 @@ const stages = {
   accel: { path: '^generator/accel/', reads: ['ffe', 'emit', 'golden'] },
   design: { path: '^generator/design/', reads: ['data', 'import', 'calibrate', 'ffe', 'emit', 'accel'] },
   verify: { path: '^verify/', reads: ['design'] },
-  cli: { path: '^generator/(cli\\.ts$|commands/)', reads: ['verify'] },
+  // synthesis of a design folder: runs its hand-off scripts (Yosys, OpenSTA, nextpnr) and simulates netlists
+  synth: { path: '^generator/synth/', reads: ['verify'] },
+  cli: { path: '^generator/(cli\\.ts$|commands/)', reads: ['synth'] },
 };
 
 /** Every stage a stage may import: its own arrows, followed. */

@@ -1,13 +1,13 @@
 /**
  * The synthesis hand-off bundle `generate` writes (generator/design/handoff.ts): the FuseSoC core parses as
- * YAML with the fields FuseSoC requires and names only files that exist; the SDC carries --clock-mhz; the
- * ASIC Yosys script runs as a user would run it (LIBERTY=...) on a tiny design, and Debian's OpenSTA reads
- * the SDC with the netlist it wrote. The example model through the generic script is test:full.
+ * YAML with the fields FuseSoC requires and names only files that exist; the SDC carries --clock-mhz. The
+ * ASIC script on a tiny design, with Debian's OpenSTA reading the SDC and the netlist, is
+ * test/synth/synth.test.ts (`fixynn synth` runs these very scripts); the example through the generic
+ * script as a user runs it is test:full.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../generator/cli.js';
@@ -18,8 +18,6 @@ import { FULL } from '../helpers/env.js';
 import { quietly } from '../helpers/quietly.js';
 import { pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
-
-const PDK_LIBERTY = path.resolve(import.meta.dirname, '../../../shared/pdk/sky130_fd_sc_hd/sky130_fd_sc_hd__tt_025C_1v80.lib.gz');
 
 let work: string;
 let model: string;
@@ -86,22 +84,6 @@ describe('hand-off bundle', () => {
     }
     expect(existsSync(dir)).toBe(false);
   });
-
-  it.skipIf(!existsSync(PDK_LIBERTY))('runs the ASIC script with Yosys, and OpenSTA reads the SDC with its netlist', async () => {
-    const liberty = path.join(work, 'cells.lib');
-    writeFileSync(liberty, gunzipSync(readFileSync(PDK_LIBERTY)));
-    const out = path.join(work, 'asic-out');
-    const r = await runTool('yosys', ['-q', '-c', yosysScriptPath('asic')], { cwd: design, env: { LIBERTY: liberty, FIXYNN_OUT: out } });
-    expect(r.exitCode, r.stderr.split('\n').filter((l) => !l.includes('unsupported expression')).join('\n')).toBe(0);
-    expect(readFileSync(path.join(out, 'stat.txt'), 'utf8')).toContain(`Chip area for module '\\${top}': `);
-    const sta = path.join(work, 'check.tcl');
-    writeFileSync(sta, [`read_liberty ${liberty}`, `read_verilog ${path.join(out, 'netlist.v')}`, `link_design ${top}`,
-      `read_sdc ${path.join(design, sdcPath(top))}`, 'report_checks -path_delay max -digits 3', 'exit', ''].join('\n'));
-    const s = await runTool('sta', ['-no_splash', '-exit', sta]);
-    expect(s.stderr + s.stdout).not.toMatch(/Error/);
-    expect(s.stdout).toMatch(/clock clk \(rise edge\)/);
-    expect(s.stdout).toMatch(/-?\d+\.\d+\s+slack \((MET|VIOLATED)\)/);
-  }, 120_000);
 
   it.runIf(FULL)('runs the generic script on the example at K = 1 (test:full)', async () => {
     const example = path.join(work, 'example');

@@ -48,7 +48,7 @@ export async function runTool(
 }
 
 function missingTool(tool: string): Error {
-  const pkg = tool === 'vvp' ? 'iverilog' : tool;
+  const pkg = ({ vvp: 'iverilog', sta: 'opensta', icepack: 'fpga-icestorm' } as Record<string, string>)[tool] ?? tool;
   return badInput(`'${tool}' was not found on PATH; install it (Debian: apt-get install -y ${pkg}) or run scripts/setup-tools.sh`);
 }
 

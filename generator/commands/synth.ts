@@ -1,0 +1,72 @@
+/**
+ * `fixynn synth DIR [--target generic|asic|ice40|xilinx] [--liberty FILE] [--jobs N] [--json]`: synthesizes a
+ * generated design with its own hand-off scripts (generator/synth) and writes DIR/synth.json.
+ */
+import type { Command } from 'commander';
+import { badInput } from '../common/errors.js';
+import { SYNTH_TARGETS, type SynthTarget } from '../design/handoff.js';
+import { readDesign } from '../design/read-design.js';
+import { synthDesign, writeSynthReport, type SynthReport } from '../synth/synth-design.js';
+import { optionalInt } from './options.js';
+
+export interface SynthCliOptions {
+  readonly target?: string;
+  readonly liberty?: string;
+  readonly jobs?: string;
+  readonly json?: boolean;
+}
+
+export const DEFAULT_SYNTH_TARGET: SynthTarget = 'asic';
+
+export function registerSynth(program: Command): void {
+  program
+    .command('synth')
+    .description('synthesize a generated design with open tools (Yosys, OpenSTA): cells, area, timing; writes DIR/synth.json')
+    .argument('<dir>', 'a design folder written by fixynn generate')
+    .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
+    .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
+    .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
+    .option('--json', 'print synth.json to stdout')
+    .action(async (dir: string, options: SynthCliOptions) => {
+      await runSynth(dir, options);
+    });
+}
+
+export async function runSynth(dir: string, cli: SynthCliOptions): Promise<SynthReport> {
+  const target = (cli.target ?? DEFAULT_SYNTH_TARGET) as SynthTarget;
+  if (!SYNTH_TARGETS.includes(target)) throw badInput(`--target ${cli.target}: supported targets are ${SYNTH_TARGETS.join(', ')}`);
+  const jobs = optionalInt(cli.jobs, '--jobs', 1, 256);
+  const design = readDesign(dir);
+  const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
+  const report = await synthDesign(design, {
+    target, ...(cli.liberty !== undefined ? { liberty: cli.liberty } : {}), ...(jobs !== undefined ? { jobs } : {}), onProgress: progress,
+  });
+  const file = writeSynthReport(design, report);
+  if (cli.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${formatSynthReport(report)}\nwrote ${file}\n`);
+  return report;
+}
+
+const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function formatSynthReport(r: SynthReport): string {
+  const lines: string[] = [];
+  const asic = r.target === 'asic';
+  lines.push(`synth ${r.target} of ${r.top}${r.liberty ? ` on ${r.liberty.library}` : ''} (${r.tools.yosys})`);
+  lines.push(asic ? 'module                          cells   area um^2   memory um^2   memory bits' : 'module                          cells   memory bits');
+  const row = (name: string, m: SynthReport['total']): string => asic
+    ? `${name.padEnd(30)} ${fmt(m.cells).padStart(6)} ${fmt(m.area ?? 0).padStart(11)} ${fmt(m.memoryArea ?? 0).padStart(13)} ${fmt(m.memoryBits).padStart(13)}`
+    : `${name.padEnd(30)} ${fmt(m.cells).padStart(6)} ${fmt(m.memoryBits).padStart(13)}`;
+  for (const m of r.modules) lines.push(row(m.module, m));
+  lines.push(row('total', r.total));
+  if (!asic) {
+    const top = Object.entries(r.total.cellsByType).sort((a, b) => b[1] - a[1]).slice(0, 12);
+    lines.push(`cells by type: ${top.map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}${Object.keys(r.total.cellsByType).length > 12 ? ', ...' : ''}`);
+  }
+  if (r.timing) {
+    const t = r.timing;
+    lines.push(`timing (${t.label}): worst path ${fmt(t.criticalPathNs, 3)} ns (${t.startpoint} -> ${t.endpoint}), max clock ${fmt(t.maxClockMhz, 1)} MHz; slack ${fmt(t.worstSlackNs, 3)} ns at the SDC's ${fmt(t.clockPeriodNs, 3)} ns`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join('\n');
+}

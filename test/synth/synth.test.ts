@@ -1,0 +1,157 @@
+/**
+ * `fixynn synth` (generator/synth) on a tiny design (the stand-in core's pointwise layers): generic cells
+ * per module and in total, the content-hash cache, asic area that equals Yosys' own `stat -liberty`, OpenSTA
+ * timing, the refusals; the Liberty reader on a small inline library. The example at K = 1 is test:full.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../generator/cli.js';
+import { runGenerate } from '../../generator/commands/generate.js';
+import { runSynth } from '../../generator/commands/synth.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { lookup, readLiberty, wireCapacitance } from '../../generator/synth/liberty.js';
+import { parseMemoryBits, parseStatText } from '../../generator/synth/netlist.js';
+import { DEFAULT_LIBERTY } from '../../generator/synth/synth-design.js';
+import { synthUnits, verilogContent } from '../../generator/synth/units.js';
+import { FULL } from '../helpers/env.js';
+import { quietly } from '../helpers/quietly.js';
+import { pointwiseModel } from '../design/pointwise-model.js';
+import { standInFfe } from '../design/stand-in-ffe.js';
+
+let work: string;
+let design: string;
+const savedCache = process.env.FIXYNN_SYNTH_CACHE;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'fixynn-synth-test-'));
+  process.env.FIXYNN_SYNTH_CACHE = path.join(work, 'cache');
+  const model = pointwiseModel(path.join(work, 'pointwise.onnx'));
+  design = path.join(work, 'design');
+  await quietly(() => runGenerate(model, { fixedLayers: '2', out: design }, standInFfe()));
+});
+afterAll(() => {
+  if (savedCache === undefined) delete process.env.FIXYNN_SYNTH_CACHE;
+  else process.env.FIXYNN_SYNTH_CACHE = savedCache;
+  rmSync(work, { recursive: true, force: true });
+});
+
+const TINY_LIBERTY = `library (tiny) {
+  time_unit : "1ns"; voltage_unit : "1V"; leakage_power_unit : "1nW"; capacitive_load_unit(1.0, "pf");
+  nom_voltage : 1.2; default_wire_load : "W";
+  wire_load("W") { capacitance : 0.5; slope : 2; fanout_length(1, 1.0); fanout_length(2, 3.0); }
+  cell (NAND) {
+    area : 2.5; cell_leakage_power : 0.01;
+    pin (A) { direction : input; capacitance : 0.002;
+      internal_power () { rise_power (t1) { index_1("0.1, 0.3"); values("0.001, 0.003"); } fall_power (t1) { index_1("0.1, 0.3"); values("0.002, 0.004"); } } }
+    pin (Y) { direction : output; function : "!(A)";
+      internal_power () { related_pin : "A";
+        rise_power (t2) { index_1("0.1, 0.3"); index_2("0.01, 0.03"); values("1, 2", \\
+          "3, 4"); } } }
+  }
+  cell (DFF) { area : 10; ff (IQ, IQN) { next_state : "D"; clocked_on : "CK"; } pin (CK) { direction : input; clock : true; capacitance : 0.003; } }
+}
+`;
+
+describe('synth building blocks', () => {
+  it('reads a Liberty file: units, areas, pins, tables, wire load', () => {
+    const file = path.join(work, 'tiny.lib');
+    writeFileSync(file, TINY_LIBERTY);
+    const lib = readLiberty(file);
+    expect(lib.units).toEqual({ timeNs: 1, capacitancePf: 1, leakageNw: 1, voltage: 1.2 });
+    expect(lib.cells.get('NAND')?.area).toBe(2.5);
+    expect(lib.cells.get('DFF')?.sequential).toBe(true);
+    expect(lib.cells.get('NAND')?.sequential).toBe(false);
+    expect(lib.cells.get('DFF')?.pins.get('CK')?.clock).toBe(true);
+    const y = lib.cells.get('NAND')?.pins.get('Y')?.internalPower[0];
+    expect(y?.relatedPin).toBe('A');
+    expect(lookup(y?.rise ?? { index1: [], index2: [], values: [] }, 0.2, 0.02)).toBeCloseTo(2.5, 9);
+    expect(lookup(y?.rise ?? { index1: [], index2: [], values: [] }, 9, 9)).toBe(4); // clamped
+    expect(lookup(lib.cells.get('NAND')?.pins.get('A')?.internalPower[0]?.fall ?? { index1: [], index2: [], values: [] }, 0.2, 0)).toBeCloseTo(0.003, 9);
+    expect(wireCapacitance(lib, 2)).toBeCloseTo(1.5, 9);
+    expect(wireCapacitance(lib, 4)).toBeCloseTo((3 + 2 * 2) * 0.5, 9);
+  });
+
+  it('parses Yosys stat text per module, leaving black boxes out', () => {
+    const text = '=== a ===\n\n   Number of cells:                  3\n     $_AND_                          2\n     sub                             1\n\n   Chip area for module \'\\a\': 12.5\n\n=== design hierarchy ===\n\n   Number of memories:               1\n   Number of memory bits:           64\n';
+    expect(parseStatText(text, 'a', ['sub'])).toEqual({ cells: 2, byType: { $_AND_: 2 }, area: 12.5 });
+    expect(parseMemoryBits(text)).toBe(64);
+  });
+
+  it('splits a design into units whose hash ignores comments', () => {
+    const units = synthUnits(readDesign(design));
+    const top = units[units.length - 1];
+    expect(top?.blackboxes.length).toBe(units.length - 1);
+    expect(units.every((u) => u.files.length > 0)).toBe(true);
+    expect(verilogContent('// a\nmodule m; /* x\n y */ wire w; // c\n\nendmodule\n')).toBe('module m;  wire w;\nendmodule');
+  });
+});
+
+describe('fixynn synth (tiny design)', () => {
+  it('generic: cells per module and in total; the second run comes from the cache', async () => {
+    const first = await quietly(() => runSynth(design, { target: 'generic' }));
+    expect(first.modules.length).toBeGreaterThan(1);
+    expect(first.total.cells).toBe(first.modules.reduce((a, m) => a + m.cells, 0));
+    expect(first.total.cells).toBeGreaterThan(50);
+    expect(first.modules.every((m) => !m.cached)).toBe(true);
+    const second = await quietly(() => runSynth(design, { target: 'generic' }));
+    expect(second.modules.every((m) => m.cached)).toBe(true);
+    expect(second.total).toEqual(first.total);
+    expect(JSON.parse(readFileSync(path.join(design, 'synth.json'), 'utf8'))).toMatchObject({ format: 'fixynn-synth', target: 'generic' });
+  }, 120_000);
+
+  it.skipIf(!existsSync(DEFAULT_LIBERTY))('asic: area equal to Yosys\' stat -liberty, and OpenSTA timing', async () => {
+    const r = await quietly(() => runSynth(design, {}));
+    expect(r.target).toBe('asic');
+    for (const m of r.modules) {
+      const cacheDir = readFileSync(path.join(design, 'synth.json'), 'utf8');
+      expect(cacheDir).toContain(m.module);
+      expect(m.area).toBeGreaterThanOrEqual(0);
+      expect((m.logicArea ?? 0) + (m.memoryArea ?? 0)).toBeCloseTo(m.area ?? 0, 6);
+    }
+    // Our sum of Liberty areas over the JSON netlist against Yosys' own figure, module by module.
+    const root = process.env.FIXYNN_SYNTH_CACHE as string;
+    const yosysAreas = (await import('node:fs')).readdirSync(root).filter((d) => d.startsWith('asic-'))
+      .map((d) => readFileSync(path.join(root, d, 'stat.txt'), 'utf8'))
+      .map((t) => Number(/Chip area for module '[^']*':\s+([\d.]+)/.exec(t)?.[1] ?? 0));
+    expect(yosysAreas.reduce((a, b) => a + b, 0)).toBeCloseTo(r.total.area ?? 0, 2);
+    expect(r.total.area).toBeGreaterThan(0);
+    expect(r.timing?.label).toMatch(/pre-layout/);
+    expect(r.timing?.maxClockMhz).toBeGreaterThan(10);
+    expect(r.timing?.criticalPathNs).toBeCloseTo((r.timing?.clockPeriodNs ?? 0) - (r.timing?.worstSlackNs ?? 0), 6);
+  }, 180_000);
+
+  it('refuses bad flags and a missing Liberty with exit 2', async () => {
+    const exit = (args: string[]): Promise<number> => quietly(() => main(['node', 'fixynn', 'synth', ...args]));
+    expect(await exit([design, '--target', 'vhdl'])).toBe(2);
+    expect(await exit([design, '--liberty', path.join(work, 'none.lib')])).toBe(2);
+    expect(await exit([design, '--target', 'generic', '--liberty', path.join(work, 'tiny.lib')])).toBe(2);
+    expect(await exit([path.join(work, 'no-design')])).toBe(2);
+  });
+
+  it('names the install command when a tool is missing (exit 2)', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = path.join(work, 'empty-path');
+    let stderr = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
+    try {
+      expect(await main(['node', 'fixynn', 'synth', design, '--target', 'xilinx'])).toBe(2);
+    } finally {
+      process.env.PATH = saved;
+      process.stderr.write = write;
+    }
+    expect(stderr).toMatch(/'yosys' was not found on PATH; install it \(Debian: apt-get install -y yosys\)/);
+  });
+
+  it.runIf(FULL)('asic on the example at K = 1 (test:full)', async () => {
+    const example = path.join(work, 'example');
+    await quietly(() => runGenerate(path.resolve(import.meta.dirname, '../../examples/mnist-mobilenet/model.onnx'), { fixedLayers: '1', out: example }));
+    const r = await quietly(() => runSynth(example, {}));
+    expect(r.total.memoryBits).toBe(448);
+    expect(r.total.memoryArea).toBeGreaterThan(0);
+    expect(r.total.area).toBeGreaterThan(50_000);
+    expect(r.timing?.maxClockMhz).toBeGreaterThan(30);
+  }, 900_000);
+});
