@@ -3,7 +3,7 @@
  * generated design with its own hand-off scripts (generator/synth) and writes DIR/synth.json.
  */
 import type { Command } from 'commander';
-import { badInput } from '../common/errors.js';
+import { badInput, checkFailed } from '../common/errors.js';
 import { SYNTH_TARGETS, type SynthTarget } from '../design/handoff.js';
 import { readDesign } from '../design/read-design.js';
 import { synthDesign, writeSynthReport, type SynthReport } from '../synth/synth-design.js';
@@ -13,6 +13,8 @@ export interface SynthCliOptions {
   readonly target?: string;
   readonly liberty?: string;
   readonly jobs?: string;
+  readonly images?: string;
+  readonly data?: string;
   readonly json?: boolean;
 }
 
@@ -26,6 +28,8 @@ export function registerSynth(program: Command): void {
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
+    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
+    .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
     .option('--json', 'print synth.json to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {
       await runSynth(dir, options);
@@ -36,14 +40,17 @@ export async function runSynth(dir: string, cli: SynthCliOptions): Promise<Synth
   const target = (cli.target ?? DEFAULT_SYNTH_TARGET) as SynthTarget;
   if (!SYNTH_TARGETS.includes(target)) throw badInput(`--target ${cli.target}: supported targets are ${SYNTH_TARGETS.join(', ')}`);
   const jobs = optionalInt(cli.jobs, '--jobs', 1, 256);
+  const images = optionalInt(cli.images, '--images', 0, 100_000);
   const design = readDesign(dir);
   const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
-  const report = await synthDesign(design, {
+  const { report } = await synthDesign(design, {
     target, ...(cli.liberty !== undefined ? { liberty: cli.liberty } : {}), ...(jobs !== undefined ? { jobs } : {}), onProgress: progress,
+    ...(images !== undefined ? { images } : {}), ...(cli.data !== undefined ? { data: cli.data } : {}),
   });
   const file = writeSynthReport(design, report);
   if (cli.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${formatSynthReport(report)}\nwrote ${file}\n`);
+  if (report.gateLevel && !report.gateLevel.bitExact) throw checkFailed(`the gate-level netlist differs from the integer model: ${report.gateLevel.firstMismatch ?? ''}`);
   return report;
 }
 
@@ -66,6 +73,15 @@ export function formatSynthReport(r: SynthReport): string {
   if (r.timing) {
     const t = r.timing;
     lines.push(`timing (${t.label}): worst path ${fmt(t.criticalPathNs, 3)} ns (${t.startpoint} -> ${t.endpoint}), max clock ${fmt(t.maxClockMhz, 1)} MHz; slack ${fmt(t.worstSlackNs, 3)} ns at the SDC's ${fmt(t.clockPeriodNs, 3)} ns`);
+  }
+  if (r.gateLevel) {
+    const g = r.gateLevel;
+    lines.push(`gate-level (${g.simulator}): ${g.images} image(s) from ${g.dataSource}: ${g.bitExact ? 'bit-exact with the integer model' : `MISMATCH, ${g.mismatches} values differ; first: ${g.firstMismatch ?? '?'}`}`);
+  }
+  if (r.energy) {
+    const e = r.energy;
+    lines.push(`energy per image: ${fmt(e.perImagePj / 1000, 2)} nJ (dynamic ${fmt(e.dynamicPj / 1000, 2)} nJ, leakage ${fmt(e.leakagePj / 1000, 3)} nJ at ${fmt(e.clockMhz, 1)} MHz), ${fmt(e.cyclesPerImage)} cycles per image`);
+    lines.push(`ops per image ${fmt(e.opsPerImage)} (2 x dense MACs, zero weights included): ${fmt(e.topsPerWatt, 2)} TOPS/W`);
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');

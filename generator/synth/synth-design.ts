@@ -8,25 +8,23 @@
  * hold the words (their outputs drive `<memory>[word]` nets) are summed apart as memory area, while the read
  * multiplexers and write decoding stay in logic area.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { badInput } from '../common/errors.js';
 import { sdcPath, type SynthTarget } from '../design/handoff.js';
 import type { LoadedDesign } from '../design/read-design.js';
 import { toolVersion } from '../../verify/sim/tools.js';
-import { readLiberty, type Liberty } from './liberty.js';
+import { describeMismatch } from '../../verify/ffe/index.js';
+import { MEASURED_LABEL, measureEnergy, type MeasuredEnergy } from './energy.js';
+import { simulateGateLevel } from './gate-level.js';
+import { prepareLiberty, type PreparedLiberty } from './liberty-file.js';
 import { memoryStorageCells, parseMemoryBits, parseStatText, readJsonModule } from './netlist.js';
 import { PRE_LAYOUT, staticTiming, type TimingReport } from './sta.js';
 import { synthUnits, type SynthUnit } from './units.js';
-import { synthCacheRoot, synthesizeUnits, type UnitRun } from './yosys-units.js';
+import { synthesizeUnits, type UnitRun } from './yosys-units.js';
 
 export const SYNTH_JSON = 'synth.json';
-
-/** The project's default Liberty: SkyWater sky130_fd_sc_hd, typical corner, in ../shared/pdk/ beside the checkout. */
-export const DEFAULT_LIBERTY = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/pdk/sky130_fd_sc_hd/sky130_fd_sc_hd__tt_025C_1v80.lib.gz');
+export { DEFAULT_LIBERTY } from './liberty-file.js';
 
 export interface ModuleFigures {
   readonly module: string;
@@ -52,6 +50,17 @@ export interface SynthReport {
   readonly modules: readonly ModuleFigures[];
   readonly total: Omit<ModuleFigures, 'module' | 'cached' | 'seconds'>;
   readonly timing?: TimingReport;
+  /** asic with --images: the netlist simulated gate-level against the integer model (gate-level.ts). */
+  readonly gateLevel?: {
+    readonly images: number;
+    readonly dataSource: string;
+    readonly simulator: string;
+    readonly mismatches: number;
+    readonly bitExact: boolean;
+    readonly firstMismatch: string | null;
+  };
+  /** asic with --images: energy per image from the same run's toggles (energy.ts). */
+  readonly energy?: MeasuredEnergy;
   readonly notes: readonly string[];
 }
 
@@ -59,34 +68,10 @@ export interface SynthOptions {
   readonly target: SynthTarget;
   readonly liberty?: string;
   readonly jobs?: number;
+  /** asic: images to simulate gate-level (bit-exact check and measured energy); 0 or absent: none. */
+  readonly images?: number;
+  readonly data?: string;
   readonly onProgress?: (message: string) => void;
-}
-
-export interface PreparedLiberty {
-  /** Where the user's file is. */
-  readonly file: string;
-  /** A plain-text copy Yosys and OpenSTA can read (they do not read gzip), in the synthesis cache. */
-  readonly plain: string;
-  readonly sha256: string;
-  readonly parsed: Liberty;
-}
-
-/** The Liberty file to map to: --liberty, else the project's sky130 file where present, else a clear error. */
-export function prepareLiberty(option: string | undefined): PreparedLiberty {
-  const file = option ?? (existsSync(DEFAULT_LIBERTY) ? DEFAULT_LIBERTY : undefined);
-  if (file === undefined) throw badInput(`--target asic needs --liberty FILE (a standard-cell Liberty file); the default ${DEFAULT_LIBERTY} is not present`);
-  if (!existsSync(file)) throw badInput(`--liberty ${file}: no such file`);
-  const bytes = readFileSync(file);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const parsed = readLiberty(file);
-  const plain = join(synthCacheRoot(), `liberty-${sha256.slice(0, 32)}.lib`);
-  if (!existsSync(plain)) {
-    mkdirSync(synthCacheRoot(), { recursive: true });
-    const tmp = `${plain}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes);
-    renameSync(tmp, plain);
-  }
-  return { file, plain, sha256, parsed };
 }
 
 function sum(values: ReadonlyArray<number | undefined>): number {
@@ -112,7 +97,14 @@ function unitFigures(run: UnitRun, target: SynthTarget, liberty: PreparedLiberty
   return { ...base, area, memoryArea, logicArea: area - memoryArea };
 }
 
-export async function synthDesign(design: LoadedDesign, options: SynthOptions): Promise<SynthReport> {
+export interface SynthOutcome {
+  readonly report: SynthReport;
+  /** Each unit's Yosys output folder (netlists, statistics), in synthUnits' order (the top last). */
+  readonly runs: readonly UnitRun[];
+  readonly liberty: PreparedLiberty | undefined;
+}
+
+export async function synthDesign(design: LoadedDesign, options: SynthOptions): Promise<SynthOutcome> {
   const { target } = options;
   if (target === 'ice40') throw badInput('internal: the ice40 target runs through synthIce40');
   const liberty = target === 'asic' ? prepareLiberty(options.liberty) : undefined;
@@ -140,11 +132,30 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     notes.push('memoryArea: the flip-flops holding the memory words; their read multiplexers and write decoding are in logicArea');
     notes.push(`area and timing ${PRE_LAYOUT}; cells from ${liberty.parsed.name}`);
   }
-  return {
+  let gateLevel: SynthReport['gateLevel'];
+  let energy: MeasuredEnergy | undefined;
+  if ((options.images ?? 0) > 0) {
+    if (!liberty || !timing) throw badInput(`--images (gate-level simulation and energy) needs --target asic, not ${target}`);
+    const ffe = design.manifest.parts.find((p) => p.kind === 'ffe');
+    if (ffe === undefined || ffe.kind !== 'ffe') throw badInput(`${design.dir}: gate-level simulation runs designs with a fixed part (ffe) only`);
+    const sim = await simulateGateLevel(design, runs, liberty, {
+      images: options.images ?? 0, toggles: true, ...(options.data !== undefined ? { data: options.data } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const s = sim.summary;
+    gateLevel = { images: s.images, dataSource: s.dataSource, simulator: s.simulatorVersion, mismatches: s.mismatches, bitExact: s.mismatches === 0, firstMismatch: s.firstMismatch ? describeMismatch(s.firstMismatch) : null };
+    if (sim.toggles) {
+      // Leakage runs for the time the images take: at the SDC's clock, or slower where the netlist cannot meet it.
+      const clockMhz = Math.min(1000 / timing.clockPeriodNs, timing.maxClockMhz);
+      energy = measureEnergy(liberty.parsed, runs, sim.scopes, sim.toggles, s.images, clockMhz, ffe.quantization);
+      notes.push(`energy ${MEASURED_LABEL}; leakage at ${clockMhz.toFixed(1)} MHz; the run's reset, pipeline fill and drain are included and shared over its images`);
+    }
+  }
+  const report: SynthReport = {
     format: 'fixynn-synth', version: 1, target, top: design.manifest.top.module, tools,
     ...(liberty ? { liberty: { file: liberty.file, library: liberty.parsed.name, sha256: liberty.sha256 } } : {}),
-    modules, total, ...(timing ? { timing } : {}), notes,
+    modules, total, ...(timing ? { timing } : {}), ...(gateLevel ? { gateLevel } : {}), ...(energy ? { energy } : {}), notes,
   };
+  return { report, runs, liberty };
 }
 
 /** DIR/synth.json, keys in a stable order, written whole. */

@@ -1,7 +1,8 @@
 /**
  * `fixynn synth` (generator/synth) on a tiny design (the stand-in core's pointwise layers): generic cells
  * per module and in total, the content-hash cache, asic area that equals Yosys' own `stat -liberty`, OpenSTA
- * timing, the refusals; the Liberty reader on a small inline library. The example at K = 1 is test:full.
+ * timing, the refusals; the Liberty reader on a small inline library. The ASIC flow (Yosys on sky130 and
+ * OpenSTA) and the example at K = 1 are test:full.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +102,7 @@ describe('fixynn synth (tiny design)', () => {
     expect(JSON.parse(readFileSync(path.join(design, 'synth.json'), 'utf8'))).toMatchObject({ format: 'fixynn-synth', target: 'generic' });
   }, 120_000);
 
-  it.skipIf(!existsSync(DEFAULT_LIBERTY))('asic: area equal to Yosys\' stat -liberty, and OpenSTA timing', async () => {
+  it.runIf(FULL && existsSync(DEFAULT_LIBERTY))('asic: area equal to Yosys\' stat -liberty, and OpenSTA reads the SDC with the netlist (test:full)', async () => {
     const r = await quietly(() => runSynth(design, {}));
     expect(r.target).toBe('asic');
     for (const m of r.modules) {

@@ -29,6 +29,13 @@ export interface FfeBuildOptions {
   /** Interval of the "still building" messages (default 15 s). */
   readonly progressEveryMs?: number;
   readonly onProgress?: (message: string) => void;
+  /**
+   * Sources simulated instead of the design's RTL (e.g. a gate-level netlist and its cell models; the
+   * testbench stays the design's), each with a relative name for the build folder.
+   */
+  readonly rtl?: ReadonlyArray<{ readonly relative: string; readonly text: string }>;
+  /** Icarus only: further top-level modules compiled beside the testbench (e.g. a waveform dumper). */
+  readonly extraRoots?: ReadonlyArray<{ readonly module: string; readonly text: string }>;
 }
 
 /** How often a running simulator build reports that it is still going. */
@@ -36,8 +43,14 @@ const BUILD_PROGRESS_MS = 15_000;
 
 export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
   const { manifest } = design;
-  const sources = [...manifest.rtl, manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
-  const texts = sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') }));
+  if (options.extraRoots !== undefined && simulator !== 'icarus') throw new Error('internal: extra top-level modules are an Icarus build option');
+  const sources = [...(options.rtl === undefined ? manifest.rtl : []), manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
+  const texts = [
+    ...(options.rtl ?? []),
+    ...sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') })),
+    ...(options.extraRoots ?? []).map((r) => ({ relative: `extra/${r.module}.v`, text: r.text })),
+  ];
+  const roots = [manifest.testbench.module, ...(options.extraRoots ?? []).map((r) => r.module)];
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
   const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n${simulator === 'icarus' ? ICARUS_TIMESCALE : ''}`);
@@ -63,7 +76,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     const ticker = options.onProgress ? setInterval(() => options.onProgress?.(`still building ${manifest.top.module} in ${simulator} (${Math.round((performance.now() - start) / 1000)} s)`), options.progressEveryMs ?? BUILD_PROGRESS_MS) : undefined;
     try {
       if (simulator === 'verilator') await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
-      else await buildIcarus(work, paths, manifest.testbench.module);
+      else await buildIcarus(work, paths, roots);
     } finally {
       if (ticker) clearInterval(ticker);
     }
@@ -106,10 +119,10 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
  */
 export const ICARUS_TIMESCALE = '`timescale 1ns/1ps\n';
 
-async function buildIcarus(work: string, paths: readonly string[], tb: string): Promise<void> {
+async function buildIcarus(work: string, paths: readonly string[], roots: readonly string[]): Promise<void> {
   const timescale = path.join(work, 'timescale.v');
   writeFileSync(timescale, ICARUS_TIMESCALE);
-  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', tb, timescale, ...paths], { cwd: work });
+  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), ...roots.flatMap((root) => ['-s', root]), timescale, ...paths], { cwd: work });
   if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
 }
 

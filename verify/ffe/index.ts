@@ -12,7 +12,7 @@ import { partOf, type FfePart, type Part } from '../../generator/design/manifest
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { SimulatorName } from '../sim/index.js';
-import { buildFfe, type FfeBuild } from './build.js';
+import { buildFfe, type FfeBuild, type FfeBuildOptions } from './build.js';
 import { compareStream, describeMismatch, type Mismatch, type StreamCheck } from './compare.js';
 import { runFrames, type RunResult, type Stalls } from './run.js';
 
@@ -34,6 +34,11 @@ export interface VerifyOptions {
   /** The testbench's cycle limit per run (default: generous, see verify/ffe/run.ts). */
   readonly maxCycles?: number;
   readonly onProgress?: (message: string) => void;
+  /** Simulate these sources instead of the design's RTL (a gate-level netlist and its cell models: generator/synth). */
+  readonly rtl?: FfeBuildOptions['rtl'];
+  /** Icarus: further top-level modules and plusargs (generator/synth's toggle counter). */
+  readonly extraRoots?: FfeBuildOptions['extraRoots'];
+  readonly plusargs?: readonly string[];
 }
 
 export interface VerifySummary {
@@ -84,7 +89,10 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
   const model = new IntegerModel(ffe.quantization);
   const raw = ffe.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
-  const build = await buildFfe(design, options.simulator, { trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const build = await buildFfe(design, options.simulator, {
+    trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.rtl ? { rtl: options.rtl } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots } : {}),
+  });
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
   const simStart = performance.now();
@@ -96,6 +104,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
       ...(options.stalls ? { stalls: options.stalls } : {}),
       ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
+      ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
     });
     tally.add(checkRun(design, result, chunk.map((s) => s.expected), first), result);
     options.onProgress?.(`simulated ${Math.min(first + perRun, total)}/${total} images, ${tally.mismatchedImages.size} with mismatches`);

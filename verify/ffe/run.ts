@@ -23,6 +23,8 @@ export interface RunOptions {
   readonly traceFile?: string;
   /** The testbench's cycle limit (+max_cycles); default: generous for the frames and stalls (maxCyclesOf). */
   readonly maxCycles?: number;
+  /** Further plusargs for the simulation (e.g. for a waveform dumper built beside the testbench). */
+  readonly plusargs?: readonly string[];
 }
 
 export interface RunResult {
@@ -75,6 +77,7 @@ function plusargs(manifest: Manifest, frames: number, options: RunOptions): stri
     `+frames=${frames}`, `+max_cycles=${maxCyclesOf(manifest, frames, options)}`,
     `+stall_in=${stalls.input}`, `+stall_out=${stalls.output}`, `+seed=${stalls.seed}`,
     ...(options.traceFile !== undefined ? ['+trace'] : []),
+    ...(options.plusargs ?? []),
   ];
 }
 
