@@ -74,6 +74,13 @@ export function formatSynthReport(r: SynthReport): string {
     const t = r.timing;
     lines.push(`timing (${t.label}): worst path ${fmt(t.criticalPathNs, 3)} ns (${t.startpoint} -> ${t.endpoint}), max clock ${fmt(t.maxClockMhz, 1)} MHz; slack ${fmt(t.worstSlackNs, 3)} ns at the SDC's ${fmt(t.clockPeriodNs, 3)} ns`);
   }
+  if (r.fpga) {
+    const f = r.fpga;
+    lines.push(`resources: ${fmt(f.luts)} LUTs, ${fmt(f.flipFlops)} flip-flops, ${fmt(f.carries)} carries, ${fmt(f.ramBlocks)} block RAMs, ${fmt(f.dsps)} DSPs`);
+  }
+  if (r.ice40) {
+    lines.push(`${r.ice40.device}: ${fmt(r.ice40.logicCells.used)} of ${fmt(r.ice40.logicCells.available)} logic cells, max clock ${fmt(r.ice40.maxClockMhz, 1)} MHz (${r.ice40.label})`);
+  }
   if (r.gateLevel) {
     const g = r.gateLevel;
     lines.push(`gate-level (${g.simulator}): ${g.images} image(s) from ${g.dataSource}: ${g.bitExact ? 'bit-exact with the integer model' : `MISMATCH, ${g.mismatches} values differ; first: ${g.firstMismatch ?? '?'}`}`);
@@ -82,6 +89,10 @@ export function formatSynthReport(r: SynthReport): string {
     const e = r.energy;
     lines.push(`energy per image: ${fmt(e.perImagePj / 1000, 2)} nJ (dynamic ${fmt(e.dynamicPj / 1000, 2)} nJ, leakage ${fmt(e.leakagePj / 1000, 3)} nJ at ${fmt(e.clockMhz, 1)} MHz), ${fmt(e.cyclesPerImage)} cycles per image`);
     lines.push(`ops per image ${fmt(e.opsPerImage)} (2 x dense MACs, zero weights included): ${fmt(e.topsPerWatt, 2)} TOPS/W`);
+  }
+  if (r.energyModel) {
+    const m = r.energyModel;
+    lines.push(`energy per image, modeled from the cost counts (activity ${m.activity}, ${fmt(m.cyclesPerImage)} cycles): ${fmt(m.perImagePj / 1000, 2)} nJ${m.errorVsMeasured === null ? '' : ` (${m.errorVsMeasured >= 0 ? '+' : ''}${fmt(100 * m.errorVsMeasured, 1)} % against the measurement)`}`);
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');

@@ -5,6 +5,7 @@
  *   rtl/*.v             the Verilog, one module per fixed layer plus the top (FFE core)
  *   files.f             RTL compile order, paths relative to the folder
  *   tb/ffe_tb.v         plain Verilog testbench (Icarus, or `verilator --binary --timing`)
+ *   tb/fixynn_ffe_taps.v verification wrapper: the top plus per-layer tap ports (the top itself has none)
  *   tb/ffe_harness.cpp  Verilator C++ harness around the same testbench
  *   model.onnx          a copy of the source model
  *   integer-model.json  the integer model's parameters (the fixed part's QuantizedGraph; parseQuantizedGraph)
@@ -32,7 +33,7 @@ import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { multiplierWidths } from '../quant/print.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
@@ -183,13 +184,14 @@ function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buff
   const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions });
   files.set(FILE_LIST, renderFileList(rtl));
   files.set(TB_VERILOG, tb.verilog);
+  files.set(tb.wrapper.file, tb.wrapper.verilog);
   files.set(TB_HARNESS, tb.harness);
   files.set(MODEL_COPY, modelBytes);
   files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
   const header = { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions };
   const handoff = renderHandoff({
-    top: design.top, rtl, ports: topPorts(design.input, design.output), header,
-    testbench: { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS },
+    top: design.top, rtl, ports: design.ports, header,
+    testbench: { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: tb.wrapper.file },
   }, h.clockMhz);
   for (const [name, text] of handoff) files.set(name, text);
   return files;
@@ -216,7 +218,7 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     // One part today, whose module is the top itself: the whole is that part.
     top: {
       module: design.top,
-      ports: topPorts(design.input, design.output),
+      ports: [...design.ports],
       input: design.input,
       output: design.output,
       latencyCycles: design.latencyCycles,
@@ -226,9 +228,14 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     cost: design.cost,
     rtl: design.files.map((f) => `rtl/${f.name}`),
     fileList: FILE_LIST,
-    testbench: { module: renderTestbench(design, {}).module, verilog: TB_VERILOG, harness: TB_HARNESS },
+    testbench: testbenchSection(design),
     files: hashes,
   };
+}
+
+function testbenchSection(design: CoreDesign): Manifest['testbench'] {
+  const tb = renderTestbench(design, {});
+  return { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] } };
 }
 
 /** The fixed part's section of the manifest. */
@@ -256,6 +263,7 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
       nonzeroWeights: nonzero[i] ?? 0,
       multiplierBits: fixed.layers[i] ? multiplierWidths(fixed.layers[i]) : { min: 0, max: 0 },
     })),
+    modules: design.modules.map((m) => ({ module: m.name, ports: [...m.ports] })),
     latencyCycles: design.latencyCycles,
     cost: { ...design.cost, nonzeroWeights: totalNonzero, addersPerNonzeroWeight: totalNonzero === 0 ? null : design.cost.productAdders / totalNonzero },
     glueCost: design.glueCost,

@@ -15,7 +15,7 @@ import { gemmAsPointwise } from './gemm.js';
 import { buildGlobalPoolModule } from './global-pool.js';
 import { buildPoolModule } from './pool.js';
 import type { ProductOptions } from './products.js';
-import { type Stream, streamOfTensor } from '../contract/stream.js';
+import { packingOf, type Stream, streamOfTensor, streamPortMeanings } from '../contract/stream.js';
 import { counter } from './stream.js';
 import { flushPatience, type SteadyStream, steadyInput, steadyOutput, windowOf } from './timing.js';
 import { windowGeometry } from './geometry.js';
@@ -24,11 +24,33 @@ import type { FrontOptions } from './window.js';
 
 export interface TopOptions extends ProductOptions {
   readonly name: string;
-  /**
-   * Add tap<i>_valid / tap<i>_data outputs: every unit's output beats as they pass (for verify's
-   * per-layer diagnosis); a fused unit also gets tap<i>_inner_valid / _data, its depthwise layer's output.
-   */
-  readonly taps: boolean;
+}
+
+/** The instance name of unit i inside the top (probes address the unit's ports through it). */
+export function unitInstance(i: number): string {
+  return `u${i}`;
+}
+
+/**
+ * Where verification watches a stream inside the top without a port of its own (the synthesis top has
+ * only the stream ports): dotted paths from the top, as in Verilog hierarchical names and the DSL
+ * simulators' `get`. A beat passes in a clock where every `valid` path is 1.
+ */
+export interface StreamProbe {
+  readonly valid: readonly string[];
+  readonly data: string;
+}
+
+/** Unit i's output beats as they are accepted downstream. */
+export function unitProbe(i: number): StreamProbe {
+  const u = unitInstance(i);
+  return { valid: [`${u}.m_tvalid`, `${u}.m_tready`], data: `${u}.m_tdata` };
+}
+
+/** A fused unit's depthwise output as it enters the pointwise products (conv.ts inner_tap_*). */
+export function innerProbe(i: number): StreamProbe {
+  const u = unitInstance(i);
+  return { valid: [`${u}.inner_tap_valid`], data: `${u}.inner_tap_data` };
 }
 
 export function isDepthwise(layer: QLayer, graph: QuantizedGraph): layer is QConvLayer {
@@ -156,7 +178,8 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   const inFixed = new Set(plan.flat());
   const fanout = (tensor: string): number => graph.layers.filter((l) => inFixed.has(l.index) && l.inputs.includes(tensor)).length;
   const input = shapeOf(graph, graph.input.tensor);
-  const m = new Module(options.name);
+  const output = shapeOf(graph, graph.layers[fixed - 1]?.output ?? '');
+  const m = new Module(options.name, { description: topDescription(fixed, input, output) });
   m.addClock();
   const rst = m.input('rst', u(1));
   const sValid = m.input('s_tvalid', u(1));
@@ -195,12 +218,12 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
       const built = buildAddModule(`${options.name}_l${layer.index}_add`, layer, shapeOf(graph, ops.main), shapeOf(graph, ops.skip), shapeOf(graph, layer.output), ops.skipIsFirst);
       unit = { layers: indices, kind: 'add', built, skipFifo: fifo.module, inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output, idleBeforeFlush: 0 };
       Object.assign(connections, { s_tvalid: main.valid, s_tdata: main.data, k_tvalid: fifoInst.out('m_tvalid'), k_tdata: fifoInst.out('m_tdata') });
-      lastOut = instantiate(m, i, unit, connections, main.ready, streams, options, (ready) => fifoReady.drive(ready));
+      lastOut = instantiate(m, i, unit, connections, main.ready, streams, (ready) => fifoReady.drive(ready));
     } else {
       const source = streams.take(layer.inputs[0] ?? '', where);
       unit = buildUnit(graph, indices, options.name, options, { idleBeforeFlush: patienceOf(graph, layer, steadyOf(layer.inputs[0] ?? '')) });
       Object.assign(connections, { s_tvalid: source.valid, s_tdata: source.data });
-      lastOut = instantiate(m, i, unit, connections, source.ready, streams, options);
+      lastOut = instantiate(m, i, unit, connections, source.ready, streams);
     }
     units.push(unit);
     steady.set(unit.outputTensor, steadyOutput(graph, unit, steadyOf(unit.inputTensor), unit.skipTensor === undefined ? undefined : steadyOf(unit.skipTensor)));
@@ -213,7 +236,43 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   m.output('m_tuser', final.user);
   m.output('m_tlast', final.last);
   m.output('frame_error', framingCheck(m, rst, sValid.and(inputReady), sUser, sLast, input));
+  m.describePorts({ ...streamPortMeanings(input, output), frame_error: FRAME_ERROR_MEANING });
+  for (const unit of units) describeUnitPorts(graph, unit);
   return { top: m, units, input, output: units[units.length - 1]!.built.output };
+}
+
+const FRAME_ERROR_MEANING = 'sticky until rst: an accepted input beat whose s_tuser/s_tlast disagree with the position the design counts (H x W beats per frame)';
+
+/** The top's comment: what it is and its stream format (its port block follows, from the port descriptions). */
+function topDescription(fixed: number, input: Stream, output: Stream): string {
+  const shape = (x: Stream): string => `${x.channels}x${x.height}x${x.width}`;
+  return [
+    `fixynn fixed feature extractor: the model's layers 0..${fixed - 1} as constant shift-add logic, one input pixel per clock.`,
+    'The synthesis top: stream ports and frame_error only (the per-layer verification taps are on the testbench\'s wrapper).',
+    'Streams (AXI4-Stream): one pixel, all channels, per beat in raster order; a beat moves when tvalid && tready;',
+    'tuser = first pixel of a frame, tlast = last pixel of each row; frames may follow back to back.',
+    `Input ${shape(input)}: ${packingOf(input)}.`,
+    `Output ${shape(output)}: ${packingOf(output)}.`,
+  ].join('\n');
+}
+
+/** A unit module's ports: the stream contract's, a fused unit's inner tap and an Add's skip stream. */
+function describeUnitPorts(graph: QuantizedGraph, unit: FfeUnit): void {
+  const b = unit.built;
+  const inner = unit.layers.length === 2 ? shapeOf(graph, graph.layers[unit.layers[0]!]!.output) : undefined;
+  const skip = unit.skipTensor === undefined ? undefined : shapeOf(graph, unit.skipTensor);
+  b.module.describePorts({
+    ...streamPortMeanings(b.input, b.output),
+    ...(inner === undefined ? {} : {
+      inner_tap_valid: 'verification: the depthwise layer\'s output beat enters the pointwise products this clock',
+      inner_tap_data: `verification: that beat, ${packingOf(inner)}`,
+    }),
+    ...(skip === undefined ? {} : {
+      k_tvalid: 'skip stream (the residual operand, from the skip FIFO): a beat is offered',
+      k_tready: 'skip stream: the Add takes the offered beat this clock',
+      k_tdata: `skip stream: one pixel per beat, ${packingOf(skip)}`,
+    }),
+  });
 }
 
 /** A window unit's patience before a tail flush (timing.ts); 0 for units without a window. */
@@ -234,27 +293,18 @@ function instantiate(
   connections: Record<string, Expr>,
   inputReady: Wire,
   streams: StreamTable,
-  options: TopOptions,
   driveSkipReady?: (ready: Expr) => void,
 ): { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } {
   const downstream = m.wire(`u${i}_out_ready`, u(1));
   const b = unit.built;
   const shape = (x: Stream): string => `${x.channels}x${x.height}x${x.width}`;
   const inst = m
-    .instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream })
+    .instance(unitInstance(i), unit.built.module, { ...connections, m_tready: downstream })
     .describe(`---- layer ${unit.layers.join(' + ')} (${unit.kind}): ${shape(b.input)} -> ${shape(b.output)} ----`);
   inputReady.drive(inst.out('s_tready'));
   if (driveSkipReady !== undefined) driveSkipReady(inst.out('k_tready'));
   const valid = inst.out('m_tvalid');
   const data = inst.out('m_tdata');
-  if (options.taps) {
-    m.output(`tap${i}_valid`, valid.and(downstream));
-    m.output(`tap${i}_data`, data);
-    if (unit.layers.length === 2) {
-      m.output(`tap${i}_inner_valid`, inst.out('inner_tap_valid'));
-      m.output(`tap${i}_inner_data`, inst.out('inner_tap_data'));
-    }
-  }
   const ready = streams.produce(unit.outputTensor, valid, data);
   downstream.drive(ready);
   return { valid, data, user: inst.out('m_tuser'), last: inst.out('m_tlast'), ready };

@@ -61,8 +61,12 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
   const top = runs[runs.length - 1] as UnitRun;
   const topJson = readJsonModule(join(top.dir, 'netlist.json'), top.unit.module);
   const instances = layerInstances(topJson, new Set(top.unit.blackboxes));
-  const tb = design.manifest.testbench.module;
-  const scopes = [{ scope: `${tb}.dut`, module: top.unit.module }, ...instances.map((i) => ({ scope: `${tb}.dut.${i.instance}`, module: i.module }))];
+  // The testbench's `dut` is the verification wrapper where there is one; the top is its instance inside.
+  const wrapper = design.manifest.testbench.wrapper;
+  const inWrapper = wrapper === undefined ? null : new RegExp(`^\\s*${top.unit.module}\\s+([A-Za-z_][\\w$]*)\\s*\\(`, 'm').exec(readFileSync(design.pathOf(wrapper.verilog), 'utf8'))?.[1];
+  if (inWrapper === undefined) throw checkFailed(`${wrapper?.verilog ?? ''}: no instance of ${top.unit.module} in the verification wrapper`);
+  const topScope = `${design.manifest.testbench.module}.dut${inWrapper === null ? '' : `.${inWrapper}`}`;
+  const scopes = [{ scope: topScope, module: top.unit.module }, ...instances.map((i) => ({ scope: `${topScope}.${i.instance}`, module: i.module }))];
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-gate-'));
   try {
     const vcd = join(dir, 'nets-{run}.vcd');

@@ -16,6 +16,8 @@ import type { LoadedDesign } from '../design/read-design.js';
 import { toolVersion } from '../../verify/sim/tools.js';
 import { describeMismatch } from '../../verify/ffe/index.js';
 import { MEASURED_LABEL, measureEnergy, type MeasuredEnergy } from './energy.js';
+import { libertyTable, modelEnergy, type TechnologyTable } from './energy-model.js';
+import { classifyFpgaCells, ICE40_WRAPPER, synthIce40, type FpgaResources, type Ice40Report } from './fpga.js';
 import { simulateGateLevel } from './gate-level.js';
 import { prepareLiberty, type PreparedLiberty } from './liberty-file.js';
 import { memoryStorageCells, parseMemoryBits, parseStatText, readJsonModule } from './netlist.js';
@@ -59,8 +61,13 @@ export interface SynthReport {
     readonly bitExact: boolean;
     readonly firstMismatch: string | null;
   };
+  /** ice40 and xilinx: resources by kind; ice40 also place and route (fpga.ts). */
+  readonly fpga?: FpgaResources;
+  readonly ice40?: Omit<Ice40Report, 'module'>;
   /** asic with --images: energy per image from the same run's toggles (energy.ts). */
   readonly energy?: MeasuredEnergy;
+  /** asic: energy per image modeled from the manifest's cost counts (energy-model.ts), and its error against `energy`. */
+  readonly energyModel?: { readonly perImagePj: number; readonly activity: number; readonly cyclesPerImage: number; readonly table: TechnologyTable; readonly errorVsMeasured: number | null };
   readonly notes: readonly string[];
 }
 
@@ -106,7 +113,17 @@ export interface SynthOutcome {
 
 export async function synthDesign(design: LoadedDesign, options: SynthOptions): Promise<SynthOutcome> {
   const { target } = options;
-  if (target === 'ice40') throw badInput('internal: the ice40 target runs through synthIce40');
+  if (target !== 'asic' && (options.images ?? 0) > 0) throw badInput(`--images (gate-level simulation and energy) needs --target asic, not ${target}`);
+  if (target === 'ice40') {
+    if (options.liberty !== undefined) throw badInput('--liberty applies to --target asic only (not ice40)');
+    const { module, ...ice40 } = await synthIce40(design, options.onProgress ? { onProgress: options.onProgress } : {});
+    const report: SynthReport = {
+      format: 'fixynn-synth', version: 1, target, top: design.manifest.top.module, tools: { yosys: await toolVersion('yosys'), nextpnr: 'nextpnr-ice40 (Debian)' },
+      modules: [module], total: { cells: module.cells, cellsByType: module.cellsByType, memoryBits: module.memoryBits }, fpga: ice40.resources, ice40,
+      notes: [`the whole design inside ${ICE40_WRAPPER} (inputs and outputs registered, the output beat folded by XOR to 8 pins): resources and clock of ${ice40.device}, ${ice40.label}`],
+    };
+    return { report, runs: [], liberty: undefined };
+  }
   const liberty = target === 'asic' ? prepareLiberty(options.liberty) : undefined;
   if (target !== 'asic' && options.liberty !== undefined) throw badInput(`--liberty applies to --target asic only (not ${target})`);
   const units: SynthUnit[] = synthUnits(design);
@@ -150,10 +167,19 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
       notes.push(`energy ${MEASURED_LABEL}; leakage at ${clockMhz.toFixed(1)} MHz; the run's reset, pipeline fill and drain are included and shared over its images`);
     }
   }
+  let energyModel: SynthReport['energyModel'];
+  if (liberty) {
+    const modeled = modelEnergy(design.manifest.cost, design.manifest.top.throughput.idealCyclesPerFrame, libertyTable(liberty.parsed));
+    energyModel = {
+      perImagePj: modeled.perImagePj, activity: modeled.activity, cyclesPerImage: modeled.cyclesPerImage, table: modeled.table,
+      errorVsMeasured: energy ? modeled.perImagePj / energy.perImagePj - 1 : null,
+    };
+  }
   const report: SynthReport = {
     format: 'fixynn-synth', version: 1, target, top: design.manifest.top.module, tools,
+    ...(energyModel ? { energyModel } : {}),
     ...(liberty ? { liberty: { file: liberty.file, library: liberty.parsed.name, sha256: liberty.sha256 } } : {}),
-    modules, total, ...(timing ? { timing } : {}), ...(gateLevel ? { gateLevel } : {}), ...(energy ? { energy } : {}), notes,
+    modules, total, ...(target === 'xilinx' ? { fpga: classifyFpgaCells(total.cellsByType) } : {}), ...(timing ? { timing } : {}), ...(gateLevel ? { gateLevel } : {}), ...(energy ? { energy } : {}), notes,
   };
   return { report, runs, liberty };
 }

@@ -44,7 +44,10 @@ const BUILD_PROGRESS_MS = 15_000;
 export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
   const { manifest } = design;
   if (options.extraRoots !== undefined && simulator !== 'icarus') throw new Error('internal: extra top-level modules are an Icarus build option');
-  const sources = [...(options.rtl === undefined ? manifest.rtl : []), manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
+  const sources = [
+    ...(options.rtl === undefined ? manifest.rtl : []), ...(manifest.testbench.wrapper === undefined ? [] : [manifest.testbench.wrapper.verilog]),
+    manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : []),
+  ];
   const texts = [
     ...(options.rtl ?? []),
     ...sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') })),
