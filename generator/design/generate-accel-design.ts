@@ -22,6 +22,7 @@ import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY } from './generate
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList } from './testbench.js';
+import { DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { createHash } from 'node:crypto';
 
 export interface GenerateAccelOptions {
@@ -55,6 +56,12 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
   files.set(FILE_LIST, renderFileList(part.rtl));
   files.set(MODEL_COPY, modelBytes);
   files.set(INTEGER_MODEL, `${serializeQuantizedGraph(quantized)}\n`);
+  // The synthesis hand-off bundle (SDC at the default clock, Yosys scripts, FuseSoC core), as for the fixed part.
+  const handoff = renderHandoff({
+    top: part.top, rtl: part.rtl, ports: part.ports, testbench: part.testbench,
+    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: { accel: options.accel, 'fixed-layers': k } },
+  }, DEFAULT_CLOCK_MHZ);
+  for (const [name, text] of handoff) files.set(name, text);
   const hashes: Record<string, string> = {};
   for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
   const manifest: Manifest = {
