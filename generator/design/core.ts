@@ -7,7 +7,8 @@
  */
 import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
 import { emitDesign, type HeaderInfo } from '../emit/index.js';
-import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost } from '../ffe/index.js';
+import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost, type StreamProbe } from '../ffe/index.js';
+import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
 
@@ -16,8 +17,13 @@ export interface CoreLayer {
   readonly name: string;
   readonly kind: string;
   readonly module: string;
-  /** Prefix of the top's `<tap>_valid` / `<tap>_data`; null where the core gives no tap (a layer fused inside a module). */
+  /**
+   * Prefix of the verification wrapper's `<tap>_valid` / `<tap>_data` ports (testbench.ts); null where the
+   * core gives no tap (a layer fused inside a module). The synthesis top has no tap ports.
+   */
   readonly tap: string | null;
+  /** Where the tap's beats are watched inside the top (hierarchical paths); null exactly when `tap` is. */
+  readonly probe: StreamProbe | null;
   readonly out: Stream;
   /** Cycle of the first output beat of the unit holding this layer, counted from the first input beat. */
   readonly latencyCycles: number;
@@ -25,8 +31,18 @@ export interface CoreLayer {
   readonly cost: LayerCost;
 }
 
+/** A port of a Verilog module. */
+export interface ModulePort {
+  readonly name: string;
+  readonly direction: 'input' | 'output';
+  readonly width: number;
+}
+
 export interface CoreDesign {
+  /** The synthesis top: stream ports (and the core's own status outputs such as frame_error), no taps. */
   readonly top: string;
+  /** The top's ports in declaration order. */
+  readonly ports: readonly ModulePort[];
   readonly files: ReadonlyArray<{ readonly name: string; readonly text: string }>;
   readonly input: Stream;
   readonly output: Stream;
@@ -58,18 +74,22 @@ export const TOP_NAME = 'fixynn_ffe';
 
 /** The real core: generator/ffe's design emitted to Verilog, its unit reports spread over their layers. */
 export const ffeCore: FfeCore = (graph, k, options) => {
-  const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME, taps: true,
+  const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME,
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {
-    top: emitted.top, files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
+    top: emitted.top, ports: modulePorts(d.top, emitted.ports), files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
     latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph,
   };
 };
 
+/** A DSL module's ports under their emitted Verilog names. */
+function modulePorts(m: Module, names: ReadonlyMap<string, string>): ModulePort[] {
+  return m.signals.flatMap((sig) => (sig.kind === 'input' || sig.kind === 'output' ? [{ name: names.get(sig.name) ?? sig.name, direction: sig.kind, width: sig.width }] : []));
+}
 
 /** One layer of a unit: the unit's last layer owns its stream, tap and cost; a fused inner layer its inner tap. */
 function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitReport['layers'][number], last: boolean): CoreLayer {
@@ -82,6 +102,7 @@ function coreLayer(graph: QuantizedGraph, unit: FfeUnitReport, layer: FfeUnitRep
     kind: unit.layers.length > 1 ? `${layer.kind} (fused in ${unit.kind})` : unit.kind,
     module: unit.module,
     tap: last ? `tap${unit.tap}` : unit.innerTap?.layer === layer.index ? unit.innerTap.tap : null,
+    probe: last ? unit.probe : unit.innerTap?.layer === layer.index ? unit.innerTap.probe : null,
     out: last ? streamOf(unit.output) : streamOfTensor(tensor),
     latencyCycles: unit.firstOutputCycle,
     // A fused unit's cost is its last layer's entry; the inner layer has no hardware of its own.

@@ -5,6 +5,7 @@
  *   rtl/*.v             the Verilog, one module per fixed layer plus the top (FFE core)
  *   files.f             RTL compile order, paths relative to the folder
  *   tb/ffe_tb.v         plain Verilog testbench (Icarus, or `verilator --binary --timing`)
+ *   tb/fixynn_ffe_taps.v verification wrapper: the top plus per-layer tap ports (the top itself has none)
  *   tb/ffe_harness.cpp  Verilator C++ harness around the same testbench
  *   model.onnx          a copy of the source model
  *   integer-model.json  the integer model's parameters (the fixed part's QuantizedGraph; parseQuantizedGraph)
@@ -179,6 +180,7 @@ function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buff
   const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions });
   files.set(FILE_LIST, renderFileList(rtl));
   files.set(TB_VERILOG, tb.verilog);
+  files.set(tb.wrapper.file, tb.wrapper.verilog);
   files.set(TB_HARNESS, tb.harness);
   files.set(MODEL_COPY, modelBytes);
   files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
@@ -216,9 +218,14 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     cost: design.cost,
     rtl: design.files.map((f) => `rtl/${f.name}`),
     fileList: FILE_LIST,
-    testbench: { module: renderTestbench(design, {}).module, verilog: TB_VERILOG, harness: TB_HARNESS },
+    testbench: testbenchSection(design),
     files: hashes,
   };
+}
+
+function testbenchSection(design: CoreDesign): Manifest['testbench'] {
+  const tb = renderTestbench(design, {});
+  return { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] } };
 }
 
 /** The fixed part's section of the manifest. */

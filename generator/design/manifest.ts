@@ -24,7 +24,7 @@ import { type RtlConfig, type RtlOptions, rtlConfig } from '../accel/rtl/config.
 
 export const MANIFEST_FORMAT = 'fixynn-design';
 /** Bump on every change of the schema (a new part kind or field); readers refuse other versions clearly. */
-export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSION = 4;
 /** The format before parts (version 1): recognized only to be refused by name. */
 export const PREVIOUS_FORMAT = 'fixynn-ffe-design';
 
@@ -150,8 +150,14 @@ const manifestSchema = z.object({
   cost: costSchema,
   rtl: z.array(z.string()).min(1),
   fileList: z.string(),
-  /** harness: the Verilator C++ harness of designs that have one (the fixed part's). */
-  testbench: z.object({ module: z.string(), verilog: z.string(), harness: z.string().optional() }).strict(),
+  /**
+   * harness: the Verilator C++ harness of designs that have one (the fixed part's). wrapper (version 4):
+   * the verification wrapper the testbench instantiates, the top plus tap ports (simulation only).
+   */
+  testbench: z.object({
+    module: z.string(), verilog: z.string(), harness: z.string().optional(),
+    wrapper: z.object({ module: z.string(), verilog: z.string(), ports: z.array(port) }).strict().optional(),
+  }).strict(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
 }).strict();
 

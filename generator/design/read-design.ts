@@ -33,7 +33,7 @@ export function readDesign(dir: string): LoadedDesign {
     const actual = createHash('sha256').update(readFileSync(full)).digest('hex');
     if (actual !== expected) throw badInput(`${dir}: ${relative} was changed after generation (SHA-256 differs from ${MANIFEST}); regenerate the design`);
   }
-  for (const required of [...manifest.rtl, manifest.testbench.verilog, ...(manifest.testbench.harness === undefined ? [] : [manifest.testbench.harness]), ...manifest.parts.map((p) => p.integerModel)]) {
+  for (const required of [...manifest.rtl, manifest.testbench.verilog, ...(manifest.testbench.harness === undefined ? [] : [manifest.testbench.harness]), ...(manifest.testbench.wrapper === undefined ? [] : [manifest.testbench.wrapper.verilog]), ...manifest.parts.map((p) => p.integerModel)]) {
     if (!(required in manifest.files)) throw badInput(`${manifestPath}: '${required}' has no SHA-256 entry in "files"`);
   }
   return { dir: root, manifest, pathOf };

@@ -7,9 +7,14 @@ import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { isLegalIdentifier, MAX_IDENTIFIER_LENGTH, NameScope, renderHeader, type HeaderInfo } from '../emit/index.js';
 import { beatWidth } from '../contract/stream.js';
-import type { CoreDesign } from './core.js';
+import type { CoreDesign, ModulePort } from './core.js';
+import type { StreamProbe } from '../ffe/index.js';
 
 export const TB_VERILOG = 'tb/ffe_tb.v';
+/** The verification wrapper's file: the top plus tap ports (simulation only; files.f, the synthesis list, lacks it). */
+export function wrapperFile(module: string): string {
+  return `tb/${module}.v`;
+}
 export const TB_HARNESS = 'tb/ffe_harness.cpp';
 export const FILE_LIST = 'files.f';
 
@@ -18,38 +23,75 @@ function template(name: string): HandlebarsTemplateDelegate {
 }
 const tbTemplate = template('ffe-tb.v.hbs');
 const harnessTemplate = template('ffe-harness.cpp.hbs');
+const wrapperTemplate = template('ffe-taps.v.hbs');
 const fileListTemplate = template('ffe-files.f.hbs');
 
 export interface Testbench {
   readonly module: string;
   readonly verilog: string;
   readonly harness: string;
+  /** The verification wrapper: its module name, file (named after the module), ports and text. */
+  readonly wrapper: { readonly module: string; readonly file: string; readonly ports: readonly ModulePort[]; readonly verilog: string };
 }
 
-/** The testbench module's name: `<top>_tb`, kept distinct from every module of the design. */
-export function testbenchName(design: CoreDesign): string {
+/** The testbench's and the wrapper's module names (`<top>_tb`, `<top>_taps`), distinct from every module of the design. */
+export function testbenchNames(design: CoreDesign): { tb: string; wrapper: string } {
   const scope = new NameScope([design.top, ...design.layers.map((l) => l.module)]);
-  return scope.claim(`${design.top}_tb`);
+  return { tb: scope.claim(`${design.top}_tb`), wrapper: scope.claim(`${design.top}_taps`) };
+}
+
+/** Every tap of the design: the wrapper's port prefix, the layer, its beat width and where it is watched. */
+function tapsOf(design: CoreDesign): Array<{ index: number; name: string; width: number; probe: StreamProbe; beats: number }> {
+  return design.layers.flatMap((layer) => {
+    if (layer.tap === null) return [];
+    if (layer.probe === null) throw new Error(`internal: layer ${layer.index} has a tap but no probe`);
+    return [{ index: layer.index, name: layer.tap, width: beatWidth(layer.out), probe: layer.probe, beats: layer.out.height * layer.out.width }];
+  });
+}
+
+/** The wrapper's ports: the top's, then each tap's valid and data. */
+export function wrapperPorts(design: CoreDesign): ModulePort[] {
+  return [...design.ports, ...tapsOf(design).flatMap((t): ModulePort[] => [
+    { name: `${t.name}_valid`, direction: 'output', width: 1 }, { name: `${t.name}_data`, direction: 'output', width: t.width },
+  ])];
+}
+
+function renderWrapper(design: CoreDesign, wrapper: string, headerText: string): string {
+  const decl = (p: ModulePort): string => `${p.direction} wire ${p.width > 1 ? `[${p.width - 1}:0] ` : ''}${p.name}`;
+  // The instance is `core`: a probe's path (relative to the top) becomes core.<path>.
+  const at = (p: string): string => `core.${p}`;
+  const assigns = tapsOf(design).flatMap((t) => [
+    `assign ${t.name}_valid = ${t.probe.valid.map(at).join(' && ')};`,
+    `assign ${t.name}_data = ${at(t.probe.data)};`,
+  ]);
+  return wrapperTemplate({
+    header: headerText, top: design.top, wrapper,
+    ports: wrapperPorts(design).map(decl),
+    connections: design.ports.map((p) => `.${p.name}(${p.name})`),
+    assigns,
+  });
 }
 
 export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testbench {
   assertLegalNames(design);
-  const tb = testbenchName(design);
+  const { tb, wrapper } = testbenchNames(design);
   const headerText = renderHeader(header).trimEnd();
   const verilog = tbTemplate({
     header: headerText,
     tb,
     top: design.top,
+    wrapper,
+    wrapperFile: wrapperFile(wrapper),
     inWidth: beatWidth(design.input),
     outWidth: beatWidth(design.output),
     inHeight: design.input.height,
     inWidthPixels: design.input.width,
     outBeats: design.output.height * design.output.width,
     // Beats per frame of each tap: the testbench runs until every tap has them all (templates/ffe-tb.v.hbs).
-    taps: design.layers.flatMap((layer) => (layer.tap === null ? [] : [{ index: layer.index, name: layer.tap, beats: layer.out.height * layer.out.width }])),
+    taps: tapsOf(design).map((t) => ({ index: t.index, name: t.name, beats: t.beats })),
   });
-  const harness = harnessTemplate({ header: headerText, tb, tbFile: TB_VERILOG, harnessFile: TB_HARNESS });
-  return { module: tb, verilog, harness };
+  const harness = harnessTemplate({ header: headerText, tb, tbFile: TB_VERILOG, harnessFile: TB_HARNESS, wrapperFile: wrapperFile(wrapper) });
+  return { module: tb, verilog, harness, wrapper: { module: wrapper, file: wrapperFile(wrapper), ports: wrapperPorts(design), verilog: renderWrapper(design, wrapper, headerText) } };
 }
 
 /** files.f: the RTL in compile order, one path per line relative to the design folder. */

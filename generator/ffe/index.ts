@@ -18,11 +18,11 @@ import { FixynnError, badInput } from '../common/errors.js';
 import { type CostFigures, type DesignCosts, type Module, ZERO_COSTS, addCosts, costFiguresOf, designCosts } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { foldRawInput } from './raw-input.js';
-import { assembleTop } from './top.js';
+import { assembleTop, innerProbe, type StreamProbe, unitProbe } from './top.js';
 import type { FfeUnit } from './types.js';
 import { unitTimings } from './timing.js';
 
-export { planUnits, isDepthwise, isPointwise } from './top.js';
+export { planUnits, isDepthwise, isPointwise, type StreamProbe } from './top.js';
 export type { FfeUnit } from './types.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
 export { foldRawInput, rawInputMapping } from './raw-input.js';
@@ -56,8 +56,6 @@ export interface FfeOptions {
   readonly rawInput?: boolean;
   /** Top module name (default `fixynn_ffe`); unit modules are `<name>_l<index>_<kind>`. */
   readonly name?: string;
-  /** Add per-unit tap outputs (tap<i>_valid, tap<i>_data). */
-  readonly taps?: boolean;
   /** Greedy runs of the `shared` optimizer per layer (default: by size, generator/arith/shared-search.ts). */
   readonly effort?: number;
   /** Told layer by layer as the products are built. */
@@ -84,10 +82,12 @@ export interface FfeUnitReport {
    * the gap its upstream makes there at full rate (0 for a unit fed by the design's input; window.ts).
    */
   readonly idleBeforeFlush: number;
-  /** Tap port index (tap<i>_*) when taps are on. */
+  /** Tap index: the verification wrapper's tap<i>_valid / tap<i>_data ports (generator/design/testbench.ts). */
   readonly tap: number;
-  /** A fused unit's depthwise layer: its output on tap<i>_inner_valid / tap<i>_inner_data. */
-  readonly innerTap?: { readonly layer: number; readonly tensor: string; readonly tap: string };
+  /** Where the unit's output beats are watched inside the top (the top has no tap ports). */
+  readonly probe: StreamProbe;
+  /** A fused unit's depthwise layer: its output, the wrapper's tap<i>_inner_valid / tap<i>_inner_data. */
+  readonly innerTap?: { readonly layer: number; readonly tensor: string; readonly tap: string; readonly probe: StreamProbe };
   /** Clocks from the unit's first input beat to its first output beat (one frame, no stall; timing.ts). */
   readonly latencyCycles: number;
   /** Cycle of the unit's first output beat, counting from the design's first input beat. */
@@ -166,7 +166,7 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
   const strategy = options.strategy ?? 'shared';
   const name = options.name ?? 'fixynn_ffe';
   const assembly = assembleTop(graph, options.fixedLayers, {
-    name, strategy, pipeline: options.pipeline ?? 0, taps: options.taps === true,
+    name, strategy, pipeline: options.pipeline ?? 0,
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
@@ -194,7 +194,8 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     tailBeats: u.built.tailBeats,
     idleBeforeFlush: u.idleBeforeFlush,
     tap: i,
-    ...(u.layers.length === 2 ? { innerTap: { layer: u.layers[0]!, tensor: graph.layers[u.layers[0]!]!.output, tap: `tap${i}_inner` } } : {}),
+    probe: unitProbe(i),
+    ...(u.layers.length === 2 ? { innerTap: { layer: u.layers[0]!, tensor: graph.layers[u.layers[0]!]!.output, tap: `tap${i}_inner`, probe: innerProbe(i) } } : {}),
     latencyCycles: timings[i]!.firstOutput - timings[i]!.firstInput,
     firstOutputCycle: timings[i]!.firstOutput,
   }));

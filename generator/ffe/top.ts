@@ -24,11 +24,33 @@ import type { FrontOptions } from './window.js';
 
 export interface TopOptions extends ProductOptions {
   readonly name: string;
-  /**
-   * Add tap<i>_valid / tap<i>_data outputs: every unit's output beats as they pass (for verify's
-   * per-layer diagnosis); a fused unit also gets tap<i>_inner_valid / _data, its depthwise layer's output.
-   */
-  readonly taps: boolean;
+}
+
+/** The instance name of unit i inside the top (probes address the unit's ports through it). */
+export function unitInstance(i: number): string {
+  return `u${i}`;
+}
+
+/**
+ * Where verification watches a stream inside the top without a port of its own (the synthesis top has
+ * only the stream ports): dotted paths from the top, as in Verilog hierarchical names and the DSL
+ * simulators' `get`. A beat passes in a clock where every `valid` path is 1.
+ */
+export interface StreamProbe {
+  readonly valid: readonly string[];
+  readonly data: string;
+}
+
+/** Unit i's output beats as they are accepted downstream. */
+export function unitProbe(i: number): StreamProbe {
+  const u = unitInstance(i);
+  return { valid: [`${u}.m_tvalid`, `${u}.m_tready`], data: `${u}.m_tdata` };
+}
+
+/** A fused unit's depthwise output as it enters the pointwise products (conv.ts inner_tap_*). */
+export function innerProbe(i: number): StreamProbe {
+  const u = unitInstance(i);
+  return { valid: [`${u}.inner_tap_valid`], data: `${u}.inner_tap_data` };
 }
 
 export function isDepthwise(layer: QLayer, graph: QuantizedGraph): layer is QConvLayer {
@@ -195,12 +217,12 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
       const built = buildAddModule(`${options.name}_l${layer.index}_add`, layer, shapeOf(graph, ops.main), shapeOf(graph, ops.skip), shapeOf(graph, layer.output), ops.skipIsFirst);
       unit = { layers: indices, kind: 'add', built, skipFifo: fifo.module, inputTensor: ops.main, skipTensor: ops.skip, outputTensor: layer.output, idleBeforeFlush: 0 };
       Object.assign(connections, { s_tvalid: main.valid, s_tdata: main.data, k_tvalid: fifoInst.out('m_tvalid'), k_tdata: fifoInst.out('m_tdata') });
-      lastOut = instantiate(m, i, unit, connections, main.ready, streams, options, (ready) => fifoReady.drive(ready));
+      lastOut = instantiate(m, i, unit, connections, main.ready, streams, (ready) => fifoReady.drive(ready));
     } else {
       const source = streams.take(layer.inputs[0] ?? '', where);
       unit = buildUnit(graph, indices, options.name, options, { idleBeforeFlush: patienceOf(graph, layer, steadyOf(layer.inputs[0] ?? '')) });
       Object.assign(connections, { s_tvalid: source.valid, s_tdata: source.data });
-      lastOut = instantiate(m, i, unit, connections, source.ready, streams, options);
+      lastOut = instantiate(m, i, unit, connections, source.ready, streams);
     }
     units.push(unit);
     steady.set(unit.outputTensor, steadyOutput(graph, unit, steadyOf(unit.inputTensor), unit.skipTensor === undefined ? undefined : steadyOf(unit.skipTensor)));
@@ -234,27 +256,18 @@ function instantiate(
   connections: Record<string, Expr>,
   inputReady: Wire,
   streams: StreamTable,
-  options: TopOptions,
   driveSkipReady?: (ready: Expr) => void,
 ): { valid: Expr; data: Expr; user: Expr; last: Expr; ready: Wire } {
   const downstream = m.wire(`u${i}_out_ready`, u(1));
   const b = unit.built;
   const shape = (x: Stream): string => `${x.channels}x${x.height}x${x.width}`;
   const inst = m
-    .instance(`u${i}`, unit.built.module, { ...connections, m_tready: downstream })
+    .instance(unitInstance(i), unit.built.module, { ...connections, m_tready: downstream })
     .describe(`---- layer ${unit.layers.join(' + ')} (${unit.kind}): ${shape(b.input)} -> ${shape(b.output)} ----`);
   inputReady.drive(inst.out('s_tready'));
   if (driveSkipReady !== undefined) driveSkipReady(inst.out('k_tready'));
   const valid = inst.out('m_tvalid');
   const data = inst.out('m_tdata');
-  if (options.taps) {
-    m.output(`tap${i}_valid`, valid.and(downstream));
-    m.output(`tap${i}_data`, data);
-    if (unit.layers.length === 2) {
-      m.output(`tap${i}_inner_valid`, inst.out('inner_tap_valid'));
-      m.output(`tap${i}_inner_data`, inst.out('inner_tap_data'));
-    }
-  }
   const ready = streams.produce(unit.outputTensor, valid, data);
   downstream.drive(ready);
   return { valid, data, user: inst.out('m_tuser'), last: inst.out('m_tlast'), ready };

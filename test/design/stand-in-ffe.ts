@@ -8,6 +8,7 @@ import { beatWidth, streamOfTensor, type Stream } from '../../generator/contract
 import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
 import { NO_COST, type LayerCost } from '../../generator/ffe/index.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
+import { topPorts } from '../../generator/design/manifest.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
 function formatOf(graph: QuantizedGraph, tensor: string): Stream {
@@ -87,8 +88,6 @@ function topModule(top: string, layers: readonly CoreLayer[], input: Stream): st
     if (!isLast) wires.push(`  wire ${sig.valid}, ${sig.ready}, ${sig.user}, ${sig.last};`, `  wire [${widthOf(l.out) - 1}:0] ${sig.data};`);
     instances.push(`  ${l.module} u${i} (.clk(clk), .rst(rst), .s_tvalid(${prev.valid}), .s_tready(${prev.ready}), .s_tdata(${prev.data}), .s_tuser(${prev.user}), .s_tlast(${prev.last}),
     .m_tvalid(${sig.valid}), .m_tready(${sig.ready}), .m_tdata(${sig.data}), .m_tuser(${sig.user}), .m_tlast(${sig.last}));`);
-    wires.push(`  wire ${l.tap}_valid;`, `  wire [${widthOf(l.out) - 1}:0] ${l.tap}_data;`);
-    instances.push(`  assign ${l.tap}_valid = ${sig.valid} && ${sig.ready};`, `  assign ${l.tap}_data = ${sig.data};`);
     prev = sig;
   });
   const out = layers[layers.length - 1]?.out as Stream;
@@ -121,6 +120,8 @@ export function standInFfe(bug?: { layer: number; channel: number }): FfeCore {
       files.push({ name: `${module}.v`, text: `${header}${layerModule(module, layer, input, out, bug?.layer === layer.index ? bug : undefined)}` });
       layers.push({
         index: layer.index, name: layer.name, kind: 'pointwise', module, out, tap: names.claim(`tap_${layer.name}`), latencyCycles: 1,
+        // The top instantiates layer i as u<i> (topModule): its output beats pass when m_tvalid and m_tready are 1.
+        probe: { valid: [`u${layers.length}.m_tvalid`, `u${layers.length}.m_tready`], data: `u${layers.length}.m_tdata` },
         cost: standInCost(layer.weights.filter((w) => w !== 0).length, beatWidth(out)),
       });
     }
@@ -128,6 +129,6 @@ export function standInFfe(bug?: { layer: number; channel: number }): FfeCore {
     files.push({ name: `${top}.v`, text: `${header}${topModule(top, layers, input)}` });
     const last = layers[layers.length - 1] as CoreLayer;
     const cost = layers.reduce((c, l) => standInCost(c.adders + l.cost.adders, c.registerBits + l.cost.registerBits), standInCost(0, 0));
-    return { top, files, input, output: last.out, layers, cost, glueCost: standInCost(0, 0), latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
+    return { top, ports: topPorts(input, last.out), files, input, output: last.out, layers, cost, glueCost: standInCost(0, 0), latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
   };
 }

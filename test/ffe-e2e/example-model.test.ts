@@ -15,6 +15,7 @@ import { describeMismatch, verifyDesign, type VerifySummary } from '../../verify
 import { lint, runTool, withSourcePaths } from '../../verify/sim/index.js';
 import { generate, rtlOf } from './ladder.js';
 import { count, FULL } from '../helpers/env.js';
+import { verilogPorts } from '../helpers/verilog-ports.js';
 
 const MODEL = path.resolve('examples/mnist-mobilenet/model.onnx');
 const CONV_LAYERS = '9';
@@ -88,9 +89,24 @@ describe('example MNIST model, all conv layers fixed', () => {
     expect(await lint(files, top)).toEqual([]);
   });
 
-  it('passes verilator --lint-only -Wall with no warnings', async () => {
+  it('passes verilator --lint-only -Wall with no warnings, the verification wrapper too', async () => {
     const { files, top } = rtlOf(design);
     expect(await lint(files, top)).toEqual([]);
+    const wrapper = readDesign(design).manifest.testbench.wrapper!;
+    expect(await lint([...files, { name: path.basename(wrapper.verilog), text: readFileSync(path.join(design, wrapper.verilog), 'utf8') }], wrapper.module)).toEqual([]);
+  });
+
+  it('the synthesis top has only the stream ports and frame_error; the taps are on the verification wrapper the testbench uses', () => {
+    const { manifest } = readDesign(design);
+    const { files, top } = rtlOf(design);
+    const ports = verilogPorts(files.find((f) => f.name === `${top}.v`)!.text, top).map((p) => p.name);
+    expect(ports.sort()).toEqual(['clk', 'rst', 's_tvalid', 's_tready', 's_tdata', 's_tuser', 's_tlast', 'm_tvalid', 'm_tready', 'm_tdata', 'm_tuser', 'm_tlast', 'frame_error'].sort());
+    // The synthesis file list is the RTL alone; the wrapper and the testbench sit in tb/.
+    expect(readFileSync(path.join(design, manifest.fileList), 'utf8').trim().split('\n')).toEqual(manifest.rtl);
+    const wrapper = manifest.testbench.wrapper!;
+    const wrapperPorts = verilogPorts(readFileSync(path.join(design, wrapper.verilog), 'utf8'), wrapper.module).map((p) => p.name);
+    for (const layer of partOf(manifest, 'ffe').layers) expect(wrapperPorts).toEqual(expect.arrayContaining([`${layer.tap}_valid`, `${layer.tap}_data`]));
+    expect(readFileSync(path.join(design, manifest.testbench.verilog), 'utf8')).toMatch(new RegExp(`^\\s*${wrapper.module} dut \\(`, 'm'));
   });
 
   it('generates byte-identical folders twice; a node name selects the same K; verify --json reports the summary', async () => {

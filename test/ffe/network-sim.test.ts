@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { emitDesign } from '../../generator/emit/index.js';
 import { type FfeDesign, generateFfe } from '../../generator/ffe/index.js';
+import { ffeCore } from '../../generator/design/core.js';
+import { renderTestbench } from '../../generator/design/testbench.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { buildBatch, evaluateVectors, fromVerilogResponse, lint, simDesignOf, toVerilogVector, type DslSimDesign, type Vector } from '../../verify/sim/index.js';
@@ -73,12 +75,14 @@ describe('small fixed networks in Verilator and Icarus', () => {
     }, 600_000);
   }
 
-  it('every top is clean under verilator --lint-only -Wall, also with taps (unit and fused depthwise taps)', async () => {
+  it('every top is clean under verilator --lint-only -Wall, and so is the verification wrapper with its taps (unit and fused depthwise taps)', async () => {
     for (const n of nets) {
       const emitted = emitDesign(n.design.top);
       expect(await lint(emitted.files, emitted.top), n.label).toEqual([]);
     }
-    const tapped = emitDesign(generateFfe(nets.find((n) => n.label === 'residual')!.graph, { fixedLayers: 5, name: 'net_taps', taps: true }).top);
-    expect(await lint(tapped.files, tapped.top)).toEqual([]);
+    const core = ffeCore(nets.find((n) => n.label === 'residual')!.graph, 5, { arith: 'shared', pipeline: 0, rawInput: false, header: {} });
+    const { wrapper } = renderTestbench(core, {});
+    expect(wrapper.ports.some((p) => p.name.endsWith('_inner_data'))).toBe(true);
+    expect(await lint([...core.files, { name: `${wrapper.module}.v`, text: wrapper.verilog }], wrapper.module)).toEqual([]);
   }, 300_000);
 });

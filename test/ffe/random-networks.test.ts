@@ -40,17 +40,17 @@ describe(`${COUNT} random networks, every unit bit-exact (TypeScript evaluator, 
       const onnx = readOnnxFile(file);
       const graph = importDecoded(onnx);
       const quantized = await quantizeModel(onnx, graph, { calibImages: loadInputs('random', graph.input.shape, { count: 8, seed }).images });
-      const design = generateFfe(quantized, { fixedLayers: quantized.layers.length, strategy, pipeline, taps: true, name: `rn${seed}` });
+      const design = generateFfe(quantized, { fixedLayers: quantized.layers.length, strategy, pipeline, name: `rn${seed}` });
       const model = new IntegerModel(quantized);
       const frames = loadInputs('random', graph.input.shape, { count: 2, seed: seed + 5000 }).images.map((x) => model.quantizeInput(x));
       const x = quantized.tensors[quantized.input.tensor]!;
       const beats = frames.flatMap((f) => imageBeats(f, x.shape, { channels: design.input.channels, ...design.input.type }));
       const rng = seededRandom(seed);
-      // Every unit's tap, and the depthwise half of each fused unit.
-      const taps = design.units.flatMap((u) => [...(u.innerTap ? [{ tap: u.innerTap.tap, tensor: u.innerTap.tensor }] : []), { tap: `tap${u.tap}`, tensor: u.outputTensor }]);
+      // Every unit's tap, and the depthwise half of each fused unit, watched inside the (tap-less) top.
+      const taps = design.units.flatMap((u) => [...(u.innerTap ? [{ tap: u.innerTap.tap, tensor: u.innerTap.tensor, probe: u.innerTap.probe }] : []), { tap: `tap${u.tap}`, tensor: u.outputTensor, probe: u.probe }]);
       const run = driveStream(design.top, beats, {
         validRate: 0.7, readyRate: 0.6, rng, expectedBeats: 2 * design.throughput.outputBeatsPerFrame, tuser: design.input,
-        taps: taps.map((t) => t.tap), drainCycles: 400,
+        taps: taps.map((t) => t.probe), drainCycles: 400,
       });
       const runs = frames.map((f) => model.run(f));
       taps.forEach((tap, k) => {

@@ -3,6 +3,7 @@
  * holds each beat until accepted (with random gaps on s_tvalid), a sink with random m_tready, and the
  * received beats unpacked per channel. Also the packing of [C, H, W] images into beats.
  */
+import type { StreamProbe } from '../../generator/ffe/index.js';
 import { Simulator, type Module } from '../../generator/hdl/index.js';
 import type { Rng } from './random-graphs.js';
 
@@ -52,7 +53,7 @@ export interface StreamRun {
   /** Cycle (after reset) at which each output beat was taken. */
   readonly times: number[];
   readonly cycles: number;
-  /** Beats seen on each requested tap (tap<i>_valid / tap<i>_data), in order. */
+  /** Beats seen on each requested tap, in order. */
   readonly taps: bigint[][];
 }
 
@@ -66,8 +67,11 @@ export interface DriveOptions {
   readonly maxCycles?: number;
   /** Drive s_tuser / s_tlast for a frame of this size (a top module has them). */
   readonly tuser?: { readonly height: number; readonly width: number };
-  /** Record the beats of these taps (tap<i> or tap<i>_inner, as the prefix of _valid / _data). */
-  readonly taps?: readonly string[];
+  /**
+   * Record the beats of these streams inside the top (a unit's probe, as the verification wrapper's taps
+   * watch them: the top has no tap ports).
+   */
+  readonly taps?: readonly StreamProbe[];
   /** Keep clocking this many cycles after the last expected output (so that every tap finishes). */
   readonly drainCycles?: number;
   /** Idle cycles the source inserts before input beat k (e.g. gaps at frame boundaries). */
@@ -102,7 +106,7 @@ export function driveStream(module: Module, input: readonly bigint[], o: DriveOp
     sim.setAll({ rst: 0, s_tvalid: offer ? 1 : 0, s_tdata: offer ? input[next]! : 0n, m_tready: ready ? 1 : 0, ...flags(next) });
     if (offer && sim.get('s_tready') === 1n) next += 1;
     tapList.forEach((t, k) => {
-      if (sim.get(`${t}_valid`) === 1n) run.taps[k]!.push(sim.get(`${t}_data`));
+      if (t.valid.every((v) => sim.get(v) === 1n)) run.taps[k]!.push(sim.get(t.data));
     });
     if (ready && sim.get('m_tvalid') === 1n) {
       run.beats.push(sim.get('m_tdata'));

@@ -36,7 +36,7 @@ const BUILD_PROGRESS_MS = 15_000;
 
 export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, options: FfeBuildOptions = {}): Promise<FfeBuild> {
   const { manifest } = design;
-  const sources = [...manifest.rtl, manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
+  const sources = [...manifest.rtl, ...(manifest.testbench.wrapper === undefined ? [] : [manifest.testbench.wrapper.verilog]), manifest.testbench.verilog, ...(simulator === 'verilator' ? [harnessOf(manifest)] : [])];
   const texts = sources.map((relative) => ({ relative, text: readFileSync(design.pathOf(relative), 'utf8') }));
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
