@@ -14,10 +14,11 @@
  * - A beat moves when valid && ready. Backpressure: `m_tready` low stalls the pipeline, no value lost or
  *   repeated; gaps in `s_tvalid` are absorbed. Frames stream back to back (steady state: one input pixel per
  *   clock).
- * - Taps: for each layer with its own output stream, wires `tap<i>_valid` (a beat of that layer's output
- *   is accepted this cycle) and `tap<i>_data`; a fused depthwise + pointwise unit also has `tap<i>_inner_*`
- *   for its depthwise layer. Testbenches read them hierarchically and compare each tap's beats, in order,
- *   with the integer model's output of that layer.
+ * - Taps: not on the top (it goes to synthesis). The verification wrapper next to the testbench has, for
+ *   each layer with its own output stream, `tap<i>_valid` (a beat of that layer's output is accepted this
+ *   cycle) and `tap<i>_data`; a fused depthwise + pointwise unit also has `tap<i>_inner_*` for its
+ *   depthwise layer. Testbenches compare each tap's beats, in order, with the integer model's output of
+ *   that layer.
  *
  * Kept free of imports from the parts (types only, plus the one converter from a quantized tensor), so
  * that every part and the verifier can import it without an import cycle.
@@ -52,4 +53,31 @@ export function beatWidth(s: Stream): number {
 /** Only the contract's fields (for strict schemas: a Stream may arrive with more). */
 export function streamOf(s: Stream): Stream {
   return { channels: s.channels, height: s.height, width: s.width, type: { bits: s.type.bits, signed: s.type.signed } };
+}
+
+/** How a beat's tdata holds a pixel of this stream (one line, for port descriptions). */
+export function packingOf(s: Stream): string {
+  const b = s.type.bits;
+  return `${s.channels} channel(s) of ${s.type.signed ? 'signed (two\'s complement)' : 'unsigned'} ${b} bits, channel c in bits [c*${b}+${b - 1}:c*${b}]`;
+}
+
+/**
+ * One-line meanings of the contract's ports for a module taking `input` and giving `output`: the port
+ * descriptions of every streaming module (its Verilog port block and the manifest's `ports`).
+ */
+export function streamPortMeanings(input: Stream, output: Stream): Readonly<Record<string, string>> {
+  return {
+    clk: 'clock; every register loads on its rising edge',
+    rst: 'synchronous reset, active high',
+    s_tvalid: 'input stream: the source offers a beat (a beat moves when s_tvalid && s_tready)',
+    s_tready: 'input stream: the module takes the offered beat this clock',
+    s_tdata: `input stream: one pixel per beat in raster order, ${packingOf(input)}`,
+    s_tuser: 'input stream: 1 on the first pixel of a frame',
+    s_tlast: 'input stream: 1 on the last pixel of each row',
+    m_tvalid: 'output stream: a beat is offered (it moves when m_tvalid && m_tready)',
+    m_tready: 'output stream: the consumer takes the beat; low stalls the module, nothing is lost or repeated',
+    m_tdata: `output stream: one pixel per beat in raster order, ${packingOf(output)}`,
+    m_tuser: 'output stream: 1 on the first pixel of a frame',
+    m_tlast: 'output stream: 1 on the last pixel of each row',
+  };
 }

@@ -20,6 +20,7 @@ import { badInput } from '../common/errors.js';
 import { streamOfTensor, type Stream } from '../contract/stream.js';
 import { designCosts } from '../hdl/stats.js';
 import type { QuantizedGraph } from '../quant/ir.js';
+import type { EmittedPort } from '../emit/index.js';
 
 /** Memory sizes of a generated accelerator (rows of C lanes; MEM in bytes) and its RTL limits. */
 export const ACCEL_CHIP = {
@@ -62,7 +63,7 @@ export interface AccelPartBuild {
   readonly files: Map<string, string | Uint8Array>;
   readonly rtl: readonly string[];
   readonly top: string;
-  readonly ports: ReadonlyArray<{ name: string; direction: 'input' | 'output'; width: number }>;
+  readonly ports: readonly EmittedPort[];
   readonly testbench: { module: string; verilog: string };
   readonly input: Stream;
   readonly output: Stream;

@@ -6,9 +6,8 @@
  * testbenches and verify runner on their own.
  */
 import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
-import { emitDesign, type HeaderInfo } from '../emit/index.js';
+import { emitDesign, type EmittedModule, type EmittedPort, type HeaderInfo } from '../emit/index.js';
 import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost, type StreamProbe } from '../ffe/index.js';
-import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
 
@@ -31,18 +30,16 @@ export interface CoreLayer {
   readonly cost: LayerCost;
 }
 
-/** A port of a Verilog module. */
-export interface ModulePort {
-  readonly name: string;
-  readonly direction: 'input' | 'output';
-  readonly width: number;
-}
+/** A port of a Verilog module, with its one-line meaning. */
+export type ModulePort = EmittedPort;
 
 export interface CoreDesign {
   /** The synthesis top: stream ports (and the core's own status outputs such as frame_error), no taps. */
   readonly top: string;
   /** The top's ports in declaration order. */
   readonly ports: readonly ModulePort[];
+  /** Every module the layers name (`CoreLayer.module`), with its ports. */
+  readonly modules: readonly EmittedModule[];
   readonly files: ReadonlyArray<{ readonly name: string; readonly text: string }>;
   readonly input: Stream;
   readonly output: Stream;
@@ -81,14 +78,19 @@ export const ffeCore: FfeCore = (graph, k, options) => {
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {
-    top: emitted.top, ports: modulePorts(d.top, emitted.ports), files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
+    top: emitted.top, ports: emitted.moduleOf(d.top).ports, modules: layerModules(d.top.instances.map((i) => emitted.moduleOf(i.module)), layers), files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
     latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph,
   };
 };
 
-/** A DSL module's ports under their emitted Verilog names. */
-function modulePorts(m: Module, names: ReadonlyMap<string, string>): ModulePort[] {
-  return m.signals.flatMap((sig) => (sig.kind === 'input' || sig.kind === 'output' ? [{ name: names.get(sig.name) ?? sig.name, direction: sig.kind, width: sig.width }] : []));
+/** The modules the layers name, once each, in layer order. */
+export function layerModules(modules: readonly EmittedModule[], layers: readonly CoreLayer[]): EmittedModule[] {
+  const names = [...new Set(layers.map((l) => l.module))];
+  return names.map((name) => {
+    const m = modules.find((x) => x.name === name);
+    if (m === undefined) throw new Error(`internal: layer module '${name}' is not instantiated by the top`);
+    return m;
+  });
 }
 
 /** One layer of a unit: the unit's last layer owns its stream, tap and cost; a fused inner layer its inner tap. */

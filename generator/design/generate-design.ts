@@ -33,7 +33,7 @@ import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { multiplierWidths } from '../quant/print.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
 
@@ -208,7 +208,7 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     // One part today, whose module is the top itself: the whole is that part.
     top: {
       module: design.top,
-      ports: topPorts(design.input, design.output),
+      ports: [...design.ports],
       input: design.input,
       output: design.output,
       latencyCycles: design.latencyCycles,
@@ -253,6 +253,7 @@ function ffePart(design: CoreDesign, fixed: QuantizedGraph, ctx: DescribeContext
       nonzeroWeights: nonzero[i] ?? 0,
       multiplierBits: fixed.layers[i] ? multiplierWidths(fixed.layers[i]) : { min: 0, max: 0 },
     })),
+    modules: design.modules.map((m) => ({ module: m.name, ports: [...m.ports] })),
     latencyCycles: design.latencyCycles,
     cost: { ...design.cost, nonzeroWeights: totalNonzero, addersPerNonzeroWeight: totalNonzero === 0 ? null : design.cost.productAdders / totalNonzero },
     glueCost: design.glueCost,

@@ -15,7 +15,7 @@
  * shape with zod (each part's section by its kind) and each part's facts with its own check.
  */
 import { z } from 'zod';
-import { beatWidth, type Stream } from '../contract/stream.js';
+import type { Stream } from '../contract/stream.js';
 import { badInput } from '../common/errors.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { parseQuantizedGraph, serializeQuantizedGraph } from '../quant/serialize.js';
@@ -41,7 +41,10 @@ const costSchema = z.object({
   adders: count, adderBits: count, productAdders: count, productAdderBits: count, comparators: count, comparatorBits: count,
   multipliers: count, multiplierBits: count, registerBits: count, memoryBits: count, adderDepth: count,
 }).strict();
-const port = z.object({ name: z.string(), direction: z.enum(['input', 'output']), width: int.positive() }).strict();
+/** A port of a module the manifest names, with its one-line meaning (version 4). */
+const port = z.object({ name: z.string(), direction: z.enum(['input', 'output']), width: int.positive(), meaning: z.string().min(1) }).strict();
+/** A module and its ports, as its Verilog declares them. */
+const moduleSchema = z.object({ module: z.string(), ports: z.array(port).min(1) }).strict();
 
 const ffeLayerSchema = z.object({
   index: count,
@@ -84,6 +87,8 @@ const ffePartSchema = z.object({
   input: streamSchema,
   output: streamSchema,
   layers: z.array(ffeLayerSchema).min(1),
+  /** Every module the layers name (version 4), with its ports. */
+  modules: z.array(moduleSchema).min(1),
   latencyCycles: count,
   /** The part's whole netlist (its units and the glue between them). */
   cost: costSchema.extend({ nonzeroWeights: count, addersPerNonzeroWeight: z.number().nullable() }).strict(),
@@ -156,7 +161,7 @@ const manifestSchema = z.object({
    */
   testbench: z.object({
     module: z.string(), verilog: z.string(), harness: z.string().optional(),
-    wrapper: z.object({ module: z.string(), verilog: z.string(), ports: z.array(port) }).strict().optional(),
+    wrapper: z.object({ module: z.string(), verilog: z.string(), ports: z.array(port).min(1) }).strict().optional(),
   }).strict(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
 }).strict();
@@ -172,24 +177,6 @@ export type ManifestLayer = z.infer<typeof ffeLayerSchema>;
 export type ManifestPort = z.infer<typeof port>;
 export type ManifestCost = z.infer<typeof costSchema>;
 export type Manifest = Omit<ParsedManifest, 'parts'> & { readonly parts: readonly Part[] };
-
-/** The top module's ports as the stream contract (generator/contract/stream.ts) fixes them. */
-export function topPorts(input: Stream, output: Stream): ManifestPort[] {
-  return [
-    { name: 'clk', direction: 'input', width: 1 },
-    { name: 'rst', direction: 'input', width: 1 },
-    { name: 's_tvalid', direction: 'input', width: 1 },
-    { name: 's_tready', direction: 'output', width: 1 },
-    { name: 's_tdata', direction: 'input', width: beatWidth(input) },
-    { name: 's_tuser', direction: 'input', width: 1 },
-    { name: 's_tlast', direction: 'input', width: 1 },
-    { name: 'm_tvalid', direction: 'output', width: 1 },
-    { name: 'm_tready', direction: 'input', width: 1 },
-    { name: 'm_tdata', direction: 'output', width: beatWidth(output) },
-    { name: 'm_tuser', direction: 'output', width: 1 },
-    { name: 'm_tlast', direction: 'output', width: 1 },
-  ];
-}
 
 /** The one part of a kind (a design has at most one of each today); a clear error when it has none. */
 export function partOf<K extends PartKind>(manifest: Manifest, kind: K, where = 'manifest.json'): Extract<Part, { kind: K }> {

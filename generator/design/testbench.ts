@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { isLegalIdentifier, MAX_IDENTIFIER_LENGTH, NameScope, renderHeader, type HeaderInfo } from '../emit/index.js';
-import { beatWidth } from '../contract/stream.js';
+import { beatWidth, packingOf, type Stream } from '../contract/stream.js';
 import type { CoreDesign, ModulePort } from './core.js';
 import type { StreamProbe } from '../ffe/index.js';
 
@@ -41,18 +41,19 @@ export function testbenchNames(design: CoreDesign): { tb: string; wrapper: strin
 }
 
 /** Every tap of the design: the wrapper's port prefix, the layer, its beat width and where it is watched. */
-function tapsOf(design: CoreDesign): Array<{ index: number; name: string; width: number; probe: StreamProbe; beats: number }> {
+function tapsOf(design: CoreDesign): Array<{ index: number; name: string; width: number; out: Stream; probe: StreamProbe; beats: number }> {
   return design.layers.flatMap((layer) => {
     if (layer.tap === null) return [];
     if (layer.probe === null) throw new Error(`internal: layer ${layer.index} has a tap but no probe`);
-    return [{ index: layer.index, name: layer.tap, width: beatWidth(layer.out), probe: layer.probe, beats: layer.out.height * layer.out.width }];
+    return [{ index: layer.index, name: layer.tap, width: beatWidth(layer.out), out: layer.out, probe: layer.probe, beats: layer.out.height * layer.out.width }];
   });
 }
 
 /** The wrapper's ports: the top's, then each tap's valid and data. */
 export function wrapperPorts(design: CoreDesign): ModulePort[] {
   return [...design.ports, ...tapsOf(design).flatMap((t): ModulePort[] => [
-    { name: `${t.name}_valid`, direction: 'output', width: 1 }, { name: `${t.name}_data`, direction: 'output', width: t.width },
+    { name: `${t.name}_valid`, direction: 'output', width: 1, meaning: `verification tap: a beat of layer ${t.index}'s output passes this clock` },
+    { name: `${t.name}_data`, direction: 'output', width: t.width, meaning: `verification tap: that beat, ${packingOf(t.out)}` },
   ])];
 }
 

@@ -33,6 +33,23 @@ export interface EmittedDesign {
   readonly top: string;
   /** Verilog names of the top module's ports, by DSL name. */
   readonly ports: ReadonlyMap<string, string>;
+  /**
+   * A module of the hierarchy as the Verilog declares it: its name and its ports in declaration order,
+   * each with its description (`describePorts`; '' where it has none).
+   */
+  readonly moduleOf: (m: Module) => EmittedModule;
+}
+
+export interface EmittedPort {
+  readonly name: string;
+  readonly direction: 'input' | 'output';
+  readonly width: number;
+  readonly meaning: string;
+}
+
+export interface EmittedModule {
+  readonly name: string;
+  readonly ports: readonly EmittedPort[];
 }
 
 /** Longest line we aim for; long lists (concatenations, the unused-bit sink) wrap before it. */
@@ -54,7 +71,15 @@ export function emitDesign(top: Module, header: HeaderInfo = {}): EmittedDesign 
     files.push({ name: `${moduleNames.get(m)!}.v`, text: headerText + printer.print() });
     portNames.set(m, printer.portNameMap());
   }
-  return { files, top: moduleNames.get(top)!, ports: portNames.get(top)! };
+  const moduleOf = (m: Module): EmittedModule => {
+    const names = portNames.get(m);
+    if (names === undefined) throw new Error(`internal: module '${m.name}' is not in the emitted hierarchy`);
+    const ports = m.signals.flatMap((sig): EmittedPort[] => (sig.kind === 'input' || sig.kind === 'output'
+      ? [{ name: names.get(sig.name)!, direction: sig.kind, width: sig.width, meaning: sig.comment?.replace(/\s*\n\s*/g, ' ') ?? '' }]
+      : []));
+    return { name: moduleNames.get(m)!, ports };
+  };
+  return { files, top: moduleNames.get(top)!, ports: portNames.get(top)!, moduleOf };
 }
 
 function postOrder(top: Module): Module[] {
@@ -180,15 +205,28 @@ class ModulePrinter {
     return text.replace(/\n{3,}/g, '\n\n');
   }
 
+  /**
+   * A module whose every port is described (a top: its interface is documented) gets a port block above
+   * its header, one line per port; its output ports' descriptions are not repeated at their assigns.
+   */
+  private portsDocumented(): boolean {
+    const ports = this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
+    return ports.length > 0 && ports.every((sig) => sig.comment !== undefined);
+  }
+
   private moduleHeader(): string {
     const ports = this.m.signals.filter((sig) => sig.kind === 'input' || sig.kind === 'output');
     const lines = ports.map((sig, i) => `  ${sig.kind} wire ${declType(sig.type)}${this.names.get(sig)!}${i < ports.length - 1 ? ',' : ''}`);
+    const portDoc = !this.portsDocumented() ? [] : ['', 'Ports:', ...ports.map((sig) => {
+      const name = this.names.get(sig)!;
+      return `  ${name}${sig.width > 1 ? `[${sig.width - 1}:0]` : ''} (${sig.kind}): ${(sig.comment ?? '').replace(/\s*\n\s*/g, ' ')}`;
+    })];
     const params = this.m.params.map(
       (p, i) => `  parameter ${declType(p.type)}${this.names.get(p)!} = ${literal(p.defaultValue, p.width)}${i < this.m.params.length - 1 ? ',' : ''}`,
     );
     const name = this.moduleNames.get(this.m)!;
     const head = params.length === 0 ? `module ${name}` : [`module ${name} #(`, ...params, ')'].join('\n');
-    const doc = this.m.description === undefined ? [] : commentLines(this.m.description);
+    const doc = this.m.description === undefined && portDoc.length === 0 ? [] : commentLines([...(this.m.description === undefined ? [] : [this.m.description]), ...portDoc].join('\n').replace(/^\n/, ''));
     return [...doc, ports.length === 0 ? `${head};` : [`${head} (`, ...lines, ');'].join('\n')].join('\n');
   }
 
@@ -382,7 +420,7 @@ class ModulePrinter {
     const name = this.names.get(sig)!;
     const driver = sig.driver!;
     this.context = name;
-    const comment = sig.comment === undefined ? [] : commentLines(sig.comment);
+    const comment = sig.comment === undefined || (sig.kind === 'output' && this.portsDocumented()) ? [] : commentLines(sig.comment);
     // Look through narrowings that keep every bit (an `.assume()` of the exact interval, say).
     const wrappers: Expr[] = [];
     let held = driver;

@@ -15,7 +15,7 @@ import { gemmAsPointwise } from './gemm.js';
 import { buildGlobalPoolModule } from './global-pool.js';
 import { buildPoolModule } from './pool.js';
 import type { ProductOptions } from './products.js';
-import { type Stream, streamOfTensor } from '../contract/stream.js';
+import { packingOf, type Stream, streamOfTensor, streamPortMeanings } from '../contract/stream.js';
 import { counter } from './stream.js';
 import { flushPatience, type SteadyStream, steadyInput, steadyOutput, windowOf } from './timing.js';
 import { windowGeometry } from './geometry.js';
@@ -178,7 +178,8 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   const inFixed = new Set(plan.flat());
   const fanout = (tensor: string): number => graph.layers.filter((l) => inFixed.has(l.index) && l.inputs.includes(tensor)).length;
   const input = shapeOf(graph, graph.input.tensor);
-  const m = new Module(options.name);
+  const output = shapeOf(graph, graph.layers[fixed - 1]?.output ?? '');
+  const m = new Module(options.name, { description: topDescription(fixed, input, output) });
   m.addClock();
   const rst = m.input('rst', u(1));
   const sValid = m.input('s_tvalid', u(1));
@@ -235,7 +236,43 @@ export function assembleTop(graph: QuantizedGraph, fixed: number, options: TopOp
   m.output('m_tuser', final.user);
   m.output('m_tlast', final.last);
   m.output('frame_error', framingCheck(m, rst, sValid.and(inputReady), sUser, sLast, input));
+  m.describePorts({ ...streamPortMeanings(input, output), frame_error: FRAME_ERROR_MEANING });
+  for (const unit of units) describeUnitPorts(graph, unit);
   return { top: m, units, input, output: units[units.length - 1]!.built.output };
+}
+
+const FRAME_ERROR_MEANING = 'sticky until rst: an accepted input beat whose s_tuser/s_tlast disagree with the position the design counts (H x W beats per frame)';
+
+/** The top's comment: what it is and its stream format (its port block follows, from the port descriptions). */
+function topDescription(fixed: number, input: Stream, output: Stream): string {
+  const shape = (x: Stream): string => `${x.channels}x${x.height}x${x.width}`;
+  return [
+    `fixynn fixed feature extractor: the model's layers 0..${fixed - 1} as constant shift-add logic, one input pixel per clock.`,
+    'The synthesis top: stream ports and frame_error only (the per-layer verification taps are on the testbench\'s wrapper).',
+    'Streams (AXI4-Stream): one pixel, all channels, per beat in raster order; a beat moves when tvalid && tready;',
+    'tuser = first pixel of a frame, tlast = last pixel of each row; frames may follow back to back.',
+    `Input ${shape(input)}: ${packingOf(input)}.`,
+    `Output ${shape(output)}: ${packingOf(output)}.`,
+  ].join('\n');
+}
+
+/** A unit module's ports: the stream contract's, a fused unit's inner tap and an Add's skip stream. */
+function describeUnitPorts(graph: QuantizedGraph, unit: FfeUnit): void {
+  const b = unit.built;
+  const inner = unit.layers.length === 2 ? shapeOf(graph, graph.layers[unit.layers[0]!]!.output) : undefined;
+  const skip = unit.skipTensor === undefined ? undefined : shapeOf(graph, unit.skipTensor);
+  b.module.describePorts({
+    ...streamPortMeanings(b.input, b.output),
+    ...(inner === undefined ? {} : {
+      inner_tap_valid: 'verification: the depthwise layer\'s output beat enters the pointwise products this clock',
+      inner_tap_data: `verification: that beat, ${packingOf(inner)}`,
+    }),
+    ...(skip === undefined ? {} : {
+      k_tvalid: 'skip stream (the residual operand, from the skip FIFO): a beat is offered',
+      k_tready: 'skip stream: the Add takes the offered beat this clock',
+      k_tdata: `skip stream: one pixel per beat, ${packingOf(skip)}`,
+    }),
+  });
 }
 
 /** A window unit's patience before a tail flush (timing.ts); 0 for units without a window. */

@@ -241,6 +241,19 @@ export class Module {
     return this.clockPort;
   }
 
+  /**
+   * Describe ports by name (one line each; a port already described keeps its text). A module whose
+   * every port is described gets a port block in its Verilog (generator/emit) and its ports' meanings in
+   * the manifest.
+   */
+  describePorts(meanings: Readonly<Record<string, string>>): this {
+    for (const sig of this.signals) {
+      const text = meanings[sig.name];
+      if ((sig.kind === 'input' || sig.kind === 'output') && sig.comment === undefined && text !== undefined) sig.describe(text);
+    }
+    return this;
+  }
+
   /** @internal Register a named signal; names are unique within a module. */
   declare<T extends Signal>(signal: T): T {
     this.claimName(signal.name);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkManifestPorts } from '../helpers/verilog-ports.js';
 import { readCompiled } from '../../generator/accel/image.js';
 import { encode, decode } from '../../generator/accel/isa.js';
 import { runCompile } from '../../generator/commands/compile.js';
@@ -58,6 +59,11 @@ describe('generate --fixed-layers 0 --accel 8x8 on the example model', () => {
     const text = readFileSync(path.join(dir, 'manifest.json'), 'utf8');
     expect(serializeManifest(parseManifest(text, 'manifest.json'))).toBe(text);
     expect(readDesign(dir).manifest.parts[0]?.kind).toBe('accel');
+  });
+
+  it('lists every port of the accelerator top with its meaning, as the Verilog declares them', () => {
+    expect(checkManifestPorts(dir)).toEqual(['fixynn_accel']);
+    expect(readFileSync(path.join(dir, 'rtl/fixynn_accel.v'), 'utf8')).toMatch(/^\/\/ Ports:\n\/\/   clk \(input\): /m);
   });
 
   it('verifies bit-exact in Verilator (ISA simulator and RTL), cycles per layer as predicted', async () => {

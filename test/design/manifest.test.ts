@@ -10,6 +10,10 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { packFrame, unpackBeat } from '../../verify/ffe/stream.js';
 import { pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
+import { checkManifestPorts } from '../helpers/verilog-ports.js';
+import { quietly } from '../helpers/quietly.js';
+
+const EXAMPLE = path.resolve('examples/mnist-mobilenet/model.onnx');
 
 let work: string;
 let design: string;
@@ -61,6 +65,25 @@ describe('manifest', () => {
     const v1 = JSON.stringify({ format: 'fixynn-ffe-design', version: 1, top: 'fixynn_ffe', layers: [], fixedLayerCount: 1 });
     expect(() => parseManifest(v1, 'old/manifest.json')).toThrow(/old\/manifest.json: manifest format fixynn-ffe-design version 1 .* reads fixynn-design version 4; regenerate the design/);
   });
+
+  it('lists every port of every module it names, with a meaning, as the Verilog declares them (stand-in core)', () => {
+    expect(checkManifestPorts(design).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the real core: the top, every layer module (a fused unit with its inner tap too) and the wrapper; the top documents its ports', async () => {
+    const real = path.join(work, 'real');
+    await quietly(() => runGenerate(EXAMPLE, { fixedLayers: '3', out: real }));
+    const checked = checkManifestPorts(real);
+    expect(checked).toEqual(expect.arrayContaining(['fixynn_ffe', 'fixynn_ffe_l0_conv', 'fixynn_ffe_l1_dwpw', 'fixynn_ffe_taps']));
+    const { manifest } = readDesign(real);
+    expect(manifest.top.ports.map((p) => p.name)).toContain('frame_error');
+    expect(manifest.testbench.wrapper?.ports.map((p) => p.name)).toEqual(expect.arrayContaining(['tap0_valid', 'tap1_inner_data', 'frame_error']));
+    const top = readFileSync(path.join(real, 'rtl/fixynn_ffe.v'), 'utf8');
+    const block = top.slice(0, top.indexOf('module fixynn_ffe ('));
+    // The comment block above the top: the stream format, the packing of tdata, tuser/tlast, every port.
+    for (const words of ['AXI4-Stream', 'tuser = first pixel of a frame', 'tlast = last pixel of each row', 'channel c in bits [c*8+7:c*8]', 'frame_error (output): sticky']) expect(block).toContain(words);
+    for (const p of manifest.top.ports) expect(block).toContain(`//   ${p.name}`);
+  }, 120_000);
 
   it('notices a missing file of the design', () => {
     writeFileSync(path.join(work, 'x'), '');

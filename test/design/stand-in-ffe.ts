@@ -8,7 +8,8 @@ import { beatWidth, streamOfTensor, type Stream } from '../../generator/contract
 import type { CoreDesign, CoreLayer, FfeCore } from '../../generator/design/core.js';
 import { NO_COST, type LayerCost } from '../../generator/ffe/index.js';
 import { NameScope, renderHeader } from '../../generator/emit/index.js';
-import { topPorts } from '../../generator/design/manifest.js';
+import type { ManifestPort } from '../../generator/design/manifest.js';
+import { streamPortMeanings } from '../../generator/contract/stream.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 
 function formatOf(graph: QuantizedGraph, tensor: string): Stream {
@@ -20,6 +21,17 @@ function formatOf(graph: QuantizedGraph, tensor: string): Stream {
 /** A rough stand-in figure (the stand-in's Verilog is not built with the DSL, so no cost model runs). */
 function standInCost(adders: number, registerBits: number): LayerCost {
   return { ...NO_COST, adders, productAdders: adders, registerBits, adderDepth: 1 };
+}
+
+/** The stand-in's modules have exactly the stream contract's ports, in this order (layerModule, topModule). */
+function streamPorts(input: Stream, output: Stream): ManifestPort[] {
+  const meaning = streamPortMeanings(input, output);
+  const p = (name: string, direction: 'input' | 'output', width = 1): ManifestPort => ({ name, direction, width, meaning: meaning[name] ?? '' });
+  return [
+    p('clk', 'input'), p('rst', 'input'),
+    p('s_tvalid', 'input'), p('s_tready', 'output'), p('s_tdata', 'input', beatWidth(input)), p('s_tuser', 'input'), p('s_tlast', 'input'),
+    p('m_tvalid', 'output'), p('m_tready', 'input'), p('m_tdata', 'output', beatWidth(output)), p('m_tuser', 'output'), p('m_tlast', 'output'),
+  ];
 }
 
 /** A 64-bit signed literal (negative values as a negated positive literal). */
@@ -129,6 +141,7 @@ export function standInFfe(bug?: { layer: number; channel: number }): FfeCore {
     files.push({ name: `${top}.v`, text: `${header}${topModule(top, layers, input)}` });
     const last = layers[layers.length - 1] as CoreLayer;
     const cost = layers.reduce((c, l) => standInCost(c.adders + l.cost.adders, c.registerBits + l.cost.registerBits), standInCost(0, 0));
-    return { top, ports: topPorts(input, last.out), files, input, output: last.out, layers, cost, glueCost: standInCost(0, 0), latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
+    const modules = layers.map((l, i) => ({ name: l.module, ports: streamPorts(i === 0 ? input : layers[i - 1]!.out, l.out) }));
+    return { top, ports: streamPorts(input, last.out), modules, files, input, output: last.out, layers, cost, glueCost: standInCost(0, 0), latencyCycles: k, idealCyclesPerFrame: input.height * input.width, graph };
   };
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import { emitDesign } from '../../emit/index.js';
+import { emitDesign, type EmittedPort } from '../../emit/index.js';
 import { version } from '../../common/version.js';
 import type { Module } from '../../hdl/index.js';
 import type { RtlConfig } from './config.js';
@@ -22,8 +22,8 @@ export interface AccelSources {
   readonly rtl: ReadonlyArray<{ name: string; text: string }>;
   readonly top: string;
   readonly testbench: { readonly name: string; readonly text: string };
-  /** The top's ports (name, direction, width) in declaration order. */
-  readonly ports: ReadonlyArray<{ name: string; direction: 'input' | 'output'; width: number }>;
+  /** The top's ports (name, direction, width, meaning) in declaration order. */
+  readonly ports: readonly EmittedPort[];
 }
 
 export function accelSources(config: RtlConfig): AccelSources {
@@ -41,9 +41,5 @@ export function accelSources(config: RtlConfig): AccelSources {
     memMax: config.memBytes / 4 - 1,
     programBase: PROGRAM_BASE.toString(16),
   });
-  const ports = [
-    ...top.inputs.map((p) => ({ name: emitted.ports.get(p.name) ?? p.name, direction: 'input' as const, width: p.width })),
-    ...top.outputs.map((p) => ({ name: emitted.ports.get(p.name) ?? p.name, direction: 'output' as const, width: p.width })),
-  ];
-  return { module: top, rtl: emitted.files.map((f) => ({ name: f.name, text: f.text })), top: emitted.top, testbench: { name: `${ACCEL_TB}.v`, text }, ports };
+  return { module: top, rtl: emitted.files.map((f) => ({ name: f.name, text: f.text })), top: emitted.top, testbench: { name: `${ACCEL_TB}.v`, text }, ports: emitted.moduleOf(top).ports };
 }

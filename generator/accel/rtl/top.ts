@@ -740,8 +740,35 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   m.output('ld_pc_o', mux(ld.startNow, qLd.pc, ldPc));
   m.output('ex_pc_o', mux(ex.startNow, qEx.pc, exPc));
   m.output('st_pc_o', mux(st.startNow, qSt.pc, stPc));
-  return m;
+  return m.describePorts(PORT_MEANINGS);
 }
+
+/** One line per port (docs/accel-rtl.md, "Host port"): the Verilog port block and the manifest's ports. */
+const PORT_MEANINGS: Readonly<Record<string, string>> = {
+  clk: 'clock; every register loads on its rising edge',
+  rst: 'synchronous reset, active high',
+  host_we: 'host port: write host_wdata to host_addr this clock',
+  host_addr: 'host port: byte address; below 2^31 a MEM word (writes only while idle), 0x8000_0000 + 16*w + 4*k bits 32k+31:32k of program word w',
+  host_wdata: 'host port: the word to write',
+  start: 'one-clock pulse: clear the queues and tokens and run the program from pc 0',
+  prog_len: 'program length in instructions, taken with start',
+  host_rdata: 'host port: the MEM word at the previous clock\'s host_addr (registered read)',
+  busy: 'status: the program runs',
+  done: 'status: the program reached FINISH without a fault (cleared by start)',
+  error: 'status: a fault stopped the machine (cleared by start)',
+  error_pc: 'status: pc of the faulting instruction',
+  error_cause: 'status: the fault\'s cause code (docs/accel-rtl.md, Faults)',
+  cycles: 'status: clocks since start',
+  ld_start_o: 'cycle accounting: the load unit starts an instruction this clock',
+  ex_start_o: 'cycle accounting: the execute unit starts an instruction this clock',
+  st_start_o: 'cycle accounting: the store unit starts an instruction this clock',
+  ld_end_o: 'cycle accounting: the load unit finishes an instruction this clock',
+  ex_end_o: 'cycle accounting: the execute unit finishes an instruction this clock',
+  st_end_o: 'cycle accounting: the store unit finishes an instruction this clock',
+  ld_pc_o: 'cycle accounting: pc of the load unit\'s instruction',
+  ex_pc_o: 'cycle accounting: pc of the execute unit\'s instruction',
+  st_pc_o: 'cycle accounting: pc of the store unit\'s instruction',
+};
 
 /** nOy * outW, the output pixels of a window instruction. */
 function gemmLikePixels(nOy: Expr, outW: Expr): Expr {
