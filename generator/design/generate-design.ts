@@ -6,6 +6,7 @@
  *   files.f             RTL compile order, paths relative to the folder
  *   tb/ffe_tb.v         plain Verilog testbench (Icarus, or `verilator --binary --timing`)
  *   tb/fixynn_ffe_taps.v verification wrapper: the top plus per-layer tap ports (the top itself has none)
+ *   tb/sim.f, tb/stim.hex, tb/expected.hex   a standalone run of the testbench (its header: the command)
  *   tb/ffe_harness.cpp  Verilator C++ harness around the same testbench
  *   model.onnx          a copy of the source model
  *   integer-model.json  the integer model's parameters (the fixed part's QuantizedGraph; parseQuantizedGraph)
@@ -35,7 +36,8 @@ import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
-import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
+import { FILE_LIST, renderFileList, renderSimFileList, renderTestbench, type StandaloneRun, TB_EXPECTED, TB_FILE_LIST, TB_HARNESS, TB_STIMULUS, TB_VERILOG } from './testbench.js';
+import { standaloneFiles } from './stimulus.js';
 
 export const MODEL_COPY = 'model.onnx';
 export const INTEGER_MODEL = 'integer-model.json';
@@ -109,8 +111,10 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
-  const manifest = describeDesign(design, fixed, files, {
+  // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
+  const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
+  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions }, standalone);
+  const manifest = describeDesign(design, fixed, files, standalone, {
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
   });
   files.set(MANIFEST, serializeManifest(manifest));
@@ -172,13 +176,16 @@ function checkDesignAgainstGraph(design: CoreDesign, fixed: QuantizedGraph): voi
   });
 }
 
-function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean> }): Map<string, string | Uint8Array> {
+function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean> }, standalone: StandaloneRun & { stim: string; expected: string }): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const rtl = design.files.map((f) => `rtl/${f.name}`);
   design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
   if (new Set(rtl).size !== rtl.length) throw new Error('internal: the FFE core returned two files with one name');
-  const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions });
+  const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions }, standalone);
   files.set(FILE_LIST, renderFileList(rtl));
+  files.set(TB_FILE_LIST, renderSimFileList(rtl, tb));
+  files.set(TB_STIMULUS, standalone.stim);
+  files.set(TB_EXPECTED, standalone.expected);
   files.set(TB_VERILOG, tb.verilog);
   files.set(tb.wrapper.file, tb.wrapper.verilog);
   files.set(TB_HARNESS, tb.harness);
@@ -196,7 +203,7 @@ interface DescribeContext {
   readonly preprocess: { scale: number; mean: number[]; std: number[] };
 }
 
-function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, standalone: StandaloneRun, ctx: DescribeContext): Manifest {
   const hashes: Record<string, string> = {};
   for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
   const ffe = ffePart(design, fixed, ctx);
@@ -218,14 +225,17 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     cost: design.cost,
     rtl: design.files.map((f) => `rtl/${f.name}`),
     fileList: FILE_LIST,
-    testbench: testbenchSection(design),
+    testbench: testbenchSection(design, standalone),
     files: hashes,
   };
 }
 
-function testbenchSection(design: CoreDesign): Manifest['testbench'] {
-  const tb = renderTestbench(design, {});
-  return { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] } };
+function testbenchSection(design: CoreDesign, standalone: StandaloneRun): Manifest['testbench'] {
+  const tb = renderTestbench(design, {}, standalone);
+  return {
+    module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] },
+    standalone: { fileList: TB_FILE_LIST, stimulus: TB_STIMULUS, expected: TB_EXPECTED, frames: standalone.frames, source: standalone.source },
+  };
 }
 
 /** The fixed part's section of the manifest. */
