@@ -26,8 +26,9 @@ import type { BiasCorrection } from '../calibrate/quantize-model.js';
 import type { CalibrationMethod } from '../quant/calibrate.js';
 import { inputRangeWarning } from '../quant/input-range.js';
 import { NOTHING_FIXED_REASON, resolveFixedLayers } from '../graph/split.js';
-import { importDecoded } from '../import/index.js';
-import { decodeOnnx } from '../onnx/decode.js';
+import { importDecoded, supportedPrefix } from '../import/index.js';
+import { decodeOnnx, describeNode, type OnnxModel, type UnsupportedNode } from '../onnx/decode.js';
+import type { LayerGraph } from '../graph/ir.js';
 import { quantizeModel } from '../calibrate/quantize-model.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
@@ -78,10 +79,13 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+  // The fixed part needs only its own layers: an unsupported operator after the split does not block it.
+  const whole = decodeOnnx(modelBytes, path.basename(modelPath), { keepUnsupported: true });
+  const { model: onnx, cut } = supportedPrefix(whole);
   const graph = importDecoded(onnx);
-  const k = resolveFixedLayers(graph, options.fixedLayers);
+  const k = resolveFixedLayersBefore(graph, options.fixedLayers, cut, whole);
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
+  if (cut !== null) options.onProgress?.(`note: the model continues with ${describeNode(cut)}, which fixynn does not support; the fixed part (layers 0..${k - 1}) lies before it`);
   const pixels = options.preprocess ?? {};
   const preprocess = resolvePreprocessing(graph.input.shape[0], pixels, '--scale/--mean/--std');
   const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib, { ...pixels, ...(options.calibCount !== undefined ? { count: options.calibCount } : {}) });
@@ -140,6 +144,20 @@ export async function loadAndQuantize(modelPath: string, options: Pick<GenerateD
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
   });
   return { modelBytes, sha256, graph, k, quantized, calibration };
+}
+
+/**
+ * resolveFixedLayers on the part of the model before an unsupported node (`cut`): a split past that
+ * node names it (it would lie inside the fixed part), instead of saying the layer or node does not exist.
+ */
+function resolveFixedLayersBefore(graph: LayerGraph, spec: string, cut: UnsupportedNode | null, whole: OnnxModel): number {
+  if (cut === null) return resolveFixedLayers(graph, spec);
+  const n = graph.layers.length;
+  const inside = (): Error => badInput(`${cut.message}. It lies inside the fixed part asked for (--fixed-layers ${spec}): the fixed part can hold layers 0..${n - 1}, the ones before it (--fixed-layers ${n} at most)`);
+  const trimmed = spec.trim();
+  if (/^\d+$/.test(trimmed) && Number(trimmed) > n) throw inside();
+  if (!/^\d+$/.test(trimmed) && !graph.layers.some((l) => l.nodes.includes(trimmed) || l.name === trimmed) && (whole.proto.graph?.node ?? []).some((node) => node.name === trimmed)) throw inside();
+  return resolveFixedLayers(graph, spec);
 }
 
 function readModel(modelPath: string): Buffer {
