@@ -6,6 +6,7 @@
  *   files.f             RTL compile order, paths relative to the folder
  *   tb/ffe_tb.v         plain Verilog testbench (Icarus, or `verilator --binary --timing`)
  *   tb/fixynn_ffe_taps.v verification wrapper: the top plus per-layer tap ports (the top itself has none)
+ *   tb/sim.f, tb/stim.hex, tb/expected.hex   a standalone run of the testbench (its header: the command)
  *   tb/ffe_harness.cpp  Verilator C++ harness around the same testbench
  *   model.onnx          a copy of the source model
  *   integer-model.json  the integer model's parameters (the fixed part's QuantizedGraph; parseQuantizedGraph)
@@ -25,8 +26,9 @@ import type { BiasCorrection } from '../calibrate/quantize-model.js';
 import type { CalibrationMethod } from '../quant/calibrate.js';
 import { inputRangeWarning } from '../quant/input-range.js';
 import { NOTHING_FIXED_REASON, resolveFixedLayers } from '../graph/split.js';
-import { importDecoded } from '../import/index.js';
-import { decodeOnnx } from '../onnx/decode.js';
+import { importDecoded, supportedPrefix } from '../import/index.js';
+import { decodeOnnx, describeNode, type OnnxModel, type UnsupportedNode } from '../onnx/decode.js';
+import type { LayerGraph } from '../graph/ir.js';
 import { quantizeModel } from '../calibrate/quantize-model.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
@@ -36,7 +38,8 @@ import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
-import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
+import { FILE_LIST, renderFileList, renderSimFileList, renderTestbench, type StandaloneRun, TB_EXPECTED, TB_FILE_LIST, TB_HARNESS, TB_STIMULUS, TB_VERILOG } from './testbench.js';
+import { standaloneFiles } from './stimulus.js';
 
 export const MODEL_COPY = 'model.onnx';
 export const INTEGER_MODEL = 'integer-model.json';
@@ -80,10 +83,13 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   assertReplaceable(options.out, MANIFEST);
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+  // The fixed part needs only its own layers: an unsupported operator after the split does not block it.
+  const whole = decodeOnnx(modelBytes, path.basename(modelPath), { keepUnsupported: true });
+  const { model: onnx, cut } = supportedPrefix(whole);
   const graph = importDecoded(onnx);
-  const k = resolveFixedLayers(graph, options.fixedLayers);
+  const k = resolveFixedLayersBefore(graph, options.fixedLayers, cut, whole);
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
+  if (cut !== null) options.onProgress?.(`note: the model continues with ${describeNode(cut)}, which fixynn does not support; the fixed part (layers 0..${k - 1}) lies before it`);
   const pixels = options.preprocess ?? {};
   const preprocess = resolvePreprocessing(graph.input.shape[0], pixels, '--scale/--mean/--std');
   const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib, { ...pixels, ...(options.calibCount !== undefined ? { count: options.calibCount } : {}) });
@@ -113,8 +119,10 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ });
-  const manifest = describeDesign(design, fixed, files, {
+  // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
+  const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
+  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ }, standalone);
+  const manifest = describeDesign(design, fixed, files, standalone, {
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
   });
   files.set(MANIFEST, serializeManifest(manifest));
@@ -140,6 +148,20 @@ export async function loadAndQuantize(modelPath: string, options: Pick<GenerateD
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
   });
   return { modelBytes, sha256, graph, k, quantized, calibration };
+}
+
+/**
+ * resolveFixedLayers on the part of the model before an unsupported node (`cut`): a split past that
+ * node names it (it would lie inside the fixed part), instead of saying the layer or node does not exist.
+ */
+function resolveFixedLayersBefore(graph: LayerGraph, spec: string, cut: UnsupportedNode | null, whole: OnnxModel): number {
+  if (cut === null) return resolveFixedLayers(graph, spec);
+  const n = graph.layers.length;
+  const inside = (): Error => badInput(`${cut.message}. It lies inside the fixed part asked for (--fixed-layers ${spec}): the fixed part can hold layers 0..${n - 1}, the ones before it (--fixed-layers ${n} at most)`);
+  const trimmed = spec.trim();
+  if (/^\d+$/.test(trimmed) && Number(trimmed) > n) throw inside();
+  if (!/^\d+$/.test(trimmed) && !graph.layers.some((l) => l.nodes.includes(trimmed) || l.name === trimmed) && (whole.proto.graph?.node ?? []).some((node) => node.name === trimmed)) throw inside();
+  return resolveFixedLayers(graph, spec);
 }
 
 function readModel(modelPath: string): Buffer {
@@ -176,13 +198,16 @@ function checkDesignAgainstGraph(design: CoreDesign, fixed: QuantizedGraph): voi
   });
 }
 
-function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean>; clockMhz: number }): Map<string, string | Uint8Array> {
+function designFiles(design: CoreDesign, fixed: QuantizedGraph, modelBytes: Buffer, h: { modelFile: string; sha256: string; headerOptions: Record<string, string | number | boolean>; clockMhz: number }, standalone: StandaloneRun & { stim: string; expected: string }): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const rtl = design.files.map((f) => `rtl/${f.name}`);
   design.files.forEach((f, i) => files.set(rtl[i] as string, f.text));
   if (new Set(rtl).size !== rtl.length) throw new Error('internal: the FFE core returned two files with one name');
-  const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions });
+  const tb = renderTestbench(design, { modelFile: h.modelFile, modelSha256: h.sha256, options: h.headerOptions }, standalone);
   files.set(FILE_LIST, renderFileList(rtl));
+  files.set(TB_FILE_LIST, renderSimFileList(rtl, tb));
+  files.set(TB_STIMULUS, standalone.stim);
+  files.set(TB_EXPECTED, standalone.expected);
   files.set(TB_VERILOG, tb.verilog);
   files.set(tb.wrapper.file, tb.wrapper.verilog);
   files.set(TB_HARNESS, tb.harness);
@@ -206,7 +231,7 @@ interface DescribeContext {
   readonly preprocess: { scale: number; mean: number[]; std: number[] };
 }
 
-function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: ReadonlyMap<string, string | Uint8Array>, standalone: StandaloneRun, ctx: DescribeContext): Manifest {
   const hashes: Record<string, string> = {};
   for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
   const ffe = ffePart(design, fixed, ctx);
@@ -228,14 +253,17 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
     cost: design.cost,
     rtl: design.files.map((f) => `rtl/${f.name}`),
     fileList: FILE_LIST,
-    testbench: testbenchSection(design),
+    testbench: testbenchSection(design, standalone),
     files: hashes,
   };
 }
 
-function testbenchSection(design: CoreDesign): Manifest['testbench'] {
-  const tb = renderTestbench(design, {});
-  return { module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] } };
+function testbenchSection(design: CoreDesign, standalone: StandaloneRun): Manifest['testbench'] {
+  const tb = renderTestbench(design, {}, standalone);
+  return {
+    module: tb.module, verilog: TB_VERILOG, harness: TB_HARNESS, wrapper: { module: tb.wrapper.module, verilog: tb.wrapper.file, ports: [...tb.wrapper.ports] },
+    standalone: { fileList: TB_FILE_LIST, stimulus: TB_STIMULUS, expected: TB_EXPECTED, frames: standalone.frames, source: standalone.source },
+  };
 }
 
 /** The fixed part's section of the manifest. */

@@ -162,6 +162,8 @@ const manifestSchema = z.object({
   testbench: z.object({
     module: z.string(), verilog: z.string(), harness: z.string().optional(),
     wrapper: z.object({ module: z.string(), verilog: z.string(), ports: z.array(port).min(1) }).strict().optional(),
+    /** A run without fixynn (version 4): file list, stimulus and expected output in tb/, the frames and their source. */
+    standalone: z.object({ fileList: z.string(), stimulus: z.string(), expected: z.string(), frames: int.positive(), source: z.string() }).strict().optional(),
   }).strict(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
 }).strict();

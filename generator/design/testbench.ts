@@ -4,6 +4,7 @@
  * model reaches a testbench unescaped).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Handlebars from 'handlebars';
 import { isLegalIdentifier, MAX_IDENTIFIER_LENGTH, NameScope, renderHeader, type HeaderInfo } from '../emit/index.js';
 import { beatWidth, packingOf, type Stream } from '../contract/stream.js';
@@ -17,6 +18,16 @@ export function wrapperFile(module: string): string {
 }
 export const TB_HARNESS = 'tb/ffe_harness.cpp';
 export const FILE_LIST = 'files.f';
+/** The standalone run's files in tb/: the simulation file list (paths relative to tb/), the stimulus and the expected output. */
+export const TB_FILE_LIST = 'tb/sim.f';
+export const TB_STIMULUS = 'tb/stim.hex';
+export const TB_EXPECTED = 'tb/expected.hex';
+
+/** What generate put in tb/ for a standalone run (stimulus.ts standaloneFiles). */
+export interface StandaloneRun {
+  readonly frames: number;
+  readonly source: string;
+}
 
 function template(name: string): HandlebarsTemplateDelegate {
   return Handlebars.compile(readFileSync(new URL(`../../templates/${name}`, import.meta.url), 'utf8'), { noEscape: true, strict: true });
@@ -73,7 +84,7 @@ function renderWrapper(design: CoreDesign, wrapper: string, headerText: string):
   });
 }
 
-export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testbench {
+export function renderTestbench(design: CoreDesign, header: HeaderInfo, standalone: StandaloneRun): Testbench {
   assertLegalNames(design);
   const { tb, wrapper } = testbenchNames(design);
   const headerText = renderHeader(header).trimEnd();
@@ -83,6 +94,11 @@ export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testben
     top: design.top,
     wrapper,
     wrapperFile: wrapperFile(wrapper),
+    frames: standalone.frames,
+    source: standalone.source.replace(/[^\x20-\x7e]/g, '?'),
+    stimFile: path.basename(TB_STIMULUS),
+    expectedFile: path.basename(TB_EXPECTED),
+    fileList: path.basename(TB_FILE_LIST),
     inWidth: beatWidth(design.input),
     outWidth: beatWidth(design.output),
     inHeight: design.input.height,
@@ -98,6 +114,12 @@ export function renderTestbench(design: CoreDesign, header: HeaderInfo): Testben
 /** files.f: the RTL in compile order, one path per line relative to the design folder. */
 export function renderFileList(rtlPaths: readonly string[]): string {
   return fileListTemplate({ files: rtlPaths });
+}
+
+/** tb/sim.f: everything the testbench needs, relative to tb/ (the RTL, the wrapper, the testbench). */
+export function renderSimFileList(rtlPaths: readonly string[], tb: Testbench): string {
+  const fromTb = (p: string): string => path.posix.relative(path.posix.dirname(TB_FILE_LIST), p);
+  return fileListTemplate({ files: [...rtlPaths, tb.wrapper.file, TB_VERILOG].map(fromTb) });
 }
 
 /** The FFE core promises legal names; a broken promise must fail here, not in a simulator. */

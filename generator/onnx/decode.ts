@@ -51,6 +51,26 @@ export interface OnnxModel {
   readonly valueInfo: readonly ValueInfo[];
   /** The protobuf itself, for ONNX Runtime (runtime.ts), which runs the model as written (never changed). */
   readonly proto: onnxProto.onnx.ModelProto;
+  /**
+   * Nodes of an operator fixynn does not support, kept out of `nodes` (only with `keepUnsupported`: a
+   * fixed part may end before them; import/index.ts supportedPrefix). Without it decoding refuses them.
+   */
+  readonly unsupported?: readonly UnsupportedNode[];
+}
+
+/** A node fixynn cannot import, and the message that refuses it. */
+export interface UnsupportedNode {
+  readonly name: string;
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly order: number;
+  readonly message: string;
+}
+
+export interface DecodeOptions {
+  /** Keep nodes of unsupported operators aside (`unsupported`) instead of refusing the model. */
+  readonly keepUnsupported?: boolean;
 }
 
 /** "node "conv1" (Conv)" or "unnamed node #3 (Conv)": how messages name a node. */
@@ -69,19 +89,26 @@ export function readOnnxFile(path: string): OnnxModel {
   return decodeOnnx(bytes, file);
 }
 
-export function decodeOnnx(bytes: Uint8Array, file: string): OnnxModel {
+export function decodeOnnx(bytes: Uint8Array, file: string, options: DecodeOptions = {}): OnnxModel {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const proto = decodeProto(bytes, file);
   const graph = proto.graph;
   if (!graph) throw badInput(`${file}: not an ONNX model (no graph); is the file truncated or of another format?`);
   const opset = readOpset(proto, file);
   const initializers = readInitializers(graph, file);
-  const nodes = (graph.node ?? []).map((n, order) => readNode(n, order, file, opset));
-  if (nodes.length === 0) throw badInput(`${file}: the graph has no nodes`);
+  const nodes: OnnxNode[] = [];
+  const unsupported: UnsupportedNode[] = [];
+  (graph.node ?? []).forEach((n, order) => {
+    const refusal = unsupportedOp(n, order, file);
+    if (refusal === undefined) nodes.push(readNode(n, order, file, opset));
+    else if (options.keepUnsupported === true) unsupported.push({ name: n.name ?? '', op: n.opType ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], order, message: refusal });
+    else throw badInput(refusal);
+  });
+  if (nodes.length + unsupported.length === 0) throw badInput(`${file}: the graph has no nodes`);
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => readValueInfo(v, file));
   const outputs = (graph.output ?? []).map((v) => readValueInfo(v, file));
   const valueInfo = (graph.valueInfo ?? []).map((v) => readValueInfo(v, file));
-  return { file, sha256, opset, nodes, initializers, inputs, outputs, valueInfo, proto };
+  return { file, sha256, opset, nodes, initializers, inputs, outputs, valueInfo, proto, ...(unsupported.length > 0 ? { unsupported } : {}) };
 }
 
 function decodeProto(bytes: Uint8Array, file: string): onnxProto.onnx.ModelProto {
@@ -126,14 +153,20 @@ function readValueInfo(v: onnxProto.onnx.IValueInfoProto, file: string): ValueIn
   return { name, elemType: tensorType?.elemType ?? 0, shape };
 }
 
+/** The refusal of a node whose operator fixynn does not support (another domain, or an op type outside ops.ts). */
+function unsupportedOp(n: onnxProto.onnx.INodeProto, order: number, file: string): string | undefined {
+  const opType = n.opType ?? '';
+  const where = `${file}: ${describeNode({ name: n.name ?? '', op: opType || '?', order })}`;
+  if (n.domain && n.domain !== 'ai.onnx') return `${where}: operator domain "${n.domain}" is not supported; supported ops (default domain): ${SUPPORTED_OPS_TEXT}`;
+  if (!isSupportedOp(opType)) return `${where}: unsupported op type "${opType}"; supported ops: ${SUPPORTED_OPS_TEXT}`;
+  return undefined;
+}
+
 function readNode(n: onnxProto.onnx.INodeProto, order: number, file: string, opset: number): OnnxNode {
   const name = n.name ?? '';
   const opType = n.opType ?? '';
   const where = `${file}: ${describeNode({ name, op: opType || '?', order })}`;
-  if (n.domain && n.domain !== 'ai.onnx') {
-    throw badInput(`${where}: operator domain "${n.domain}" is not supported; supported ops (default domain): ${SUPPORTED_OPS_TEXT}`);
-  }
-  if (!isSupportedOp(opType)) throw badInput(`${where}: unsupported op type "${opType}"; supported ops: ${SUPPORTED_OPS_TEXT}`);
+  if (!isSupportedOp(opType)) throw new Error(`internal: ${where} reached readNode`);
   const inputs = [...(n.input ?? [])];
   const outputs = [...(n.output ?? [])];
   while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();

@@ -90,7 +90,8 @@ function freeBatch(info: onnxProto.onnx.IValueInfoProto): onnxProto.onnx.IValueI
 
 /** An output for each tensor not already one, typed from its producer (QuantizeLinear: its zero point's type). */
 function addedOutputs(model: OnnxModel, tensors: readonly string[]): onnxProto.onnx.IValueInfoProto[] {
-  const existing = new Set(model.outputs.map((o) => o.name));
+  // The proto's own outputs (model.outputs may be a prefix's: import/index.ts supportedPrefix).
+  const existing = new Set((model.proto.graph?.output ?? []).map((o) => o.name ?? ''));
   const inputs = new Set(model.inputs.map((i) => i.name));
   const producers = new Map(model.nodes.flatMap((node) => node.outputs.map((o) => [o, node] as const)));
   const added: onnxProto.onnx.IValueInfoProto[] = [];

@@ -18,6 +18,8 @@ import { tidyVersionLine } from '../../verify/sim/tools.js';
 import { HOSTILE_NAMES, pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
 import { quietly } from '../helpers/quietly.js';
+import { OnnxBuilder } from '../helpers/onnx-builder.js';
+import { FULL } from '../helpers/env.js';
 
 let work: string;
 let model: string;
@@ -238,12 +240,16 @@ describe('verify (stand-in core)', () => {
     expect(String(s.firstMismatch?.actual)).toMatch(/only \d+ of 1568 beats.*gave up after 500 cycles \(limit 500\)/);
   });
 
+  // In Icarus: the report is the simulator-independent comparison (verify/ffe/compare.ts); a Verilator
+  // build of the buggy design took about 10 s of npm test (under FIXYNN_FULL it runs in both).
   it('names the first layer, pixel and channel that differ, and exits 1', async () => {
-    const s = await verifyDesign(buggy, { simulator: 'verilator', images: 2 });
-    expect(s.mismatches).toBeGreaterThan(0);
-    expect(s.firstMismatch).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
-    expect(typeof s.firstMismatch?.expected).toBe('number');
-    expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1']))).toBe(1);
+    for (const simulator of FULL ? (['icarus', 'verilator'] as const) : (['icarus'] as const)) {
+      const s = await verifyDesign(buggy, { simulator, images: 2 });
+      expect(s.mismatches, simulator).toBeGreaterThan(0);
+      expect(s.firstMismatch, simulator).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
+      expect(typeof s.firstMismatch?.expected, simulator).toBe('number');
+    }
+    expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1', '--sim', 'icarus']))).toBe(1);
   });
 
   it('says that a simulator build is still going while it runs', async () => {
@@ -272,4 +278,46 @@ describe('verify (stand-in core)', () => {
     writeFileSync(path.join(edited, rtl), `${readFileSync(path.join(edited, rtl), 'utf8')}\n// edited\n`);
     expect(() => readDesign(edited)).toThrow(/changed after generation/);
   });
+});
+
+/** conv -> relu -> global pool -> flatten -> gemm -> Sigmoid: three layers, then an operator fixynn lacks. */
+function sigmoidHeadModel(file: string): string {
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('x', [1, 1, 28, 28]);
+  const w = b.initializer('w', Float32Array.from({ length: 4 * 9 }, (_, i) => (((i * 7) % 11) - 5) / 10), [4, 1, 3, 3]);
+  const c = b.node('Conv', ['x', w], ['c'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv0');
+  const r = b.node('Relu', [c], ['r'], {}, 'relu0');
+  const g = b.node('GlobalAveragePool', [r], ['g'], {}, 'gap');
+  const f = b.node('Flatten', [g], ['f'], {}, 'flat');
+  const fw = b.initializer('fw', Float32Array.from({ length: 3 * 4 }, (_, i) => (((i * 5) % 7) - 3) / 5), [3, 4]);
+  const fc = b.node('Gemm', [f, fw], ['fc'], { transB: 1 }, 'fc');
+  b.output(b.node('Sigmoid', [fc], ['y'], {}, 'sig'), [1, 3]);
+  return b.save(file);
+}
+
+describe('an operator fixynn does not support after the split (a Sigmoid in the classifier)', () => {
+  it('does not block generate of the fixed part; it is named only when it would lie inside, or run on the accelerator', async () => {
+    const m = sigmoidHeadModel(path.join(work, 'sigmoid-head.onnx'));
+    // Every layer before the Sigmoid fixed: generated, and bit-exact in Icarus.
+    const out = path.join(work, 'sigmoid-k3');
+    const ok = await run(['generate', m, '--fixed-layers', '3', '--out', out]);
+    expect(ok).toEqual({ code: 0, stderr: expect.stringContaining('note: the model continues with node "sig" (Sigmoid), which fixynn does not support; the fixed part (layers 0..2) lies before it') });
+    expect(partOf(readDesign(out).manifest, 'ffe').fixedLayerCount).toBe(3);
+    expect((await verifyDesign(out, { simulator: 'icarus', images: 1 })).mismatches).toBe(0);
+    expect((await run(['generate', m, '--fixed-layers', 'relu0', '--out', path.join(work, 'sigmoid-k1')])).code).toBe(0);
+    // Past it (by number or by naming it): one message naming the node, nothing written.
+    for (const k of ['4', 'sig']) {
+      const dir = path.join(work, `sigmoid-${k}`);
+      const r = await run(['generate', m, '--fixed-layers', k, '--out', dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^fixynn: sigmoid-head\\.onnx: node "sig" \\(Sigmoid\\): unsupported op type "Sigmoid"; supported ops: .*It lies inside the fixed part asked for \\(--fixed-layers ${k}\\).*--fixed-layers 3 at most\\)\\n$`));
+      expect(existsSync(dir)).toBe(false);
+    }
+    // A name that is in no node stays the ordinary message.
+    expect((await run(['generate', m, '--fixed-layers', 'nope', '--out', path.join(work, 'sigmoid-nope')])).stderr).toMatch(/no layer of sigmoid-head\.onnx contains a node named "nope"/);
+    // The accelerator would run it: refused, naming it.
+    const accel = await run(['generate', m, '--fixed-layers', '0', '--accel', '8x8', '--out', path.join(work, 'sigmoid-accel')]);
+    expect(accel.code).toBe(2);
+    expect(accel.stderr).toMatch(/node "sig" \(Sigmoid\): unsupported op type "Sigmoid"/);
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 /** The manifest reader's rejections, and the stream packing the testbench and the comparison share. */
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -7,13 +7,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { parseManifest, serializeManifest } from '../../generator/design/manifest.js';
 import { readDesign } from '../../generator/design/read-design.js';
-import { packFrame, unpackBeat } from '../../verify/ffe/stream.js';
+import { packFrame, unpackBeat } from '../../generator/contract/beats.js';
 import { pointwiseModel } from './pointwise-model.js';
 import { standInFfe } from './stand-in-ffe.js';
 import { checkManifestPorts } from '../helpers/verilog-ports.js';
 import { quietly } from '../helpers/quietly.js';
+import { runTool } from '../../verify/sim/index.js';
 
 const EXAMPLE = path.resolve('examples/mnist-mobilenet/model.onnx');
+let real: string | undefined;
+/** The example at K = 3 with the real core (a fused depthwise + pointwise unit), generated once. */
+async function realDesign(): Promise<string> {
+  if (real === undefined) {
+    const dir = path.join(work, 'real');
+    await quietly(() => runGenerate(EXAMPLE, { fixedLayers: '3', out: dir }));
+    real = dir;
+  }
+  return real;
+}
 
 let work: string;
 let design: string;
@@ -71,8 +82,7 @@ describe('manifest', () => {
   });
 
   it('the real core: the top, every layer module (a fused unit with its inner tap too) and the wrapper; the top documents its ports', async () => {
-    const real = path.join(work, 'real');
-    await quietly(() => runGenerate(EXAMPLE, { fixedLayers: '3', out: real }));
+    const real = await realDesign();
     const checked = checkManifestPorts(real);
     expect(checked).toEqual(expect.arrayContaining(['fixynn_ffe', 'fixynn_ffe_l0_conv', 'fixynn_ffe_l1_dwpw', 'fixynn_ffe_taps']));
     const { manifest } = readDesign(real);
@@ -83,6 +93,21 @@ describe('manifest', () => {
     // The comment block above the top: the stream format, the packing of tdata, tuser/tlast, every port.
     for (const words of ['AXI4-Stream', 'tuser = first pixel of a frame', 'tlast = last pixel of each row', 'channel c in bits [c*8+7:c*8]', 'frame_error (output): sticky']) expect(block).toContain(words);
     for (const p of manifest.top.ports) expect(block).toContain(`//   ${p.name}`);
+  }, 120_000);
+
+  it('the testbench folder runs on its own: the command its header gives, in a copy of the folder, without fixynn', async () => {
+    const copy = path.join(work, 'copy');
+    cpSync(await realDesign(), copy, { recursive: true });
+    const tb = readFileSync(path.join(copy, 'tb/ffe_tb.v'), 'utf8');
+    const command = /^\/\/ {3}with Icarus: +(iverilog .*)$/m.exec(tb)?.[1];
+    expect(command).toMatch(/diff out\.hex expected\.hex/);
+    const r = await runTool('bash', ['-c', command!], { cwd: path.join(copy, 'tb') });
+    expect(r.stdout + r.stderr).toContain('bit-exact');
+    expect(r.exitCode).toBe(0);
+    const { manifest } = readDesign(copy);
+    expect(manifest.testbench.standalone).toMatchObject({ stimulus: 'tb/stim.hex', expected: 'tb/expected.hex', frames: 2 });
+    // Two frames of the 16x14x14 output went through, as the header promises.
+    expect(readFileSync(path.join(copy, 'tb/out.hex'), 'utf8').trim().split('\n')).toHaveLength(2 * 14 * 14);
   }, 120_000);
 
   it('notices a missing file of the design', () => {

@@ -81,7 +81,7 @@ describe('small fixed networks in Verilator and Icarus', () => {
       expect(await lint(emitted.files, emitted.top), n.label).toEqual([]);
     }
     const core = ffeCore(nets.find((n) => n.label === 'residual')!.graph, 5, { arith: 'shared', pipeline: 0, rawInput: false, header: {} });
-    const { wrapper } = renderTestbench(core, {});
+    const { wrapper } = renderTestbench(core, {}, { frames: 1, source: 'none' });
     expect(wrapper.ports.some((p) => p.name.endsWith('_inner_data'))).toBe(true);
     expect(await lint([...core.files, { name: `${wrapper.module}.v`, text: wrapper.verilog }], wrapper.module)).toEqual([]);
   }, 300_000);

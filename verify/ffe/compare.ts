@@ -4,7 +4,7 @@
  * difference is named by frame, layer, pixel (row, column) and channel, with both values.
  */
 import type { Stream } from '../../generator/contract/stream.js';
-import { unpackBeat } from './stream.js';
+import { unpackBeat } from '../../generator/contract/beats.js';
 
 export interface Mismatch {
   /** Index of the frame among those streamed (0-based, over the whole verification). */

@@ -5,8 +5,8 @@
  * model) and as a whole (the top's output stream, data and flags, against the last part's expected
  * output). A new part kind adds its case to checkPart.
  */
-import { badInput } from '../../generator/common/errors.js';
-import { DEFAULT_SCALE, loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
+import type { LoadInputsOptions } from '../../generator/data/index.js';
+import { rawPixelsOf, stimulusImages, stimulusOf } from '../../generator/design/stimulus.js';
 import { inputRangeWarning } from '../../generator/quant/input-range.js';
 import { partOf, type FfePart, type Part } from '../../generator/design/manifest.js';
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
@@ -68,22 +68,11 @@ export interface VerifySummary {
   readonly simulationSeconds: number;
 }
 
-/**
- * The flags given, else what generate recorded. The recorded default (pixel / 255) is left to loadInputs,
- * which refuses any preprocessing for sources that are already floats (the bundled digits, a float .npy).
- */
-function preprocessingOf(ffe: FfePart, options: VerifyOptions): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
-  if (options.preprocess && Object.keys(options.preprocess).length > 0) return options.preprocess;
-  const recorded = ffe.options.preprocess;
-  const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((m) => m === 0) && recorded.std.every((v) => v === 1);
-  return isDefault ? {} : recorded;
-}
-
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const design = readDesign(dir);
   const { manifest } = design;
   const ffe = partOf(manifest, 'ffe', design.dir);
-  const data = loadInputs(options.data, ffe.quantization.input.shape, { count: options.images, ...preprocessingOf(ffe, options) });
+  const data = stimulusImages(ffe, options.data, options.images, options.preprocess);
   if (data.images.length < options.images) options.onProgress?.(`note: ${options.images} images asked for, ${data.source} gives ${data.images.length}`);
   const warning = inputRangeWarning(ffe.quantization, data.images, data.source);
   if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
@@ -128,39 +117,6 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     buildSeconds: build.buildSeconds,
     simulationSeconds: (performance.now() - simStart) / 1000,
   };
-}
-
-interface FrameStimulus {
-  /** The q values the RTL's input stream carries ([C, H, W]). */
-  readonly stimulus: Int32Array;
-  /** Each fixed layer's integer-model output (the `ffe` part's layers, in order). */
-  readonly expected: Int32Array[];
-}
-
-/**
- * What goes into the RTL and what must come out. With --raw-input the chip takes the 8-bit pixels as the
- * camera delivers them, and the manifest's graph is the core's raw-input form whose input tensor holds
- * exactly those pixels (generator/ffe/raw-input.ts), so the integer model runs on them directly.
- */
-function stimulusOf(ffe: FfePart, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
-  return images.map((image, i) => {
-    const stimulus = ffe.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image);
-    const activations = model.run(stimulus);
-    const expected = ffe.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
-    return { stimulus, expected };
-  });
-}
-
-/**
- * The 8-bit pixels a --raw-input design takes. Image files and uint8 .npy carry them; the bundled MNIST
- * digits are floats in [0, 1] (rounded to 3 decimals in the package), so their pixels are round(255 x):
- * the RTL and the integer model see the same pixels either way, which is what verification needs.
- */
-function rawPixelsOf(images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, source: string): Uint8Array[] {
-  if (raw !== undefined) return [...raw];
-  const inUnitRange = images.every((image) => image.every((x) => x >= 0 && x <= 1));
-  if (!inUnitRange) throw badInput(`this design takes raw 8-bit pixels (--raw-input), and ${source} holds preprocessed floats outside [0, 1]: pass images or a uint8 .npy with --data`);
-  return images.map((image) => Uint8Array.from(image, (x) => Math.round(x * 255)));
 }
 
 interface RunCheck {

@@ -8,7 +8,7 @@ import { checkFailed } from '../../generator/common/errors.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import { runTool } from '../sim/index.js';
 import { runFolder, type FfeBuild } from './build.js';
-import { packFrame } from './stream.js';
+import { packFrame } from '../../generator/contract/beats.js';
 
 export interface Stalls {
   /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */

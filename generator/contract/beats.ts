@@ -3,7 +3,7 @@
  * pixel in one beat, channel 0 in the least significant bits, each `bits` wide, two's complement when
  * signed (generator/contract/stream.ts).
  */
-import type { Stream } from '../../generator/contract/stream.js';
+import type { Stream } from './stream.js';
 
 /** One hex line per pixel, in raster order, of a [C, H, W] tensor of q values. */
 export function packFrame(values: Int32Array, format: Stream): string[] {
