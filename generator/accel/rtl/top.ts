@@ -12,6 +12,8 @@ import { packChannels, unpackChannels } from '../../ffe/stream.js';
 import { elementBytes, rowBytes } from '../config.js';
 import { type OpName, WORD_BITS } from '../isa.js';
 import { checkedAddress, loopCounter, max } from './build-helpers.js';
+import { buildControlPort } from './axi-lite-regs.js';
+import { AXI_ADDR_BITS, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
 import { type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
 import { QUEUE_CODE, decodeWord } from './decoder.js';
 import { DW_LATENCY, DW_MODE, buildDepthwiseEngine, dwInputType, dwMaxPad, dwOutputBits } from './depthwise.js';
@@ -50,11 +52,15 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const rst = m.input('rst', u(1));
 
   // ==== host port and status ==========================================================================
-  const hostWe = m.input('host_we', u(1));
-  const hostAddr = m.input('host_addr', u(32));
-  const hostWdata = m.input('host_wdata', u(32));
-  const start = m.input('start', u(1));
-  const progLen = m.input('prog_len', interval(0, c.imemWords));
+  // memory 'onchip': the simple host port of issue 11; 'axi': the AXI4-Lite register block
+  // (axi-lite-regs.ts), whose program window drives the same program RAM write port.
+  const axi = c.memory === 'axi';
+  const ctl = axi ? buildControlPort(m, c, rst) : undefined;
+  const hostWe = ctl?.hostWe ?? m.input('host_we', u(1));
+  const hostAddr = ctl?.hostAddr ?? m.input('host_addr', u(32));
+  const hostWdata = ctl?.hostWdata ?? m.input('host_wdata', u(32));
+  const start = ctl?.start ?? m.input('start', u(1));
+  const progLen = ctl?.progLen ?? m.input('prog_len', interval(0, c.imemWords));
   const running = m.reg('status_running', u(1), { reset: rst });
   const done = m.reg('status_done', u(1), { reset: rst });
   const error = m.reg('status_error', u(1), { reset: rst });
@@ -158,12 +164,12 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const qp = m.memory('qp', { depth: c.qpRows, type: u(N * 32) });
   const acc = m.memory('acc', { depth: c.accRows, type: u(N * c.accBits) });
 
-  // ==== MEM (banks of 32 bits; a beat is memPortBytes) ==================================================
+  // ==== MEM (banks of 32 bits; a beat is memPortBytes) or the AXI4 master's ports =========================
   const K = c.memPortBytes / 4;
   const memWords = c.memBytes / c.memPortBytes;
-  const hostMemWord = checkedAddress(hostAddr.shr(Math.log2(c.memPortBytes)), memWords);
-  const hostBank = K === 1 ? constant(0) : hostAddr.slice(Math.log2(c.memPortBytes) - 1, 2);
-  const memBanks = Array.from({ length: K }, (_, k) => m.memory(`mem_b${k}`, { depth: memWords, type: u(32) }));
+  const beatBits = c.memPortBytes * 8;
+  const memBanks = axi ? [] : Array.from({ length: K }, (_, k) => m.memory(`mem_b${k}`, { depth: memWords, type: u(32) }));
+  const bus = axi ? axiMasterPorts(m, beatBits) : undefined;
 
   // ==== LD unit ===========================================================================================
   const ldBusy = m.reg('ld_busy', u(1), { reset: clear });
@@ -182,7 +188,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldStall = m.wire('ld_stall', u(1));
   const ldFault = m.wire('ld_fault', u(1));
   const ldIssuing = m.reg('ld_issuing', u(1), { reset: clear });
-  const ldGo = ldIssuing.and(ldStall.not());
+  // With AXI, a beat moves when its read data is there (RREADY = issuing and not stalled).
+  const ldGo = bus === undefined ? ldIssuing.and(ldStall.not()) : ldIssuing.and(ldStall.not()).and(bus.rvalid);
   const ldBeat = loopCounter(m, 'ld_beat', ldBeats, ldGo, ldBegin, clear);
   const ldX = loopCounter(m, 'ld_x', ldF('xSize'), ldGo.and(ldBeat.last), ldBegin, clear);
   const ldY = loopCounter(m, 'ld_y', ldF('ySize'), ldGo.and(ldBeat.last).and(ldX.last), ldBegin, clear);
@@ -198,8 +205,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldDataLastOfRow = m.reg('ld_data_row_end', u(1), { enable: ldStall.not() }).next(ldBeat.last);
   const ldDataLast = m.reg('ld_data_last', u(1), { reset: clear, enable: ldStall.not() }).next(ldGo.and(ldLastBeat));
   const ldDataRow = m.reg('ld_data_row', ldRow.range, { enable: ldStall.not() }).next(ldRow);
-  const ldMemRead = memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldStall.not() }));
-  const ldBeatData = concat(...[...ldMemRead].reverse());
+  const ldBeatData = bus === undefined
+    ? concat(...memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldStall.not() })).reverse())
+    : m.reg('ld_rdata', u(beatBits), { enable: ldStall.not() }).next(bus.rdata);
   const maxBeats = Math.max(...MEMS.map((x) => rowBytes(c, x) / c.memPortBytes));
   const ldSlots = Array.from({ length: maxBeats }, (_, k) =>
     m.reg(`ld_slot${k}`, u(c.memPortBytes * 8), { enable: ldDataValid.and(ldDataBeat.eq(k)).and(ldStall.not()) }).next(ldBeatData),
@@ -225,7 +233,31 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldMisaligned = ldF('memAddr').slice(portShift - 1, 0).ne(0).or(ldF('memStride').slice(portShift - 1, 0).ne(0));
   const ldEmpty = ldF('xSize').eq(0).or(ldF('ySize').eq(0));
   const ldOutside = ldLastMemByte.gt(c.memBytes).or(ldLastRow.gt(ldDepth));
-  ldFault.drive(ldFirst.and(ldMisaligned.or(ldOutside).or(ldEmpty)));
+  const ldCheckFault = ldFirst.and(ldMisaligned.or(ldOutside).or(ldEmpty));
+  if (bus === undefined) ldFault.drive(ldCheckFault);
+  else {
+    // The block's bursts: lines of xSize rows (contiguous in MEM) at MEM_BASE + memAddr + y * memStride,
+    // requested from the clock after the checks passed; RREADY while the beats are wanted.
+    const rready = ldIssuing.and(ldStall.not());
+    const rfire = bus.rvalid.and(rready);
+    const seq = burstSequencer(m, 'ld_ar_bursts', c, {
+      reset: clear,
+      start: ldCheckFault.not().and(ldFirst),
+      base: ctl!.memBase.add(ldF('memAddr')).truncate(AXI_ADDR_BITS),
+      stride: ldF('memStride'),
+      lines: ldF('ySize'),
+      lineBeats: ldF('xSize').mul(ldBeats),
+      ready: bus.arready,
+      retire: rfire.and(bus.rlast),
+    });
+    m.output('m_axi_arvalid', seq.valid);
+    m.output('m_axi_araddr', seq.addr);
+    m.output('m_axi_arlen', seq.len);
+    outputConstantFields(m, 'ar', c.memPortBytes);
+    m.output('m_axi_rready', rready);
+    // A SLVERR/DECERR read response stops the machine like an address fault, at the LOAD's pc.
+    ldFault.drive(ldCheckFault.or(rfire.and(bus.rresp.ne(0))));
+  }
   const ldFaultCause = mux(ldMisaligned, FAULT.alignment, mux(ldEmpty, FAULT.geometry, FAULT.address));
   // Completion: a LOAD with its last row written; a NOP completes in its start clock.
   const ldDone = m.wire('ld_done', ldDataLast.and(ldStall.not()));
@@ -631,16 +663,22 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stReading = m.reg('st_reading', u(1), { reset: clear });
   const stWriting = m.reg('st_writing', u(1), { reset: clear });
   const stRowStepW = m.wire('st_row_step', u(1));
-  const stBeat = loopCounter(m, 'st_beat', stBeats, stWriting, stBegin, clear);
+  // With AXI, a beat moves when the W channel takes it, and only after its burst's AW went out.
+  const wPending = bus === undefined ? undefined : m.reg('st_w_pending', interval(0, c.axi.maxOutstanding), { reset: clear });
+  const wValid = wPending === undefined ? undefined : m.wire('st_wvalid', stWriting.and(wPending.ne(0)));
+  const wAccept = wValid === undefined ? undefined : m.wire('st_w_accept', wValid.and(bus!.wready));
+  const stAdvance = wAccept ?? stWriting;
+  const stBeat = loopCounter(m, 'st_beat', stBeats, stAdvance, stBegin, clear);
+  const stBeatEnd = wAccept === undefined ? stBeat.last : stBeat.last.and(wAccept);
   const stX = loopCounter(m, 'st_x', sf('xSize'), stRowStepW, stBegin, clear);
   const stY = loopCounter(m, 'st_y', sf('ySize'), stRowStepW.and(stX.last), stBegin, clear);
   const stRow = sf('sramAddr').add(stY.value.mul(sf('sramStride'))).add(stX.value);
   // A row is read when nothing is being written or in the last beat of the previous row.
-  const stRowStep = stReading.and(stWriting.not().or(stBeat.last));
+  const stRowStep = stReading.and(stWriting.not().or(stBeatEnd));
   stRowStepW.drive(stRowStep);
   const stLastRowRead = stRowStep.and(stX.last).and(stY.last);
   stReading.next(mux(stBegin, 1, mux(stLastRowRead, 0, stReading)));
-  stWriting.next(mux(stRowStep, 1, mux(stBeat.last, 0, stWriting)));
+  stWriting.next(mux(stRowStep, 1, mux(stBeatEnd, 0, stWriting)));
   const stActRead = act.read('act_st_q', { addr: checkedAddress(stRow, c.actRows).addr, enable: stRowStep });
   const stAccRead = acc.read('acc_st_q', { addr: checkedAddress(stRow, c.accRows).addr, enable: stRowStep });
   const stRowY = m.reg('st_row_y', stY.value.range, { enable: stRowStep }).next(stY.value);
@@ -649,7 +687,6 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   // The row as MEM bytes: ACT elements of elementBytes, ACC lanes sign-extended to 4 bytes.
   const actAsBytes = stActRead;
   const accAsBytes = concat(...unpackChannels(stAccRead, N, { bits: c.accBits, signed: true }).map((x) => x.resize(32, { wrap: true, signed: false })).reverse());
-  const beatBits = c.memPortBytes * 8;
   const beatOf = (bytes: Expr, width: number): Expr => {
     const beats = Math.max(1, (width / beatBits) | 0);
     return select(stBeat.value, Array.from({ length: beats }, (_, k) => bytes.slice(k * beatBits + beatBits - 1, k * beatBits)));
@@ -664,14 +701,60 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stMisaligned = sf('memAddr').slice(portShift - 1, 0).ne(0).or(sf('memStride').slice(portShift - 1, 0).ne(0));
   const stBadMem = sf('mem').ne(0).and(sf('mem').ne(3));
   const stOutside = stLastMemByte.gt(c.memBytes).or(stLastRowAddr.gt(mux(stFromAcc, c.accRows, c.actRows))).or(sf('xSize').eq(0)).or(sf('ySize').eq(0));
-  const stFault = m.wire('st_fault', stFirst.and(stMisaligned.or(stBadMem).or(stOutside)));
-  const stDone = m.wire('st_done', stWriting.and(stBeat.last).and(stLastRow));
+  const stCheckFault = stFirst.and(stMisaligned.or(stBadMem).or(stOutside));
+  const stBeatsDone = stWriting.and(stBeatEnd).and(stLastRow);
+  let stFaultNow = stCheckFault;
+  let stMemWait: Expr = constant(0);
+  let stDoneNow = stBeatsDone;
+  if (bus !== undefined) {
+    // AW bursts of the block from the clock after the checks passed; a second sequencer replays the
+    // same bursts on the W side to place WLAST. STORE completes once every write response arrived.
+    const wBeat = m.reg('st_w_beat', interval(0, 255), { reset: clear });
+    const wLen = m.wire('st_w_len', u(8));
+    const wLast = m.wire('st_wlast', wBeat.eq(wLen));
+    const wBurstEnd = wAccept!.and(wLast);
+    wBeat.next(mux(wAccept!, mux(wLast, 0, wBeat.add(1)), wBeat).assume(0, 255));
+    const bfire = bus.bvalid;
+    const block = {
+      reset: clear,
+      start: stCheckFault.not().and(stFirst),
+      base: ctl!.memBase.add(sf('memAddr')).truncate(AXI_ADDR_BITS),
+      stride: sf('memStride'),
+      lines: sf('ySize'),
+      lineBeats: sf('xSize').mul(stBeats),
+    };
+    const aw = burstSequencer(m, 'st_aw_bursts', c, { ...block, ready: bus.awready, retire: bfire });
+    const wSide = burstSequencer(m, 'st_w_bursts', c, { ...block, ready: wBurstEnd, retire: wBurstEnd });
+    wLen.drive(wSide.len);
+    const awFire = aw.valid.and(bus.awready);
+    wPending!.next(wPending!.add(awFire).sub(wBurstEnd).assume(0, c.axi.maxOutstanding));
+    m.output('m_axi_awvalid', aw.valid);
+    m.output('m_axi_awaddr', aw.addr);
+    m.output('m_axi_awlen', aw.len);
+    outputConstantFields(m, 'aw', c.memPortBytes);
+    m.output('m_axi_wvalid', wValid!);
+    m.output('m_axi_wdata', stBeatData);
+    m.output('m_axi_wstrb', fullStrobe(c.memPortBytes));
+    m.output('m_axi_wlast', wLast);
+    m.output('m_axi_bready', constant(1));
+    // After the last beat the STORE drains: done when no burst waits for its response.
+    const draining = m.reg('st_draining', u(1), { reset: clear });
+    stDoneNow = draining.and(aw.idle);
+    draining.next(mux(stBeatsDone, 1, mux(stDoneNow, 0, draining)));
+    stFaultNow = stCheckFault.or(bfire.and(bus.bresp.ne(0)));
+    stMemWait = stWriting.and(wAccept!.not()).or(draining);
+  }
+  const stFault = m.wire('st_fault', stFaultNow);
+  const stDone = m.wire('st_done', stDoneNow);
   const stInstant = st.startNow.and(st.d.is.store.not());
   stBusy.next(mux(st.startNow.and(st.d.is.store), 1, mux(stDone.or(stFault), 0, stBusy)));
   const stPushPrev = mux(stInstant, st.d.pushPrev, stDone.and(stD.pushPrev));
   const finishNow = stInstant.and(st.d.is.finish);
 
   // MEM banks: the ST unit's beats, or the host's words while the machine is idle.
+  if (!axi) {
+  const hostMemWord = checkedAddress(hostAddr.shr(Math.log2(c.memPortBytes)), memWords);
+  const hostBank = K === 1 ? constant(0) : hostAddr.slice(Math.log2(c.memPortBytes) - 1, 2);
   memBanks.forEach((bank, k) => {
     const hostHere = hostWe.and(hostProgram.not()).and(hostBank.eq(k)).and(hostMemWord.ok).and(running.not());
     bank.setWrite({
@@ -683,6 +766,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const hostReads = memBanks.map((bank, k) => bank.read(`mem_b${k}_host_q`, { addr: hostMemWord.addr }));
   const hostBankD = m.pipe('host_bank_d', hostBank);
   m.output('host_rdata', select(hostBankD, hostReads));
+  }
 
   // ==== tokens, faults, status ================================================================================
   tokenPop.l2e!.drive(ex.startNow.and(ex.d.popPrev));
@@ -724,6 +808,21 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   errorPc.next(mux(faultNow, faultPc, errorPc).assume(0, c.imemWords));
   errorCause.next(mux(faultNow, faultCause, errorCause).assume(0, 7));
 
+  // The AXI4-Lite block's status registers, interrupt and per-unit counters (busy: an instruction in
+  // the unit; stall: waiting for memory, or the head instruction waiting for a token).
+  ctl?.connect({
+    running, done, error, errorPc, errorCause, cycles,
+    doneEvent: finishNow.and(faultNow.not()),
+    errorEvent: faultNow,
+    counters: {
+      ldBusy,
+      ldStall: ldBusy.and(ldIssuing).and(ldGo.not()).or(qLd.valid.and(ldBusy.not()).and(ld.startNow.not())),
+      exBusy,
+      exStall: qEx.valid.and(exBusy.not()).and(ex.startNow.not()),
+      stBusy,
+      stStall: stBusy.and(stMemWait).or(qSt.valid.and(stBusy.not()).and(st.startNow.not())),
+    },
+  });
   m.output('busy', running);
   m.output('done', done);
   m.output('error', error);
