@@ -8,7 +8,7 @@ import type { CompiledProgram } from '../../generator/accel/compile.js';
 import { encode } from '../../generator/accel/isa.js';
 import { memWithInput, readOutput } from '../../generator/accel/run.js';
 import type { QuantTensor } from '../../generator/quant/ir.js';
-import { type AccelBuild, type AccelRunResult, runAccel } from './rtl-sim.js';
+import { type AccelBuild, type AccelRunResult, type MemoryModel, runAccel } from './rtl-sim.js';
 
 export interface RtlProgramRun {
   readonly run: AccelRunResult;
@@ -37,14 +37,14 @@ export async function runProgramOnRtl(
   compiled: CompiledProgram,
   inputs: readonly Int32Array[],
   outputTensor: QuantTensor,
-  options: { maxCycles?: number } = {},
+  options: { maxCycles?: number; memory?: MemoryModel } = {},
 ): Promise<RtlProgramRun[]> {
   const range = outputRange(compiled);
   const runs = await runAccel(
     build,
     compiled.program.map(encode),
     inputs.map((q) => memWithInput(compiled, q)),
-    { dumpAddr: range.addr, dumpBytes: range.bytes, events: true, ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }) },
+    { dumpAddr: range.addr, dumpBytes: range.bytes, events: true, ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }), ...(options.memory === undefined ? {} : { memory: options.memory }) },
   );
   return runs.map((run) => {
     const mem = new Uint8Array(compiled.config.memBytes);
