@@ -176,7 +176,7 @@ export function burstSequencer(
       maxLines: Number(conn.lines.range.max),
       maxLineBeats: Number(conn.lineBeats.range.max),
       maxStride: Number(conn.stride.range.max),
-    }, c.axi);
+    }, c.axi ?? DEFAULT_AXI);
     sequencerModules.set(m, child);
   }
   const inst = m.instance(name, child, {

@@ -17,9 +17,10 @@ export type MemoryKind = 'onchip' | 'axi';
 export interface RtlConfig extends AccelConfig {
   /** Largest kernel side of the depthwise engine's window (dwKernel(config)); a larger kernel faults. */
   readonly dwKernel: number;
-  readonly memory: MemoryKind;
-  /** The AXI4 master's burst and outstanding limits (used when memory is 'axi'). */
-  readonly axi: AxiParams;
+  /** Absent means 'onchip' (so an on-chip configuration, and a manifest holding it, is as before). */
+  readonly memory?: MemoryKind;
+  /** The AXI4 master's burst and outstanding limits (present with memory 'axi'). */
+  readonly axi?: AxiParams;
 }
 
 export interface RtlOptions {
@@ -34,7 +35,7 @@ export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfi
   // The shared configuration holds the engine's limits (the compiler refuses what exceeds them); options
   // only override them for unit tests of a lone engine.
   const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords,
-    memory: options.memory ?? 'onchip', axi: { ...DEFAULT_AXI, ...options.axi } };
+    ...(options.memory === 'axi' ? { memory: 'axi' as const, axi: { ...DEFAULT_AXI, ...options.axi } } : {}) };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
@@ -44,10 +45,12 @@ export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfi
   need(Number.isInteger(c.imemWords) && c.imemWords >= 2, `program memory ${c.imemWords} words: at least 2`);
   need((c.cols * Math.ceil(c.actBits / 8)) % c.memPortBytes === 0, `MEM port ${c.memPortBytes} bytes must divide an ACT row (${c.cols * Math.ceil(c.actBits / 8)} bytes)`);
   need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
-  need(c.memory === 'onchip' || c.memory === 'axi', `memory '${String(c.memory)}': 'onchip' or 'axi'`);
-  need(Number.isInteger(c.axi.maxBurst) && c.axi.maxBurst >= 1 && c.axi.maxBurst <= 256, `AXI burst of ${c.axi.maxBurst} beats: AXI4 INCR bursts have 1..256`);
-  need(Number.isInteger(c.axi.maxOutstanding) && c.axi.maxOutstanding >= 1 && c.axi.maxOutstanding <= 64, `${c.axi.maxOutstanding} outstanding AXI bursts: supported 1..64`);
-  need(c.memory === 'onchip' || c.imemWords <= 4096, `program memory ${c.imemWords} words: the AXI4-Lite program window holds at most 4096`);
+  need(options.memory === undefined || options.memory === 'onchip' || options.memory === 'axi', `memory '${String(options.memory)}': 'onchip' or 'axi'`);
+  if (c.axi !== undefined) {
+    need(Number.isInteger(c.axi.maxBurst) && c.axi.maxBurst >= 1 && c.axi.maxBurst <= 256, `AXI burst of ${c.axi.maxBurst} beats: AXI4 INCR bursts have 1..256`);
+    need(Number.isInteger(c.axi.maxOutstanding) && c.axi.maxOutstanding >= 1 && c.axi.maxOutstanding <= 64, `${c.axi.maxOutstanding} outstanding AXI bursts: supported 1..64`);
+    need(c.imemWords <= 4096, `program memory ${c.imemWords} words: the AXI4-Lite program window holds at most 4096`);
+  }
   need(c.memBytes % c.memPortBytes === 0, `MEM bytes ${c.memBytes} must be a multiple of the port (${c.memPortBytes})`);
   return c;
 }

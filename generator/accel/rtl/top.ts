@@ -13,7 +13,7 @@ import { elementBytes, rowBytes } from '../config.js';
 import { type OpName, WORD_BITS } from '../isa.js';
 import { checkedAddress, loopCounter, max } from './build-helpers.js';
 import { buildControlPort } from './axi-lite-regs.js';
-import { AXI_ADDR_BITS, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
+import { AXI_ADDR_BITS, DEFAULT_AXI, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
 import { type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
 import { QUEUE_CODE, decodeWord } from './decoder.js';
 import { DW_LATENCY, DW_MODE, buildDepthwiseEngine, dwInputType, dwMaxPad, dwOutputBits } from './depthwise.js';
@@ -170,6 +170,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const beatBits = c.memPortBytes * 8;
   const memBanks = axi ? [] : Array.from({ length: K }, (_, k) => m.memory(`mem_b${k}`, { depth: memWords, type: u(32) }));
   const bus = axi ? axiMasterPorts(m, beatBits) : undefined;
+  const axiLimits = c.axi ?? DEFAULT_AXI;
 
   // ==== LD unit ===========================================================================================
   const ldBusy = m.reg('ld_busy', u(1), { reset: clear });
@@ -664,7 +665,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stWriting = m.reg('st_writing', u(1), { reset: clear });
   const stRowStepW = m.wire('st_row_step', u(1));
   // With AXI, a beat moves when the W channel takes it, and only after its burst's AW went out.
-  const wPending = bus === undefined ? undefined : m.reg('st_w_pending', interval(0, c.axi.maxOutstanding), { reset: clear });
+  const wPending = bus === undefined ? undefined : m.reg('st_w_pending', interval(0, axiLimits.maxOutstanding), { reset: clear });
   const wValid = wPending === undefined ? undefined : m.wire('st_wvalid', stWriting.and(wPending.ne(0)));
   const wAccept = wValid === undefined ? undefined : m.wire('st_w_accept', wValid.and(bus!.wready));
   const stAdvance = wAccept ?? stWriting;
@@ -727,7 +728,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     const wSide = burstSequencer(m, 'st_w_bursts', c, { ...block, ready: wBurstEnd, retire: wBurstEnd });
     wLen.drive(wSide.len);
     const awFire = aw.valid.and(bus.awready);
-    wPending!.next(wPending!.add(awFire).sub(wBurstEnd).assume(0, c.axi.maxOutstanding));
+    wPending!.next(wPending!.add(awFire).sub(wBurstEnd).assume(0, axiLimits.maxOutstanding));
     m.output('m_axi_awvalid', aw.valid);
     m.output('m_axi_awaddr', aw.addr);
     m.output('m_axi_awlen', aw.len);
