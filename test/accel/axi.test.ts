@@ -5,8 +5,8 @@
  * Verilog is lint-clean and deterministic; whole programs through the AXI testbench with random latency,
  * bandwidth and stalls (seeded) are bit-exact with the ISA simulator and the integer model (the example
  * at K = 0 and random back ends), the AXI4-Lite registers report status, cycles, counters and a fault's pc.
- * npm test runs Icarus on one digit and one random back end; FIXYNN_FULL adds a Verilator build with
- * more digits, memory seeds and back ends.
+ * npm test runs two random back ends in Icarus; FIXYNN_FULL adds a Verilator build with the example at
+ * K = 0 on 8 digits under 3 memory seeds and 5 random back ends.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ import { IntegerModel } from '../../generator/golden/integer-model.js';
 import { Simulator } from '../../generator/hdl/index.js';
 import { importModel } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
-import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import type { QuantTensor } from '../../generator/quant/ir.js';
 import { axiVerificationConfig } from '../../verify/accel/configs.js';
 import { type AccelBuild, FAST_MEMORY, type MemoryModel, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
@@ -38,8 +38,10 @@ import { randomNetwork } from '../helpers/random-network.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
 
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
-const DIGITS = count('AXI_DIGITS', 8, 1);
-const RANDOM = count('AXI_RANDOM', 5, 1);
+const DIGITS = count('AXI_DIGITS', 8, 8);
+/** Random back ends: npm test in Icarus, test:full in Verilator. */
+const NPM_RANDOM = 2;
+const RANDOM = count('AXI_RANDOM', 5, 5);
 
 /** A hostile memory: random latency on top of a base, a narrow bus share, stalls on every handshake, MEM 64 bytes below a 4 KB page. */
 function randomMemory(seed: number): MemoryModel {
@@ -163,61 +165,65 @@ describe('the AXI4 protocol checker (Icarus, a scripted master)', () => {
   }, 120_000);
 });
 
-let graph: QuantizedGraph;
-let model: IntegerModel;
-let inputs: Int32Array[];
-let compiled: CompiledProgram;
-let rtl: RtlConfig;
-
-beforeAll(async () => {
-  graph = await quantizeModel(readOnnxFile(MODEL), importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
-  model = new IntegerModel(graph);
-  inputs = mnistTest().images.slice(0, DIGITS).map((img) => model.quantizeInput(img));
-  const cfg = axiVerificationConfig(graph, 8);
-  rtl = cfg.rtl;
-  compiled = compileProgram(graph, cfg.config);
-}, 120_000);
-
-function integerAnswer(q: Int32Array): { scores: Int32Array; cls: number } {
-  const last = graph.layers[graph.layers.length - 1]!;
-  const scores = finalAccumulators(graph, last, model.run(q).get(last.inputs[0]!)!);
-  return { scores, cls: chipAnswer(scores, last.requant.multiplier, last.requant.shift) };
+/** A random back end compiled for the 8x8 AXI configuration, with its integer model and inputs. */
+interface BackEnd {
+  readonly why: string;
+  readonly program: CompiledProgram;
+  readonly rtl: RtlConfig;
+  readonly inputs: Int32Array[];
+  readonly expected: Int32Array[];
+  readonly outT: QuantTensor;
 }
 
-/** Random back ends through one build with a random memory each, bit-exact with the ISA simulator and the integer model. */
-async function randomBackEnds(build: AccelBuild, wanted: number): Promise<number> {
+/** Random back ends (test/helpers/random-network.ts) whose RTL configuration equals `rtl` (the first one's when undefined). */
+async function randomBackEnds(wanted: number, rtl: RtlConfig | undefined): Promise<BackEnd[]> {
   const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-axi-random-'));
-  let ran = 0;
+  const out: BackEnd[] = [];
   try {
-    for (let seed = 1; ran < wanted && seed < 10 * wanted + 10; seed++) {
+    for (let seed = 1; out.length < wanted && seed < 10 * wanted + 10; seed++) {
       const net = randomNetwork({ seed: 700 + seed, layers: 2 + (seed % 4) });
       const onnx = net.builder.save(path.join(work, `net${seed}.onnx`));
       const imported = importModel(onnx);
       const quantized = await quantizeModel(readOnnxFile(onnx), imported, { calibImages: loadInputs('random', imported.input.shape, { count: 8, seed: 3000 + seed }).images });
       if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) continue;
       const cfg = axiVerificationConfig(quantized, 8);
-      if (JSON.stringify(cfg.rtl) !== JSON.stringify(build.config)) continue; // other widths than this build's
+      const want = rtl ?? out[0]?.rtl;
+      if (want !== undefined && JSON.stringify(cfg.rtl) !== JSON.stringify(want)) continue; // other widths than the build's
       const program = compileProgram(quantized, cfg.config);
-      const why = `network ${700 + seed}:\n  ${net.description.join('\n  ')}`;
       const integer = new IntegerModel(quantized);
       const last = quantized.layers[quantized.layers.length - 1]!;
-      const outT = quantized.tensors[quantized.output]!;
       const qs = loadInputs('random', imported.input.shape, { count: 1, seed: 4000 + seed }).images.map((img) => integer.quantizeInput(img));
-      const [r] = await runProgramOnRtl(build, program, qs, outT, { memory: randomMemory(seed) });
-      const values = integer.run(qs[0]!);
-      const expected = program.layout.output.memory === 'acc' ? finalAccumulators(quantized, last, values.get(last.inputs[0]!)!) : values.get(quantized.output)!;
-      expect(r!.run.status, why).toBe('done');
-      expect([...r!.output], why).toEqual([...runOnSimulator(program, qs[0]!, outT).output]);
-      expect([...r!.output], why).toEqual([...expected]);
-      ran++;
+      const expected = qs.map((q) => {
+        const values = integer.run(q);
+        return program.layout.output.memory === 'acc' ? finalAccumulators(quantized, last, values.get(last.inputs[0]!)!) : values.get(quantized.output)!;
+      });
+      out.push({ why: `network ${700 + seed}:\n  ${net.description.join('\n  ')}`, program, rtl: cfg.rtl, inputs: qs, expected, outT: quantized.tensors[quantized.output]! });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return ran;
+  expect(out.length).toBe(wanted);
+  return out;
+}
+
+/** Each back end under its own random memory: bit-exact with the ISA simulator and the integer model. */
+async function checkBackEnds(build: AccelBuild, backEnds: readonly BackEnd[]): Promise<void> {
+  for (const [k, b] of backEnds.entries()) {
+    const [r] = await runProgramOnRtl(build, b.program, b.inputs, b.outT, { memory: randomMemory(20 + k) });
+    expect(r!.run.status, b.why).toBe('done');
+    expect([...r!.output], b.why).toEqual([...runOnSimulator(b.program, b.inputs[0]!, b.outT).output]);
+    expect([...r!.output], b.why).toEqual([...b.expected[0]!]);
+  }
 }
 
 describe('the accelerator with MEM over AXI4 (8x8)', () => {
+  let backEnds: BackEnd[];
+  let rtl: RtlConfig;
+  beforeAll(async () => {
+    backEnds = await randomBackEnds(NPM_RANDOM, undefined);
+    rtl = backEnds[0]!.rtl;
+  }, 300_000);
+
   it('is lint-clean under verilator --lint-only -Wall and emitted deterministically', async () => {
     const a = emitDesign(generateAccelerator(rtl));
     const b = emitDesign(generateAccelerator(rtl));
@@ -226,45 +232,48 @@ describe('the accelerator with MEM over AXI4 (8x8)', () => {
     expect(await lint(a.files, a.top)).toEqual([]);
   }, 300_000);
 
-  it('Icarus: a digit bit-exact under random latency, bandwidth and stalls; a random back end; a fault reported through AXI4-Lite', async () => {
+  it(`Icarus: ${NPM_RANDOM} random back ends bit-exact under random latency, bandwidth and stalls; counters and a fault through AXI4-Lite`, async () => {
     const icarus = await buildAccel(rtl, 'icarus');
-    const outT = graph.tensors[graph.output]!;
-    const [r] = await runProgramOnRtl(icarus, compiled, inputs.slice(0, 1), outT, { memory: randomMemory(3) });
-    const ref = integerAnswer(inputs[0]!);
-    expect(r!.run.status).toBe('done');
-    expect([...r!.output]).toEqual([...runOnSimulator(compiled, inputs[0]!, outT).output]);
-    expect([...r!.output]).toEqual([...ref.scores]);
-    expect(r!.class).toBe(ref.cls);
+    await checkBackEnds(icarus, backEnds);
     // The counters come from the AXI4-Lite block: every unit worked, none longer than the run.
+    const b = backEnds[0]!;
+    const [r] = await runProgramOnRtl(icarus, b.program, b.inputs, b.outT, { memory: randomMemory(5) });
     const c = r!.run.counters!;
     for (const v of Object.values(c)) expect(v).toBeLessThanOrEqual(r!.run.cycles);
     expect(c.ldBusy).toBeGreaterThan(0);
     expect(c.exBusy).toBeGreaterThan(0);
     expect(c.stBusy).toBeGreaterThan(0);
     expect(c.ldStall).toBeGreaterThan(0); // a slow memory makes LD wait
-    expect(await randomBackEnds(icarus, 1)).toBe(1);
     // A LOAD past MEM's end: the error bit, cause and pc read back through the registers, no bus access.
-    const words = compiled.program.map(encode);
-    const loadAt = compiled.program.findIndex((ins) => ins.op === 'load');
+    const words = b.program.program.map(encode);
+    const loadAt = b.program.program.findIndex((ins) => ins.op === 'load');
     const outside = [...words];
-    outside[loadAt] = encode({ ...(compiled.program[loadAt] as Instruction & { op: 'load' }), memAddr: rtl.memBytes - rtl.memPortBytes });
-    const [f] = await runAccel(icarus, outside, [new Uint8Array(compiled.mem)], { memory: FAST_MEMORY });
+    outside[loadAt] = encode({ ...(b.program.program[loadAt] as Instruction & { op: 'load' }), memAddr: rtl.memBytes - rtl.memPortBytes, xSize: 2 });
+    const [f] = await runAccel(icarus, outside, [new Uint8Array(b.program.mem)], { memory: FAST_MEMORY });
     expect({ status: f!.status, pc: f!.errorPc, cause: f!.errorCause }).toEqual({ status: 'error', pc: loadAt, cause: FAULT.address });
   }, 900_000);
 
-  // A Verilator build of the AXI variant takes minutes on this machine: test:full only.
-  it.runIf(FULL)(`Verilator: ${DIGITS} digits under 3 random memories and ${RANDOM} random back ends, bit-exact`, async () => {
-    const build = await buildAccel(rtl, 'verilator');
+  // A Verilator build of the AXI variant takes minutes on this machine, and the example's digits take
+  // ~15k clocks each (a minute in Icarus): test:full only.
+  it.runIf(FULL)(`Verilator: the example at K = 0 on ${DIGITS} digits under 3 random memories and ${RANDOM} random back ends, bit-exact`, async () => {
+    const graph = await quantizeModel(readOnnxFile(MODEL), importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
+    const model = new IntegerModel(graph);
+    const inputs = mnistTest().images.slice(0, DIGITS).map((img) => model.quantizeInput(img));
+    const cfg = axiVerificationConfig(graph, 8);
+    const compiled = compileProgram(graph, cfg.config);
+    const last = graph.layers[graph.layers.length - 1]!;
+    const build = await buildAccel(cfg.rtl, 'verilator');
     const outT = graph.tensors[graph.output]!;
     for (const seed of [11, 12, 13]) {
       const runs = await runProgramOnRtl(build, compiled, inputs, outT, { memory: randomMemory(seed) });
       runs.forEach((r, i) => {
-        const ref = integerAnswer(inputs[i]!);
+        const scores = finalAccumulators(graph, last, model.run(inputs[i]!).get(last.inputs[0]!)!);
         expect(r.run.status, `seed ${seed} digit ${i}`).toBe('done');
-        expect([...r.output], `seed ${seed} digit ${i}`).toEqual([...ref.scores]);
-        expect(r.class).toBe(ref.cls);
+        expect([...r.output], `seed ${seed} digit ${i}: RTL vs ISA simulator`).toEqual([...runOnSimulator(compiled, inputs[i]!, outT).output]);
+        expect([...r.output], `seed ${seed} digit ${i}: RTL vs integer model`).toEqual([...scores]);
+        expect(r.class).toBe(chipAnswer(scores, last.requant.multiplier, last.requant.shift));
       });
     }
-    expect(await randomBackEnds(build, RANDOM)).toBe(RANDOM);
+    await checkBackEnds(build, await randomBackEnds(RANDOM, cfg.rtl));
   }, 3_600_000);
 });
