@@ -20,28 +20,24 @@ import { badInput } from '../common/errors.js';
 import { version } from '../common/version.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { accelChipConfig, accelShape, buildAccelPart, compileForChip } from './accel-part.js';
-import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY } from './generate-design.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
+import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY, type QuantizeOptions } from './generate-design.js';
+import { type AccelPart, MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList } from './testbench.js';
 import { createHash } from 'node:crypto';
 
-export interface GenerateAccelOptions {
+export interface GenerateAccelOptions extends QuantizeOptions {
   readonly fixedLayers: string;
   /** `--accel RxC`. */
   readonly accel: string;
   readonly out: string;
-  readonly calib?: string;
-  readonly weightBits?: number;
-  readonly actBits?: number;
-  readonly onProgress?: (message: string) => void;
 }
 
 export async function generateAccelDesign(modelPath: string, options: GenerateAccelOptions): Promise<{ manifest: Manifest; seconds: number }> {
   const start = performance.now();
   const shape = accelShape(options.accel);
   assertReplaceable(options.out, MANIFEST);
-  const { modelBytes, sha256, graph, k, quantized, calibration } = await loadAndQuantize(modelPath, options);
+  const { modelBytes, sha256, graph, k, quantized, calibration, preprocess } = await loadAndQuantize(modelPath, options);
   if (k > 0) {
     throw badInput(`--fixed-layers ${options.fixedLayers} with --accel: a fixed part feeding the accelerator (K > 0) is not built yet (issue 13); use --fixed-layers 0 --accel ${options.accel} for the accelerator alone, or --fixed-layers ${k} without --accel for the fixed part alone`);
   }
@@ -77,15 +73,25 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
         idealCyclesPerFrame: part.section.program.predictedCycles,
       },
     },
-    parts: [{ ...part.section, integerModel: INTEGER_MODEL, quantization: quantized }],
+    parts: [{ ...part.section, options: quantizationRecord(options, calibration, preprocess), integerModel: INTEGER_MODEL, quantization: quantized }],
     cost: part.cost,
     rtl: [...part.rtl],
     fileList: FILE_LIST,
     testbench: part.testbench,
     files: hashes,
   };
-  options.onProgress?.(calibration ? `quantized with ${calibration.source}` : 'quantized with the QDQ model\'s own parameters');
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
   return { manifest, seconds: (performance.now() - start) / 1000 };
+}
+
+/** What shaped the accelerator's quantization, recorded in its part (verify reads its images the same way). */
+export function quantizationRecord(options: QuantizeOptions, calibration: string, preprocess: { scale: number; mean: number[]; std: number[] }): AccelPart['options'] {
+  return {
+    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
+    calibration,
+    preprocess,
+  };
 }
