@@ -111,6 +111,22 @@ describe('generate --fixed-layers 0 --accel 8x8 on the example model', () => {
   }, 900_000);
 });
 
+describe('the quantization flags of the fixed part (generator/commands/input-flags.ts)', () => {
+  it('the accelerator part records how it was quantized; compile takes --calib-count/--calib-method and records them; a bad value is refused before any work', async () => {
+    const part = partOf(manifest, 'accel');
+    expect(part.options.preprocess).toEqual({ scale: 1 / 255, mean: [0], std: [1] });
+    expect(part.options.calibration).toMatch(/MNIST/i);
+    const prog = path.join(root, 'prog-minmax');
+    await runCompile(MODEL, { accel: '8x8', out: prog, calibCount: '16', calibMethod: 'minmax', json: true });
+    const record = JSON.parse(readFileSync(path.join(prog, 'quantization.json'), 'utf8')) as { calibration: string; preprocess: unknown };
+    expect(record.preprocess).toEqual({ scale: 1 / 255, mean: [0], std: [1] });
+    expect(record.calibration).toMatch(/16/);
+    const err = await refusal(() => runGenerate(MODEL, { fixedLayers: '0', accel: '8x8', out: path.join(root, 'never-q'), calibMethod: 'guess' }));
+    expect(err.message).toMatch(/--calib-method guess: supported methods are/);
+    expect(existsSync(path.join(root, 'never-q'))).toBe(false);
+  }, 300_000);
+});
+
 describe('refusals', () => {
   it('--fixed-layers 0 without --accel says what K = 0 needs, and writes nothing', async () => {
     const out = path.join(root, 'k0');

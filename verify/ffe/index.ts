@@ -68,8 +68,12 @@ export interface VerifySummary {
  * which refuses any preprocessing for sources that are already floats (the bundled digits, a float .npy).
  */
 function preprocessingOf(ffe: FfePart, options: VerifyOptions): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
-  if (options.preprocess && Object.keys(options.preprocess).length > 0) return options.preprocess;
-  const recorded = ffe.options.preprocess;
+  return givenOrRecorded(options.preprocess, ffe.options.preprocess);
+}
+
+/** The preprocessing flags given, else the recorded ones (every kind of design and program folder). */
+export function givenOrRecorded(given: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> | undefined, recorded: { scale: number; mean: number[]; std: number[] }): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
+  if (given && Object.keys(given).length > 0) return given;
   const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((m) => m === 0) && recorded.std.every((v) => v === 1);
   return isDefault ? {} : recorded;
 }

@@ -13,6 +13,8 @@ import type { Module } from '../../hdl/index.js';
 import type { RtlConfig } from './config.js';
 import { PROGRAM_BASE, generateAccelerator } from './top.js';
 import { CONTROL_REGS, PROGRAM_WINDOW, controlAddrBits } from './axi-lite-regs.js';
+import { STREAM_REG, STREAM_REGS_BASE } from './stream-ports.js';
+import { rowBytes } from '../config.js';
 
 /** The testbench module's name (its file is `${ACCEL_TB}.v`). */
 export const ACCEL_TB = 'fixynn_accel_tb';
@@ -53,7 +55,17 @@ export function accelSources(config: RtlConfig): AccelSources {
       programWindow: hex(PROGRAM_WINDOW),
       ...Object.fromEntries(Object.entries(CONTROL_REGS).map(([k, v]) => [`reg${k[0]!.toUpperCase()}${k.slice(1)}`, hex(v)])),
     })
-    : template({ ...common, progLenMsb: pcMsb, programBase: PROGRAM_BASE.toString(16) });
+    : template({
+      ...common,
+      progLenMsb: pcMsb,
+      programBase: PROGRAM_BASE.toString(16),
+      streamBase: STREAM_REGS_BASE.toString(16),
+      ...Object.fromEntries(Object.entries(STREAM_REG).map(([k, v]) => [`reg${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+      sBits: config.streamBlocks * config.cols * config.actBits,
+      // Frames up to the whole MEM, results up to the ACC rows of scores plus the class.
+      pixMax: config.memBytes / rowBytes(config, 'act') - 1,
+      beatMax: config.accRows * config.cols,
+    });
   const ports = [
     ...top.inputs.map((p) => ({ name: emitted.ports.get(p.name) ?? p.name, direction: 'input' as const, width: p.width })),
     ...top.outputs.map((p) => ({ name: emitted.ports.get(p.name) ?? p.name, direction: 'output' as const, width: p.width })),
