@@ -1,8 +1,10 @@
 /**
- * `fixynn compile model.onnx --accel RxC --out PROG [--calib PATH] [--weight-bits N] [--act-bits N]
- * [--json]`: a program for the RxC accelerator that `fixynn generate --fixed-layers 0 --accel RxC` builds
+ * `fixynn compile model.onnx --accel RxC --out PROG [--calib PATH] [--calib-count N] [--calib-method M]
+ * [--bias-correction M] [--scale X --mean L --std L] [--weight-bits N] [--act-bits N] [--requant-bits N]
+ * [--json]` (the quantization flags of generate, generator/commands/input-flags.ts): a program for the RxC accelerator that `fixynn generate --fixed-layers 0 --accel RxC` builds
  * (generator/design/accel-part.ts: the same chip), written atomically: program.bin, mem.bin, program.json,
- * program.s and the model's integer model (what `fixynn verify DIR --program PROG` checks against).
+ * program.s, the model's integer model (what `fixynn verify DIR --program PROG` checks against) and
+ * quantization.json (the flags and the preprocessing verify reads its images with).
  * `--chip DIR` (a program for a chip's frozen front end) comes with issue 13.
  */
 import type { Command } from 'commander';
@@ -12,51 +14,49 @@ import { accelChipConfig, accelShape, compileForChip, programFiles } from '../de
 import { loadAndQuantize } from '../design/generate-design.js';
 import { writeFolderAtomically } from '../design/output-dir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
-import { PROGRAM_INTEGER_MODEL } from '../../verify/accel/verify-design.js';
-import { optionalInt } from './options.js';
+import { PROGRAM_INTEGER_MODEL, PROGRAM_QUANTIZATION } from '../../verify/accel/verify-design.js';
+import { quantizationRecord } from '../design/generate-accel-design.js';
+import { addCalibrationOptions, addPreprocessingOptions, parseQuantizeFlags, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
 
-interface CompileCliOptions {
+interface CompileCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly accel?: string;
   readonly out?: string;
-  readonly calib?: string;
   readonly weightBits?: string;
   readonly actBits?: string;
+  readonly requantBits?: string;
   readonly json?: boolean;
 }
 
 export function registerCompile(program: Command): void {
-  program
+  const command = program
     .command('compile')
     .description('compile a model into a program and memory images for the programmable accelerator')
     .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
     .option('--accel <RxC>', 'the accelerator configuration: its MAC array, e.g. 8x8 or 16x16 (as fixynn generate --accel)')
     .option('--out <dir>', 'the program folder to write')
-    .option('--calib <path>', 'calibration inputs for a float model (default for a [1,28,28] model: MNIST training digits)')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
-    .option('--json', 'print the per-layer figures as JSON')
-    .action(async (model: string, options: CompileCliOptions) => {
-      await runCompile(model, options);
-    });
+    .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (as fixynn generate)')
+    .option('--json', 'print the per-layer figures as JSON');
+  addCalibrationOptions(command);
+  addPreprocessingOptions(command);
+  command.action(async (model: string, options: CompileCliOptions) => {
+    await runCompile(model, options);
+  });
 }
 
 export async function runCompile(modelPath: string, cli: CompileCliOptions): Promise<void> {
   if (cli.accel === undefined) throw badInput('--accel RxC is required (the accelerator configuration; --chip DIR comes with issue 13)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the program folder to write)');
   const shape = accelShape(cli.accel);
-  const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
-  const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
+  const flags = parseQuantizeFlags(cli);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
-  const { quantized } = await loadAndQuantize(modelPath, {
-    fixedLayers: '0', onProgress: progress,
-    ...(cli.calib !== undefined ? { calib: cli.calib } : {}),
-    ...(weightBits !== undefined ? { weightBits } : {}),
-    ...(actBits !== undefined ? { actBits } : {}),
-  });
+  const { quantized, calibration, preprocess } = await loadAndQuantize(modelPath, { fixedLayers: '0', onProgress: progress, ...flags });
   const chip = accelChipConfig(quantized, shape.rows, shape.cols, 0);
   const compiled = compileForChip(quantized, chip, 0);
   const files = programFiles(compiled);
   files.set(PROGRAM_INTEGER_MODEL, `${serializeQuantizedGraph(quantized)}\n`);
+  files.set(PROGRAM_QUANTIZATION, `${JSON.stringify(quantizationRecord(flags, calibration, preprocess), null, 2)}\n`);
   writeFolderAtomically(cli.out, files, 'program.json');
   const summary = summarizeProgram(compiled, replayCycles(compiled.config, compiled.program, compiled.layout.layers));
   if (cli.json) {

@@ -6,18 +6,19 @@
 import { badInput } from '../common/errors.js';
 import { generateAccelDesign } from '../design/generate-accel-design.js';
 import { partOf } from '../design/manifest.js';
-import { optionalInt } from './options.js';
+import { type CalibrationFlags, type PreprocessingFlags, parseQuantizeFlags } from './input-flags.js';
 
 /** generate's flags (generator/commands/generate.ts); the fixed part's own ones are refused here. */
-export interface GenerateAccelCliOptions {
+export interface GenerateAccelCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly fixedLayers?: string;
   readonly out?: string;
-  readonly calib?: string;
   readonly arith?: string;
   readonly pipeline?: string;
   readonly rawInput?: boolean;
   readonly weightBits?: string;
+  readonly requantBits?: string;
   readonly actBits?: string;
+  readonly effort?: string;
   readonly json?: boolean;
   readonly accel?: string;
 }
@@ -26,23 +27,12 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
   if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (0 with --accel: every layer on the accelerator)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
   if (cli.accel === undefined) throw badInput('--accel RxC is required');
-  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput], ['--effort', (cli as Record<string, unknown>).effort]] as const) {
+  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput], ['--effort', cli.effort]] as const) {
     if (value !== undefined) throw badInput(`${flag} shapes the fixed part; with --fixed-layers 0 --accel there is none`);
   }
-  // generate's other flags (preprocessing, calibration method and count, --requant-bits) are not wired
-  // into the accelerator's flow yet: refused rather than ignored.
-  const supported = new Set(['fixedLayers', 'out', 'calib', 'weightBits', 'actBits', 'json', 'accel', 'arith', 'pipeline', 'rawInput', 'effort']);
-  const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported with --accel yet (the accelerator design takes --calib, --weight-bits, --act-bits)`);
-  const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
-  const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
   const { manifest: m, seconds } = await generateAccelDesign(modelPath, {
-    fixedLayers: cli.fixedLayers, accel: cli.accel, out: cli.out,
-    ...(cli.calib !== undefined ? { calib: cli.calib } : {}),
-    ...(weightBits !== undefined ? { weightBits } : {}),
-    ...(actBits !== undefined ? { actBits } : {}),
-    onProgress: progress,
+    fixedLayers: cli.fixedLayers, accel: cli.accel, out: cli.out, ...parseQuantizeFlags(cli), onProgress: progress,
   });
   const a = partOf(m, 'accel');
   if (cli.json) {

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { badInput } from '../common/errors.js';
-import { addCalibrationOptions, addPreprocessingOptions, parseCalibration, parsePreprocessing, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
+import { addCalibrationOptions, addPreprocessingOptions, parseQuantizeFlags, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
@@ -101,26 +101,15 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   if (/^0+$/.test(cli.fixedLayers.trim())) throw badInput(`--fixed-layers ${cli.fixedLayers}: K = 0 fixes no layer, so every layer runs on the programmable accelerator: add --accel RxC (e.g. --accel 8x8)`);
   const arith = cli.arith ?? 'shared';
   if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
-  const weightBits = optionalInt(cli.weightBits, '--weight-bits', 2, 16);
-  const requantBits = optionalInt(cli.requantBits, '--requant-bits', 8, 32);
-  const actBits = optionalInt(cli.actBits, '--act-bits', 2, 16);
-  const calibration = parseCalibration(cli);
   const effort = optionalInt(cli.effort, '--effort', 1, 16);
   const clockMhz = cli.clockMhz === undefined ? undefined : checkClockMhz(Number(cli.clockMhz.trim() === '' ? NaN : cli.clockMhz));
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
-    ...(calibration.calib !== undefined ? { calib: calibration.calib } : {}),
-    ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
-    ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
-    ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
-    preprocess: parsePreprocessing(cli),
+    ...parseQuantizeFlags(cli),
     arith: arith as ArithStrategy,
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,
-    ...(weightBits !== undefined ? { weightBits } : {}),
-    ...(requantBits !== undefined ? { requantBits } : {}),
-    ...(actBits !== undefined ? { actBits } : {}),
     ...(effort !== undefined ? { effort } : {}),
     ...(clockMhz !== undefined ? { clockMhz } : {}),
   };

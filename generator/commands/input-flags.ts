@@ -10,6 +10,7 @@ import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, type BiasCorrection } from '../c
 import { badInput } from '../common/errors.js';
 import { parseNumberList, type LoadInputsOptions } from '../data/index.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
+import { optionalInt } from './options.js';
 
 export interface PreprocessingFlags {
   readonly scale?: string;
@@ -81,4 +82,37 @@ function positiveInt(text: string, flag: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) throw badInput(`${flag} ${text}: expected an integer >= 1`);
   return value;
+}
+
+/**
+ * The flags that shape a quantization (calibration, preprocessing, widths) as the design flows take them
+ * (generator/design/generate-design.ts QuantizeOptions): one parser for generate, generate --accel and
+ * compile.
+ */
+export function parseQuantizeFlags(flags: CalibrationFlags & PreprocessingFlags & { readonly weightBits?: string; readonly actBits?: string; readonly requantBits?: string }): QuantizeFlagValues {
+  const calibration = parseCalibration(flags);
+  const weightBits = optionalInt(flags.weightBits, '--weight-bits', 2, 16);
+  const actBits = optionalInt(flags.actBits, '--act-bits', 2, 16);
+  const requantBits = optionalInt(flags.requantBits, '--requant-bits', 8, 32);
+  return {
+    ...(calibration.calib !== undefined ? { calib: calibration.calib } : {}),
+    ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
+    ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
+    ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
+    preprocess: parsePreprocessing(flags),
+    ...(weightBits !== undefined ? { weightBits } : {}),
+    ...(actBits !== undefined ? { actBits } : {}),
+    ...(requantBits !== undefined ? { requantBits } : {}),
+  };
+}
+
+export interface QuantizeFlagValues {
+  readonly calib?: string;
+  readonly calibCount?: number;
+  readonly calibMethod?: CalibrationMethod;
+  readonly biasCorrection?: BiasCorrection;
+  readonly preprocess: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
+  readonly weightBits?: number;
+  readonly actBits?: number;
+  readonly requantBits?: number;
 }

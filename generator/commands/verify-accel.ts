@@ -7,6 +7,7 @@ import { badInput, checkFailed } from '../common/errors.js';
 import { formatAccelSummary, verifyAccelDesign, type AccelVerifySummary } from '../../verify/accel/verify-design.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './options.js';
+import { parsePreprocessing } from './input-flags.js';
 
 /** verify's flags (generator/commands/verify.ts); the stream-only ones are refused here. */
 export interface VerifyAccelCliOptions {
@@ -18,6 +19,9 @@ export interface VerifyAccelCliOptions {
   readonly stalls?: boolean;
   readonly seed?: string;
   readonly json?: boolean;
+  readonly scale?: string;
+  readonly mean?: string;
+  readonly std?: string;
 }
 
 export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, defaultImages: number): Promise<AccelVerifySummary> {
@@ -26,15 +30,16 @@ export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, de
   for (const [flag, value] of [['--trace', cli.trace], ['--stalls', cli.stalls], ['--seed', cli.seed]] as const) {
     if (value !== undefined) throw badInput(`${flag}: applies to stream designs (a fixed part); this design is the accelerator alone`);
   }
-  const supported = new Set(['sim', 'images', 'data', 'program', 'json', 'trace', 'stalls', 'seed']);
+  const supported = new Set(['sim', 'images', 'data', 'program', 'json', 'trace', 'stalls', 'seed', 'scale', 'mean', 'std']);
   const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k}`);
-  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for accelerator designs yet (they take --sim, --images, --data, --program, --json)`);
+  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for accelerator designs yet (they take --sim, --images, --data, --program, --scale, --mean, --std, --json)`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;
   const summary = await verifyAccelDesign(dir, {
     simulator: simulator as SimulatorName,
     images,
     ...(cli.data !== undefined ? { data: cli.data } : {}),
     ...(cli.program !== undefined ? { program: cli.program } : {}),
+    preprocess: parsePreprocessing(cli),
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
   process.stdout.write(cli.json ? `${JSON.stringify(summary, null, 2)}\n` : formatAccelSummary(summary));

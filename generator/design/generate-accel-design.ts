@@ -5,8 +5,10 @@
  *
  *   rtl/*.v                  the accelerator's Verilog (its top is the design's top, fixynn_accel)
  *   files.f                  RTL compile order
- *   tb/fixynn_accel_tb.v     the testbench: program and MEM images through the host port, run to FINISH
- *                            or the error bit (Icarus, or `verilator --binary --timing`)
+ *   tb/fixynn_accel_tb.v     the testbench: program and MEM image through the host port, then each frame's
+ *                            pixels through the input stream (the program starts on the complete frame),
+ *                            scores and class from the output stream, to FINISH or the error bit (Icarus,
+ *                            or `verilator --binary --timing`); host mode (images with the input) as well
  *   program/                 program.bin, mem.bin (images with CRC-32 and configuration fingerprint),
  *                            program.json (configuration and layout), program.s (the program as text)
  *   model.onnx, integer-model.json, manifest.json (as for every design)
@@ -18,29 +20,25 @@ import { badInput } from '../common/errors.js';
 import { version } from '../common/version.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { accelChipConfig, accelShape, buildAccelPart, compileForChip } from './accel-part.js';
-import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY } from './generate-design.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
+import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY, type QuantizeOptions } from './generate-design.js';
+import { type AccelPart, MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { FILE_LIST, renderFileList } from './testbench.js';
 import { DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { createHash } from 'node:crypto';
 
-export interface GenerateAccelOptions {
+export interface GenerateAccelOptions extends QuantizeOptions {
   readonly fixedLayers: string;
   /** `--accel RxC`. */
   readonly accel: string;
   readonly out: string;
-  readonly calib?: string;
-  readonly weightBits?: number;
-  readonly actBits?: number;
-  readonly onProgress?: (message: string) => void;
 }
 
 export async function generateAccelDesign(modelPath: string, options: GenerateAccelOptions): Promise<{ manifest: Manifest; seconds: number }> {
   const start = performance.now();
   const shape = accelShape(options.accel);
   assertReplaceable(options.out, MANIFEST);
-  const { modelBytes, sha256, graph, k, quantized, calibration } = await loadAndQuantize(modelPath, options);
+  const { modelBytes, sha256, graph, k, quantized, calibration, preprocess } = await loadAndQuantize(modelPath, options);
   if (k > 0) {
     throw badInput(`--fixed-layers ${options.fixedLayers} with --accel: a fixed part feeding the accelerator (K > 0) is not built yet (issue 13); use --fixed-layers 0 --accel ${options.accel} for the accelerator alone, or --fixed-layers ${k} without --accel for the fixed part alone`);
   }
@@ -69,8 +67,8 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
     version: MANIFEST_VERSION,
     generator: { name: 'fixynn', version },
     source: { file: path.basename(modelPath), copy: MODEL_COPY, sha256 },
-    // One part, whose module is the top: the input tensor goes in and the scores come out through the host
-    // port (docs/accel-rtl.md); one frame takes the program's cycles.
+    // One part, whose module is the top: pixels in on the input stream, scores and class out on the output
+    // stream (docs/accel-rtl.md "Streams"; the host port reads them too); one frame takes the program's cycles.
     top: {
       module: part.top,
       ports: [...part.ports],
@@ -82,15 +80,25 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
         idealCyclesPerFrame: part.section.program.predictedCycles,
       },
     },
-    parts: [{ ...part.section, integerModel: INTEGER_MODEL, quantization: quantized }],
+    parts: [{ ...part.section, options: quantizationRecord(options, calibration, preprocess), integerModel: INTEGER_MODEL, quantization: quantized }],
     cost: part.cost,
     rtl: [...part.rtl],
     fileList: FILE_LIST,
     testbench: part.testbench,
     files: hashes,
   };
-  options.onProgress?.(calibration ? `quantized with ${calibration.source}` : 'quantized with the QDQ model\'s own parameters');
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
   return { manifest, seconds: (performance.now() - start) / 1000 };
+}
+
+/** What shaped the accelerator's quantization, recorded in its part (verify reads its images the same way). */
+export function quantizationRecord(options: QuantizeOptions, calibration: string, preprocess: { scale: number; mean: number[]; std: number[] }): AccelPart['options'] {
+  return {
+    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
+    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+    ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
+    calibration,
+    preprocess,
+  };
 }

@@ -81,15 +81,81 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   if (options.clockMhz !== undefined) checkClockMhz(options.clockMhz);
   checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
+  const loaded = loadModel(modelPath, options.fixedLayers, { fixedPartOnly: true, ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}) });
+  const { modelBytes, sha256, graph, k } = loaded;
+  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
+  const { quantized, calibration, preprocess } = await quantizeLoaded(loaded, options);
+  fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
+  const afterQuantize = performance.now();
+  const headerOptions = recordedOptions(options, k);
+  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
+    ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
+  // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
+  const fixed = fixedPartOf(design.graph, k);
+  checkDesignAgainstGraph(design, fixed);
+  const afterGenerate = performance.now();
+  // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
+  const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
+  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ }, standalone);
+  const manifest = describeDesign(design, fixed, files, standalone, {
+    sourceFile: path.basename(modelPath), sha256, options, k, calibration, preprocess,
+  });
+  files.set(MANIFEST, serializeManifest(manifest));
+  writeFolderAtomically(options.out, files, MANIFEST);
+  const end = performance.now();
+  return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
+}
+
+/** The flags that shape the quantization, the same for every kind of design (generator/commands/input-flags.ts). */
+export type QuantizeOptions = Pick<GenerateDesignOptions, 'calib' | 'preprocess' | 'calibCount' | 'calibMethod' | 'biasCorrection' | 'weightBits' | 'actBits' | 'requantBits' | 'onProgress'>;
+
+export interface LoadedModel {
+  readonly modelBytes: Buffer;
+  readonly sha256: string;
+  readonly onnx: ReturnType<typeof decodeOnnx>;
+  readonly graph: ReturnType<typeof importDecoded>;
+  /** The split: layers 0..k-1 fixed. */
+  readonly k: number;
+}
+
+export interface QuantizedModel {
+  readonly quantized: QuantizedGraph;
+  /** Where the calibration came from (or that the QDQ model brought its own), for the manifest. */
+  readonly calibration: string;
+  /** How 8-bit pixels became the model's input (the flags or the defaults), for the manifest and verify. */
+  readonly preprocess: { scale: number; mean: number[]; std: number[] };
+}
+
+/**
+ * The model read and imported, the split point resolved: every design's first step. With `fixedPartOnly`
+ * (a fixed part alone) the model is read up to its first unsupported node: the fixed part needs only its
+ * own layers, so an operator after the split does not block it (the accelerator's flows refuse it).
+ */
+export function loadModel(modelPath: string, fixedLayers: string, fixed?: { readonly fixedPartOnly: true; readonly onProgress?: (message: string) => void }): LoadedModel {
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  // The fixed part needs only its own layers: an unsupported operator after the split does not block it.
+  if (fixed === undefined) {
+    const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
+    const graph = importDecoded(onnx);
+    return { modelBytes, sha256, onnx, graph, k: resolveFixedLayers(graph, fixedLayers) };
+  }
   const whole = decodeOnnx(modelBytes, path.basename(modelPath), { keepUnsupported: true });
   const { model: onnx, cut } = supportedPrefix(whole);
   const graph = importDecoded(onnx);
-  const k = resolveFixedLayersBefore(graph, options.fixedLayers, cut, whole);
-  if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
-  if (cut !== null) options.onProgress?.(`note: the model continues with ${describeNode(cut)}, which fixynn does not support; the fixed part (layers 0..${k - 1}) lies before it`);
+  const k = resolveFixedLayersBefore(graph, fixedLayers, cut, whole);
+  if (cut !== null && k > 0) fixed.onProgress?.(`note: the model continues with ${describeNode(cut)}, which fixynn does not support; the fixed part (layers 0..${k - 1}) lies before it`);
+  return { modelBytes, sha256, onnx, graph, k };
+}
+
+/**
+ * The one quantize step of every design and of `compile`: calibrate a float model (on --calib, read
+ * with --scale/--mean/--std, or the default data), take a QDQ model's own parameters (its data, when
+ * given, only checked against the preprocessing).
+ */
+export async function quantizeLoaded(loaded: LoadedModel, options: QuantizeOptions): Promise<QuantizedModel> {
+  const { onnx, graph } = loaded;
   const pixels = options.preprocess ?? {};
   const preprocess = resolvePreprocessing(graph.input.shape[0], pixels, '--scale/--mean/--std');
   const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib, { ...pixels, ...(options.calibCount !== undefined ? { count: options.calibCount } : {}) });
@@ -108,46 +174,13 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     const warning = inputRangeWarning(quantized, sample.images, sample.source);
     if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
   }
-  fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
-  const afterQuantize = performance.now();
-  const headerOptions = recordedOptions(options, k);
-  const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
-    ...(options.effort !== undefined ? { effort: options.effort } : {}),
-    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
-  // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
-  const fixed = fixedPartOf(design.graph, k);
-  checkDesignAgainstGraph(design, fixed);
-  const afterGenerate = performance.now();
-  // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
-  const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ }, standalone);
-  const manifest = describeDesign(design, fixed, files, standalone, {
-    sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
-  });
-  files.set(MANIFEST, serializeManifest(manifest));
-  writeFolderAtomically(options.out, files, MANIFEST);
-  const end = performance.now();
-  return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
+  return { quantized, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess };
 }
 
-/** The model read, split point resolved, and quantized (calibrated where it is float): every design's first step. */
-export async function loadAndQuantize(modelPath: string, options: Pick<GenerateDesignOptions, 'fixedLayers' | 'calib' | 'weightBits' | 'actBits' | 'onProgress'>): Promise<{
-  modelBytes: Buffer; sha256: string; graph: ReturnType<typeof importDecoded>; k: number; quantized: QuantizedGraph; calibration: { source: string } | undefined;
-}> {
-  const modelBytes = readModel(modelPath);
-  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
-  const graph = importDecoded(onnx);
-  const k = resolveFixedLayers(graph, options.fixedLayers);
-  const calibration = graph.quantized ? undefined : calibrationInputs(graph.source.file, graph.input.shape, options.calib);
-  options.onProgress?.(calibration ? `calibrating on ${calibration.source}` : 'using the QDQ model\'s own quantization');
-  const quantized = await quantizeModel(onnx, graph, {
-    ...(calibration ? { calibImages: calibration.images } : {}),
-    ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
-    ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
-  });
-  return { modelBytes, sha256, graph, k, quantized, calibration };
+/** loadModel then quantizeLoaded. */
+export async function loadAndQuantize(modelPath: string, options: QuantizeOptions & { readonly fixedLayers: string }): Promise<LoadedModel & QuantizedModel> {
+  const loaded = loadModel(modelPath, options.fixedLayers);
+  return { ...loaded, ...(await quantizeLoaded(loaded, options)) };
 }
 
 /**

@@ -62,6 +62,9 @@ const ffeLayerSchema = z.object({
   multiplierBits: z.object({ min: count, max: count }).strict(),
 }).strict();
 
+/** How 8-bit pixels became the model's input when calibrating: (pixel * scale - mean[c]) / std[c]. */
+export const preprocessSchema = z.object({ scale: z.number(), mean: z.array(z.number()), std: z.array(z.number()) }).strict();
+
 /** Part kind `ffe`: the fixed feature extractor, layers 0..K-1 of the model as constant logic. */
 const ffePartSchema = z.object({
   kind: z.literal('ffe'),
@@ -81,7 +84,7 @@ const ffePartSchema = z.object({
      * How 8-bit pixels became the model's input when calibrating: (pixel * scale - mean[c]) / std[c];
      * verify reads its images the same way unless told otherwise.
      */
-    preprocess: z.object({ scale: z.number(), mean: z.array(z.number()), std: z.array(z.number()) }).strict(),
+    preprocess: preprocessSchema,
   }).strict(),
   fixedLayerCount: int.positive(),
   input: streamSchema,
@@ -113,6 +116,8 @@ const accelPartSchema = z.object({
   module: z.string(),
   /** The first layer the accelerator runs (the split K). */
   fromLayer: count,
+  /** The quantization flags and where the calibration came from; verify reads its images with preprocess. */
+  options: z.object({ weightBits: int.optional(), actBits: int.optional(), requantBits: int.optional(), calibration: z.string(), preprocess: preprocessSchema }).strict(),
   input: streamSchema,
   output: streamSchema,
   isaVersion: count,

@@ -28,8 +28,12 @@ export interface FrameStimulus {
  * which refuses any preprocessing for sources that are already floats (the bundled digits, a float .npy).
  */
 export function preprocessingOf(part: StimulusPart, given?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
+  return givenOrRecorded(given, part.options.preprocess);
+}
+
+/** The preprocessing flags given, else the recorded ones (every kind of design and program folder). */
+export function givenOrRecorded(given: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> | undefined, recorded: { scale: number; mean: readonly number[]; std: readonly number[] }): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
   if (given && Object.keys(given).length > 0) return given;
-  const recorded = part.options.preprocess;
   const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((m) => m === 0) && recorded.std.every((v) => v === 1);
   return isDefault ? {} : { scale: recorded.scale, mean: [...recorded.mean], std: [...recorded.std] };
 }

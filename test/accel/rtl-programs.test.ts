@@ -26,6 +26,7 @@ import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { type AccelBuild, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
+import { layerCycles } from '../../verify/accel/verify-design.js';
 import { verificationConfig } from '../../verify/accel/configs.js';
 import { lint } from '../../verify/sim/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +39,8 @@ import { FULL, count } from '../helpers/env.js';
 
 const DIGITS = count('ACCEL_RTL_DIGITS', 200, 3);
 const RANDOM = count('ACCEL_RTL_RANDOM', 12, 4);
+// Icarus simulates the example at about 1/50 of Verilator's speed: 5 digits under FIXYNN_FULL, 1 otherwise.
+const ICARUS_DIGITS = count('ACCEL_ICARUS_DIGITS', 5, 1);
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 
 const testConfig = verificationConfig;
@@ -86,6 +89,10 @@ describe.each(FULL ? [8, 16] : [8])('the example model at K = 0 on the %i-lane (
     const runs = await runProgramOnRtl(build, compiled, inputs, outT);
     runs.forEach((r, i) => {
       expect(r.run.status, `digit ${i}`).toBe('done');
+      // Pixels in through s_axis, scores and class out through m_axis; the host reads the same from MEM.
+      expect(r.framing, `digit ${i}: streams`).toBe('ok');
+      expect([...r.host.output], `digit ${i}: host port`).toEqual([...r.output]);
+      expect(r.host.class, `digit ${i}: host port`).toBe(r.class);
       const sim = runOnSimulator(compiled, inputs[i]!, outT);
       const ref = integerAnswer(inputs[i]!);
       expect([...r.output], `digit ${i}: RTL vs ISA simulator`).toEqual([...sim.output]);
@@ -127,14 +134,35 @@ describe('the accelerator RTL', () => {
     expect(await lint(a.files, a.top)).toEqual([]);
   }, 300_000);
 
-  it('Icarus: one digit bit-exact with the integer model', async () => {
+  it(`Icarus: ${ICARUS_DIGITS} digit(s) through the streams bit-exact with the integer model`, async () => {
     const icarus = await buildAccel(rtl, 'icarus');
-    const [r] = await runProgramOnRtl(icarus, compiled, inputs.slice(0, 1), graph.tensors[graph.output]!);
-    const ref = integerAnswer(inputs[0]!);
+    const runs = await runProgramOnRtl(icarus, compiled, inputs.slice(0, ICARUS_DIGITS), graph.tensors[graph.output]!);
+    expect(runs.length).toBe(ICARUS_DIGITS);
+    runs.forEach((r, i) => {
+      const ref = integerAnswer(inputs[i]!);
+      expect(r.run.status).toBe('done');
+      expect(r.framing).toBe('ok');
+      expect([...r.output]).toEqual([...ref.scores]);
+      expect(r.class).toBe(ref.cls);
+    });
+  }, 3_600_000);
+
+  it('streams with random gaps in s_tvalid and m_tready: the same scores, frames back to back', async () => {
+    const outT = graph.tensors[graph.output]!;
+    const runs = await runProgramOnRtl(build, compiled, inputs.slice(0, 2), outT, { gaps: true });
+    runs.forEach((r, i) => {
+      expect(r.run.status).toBe('done');
+      expect(r.framing).toBe('ok');
+      expect([...r.output]).toEqual([...integerAnswer(inputs[i]!).scores]);
+    });
+  }, 600_000);
+
+  it('host mode: the input written into MEM and the results read through the host port, as before the streams', async () => {
+    const outT = graph.tensors[graph.output]!;
+    const [r] = await runProgramOnRtl(build, compiled, inputs.slice(0, 1), outT, { via: 'host' });
     expect(r!.run.status).toBe('done');
-    expect([...r!.output]).toEqual([...ref.scores]);
-    expect(r!.class).toBe(ref.cls);
-  }, 900_000);
+    expect([...r!.output]).toEqual([...integerAnswer(inputs[0]!).scores]);
+  }, 600_000);
 
   it(`${RANDOM} random back ends (dense / depthwise / pointwise convs, pools, residual Add, heads) bit-exact with the ISA simulator and the integer model`, async () => {
     const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-rtl-random-'));
@@ -162,6 +190,10 @@ describe('the accelerator RTL', () => {
           expect([...r.output], why).toEqual([...runOnSimulator(program, qs[i]!, outT).output]);
           expect([...r.output], why).toEqual([...expected]);
           if (program.layout.classAddr !== undefined) expect(r.class, why).toBe(chipAnswer(expected, last.requant.multiplier, last.requant.shift));
+          expect(r.framing, why).toBe('ok');
+          // Issue 11's bound: predicted cycles within 5% (or 64 cycles) of the RTL's, every layer.
+          const off = layerCycles(program, r).filter((l) => l.measured === null || Math.abs(l.measured - l.predicted) > Math.max(64, 0.05 * l.predicted));
+          expect(off, why).toEqual([]);
         });
         ran++;
       }

@@ -16,6 +16,7 @@ import { readCompiled } from '../../generator/accel/image.js';
 import { encode, decode } from '../../generator/accel/isa.js';
 import { runCompile } from '../../generator/commands/compile.js';
 import { runGenerate } from '../../generator/commands/generate.js';
+import { runGenerateAccel } from '../../generator/commands/generate-accel.js';
 import { FixynnError } from '../../generator/common/errors.js';
 import { accelChipConfig, compileForChip, programFiles } from '../../generator/design/accel-part.js';
 import { generateAccelDesign } from '../../generator/design/generate-accel-design.js';
@@ -23,6 +24,7 @@ import { parseManifest, partOf, serializeManifest, type Manifest } from '../../g
 import { readDesign } from '../../generator/design/read-design.js';
 import { verifyAccelDesign } from '../../verify/accel/verify-design.js';
 import { count } from '../helpers/env.js';
+import { quietly } from '../helpers/quietly.js';
 
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
 const DIGITS = count('ACCEL_DESIGN_DIGITS', 200, 3);
@@ -115,6 +117,22 @@ describe('generate --fixed-layers 0 --accel 8x8 on the example model', () => {
     expect(s.fault).toContain(`ISA simulator faults at pc ${at}`);
     expect(s.fault).toContain(`RTL stopped with the error bit at pc ${at} (address)`);
   }, 900_000);
+});
+
+describe('the quantization flags of the fixed part (generator/commands/input-flags.ts)', () => {
+  it('the accelerator part records how it was quantized; compile takes --calib-count/--calib-method and records them; a bad value is refused before any work', async () => {
+    const part = partOf(manifest, 'accel');
+    expect(part.options.preprocess).toEqual({ scale: 1 / 255, mean: [0], std: [1] });
+    expect(part.options.calibration).toMatch(/MNIST/i);
+    const prog = path.join(root, 'prog-minmax');
+    await quietly(() => runCompile(MODEL, { accel: '8x8', out: prog, calibCount: '16', calibMethod: 'minmax', json: true }));
+    const record = JSON.parse(readFileSync(path.join(prog, 'quantization.json'), 'utf8')) as { calibration: string; preprocess: unknown };
+    expect(record.preprocess).toEqual({ scale: 1 / 255, mean: [0], std: [1] });
+    expect(record.calibration).toMatch(/16/);
+    const err = await refusal(() => runGenerateAccel(MODEL, { fixedLayers: '0', accel: '8x8', out: path.join(root, 'never-q'), calibMethod: 'guess' }));
+    expect(err.message).toMatch(/--calib-method guess: supported methods are/);
+    expect(existsSync(path.join(root, 'never-q'))).toBe(false);
+  }, 300_000);
 });
 
 describe('refusals', () => {

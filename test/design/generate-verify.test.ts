@@ -159,11 +159,11 @@ describe('one preprocessing for every command that reads images', () => {
       try { await main(['node', 'fixynn', command, '--help']); } finally { process.stdout.write = write; }
       return text;
     };
-    for (const command of ['eval', 'generate', 'verify']) {
+    for (const command of ['eval', 'generate', 'verify', 'compile']) {
       const help = await helpOf(command);
       for (const flag of ['--scale', '--mean', '--std']) expect(help, `${command} ${flag}`).toContain(flag);
     }
-    for (const command of ['eval', 'generate']) {
+    for (const command of ['eval', 'generate', 'compile']) {
       const help = await helpOf(command);
       for (const flag of ['--calib ', '--calib-count', '--calib-method', '--bias-correction']) expect(help, `${command} ${flag}`).toContain(flag);
     }

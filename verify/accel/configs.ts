@@ -5,10 +5,16 @@
  * Verilator build per side serves every test program, the figures script and the generated designs.
  */
 import type { AccelConfig } from '../../generator/accel/config.js';
-import type { RtlConfig } from '../../generator/accel/rtl/config.js';
+import { type RtlConfig, rtlConfig } from '../../generator/accel/rtl/config.js';
 import { accelChipConfig } from '../../generator/design/accel-part.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 
 export function verificationConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
   return accelChipConfig(graph, n, n);
+}
+
+/** The same configuration with MEM off chip (memory 'axi': AXI4 master, AXI4-Lite control). */
+export function axiVerificationConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
+  const { config, rtl } = verificationConfig(graph, n);
+  return { config, rtl: rtlConfig(config, { dwKernel: rtl.dwKernel, dwMaxWidth: rtl.dwMaxWidth, imemWords: rtl.imemWords, memory: 'axi' }) };
 }

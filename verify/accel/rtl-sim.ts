@@ -12,6 +12,7 @@ import path from 'node:path';
 import { type RtlConfig } from '../../generator/accel/rtl/config.js';
 import { ACCEL_TB, accelSources } from '../../generator/accel/rtl/sources.js';
 import { checkFailed } from '../../generator/common/errors.js';
+import type { StreamRegisters } from '../../generator/accel/run.js';
 import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
 const TB = ACCEL_TB;
@@ -28,7 +29,7 @@ export interface AccelBuild {
 /** The accelerator's Verilog and its testbench for one configuration (generator/accel/rtl/sources.ts). */
 export function accelFiles(config: RtlConfig): Array<{ name: string; text: string }> {
   const s = accelSources(config);
-  return [...s.rtl, s.testbench];
+  return [...s.rtl, ...s.testbenchSupport, s.testbench];
 }
 
 export async function buildAccel(config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string } = {}): Promise<AccelBuild> {
@@ -71,6 +72,41 @@ export interface UnitEvent {
   readonly pc: number;
 }
 
+/**
+ * The AXI testbench's memory model (memory: 'axi'): read latency from the AR handshake to the first
+ * beat, a seeded random extra per burst, write response latency, bandwidth in bytes per clock shared by
+ * reads and writes, the chance of a stall on every handshake signal the model drives, and MEM's AXI address.
+ */
+export interface MemoryModel {
+  readonly readLatency: number;
+  readonly readJitter: number;
+  readonly writeLatency: number;
+  readonly bytesPerCycle: number;
+  readonly stallPercent: number;
+  readonly seed: number;
+  readonly base: number;
+}
+
+/**
+ * The reference memory of issue 12, used for every performance figure: 16 bytes per clock peak, 100
+ * clocks read latency, no random stalls. Write responses also take 100 clocks (a STORE completes when
+ * its last response arrives). MEM at 0x1000_0000.
+ */
+export const REFERENCE_MEMORY: MemoryModel = { readLatency: 100, readJitter: 0, writeLatency: 100, bytesPerCycle: 16, stallPercent: 0, seed: 1, base: 0x1000_0000 };
+
+/** An ideal memory for functional runs: one clock, full bandwidth, no stalls. */
+export const FAST_MEMORY: MemoryModel = { readLatency: 1, readJitter: 0, writeLatency: 1, bytesPerCycle: 64, stallPercent: 0, seed: 1, base: 0x1000_0000 };
+
+/** Per-unit counters of the AXI4-Lite block (clocks): busy, and stalled (memory or token waits). */
+export interface UnitCounters {
+  readonly ldBusy: number;
+  readonly ldStall: number;
+  readonly exBusy: number;
+  readonly exStall: number;
+  readonly stBusy: number;
+  readonly stStall: number;
+}
+
 export interface AccelRunResult {
   readonly status: 'done' | 'error' | 'timeout';
   readonly errorPc: number;
@@ -79,6 +115,11 @@ export interface AccelRunResult {
   /** The dumped MEM bytes (dumpAddr .. dumpAddr + 4*dumpWords). */
   readonly dump: Uint8Array;
   readonly events: readonly UnitEvent[];
+  /** memory 'axi' only: the AXI4-Lite block's counters after the run. */
+  readonly counters?: UnitCounters;
+  /** Stream mode: the output stream's beats (tdata, tuser, tlast) and the sticky framing error. */
+  readonly beats?: ReadonlyArray<{ readonly data: number; readonly user: boolean; readonly last: boolean }>;
+  readonly frameError?: boolean;
 }
 
 export interface AccelRunOptions {
@@ -87,6 +128,13 @@ export interface AccelRunOptions {
   readonly dumpBytes?: number;
   readonly maxCycles?: number;
   readonly events?: boolean;
+  /** memory 'axi': the memory model (default FAST_MEMORY). */
+  readonly memory?: MemoryModel;
+  /**
+   * Stream mode: `images` holds the one base image (loaded once), every frame streams its pixels through
+   * s_axis (the program starts on the complete frame) and the results are read from m_axis.
+   */
+  readonly stream?: { readonly registers: StreamRegisters; readonly frames: ReadonlyArray<readonly bigint[]>; readonly gaps?: boolean };
 }
 
 /** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
@@ -112,20 +160,39 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
     if (program.length > build.config.imemWords) throw checkFailed(`a program of ${program.length} instructions exceeds the program memory (${build.config.imemWords})`);
     writeFileSync(path.join(dir, 'prog.hex'), programHex(program));
     images.forEach((img, r) => writeFileSync(path.join(dir, `mem${r}.hex`), imageHex(img, memWords)));
+    const stream = options.stream;
+    if (stream !== undefined && images.length !== 1) throw new Error('internal: stream mode takes one base image');
+    stream?.frames.forEach((f, r) => writeFileSync(path.join(dir, `pix${r}.hex`), f.map((v) => v.toString(16)).join('\n') + '\n'));
+    const regs = stream?.registers;
+    const streamArgs = regs === undefined ? [] : [
+      '+stream=1', `+gaps=${stream?.gaps === true ? 1 : 0}`, `+in_addr=${regs.inAddr}`, `+in_width=${regs.inWidth}`, `+in_height=${regs.inHeight}`, `+in_blocks=${regs.inBlocks}`,
+      `+out_addr=${regs.outAddr}`, `+out_words=${regs.outWords}`, `+class_addr=${regs.classAddr}`, `+out_class=${regs.outClass}`,
+    ];
     const dumpWords = Math.ceil((options.dumpBytes ?? 0) / 4);
     const args = [
       `+dir=${dir}`,
       `+prog_words=${program.length * 4}`,
       `+mem_words=${memWords}`,
-      `+runs=${images.length}`,
+      `+runs=${stream === undefined ? images.length : stream.frames.length}`,
+      ...streamArgs,
       `+dump_addr=${options.dumpAddr ?? 0}`,
       `+dump_words=${dumpWords}`,
       `+max_cycles=${options.maxCycles ?? 5_000_000}`,
       `+events=${options.events === true ? 1 : 0}`,
     ];
+    if (build.config.memory === 'axi') {
+      const mm = options.memory ?? FAST_MEMORY;
+      if (mm.base % build.config.memPortBytes !== 0) throw checkFailed(`memory model base ${mm.base}: a multiple of the beat (${build.config.memPortBytes} bytes)`);
+      if (mm.base < 0 || mm.base + build.config.memBytes > 2 ** 31) throw checkFailed(`memory model base ${mm.base}: MEM must lie below 2^31 (the testbench's plusargs are 32-bit integers)`);
+      args.push(`+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+seed=${mm.seed}`);
+    }
     const r = build.simulator === 'verilator' ? await runTool(path.join(build.dir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(build.dir, 'tb.vvp'), ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
+    // The AXI4 checker stopped the run: its message is on stdout.
+    if (lines.includes('violation')) throw checkFailed(`${build.simulator}: ${(r.stdout.split('\n').find((l) => l.startsWith('AXI4 violation')) ?? 'AXI4 protocol violation').trim()}`);
+    const model = r.stdout.split('\n').find((l) => l.startsWith('memory model:'));
+    if (model !== undefined) throw checkFailed(`${build.simulator}: ${model.trim()}`);
     const events = new Map<number, UnitEvent[]>();
     if (options.events === true) {
       for (const line of readFileSync(path.join(dir, 'events.txt'), 'utf8').split('\n')) {
@@ -142,6 +209,25 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
       const m = /^run (\d+) done (\d) error (\d) pc (\d+) cause (\d+) cycles (\d+)$/.exec(lines[i]!);
       if (m === null) throw checkFailed(`accelerator testbench: unexpected line '${lines[i]}'`);
       i++;
+      let counters: UnitCounters | undefined;
+      const cm = /^counters (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(lines[i] ?? '');
+      if (cm !== null) {
+        const v = cm.slice(1).map(Number);
+        counters = { ldBusy: v[0]!, ldStall: v[1]!, exBusy: v[2]!, exStall: v[3]!, stBusy: v[4]!, stStall: v[5]! };
+        i++;
+      }
+      let beats: AccelRunResult['beats'];
+      let frameError: boolean | undefined;
+      const b = /^beats (\d+) frame_error (\d)$/.exec(lines[i] ?? '');
+      if (b !== null) {
+        i++;
+        frameError = b[2] === '1';
+        beats = lines.slice(i, i + Number(b[1])).map((l) => {
+          const [data, user, last] = l.split(' ');
+          return { data: Number.parseInt(data ?? 'x', 16) | 0, user: user === '1', last: last === '1' };
+        });
+        i += Number(b[1]);
+      }
       const dump = new Uint8Array(dumpWords * 4);
       for (let w = 0; w < dumpWords; w++, i++) {
         const v = Number.parseInt(lines[i] ?? 'x', 16);
@@ -152,7 +238,7 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
         status = 'timeout';
         i++;
       }
-      results.push({ status, errorPc: Number(m[4]), errorCause: Number(m[5]), cycles: Number(m[6]), dump, events: events.get(Number(m[1])) ?? [] });
+      results.push({ status, errorPc: Number(m[4]), errorCause: Number(m[5]), cycles: Number(m[6]), dump, events: events.get(Number(m[1])) ?? [], ...(counters === undefined ? {} : { counters }), ...(beats === undefined ? {} : { beats, frameError: frameError === true }) });
     }
     return results;
   } finally {

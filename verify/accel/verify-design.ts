@@ -2,9 +2,9 @@
  * `fixynn verify DIR [--program PROG]` for a design with an accelerator part: the verification ladder
  * integer model -> ISA simulator -> RTL. Every image runs in the ISA simulator against the integer model
  * layer by layer (the first differing layer/pixel/channel is named with the instruction that wrote it:
- * a compiler bug); then all images run on the design's own Verilog in Verilator or Icarus (one process)
- * and the scores and class read back through the host port must equal the ISA simulator's (an RTL bug
- * otherwise). A fault stops the RTL with the error bit: the faulting pc and its instruction are reported.
+ * a compiler bug); then all images run on the design's own Verilog in Verilator or Icarus (one process):
+ * pixels in through the input stream, scores and class out through the output stream, which must equal
+ * the ISA simulator's and what the host port reads from MEM (an RTL bug otherwise). A fault stops the RTL with the error bit: the faulting pc and its instruction are reported.
  * Cycles: measured per layer on the RTL (first compute start to last end, first image) beside the cycle
  * model's prediction.
  */
@@ -13,18 +13,22 @@ import path from 'node:path';
 import { AccelFault, checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
 import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput } from '../../generator/common/errors.js';
-import { loadInputs } from '../../generator/data/index.js';
-import { partOf, type AccelPart } from '../../generator/design/manifest.js';
+import { loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
+import { givenOrRecorded } from '../../generator/design/stimulus.js';
+import { z } from 'zod';
+import { partOf, preprocessSchema, type AccelPart } from '../../generator/design/manifest.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
 import type { SimulatorName } from '../sim/index.js';
 import { buildAccelFiles } from './rtl-sim.js';
-import { runProgramOnRtl } from './run-program.js';
+import { type RtlProgramRun, runProgramOnRtl } from './run-program.js';
 
 /** The program folder's copy of its model's integer model (`fixynn compile --out` writes it). */
 export const PROGRAM_INTEGER_MODEL = 'integer-model.json';
+/** The program folder's quantization record (flags, calibration source, preprocessing), as a design's part records it. */
+export const PROGRAM_QUANTIZATION = 'quantization.json';
 
 export interface AccelVerifyOptions {
   readonly simulator: SimulatorName;
@@ -32,6 +36,8 @@ export interface AccelVerifyOptions {
   readonly data?: string;
   /** A program folder from `fixynn compile` (default: the design's own program). */
   readonly program?: string;
+  /** --scale/--mean/--std; default: as recorded (the program folder's quantization.json, else the part's). */
+  readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -76,7 +82,8 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   checkSameChip(part, compiled, programDir);
   const graph = options.program === undefined ? part.quantization : programGraph(programDir);
   const model = new IntegerModel(graph);
-  const data = loadInputs(options.data, graph.input.shape, { count: options.images });
+  const recorded = options.program === undefined ? part.options.preprocess : programPreprocessing(programDir, part.options.preprocess);
+  const data = loadInputs(options.data, graph.input.shape, { count: options.images, ...givenOrRecorded(options.preprocess, recorded) });
   const inputs = data.images.map((img) => model.quantizeInput(img));
   const outTensor = graph.tensors[compiled.layout.output.tensor];
   if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
@@ -131,6 +138,18 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
       rtlFirst ??= `image ${i}: the RTL finished where the ISA simulator faulted`;
       return;
     }
+    // The scores and class leave on the output stream (r.output) and stay readable through the host port.
+    if (r.framing !== undefined && r.framing !== 'ok') {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: streams: ${r.framing}`;
+      return;
+    }
+    const h = r.host.output.findIndex((v, k) => v !== r.output[k]);
+    if (h >= 0 || r.host.class !== r.class) {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: the host port reads ${h >= 0 ? `element ${h} = ${r.host.output[h]}` : `class ${r.host.class}`}, the output stream carried ${h >= 0 ? r.output[h] : r.class}`;
+      return;
+    }
     const c = r.output.findIndex((v, k) => v !== want.output[k]);
     if (c >= 0 || r.class !== want.class) {
       rtlMismatches++;
@@ -143,16 +162,7 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   // Cycles per layer: the cycle model's prediction, the RTL's measurement on the first image.
   const predicted = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
   const first = runs[0];
-  const layers = compiled.layout.layers.map((l, i) => {
-    const p = predicted.layers[i]!;
-    let measured: number | null = null;
-    if (first && first.run.status === 'done') {
-      const exStarts = l.pcs.filter((pc) => compiled.program[pc]?.op !== 'load' && compiled.program[pc]?.op !== 'store').map((pc) => first.startCycle.get(pc)).filter((c): c is number => c !== undefined);
-      const ends = l.pcs.map((pc) => first.endCycle.get(pc)).filter((c): c is number => c !== undefined);
-      if (exStarts.length && ends.length) measured = Math.max(...ends) - Math.min(...exStarts) + 1;
-    }
-    return { index: l.index, name: l.name, kind: l.kind, predicted: p.cycles, measured, macs: p.macs, utilization: p.utilization };
-  });
+  const layers = layerCycles(compiled, first);
   return {
     design: design.manifest.top.module,
     program: programDir,
@@ -168,6 +178,24 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   };
 }
 
+/**
+ * Per layer: the cycle model's prediction and the RTL's measurement on one run (first compute start to
+ * last end of the layer's instructions; null when the run did not finish).
+ */
+export function layerCycles(compiled: CompiledProgram, run: RtlProgramRun | undefined): AccelLayerCycles[] {
+  const predicted = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+  return compiled.layout.layers.map((l, i) => {
+    const p = predicted.layers[i]!;
+    let measured: number | null = null;
+    if (run && run.run.status === 'done') {
+      const exStarts = l.pcs.filter((pc) => compiled.program[pc]?.op !== 'load' && compiled.program[pc]?.op !== 'store').map((pc) => run.startCycle.get(pc)).filter((c): c is number => c !== undefined);
+      const ends = l.pcs.map((pc) => run.endCycle.get(pc)).filter((c): c is number => c !== undefined);
+      if (exStarts.length && ends.length) measured = Math.max(...ends) - Math.min(...exStarts) + 1;
+    }
+    return { index: l.index, name: l.name, kind: l.kind, predicted: p.cycles, measured, macs: p.macs, utilization: p.utilization };
+  });
+}
+
 /** A program built for another accelerator is refused with what differs. */
 function checkSameChip(part: AccelPart, compiled: CompiledProgram, programDir: string): void {
   const chip = part.config as unknown as Record<string, number>;
@@ -177,6 +205,15 @@ function checkSameChip(part: AccelPart, compiled: CompiledProgram, programDir: s
   if (configFingerprint(compiled.config) === configFingerprint(chipConfig)) return;
   const differ = Object.keys(prog).filter((k) => prog[k] !== chip[k]).map((k) => `${k} ${prog[k]} (chip ${chip[k]})`);
   throw badInput(`${programDir}: compiled for another accelerator configuration: ${differ.join(', ')}; compile it with --accel ${part.array.rows}x${part.array.cols} for this design`);
+}
+
+/** The preprocessing a program folder's quantization.json records (a folder without one: the design's). */
+function programPreprocessing(programDir: string, fallback: AccelPart['options']['preprocess']): AccelPart['options']['preprocess'] {
+  const file = path.join(programDir, PROGRAM_QUANTIZATION);
+  if (!existsSync(file)) return fallback;
+  const parsed = z.object({ preprocess: preprocessSchema }).safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw badInput(`${file}: not a quantization record (expected "preprocess": {scale, mean, std})`);
+  return parsed.data.preprocess;
 }
 
 function programGraph(programDir: string): QuantizedGraph {

@@ -5,22 +5,43 @@
  */
 import { badInput } from '../../common/errors.js';
 import { type AccelConfig, defaultConfig, dwKernel } from '../config.js';
+import { type AxiParams, DEFAULT_AXI } from './axi-master.js';
+
+/**
+ * Where MEM lives: 'onchip' (RAM banks inside the accelerator, loaded through the simple host port of
+ * issue 11) or 'axi' (off chip, reached by LOAD/STORE through an AXI4 master whose data bus is
+ * memPortBytes wide; control through AXI4-Lite). docs/accel-rtl.md describes both.
+ */
+export type MemoryKind = 'onchip' | 'axi';
 
 export interface RtlConfig extends AccelConfig {
   /** Largest kernel side of the depthwise engine's window (dwKernel(config)); a larger kernel faults. */
   readonly dwKernel: number;
+  /**
+   * ACT rows per beat of the pixel input stream (s_tdata carries streamBlocks * cols channels of actBits
+   * each): the stream is as wide as the input tensor it carries, ceil(channels / cols) rows.
+   */
+  readonly streamBlocks: number;
+  /** Absent means 'onchip' (so an on-chip configuration, and a manifest holding it, is as before). */
+  readonly memory?: MemoryKind;
+  /** The AXI4 master's burst and outstanding limits (present with memory 'axi'). */
+  readonly axi?: AxiParams;
 }
 
 export interface RtlOptions {
   readonly dwKernel?: number;
   readonly dwMaxWidth?: number;
   readonly imemWords?: number;
+  readonly streamBlocks?: number;
+  readonly memory?: MemoryKind;
+  readonly axi?: Partial<AxiParams>;
 }
 
 export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
   // The shared configuration holds the engine's limits (the compiler refuses what exceeds them); options
   // only override them for unit tests of a lone engine.
-  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords };
+  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords, streamBlocks: options.streamBlocks ?? 1,
+    ...(options.memory === 'axi' ? { memory: 'axi' as const, axi: { ...DEFAULT_AXI, ...options.axi } } : {}) };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
@@ -29,7 +50,14 @@ export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfi
   need(Number.isInteger(c.dwMaxWidth) && c.dwMaxWidth >= 2 && c.dwMaxWidth <= 4096, `depthwise line buffer width ${c.dwMaxWidth}: supported 2..4096`);
   need(Number.isInteger(c.imemWords) && c.imemWords >= 2, `program memory ${c.imemWords} words: at least 2`);
   need((c.cols * Math.ceil(c.actBits / 8)) % c.memPortBytes === 0, `MEM port ${c.memPortBytes} bytes must divide an ACT row (${c.cols * Math.ceil(c.actBits / 8)} bytes)`);
+  need(Number.isInteger(c.streamBlocks) && c.streamBlocks >= 1 && c.streamBlocks <= 64, `pixel stream of ${c.streamBlocks} ACT rows per beat: supported 1..64`);
   need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
+  need(options.memory === undefined || options.memory === 'onchip' || options.memory === 'axi', `memory '${String(options.memory)}': 'onchip' or 'axi'`);
+  if (c.axi !== undefined) {
+    need(Number.isInteger(c.axi.maxBurst) && c.axi.maxBurst >= 1 && c.axi.maxBurst <= 256, `AXI burst of ${c.axi.maxBurst} beats: AXI4 INCR bursts have 1..256`);
+    need(Number.isInteger(c.axi.maxOutstanding) && c.axi.maxOutstanding >= 1 && c.axi.maxOutstanding <= 64, `${c.axi.maxOutstanding} outstanding AXI bursts: supported 1..64`);
+    need(c.imemWords <= 4096, `program memory ${c.imemWords} words: the AXI4-Lite program window holds at most 4096`);
+  }
   need(c.memBytes % c.memPortBytes === 0, `MEM bytes ${c.memBytes} must be a multiple of the port (${c.memPortBytes})`);
   return c;
 }

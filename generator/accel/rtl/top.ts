@@ -12,8 +12,11 @@ import { packChannels, unpackChannels } from '../../ffe/stream.js';
 import { elementBytes, rowBytes } from '../config.js';
 import { type OpName, WORD_BITS } from '../isa.js';
 import { checkedAddress, loopCounter, max } from './build-helpers.js';
+import { buildControlPort } from './axi-lite-regs.js';
+import { AXI_ADDR_BITS, DEFAULT_AXI, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
 import { type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
 import { QUEUE_CODE, decodeWord } from './decoder.js';
+import { buildStreamPorts } from './stream-ports.js';
 import { DW_LATENCY, DW_MODE, buildDepthwiseEngine, dwInputType, dwMaxPad, dwOutputBits } from './depthwise.js';
 import { MAC_ARRAY_LATENCY, buildMacArray, columnSumType, operandType, weightType } from './mac-array.js';
 import { OUT_RANGE, PPU_LATENCY, requantizeLane } from './ppu.js';
@@ -50,23 +53,34 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const rst = m.input('rst', u(1));
 
   // ==== host port and status ==========================================================================
-  const hostWe = m.input('host_we', u(1));
-  const hostAddr = m.input('host_addr', u(32));
-  const hostWdata = m.input('host_wdata', u(32));
-  const start = m.input('start', u(1));
-  const progLen = m.input('prog_len', interval(0, c.imemWords));
+  // memory 'onchip': the simple host port of issue 11; 'axi': the AXI4-Lite register block
+  // (axi-lite-regs.ts), whose program window drives the same program RAM write port.
+  const axi = c.memory === 'axi';
+  const ctl = axi ? buildControlPort(m, c, rst) : undefined;
+  const hostWe = ctl?.hostWe ?? m.input('host_we', u(1));
+  const hostAddr = ctl?.hostAddr ?? m.input('host_addr', u(32));
+  const hostWdata = ctl?.hostWdata ?? m.input('host_wdata', u(32));
+  const start = ctl?.start ?? m.input('start', u(1));
+  const progLen = ctl?.progLen ?? m.input('prog_len', interval(0, c.imemWords));
+  // A run starts on the host's pulse or (on-chip MEM only) on a complete streamed frame (auto-start, the
+  // stream section).
+  const runStart = m.wire('run_start', u(1));
+  const autoStart = axi ? undefined : m.wire('run_auto_start', u(1));
+  const autoLen = axi ? undefined : m.wire('run_auto_len', interval(0, c.imemWords));
+  const runLen = m.reg('run_len', interval(0, c.imemWords), { reset: rst });
+  runLen.next(mux(runStart, autoStart === undefined || autoLen === undefined ? progLen : mux(autoStart, autoLen, progLen), runLen));
   const running = m.reg('status_running', u(1), { reset: rst });
   const done = m.reg('status_done', u(1), { reset: rst });
   const error = m.reg('status_error', u(1), { reset: rst });
   const errorPc = m.reg('status_error_pc', interval(0, c.imemWords), { reset: rst });
   const errorCause = m.reg('status_error_cause', interval(0, 7), { reset: rst });
   const cycles = m.reg('status_cycles', u(32), { reset: rst });
-  cycles.next(mux(start, 0, mux(running, cycles.add(1).truncate(32), cycles)));
-  const clear = rst.or(start); // a run starts from empty queues and zero tokens
+  cycles.next(mux(runStart, 0, mux(running, cycles.add(1).truncate(32), cycles)));
+  const clear = rst.or(runStart); // a run starts from empty queues and zero tokens
 
   // ==== program memory (4 banks of 32 bits per 128-bit instruction) ===================================
   const imemWordAddr = hostAddr.slice(30, 4);
-  const hostProgram = hostAddr.bit(31);
+  const hostProgram = hostAddr.bit(31).and(hostAddr.bit(30).not());
   const fetchPc = m.reg('fetch_pc', interval(0, c.imemWords), { reset: clear });
   const fetchAdvance = m.wire('fetch_advance', u(1));
   const fetchAddr = checkedAddress(mux(fetchAdvance, fetchPc.add(1), fetchPc), c.imemWords);
@@ -74,7 +88,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     const bank = m.memory(`imem_b${k}`, { depth: c.imemWords, type: u(32) });
     const wa = checkedAddress(imemWordAddr, c.imemWords);
     bank.setWrite({ addr: wa.addr, data: hostWdata, enable: hostWe.and(hostProgram).and(hostAddr.slice(3, 2).eq(k)).and(wa.ok) });
-    return bank.read(`imem_b${k}_q`, { addr: mux(start, 0, fetchAddr.addr).assume(0, c.imemWords - 1) });
+    return bank.read(`imem_b${k}_q`, { addr: mux(runStart, 0, fetchAddr.addr).assume(0, c.imemWords - 1) });
   });
   const fetchWord = m.wire('fetch_word', concat(imemBanks[3]!, imemBanks[2]!, imemBanks[1]!, imemBanks[0]!));
 
@@ -84,8 +98,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const queueNames = ['ld', 'ex', 'st'] as const;
   const qFull: Expr[] = [];
   const pushQ: Expr[] = [];
-  const fetchValid = fetching.and(running).and(fetchPc.lt(progLen));
-  const fetchPastEnd = fetching.and(running).and(fetchPc.ge(progLen));
+  const fetchValid = fetching.and(running).and(fetchPc.lt(runLen));
+  const fetchPastEnd = fetching.and(running).and(fetchPc.ge(runLen));
   const fetchIllegal = fetchValid.and(dec.legal.not());
   // The queues' fill levels are known below; dispatch waits while the target is full.
   const fullWires = queueNames.map((q) => m.wire(`q${q}_full`, u(1)));
@@ -96,7 +110,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     pushQ.push(fetchAdvance.and(dec.queue.eq(QUEUE_CODE[q])));
   });
   fetchPc.next(mux(fetchAdvance, fetchPc.add(1), fetchPc).assume(0, c.imemWords));
-  fetching.next(mux(start, 1, mux(fetchAdvance.and(dec.is.finish), 0, fetching)));
+  fetching.next(mux(runStart, 1, mux(fetchAdvance.and(dec.is.finish), 0, fetching)));
 
   // ==== instruction queues (circular buffers of words and their pcs) ==================================
   const depth = c.queueDepth;
@@ -158,12 +172,13 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const qp = m.memory('qp', { depth: c.qpRows, type: u(N * 32) });
   const acc = m.memory('acc', { depth: c.accRows, type: u(N * c.accBits) });
 
-  // ==== MEM (banks of 32 bits; a beat is memPortBytes) ==================================================
+  // ==== MEM (banks of 32 bits; a beat is memPortBytes) or the AXI4 master's ports =========================
   const K = c.memPortBytes / 4;
   const memWords = c.memBytes / c.memPortBytes;
-  const hostMemWord = checkedAddress(hostAddr.shr(Math.log2(c.memPortBytes)), memWords);
-  const hostBank = K === 1 ? constant(0) : hostAddr.slice(Math.log2(c.memPortBytes) - 1, 2);
-  const memBanks = Array.from({ length: K }, (_, k) => m.memory(`mem_b${k}`, { depth: memWords, type: u(32) }));
+  const beatBits = c.memPortBytes * 8;
+  const memBanks = axi ? [] : Array.from({ length: K }, (_, k) => m.memory(`mem_b${k}`, { depth: memWords, type: u(32) }));
+  const bus = axi ? axiMasterPorts(m, beatBits) : undefined;
+  const axiLimits = c.axi ?? DEFAULT_AXI;
 
   // ==== LD unit ===========================================================================================
   const ldBusy = m.reg('ld_busy', u(1), { reset: clear });
@@ -182,7 +197,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldStall = m.wire('ld_stall', u(1));
   const ldFault = m.wire('ld_fault', u(1));
   const ldIssuing = m.reg('ld_issuing', u(1), { reset: clear });
-  const ldGo = ldIssuing.and(ldStall.not());
+  // With AXI, a beat moves when its read data is there (RREADY = issuing and not stalled).
+  const ldGo = bus === undefined ? ldIssuing.and(ldStall.not()) : ldIssuing.and(ldStall.not()).and(bus.rvalid);
   const ldBeat = loopCounter(m, 'ld_beat', ldBeats, ldGo, ldBegin, clear);
   const ldX = loopCounter(m, 'ld_x', ldF('xSize'), ldGo.and(ldBeat.last), ldBegin, clear);
   const ldY = loopCounter(m, 'ld_y', ldF('ySize'), ldGo.and(ldBeat.last).and(ldX.last), ldBegin, clear);
@@ -198,8 +214,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldDataLastOfRow = m.reg('ld_data_row_end', u(1), { enable: ldStall.not() }).next(ldBeat.last);
   const ldDataLast = m.reg('ld_data_last', u(1), { reset: clear, enable: ldStall.not() }).next(ldGo.and(ldLastBeat));
   const ldDataRow = m.reg('ld_data_row', ldRow.range, { enable: ldStall.not() }).next(ldRow);
-  const ldMemRead = memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldStall.not() }));
-  const ldBeatData = concat(...[...ldMemRead].reverse());
+  const ldBeatData = bus === undefined
+    ? concat(...memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldStall.not() })).reverse())
+    : m.reg('ld_rdata', u(beatBits), { enable: ldStall.not() }).next(bus.rdata);
   const maxBeats = Math.max(...MEMS.map((x) => rowBytes(c, x) / c.memPortBytes));
   const ldSlots = Array.from({ length: maxBeats }, (_, k) =>
     m.reg(`ld_slot${k}`, u(c.memPortBytes * 8), { enable: ldDataValid.and(ldDataBeat.eq(k)).and(ldStall.not()) }).next(ldBeatData),
@@ -225,7 +242,31 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldMisaligned = ldF('memAddr').slice(portShift - 1, 0).ne(0).or(ldF('memStride').slice(portShift - 1, 0).ne(0));
   const ldEmpty = ldF('xSize').eq(0).or(ldF('ySize').eq(0));
   const ldOutside = ldLastMemByte.gt(c.memBytes).or(ldLastRow.gt(ldDepth));
-  ldFault.drive(ldFirst.and(ldMisaligned.or(ldOutside).or(ldEmpty)));
+  const ldCheckFault = ldFirst.and(ldMisaligned.or(ldOutside).or(ldEmpty));
+  if (bus === undefined) ldFault.drive(ldCheckFault);
+  else {
+    // The block's bursts: lines of xSize rows (contiguous in MEM) at MEM_BASE + memAddr + y * memStride,
+    // requested from the clock after the checks passed; RREADY while the beats are wanted.
+    const rready = ldIssuing.and(ldStall.not());
+    const rfire = bus.rvalid.and(rready);
+    const seq = burstSequencer(m, 'ld_ar_bursts', c, {
+      reset: clear,
+      start: ldCheckFault.not().and(ldFirst),
+      base: ctl!.memBase.add(ldF('memAddr')).truncate(AXI_ADDR_BITS),
+      stride: ldF('memStride'),
+      lines: ldF('ySize'),
+      lineBeats: ldF('xSize').mul(ldBeats),
+      ready: bus.arready,
+      retire: rfire.and(bus.rlast),
+    });
+    m.output('m_axi_arvalid', seq.valid);
+    m.output('m_axi_araddr', seq.addr);
+    m.output('m_axi_arlen', seq.len);
+    outputConstantFields(m, 'ar', c.memPortBytes);
+    m.output('m_axi_rready', rready);
+    // A SLVERR/DECERR read response stops the machine like an address fault, at the LOAD's pc.
+    ldFault.drive(ldCheckFault.or(rfire.and(bus.rresp.ne(0))));
+  }
   const ldFaultCause = mux(ldMisaligned, FAULT.alignment, mux(ldEmpty, FAULT.geometry, FAULT.address));
   // Completion: a LOAD with its last row written; a NOP completes in its start clock.
   const ldDone = m.wire('ld_done', ldDataLast.and(ldStall.not()));
@@ -631,16 +672,22 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stReading = m.reg('st_reading', u(1), { reset: clear });
   const stWriting = m.reg('st_writing', u(1), { reset: clear });
   const stRowStepW = m.wire('st_row_step', u(1));
-  const stBeat = loopCounter(m, 'st_beat', stBeats, stWriting, stBegin, clear);
+  // With AXI, a beat moves when the W channel takes it, and only after its burst's AW went out.
+  const wPending = bus === undefined ? undefined : m.reg('st_w_pending', interval(0, axiLimits.maxOutstanding), { reset: clear });
+  const wValid = wPending === undefined ? undefined : m.wire('st_wvalid', stWriting.and(wPending.ne(0)));
+  const wAccept = wValid === undefined ? undefined : m.wire('st_w_accept', wValid.and(bus!.wready));
+  const stAdvance = wAccept ?? stWriting;
+  const stBeat = loopCounter(m, 'st_beat', stBeats, stAdvance, stBegin, clear);
+  const stBeatEnd = wAccept === undefined ? stBeat.last : stBeat.last.and(wAccept);
   const stX = loopCounter(m, 'st_x', sf('xSize'), stRowStepW, stBegin, clear);
   const stY = loopCounter(m, 'st_y', sf('ySize'), stRowStepW.and(stX.last), stBegin, clear);
   const stRow = sf('sramAddr').add(stY.value.mul(sf('sramStride'))).add(stX.value);
   // A row is read when nothing is being written or in the last beat of the previous row.
-  const stRowStep = stReading.and(stWriting.not().or(stBeat.last));
+  const stRowStep = stReading.and(stWriting.not().or(stBeatEnd));
   stRowStepW.drive(stRowStep);
   const stLastRowRead = stRowStep.and(stX.last).and(stY.last);
   stReading.next(mux(stBegin, 1, mux(stLastRowRead, 0, stReading)));
-  stWriting.next(mux(stRowStep, 1, mux(stBeat.last, 0, stWriting)));
+  stWriting.next(mux(stRowStep, 1, mux(stBeatEnd, 0, stWriting)));
   const stActRead = act.read('act_st_q', { addr: checkedAddress(stRow, c.actRows).addr, enable: stRowStep });
   const stAccRead = acc.read('acc_st_q', { addr: checkedAddress(stRow, c.accRows).addr, enable: stRowStep });
   const stRowY = m.reg('st_row_y', stY.value.range, { enable: stRowStep }).next(stY.value);
@@ -649,7 +696,6 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   // The row as MEM bytes: ACT elements of elementBytes, ACC lanes sign-extended to 4 bytes.
   const actAsBytes = stActRead;
   const accAsBytes = concat(...unpackChannels(stAccRead, N, { bits: c.accBits, signed: true }).map((x) => x.resize(32, { wrap: true, signed: false })).reverse());
-  const beatBits = c.memPortBytes * 8;
   const beatOf = (bytes: Expr, width: number): Expr => {
     const beats = Math.max(1, (width / beatBits) | 0);
     return select(stBeat.value, Array.from({ length: beats }, (_, k) => bytes.slice(k * beatBits + beatBits - 1, k * beatBits)));
@@ -664,25 +710,83 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stMisaligned = sf('memAddr').slice(portShift - 1, 0).ne(0).or(sf('memStride').slice(portShift - 1, 0).ne(0));
   const stBadMem = sf('mem').ne(0).and(sf('mem').ne(3));
   const stOutside = stLastMemByte.gt(c.memBytes).or(stLastRowAddr.gt(mux(stFromAcc, c.accRows, c.actRows))).or(sf('xSize').eq(0)).or(sf('ySize').eq(0));
-  const stFault = m.wire('st_fault', stFirst.and(stMisaligned.or(stBadMem).or(stOutside)));
-  const stDone = m.wire('st_done', stWriting.and(stBeat.last).and(stLastRow));
+  const stCheckFault = stFirst.and(stMisaligned.or(stBadMem).or(stOutside));
+  const stBeatsDone = stWriting.and(stBeatEnd).and(stLastRow);
+  let stFaultNow = stCheckFault;
+  let stMemWait: Expr = constant(0);
+  let stDoneNow = stBeatsDone;
+  if (bus !== undefined) {
+    // AW bursts of the block from the clock after the checks passed; a second sequencer replays the
+    // same bursts on the W side to place WLAST. STORE completes once every write response arrived.
+    const wBeat = m.reg('st_w_beat', interval(0, 255), { reset: clear });
+    const wLen = m.wire('st_w_len', u(8));
+    const wLast = m.wire('st_wlast', wBeat.eq(wLen));
+    const wBurstEnd = wAccept!.and(wLast);
+    wBeat.next(mux(wAccept!, mux(wLast, 0, wBeat.add(1)), wBeat).assume(0, 255));
+    const bfire = bus.bvalid;
+    const block = {
+      reset: clear,
+      start: stCheckFault.not().and(stFirst),
+      base: ctl!.memBase.add(sf('memAddr')).truncate(AXI_ADDR_BITS),
+      stride: sf('memStride'),
+      lines: sf('ySize'),
+      lineBeats: sf('xSize').mul(stBeats),
+    };
+    const aw = burstSequencer(m, 'st_aw_bursts', c, { ...block, ready: bus.awready, retire: bfire });
+    const wSide = burstSequencer(m, 'st_w_bursts', c, { ...block, ready: wBurstEnd, retire: wBurstEnd });
+    wLen.drive(wSide.len);
+    const awFire = aw.valid.and(bus.awready);
+    wPending!.next(wPending!.add(awFire).sub(wBurstEnd).assume(0, axiLimits.maxOutstanding));
+    m.output('m_axi_awvalid', aw.valid);
+    m.output('m_axi_awaddr', aw.addr);
+    m.output('m_axi_awlen', aw.len);
+    outputConstantFields(m, 'aw', c.memPortBytes);
+    m.output('m_axi_wvalid', wValid!);
+    m.output('m_axi_wdata', stBeatData);
+    m.output('m_axi_wstrb', fullStrobe(c.memPortBytes));
+    m.output('m_axi_wlast', wLast);
+    m.output('m_axi_bready', constant(1));
+    // After the last beat the STORE drains: done when no burst waits for its response.
+    const draining = m.reg('st_draining', u(1), { reset: clear });
+    stDoneNow = draining.and(aw.idle);
+    draining.next(mux(stBeatsDone, 1, mux(stDoneNow, 0, draining)));
+    stFaultNow = stCheckFault.or(bfire.and(bus.bresp.ne(0)));
+    stMemWait = stWriting.and(wAccept!.not()).or(draining);
+  }
+  const stFault = m.wire('st_fault', stFaultNow);
+  const stDone = m.wire('st_done', stDoneNow);
   const stInstant = st.startNow.and(st.d.is.store.not());
   stBusy.next(mux(st.startNow.and(st.d.is.store), 1, mux(stDone.or(stFault), 0, stBusy)));
   const stPushPrev = mux(stInstant, st.d.pushPrev, stDone.and(stD.pushPrev));
   const finishNow = stInstant.and(st.d.is.finish);
 
-  // MEM banks: the ST unit's beats, or the host's words while the machine is idle.
+  // ==== MEM clients: the ST unit's beats, the host's words (machine idle), the pixel stream's beats ==========
+  // The stream ports (stream-ports.ts) write the input region and read the results; the stream waits for
+  // a clock where neither ST nor the host writes. With MEM off chip (memory 'axi') there are no stream
+  // ports: the input is in MEM before start.
+  const runEnd = axi ? undefined : m.wire('run_end', u(1));
+  const runDone = axi ? undefined : m.wire('run_end_done', u(1));
+  if (axi) runStart.drive(start);
+  if (!axi && runEnd !== undefined && runDone !== undefined && autoStart !== undefined && autoLen !== undefined) {
+  const hostMemWord = checkedAddress(hostAddr.shr(Math.log2(c.memPortBytes)), memWords);
+  const hostBank = K === 1 ? constant(0) : hostAddr.slice(Math.log2(c.memPortBytes) - 1, 2);
+  const hostMemWrite = hostWe.and(hostAddr.bit(31).not()).and(running.not());
+  const streams = buildStreamPorts(m, c, { rst, hostWe, hostAddr, hostWdata, memBanks, memWords, memBusy: stWriting.or(hostMemWrite), running, runStart, runEnd, runDone });
+  autoStart.drive(streams.autoStart);
+  autoLen.drive(streams.autoLen);
+  runStart.drive(start.or(streams.autoStart));
   memBanks.forEach((bank, k) => {
-    const hostHere = hostWe.and(hostProgram.not()).and(hostBank.eq(k)).and(hostMemWord.ok).and(running.not());
+    const hostHere = hostMemWrite.and(hostBank.eq(k)).and(hostMemWord.ok);
     bank.setWrite({
-      addr: mux(stWriting, stMemWord.addr, hostMemWord.addr).assume(0, memWords - 1),
-      data: mux(stWriting, stBeatData.slice(32 * k + 31, 32 * k), hostWdata),
-      enable: stWriting.and(stMemWord.ok).or(hostHere),
+      addr: mux(stWriting, stMemWord.addr, mux(hostMemWrite, hostMemWord.addr, streams.memWrite.addr)).assume(0, memWords - 1),
+      data: mux(stWriting, stBeatData.slice(32 * k + 31, 32 * k), mux(hostMemWrite, hostWdata, streams.memWrite.data.slice(32 * k + 31, 32 * k))),
+      enable: stWriting.and(stMemWord.ok).or(hostHere).or(streams.memWrite.enable),
     });
   });
   const hostReads = memBanks.map((bank, k) => bank.read(`mem_b${k}_host_q`, { addr: hostMemWord.addr }));
   const hostBankD = m.pipe('host_bank_d', hostBank);
   m.output('host_rdata', select(hostBankD, hostReads));
+  }
 
   // ==== tokens, faults, status ================================================================================
   tokenPop.l2e!.drive(ex.startNow.and(ex.d.popPrev));
@@ -718,12 +822,29 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     faultCause = mux(cond, cause, faultCause);
   }
   const faultNow = running.and(anyFault).and(error.not());
-  running.next(mux(start, 1, mux(faultNow.or(finishNow), 0, running)));
-  done.next(mux(start, 0, mux(finishNow.and(faultNow.not()), 1, done)));
-  error.next(mux(start, 0, mux(faultNow, 1, error)));
+  runEnd?.drive(running.and(faultNow.or(finishNow)));
+  runDone?.drive(running.and(finishNow).and(faultNow.not()));
+  running.next(mux(runStart, 1, mux(faultNow.or(finishNow), 0, running)));
+  done.next(mux(runStart, 0, mux(finishNow.and(faultNow.not()), 1, done)));
+  error.next(mux(runStart, 0, mux(faultNow, 1, error)));
   errorPc.next(mux(faultNow, faultPc, errorPc).assume(0, c.imemWords));
   errorCause.next(mux(faultNow, faultCause, errorCause).assume(0, 7));
 
+  // The AXI4-Lite block's status registers, interrupt and per-unit counters (busy: an instruction in
+  // the unit; stall: waiting for memory, or the head instruction waiting for a token).
+  ctl?.connect({
+    running, done, error, errorPc, errorCause, cycles,
+    doneEvent: finishNow.and(faultNow.not()),
+    errorEvent: faultNow,
+    counters: {
+      ldBusy,
+      ldStall: ldBusy.and(ldIssuing).and(ldGo.not()).or(qLd.valid.and(ldBusy.not()).and(ld.startNow.not())),
+      exBusy,
+      exStall: qEx.valid.and(exBusy.not()).and(ex.startNow.not()),
+      stBusy,
+      stStall: stBusy.and(stMemWait).or(qSt.valid.and(stBusy.not()).and(st.startNow.not())),
+    },
+  });
   m.output('busy', running);
   m.output('done', done);
   m.output('error', error);
