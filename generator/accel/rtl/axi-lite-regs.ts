@@ -9,8 +9,7 @@
  * counters the units produce).
  */
 import { type Expr, type Module, type Reg, concat, constant, interval, mux, u } from '../../hdl/index.js';
-import type { RtlConfig } from './config.js';
-import { PROGRAM_BASE } from './top.js';
+import { PROGRAM_BASE, type RtlConfig } from './config.js';
 
 /** Register byte offsets (32-bit registers). Documented in docs/accel-rtl.md. */
 export const CONTROL_REGS = {

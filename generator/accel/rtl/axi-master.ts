@@ -18,17 +18,7 @@
  * without a FIFO of burst lengths between them.
  */
 import { type Expr, Module, concat, constant, interval, mux, u } from '../../hdl/index.js';
-import type { RtlConfig } from './config.js';
-
-/** AXI4 parameters of the master (RtlConfig.axi). */
-export interface AxiParams {
-  /** Longest burst in beats (AXI4 INCR allows up to 256). */
-  readonly maxBurst: number;
-  /** Bursts in flight per direction before the master waits for responses. */
-  readonly maxOutstanding: number;
-}
-
-export const DEFAULT_AXI: AxiParams = { maxBurst: 16, maxOutstanding: 8 };
+import { type AxiParams, DEFAULT_AXI, type RtlConfig } from './config.js';
 
 /** Address bits of the AXI4 master (MEM_BASE + a MEM byte address, wrapping at 2^32). */
 export const AXI_ADDR_BITS = 32;

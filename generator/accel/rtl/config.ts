@@ -5,7 +5,19 @@
  */
 import { badInput } from '../../common/errors.js';
 import { type AccelConfig, defaultConfig, dwKernel } from '../config.js';
-import { type AxiParams, DEFAULT_AXI } from './axi-master.js';
+
+/** AXI4 parameters of the master (RtlConfig.axi). */
+export interface AxiParams {
+  /** Longest burst in beats (AXI4 INCR allows up to 256). */
+  readonly maxBurst: number;
+  /** Bursts in flight per direction before the master waits for responses. */
+  readonly maxOutstanding: number;
+}
+
+export const DEFAULT_AXI: AxiParams = { maxBurst: 16, maxOutstanding: 8 };
+
+/** Host address of program word w, 32-bit part k: PROGRAM_BASE + 16*w + 4*k. MEM bytes start at 0. */
+export const PROGRAM_BASE = 0x8000_0000;
 
 /**
  * Where MEM lives: 'onchip' (RAM banks inside the accelerator, loaded through the simple host port of

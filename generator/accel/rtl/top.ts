@@ -13,8 +13,8 @@ import { elementBytes, rowBytes } from '../config.js';
 import { type OpName, WORD_BITS } from '../isa.js';
 import { checkedAddress, loopCounter, max } from './build-helpers.js';
 import { buildControlPort } from './axi-lite-regs.js';
-import { AXI_ADDR_BITS, DEFAULT_AXI, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
-import { type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
+import { AXI_ADDR_BITS, axiMasterPorts, burstSequencer, fullStrobe, outputConstantFields } from './axi-master.js';
+import { DEFAULT_AXI, type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
 import { QUEUE_CODE, decodeWord } from './decoder.js';
 import { buildStreamPorts } from './stream-ports.js';
 import { DW_LATENCY, DW_MODE, buildDepthwiseEngine, dwInputType, dwMaxPad, dwOutputBits } from './depthwise.js';
@@ -36,8 +36,7 @@ export const FAULT = {
 /** Cycles without progress before the watchdog stops a deadlocked program (docs/isa.md: 2^20). */
 export const WATCHDOG_CYCLES = 2 ** 20;
 
-/** Host address of program word w, 32-bit part k: PROGRAM_BASE + 16*w + 4*k. MEM bytes start at 0. */
-export const PROGRAM_BASE = 0x8000_0000;
+export { PROGRAM_BASE } from './config.js';
 
 const MEMS = ['act', 'wgt', 'qp', 'acc'] as const;
 
@@ -889,6 +888,19 @@ const PORT_MEANINGS: Readonly<Record<string, string>> = {
   ld_pc_o: 'cycle accounting: pc of the load unit\'s instruction',
   ex_pc_o: 'cycle accounting: pc of the execute unit\'s instruction',
   st_pc_o: 'cycle accounting: pc of the store unit\'s instruction',
+  s_tvalid: 'pixel stream in (AXI4-Stream, the stream contract): a beat is offered',
+  s_tdata: 'pixel stream in: one pixel, channel c in bits [c*actBits +: actBits]',
+  s_tuser: 'pixel stream in: the first pixel of a frame',
+  s_tlast: 'pixel stream in: the last pixel of a row',
+  s_tready: 'pixel stream in: the accelerator takes the beat (low while the input region holds a frame not yet run)',
+  m_tvalid: 'result stream out (AXI4-Stream): a beat is offered',
+  m_tdata: 'result stream out: one 32-bit score (two\'s complement, accumulator precision), then the class',
+  m_tuser: 'result stream out: the first beat of a frame\'s results',
+  m_tlast: 'result stream out: the last beat of a frame\'s results',
+  m_tready: 'result stream out: the receiver takes the beat',
+  frame_error: 'pixel stream in: a frame arrived with tuser/tlast out of place (sticky until reset)',
+  in_frame_ready: 'pixel stream in: a complete frame is in the input region',
+  irq: 'interrupt: an enabled cause in the interrupt status register (AXI4-Lite map, docs/accel-rtl.md)',
 };
 
 /** nOy * outW, the output pixels of a window instruction. */
