@@ -1,6 +1,6 @@
 /**
  * Whole programs on the accelerator's RTL: the example model at K = 0 compiled for 8x8 and 16x16, run in
- * Verilator on a few digits (FIXYNN_FULL: 200) and in Icarus on one; scores and class bit-exact with the
+ * Verilator on a few digits (FIXYNN_FULL: 200) and in Icarus on one (5, at 8x8 and 16x16); scores and class bit-exact with the
  * ISA simulator and with the integer model; random back ends (test/helpers/random-network.ts) likewise on
  * the same build (4, FIXYNN_FULL: 12); every instruction's cycles against the cycle-cost table
  * (generator/accel/costs.ts); faults (a corrupt word, an address out of range, a program without FINISH, a
@@ -102,6 +102,19 @@ describe.each(FULL ? [8, 16] : [8])('the example model at K = 0 on the %i-lane (
     });
   }, 600_000);
 
+  it(`Icarus: ${ICARUS_DIGITS} digit(s) through the streams bit-exact with the integer model`, async () => {
+    const icarus = await buildAccel(testConfig(graph, n).rtl, 'icarus');
+    const runs = await runProgramOnRtl(icarus, compiled, inputs.slice(0, ICARUS_DIGITS), graph.tensors[graph.output]!);
+    expect(runs.length).toBe(ICARUS_DIGITS);
+    runs.forEach((r, i) => {
+      const ref = integerAnswer(inputs[i]!);
+      expect(r.run.status).toBe('done');
+      expect(r.framing).toBe('ok');
+      expect([...r.output]).toEqual([...ref.scores]);
+      expect(r.class).toBe(ref.cls);
+    });
+  }, 3_600_000);
+
   it('every instruction takes the cycles of the cost table', async () => {
     const [r] = await runProgramOnRtl(build, compiled, inputs.slice(0, 1), graph.tensors[graph.output]!);
     const predicted = predictedCycles(compiled);
@@ -133,19 +146,6 @@ describe('the accelerator RTL', () => {
     expect(a.files).toEqual(b.files);
     expect(await lint(a.files, a.top)).toEqual([]);
   }, 300_000);
-
-  it(`Icarus: ${ICARUS_DIGITS} digit(s) through the streams bit-exact with the integer model`, async () => {
-    const icarus = await buildAccel(rtl, 'icarus');
-    const runs = await runProgramOnRtl(icarus, compiled, inputs.slice(0, ICARUS_DIGITS), graph.tensors[graph.output]!);
-    expect(runs.length).toBe(ICARUS_DIGITS);
-    runs.forEach((r, i) => {
-      const ref = integerAnswer(inputs[i]!);
-      expect(r.run.status).toBe('done');
-      expect(r.framing).toBe('ok');
-      expect([...r.output]).toEqual([...ref.scores]);
-      expect(r.class).toBe(ref.cls);
-    });
-  }, 3_600_000);
 
   it('streams with random gaps in s_tvalid and m_tready: the same scores, frames back to back', async () => {
     const outT = graph.tensors[graph.output]!;
