@@ -74,3 +74,59 @@ export function runOnSimulator(compiled: CompiledProgram, q: Int32Array, outputT
   const sim = simulate(compiled.config, compiled.program, memWithInput(compiled, q), options);
   return { ...readOutput(compiled, sim.memories.mem, outputTensor), sim };
 }
+
+/**
+ * The stream registers of a program (docs/accel-rtl.md "Streams"): where its input region is and how a
+ * frame is shaped, which MEM words leave on the output stream (the scores: one 32-bit word per class for
+ * a vector, else the whole output region as it lies in MEM) and whether the class word follows.
+ */
+export interface StreamRegisters {
+  readonly inAddr: number;
+  readonly inWidth: number;
+  readonly inHeight: number;
+  readonly inBlocks: number;
+  readonly outAddr: number;
+  readonly outWords: number;
+  readonly classAddr: number;
+  readonly outClass: number;
+}
+
+export function streamRegisters(compiled: CompiledProgram): StreamRegisters {
+  const { layout, config } = compiled;
+  const [, h, w] = layout.input.shape;
+  const [oc, oh, ow] = layout.output.shape;
+  const vector = layout.output.memory === 'acc' && oh === 1 && ow === 1;
+  const outWords = vector ? oc : (oh * ow * layout.output.blocks * rowBytes(config, layout.output.memory)) / 4;
+  return {
+    inAddr: layout.input.addr, inWidth: w, inHeight: h, inBlocks: layout.input.blocks,
+    outAddr: layout.output.addr, outWords, classAddr: layout.classAddr ?? 0, outClass: layout.classAddr === undefined ? 0 : 1,
+  };
+}
+
+/**
+ * An input tensor q ([C, H, W]) as the pixel stream's beats in raster order: channel c in bits
+ * [c*actBits +: actBits] of s_tdata (the stream contract's packing), lanes beyond C zero.
+ */
+export function inputBeats(compiled: CompiledProgram, q: Int32Array): bigint[] {
+  const [ch, h, w] = compiled.layout.input.shape;
+  const bits = BigInt(compiled.config.actBits);
+  const mask = (1n << bits) - 1n;
+  const beats: bigint[] = [];
+  for (let p = 0; p < h * w; p++) {
+    let v = 0n;
+    for (let c = ch - 1; c >= 0; c--) v = (v << bits) | (BigInt(q[c * h * w + p] as number) & mask);
+    beats.push(v);
+  }
+  return beats;
+}
+
+/** The output stream's beats (32-bit words) read back into the output tensor and the class. */
+export function outputFromBeats(compiled: CompiledProgram, words: readonly number[], outputTensor: QuantTensor): { output: Int32Array; class?: number } {
+  const regs = streamRegisters(compiled);
+  if (words.length !== regs.outWords + regs.outClass) throw new Error(`accelerator output stream: ${words.length} beats, expected ${regs.outWords + regs.outClass}`);
+  const mem = new Uint8Array(compiled.config.memBytes);
+  const put = (at: number, v: number): void => { for (let b = 0; b < 4; b++) mem[at + b] = (v >>> (8 * b)) & 0xff; };
+  for (let i = 0; i < regs.outWords; i++) put(regs.outAddr + 4 * i, words[i] as number);
+  if (regs.outClass) put(regs.classAddr, words[regs.outWords] as number);
+  return readOutput(compiled, mem, outputTensor);
+}

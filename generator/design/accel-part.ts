@@ -19,7 +19,7 @@ import { accelSources } from '../accel/rtl/sources.js';
 import { badInput } from '../common/errors.js';
 import { streamOfTensor, type Stream } from '../contract/stream.js';
 import { designCosts } from '../hdl/stats.js';
-import type { QuantizedGraph } from '../quant/ir.js';
+import type { QuantTensor, QuantizedGraph } from '../quant/ir.js';
 
 /** Memory sizes of a generated accelerator (rows of C lanes; MEM in bytes) and its RTL limits. */
 export const ACCEL_CHIP = {
@@ -30,7 +30,18 @@ export const ACCEL_CHIP = {
 export function accelChipConfig(graph: QuantizedGraph, rows: number, cols: number, fromLayer = 0): { config: AccelConfig; rtl: RtlConfig } {
   const model = configForModel(graph, rows, cols, {}, { fromLayer });
   const config = configForModel(graph, rows, cols, { ...ACCEL_CHIP, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
-  return { config, rtl: rtlConfig(config) };
+  return { config, rtl: rtlConfig(config, { streamBlocks: Math.ceil(acceleratorInput(graph, fromLayer).shape[0] / cols) }) };
+}
+
+/**
+ * The tensor the accelerator's pixel stream carries: the input of its first layer (the image at K = 0,
+ * the fixed part's output at K > 0).
+ */
+export function acceleratorInput(graph: QuantizedGraph, fromLayer: number): QuantTensor {
+  const name = fromLayer === 0 ? graph.input.tensor : graph.layers[fromLayer]?.inputs[0];
+  const t = name === undefined ? undefined : graph.tensors[name];
+  if (t === undefined) throw new Error(`internal: no input tensor of layer ${fromLayer}`);
+  return t;
 }
 
 /** `--accel RxC` parsed and checked (4x4 to 32x32, R = C in this version). */

@@ -5,8 +5,10 @@
  *
  *   rtl/*.v                  the accelerator's Verilog (its top is the design's top, fixynn_accel)
  *   files.f                  RTL compile order
- *   tb/fixynn_accel_tb.v     the testbench: program and MEM images through the host port, run to FINISH
- *                            or the error bit (Icarus, or `verilator --binary --timing`)
+ *   tb/fixynn_accel_tb.v     the testbench: program and MEM image through the host port, then each frame's
+ *                            pixels through the input stream (the program starts on the complete frame),
+ *                            scores and class from the output stream, to FINISH or the error bit (Icarus,
+ *                            or `verilator --binary --timing`); host mode (images with the input) as well
  *   program/                 program.bin, mem.bin (images with CRC-32 and configuration fingerprint),
  *                            program.json (configuration and layout), program.s (the program as text)
  *   model.onnx, integer-model.json, manifest.json (as for every design)
@@ -62,8 +64,8 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
     version: MANIFEST_VERSION,
     generator: { name: 'fixynn', version },
     source: { file: path.basename(modelPath), copy: MODEL_COPY, sha256 },
-    // One part, whose module is the top: the input tensor goes in and the scores come out through the host
-    // port (docs/accel-rtl.md); one frame takes the program's cycles.
+    // One part, whose module is the top: pixels in on the input stream, scores and class out on the output
+    // stream (docs/accel-rtl.md "Streams"; the host port reads them too); one frame takes the program's cycles.
     top: {
       module: part.top,
       ports: [...part.ports],

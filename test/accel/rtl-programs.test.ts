@@ -86,6 +86,10 @@ describe.each(FULL ? [8, 16] : [8])('the example model at K = 0 on the %i-lane (
     const runs = await runProgramOnRtl(build, compiled, inputs, outT);
     runs.forEach((r, i) => {
       expect(r.run.status, `digit ${i}`).toBe('done');
+      // Pixels in through s_axis, scores and class out through m_axis; the host reads the same from MEM.
+      expect(r.framing, `digit ${i}: streams`).toBe('ok');
+      expect([...r.host.output], `digit ${i}: host port`).toEqual([...r.output]);
+      expect(r.host.class, `digit ${i}: host port`).toBe(r.class);
       const sim = runOnSimulator(compiled, inputs[i]!, outT);
       const ref = integerAnswer(inputs[i]!);
       expect([...r.output], `digit ${i}: RTL vs ISA simulator`).toEqual([...sim.output]);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { type RtlConfig } from '../../generator/accel/rtl/config.js';
 import { ACCEL_TB, accelSources } from '../../generator/accel/rtl/sources.js';
 import { checkFailed } from '../../generator/common/errors.js';
+import type { StreamRegisters } from '../../generator/accel/run.js';
 import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
 const TB = ACCEL_TB;
@@ -79,6 +80,9 @@ export interface AccelRunResult {
   /** The dumped MEM bytes (dumpAddr .. dumpAddr + 4*dumpWords). */
   readonly dump: Uint8Array;
   readonly events: readonly UnitEvent[];
+  /** Stream mode: the output stream's beats (tdata, tuser, tlast) and the sticky framing error. */
+  readonly beats?: ReadonlyArray<{ readonly data: number; readonly user: boolean; readonly last: boolean }>;
+  readonly frameError?: boolean;
 }
 
 export interface AccelRunOptions {
@@ -87,6 +91,11 @@ export interface AccelRunOptions {
   readonly dumpBytes?: number;
   readonly maxCycles?: number;
   readonly events?: boolean;
+  /**
+   * Stream mode: `images` holds the one base image (loaded once), every frame streams its pixels through
+   * s_axis (the program starts on the complete frame) and the results are read from m_axis.
+   */
+  readonly stream?: { readonly registers: StreamRegisters; readonly frames: ReadonlyArray<readonly bigint[]>; readonly gaps?: boolean };
 }
 
 /** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
@@ -112,12 +121,21 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
     if (program.length > build.config.imemWords) throw checkFailed(`a program of ${program.length} instructions exceeds the program memory (${build.config.imemWords})`);
     writeFileSync(path.join(dir, 'prog.hex'), programHex(program));
     images.forEach((img, r) => writeFileSync(path.join(dir, `mem${r}.hex`), imageHex(img, memWords)));
+    const stream = options.stream;
+    if (stream !== undefined && images.length !== 1) throw new Error('internal: stream mode takes one base image');
+    stream?.frames.forEach((f, r) => writeFileSync(path.join(dir, `pix${r}.hex`), f.map((v) => v.toString(16)).join('\n') + '\n'));
+    const regs = stream?.registers;
+    const streamArgs = regs === undefined ? [] : [
+      '+stream=1', `+gaps=${stream?.gaps === true ? 1 : 0}`, `+in_addr=${regs.inAddr}`, `+in_width=${regs.inWidth}`, `+in_height=${regs.inHeight}`, `+in_blocks=${regs.inBlocks}`,
+      `+out_addr=${regs.outAddr}`, `+out_words=${regs.outWords}`, `+class_addr=${regs.classAddr}`, `+out_class=${regs.outClass}`,
+    ];
     const dumpWords = Math.ceil((options.dumpBytes ?? 0) / 4);
     const args = [
       `+dir=${dir}`,
       `+prog_words=${program.length * 4}`,
       `+mem_words=${memWords}`,
-      `+runs=${images.length}`,
+      `+runs=${stream === undefined ? images.length : stream.frames.length}`,
+      ...streamArgs,
       `+dump_addr=${options.dumpAddr ?? 0}`,
       `+dump_words=${dumpWords}`,
       `+max_cycles=${options.maxCycles ?? 5_000_000}`,
@@ -142,6 +160,18 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
       const m = /^run (\d+) done (\d) error (\d) pc (\d+) cause (\d+) cycles (\d+)$/.exec(lines[i]!);
       if (m === null) throw checkFailed(`accelerator testbench: unexpected line '${lines[i]}'`);
       i++;
+      let beats: AccelRunResult['beats'];
+      let frameError: boolean | undefined;
+      const b = /^beats (\d+) frame_error (\d)$/.exec(lines[i] ?? '');
+      if (b !== null) {
+        i++;
+        frameError = b[2] === '1';
+        beats = lines.slice(i, i + Number(b[1])).map((l) => {
+          const [data, user, last] = l.split(' ');
+          return { data: Number.parseInt(data ?? 'x', 16) | 0, user: user === '1', last: last === '1' };
+        });
+        i += Number(b[1]);
+      }
       const dump = new Uint8Array(dumpWords * 4);
       for (let w = 0; w < dumpWords; w++, i++) {
         const v = Number.parseInt(lines[i] ?? 'x', 16);
@@ -152,7 +182,7 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
         status = 'timeout';
         i++;
       }
-      results.push({ status, errorPc: Number(m[4]), errorCause: Number(m[5]), cycles: Number(m[6]), dump, events: events.get(Number(m[1])) ?? [] });
+      results.push({ status, errorPc: Number(m[4]), errorCause: Number(m[5]), cycles: Number(m[6]), dump, events: events.get(Number(m[1])) ?? [], ...(beats === undefined ? {} : { beats, frameError: frameError === true }) });
     }
     return results;
   } finally {

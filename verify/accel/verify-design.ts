@@ -2,9 +2,9 @@
  * `fixynn verify DIR [--program PROG]` for a design with an accelerator part: the verification ladder
  * integer model -> ISA simulator -> RTL. Every image runs in the ISA simulator against the integer model
  * layer by layer (the first differing layer/pixel/channel is named with the instruction that wrote it:
- * a compiler bug); then all images run on the design's own Verilog in Verilator or Icarus (one process)
- * and the scores and class read back through the host port must equal the ISA simulator's (an RTL bug
- * otherwise). A fault stops the RTL with the error bit: the faulting pc and its instruction are reported.
+ * a compiler bug); then all images run on the design's own Verilog in Verilator or Icarus (one process):
+ * pixels in through the input stream, scores and class out through the output stream, which must equal
+ * the ISA simulator's and what the host port reads from MEM (an RTL bug otherwise). A fault stops the RTL with the error bit: the faulting pc and its instruction are reported.
  * Cycles: measured per layer on the RTL (first compute start to last end, first image) beside the cycle
  * model's prediction.
  */
@@ -129,6 +129,18 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
     if (want === undefined) {
       rtlMismatches++;
       rtlFirst ??= `image ${i}: the RTL finished where the ISA simulator faulted`;
+      return;
+    }
+    // The scores and class leave on the output stream (r.output) and stay readable through the host port.
+    if (r.framing !== undefined && r.framing !== 'ok') {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: streams: ${r.framing}`;
+      return;
+    }
+    const h = r.host.output.findIndex((v, k) => v !== r.output[k]);
+    if (h >= 0 || r.host.class !== r.class) {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: the host port reads ${h >= 0 ? `element ${h} = ${r.host.output[h]}` : `class ${r.host.class}`}, the output stream carried ${h >= 0 ? r.output[h] : r.class}`;
       return;
     }
     const c = r.output.findIndex((v, k) => v !== want.output[k]);

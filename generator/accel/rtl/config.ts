@@ -9,18 +9,24 @@ import { type AccelConfig, defaultConfig, dwKernel } from '../config.js';
 export interface RtlConfig extends AccelConfig {
   /** Largest kernel side of the depthwise engine's window (dwKernel(config)); a larger kernel faults. */
   readonly dwKernel: number;
+  /**
+   * ACT rows per beat of the pixel input stream (s_tdata carries streamBlocks * cols channels of actBits
+   * each): the stream is as wide as the input tensor it carries, ceil(channels / cols) rows.
+   */
+  readonly streamBlocks: number;
 }
 
 export interface RtlOptions {
   readonly dwKernel?: number;
   readonly dwMaxWidth?: number;
   readonly imemWords?: number;
+  readonly streamBlocks?: number;
 }
 
 export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
   // The shared configuration holds the engine's limits (the compiler refuses what exceeds them); options
   // only override them for unit tests of a lone engine.
-  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords };
+  const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords, streamBlocks: options.streamBlocks ?? 1 };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
@@ -29,6 +35,7 @@ export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfi
   need(Number.isInteger(c.dwMaxWidth) && c.dwMaxWidth >= 2 && c.dwMaxWidth <= 4096, `depthwise line buffer width ${c.dwMaxWidth}: supported 2..4096`);
   need(Number.isInteger(c.imemWords) && c.imemWords >= 2, `program memory ${c.imemWords} words: at least 2`);
   need((c.cols * Math.ceil(c.actBits / 8)) % c.memPortBytes === 0, `MEM port ${c.memPortBytes} bytes must divide an ACT row (${c.cols * Math.ceil(c.actBits / 8)} bytes)`);
+  need(Number.isInteger(c.streamBlocks) && c.streamBlocks >= 1 && c.streamBlocks <= 64, `pixel stream of ${c.streamBlocks} ACT rows per beat: supported 1..64`);
   need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
   need(c.memBytes % c.memPortBytes === 0, `MEM bytes ${c.memBytes} must be a multiple of the port (${c.memPortBytes})`);
   return c;

@@ -10,6 +10,8 @@ import { version } from '../../common/version.js';
 import type { Module } from '../../hdl/index.js';
 import type { RtlConfig } from './config.js';
 import { PROGRAM_BASE, generateAccelerator } from './top.js';
+import { STREAM_REG, STREAM_REGS_BASE } from './stream-ports.js';
+import { rowBytes } from '../config.js';
 
 /** The testbench module's name (its file is `${ACCEL_TB}.v`). */
 export const ACCEL_TB = 'fixynn_accel_tb';
@@ -40,6 +42,12 @@ export function accelSources(config: RtlConfig): AccelSources {
     progMax: config.imemWords * 4 - 1,
     memMax: config.memBytes / 4 - 1,
     programBase: PROGRAM_BASE.toString(16),
+    streamBase: STREAM_REGS_BASE.toString(16),
+    ...Object.fromEntries(Object.entries(STREAM_REG).map(([k, v]) => [`reg${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
+    sBits: config.streamBlocks * config.cols * config.actBits,
+    // Frames up to the whole MEM, results up to the ACC rows of scores plus the class.
+    pixMax: config.memBytes / rowBytes(config, 'act') - 1,
+    beatMax: config.accRows * config.cols,
   });
   const ports = [
     ...top.inputs.map((p) => ({ name: emitted.ports.get(p.name) ?? p.name, direction: 'input' as const, width: p.width })),

@@ -14,6 +14,7 @@ import { type OpName, WORD_BITS } from '../isa.js';
 import { checkedAddress, loopCounter, max } from './build-helpers.js';
 import { type RtlConfig, MAX_SHIFT, elementRange, operandRange } from './config.js';
 import { QUEUE_CODE, decodeWord } from './decoder.js';
+import { buildStreamPorts } from './stream-ports.js';
 import { DW_LATENCY, DW_MODE, buildDepthwiseEngine, dwInputType, dwMaxPad, dwOutputBits } from './depthwise.js';
 import { MAC_ARRAY_LATENCY, buildMacArray, columnSumType, operandType, weightType } from './mac-array.js';
 import { OUT_RANGE, PPU_LATENCY, requantizeLane } from './ppu.js';
@@ -55,18 +56,24 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const hostWdata = m.input('host_wdata', u(32));
   const start = m.input('start', u(1));
   const progLen = m.input('prog_len', interval(0, c.imemWords));
+  // A run starts on the host's pulse or on a complete streamed frame (auto-start, the stream section).
+  const runStart = m.wire('run_start', u(1));
+  const autoStart = m.wire('run_auto_start', u(1));
+  const autoLen = m.wire('run_auto_len', interval(0, c.imemWords));
+  const runLen = m.reg('run_len', interval(0, c.imemWords), { reset: rst });
+  runLen.next(mux(runStart, mux(autoStart, autoLen, progLen), runLen));
   const running = m.reg('status_running', u(1), { reset: rst });
   const done = m.reg('status_done', u(1), { reset: rst });
   const error = m.reg('status_error', u(1), { reset: rst });
   const errorPc = m.reg('status_error_pc', interval(0, c.imemWords), { reset: rst });
   const errorCause = m.reg('status_error_cause', interval(0, 7), { reset: rst });
   const cycles = m.reg('status_cycles', u(32), { reset: rst });
-  cycles.next(mux(start, 0, mux(running, cycles.add(1).truncate(32), cycles)));
-  const clear = rst.or(start); // a run starts from empty queues and zero tokens
+  cycles.next(mux(runStart, 0, mux(running, cycles.add(1).truncate(32), cycles)));
+  const clear = rst.or(runStart); // a run starts from empty queues and zero tokens
 
   // ==== program memory (4 banks of 32 bits per 128-bit instruction) ===================================
   const imemWordAddr = hostAddr.slice(30, 4);
-  const hostProgram = hostAddr.bit(31);
+  const hostProgram = hostAddr.bit(31).and(hostAddr.bit(30).not());
   const fetchPc = m.reg('fetch_pc', interval(0, c.imemWords), { reset: clear });
   const fetchAdvance = m.wire('fetch_advance', u(1));
   const fetchAddr = checkedAddress(mux(fetchAdvance, fetchPc.add(1), fetchPc), c.imemWords);
@@ -74,7 +81,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     const bank = m.memory(`imem_b${k}`, { depth: c.imemWords, type: u(32) });
     const wa = checkedAddress(imemWordAddr, c.imemWords);
     bank.setWrite({ addr: wa.addr, data: hostWdata, enable: hostWe.and(hostProgram).and(hostAddr.slice(3, 2).eq(k)).and(wa.ok) });
-    return bank.read(`imem_b${k}_q`, { addr: mux(start, 0, fetchAddr.addr).assume(0, c.imemWords - 1) });
+    return bank.read(`imem_b${k}_q`, { addr: mux(runStart, 0, fetchAddr.addr).assume(0, c.imemWords - 1) });
   });
   const fetchWord = m.wire('fetch_word', concat(imemBanks[3]!, imemBanks[2]!, imemBanks[1]!, imemBanks[0]!));
 
@@ -84,8 +91,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const queueNames = ['ld', 'ex', 'st'] as const;
   const qFull: Expr[] = [];
   const pushQ: Expr[] = [];
-  const fetchValid = fetching.and(running).and(fetchPc.lt(progLen));
-  const fetchPastEnd = fetching.and(running).and(fetchPc.ge(progLen));
+  const fetchValid = fetching.and(running).and(fetchPc.lt(runLen));
+  const fetchPastEnd = fetching.and(running).and(fetchPc.ge(runLen));
   const fetchIllegal = fetchValid.and(dec.legal.not());
   // The queues' fill levels are known below; dispatch waits while the target is full.
   const fullWires = queueNames.map((q) => m.wire(`q${q}_full`, u(1)));
@@ -96,7 +103,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     pushQ.push(fetchAdvance.and(dec.queue.eq(QUEUE_CODE[q])));
   });
   fetchPc.next(mux(fetchAdvance, fetchPc.add(1), fetchPc).assume(0, c.imemWords));
-  fetching.next(mux(start, 1, mux(fetchAdvance.and(dec.is.finish), 0, fetching)));
+  fetching.next(mux(runStart, 1, mux(fetchAdvance.and(dec.is.finish), 0, fetching)));
 
   // ==== instruction queues (circular buffers of words and their pcs) ==================================
   const depth = c.queueDepth;
@@ -671,13 +678,22 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const stPushPrev = mux(stInstant, st.d.pushPrev, stDone.and(stD.pushPrev));
   const finishNow = stInstant.and(st.d.is.finish);
 
-  // MEM banks: the ST unit's beats, or the host's words while the machine is idle.
+  // ==== MEM clients: the ST unit's beats, the host's words (machine idle), the pixel stream's beats ==========
+  // The stream ports (stream-ports.ts) write the input region and read the results; the stream waits for
+  // a clock where neither ST nor the host writes.
+  const hostMemWrite = hostWe.and(hostAddr.bit(31).not()).and(running.not());
+  const runEnd = m.wire('run_end', u(1));
+  const runDone = m.wire('run_end_done', u(1));
+  const streams = buildStreamPorts(m, c, { rst, hostWe, hostAddr, hostWdata, memBanks, memWords, memBusy: stWriting.or(hostMemWrite), running, runStart, runEnd, runDone });
+  autoStart.drive(streams.autoStart);
+  autoLen.drive(streams.autoLen);
+  runStart.drive(start.or(streams.autoStart));
   memBanks.forEach((bank, k) => {
-    const hostHere = hostWe.and(hostProgram.not()).and(hostBank.eq(k)).and(hostMemWord.ok).and(running.not());
+    const hostHere = hostMemWrite.and(hostBank.eq(k)).and(hostMemWord.ok);
     bank.setWrite({
-      addr: mux(stWriting, stMemWord.addr, hostMemWord.addr).assume(0, memWords - 1),
-      data: mux(stWriting, stBeatData.slice(32 * k + 31, 32 * k), hostWdata),
-      enable: stWriting.and(stMemWord.ok).or(hostHere),
+      addr: mux(stWriting, stMemWord.addr, mux(hostMemWrite, hostMemWord.addr, streams.memWrite.addr)).assume(0, memWords - 1),
+      data: mux(stWriting, stBeatData.slice(32 * k + 31, 32 * k), mux(hostMemWrite, hostWdata, streams.memWrite.data.slice(32 * k + 31, 32 * k))),
+      enable: stWriting.and(stMemWord.ok).or(hostHere).or(streams.memWrite.enable),
     });
   });
   const hostReads = memBanks.map((bank, k) => bank.read(`mem_b${k}_host_q`, { addr: hostMemWord.addr }));
@@ -718,9 +734,11 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     faultCause = mux(cond, cause, faultCause);
   }
   const faultNow = running.and(anyFault).and(error.not());
-  running.next(mux(start, 1, mux(faultNow.or(finishNow), 0, running)));
-  done.next(mux(start, 0, mux(finishNow.and(faultNow.not()), 1, done)));
-  error.next(mux(start, 0, mux(faultNow, 1, error)));
+  runEnd.drive(running.and(faultNow.or(finishNow)));
+  runDone.drive(running.and(finishNow).and(faultNow.not()));
+  running.next(mux(runStart, 1, mux(faultNow.or(finishNow), 0, running)));
+  done.next(mux(runStart, 0, mux(finishNow.and(faultNow.not()), 1, done)));
+  error.next(mux(runStart, 0, mux(faultNow, 1, error)));
   errorPc.next(mux(faultNow, faultPc, errorPc).assume(0, c.imemWords));
   errorCause.next(mux(faultNow, faultCause, errorCause).assume(0, 7));
 
