@@ -34,6 +34,8 @@ import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, topPorts, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
+import { accelShape } from './accel-part.js';
+import { type AssembledChip, assembleChip, checkAcceleratorHasWork } from './chip.js';
 import { FILE_LIST, renderFileList, renderTestbench, TB_HARNESS, TB_VERILOG } from './testbench.js';
 
 export const MODEL_COPY = 'model.onnx';
@@ -59,6 +61,8 @@ export interface GenerateDesignOptions {
   readonly requantBits?: number;
   /** `--effort`: greedy runs of the shared optimizer per layer (default by size: generator/arith/shared-search.ts). */
   readonly effort?: number;
+  /** `--accel RxC`: the chip (issue 13): the fixed part feeding an R x C accelerator that runs layers K.. */
+  readonly accel?: string;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -73,6 +77,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const start = performance.now();
   checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
+  const shape = options.accel !== undefined ? accelShape(options.accel) : undefined;
   const modelBytes = readModel(modelPath);
   const sha256 = createHash('sha256').update(modelBytes).digest('hex');
   const onnx = decodeOnnx(modelBytes, path.basename(modelPath));
@@ -98,6 +103,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
   }
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
+  if (options.accel !== undefined) checkAcceleratorHasWork(quantized, k, options.accel);
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
   const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
@@ -108,10 +114,22 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
-  const manifest = describeDesign(design, fixed, files, {
+  const ctx: DescribeContext = {
     sourceFile: path.basename(modelPath), sha256, options, k, calibration: calibration?.source ?? 'the QDQ model\'s own parameters', preprocess,
-  });
+  };
+  let files: Map<string, string | Uint8Array>;
+  let manifest: Manifest;
+  if (shape === undefined) {
+    files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions });
+    manifest = describeDesign(design, fixed, files, ctx);
+  } else {
+    options.onProgress?.(`compiling layers ${k}..${design.graph.layers.length - 1} for the ${shape.rows}x${shape.cols} accelerator`);
+    const chip = assembleChip(design, k, shape, { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions });
+    files = chip.files;
+    files.set(MODEL_COPY, modelBytes);
+    files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
+    manifest = describeChip(chip, ffePart(design, fixed, ctx), files, ctx);
+  }
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
   const end = performance.now();
@@ -147,6 +165,26 @@ function readModel(modelPath: string): Buffer {
 
 
 /** The options that shaped the design, for file headers: no paths, so that the bytes depend on content only. */
+/** A chip's manifest: the two parts, the split, the chip top's streams, ports and cost. */
+function describeChip(chip: AssembledChip, ffe: FfePart, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+  const hashes: Record<string, string> = {};
+  for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    generator: { name: 'fixynn', version },
+    source: { file: ctx.sourceFile, copy: MODEL_COPY, sha256: ctx.sha256 },
+    top: chip.top,
+    parts: [ffe, chip.accel],
+    split: chip.split,
+    cost: chip.cost,
+    rtl: [...chip.rtl],
+    fileList: FILE_LIST,
+    testbench: chip.testbench,
+    files: hashes,
+  };
+}
+
 function recordedOptions(options: GenerateDesignOptions, k: number): Record<string, string | number | boolean> {
   return {
     'fixed-layers': k,
@@ -157,6 +195,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
     ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.accel !== undefined ? { accel: options.accel } : {}),
   };
 }
 

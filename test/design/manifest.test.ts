@@ -37,7 +37,7 @@ describe('manifest', () => {
     expect(m.top.ports.find((p) => p.name === 's_tdata')?.width).toBe(8);
     expect(m.top.ports.find((p) => p.name === 'm_tdata')?.width).toBe(2 * m.top.output.type.bits);
     expect(m.format).toBe('fixynn-design');
-    expect(m.version).toBe(3);
+    expect(m.version).toBe(4);
     expect(m.parts.map((p) => p.kind)).toEqual(['ffe']);
   });
 
@@ -45,7 +45,7 @@ describe('manifest', () => {
     const data = JSON.parse(manifestText) as Record<string, unknown>;
     const [part] = data.parts as Array<Record<string, unknown>>;
     const withPart = (changes: Record<string, unknown>): string => JSON.stringify({ ...data, parts: [{ ...part, ...changes }] });
-    expect(() => parseManifest(JSON.stringify({ ...data, version: 2 }), 'm.json')).toThrow(/manifest version 2 is not supported.*fixynn-design version 3.*regenerate/);
+    expect(() => parseManifest(JSON.stringify({ ...data, version: 2 }), 'm.json')).toThrow(/manifest version 2 is not supported.*fixynn-design version 4.*regenerate/);
     expect(() => parseManifest(JSON.stringify({ ...data, format: 'other' }), 'm.json')).toThrow(/not a fixynn design manifest/);
     expect(() => parseManifest(manifestText.slice(0, 100), 'm.json')).toThrow(/m.json: not valid JSON/);
     expect(() => parseManifest(withPart({ fixedLayerCount: 1 }), 'm.json')).toThrow(/part 0 'ffe'.*1 fixed layers, but 2 layer entries/);
@@ -59,7 +59,7 @@ describe('manifest', () => {
   it('refuses a manifest of the previous format (fixynn-ffe-design version 1), naming both versions', () => {
     // The head of a real version-1 manifest, as fixynn wrote them before designs had parts.
     const v1 = JSON.stringify({ format: 'fixynn-ffe-design', version: 1, top: 'fixynn_ffe', layers: [], fixedLayerCount: 1 });
-    expect(() => parseManifest(v1, 'old/manifest.json')).toThrow(/old\/manifest.json: manifest format fixynn-ffe-design version 1 .* reads fixynn-design version 3; regenerate the design/);
+    expect(() => parseManifest(v1, 'old/manifest.json')).toThrow(/old\/manifest.json: manifest format fixynn-ffe-design version 1 .* reads fixynn-design version 4; regenerate the design/);
   });
 
   it('notices a missing file of the design', () => {
