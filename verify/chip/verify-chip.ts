@@ -64,6 +64,8 @@ export interface ChipVerifySummary {
 }
 
 const CAUSES = Object.fromEntries(Object.entries(FAULT).map(([name, code]) => [code, name])) as Record<number, string>;
+/** Pixels the chip's testbench holds (templates/chip-tb.v.hbs). */
+const TB_PIXELS = 262_144;
 /** The frame period must match the reported one within this fraction (issue 13). */
 export const PERIOD_TOLERANCE = 0.02;
 
@@ -80,6 +82,8 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   const graph = options.program === undefined ? accel.quantization : programGraph(programDir);
   checkSameFront(ffe, graph, programDir);
   if (compiled.layout.layers[0]?.index !== split.fixedLayers) throw badInput(`${programDir}: the program starts at layer ${compiled.layout.layers[0]?.index ?? '?'}, the chip's accelerator at layer ${split.fixedLayers}`);
+  const pixels = options.images * ffe.input.height * ffe.input.width;
+  if (pixels > TB_PIXELS) throw badInput(`--images ${options.images}: ${pixels} input pixels, the chip's testbench streams at most ${TB_PIXELS} in one run (${Math.floor(TB_PIXELS / (ffe.input.height * ffe.input.width))} frames of this chip)`);
   const model = new IntegerModel(graph);
   const data = loadInputs(options.data, graph.input.shape, { count: options.images, ...preprocessingOf(ffe) });
   // --labels: another task's labels for the same inputs (the bundled digits carry the digit classes).
