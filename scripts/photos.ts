@@ -56,10 +56,6 @@ function scriptStamp(): string {
   return createHash('sha256').update(readFileSync(SCRIPT)).digest('hex');
 }
 
-function cacheIsCurrent(stamp: string): boolean {
-  const stampFile = path.join(PHOTO_CACHE, 'script.sha256');
-  return existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && Object.values(cacheFiles(PHOTO_CACHE)).every(existsSync);
-}
 
 function lastLine(text: string | undefined): string {
   return (text ?? '').trim().split('\n').pop() ?? '';
@@ -70,8 +66,40 @@ function lastLine(text: string | undefined): string {
  * are not installed (callers must report it, not pass silently).
  */
 export async function photoCrops(): Promise<PhotoCropFiles | { missing: string }> {
+  const made = await makeCrops(PHOTO_CACHE, [], Object.values(cacheFiles(PHOTO_CACHE)).map((f) => path.basename(f)));
+  return 'missing' in made ? made : cacheFiles(PHOTO_CACHE);
+}
+
+/** The held-out set of the quantization benchmark: 222 crops of 37 photos that no calibration crop comes from. */
+export const HELDOUT_CACHE = path.join(repo, '.cache', 'photos-heldout');
+
+export interface HeldoutFiles {
+  /** float32 [222,3,224,224], (pixel - 127.5) / 127.5. */
+  readonly heldout: string;
+  readonly heldoutRaw: string;
+  readonly index: string;
+}
+
+/** The held-out crops (Debian's desktop-background packages, see the script), made on first use. */
+export async function heldoutCrops(): Promise<HeldoutFiles | { missing: string }> {
+  const files = {
+    heldout: path.join(HELDOUT_CACHE, 'heldout.npy'),
+    heldoutRaw: path.join(HELDOUT_CACHE, 'heldout-uint8.npy'),
+    index: path.join(HELDOUT_CACHE, 'heldout.json'),
+  };
+  const made = await makeCrops(HELDOUT_CACHE, ['--heldout'], Object.values(files).map((f) => path.basename(f)));
+  return 'missing' in made ? made : files;
+}
+
+function cacheIsCurrent(dir: string, stamp: string, names: readonly string[]): boolean {
+  const stampFile = path.join(dir, 'script.sha256');
+  return existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && names.every((n) => existsSync(path.join(dir, n)));
+}
+
+/** Runs the script into `dir` unless a current copy is there (same script, every file present). */
+async function makeCrops(dir: string, flags: readonly string[], names: readonly string[]): Promise<{ missing: string } | { made: string }> {
   const stamp = scriptStamp();
-  if (cacheIsCurrent(stamp)) return cacheFiles(PHOTO_CACHE);
+  if (cacheIsCurrent(dir, stamp, names)) return { made: dir };
   const probe = await execa(python(), ['-c', 'import numpy, skimage, sklearn'], { reject: false });
   if (probe.exitCode !== 0) {
     return {
@@ -81,26 +109,28 @@ export async function photoCrops(): Promise<PhotoCropFiles | { missing: string }
     };
   }
   // Write elsewhere, then rename: a parallel test process never sees half-written files.
-  const staging = `${PHOTO_CACHE}.tmp-${process.pid}`;
+  const staging = `${dir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  const made = await execa(python(), [SCRIPT, staging], { reject: false });
+  const made = await execa(python(), [SCRIPT, ...flags, staging], { reject: false });
   if (made.exitCode !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    // The packages are there, so this is a bug, not a missing prerequisite: fail loudly.
-    throw new Error(`scripts/make-photo-crops.py failed: ${lastLine(made.stderr || made.message)}`);
+    const reason = lastLine(made.stderr || made.message);
+    // Missing photo packages are a prerequisite the script names; anything else is a bug: fail loudly.
+    if (reason.includes('apt-get install')) return { missing: reason };
+    throw new Error(`scripts/make-photo-crops.py failed: ${reason}`);
   }
   writeFileSync(path.join(staging, 'script.sha256'), stamp);
-  if (!cacheIsCurrent(stamp)) {
-    rmSync(PHOTO_CACHE, { recursive: true, force: true });
+  if (!cacheIsCurrent(dir, stamp, names)) {
+    rmSync(dir, { recursive: true, force: true });
     try {
-      renameSync(staging, PHOTO_CACHE);
+      renameSync(staging, dir);
     } catch (error) {
       // Another process renamed its own copy in between: fine if that copy is current.
-      if (!cacheIsCurrent(stamp)) throw error;
+      if (!cacheIsCurrent(dir, stamp, names)) throw error;
     }
   }
   rmSync(staging, { recursive: true, force: true }); // left only where another process finished first
-  return cacheFiles(PHOTO_CACHE);
+  return { made: dir };
 }
 
 export interface CropRecord {
