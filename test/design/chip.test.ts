@@ -8,7 +8,7 @@
  * npm test: K = 3 on 8x8 in Verilator on a few digits. FIXYNN_FULL: K = 3 and K = 9 on 8x8 and 16x16,
  * 200 digits each, and Icarus on 5.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,21 @@ describe('the chip: the example model split at K = 3 on an 8x8 accelerator', () 
     expect(err.message).toMatch(/layer 0 '.*' differs from the chip's fixed layer 0 .*: weight \[\d+, \d+, \d+, \d+\] \S+ quantizes to -?\d+ under the chip's scale \S+, the chip holds -?\d+; the model's front end is not the chip's/);
     expect(existsSync(path.join(root, 'other'))).toBe(false);
   }, 1_200_000);
+
+  it('compile --chip refuses a back end needing more than the chip\'s accelerator has', async () => {
+    const { dir } = await chip(3, '8x8');
+    // The same chip with a smaller MEM: the loops program's weights no longer fit.
+    const small = path.join(root, 'small-chip');
+    cpSync(dir, small, { recursive: true });
+    const file = path.join(small, 'manifest.json');
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { parts: Array<{ kind: string; config: Record<string, number> }> };
+    const accel = data.parts.find((p) => p.kind === 'accel')!;
+    accel.config = { ...accel.config, memBytes: 4096 };
+    writeFileSync(file, JSON.stringify(data));
+    const err = await refusal(() => runCompile(LOOPS, { chip: small, out: path.join(root, 'too-big'), json: true }));
+    expect(err.message).toMatch(/loops-k3\.onnx for the chip .*small-chip: the back end needs more than the chip's 8x8 accelerator has: .*MEM/);
+    expect(existsSync(path.join(root, 'too-big'))).toBe(false);
+  }, 300_000);
 
   it('a split leaving the accelerator no weighted layer is refused (exit 2), writing nothing', async () => {
     const out = path.join(root, 'k11');
