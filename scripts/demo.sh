@@ -10,7 +10,7 @@ bash scripts/setup-tools.sh
 model=examples/mnist-mobilenet/model.onnx
 second=examples/chip/loops-k3.onnx
 out=${FIXYNN_DEMO_OUT:-rtl-out/chip}
-images=${FIXYNN_DEMO_IMAGES:-20}
+images=${FIXYNN_DEMO_IMAGES:-100}
 step() { printf '\n== %s\n' "$*"; }
 step "fixynn inspect $model"
 node bin/fixynn.js inspect "$model"
