@@ -33,8 +33,7 @@ for (const { rows, cols } of shapes) {
   const summary = summarizeProgram(compiled, replayCycles(config, compiled.program, compiled.layout.layers));
   let mismatches = 0;
   for (const q of inputs) {
-    const values = from ? integer.run(q).get(compiled.layout.input.tensor)! : q;
-    const check = checkAgainstIntegerModel(compiled, quantized, integer, values);
+    const check = checkAgainstIntegerModel(compiled, quantized, integer, q);
     if (check.mismatch) { if (!mismatches && !json) console.log(`  first mismatch: ${describeAccelMismatch(check.mismatch)}`); mismatches++; }
   }
   results.push({ array: `${rows}x${cols}`, ...summary, ...(digits ? { digits, mismatches } : {}) });

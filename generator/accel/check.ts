@@ -40,11 +40,17 @@ export function describeAccelMismatch(m: AccelMismatch): string {
   return `layer ${m.layer} '${m.layerName}' (tensor '${m.tensor}'), pixel (y ${m.y}, x ${m.x}), channel ${m.channel}: expected ${m.expected}, accelerator ${m.got}; written by pc ${m.pc}: ${m.instruction}`;
 }
 
-/** Runs one input (q of the accelerator's input tensor) and compares every layer with the integer model. */
+/**
+ * Runs one input and compares every layer with the integer model. `q` is the model's input tensor: the
+ * integer model runs the whole network, and the program (layers K.. after a split) takes the tensor
+ * crossing the cut from that run, as the chip's fixed part delivers it.
+ */
 export function checkAgainstIntegerModel(compiled: CompiledProgram, graph: QuantizedGraph, model: IntegerModel, q: Int32Array): AccelCheck {
   const { layout, config, program } = compiled;
   const L = lanes(config);
   const expectedValues = model.run(q);
+  const programInput = expectedValues.get(layout.input.tensor);
+  if (programInput === undefined) throw new Error(`internal: the integer model has no tensor '${layout.input.tensor}' (the program's input)`);
   const lastEx = new Map<number, number>();
   for (const info of layout.layers) {
     const ex = info.pcs.filter((pc) => queueOf(program[pc]!) === 'ex');
@@ -77,7 +83,7 @@ export function checkAgainstIntegerModel(compiled: CompiledProgram, graph: Quant
     }
   };
   const outT = graph.tensors[layout.output.tensor]!;
-  const run = runOnSimulator(compiled, q, outT, { afterInstruction: inspect });
+  const run = runOnSimulator(compiled, programInput, outT, { afterInstruction: inspect });
   const result = { output: run.output, ...(run.class !== undefined ? { class: run.class } : {}) };
   if (found.length) return { ...result, mismatch: found[0] as AccelMismatch };
   if (layout.output.memory === 'acc') {

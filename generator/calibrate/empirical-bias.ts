@@ -11,7 +11,7 @@ import { checkQuantizedGraph } from '../quant/check.js';
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
 
 export function correctBiasesEmpirically(
-  qg: QuantizedGraph, calibInputs: readonly Int32Array[], floatMeans: ReadonlyMap<string, ArrayLike<number>>,
+  qg: QuantizedGraph, calibInputs: readonly Int32Array[], floatMeans: ReadonlyMap<string, ArrayLike<number>>, fromLayer = 0,
 ): QuantizedGraph {
   let graph = qg;
   // Values of every tensor still needed, per image; a tensor is dropped after its last reader.
@@ -22,7 +22,8 @@ export function correctBiasesEmpirically(
     const run = (): Int32Array[] => values.map((v) => model.runLayer(layer.index, layer.inputs.map((n) => v.get(n) ?? new Int32Array())));
     let outputs = run();
     const target = floatMeans.get(layer.output);
-    if ((layer.kind === 'conv' || layer.kind === 'gemm') && target) {
+    // Layers before fromLayer are a chip's frozen front end: run, never corrected.
+    if ((layer.kind === 'conv' || layer.kind === 'gemm') && target && layer.index >= fromLayer) {
       graph = withBias(graph, layer.index, correctedBias(graph, layer.index, outputs, target));
       model = new IntegerModel(graph);
       outputs = run();

@@ -9,7 +9,7 @@ import type { OnnxModel } from '../onnx/decode.js';
 import { openWithOutputs } from '../onnx/runtime.js';
 import type { CalibrationMethod } from '../quant/calibrate.js';
 import { RangeCollector } from '../quant/calibrate.js';
-import type { QuantizedGraph } from '../quant/ir.js';
+import type { QuantizedGraph, QuantParams } from '../quant/ir.js';
 import { quantizeCalibrated, quantizeQdq } from '../quant/quantize.js';
 import { correctBiasesEmpirically } from './empirical-bias.js';
 import { quantizeInput } from '../quant/io.js';
@@ -28,6 +28,13 @@ export interface QuantizeModelOptions {
   readonly biasCorrection?: BiasCorrection;
   /** Force every requantization multiplier M to this many bits (8..32; docs/arithmetic.md §3). */
   readonly requantBits?: number;
+  /** Tensors whose quantization is given (a chip's frozen front end), by tensor name; not calibrated. */
+  readonly fixedTensors?: ReadonlyMap<string, QuantParams>;
+  /**
+   * Replaces the quantized layers before `fromLayer` (a chip's frozen front end, its integers as built)
+   * before the empirical bias correction, which then corrects only the layers from `fromLayer` on.
+   */
+  readonly frozenFront?: { readonly fromLayer: number; readonly splice: (quantized: QuantizedGraph) => QuantizedGraph };
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,10 +64,12 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
   const quantized = quantizeCalibrated(graph, {
     ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method, biasCorrection,
     ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
+    ...(options.fixedTensors !== undefined ? { fixedTensors: options.fixedTensors } : {}),
     ...(biasCorrection === 'none' ? {} : { channelMeans: means }),
   });
-  if (biasCorrection !== 'empirical') return quantized;
-  return correctBiasesEmpirically(quantized, images.map((image) => quantizeInput(quantized, image)), means);
+  const spliced = options.frozenFront ? options.frozenFront.splice(quantized) : quantized;
+  if (biasCorrection !== 'empirical') return spliced;
+  return correctBiasesEmpirically(spliced, images.map((image) => quantizeInput(spliced, image)), means, options.frozenFront?.fromLayer ?? 0);
 }
 
 async function collectRanges(onnx: OnnxModel, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {

@@ -5,10 +5,15 @@
  * (generator/design/accel-part.ts: the same chip), written atomically: program.bin, mem.bin, program.json,
  * program.s, the model's integer model (what `fixynn verify DIR --program PROG` checks against) and
  * quantization.json (the flags and the preprocessing verify reads its images with).
- * `--chip DIR` (a program for a chip's frozen front end) comes with issue 13.
+ *
+ * `fixynn compile other.onnx --chip DIR --out PROG [--calib PATH] [--json]`: a program for an existing
+ * chip (generator/design/compile-for-chip.ts): the front end's quantization from the chip's manifest, only
+ * the layers after the split calibrated; a model with another front end, or a back end needing more than
+ * the chip's accelerator has, is refused naming the layer.
  */
 import type { Command } from 'commander';
-import { replayCycles, summarizeProgram } from '../accel/index.js';
+import { type CompiledProgram, replayCycles, summarizeProgram } from '../accel/index.js';
+import { compileForChipDesign } from '../design/compile-for-chip.js';
 import { badInput } from '../common/errors.js';
 import { accelChipConfig, accelShape, compileForChip, programFiles } from '../design/accel-part.js';
 import { loadAndQuantize } from '../design/generate-design.js';
@@ -20,6 +25,7 @@ import { addCalibrationOptions, addPreprocessingOptions, parseQuantizeFlags, typ
 
 interface CompileCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly accel?: string;
+  readonly chip?: string;
   readonly out?: string;
   readonly weightBits?: string;
   readonly actBits?: string;
@@ -33,6 +39,7 @@ export function registerCompile(program: Command): void {
     .description('compile a model into a program and memory images for the programmable accelerator')
     .argument('<model>', 'the ONNX model (float, or QDQ with its own quantization)')
     .option('--accel <RxC>', 'the accelerator configuration: its MAC array, e.g. 8x8 or 16x16 (as fixynn generate --accel)')
+    .option('--chip <dir>', 'a generated chip or accelerator design: compile for its accelerator, its fixed part\'s quantization as built (instead of --accel)')
     .option('--out <dir>', 'the program folder to write')
     .option('--weight-bits <n>', 'weight width for a float model, 2..16 (default 8)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
@@ -46,8 +53,14 @@ export function registerCompile(program: Command): void {
 }
 
 export async function runCompile(modelPath: string, cli: CompileCliOptions): Promise<void> {
-  if (cli.accel === undefined) throw badInput('--accel RxC is required (the accelerator configuration; --chip DIR comes with issue 13)');
+  if (cli.accel !== undefined && cli.chip !== undefined) throw badInput('--accel and --chip: give one (--chip DIR compiles for that design\'s accelerator)');
+  if (cli.accel === undefined && cli.chip === undefined) throw badInput('--accel RxC or --chip DIR is required (the accelerator configuration, or a generated design to compile for)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the program folder to write)');
+  if (cli.chip !== undefined) {
+    await runCompileForChip(modelPath, cli.chip, cli.out, cli);
+    return;
+  }
+  if (cli.accel === undefined) return;
   const shape = accelShape(cli.accel);
   const flags = parseQuantizeFlags(cli);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
@@ -58,7 +71,25 @@ export async function runCompile(modelPath: string, cli: CompileCliOptions): Pro
   files.set(PROGRAM_INTEGER_MODEL, `${serializeQuantizedGraph(quantized)}\n`);
   files.set(PROGRAM_QUANTIZATION, `${JSON.stringify(quantizationRecord(flags, calibration, preprocess), null, 2)}\n`);
   writeFolderAtomically(cli.out, files, 'program.json');
+  printProgram(compiled, cli.out, shape, cli.json === true);
+}
+
+async function runCompileForChip(modelPath: string, chip: string, out: string, cli: CompileCliOptions): Promise<void> {
+  for (const [flag, value] of [['--weight-bits', cli.weightBits], ['--act-bits', cli.actBits]] as const) {
+    if (value !== undefined) throw badInput(`${flag} with --chip: the chip's widths apply (its manifest)`);
+  }
+  const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
+  const result = await compileForChipDesign(modelPath, chip, { ...(cli.calib !== undefined ? { calib: cli.calib } : {}), onProgress: progress });
+  const files = programFiles(result.compiled);
+  files.set(PROGRAM_INTEGER_MODEL, `${serializeQuantizedGraph(result.quantized)}\n`);
+  writeFolderAtomically(out, files, 'program.json');
+  if (!cli.json) process.stdout.write(`layers 0..${result.k - 1}: the chip's fixed part (quantization from ${chip}/manifest.json); layers ${result.k}..${result.quantized.layers.length - 1} on its accelerator\n`);
+  printProgram(result.compiled, out, result.accel.array, cli.json === true);
+}
+
+function printProgram(compiled: CompiledProgram, out: string, shape: { rows: number; cols: number }, json: boolean): void {
   const summary = summarizeProgram(compiled, replayCycles(compiled.config, compiled.program, compiled.layout.layers));
+  const cli = { out, json };
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({ out: cli.out, array: shape, ...summary }, null, 2)}\n`);
     return;

@@ -10,7 +10,8 @@ import { addCalibrationOptions, addPreprocessingOptions, parseQuantizeFlags, typ
 import { generateDesign, type GenerateDesignOptions } from '../design/generate-design.js';
 import type { ArithStrategy } from '../ffe/index.js';
 import { type FfeCore, ffeCore } from '../design/core.js';
-import { formatStream, partOf } from '../design/manifest.js';
+import { formatStream, type Manifest, partOf } from '../design/manifest.js';
+import { formatThroughput } from '../design/chip.js';
 import { runGenerateAccel } from './generate-accel.js';
 import { optionalInt } from './options.js';
 import { checkClockMhz, DEFAULT_CLOCK_MHZ } from '../design/handoff.js';
@@ -57,12 +58,13 @@ export function registerGenerate(program: Command): void {
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
     .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
-    .option('--accel <RxC>', 'with --fixed-layers 0: the programmable accelerator (RxC MAC array, e.g. 8x8) running every layer, its program and images')
+    .option('--accel <RxC>', 'the programmable accelerator (RxC MAC array, e.g. 8x8) running the layers after the split, its program and images: with --fixed-layers 0 alone, with K > 0 fed by the fixed part (the chip)')
     .option('--json', 'print a JSON summary');
   addCalibrationOptions(command);
   addPreprocessingOptions(command);
   command.action(async (model: string, options: GenerateCliOptions) => {
-    if (options.accel !== undefined) await runGenerateAccel(model, options);
+    // K = 0 with --accel: the accelerator alone; K > 0 with --accel: the chip (the fixed part feeding it).
+    if (options.accel !== undefined && /^\s*0+\s*$/.test(options.fixedLayers ?? '')) await runGenerateAccel(model, options);
     else await runGenerate(model, options);
   });
 }
@@ -75,6 +77,10 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, co
   const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
   const ffe = partOf(m, 'ffe');
+  if (m.split !== undefined) {
+    printChip(m, options.out, result.seconds.total, cli.json === true);
+    return;
+  }
   if (cli.json) {
     process.stdout.write(`${JSON.stringify({
       out: options.out, top: m.top.module, fixedLayers: ffe.fixedLayerCount, files: Object.keys(m.files).length, latencyCycles: m.top.latencyCycles,
@@ -112,5 +118,33 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     rawInput: cli.rawInput === true,
     ...(effort !== undefined ? { effort } : {}),
     ...(clockMhz !== undefined ? { clockMhz } : {}),
+    ...(cli.accel !== undefined ? { accel: cli.accel } : {}),
   };
+}
+
+/** The chip's summary: both parts, the split and the throughput of the whole. */
+function printChip(m: Manifest, out: string, seconds: number, json: boolean): void {
+  const ffe = partOf(m, 'ffe');
+  const accel = partOf(m, 'accel');
+  const split = m.split;
+  if (split === undefined) return;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({
+      out, top: m.top.module, fixedLayers: split.fixedLayers, files: Object.keys(m.files).length, split,
+      fixedPart: { cyclesPerFrame: split.fixedCyclesPerFrame, adders: ffe.cost.adders, productAdders: ffe.cost.productAdders, nonzeroWeights: ffe.cost.nonzeroWeights },
+      accelerator: { array: accel.array, peakMacsPerCycle: accel.peakMacsPerCycle, program: accel.program },
+      cost: m.cost, seconds,
+    }, null, 2)}\n`);
+    return;
+  }
+  const p = accel.program;
+  process.stdout.write([
+    `wrote ${out}: top ${m.top.module}: the fixed part (layers 0..${split.fixedLayers - 1}) streaming '${split.tensor}' ${formatStream(ffe.output)} into the ${accel.array.rows}x${accel.array.cols} accelerator (layers ${split.fixedLayers}..${accel.quantization.layers.length - 1}); ${m.rtl.length} Verilog file(s)`,
+    `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)} (scores, then the class)`,
+    `fixed part: ${ffe.cost.productAdders} product adders for ${ffe.cost.nonzeroWeights} nonzero weights, ${ffe.cost.adders} adders in all; ${split.fixedCyclesPerFrame} cycles per frame (one input pixel per clock)`,
+    `accelerator: ${accel.peakMacsPerCycle.array} MACs/cycle peak; program ${p.instructions} instructions, ${p.predictedCycles} cycles per frame predicted, ${p.macs} MACs, utilization ${(100 * p.utilization).toFixed(1)}%`,
+    formatThroughput({ ...split, balancingArray: split.balancingArray }),
+    `cost (docs/costs.md): ${m.cost.adders} adders, ${m.cost.multipliers} multipliers, ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,
+    `generated in ${seconds.toFixed(1)} s`,
+  ].join('\n') + '\n');
 }

@@ -31,6 +31,7 @@ export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, de
     if (value !== undefined) throw badInput(`${flag}: applies to stream designs (a fixed part); this design is the accelerator alone`);
   }
   const supported = new Set(['sim', 'images', 'data', 'program', 'json', 'trace', 'stalls', 'seed', 'scale', 'mean', 'std']);
+  if ((cli as Record<string, unknown>).labels !== undefined) throw badInput('--labels: applies to chips (a fixed part feeding the accelerator)');
   const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k}`);
   if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for accelerator designs yet (they take --sim, --images, --data, --program, --scale, --mean, --std, --json)`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;

@@ -13,6 +13,7 @@ import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './options.js';
 import { readDesign } from '../design/read-design.js';
 import { runVerifyAccel } from './verify-accel.js';
+import { runVerifyChip } from './verify-chip.js';
 
 export interface VerifyCliOptions extends PreprocessingFlags {
   readonly sim?: string;
@@ -24,6 +25,8 @@ export interface VerifyCliOptions extends PreprocessingFlags {
   readonly json?: boolean;
   /** A program folder from `fixynn compile` (accelerator designs). */
   readonly program?: string;
+  /** A .npy of class labels (chips: top-1 of the chip's classes). */
+  readonly labels?: string;
 }
 
 export const DEFAULT_VERIFY_IMAGES = 10;
@@ -41,24 +44,23 @@ export function registerVerify(program: Command): void {
     .option('--trace <file>', 'write a VCD waveform of the first run to this file')
     .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact')
     .option('--seed <n>', 'seed of --stalls (default 1)')
-    .option('--program <dir>', 'accelerator designs: run this program folder (fixynn compile --out) instead of the design\'s own')
+    .option('--program <dir>', 'accelerator designs and chips: run this program folder (fixynn compile --out) instead of the design\'s own')
+    .option('--labels <path>', 'chips: a .npy of integer class labels, one per input (top-1 of the chip\'s classes)')
     .option('--json', 'print the summary as JSON');
   addPreprocessingOptions(command, 'default: as recorded by generate in manifest.json');
   command.action(async (dir: string, options: VerifyCliOptions) => {
     // Output paths are checked before anything is read or simulated (whatever the design's parts).
     if (options.trace !== undefined) checkOutputFile(options.trace, '--trace');
-    if (hasAccelerator(dir)) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
+    const parts = readDesign(dir).manifest.parts.map((p) => p.kind);
+    if (parts.includes('accel') && parts.includes('ffe')) await runVerifyChip(dir, options, DEFAULT_VERIFY_IMAGES);
+    else if (parts.includes('accel')) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
     else await runVerify(dir, options);
   });
 }
 
-/** Whether the design folder holds an accelerator part (read through the checked manifest). */
-function hasAccelerator(dir: string): boolean {
-  return readDesign(dir).manifest.parts.some((p) => p.kind === 'accel');
-}
-
 export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<VerifySummary> {
   if (cli.program !== undefined) throw badInput('--program: this design has no accelerator part (generate one with --accel)');
+  if (cli.labels !== undefined) throw badInput('--labels: applies to chips (a design with --accel); use fixynn eval for a model\'s accuracy');
   const simulator = cli.sim ?? 'verilator';
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;

@@ -18,6 +18,7 @@ import { type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
 import { accelSources } from '../accel/rtl/sources.js';
 import { badInput } from '../common/errors.js';
 import { streamOfTensor, type Stream } from '../contract/stream.js';
+import type { Module } from '../hdl/index.js';
 import { designCosts } from '../hdl/stats.js';
 import type { QuantTensor, QuantizedGraph } from '../quant/ir.js';
 import type { EmittedPort } from '../emit/index.js';
@@ -80,6 +81,8 @@ export interface AccelPartBuild {
   readonly output: Stream;
   readonly section: Omit<AccelPartSection, 'integerModel' | 'quantization'>;
   readonly cost: ReturnType<typeof costOf>;
+  /** The accelerator's DSL top (a chip's top instantiates it). */
+  readonly module: Module;
 }
 
 /** The accelerator's section of a manifest (the schema is accelPartSchema in manifest.ts). */
@@ -140,7 +143,7 @@ export function buildAccelPart(graph: QuantizedGraph, chip: { config: AccelConfi
   for (const [name, data] of program) hash.update(`${name}\n`).update(data);
   const cost = costOf(sources.module);
   return {
-    files, rtl, top: sources.top, ports: sources.ports, testbench: { module: sources.testbench.name.replace(/\.v$/, ''), verilog: ACCEL_TB_FILE }, input, output, cost,
+    files, rtl, top: sources.top, module: sources.module, ports: sources.ports, testbench: { module: sources.testbench.name.replace(/\.v$/, ''), verilog: ACCEL_TB_FILE }, input, output, cost,
     section: {
       kind: 'accel', name: 'accel', module: sources.top, fromLayer, input, output,
       isaVersion: d.isaVersion, array: d.array, peakMacsPerCycle: d.peakMacsPerCycle, widths: d.widths, memoryBytes: d.memoryBytes, config: chip.rtl,

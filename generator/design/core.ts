@@ -8,6 +8,7 @@
 import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
 import { emitDesign, type EmittedModule, type EmittedPort, type HeaderInfo } from '../emit/index.js';
 import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost, type StreamProbe } from '../ffe/index.js';
+import type { Module } from '../hdl/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
 
@@ -52,6 +53,8 @@ export interface CoreDesign {
   readonly idealCyclesPerFrame: number;
   /** The quantized graph the RTL is bit-exact with (differs from the input graph with --raw-input). */
   readonly graph: QuantizedGraph;
+  /** The core's DSL top, where the core has one (a chip's top instantiates it beside the accelerator). */
+  readonly module?: Module;
 }
 
 export interface CoreOptions {
@@ -79,7 +82,7 @@ export const ffeCore: FfeCore = (graph, k, options) => {
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));
   return {
     top: emitted.top, ports: emitted.moduleOf(d.top).ports, modules: layerModules(d.top.instances.map((i) => emitted.moduleOf(i.module)), layers), files: emitted.files, input: streamOf(d.input), output: streamOf(d.output), layers, cost: d.cost, glueCost: d.glueCost,
-    latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph,
+    latencyCycles: d.latencyCycles, idealCyclesPerFrame: d.throughput.inputBeatsPerFrame, graph: d.graph, module: d.top,
   };
 };
 

@@ -13,7 +13,8 @@
  *                            program.json (configuration and layout), program.s (the program as text)
  *   model.onnx, integer-model.json, manifest.json (as for every design)
  *
- * K > 0 with --accel (the fixed part feeding the accelerator) is issue 13 and refused here.
+ * K > 0 with --accel (the fixed part feeding the accelerator: the chip, issue 13) is generateDesign's
+ * (generate-design.ts, option `accel`); `fixynn generate` sends it there.
  */
 import path from 'node:path';
 import { badInput } from '../common/errors.js';
@@ -40,7 +41,7 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
   assertReplaceable(options.out, MANIFEST);
   const { modelBytes, sha256, graph, k, quantized, calibration, preprocess } = await loadAndQuantize(modelPath, options);
   if (k > 0) {
-    throw badInput(`--fixed-layers ${options.fixedLayers} with --accel: a fixed part feeding the accelerator (K > 0) is not built yet (issue 13); use --fixed-layers 0 --accel ${options.accel} for the accelerator alone, or --fixed-layers ${k} without --accel for the fixed part alone`);
+    throw badInput(`--fixed-layers ${options.fixedLayers} with --accel: K > 0 is the chip (issue 13), built by generateDesign with its accel option (fixynn generate does this); this function builds the accelerator alone (--fixed-layers 0)`);
   }
   if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) {
     throw badInput(`${graph.source.file}: --accel: no weighted layer (conv/gemm) runs on the accelerator; it needs at least one`);

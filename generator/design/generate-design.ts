@@ -35,11 +35,13 @@ import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { multiplierWidths } from '../quant/print.js';
 import { version } from '../common/version.js';
 import { fixedPartOf } from './fixed-part.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type FfePart, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type AccelPart, type FfePart, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
 import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { FILE_LIST, renderFileList, renderSimFileList, renderTestbench, type StandaloneRun, TB_EXPECTED, TB_FILE_LIST, TB_HARNESS, TB_STIMULUS, TB_VERILOG } from './testbench.js';
 import { standaloneFiles } from './stimulus.js';
+import { accelShape } from './accel-part.js';
+import { type AssembledChip, assembleChip, checkAcceleratorHasWork } from './chip.js';
 
 export const MODEL_COPY = 'model.onnx';
 export const INTEGER_MODEL = 'integer-model.json';
@@ -66,6 +68,8 @@ export interface GenerateDesignOptions {
   readonly effort?: number;
   /** `--clock-mhz`: the clock of the hand-off bundle's SDC and ABC's delay target (default DEFAULT_CLOCK_MHZ). */
   readonly clockMhz?: number;
+  /** `--accel RxC`: the chip (issue 13): the fixed part feeding an R x C accelerator that runs layers K.. */
+  readonly accel?: string;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -81,11 +85,14 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   if (options.clockMhz !== undefined) checkClockMhz(options.clockMhz);
   checkOutputFolder(options.out, '--out');
   assertReplaceable(options.out, MANIFEST);
-  const loaded = loadModel(modelPath, options.fixedLayers, { fixedPartOnly: true, ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}) });
+  const shape = options.accel !== undefined ? accelShape(options.accel) : undefined;
+  // A fixed part alone needs only its own layers; a chip runs every layer (the accelerator the rest).
+  const loaded = loadModel(modelPath, options.fixedLayers, shape !== undefined ? undefined : { fixedPartOnly: true, ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}) });
   const { modelBytes, sha256, graph, k } = loaded;
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
   const { quantized, calibration, preprocess } = await quantizeLoaded(loaded, options);
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
+  if (options.accel !== undefined) checkAcceleratorHasWork(quantized, k, options.accel);
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
   const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
@@ -96,12 +103,22 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   const fixed = fixedPartOf(design.graph, k);
   checkDesignAgainstGraph(design, fixed);
   const afterGenerate = performance.now();
-  // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
-  const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
-  const files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ }, standalone);
-  const manifest = describeDesign(design, fixed, files, standalone, {
-    sourceFile: path.basename(modelPath), sha256, options, k, calibration, preprocess,
-  });
+  const ctx: DescribeContext = { sourceFile: path.basename(modelPath), sha256, options, k, calibration, preprocess };
+  let files: Map<string, string | Uint8Array>;
+  let manifest: Manifest;
+  if (shape === undefined) {
+    // The testbench folder's own stimulus and expected output: it runs without fixynn (testbench.ts).
+    const standalone = standaloneFiles({ quantization: fixed, options: { rawInput: options.rawInput, preprocess } }, design.input, design.output);
+    files = designFiles(design, fixed, modelBytes, { modelFile: path.basename(modelPath), sha256, headerOptions, clockMhz: options.clockMhz ?? DEFAULT_CLOCK_MHZ }, standalone);
+    manifest = describeDesign(design, fixed, files, standalone, ctx);
+  } else {
+    options.onProgress?.(`compiling layers ${k}..${design.graph.layers.length - 1} for the ${shape.rows}x${shape.cols} accelerator`);
+    const chip = assembleChip(design, k, shape, { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions });
+    files = chip.files;
+    files.set(MODEL_COPY, modelBytes);
+    files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
+    manifest = describeChip(chip, ffePart(design, fixed, ctx), files, ctx);
+  }
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
   const end = performance.now();
@@ -206,6 +223,37 @@ function readModel(modelPath: string): Buffer {
 }
 
 
+/** How the accelerator part's model was quantized (the whole model's, in a chip): the flags and the data. */
+function accelOptions(ctx: DescribeContext): AccelPart['options'] {
+  const o = ctx.options;
+  return {
+    calibration: ctx.calibration, preprocess: ctx.preprocess,
+    ...(o.weightBits !== undefined ? { weightBits: o.weightBits } : {}),
+    ...(o.actBits !== undefined ? { actBits: o.actBits } : {}),
+    ...(o.requantBits !== undefined ? { requantBits: o.requantBits } : {}),
+  };
+}
+
+/** A chip's manifest: the two parts, the split, the chip top's streams, ports and cost. */
+function describeChip(chip: AssembledChip, ffe: FfePart, files: ReadonlyMap<string, string | Uint8Array>, ctx: DescribeContext): Manifest {
+  const hashes: Record<string, string> = {};
+  for (const [name, data] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) hashes[name] = createHash('sha256').update(data).digest('hex');
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    generator: { name: 'fixynn', version },
+    source: { file: ctx.sourceFile, copy: MODEL_COPY, sha256: ctx.sha256 },
+    top: chip.top,
+    parts: [ffe, { ...chip.accel, options: accelOptions(ctx) }],
+    split: chip.split,
+    cost: chip.cost,
+    rtl: [...chip.rtl],
+    fileList: FILE_LIST,
+    testbench: chip.testbench,
+    files: hashes,
+  };
+}
+
 /** The options that shaped the design, for file headers: no paths, so that the bytes depend on content only. */
 function recordedOptions(options: GenerateDesignOptions, k: number): Record<string, string | number | boolean> {
   return {
@@ -217,6 +265,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
     ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
+    ...(options.accel !== undefined ? { accel: options.accel } : {}),
   };
 }
 

@@ -137,6 +137,23 @@ const accelPartSchema = z.object({
   quantization: z.unknown(),
 }).strict();
 
+/**
+ * The split of a chip (version 4): a fixed part feeding an accelerator. Both sides work on different
+ * frames at once, so the chip's frame period is the slower side's (generator/design/chip.ts).
+ */
+const splitSchema = z.object({
+  fixedLayers: int.positive(),
+  /** The tensor crossing the cut: the fixed part's output, the accelerator's input. */
+  tensor: z.string(),
+  fixedCyclesPerFrame: int.positive(),
+  acceleratorCyclesPerFrame: int.positive(),
+  cyclesPerFrame: int.positive(),
+  bottleneck: z.enum(['fixed part', 'accelerator']),
+  clockMHz: z.number().positive(),
+  framesPerSecond: z.number().positive(),
+  balancingArray: z.object({ rows: int.positive(), cols: int.positive(), cyclesPerFrame: int.positive() }).strict().nullable(),
+}).strict();
+
 /** One schema per part kind; a new kind is one more member (and a version bump). */
 const partSchema = z.discriminatedUnion('kind', [ffePartSchema, accelPartSchema]);
 
@@ -156,6 +173,8 @@ const manifestSchema = z.object({
   }).strict(),
   /** The parts in stream order: the top's input enters the first, the last one's output leaves the top. */
   parts: z.array(partSchema).min(1),
+  /** Present on a chip (a fixed part and an accelerator): the split and the throughput of the whole. */
+  split: splitSchema.optional(),
   /** The cost model's figures of the whole top (every part and the glue between them). */
   cost: costSchema,
   rtl: z.array(z.string()).min(1),
@@ -183,6 +202,7 @@ export type PartKind = Part['kind'];
 export type ManifestLayer = z.infer<typeof ffeLayerSchema>;
 export type ManifestPort = z.infer<typeof port>;
 export type ManifestCost = z.infer<typeof costSchema>;
+export type ManifestSplit = z.infer<typeof splitSchema>;
 export type Manifest = Omit<ParsedManifest, 'parts'> & { readonly parts: readonly Part[] };
 
 /** The one part of a kind (a design has at most one of each today); a clear error when it has none. */
@@ -278,6 +298,14 @@ function checkWhole(m: Manifest, where: string): void {
     from = `part '${p.name}''s output`;
   }
   if (!same(stream, m.top.output)) throw badInput(`${where}: the top's output is ${formatStream(m.top.output)}, but ${from} is ${formatStream(stream)}`);
+  if (m.split !== undefined) {
+    const [ffe, accel] = m.parts;
+    if (m.parts.length !== 2 || ffe?.kind !== 'ffe' || accel?.kind !== 'accel') throw badInput(`${where}: a split needs the parts ffe then accel (parts: ${m.parts.map((p) => p.kind).join(', ')})`);
+    if (ffe.fixedLayerCount !== m.split.fixedLayers || accel.fromLayer !== m.split.fixedLayers) {
+      throw badInput(`${where}: split after ${m.split.fixedLayers} layers, but the fixed part has ${ffe.fixedLayerCount} and the accelerator starts at layer ${accel.fromLayer}`);
+    }
+    if (ffe.quantization.output !== m.split.tensor) throw badInput(`${where}: split tensor '${m.split.tensor}', but the fixed part outputs '${ffe.quantization.output}'`);
+  }
 }
 
 export function formatStream(s: Stream): string {

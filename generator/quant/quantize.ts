@@ -37,6 +37,11 @@ export interface CalibratedOptions {
   readonly channelMeans?: ReadonlyMap<string, ArrayLike<number>>;
   /** Force every M to this many bits (8..32); default 16 for a calibrated model. */
   readonly requantBits?: number;
+  /**
+   * Tensors whose quantization is given rather than calibrated: a chip's frozen front end (`compile --chip`
+   * takes the fixed part's scales and zero points from the chip's manifest; only the rest is calibrated).
+   */
+  readonly fixedTensors?: ReadonlyMap<string, QuantParams>;
 }
 
 export interface QdqOptions {
@@ -63,7 +68,7 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
   checkRequantBits(options.requantBits);
   const byName = new Map<string, QuantParams>();
   const quantOf = (name: string): QuantParams => {
-    const known = byName.get(name);
+    const known = byName.get(name) ?? options.fixedTensors?.get(name);
     if (known) return known;
     // MaxPool passes values through unchanged: it keeps its input's quantization.
     const producer = graph.layers.find((l) => l.output === name);

@@ -15,7 +15,6 @@ import { checkFailed } from '../../generator/common/errors.js';
 import type { StreamRegisters } from '../../generator/accel/run.js';
 import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
 
-const TB = ACCEL_TB;
 
 export interface AccelBuild {
   readonly simulator: SimulatorName;
@@ -40,12 +39,14 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
  * A build of given files (a design folder's RTL and testbench, read back): the cache key is their
  * content, so a design of a configuration shares the build of the same configuration's tests.
  */
-export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string } = {}): Promise<AccelBuild> {
+export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string } = {}): Promise<AccelBuild> {
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
-  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n`);
+  // The testbench module (the accelerator's own, or e.g. the chip's around it).
+  const TB = options.top ?? ACCEL_TB;
+  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n${TB === ACCEL_TB ? '' : `${TB}\n`}`);
   for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
   const built = await cachedBuild(simCacheRoot(options.cacheDir), `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
-    options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator in ${simulator}`);
+    options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator${TB === ACCEL_TB ? '' : ` (${TB})`} in ${simulator}`);
     const paths = files.map((f) => {
       const p = path.join(work, f.name);
       writeFileSync(p, f.text);

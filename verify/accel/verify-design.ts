@@ -197,7 +197,7 @@ export function layerCycles(compiled: CompiledProgram, run: RtlProgramRun | unde
 }
 
 /** A program built for another accelerator is refused with what differs. */
-function checkSameChip(part: AccelPart, compiled: CompiledProgram, programDir: string): void {
+export function checkSameChip(part: AccelPart, compiled: CompiledProgram, programDir: string): void {
   const chip = part.config as unknown as Record<string, number>;
   const prog = compiled.config as unknown as Record<string, number>;
   // The chip's AccelConfig (RtlConfig adds dwKernel, derived from it).

@@ -1,0 +1,44 @@
+/**
+ * `fixynn verify DIR [--program PROG] [--sim verilator|icarus] [--images N] [--data PATH] [--labels NPY]
+ * [--json]` on a chip (a fixed part feeding the accelerator; verify/chip/verify-chip.ts). Exit 1 when a
+ * rung differs, the RTL faults, or the measured frame period is off the reported one by more than 2%.
+ */
+import { badInput, checkFailed } from '../common/errors.js';
+import { formatChipSummary, PERIOD_TOLERANCE, verifyChip, type ChipVerifySummary } from '../../verify/chip/verify-chip.js';
+import type { SimulatorName } from '../../verify/sim/index.js';
+import { optionalInt } from './options.js';
+
+export interface VerifyChipCliOptions {
+  readonly sim?: string;
+  readonly images?: string;
+  readonly data?: string;
+  readonly labels?: string;
+  readonly program?: string;
+  readonly json?: boolean;
+}
+
+export async function runVerifyChip(dir: string, cli: VerifyChipCliOptions, defaultImages: number): Promise<ChipVerifySummary> {
+  const simulator = cli.sim ?? 'verilator';
+  if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
+  const supported = new Set(['sim', 'images', 'data', 'labels', 'program', 'json']);
+  const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for a chip yet (it takes --sim, --images, --data, --labels, --program, --json)`);
+  const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;
+  const summary = await verifyChip(dir, {
+    simulator: simulator as SimulatorName,
+    images,
+    ...(cli.data !== undefined ? { data: cli.data } : {}),
+    ...(cli.labels !== undefined ? { labels: cli.labels } : {}),
+    ...(cli.program !== undefined ? { program: cli.program } : {}),
+    onProgress: (message) => process.stderr.write(`${message}\n`),
+  });
+  process.stdout.write(cli.json ? `${JSON.stringify(summary, null, 2)}\n` : formatChipSummary(summary));
+  if (summary.fault !== null) throw checkFailed(summary.fault);
+  if (summary.isaMismatches > 0) throw checkFailed(`the ISA simulator differs from the integer model (a compiler bug): ${summary.isaFirst ?? ''}`);
+  if (summary.rtlMismatches > 0) throw checkFailed(`the chip's RTL differs from the ISA simulator: ${summary.rtlFirst ?? ''}`);
+  const p = summary.framePeriod;
+  if (p.deviation !== null && Math.abs(p.deviation) > PERIOD_TOLERANCE) {
+    throw checkFailed(`the measured frame period ${p.measured?.toFixed(1) ?? '?'} clocks is ${(100 * p.deviation).toFixed(2)}% off the reported ${p.reported} (tolerance ${100 * PERIOD_TOLERANCE}%)`);
+  }
+  return summary;
+}

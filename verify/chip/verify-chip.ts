@@ -1,0 +1,267 @@
+/**
+ * `fixynn verify DIR [--program PROG]` for a chip (a fixed part feeding the accelerator): the ladder
+ * integer model -> ISA simulator -> the whole chip's RTL.
+ *
+ * 1. The integer model of the split chip: the whole network on each image; the tensor crossing the cut is
+ *    what the fixed part delivers, the program's scores what the chip answers.
+ * 2. The ISA simulator runs the program on that tensor and is compared layer by layer with the integer
+ *    model (a compiler bug is named by layer, pixel, channel and instruction).
+ * 3. The chip's own Verilog (fixynn_chip and its testbench) in Verilator or Icarus: the program, MEM image
+ *    and stream registers through the host port, then every image's pixels streamed back to back into the
+ *    fixed part at one pixel per clock; each frame's scores and class from the result stream must equal the
+ *    ISA simulator's. The clocks between frames' last result beats give the measured frame period, compared
+ *    with the reported one (manifest `split`, or the same formula for another program).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AccelFault, type CompiledProgram, checkAgainstIntegerModel, describeAccelMismatch, encode, formatInstruction, readCompiled } from '../../generator/accel/index.js';
+import { FAULT } from '../../generator/accel/rtl/top.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
+import { DEFAULT_SCALE, loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
+import { npyToNumbers, readNpy } from '../../generator/data/npy.js';
+import { chipFramePeriod, streamRegisterWrites } from '../../generator/design/chip.js';
+import { outputFromBeats, streamRegisters } from '../../generator/accel/run.js';
+import { CHIP_TB } from '../../generator/design/chip-top.js';
+import { partOf, type FfePart } from '../../generator/design/manifest.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { IntegerModel } from '../../generator/golden/integer-model.js';
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
+import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
+import { packFrame } from '../../generator/contract/beats.js';
+import { buildAccelFiles } from '../accel/rtl-sim.js';
+import { checkSameChip, PROGRAM_INTEGER_MODEL } from '../accel/verify-design.js';
+import { runTool, type SimulatorName } from '../sim/index.js';
+
+export interface ChipVerifyOptions {
+  readonly simulator: SimulatorName;
+  readonly images: number;
+  readonly data?: string;
+  readonly labels?: string;
+  readonly program?: string;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface ChipVerifySummary {
+  readonly design: string;
+  readonly program: string;
+  readonly fixedLayers: number;
+  readonly images: number;
+  readonly dataSource: string;
+  readonly simulator: SimulatorName;
+  readonly isaMismatches: number;
+  readonly isaFirst: string | null;
+  readonly rtlMismatches: number;
+  readonly rtlFirst: string | null;
+  readonly fault: string | null;
+  /** The chip's classes, and the integer model's (the reference every rung answers to). */
+  readonly classes: readonly number[];
+  /** Top-1 against the labels where the data have them (the bundled digits, a labelled .npy). */
+  readonly accuracy: { readonly correct: number; readonly labelled: number } | null;
+  readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
+  readonly buildSeconds: number;
+  readonly simulationSeconds: number;
+}
+
+const CAUSES = Object.fromEntries(Object.entries(FAULT).map(([name, code]) => [code, name])) as Record<number, string>;
+/** Pixels the chip's testbench holds (templates/chip-tb.v.hbs). */
+const TB_PIXELS = 262_144;
+/** The frame period must match the reported one within this fraction (issue 13). */
+export const PERIOD_TOLERANCE = 0.02;
+
+export async function verifyChip(dir: string, options: ChipVerifyOptions): Promise<ChipVerifySummary> {
+  const design = readDesign(dir);
+  const m = design.manifest;
+  const split = m.split;
+  if (split === undefined) throw badInput(`${dir}: not a chip (no split in its manifest)`);
+  const ffe = partOf(m, 'ffe', design.dir);
+  const accel = partOf(m, 'accel', design.dir);
+  const programDir = options.program ?? design.pathOf(accel.program.dir);
+  const compiled = readCompiled(programDir);
+  checkSameChip(accel, compiled, programDir);
+  const graph = options.program === undefined ? accel.quantization : programGraph(programDir);
+  checkSameFront(ffe, graph, programDir);
+  if (compiled.layout.layers[0]?.index !== split.fixedLayers) throw badInput(`${programDir}: the program starts at layer ${compiled.layout.layers[0]?.index ?? '?'}, the chip's accelerator at layer ${split.fixedLayers}`);
+  const pixels = options.images * ffe.input.height * ffe.input.width;
+  if (pixels > TB_PIXELS) throw badInput(`--images ${options.images}: ${pixels} input pixels, the chip's testbench streams at most ${TB_PIXELS} in one run (${Math.floor(TB_PIXELS / (ffe.input.height * ffe.input.width))} frames of this chip)`);
+  const model = new IntegerModel(graph);
+  const data = loadInputs(options.data, graph.input.shape, { count: options.images, ...preprocessingOf(ffe) });
+  // --labels: another task's labels for the same inputs (the bundled digits carry the digit classes).
+  const labels = options.labels === undefined ? data.labels : readLabels(options.labels, data.images.length);
+  const inputs = data.images.map((img) => model.quantizeInput(img));
+  const outTensor = graph.tensors[compiled.layout.output.tensor];
+  if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
+
+  options.onProgress?.(`integer model and ISA simulator: ${inputs.length} image(s), layers ${split.fixedLayers}.. on the program`);
+  let isaMismatches = 0;
+  let isaFirst: string | null = null;
+  let fault: string | null = null;
+  const expected = inputs.map((q, i) => {
+    try {
+      const check = checkAgainstIntegerModel(compiled, graph, model, q);
+      if (check.mismatch) {
+        isaMismatches++;
+        isaFirst ??= `image ${i}: ${describeAccelMismatch(check.mismatch)}`;
+      }
+      return check;
+    } catch (err) {
+      if (!(err instanceof AccelFault)) throw err;
+      const ins = compiled.program[err.pc];
+      fault ??= `image ${i}: the ISA simulator faults at pc ${err.pc} (${err.reason})${ins ? `: ${formatInstruction(ins)}` : ''}`;
+      isaMismatches++;
+      return undefined;
+    }
+  });
+  const reference = inputs.map((q) => model.chipAnswer(model.run(q)));
+
+  const files = [...m.rtl, m.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
+  const build = await buildAccelFiles(files, accel.config, options.simulator, { top: CHIP_TB, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  options.onProgress?.(`${options.simulator}: ${inputs.length} frame(s) streamed back to back through the chip`);
+  const start = performance.now();
+  const run = await streamFrames(build.dir, options.simulator, compiled, inputs.map((q) => packFrame(q, ffe.input)), ffe.input.width, ffe.input.height * ffe.input.width);
+  const simulationSeconds = (performance.now() - start) / 1000;
+
+  let rtlMismatches = 0;
+  let rtlFirst: string | null = null;
+  if (run.error !== 0) {
+    const ins = compiled.program[run.errorPc];
+    fault = `${fault === null ? '' : `${fault}; `}the chip stopped with the accelerator's error bit at pc ${run.errorPc} (${CAUSES[run.errorCause] ?? `cause ${run.errorCause}`})${ins ? `: ${formatInstruction(ins)}` : ''}`;
+  }
+  if (run.framingErrors !== '') fault = `${fault === null ? '' : `${fault}; `}${run.framingErrors}`;
+  const classes: number[] = [];
+  inputs.forEach((_, i) => {
+    const frame = run.frames[i];
+    const want = expected[i];
+    if (frame === undefined) {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: no result from the chip (${run.frames.length} of ${inputs.length} frames came out in ${run.clocks} clocks)`;
+      classes.push(-1);
+      return;
+    }
+    if (frame.words.some((w) => Number.isNaN(w))) {
+      rtlMismatches++;
+      rtlFirst ??= `image ${i}: the result stream carried unknown (x/z) bits`;
+      classes.push(-1);
+      return;
+    }
+    const got = outputFromBeats(compiled, frame.words, outTensor);
+    classes.push(got.class ?? -1);
+    if (want === undefined) return;
+    const c = got.output.findIndex((v, k) => v !== want.output[k]);
+    if (c >= 0 || got.class !== want.class) {
+      rtlMismatches++;
+      rtlFirst ??= c >= 0 ? `image ${i}: score ${c}: ISA simulator ${want.output[c]}, chip ${got.output[c]}` : `image ${i}: class: ISA simulator ${want.class}, chip ${got.class}`;
+    }
+  });
+
+  const reported = options.program === undefined ? split.cyclesPerFrame : chipFramePeriod(split.fixedCyclesPerFrame, compiled).cyclesPerFrame;
+  // Steady state: from the first frame's last result beat on (the first frame also fills the pipeline).
+  const ends = run.frames.map((f) => f.end);
+  const measured = ends.length >= 3 ? (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1) : null;
+  const labelled = labels === undefined ? null : { correct: classes.filter((c, i) => c === labels[i]).length, labelled: classes.length };
+  if (classes.some((c, i) => c !== reference[i] && c >= 0) && rtlMismatches === 0 && isaMismatches === 0) {
+    rtlMismatches++;
+    rtlFirst ??= 'the chip\'s class differs from the integer model\'s';
+  }
+  return {
+    design: m.top.module, program: programDir, fixedLayers: split.fixedLayers, images: inputs.length, dataSource: data.source, simulator: options.simulator,
+    isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault, classes, accuracy: labelled,
+    framePeriod: { reported, measured, frames: ends.length, deviation: measured === null ? null : (measured - reported) / reported },
+    buildSeconds: build.buildSeconds, simulationSeconds,
+  };
+}
+
+/** The chip verifies only programs whose front end is its own (compile --chip makes them so). */
+function checkSameFront(ffe: FfePart, graph: QuantizedGraph, programDir: string): void {
+  const front = ffe.quantization;
+  for (let i = 0; i < ffe.fixedLayerCount; i++) {
+    const a = front.layers[i];
+    const b = graph.layers[i];
+    const strip = (l: typeof a): string => JSON.stringify(l === undefined ? null : { ...l, name: '', nodes: [], inputs: [], output: '' });
+    if (strip(a) !== strip(b)) throw badInput(`${programDir}: its model's layer ${i} '${b?.name ?? '?'}' is not the chip's fixed layer ${i} '${a?.name ?? '?'}' (compile it with fixynn compile --chip for this design)`);
+  }
+}
+
+function readLabels(file: string, images: number): Int32Array {
+  const values = npyToNumbers(readNpy(file), file);
+  if (values.length < images) throw badInput(`--labels ${file}: ${values.length} labels for ${images} images`);
+  if (!values.every((v) => Number.isInteger(v))) throw badInput(`--labels ${file}: labels must be integers`);
+  return Int32Array.from(values.subarray(0, images));
+}
+
+function programGraph(programDir: string): QuantizedGraph {
+  const file = path.join(programDir, PROGRAM_INTEGER_MODEL);
+  if (!existsSync(file)) throw badInput(`${file}: missing (a program folder from fixynn compile holds its model's integer model)`);
+  return parseQuantizedGraph(readFileSync(file, 'utf8'), file);
+}
+
+function preprocessingOf(ffe: FfePart): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
+  const recorded = ffe.options.preprocess;
+  const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((v) => v === 0) && recorded.std.every((v) => v === 1);
+  return isDefault ? {} : recorded;
+}
+
+interface StreamRun {
+  readonly frames: Array<{ words: number[]; end: number }>;
+  readonly clocks: number;
+  readonly error: number;
+  readonly errorPc: number;
+  readonly errorCause: number;
+  readonly framingErrors: string;
+}
+
+/** One testbench run: the program, the MEM image, the stream registers, then every frame's pixels. */
+async function streamFrames(buildDir: string, simulator: SimulatorName, compiled: CompiledProgram, frames: readonly string[][], row: number, beats: number): Promise<StreamRun> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-chip-run-'));
+  try {
+    const words = compiled.program.map(encode).flatMap((w) => [0, 1, 2, 3].map((k) => ((w >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0')));
+    writeFileSync(path.join(dir, 'prog.hex'), `${words.join('\n')}\n`);
+    const memWords = Math.ceil(compiled.mem.length / 4);
+    const mem: string[] = [];
+    for (let i = 0; i < memWords; i++) {
+      const v = (compiled.mem[4 * i] ?? 0) | ((compiled.mem[4 * i + 1] ?? 0) << 8) | ((compiled.mem[4 * i + 2] ?? 0) << 16) | ((compiled.mem[4 * i + 3] ?? 0) * 2 ** 24);
+      mem.push((v >>> 0).toString(16).padStart(8, '0'));
+    }
+    writeFileSync(path.join(dir, 'mem.hex'), `${mem.join('\n')}\n`);
+    const writes = streamRegisterWrites(compiled);
+    writeFileSync(path.join(dir, 'regs.hex'), `${writes.map((r) => `${r.addr.toString(16).padStart(8, '0')}${(r.value >>> 0).toString(16).padStart(8, '0')}`).join('\n')}\n`);
+    writeFileSync(path.join(dir, 'frames.hex'), `${frames.flat().join('\n')}\n`);
+    const regs = streamRegisters(compiled);
+    const outBeats = regs.outWords + regs.outClass;
+    const args = [`+dir=${dir}`, `+prog_words=${words.length}`, `+mem_words=${memWords}`, `+regs=${writes.length}`, `+frames=${frames.length}`, `+beats=${beats}`, `+row=${row}`, `+out_beats=${outBeats}`,
+      `+max_cycles=${frames.length * 4_000_000}`];
+    const r = simulator === 'verilator' ? await runTool(path.join(buildDir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(buildDir, 'tb.vvp'), ...args], { cwd: dir });
+    if (r.exitCode !== 0) throw checkFailed(`${simulator} run of the chip failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
+    const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
+    const beatsOut = lines.filter((l) => l.startsWith('o ')).map((l) => l.split(' '));
+    const end = lines.find((l) => l.startsWith('end '));
+    const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)/.exec(end);
+    if (e === null) throw checkFailed(`chip testbench: no status line in ${lines.length} lines`);
+    const result: StreamRun['frames'] = [];
+    for (let f = 0; f * outBeats + outBeats <= beatsOut.length; f++) {
+      const frame = beatsOut.slice(f * outBeats, (f + 1) * outBeats);
+      const words = frame.map((b) => (/^[0-9a-fA-F]+$/.test(b[2] ?? '') ? Number.parseInt(b[2]!, 16) : Number.NaN));
+      result.push({ words, end: Number(frame[frame.length - 1]![1]) });
+    }
+    const framing = [e[7] === '1' ? 'the fixed part saw a framing error (tuser/tlast)' : '', e[8] === '1' ? 'the accelerator\'s input stream saw a framing error (tuser/tlast)' : ''].filter((x) => x !== '').join('; ');
+    return { frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatChipSummary(s: ChipVerifySummary): string {
+  const p = s.framePeriod;
+  const lines = [
+    `chip ${s.design}: fixed part layers 0..${s.fixedLayers - 1}, program ${s.program}`,
+    `images: ${s.images} from ${s.dataSource}; simulator ${s.simulator}`,
+    s.isaMismatches === 0 ? 'integer model -> ISA simulator: bit-exact (every layer after the split, every image)' : `ISA simulator MISMATCH in ${s.isaMismatches} image(s); first: ${s.isaFirst ?? ''}`,
+    s.fault ?? (s.rtlMismatches === 0 ? `chip RTL: scores and class of all ${s.images} frames bit-exact with the ISA simulator and the integer model` : `chip RTL MISMATCH in ${s.rtlMismatches} frame(s); first: ${s.rtlFirst ?? ''}`),
+    `classes: ${s.classes.slice(0, 20).join(' ')}${s.classes.length > 20 ? ' ...' : ''}${s.accuracy === null ? '' : `; top-1 ${s.accuracy.correct}/${s.accuracy.labelled} (${(100 * s.accuracy.correct / Math.max(1, s.accuracy.labelled)).toFixed(1)}%)`}`,
+    p.measured === null
+      ? `frame period: reported ${p.reported} clocks (measured needs 3 or more frames; ${p.frames} came out)`
+      : `frame period: measured ${p.measured.toFixed(1)} clocks over ${p.frames} frames back to back, reported ${p.reported} (${(100 * (p.deviation ?? 0)).toFixed(2)}%)`,
+    `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
