@@ -40,7 +40,7 @@ export interface LayerInfo {
 
 export interface ProgramLayout {
   /** The tensor the accelerator reads (the split's crossing tensor) and where the host writes it. */
-  readonly input: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number };
+  readonly input: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number; readonly inMem?: boolean };
   /**
    * The result: ACC rows (raw scores, acc + bias, 4 bytes a lane) when the last layer is a conv/gemm,
    * else ACT rows of its requantized output; NHWC blocks either way.
@@ -209,11 +209,11 @@ class ActAllocator {
   alloc(name: string, size: number, layer: QLayer | undefined): number {
     const slot = this.free.find((f) => f.size >= size);
     if (!slot) {
-      if (this.untiled) throw new ActFull();
       const live = this.rows - this.free.reduce((s, f) => s + f.size, 0);
-      const msg = `tensor '${name}' needs ${size} ACT rows while ${live} rows hold live tensors; ACT has ${this.rows} rows (raise actRows, or issue 12's tiling through external memory)`;
-      if (layer) refuse(layer, msg);
-      throw badInput(`accelerator: input ${msg}`);
+      const msg = `tensor '${name}' needs ${size} ACT rows while ${live} rows hold live tensors; ACT has ${this.rows} rows (raise actRows, or let the compiler tile through MEM)`;
+      const refusal = badInput(layer ? `accelerator: layer ${layer.index} '${layer.name}' (${layer.kind}): ${msg}` : `accelerator: input ${msg}`);
+      if (this.untiled) throw new ActFull(refusal);
+      throw refusal;
     }
     const at = slot.start;
     slot.start += size;
@@ -245,14 +245,18 @@ class ActAllocator {
 }
 
 /** Thrown (and caught by compileProgram) when a tensor does not fit ACT beside the live ones. */
-class ActFull extends Error {}
+class ActFull extends Error {
+  constructor(readonly refusal: Error) {
+    super(refusal.message);
+  }
+}
 
 export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, options: CompileOptions = {}): CompiledProgram {
-  if (options.bandRows !== undefined) return compileWith(graph, configIn, options);
   try {
-    return compileWith(graph, configIn, { ...options, bandRows: 0 });
+    return compileWith(graph, configIn, { ...options, bandRows: options.bandRows ?? 0 });
   } catch (e) {
     if (!(e instanceof ActFull)) throw e;
+    if (options.bandRows !== undefined) throw e.refusal;
     // The tensors do not all fit on chip: tile through MEM with a quarter of ACT for the band slots.
     return compileWith(graph, configIn, { ...options, bandRows: Math.floor(configIn.actRows / 4) });
   }
@@ -382,7 +386,7 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
     };
     let nMax = 0;
     while (nMax < outH && need(nMax + 1) <= slotRows) nMax++;
-    if (nMax === 0) refuse(layer, `one output row needs ${need(1)} ACT rows of a band slot (input rows and output row through MEM); a slot holds ${slotRows} rows (a quarter of ACT's ${config.actRows}, halved; raise actRows)`);
+    if (nMax === 0) refuse(layer, `one output row needs ${need(1)} ACT rows of a band slot (input rows and output row through MEM); a slot holds ${slotRows} rows (half of the ${bandRows} band rows of ACT's ${config.actRows}; raise actRows)`);
     const n = Math.ceil(outH / Math.ceil(outH / nMax));
     const bands: Band[] = [];
     for (let oy0 = 0; oy0 < outH; oy0 += n) {
@@ -785,7 +789,7 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
     program,
     mem: image.result(),
     layout: {
-      input: { tensor: inputName, shape: input.shape, addr: inputAddr, blocks: blocksOf(input) },
+      input: { tensor: inputName, shape: input.shape, addr: inputAddr, blocks: blocksOf(input), ...(inputRow === undefined ? { inMem: true } : {}) },
       output: { tensor: last.output, shape: outputTensor.shape, addr: outputAddr, blocks: outBlocks, memory: outMemory },
       ...(classAddr !== undefined ? { classAddr } : {}),
       layers: layerInfos,
