@@ -244,6 +244,9 @@ class ActAllocator {
   }
 }
 
+/** Weight beats one GEMM job loads at least (slabs are grouped up to it): a ~100-cycle DRAM latency stays < 10%. */
+const GROUP_BEATS = 1024;
+
 /** Thrown (and caught by compileProgram) when a tensor does not fit ACT beside the live ones. */
 class ActFull extends Error {
   constructor(readonly refusal: Error) {
@@ -491,63 +494,85 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       if (folds * R > wgtHalf) refuse(layer, `one output slab needs ${folds * R} WGT rows (${folds} folds of ${R}); half of WGT holds ${wgtHalf} (a GEMM reduces over all its folds in ACC: raise wgtRows)`);
       if (dw > Math.min(accHalf, 4095)) refuse(layer, `one output row of ${dw} pixels exceeds the ACC tile of ${Math.min(accHalf, 4095)} rows`);
       // Weights and QP of each slab go into MEM once; every band loads them again.
-      const slabAt: { wgt: number; qp: number }[] = [];
+      // Weights and QP of all slabs go into MEM once, slab after slab (one LOAD takes a group of slabs);
+      // every band loads them again.
+      const weightRows: number[][] = [];
+      const qpRows: number[][] = [];
       for (let slab = 0; slab < cbDst; slab++) {
-        const rows: number[][] = [];
         for (let f = 0; f < folds; f++) {
           const ky = Math.floor(f / (spec.kw * cbSrc));
           const kx = Math.floor(f / cbSrc) % spec.kw;
           const b = f % cbSrc;
           for (let rr = 0; rr < R; rr++) {
             const ch = b * C + rr;
-            rows.push(Array.from({ length: C }, (_, c) => {
+            weightRows.push(Array.from({ length: C }, (_, c) => {
               const m = slab * C + c;
               return ch >= inCh || m >= outCh ? 0 : spec.weight(m, ch, ky, kx);
             }));
           }
         }
-        const wgt = storeRows('wgt', rows);
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
-        slabAt.push({ wgt, qp: storeRows('qp', qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0))) });
+        qpRows.push(...qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0)));
       }
+      const wgtAll = storeRows('wgt', weightRows);
+      const qpAll = storeRows('qp', qpRows);
+      const perSlab = folds * R;
+      // Slabs per job: enough that one job's weight LOAD is GROUP_BEATS beats (a DRAM latency of ~100
+      // cycles costs < 10% of it), as many as a WGT/QP half holds.
+      const slabBeats = Math.ceil((perSlab * rowBytes(config, 'wgt')) / config.memPortBytes);
+      const group = Math.max(1, Math.min(Math.floor(wgtHalf / perSlab), Math.floor(qpHalf / 3), Math.ceil(GROUP_BEATS / slabBeats)));
       // The final layer writes ACC, not a tensor: only its source takes part in the band plan.
       const dstForPlan: Operand = spec.final ? { row: 0, shape: spec.dst.shape } : spec.dst;
       const bands = planBands(layer, [spec.src], dstForPlan, spec.kh, spec.sy, spec.padTop);
-      for (const band of bands) {
+      for (const [bi, band] of bands.entries()) {
         const io = bandOperands(band, bands, [spec.src], dstForPlan);
+        // One job per band: the job two before loaded the same slabs into the same WGT/QP half; a band
+        // that loads its input keeps them (its loads still push l2e).
+        const keepWeights = group >= cbDst && bi >= 2 && io.loads.length > 0;
         // A tile's pixels are ACC rows (and, for the final layer, STORE row groups: ySize is 12 bits).
         const tileRows = Math.min(band.n, Math.floor(Math.min(accHalf, 4095) / dw), 4095);
         let job = undefined as Job | undefined;
-        for (let slab = 0; slab < cbDst; slab++) {
+        for (let s0 = 0; s0 < cbDst; s0 += group) {
+          const G = Math.min(group, cbDst - s0);
           job = startJob();
           const h = (jobs.length - 1) % 2;
-          const wgtBase = h * wgtHalf;
-          const qpBase = h * qpHalf;
-          if (slab === 0) job.loads.push(...io.loads);
-          job.loads.push(...loadAt('wgt', wgtBase, (slabAt[slab] as { wgt: number }).wgt, folds * R), ...loadAt('qp', qpBase, (slabAt[slab] as { qp: number }).qp, 3));
+          const wgtHalfBase = h * wgtHalf;
+          const qpHalfBase = h * qpHalf;
+          if (s0 === 0) job.loads.push(...io.loads);
+          if (!keepWeights) {
+            job.loads.push(
+              ...loadAt('wgt', wgtHalfBase, wgtAll + s0 * perSlab * rowBytes(config, 'wgt'), G * perSlab),
+              ...loadAt('qp', qpHalfBase, qpAll + s0 * 3 * rowBytes(config, 'qp'), 3 * G),
+            );
+          }
           // The registers hold for every slab of the band (the compute queue runs in order): set them once.
-          if (slab === 0) {
+          if (s0 === 0) {
             job.ex.push(...io.acks);
             job.ex.push(make('setg', {
               inH: band.iyHi - band.iyLo + 1, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx,
               padTop: spec.padTop + band.iyLo - band.oy0 * spec.sy, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst,
             }), spec.setq);
           }
-          for (let t = 0; t < band.n; t += tileRows) {
-            const nOy = Math.min(tileRows, band.n - t);
-            const oy0 = band.oy0 + t;
-            let accBase = 0;
-            if (spec.final && finalVector) accBase = scoreBase + slab;
-            else if (spec.final) accBase = (finalTile % 2) * accHalf;
-            job.ex.push(make('gemm', { actBase: io.bases[0] as number, wgtBase, qpBase, outBase: io.out + slab, accBase, oy0: t, nOy, toAcc: spec.final ? 1 : 0 }));
-            if (spec.final && !finalVector) {
-              const at = job.ex.length - 1;
-              job.finalTiles.push({ at, tile: finalTile });
-              const rb = rowBytes(config, 'acc');
-              // memAddr is relative to the output region until that region is placed (below).
-              job.stores.push({ after: at, outOffset: (oy0 * dw * cbDst + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * dw, xSize: 1, memStride: cbDst * rb, sramStride: 1 }) });
-              finalTile++;
+          for (let g = 0; g < G; g++) {
+            const slab = s0 + g;
+            const wgtBase = wgtHalfBase + g * perSlab;
+            const qpBase = qpHalfBase + 3 * g;
+            for (let t = 0; t < band.n; t += tileRows) {
+              const nOy = Math.min(tileRows, band.n - t);
+              const oy0 = band.oy0 + t;
+              let accBase = 0;
+              if (spec.final && finalVector) accBase = scoreBase + slab;
+              else if (spec.final) accBase = (finalTile % 2) * accHalf;
+              job.ex.push(make('gemm', { actBase: io.bases[0] as number, wgtBase, qpBase, outBase: io.out + slab, accBase, oy0: t, nOy, toAcc: spec.final ? 1 : 0 }));
+              if (spec.final && !finalVector) {
+                const at = job.ex.length - 1;
+                job.finalTiles.push({ at, tile: finalTile });
+                const rb = rowBytes(config, 'acc');
+                // memAddr is relative to the output region until that region is placed (below).
+                job.stores.push({ after: at, outOffset: (oy0 * dw * cbDst + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * dw, xSize: 1, memStride: cbDst * rb, sramStride: 1 }) });
+                finalTile++;
+              }
             }
           }
         }
@@ -591,8 +616,9 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
         groupAt.push({ ...(wgt !== undefined ? { wgt } : {}), qp: storeRows('qp', qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)), nCb });
       }
       const bands = planBands(layer, [spec.src], spec.dst, spec.kernel[0], spec.stride[0], spec.pads[0] ?? 0);
-      for (const band of bands) {
+      for (const [bi, band] of bands.entries()) {
         const io = bandOperands(band, bands, [spec.src], spec.dst);
+        const keepWeights = groupAt.length === 1 && bi >= 2 && io.loads.length > 0;
         let job = undefined as Job | undefined;
         groupAt.forEach((g, gi) => {
           const cb0 = gi * perJob;
@@ -601,8 +627,10 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
           const wgtBase = h * wgtHalf;
           const qpBase = h * qpHalf;
           if (gi === 0) job.loads.push(...io.loads);
-          if (g.wgt !== undefined) job.loads.push(...loadAt('wgt', wgtBase, g.wgt, g.nCb * taps));
-          job.loads.push(...loadAt('qp', qpBase, g.qp, 3 * g.nCb));
+          if (!keepWeights) {
+            if (g.wgt !== undefined) job.loads.push(...loadAt('wgt', wgtBase, g.wgt, g.nCb * taps));
+            job.loads.push(...loadAt('qp', qpBase, g.qp, 3 * g.nCb));
+          }
           if (gi === 0) {
             job.ex.push(...io.acks);
             job.ex.push(make('setg', {
@@ -681,11 +709,12 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       const fill = (v: number) => Array.from({ length: ch }, () => v);
       const qpAt = storeRows('qp', qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch));
       const bands = planBands(layer, [src, srcB], dst, 1, 1, 0);
-      for (const band of bands) {
+      for (const [bi, band] of bands.entries()) {
         const io = bandOperands(band, bands, [src, srcB], dst);
         const job = startJob();
         const qpBase = ((jobs.length - 1) % 2) * qpHalf;
-        job.loads.push(...io.loads, ...loadAt('qp', qpBase, qpAt, 3 * cbIn));
+        job.loads.push(...io.loads);
+        if (bi < 2 || io.loads.length === 0) job.loads.push(...loadAt('qp', qpBase, qpAt, 3 * cbIn));
         job.ex.push(...io.acks);
         job.ex.push(make('setg', { inH: band.n, inW, outW, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut: cbIn }));
         job.ex.push(setq({ zpA: layer.inputZeroPoints[0], zpB: layer.inputZeroPoints[1], bSigned: bT.quant.signed ? 1 : 0 }));
