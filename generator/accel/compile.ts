@@ -405,23 +405,37 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
    * and of the output's first row (in place, or in the slot and stored after the band), with the LOADs,
    * the NOPs popping the stores of band c - 2 out of this slot, and the STOREs.
    */
-  const bandOperands = (band: Band, bands: readonly Band[], srcs: readonly Operand[], dst: Operand) => {
+  /**
+   * A column strip of MEM operands (depthwise layers wider than the engine's line buffers): the operands'
+   * shapes are the strip's widths, `inW`/`outW` the maps' full widths (MEM row pitch), `ixLo`/`ox0` the
+   * strip's first input and output column; its rows are 2-D LOADs/STOREs.
+   */
+  interface Strip { readonly inW: number; readonly outW: number; readonly ixLo: number; readonly ox0: number }
+  /**
+   * Slot rows each MEM source reserves: its tallest band's input rows, the same in every band of the layer
+   * (every strip), so a band's LOAD never overwrites output rows band c - 2 of the same slot may still be storing.
+   */
+  const reserveOf = (bands: readonly Band[], srcs: readonly Operand[]): number[] =>
+    srcs.map((s) => Math.max(...bands.map((b) => (b.iyHi - b.iyLo + 1) * s.shape[2] * blocksOfShape(s.shape))));
+  const bandOperands = (band: Band, reserve: readonly number[], srcs: readonly Operand[], dst: Operand, strip?: Strip) => {
     const usesSlot = srcs.some((s) => s.addr !== undefined) || dst.addr !== undefined;
     const c = usesSlot ? slotUses++ : -1;
     let at = usesSlot ? bandTop + (c % 2) * slotRows : 0;
     const loads: Instruction[] = [];
     const acks: Instruction[] = [];
     const stores: Instruction[] = [];
-    const bases = srcs.map((s) => {
+    const bases = srcs.map((s, si) => {
       const [, , w] = s.shape;
       const perRow = w * blocksOfShape(s.shape);
       if (s.addr === undefined) return (s.row as number) + band.iyLo * perRow;
       const rows = (band.iyHi - band.iyLo + 1) * perRow;
       const base = at;
-      loads.push(...loadAt('act', base, s.addr + band.iyLo * perRow * actRb, rows));
-      // The same offsets in every band of the layer (the tallest band's input rows): a band's LOAD must
-      // not overwrite the output rows that band c - 2 of the same slot may still be storing.
-      at += Math.max(...bands.map((b) => (b.iyHi - b.iyLo + 1) * perRow));
+      if (!strip) loads.push(...loadAt('act', base, s.addr + band.iyLo * perRow * actRb, rows));
+      else {
+        const cb = blocksOfShape(s.shape);
+        loads.push(make('load', { mem: MEMORY_IDS.act, sramAddr: base, memAddr: s.addr + (band.iyLo * strip.inW + strip.ixLo) * cb * actRb, ySize: band.iyHi - band.iyLo + 1, xSize: perRow, memStride: strip.inW * cb * actRb, sramStride: perRow }));
+      }
+      at += reserve[si] as number;
       return base;
     });
     const perOut = dst.shape[2] * blocksOfShape(dst.shape);
@@ -431,7 +445,11 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       out = at;
       at += band.n * perOut;
       while (pendingStores.length && (pendingStores[0] as number) <= c - 2) { acks.push(ackStore()); pendingStores.shift(); }
-      stores.push(...contiguous('store', 'act', out, dst.addr + band.oy0 * perOut * actRb, band.n * perOut, actRb));
+      if (!strip) stores.push(...contiguous('store', 'act', out, dst.addr + band.oy0 * perOut * actRb, band.n * perOut, actRb));
+      else {
+        const cb = blocksOfShape(dst.shape);
+        stores.push(make('store', { mem: MEMORY_IDS.act, sramAddr: out, memAddr: dst.addr + (band.oy0 * strip.outW + strip.ox0) * cb * actRb, ySize: band.n, xSize: perOut, memStride: strip.outW * cb * actRb, sramStride: perOut }));
+      }
       const lastStore = stores[stores.length - 1] as Instruction;
       stores[stores.length - 1] = { ...lastStore, deps: { ...lastStore.deps, pushPrev: true } } as Instruction;
       pendingStores.push(c);
@@ -529,7 +547,7 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       const dstForPlan: Operand = spec.final ? { row: 0, shape: spec.dst.shape } : spec.dst;
       const bands = planBands(layer, [spec.src], dstForPlan, spec.kh, spec.sy, spec.padTop);
       for (const [bi, band] of bands.entries()) {
-        const io = bandOperands(band, bands, [spec.src], dstForPlan);
+        const io = bandOperands(band, reserveOf(bands, [spec.src]), [spec.src], dstForPlan);
         // One job per band: the job two before loaded the same slabs into the same WGT/QP half; a band
         // that loads its input keeps them (its loads still push l2e).
         const keepWeights = group >= cbDst && bi >= 2 && io.loads.length > 0;
@@ -618,9 +636,29 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
         const n = Math.min(nCb * C, ch - ch0);
         groupAt.push({ ...(wgt !== undefined ? { wgt } : {}), qp: storeRows('qp', qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)), nCb });
       }
-      const bands = planBands(layer, [spec.src], spec.dst, spec.kernel[0], spec.stride[0], spec.pads[0] ?? 0);
+      // Column strips when the padded row is wider than the line buffers (both maps in MEM: 2-D LOAD/STORE).
+      const [kh, kw] = spec.kernel;
+      const [sy, sx] = spec.stride;
+      const padLeft = spec.pads[1] ?? 0;
+      const perStrip = Math.floor((config.dwMaxWidth - kw) / sx) + 1;
+      const nStrips = (dw - 1) * sx + kw > config.dwMaxWidth ? Math.ceil(dw / perStrip) : 1;
+      const stripW = Math.ceil(dw / nStrips);
+      const plans = [];
+      for (let ox0 = 0; ox0 < dw; ox0 += stripW) {
+        const ow = Math.min(stripW, dw - ox0);
+        const ixLo = Math.max(0, ox0 * sx - padLeft);
+        const ixHi = Math.min(sw - 1, (ox0 + ow - 1) * sx - padLeft + kw - 1);
+        const strip: Strip | undefined = nStrips > 1 ? { inW: sw, outW: dw, ixLo, ox0 } : undefined;
+        const stripSrc: Operand = strip ? { ...spec.src, shape: [ch, spec.src.shape[1], ixHi - ixLo + 1] } : spec.src;
+        const stripDst: Operand = strip ? { ...spec.dst, shape: [ch, spec.dst.shape[1], ow] } : spec.dst;
+        plans.push({ ox0, ow, ixLo, strip, stripSrc, stripDst, bands: planBands(layer, [stripSrc], stripDst, kh, sy, spec.pads[0] ?? 0) });
+      }
+      // One slot layout for every strip (their input widths differ).
+      const reserve = [Math.max(...plans.map((p) => reserveOf(p.bands, [p.stripSrc])[0] as number))];
+      for (const { ox0, ow, ixLo, strip, stripSrc, stripDst, bands } of plans) {
+      if (reserve[0] as number + (stripDst.addr !== undefined ? Math.max(...bands.map((b) => b.n)) * ow * cb : 0) > slotRows && stripSrc.addr !== undefined) refuse(layer, `a column strip's band does not fit a band slot of ${slotRows} rows (raise actRows)`);
       for (const [bi, band] of bands.entries()) {
-        const io = bandOperands(band, bands, [spec.src], spec.dst);
+        const io = bandOperands(band, reserve, [stripSrc], stripDst, strip);
         const keepWeights = groupAt.length === 1 && bi >= 2 && io.loads.length > 0;
         let job = undefined as Job | undefined;
         groupAt.forEach((g, gi) => {
@@ -637,14 +675,15 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
           if (gi === 0) {
             job.ex.push(...io.acks);
             job.ex.push(make('setg', {
-              inH: band.iyHi - band.iyLo + 1, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1],
-              padTop: (spec.pads[0] ?? 0) + band.iyLo - band.oy0 * spec.stride[0], padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb,
+              inH: band.iyHi - band.iyLo + 1, inW: stripSrc.shape[2], outW: ow, kh, kw, strideY: sy, strideX: sx,
+              padTop: (spec.pads[0] ?? 0) + band.iyLo - band.oy0 * sy, padLeft: padLeft + ixLo - ox0 * sx, cbIn: cb, cbOut: cb,
             }), spec.setq);
           }
           job.ex.push(make('dwconv', { actBase: io.bases[0] as number, wgtBase, qpBase, outBase: io.out, oy0: 0, nOy: band.n, cb0, nCb: g.nCb, mode: spec.mode }));
         });
         const lastJob = job as Job | undefined;
         if (lastJob) for (const store of io.stores) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
+      }
       }
     };
 
@@ -687,7 +726,10 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       const kernel: readonly [number, number] = layer.kind === 'conv' ? [layer.kernel[0], layer.kernel[1]] : layer.kernel;
       const taps = kernel[0] * kernel[1];
       const mode = layer.kind === 'conv' ? DW_MODES.mac : layer.kind === 'maxpool' ? DW_MODES.max : DW_MODES.sum;
-      if (!windowFits(config, kernel, layer.stride[1], outW)) {
+      // A window that fits the engine but a row wider than its line buffers runs in column strips when
+      // both maps live in MEM (tiled programs); otherwise on the array.
+      const strips = src.addr !== undefined && dst.addr !== undefined && windowFits(config, kernel, layer.stride[1], Math.floor((config.dwMaxWidth - kernel[1]) / layer.stride[1]) + 1);
+      if (!strips && !windowFits(config, kernel, layer.stride[1], outW)) {
         // Beyond the depthwise engine's window or line buffers: a depthwise conv or an average pool is a
         // block-diagonal conv on the array (1/C of its MACs useful, but exact); a max pool has no such form.
         const why = `kernel ${kernel[0]}x${kernel[1]}, padded row ${(outW - 1) * layer.stride[1] + kernel[1]}: the depthwise engine takes up to ${dwKernel(config)}x${dwKernel(config)} and ${config.dwMaxWidth} columns`;
@@ -713,7 +755,7 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       const qpAt = storeRows('qp', qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch));
       const bands = planBands(layer, [src, srcB], dst, 1, 1, 0);
       for (const [bi, band] of bands.entries()) {
-        const io = bandOperands(band, bands, [src, srcB], dst);
+        const io = bandOperands(band, reserveOf(bands, [src, srcB]), [src, srcB], dst);
         const job = startJob();
         const qpBase = ((jobs.length - 1) % 2) * qpHalf;
         job.loads.push(...io.loads);
@@ -752,7 +794,7 @@ function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: Comp
       const [, h, w] = src.shape;
       const [band] = planBands(layer, [src], dst, h, 1, 0);
       if (!band || band.n !== 1) refuse(layer, 'global pooling over a map that does not fit one band slot');
-      const io = bandOperands(band, [band], [src], dst);
+      const io = bandOperands(band, reserveOf([band], [src]), [src], dst);
       let job = undefined as Job | undefined;
       for (let cb0 = 0; cb0 < cbIn; cb0 += perJob) {
         const nCb = Math.min(perJob, cbIn - cb0);
