@@ -9,7 +9,7 @@ import { channelRequant, requantizeBig } from '../golden/requantize.js';
 import type { IntegerModel } from '../golden/integer-model.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import type { CompiledProgram } from './compile.js';
-import { lanes } from './config.js';
+import { elementBytes, lanes, rowBytes } from './config.js';
 import { formatInstruction } from './asm.js';
 import { queueOf } from './isa.js';
 import { runOnSimulator } from './run.js';
@@ -51,11 +51,16 @@ export function checkAgainstIntegerModel(compiled: CompiledProgram, graph: Quant
   const expectedValues = model.run(q);
   const programInput = expectedValues.get(layout.input.tensor);
   if (programInput === undefined) throw new Error(`internal: the integer model has no tensor '${layout.input.tensor}' (the program's input)`);
+  // A tensor in ACT is complete after its layer's last compute instruction; one in MEM (tiled programs)
+  // after its layer's last STORE (stores run in order).
   const lastEx = new Map<number, number>();
   for (const info of layout.layers) {
-    const ex = info.pcs.filter((pc) => queueOf(program[pc]!) === 'ex');
-    if (ex.length) lastEx.set(Math.max(...ex), info.index);
+    const inMem = layout.tensors.some((t) => t.layer === info.index && t.addr !== undefined);
+    const mine = info.pcs.filter((pc) => queueOf(program[pc]!) === (inMem ? 'st' : 'ex'));
+    if (mine.length) lastEx.set(Math.max(...mine), info.index);
   }
+  const actRb = rowBytes(config, 'act');
+  const eb = elementBytes(config, 'act');
   const found: AccelMismatch[] = [];
   const names = new Map(layout.layers.map((l) => [l.index, l.name]));
   const inspect = (pc: number, memories: Memories, writers: Writers): void => {
@@ -69,12 +74,20 @@ export function checkAgainstIntegerModel(compiled: CompiledProgram, graph: Quant
     for (let c = 0; c < ch && !found.length; c++) {
       for (let y = 0; y < h && !found.length; y++) {
         for (let x = 0; x < w; x++) {
-          const row = t.row + (y * w + x) * t.blocks + Math.floor(c / L);
-          let got = memories.act[row * L + (c % L)] as number;
+          const pixelRow = (y * w + x) * t.blocks + Math.floor(c / L);
+          const row = t.row + pixelRow;
+          let got = 0;
+          if (t.addr === undefined) got = memories.act[row * L + (c % L)] as number;
+          else {
+            const at = t.addr + pixelRow * actRb + (c % L) * eb;
+            for (let i = eb - 1; i >= 0; i--) got = got * 256 + (memories.mem[at + i] as number);
+            got %= 2 ** config.actBits;
+          }
           if (quant.signed && got >= 2 ** (config.actBits - 1)) got -= 2 ** config.actBits;
           const want = expected[(c * h + y) * w + x] as number;
           if (got !== want) {
-            const writer = writers.act[row] as number;
+            // A MEM tensor's writer: the layer's last STORE (the one the check ran after).
+            const writer = t.addr === undefined ? writers.act[row] as number : pc;
             found.push({ layer: index, layerName: names.get(index) ?? '', tensor: t.tensor, channel: c, y, x, expected: want, got, pc: writer, instruction: writer >= 0 ? formatInstruction(program[writer]!) : '(never written)' });
             break;
           }

@@ -26,7 +26,7 @@ import type { QConvLayer, QGemmLayer, QLayer, QuantizedGraph, QuantTensor } from
 import { qRange } from '../quant/ir.js';
 import type { AccelConfig } from './config.js';
 import { checkConfig, defaultConfig, dwKernel, elementBytes, lanes, rowBytes } from './config.js';
-import { DW_MODES, type Deps, type Instruction, make, MEMORY_IDS, type MemoryName } from './isa.js';
+import { DW_MODES, type Deps, type Instruction, make, MEMORY_IDS, type MemoryName, queueOf } from './isa.js';
 
 export interface LayerInfo {
   readonly index: number;
@@ -40,14 +40,20 @@ export interface LayerInfo {
 
 export interface ProgramLayout {
   /** The tensor the accelerator reads (the split's crossing tensor) and where the host writes it. */
-  readonly input: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number };
+  readonly input: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number; readonly inMem?: boolean };
   /**
    * The result: ACC rows (raw scores, acc + bias, 4 bytes a lane) when the last layer is a conv/gemm,
    * else ACT rows of its requantized output; NHWC blocks either way.
    */
   readonly output: { readonly tensor: string; readonly shape: readonly [number, number, number]; readonly addr: number; readonly blocks: number; readonly memory: 'acc' | 'act' };
-  /** Where each layer's output tensor lives in ACT (row of pixel (0,0) block 0), for per-layer checks. */
-  readonly tensors: readonly { readonly layer: number; readonly tensor: string; readonly row: number; readonly blocks: number; readonly shape: readonly [number, number, number] }[];
+  /**
+   * Where each layer's output tensor lives, for per-layer checks: in ACT (row of pixel (0,0) block 0), or,
+   * when the program is tiled and the tensor does not stay on chip, in MEM (`addr`, ACT row format, NHWC
+   * blocks; `row` is -1).
+   */
+  readonly tensors: readonly { readonly layer: number; readonly tensor: string; readonly row: number; readonly addr?: number; readonly blocks: number; readonly shape: readonly [number, number, number] }[];
+  /** Tiled programs: rows of ACT kept for the two band slots (0 when every tensor stays in ACT). */
+  readonly bandRows: number;
   /** MEM byte address of the class (a 32-bit word) when the output is a 1x1 vector. */
   readonly classAddr?: number;
   readonly layers: readonly LayerInfo[];
@@ -68,6 +74,12 @@ export interface CompiledProgram {
 export interface CompileOptions {
   /** First layer on the accelerator (the split K). Default 0. */
   readonly fromLayer?: number;
+  /**
+   * Rows of ACT given to the two band slots of tiled layers (the rest holds the tensors that stay on chip).
+   * Default: 0 (every tensor in ACT) when the network fits, else a quarter of ACT. A tensor that does not
+   * fit beside the live ones lives in MEM and its layers run in row bands through the slots.
+   */
+  readonly bandRows?: number;
 }
 
 type Shape = readonly [number, number, number];
@@ -135,6 +147,11 @@ interface Job {
   readonly loads: Instruction[];
   /** Compute instructions. */
   readonly ex: Instruction[];
+  /**
+   * The job's loads wait (token e2l) for every STORE of the layer before (they may read what it stored, or
+   * overwrite a band slot it is storing from): the scheduler emits them after the previous job's compute.
+   */
+  barrier?: boolean;
   /** Stores issued after the compute instruction at the given index of `ex` (its results). */
   readonly stores: { readonly after: number; readonly store: Instruction; readonly outOffset?: number }[];
   /** Index within `ex` of GEMMs that write a final ACC tile, with their tile number. */
@@ -177,17 +194,26 @@ class ActAllocator {
   readonly where = new Map<string, number>();
   peak = 0;
 
-  constructor(private readonly rows: number) {
+  /** `untiled`: the compile that keeps every tensor in ACT; running out of ACT there retries tiled. */
+  constructor(private readonly rows: number, private readonly untiled = false) {
     this.free = [{ start: 0, size: rows }];
+  }
+
+  /** First fit, or undefined when no free range is large enough. */
+  tryAlloc(name: string, size: number): number | undefined {
+    const slot = this.free.find((f) => f.size >= size);
+    if (!slot) return undefined;
+    return this.alloc(name, size, undefined);
   }
 
   alloc(name: string, size: number, layer: QLayer | undefined): number {
     const slot = this.free.find((f) => f.size >= size);
     if (!slot) {
       const live = this.rows - this.free.reduce((s, f) => s + f.size, 0);
-      const msg = `tensor '${name}' needs ${size} ACT rows while ${live} rows hold live tensors; ACT has ${this.rows} rows (raise actRows, or issue 12's tiling through external memory)`;
-      if (layer) refuse(layer, msg);
-      throw badInput(`accelerator: input ${msg}`);
+      const msg = `tensor '${name}' needs ${size} ACT rows while ${live} rows hold live tensors; ACT has ${this.rows} rows (raise actRows, or let the compiler tile through MEM)`;
+      const refusal = badInput(layer ? `accelerator: layer ${layer.index} '${layer.name}' (${layer.kind}): ${msg}` : `accelerator: input ${msg}`);
+      if (this.untiled) throw new ActFull(refusal);
+      throw refusal;
     }
     const at = slot.start;
     slot.start += size;
@@ -218,7 +244,28 @@ class ActAllocator {
   }
 }
 
+/** Weight beats one GEMM job loads at least (slabs are grouped up to it): a ~100-cycle DRAM latency stays < 10%. */
+const GROUP_BEATS = 1024;
+
+/** Thrown (and caught by compileProgram) when a tensor does not fit ACT beside the live ones. */
+class ActFull extends Error {
+  constructor(readonly refusal: Error) {
+    super(refusal.message);
+  }
+}
+
 export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, options: CompileOptions = {}): CompiledProgram {
+  try {
+    return compileWith(graph, configIn, { ...options, bandRows: options.bandRows ?? 0 });
+  } catch (e) {
+    if (!(e instanceof ActFull)) throw e;
+    if (options.bandRows !== undefined) throw e.refusal;
+    // The tensors do not all fit on chip: tile through MEM with a quarter of ACT for the band slots.
+    return compileWith(graph, configIn, { ...options, bandRows: Math.floor(configIn.actRows / 4) });
+  }
+}
+
+function compileWith(graph: QuantizedGraph, configIn: AccelConfig, options: CompileOptions): CompiledProgram {
   const config = checkConfig(configIn);
   const from = options.fromLayer ?? 0;
   const layers = graph.layers.slice(from);
@@ -246,9 +293,17 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   // Last use of each tensor (layer position), for liveness.
   const lastUse = new Map<string, number>();
   layers.forEach((l, i) => l.inputs.forEach((n) => lastUse.set(n, i)));
-  const act = new ActAllocator(config.actRows);
+  const bandRows = options.bandRows ?? 0;
+  const tiled = bandRows > 0;
+  if (bandRows < 0 || bandRows >= config.actRows) throw badInput(`accelerator: bandRows ${bandRows} must be in 0..${config.actRows - 1}`);
+  const act = new ActAllocator(config.actRows - bandRows, !tiled);
+  const image = new MemImage();
+  const actRb = rowBytes(config, 'act');
+  /** MEM byte address of each tensor that lives in MEM (tiled programs). */
+  const memAddr = new Map<string, number>();
   const input = tensorOf(graph, inputName);
-  const inputRow = act.alloc(inputName, rowsOf(input), undefined);
+  const inputRow = tiled ? act.tryAlloc(inputName, rowsOf(input)) : act.alloc(inputName, rowsOf(input), undefined);
+  if (inputRow === undefined) memAddr.set(inputName, image.alloc(rowsOf(input) * actRb));
   const tensorRows: ProgramLayout['tensors'][number][] = [];
 
   const wgtHalf = Math.floor(config.wgtRows / 2);
@@ -261,19 +316,38 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   const scoreBase = 2 * accHalf;
   if (accHalf < 1) refuse(last, `ACC (${config.accRows} rows) cannot hold the ${scoreRows - 1} score rows and the class`);
 
-  const image = new MemImage();
   const jobs: Job[] = [];
   const layerOfJob: number[] = [];
   let finalTile = 0;
 
-  /** Serializes rows of lanes into MEM and returns the LOADs of them into `mem` at `sram`. */
-  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction[] => {
+  // Band slots (tiled programs): two halves of the top `bandRows` rows of ACT, used alternately by the
+  // bands that load an input from MEM or store an output to MEM. Band c uses slot c % 2. Its input rows
+  // are loaded by its first job (token l2e); a load into slot c % 2 waits (e2l) for the job two before,
+  // which ends after every job of band c - 2 (each band has at least one job). Its output is stored after
+  // its last compute (e2s); the last STORE pushes s2e, which the compute unit pops (a NOP) before band
+  // c + 2 writes the same slot, and, for what is left, at the end of the layer, before the barrier that
+  // lets the next layer's loads read what this one stored.
+  const slotRows = Math.floor(bandRows / 2);
+  const bandTop = config.actRows - bandRows;
+  let slotUses = 0;
+  let bandPeak = 0;
+  /** Slot uses whose STOREs push s2e that the compute unit has not popped yet, oldest first. */
+  const pendingStores: number[] = [];
+  let barrierNext = false;
+  const ackStore = (): Instruction => make('nop', { queue: 1 }, { popNext: true });
+
+  /** Serializes rows of lanes into MEM; returns their address. */
+  const storeRows = (mem: MemoryName, rows: readonly (readonly number[])[]): number => {
     const eb = elementBytes(config, mem);
     const rb = rowBytes(config, mem);
     const at = image.alloc(rows.length * rb);
     rows.forEach((row, r) => row.forEach((v, l) => image.writeLE(at + r * rb + l * eb, eb, mem === 'wgt' ? toUnsignedBits(v, config.weightBits) : v)));
-    return contiguous('load', mem, sram, at, rows.length, rb);
+    return at;
   };
+  /** The LOADs of `rows` rows at MEM `at` into `mem` at `sram`. */
+  const loadAt = (mem: MemoryName, sram: number, at: number, rows: number): Instruction[] => contiguous('load', mem, sram, at, rows, rowBytes(config, mem));
+  /** Serializes rows into MEM and returns the LOADs of them into `mem` at `sram`. */
+  const loadRows = (mem: MemoryName, sram: number, rows: readonly (readonly number[])[]): Instruction[] => loadAt(mem, sram, storeRows(mem, rows), rows.length);
   const qpRecordRows = (a: readonly number[], b: readonly number[], s: readonly number[], blocks: number, channels: number): number[][] => {
     const rows: number[][] = [];
     for (let blk = 0; blk < blocks; blk++) {
@@ -283,19 +357,124 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     return rows;
   };
 
+  /** Where a tensor lives: ACT (`row`) or MEM (`addr`). */
+  interface Operand { readonly row?: number; readonly addr?: number; readonly shape: Shape }
+  const operand = (name: string): Operand => {
+    const shape = tensorOf(graph, name).shape;
+    const addr = memAddr.get(name);
+    return addr !== undefined ? { addr, shape } : { row: act.where.get(name) as number, shape };
+  };
+  const blocksOfShape = (s: Shape): number => Math.ceil(s[0] / C);
+
+  interface Band {
+    /** Output rows oy0 .. oy0+n-1 and the input rows iyLo .. iyHi they read. */
+    readonly oy0: number; readonly n: number; readonly iyLo: number; readonly iyHi: number;
+  }
+  /**
+   * Output row bands of a layer reading `srcs` (all of one shape) through a kh-row window: one band when
+   * everything is in ACT, else the tallest band whose MEM operands fit one slot, evened out.
+   */
+  const planBands = (layer: QLayer, srcs: readonly Operand[], dst: Operand, kh: number, sy: number, padTop: number): Band[] => {
+    const [, inH, inW] = (srcs[0] as Operand).shape;
+    const [, outH, outW] = dst.shape;
+    const span = (oy0: number, n: number): Band => ({
+      oy0, n, iyLo: Math.max(0, oy0 * sy - padTop), iyHi: Math.min(inH - 1, (oy0 + n - 1) * sy - padTop + kh - 1),
+    });
+    if (srcs.every((s) => s.addr === undefined) && dst.addr === undefined) return [span(0, outH)];
+    const need = (n: number): number => {
+      let rows = 0;
+      for (const s of srcs) if (s.addr !== undefined) rows += Math.min((n - 1) * sy + kh, inH) * inW * blocksOfShape(s.shape);
+      if (dst.addr !== undefined) rows += n * outW * blocksOfShape(dst.shape);
+      return rows;
+    };
+    let nMax = 0;
+    while (nMax < outH && need(nMax + 1) <= slotRows) nMax++;
+    if (nMax === 0) refuse(layer, `one output row needs ${need(1)} ACT rows of a band slot (input rows and output row through MEM); a slot holds ${slotRows} rows (half of the ${bandRows} band rows of ACT's ${config.actRows}; raise actRows)`);
+    const n = Math.ceil(outH / Math.ceil(outH / nMax));
+    const bands: Band[] = [];
+    for (let oy0 = 0; oy0 < outH; oy0 += n) {
+      const band = span(oy0, Math.min(n, outH - oy0));
+      if (band.iyHi < band.iyLo) refuse(layer, `output rows ${oy0}.. read only padding; a band needs at least one input row`);
+      bands.push(band);
+    }
+    return bands;
+  };
+
+  /**
+   * A band's operands: ACT rows of each source's first input row (in place, or loaded into the band's slot)
+   * and of the output's first row (in place, or in the slot and stored after the band), with the LOADs,
+   * the NOPs popping the stores of band c - 2 out of this slot, and the STOREs.
+   */
+  /**
+   * A column strip of MEM operands (depthwise layers wider than the engine's line buffers): the operands'
+   * shapes are the strip's widths, `inW`/`outW` the maps' full widths (MEM row pitch), `ixLo`/`ox0` the
+   * strip's first input and output column; its rows are 2-D LOADs/STOREs.
+   */
+  interface Strip { readonly inW: number; readonly outW: number; readonly ixLo: number; readonly ox0: number }
+  /**
+   * Slot rows each MEM source reserves: its tallest band's input rows, the same in every band of the layer
+   * (every strip), so a band's LOAD never overwrites output rows band c - 2 of the same slot may still be storing.
+   */
+  const reserveOf = (bands: readonly Band[], srcs: readonly Operand[]): number[] =>
+    srcs.map((s) => Math.max(...bands.map((b) => (b.iyHi - b.iyLo + 1) * s.shape[2] * blocksOfShape(s.shape))));
+  const bandOperands = (band: Band, reserve: readonly number[], srcs: readonly Operand[], dst: Operand, strip?: Strip) => {
+    const usesSlot = srcs.some((s) => s.addr !== undefined) || dst.addr !== undefined;
+    const c = usesSlot ? slotUses++ : -1;
+    let at = usesSlot ? bandTop + (c % 2) * slotRows : 0;
+    const loads: Instruction[] = [];
+    const acks: Instruction[] = [];
+    const stores: Instruction[] = [];
+    const bases = srcs.map((s, si) => {
+      const [, , w] = s.shape;
+      const perRow = w * blocksOfShape(s.shape);
+      if (s.addr === undefined) return (s.row as number) + band.iyLo * perRow;
+      const rows = (band.iyHi - band.iyLo + 1) * perRow;
+      const base = at;
+      if (!strip) loads.push(...loadAt('act', base, s.addr + band.iyLo * perRow * actRb, rows));
+      else {
+        const cb = blocksOfShape(s.shape);
+        loads.push(make('load', { mem: MEMORY_IDS.act, sramAddr: base, memAddr: s.addr + (band.iyLo * strip.inW + strip.ixLo) * cb * actRb, ySize: band.iyHi - band.iyLo + 1, xSize: perRow, memStride: strip.inW * cb * actRb, sramStride: perRow }));
+      }
+      at += reserve[si] as number;
+      return base;
+    });
+    const perOut = dst.shape[2] * blocksOfShape(dst.shape);
+    let out: number;
+    if (dst.addr === undefined) out = (dst.row as number) + band.oy0 * perOut;
+    else {
+      out = at;
+      at += band.n * perOut;
+      while (pendingStores.length && (pendingStores[0] as number) <= c - 2) { acks.push(ackStore()); pendingStores.shift(); }
+      if (!strip) stores.push(...contiguous('store', 'act', out, dst.addr + band.oy0 * perOut * actRb, band.n * perOut, actRb));
+      else {
+        const cb = blocksOfShape(dst.shape);
+        stores.push(make('store', { mem: MEMORY_IDS.act, sramAddr: out, memAddr: dst.addr + (band.oy0 * strip.outW + strip.ox0) * cb * actRb, ySize: band.n, xSize: perOut, memStride: strip.outW * cb * actRb, sramStride: perOut }));
+      }
+      const lastStore = stores[stores.length - 1] as Instruction;
+      stores[stores.length - 1] = { ...lastStore, deps: { ...lastStore.deps, pushPrev: true } } as Instruction;
+      pendingStores.push(c);
+    }
+    bandPeak = Math.max(bandPeak, at);
+    return { bases, out, loads, acks, stores };
+  };
+
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i] as QLayer;
     const inT = tensorOf(graph, layer.inputs[0] as string);
     const outT = tensorOf(graph, layer.output);
     const isLast = i === layers.length - 1;
     const outInAcc = isLast && finalIsGemm;
-    const outRow = outInAcc ? 0 : act.alloc(layer.output, rowsOf(outT), layer);
-    if (!outInAcc) tensorRows.push({ layer: layer.index, tensor: layer.output, row: outRow, blocks: blocksOf(outT), shape: outT.shape });
-    const inRow = act.where.get(layer.inputs[0] as string) as number;
+    if (!outInAcc) {
+      const got = tiled ? act.tryAlloc(layer.output, rowsOf(outT)) : act.alloc(layer.output, rowsOf(outT), layer);
+      if (got === undefined) {
+        const addr = image.alloc(rowsOf(outT) * actRb);
+        memAddr.set(layer.output, addr);
+        tensorRows.push({ layer: layer.index, tensor: layer.output, row: -1, addr, blocks: blocksOf(outT), shape: outT.shape });
+      } else tensorRows.push({ layer: layer.index, tensor: layer.output, row: got, blocks: blocksOf(outT), shape: outT.shape });
+    }
     const cbIn = blocksOf(inT);
-    const cbOut = blocksOf(outT);
     const [, inH, inW] = inT.shape;
-    const [, outH, outW] = outT.shape;
+    const [, , outW] = outT.shape;
     const r = layer.requant;
     const setq = (extra: { zpA?: number; zpB?: number; bSigned?: number } = {}): Instruction => make('setq', {
       zpA: 'inputZeroPoint' in layer ? layer.inputZeroPoint : 0, zo: r.outputZeroPoint, lo: r.clampMin, hi: r.clampMax,
@@ -303,92 +482,144 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     });
     const startJob = (): Job => {
       const job: Job = { layer: layer.index, loads: [], ex: [], stores: [], finalTiles: [] };
+      if (barrierNext) {
+        // The layer before stored to MEM: its compute unit pops those stores (the NOPs at its end), then
+        // pushes one e2l that this job's loads wait for (they may read what it stored).
+        (jobs[jobs.length - 1] as Job).ex.push(make('nop', { queue: 1 }, { pushPrev: true }));
+        job.barrier = true;
+        barrierNext = false;
+      }
       jobs.push(job);
       layerOfJob.push(i);
       // The input image (its MEM address is filled in once the input region is placed).
-      if (jobs.length === 1) job.loads.push(...contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')));
+      if (jobs.length === 1 && inputRow !== undefined) job.loads.push(...contiguous('load', 'act', inputRow, 0, rowsOf(input), actRb));
       return job;
     };
 
-    /** GEMM jobs (one per output slab) for a conv over `src` into `dst` (ACT rows) or the final ACC. */
+    /** GEMM jobs (per band, one per output slab) for a conv over `src` into `dst` or the final ACC. */
     const emitGemm = (spec: {
-      src: { row: number; shape: Shape }; dst: { row: number; shape: Shape };
+      src: Operand; dst: Operand;
       kh: number; kw: number; sy: number; sx: number; padTop: number; padLeft: number;
       weight: (m: number, ch: number, ky: number, kx: number) => number;
       bias: readonly number[]; multiplier: readonly number[]; shift: readonly number[];
       setq: Instruction; final: boolean;
     }): void => {
-      const [inCh, sh, sw] = spec.src.shape;
-      const [outCh, dh, dw] = spec.dst.shape;
+      const [inCh, , sw] = spec.src.shape;
+      const [outCh, , dw] = spec.dst.shape;
       const cbSrc = Math.ceil(inCh / C);
       const cbDst = Math.ceil(outCh / C);
       const folds = spec.kh * spec.kw * cbSrc;
-      if (folds * R > wgtHalf) refuse(layer, `one output slab needs ${folds * R} WGT rows (${folds} folds of ${R}); half of WGT holds ${wgtHalf} (raise wgtRows; issue 12 streams folds)`);
+      if (folds * R > wgtHalf) refuse(layer, `one output slab needs ${folds * R} WGT rows (${folds} folds of ${R}); half of WGT holds ${wgtHalf} (a GEMM reduces over all its folds in ACC: raise wgtRows)`);
       if (dw > Math.min(accHalf, 4095)) refuse(layer, `one output row of ${dw} pixels exceeds the ACC tile of ${Math.min(accHalf, 4095)} rows`);
-      // A tile's pixels are ACC rows (and, for the final layer, STORE row groups: ySize is 12 bits).
-      const tileRows = Math.min(dh, Math.floor(Math.min(accHalf, 4095) / dw), 4095);
+      // Weights and QP of each slab go into MEM once; every band loads them again.
+      // Weights and QP of all slabs go into MEM once, slab after slab (one LOAD takes a group of slabs);
+      // every band loads them again.
+      const weightRows: number[][] = [];
+      const qpRows: number[][] = [];
       for (let slab = 0; slab < cbDst; slab++) {
-        const job = startJob();
-        const h = (jobs.length - 1) % 2;
-        const wgtBase = h * wgtHalf;
-        const qpBase = h * qpHalf;
-        const rows: number[][] = [];
         for (let f = 0; f < folds; f++) {
           const ky = Math.floor(f / (spec.kw * cbSrc));
           const kx = Math.floor(f / cbSrc) % spec.kw;
           const b = f % cbSrc;
           for (let rr = 0; rr < R; rr++) {
             const ch = b * C + rr;
-            rows.push(Array.from({ length: C }, (_, c) => {
+            weightRows.push(Array.from({ length: C }, (_, c) => {
               const m = slab * C + c;
               return ch >= inCh || m >= outCh ? 0 : spec.weight(m, ch, ky, kx);
             }));
           }
         }
-        job.loads.push(...loadRows('wgt', wgtBase, rows));
         const ch0 = slab * C;
         const slice = (a: readonly number[]) => a.slice(ch0, ch0 + C);
-        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0))));
-        // The registers hold for every slab (the compute queue runs in order): set them once.
-        if (slab === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx, padTop: spec.padTop, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst }), spec.setq);
-        for (let oy0 = 0; oy0 < dh; oy0 += tileRows) {
-          const nOy = Math.min(tileRows, dh - oy0);
-          let accBase = 0;
-          if (spec.final && finalVector) accBase = scoreBase + slab;
-          else if (spec.final) accBase = (finalTile % 2) * accHalf;
-          job.ex.push(make('gemm', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row + slab, accBase, oy0, nOy, toAcc: spec.final ? 1 : 0 }));
-          if (spec.final && !finalVector) {
-            const at = job.ex.length - 1;
-            job.finalTiles.push({ at, tile: finalTile });
-            const rb = rowBytes(config, 'acc');
-            // memAddr is relative to the output region until that region is placed (below).
-            job.stores.push({ after: at, outOffset: (oy0 * dw * cbDst + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * dw, xSize: 1, memStride: cbDst * rb, sramStride: 1 }) });
-            finalTile++;
+        qpRows.push(...qpRecordRows(slice(spec.bias), slice(spec.multiplier), slice(spec.shift), 1, Math.min(C, outCh - ch0)));
+      }
+      const wgtAll = storeRows('wgt', weightRows);
+      const qpAll = storeRows('qp', qpRows);
+      const perSlab = folds * R;
+      // Slabs per job: enough that one job's weight LOAD is GROUP_BEATS beats (a DRAM latency of ~100
+      // cycles costs < 10% of it), as many as a WGT/QP half holds.
+      const slabBeats = Math.ceil((perSlab * rowBytes(config, 'wgt')) / config.memPortBytes);
+      // Final-layer (toAcc) slabs stay one per job: two toAcc GEMMs back to back without a token between
+      // them take 8 cycles fewer than the cost table in the on-chip RTL of main and give other scores than
+      // the ISA simulator (seen on the example model at 8x8), so the compiler does not emit that pair.
+      const group = spec.final ? 1 : Math.max(1, Math.min(Math.floor(wgtHalf / perSlab), Math.floor(qpHalf / 3), Math.ceil(GROUP_BEATS / slabBeats)));
+      // The final layer writes ACC, not a tensor: only its source takes part in the band plan.
+      const dstForPlan: Operand = spec.final ? { row: 0, shape: spec.dst.shape } : spec.dst;
+      const bands = planBands(layer, [spec.src], dstForPlan, spec.kh, spec.sy, spec.padTop);
+      for (const [bi, band] of bands.entries()) {
+        const io = bandOperands(band, reserveOf(bands, [spec.src]), [spec.src], dstForPlan);
+        // One job per band: the job two before loaded the same slabs into the same WGT/QP half; a band
+        // that loads its input keeps them (its loads still push l2e).
+        const keepWeights = group >= cbDst && bi >= 2 && io.loads.length > 0;
+        // A tile's pixels are ACC rows (and, for the final layer, STORE row groups: ySize is 12 bits).
+        const tileRows = Math.min(band.n, Math.floor(Math.min(accHalf, 4095) / dw), 4095);
+        let job = undefined as Job | undefined;
+        for (let s0 = 0; s0 < cbDst; s0 += group) {
+          const G = Math.min(group, cbDst - s0);
+          job = startJob();
+          const h = (jobs.length - 1) % 2;
+          const wgtHalfBase = h * wgtHalf;
+          const qpHalfBase = h * qpHalf;
+          if (s0 === 0) job.loads.push(...io.loads);
+          if (!keepWeights) {
+            job.loads.push(
+              ...loadAt('wgt', wgtHalfBase, wgtAll + s0 * perSlab * rowBytes(config, 'wgt'), G * perSlab),
+              ...loadAt('qp', qpHalfBase, qpAll + s0 * 3 * rowBytes(config, 'qp'), 3 * G),
+            );
+          }
+          // The registers hold for every slab of the band (the compute queue runs in order): set them once.
+          if (s0 === 0) {
+            job.ex.push(...io.acks);
+            job.ex.push(make('setg', {
+              inH: band.iyHi - band.iyLo + 1, inW: sw, outW: dw, kh: spec.kh, kw: spec.kw, strideY: spec.sy, strideX: spec.sx,
+              padTop: spec.padTop + band.iyLo - band.oy0 * spec.sy, padLeft: spec.padLeft, cbIn: cbSrc, cbOut: cbDst,
+            }), spec.setq);
+          }
+          for (let g = 0; g < G; g++) {
+            const slab = s0 + g;
+            const wgtBase = wgtHalfBase + g * perSlab;
+            const qpBase = qpHalfBase + 3 * g;
+            for (let t = 0; t < band.n; t += tileRows) {
+              const nOy = Math.min(tileRows, band.n - t);
+              const oy0 = band.oy0 + t;
+              let accBase = 0;
+              if (spec.final && finalVector) accBase = scoreBase + slab;
+              else if (spec.final) accBase = (finalTile % 2) * accHalf;
+              job.ex.push(make('gemm', { actBase: io.bases[0] as number, wgtBase, qpBase, outBase: io.out + slab, accBase, oy0: t, nOy, toAcc: spec.final ? 1 : 0 }));
+              if (spec.final && !finalVector) {
+                const at = job.ex.length - 1;
+                job.finalTiles.push({ at, tile: finalTile });
+                const rb = rowBytes(config, 'acc');
+                // memAddr is relative to the output region until that region is placed (below).
+                job.stores.push({ after: at, outOffset: (oy0 * dw * cbDst + slab) * rb, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: accBase, memAddr: 0, ySize: nOy * dw, xSize: 1, memStride: cbDst * rb, sramStride: 1 }) });
+                finalTile++;
+              }
+            }
           }
         }
+        const lastJob = job as Job;
+        for (const store of io.stores) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
       }
     };
 
-    /** DWCONV jobs (as many channel blocks per job as WGT and QP halves hold). */
+    /** DWCONV jobs (per band, as many channel blocks per job as WGT and QP halves hold). */
     const emitWindow = (spec: {
-      src: { row: number; shape: Shape }; dst: { row: number; shape: Shape };
+      src: Operand; dst: Operand;
       kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly number[]; mode: number;
       weight: (ch: number, t: number) => number;
       bias: readonly number[]; multiplier: readonly number[]; shift: readonly number[]; setq: Instruction;
     }): void => {
-      const [ch, sh, sw] = spec.src.shape;
-      const [, dh, dw] = spec.dst.shape;
+      const [ch, , sw] = spec.src.shape;
+      const [, , dw] = spec.dst.shape;
       const cb = Math.ceil(ch / C);
       const taps = spec.kernel[0] * spec.kernel[1];
       const perBlockW = spec.mode === DW_MODES.mac ? taps : 0;
       if (perBlockW > wgtHalf) refuse(layer, `${taps} taps per channel block exceed half of WGT (${wgtHalf} rows)`);
       const perJob = Math.max(1, Math.min(perBlockW ? Math.floor(wgtHalf / perBlockW) : cb, Math.floor(qpHalf / 3), 1023));
+      const groupAt: { wgt?: number; qp: number; nCb: number }[] = [];
       for (let cb0 = 0; cb0 < cb; cb0 += perJob) {
         const nCb = Math.min(perJob, cb - cb0);
-        const job = startJob();
-        const h = (jobs.length - 1) % 2;
-        const wgtBase = h * wgtHalf;
-        const qpBase = h * qpHalf;
+        let wgt: number | undefined;
         if (perBlockW) {
           const rows: number[][] = [];
           for (let j = 0; j < nCb; j++) {
@@ -399,22 +630,70 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
               }));
             }
           }
-          job.loads.push(...loadRows('wgt', wgtBase, rows));
+          wgt = storeRows('wgt', rows);
         }
         const ch0 = cb0 * C;
         const n = Math.min(nCb * C, ch - ch0);
-        job.loads.push(...loadRows('qp', qpBase, qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)));
-        if (cb0 === 0) job.ex.push(make('setg', { inH: sh, inW: sw, outW: dw, kh: spec.kernel[0], kw: spec.kernel[1], strideY: spec.stride[0], strideX: spec.stride[1], padTop: spec.pads[0] ?? 0, padLeft: spec.pads[1] ?? 0, cbIn: cb, cbOut: cb }), spec.setq);
-        job.ex.push(make('dwconv', { actBase: spec.src.row, wgtBase, qpBase, outBase: spec.dst.row, oy0: 0, nOy: dh, cb0, nCb, mode: spec.mode }));
+        groupAt.push({ ...(wgt !== undefined ? { wgt } : {}), qp: storeRows('qp', qpRecordRows(spec.bias.slice(ch0, ch0 + n), spec.multiplier.slice(ch0, ch0 + n), spec.shift.slice(ch0, ch0 + n), nCb, n)), nCb });
+      }
+      // Column strips when the padded row is wider than the line buffers (both maps in MEM: 2-D LOAD/STORE).
+      const [kh, kw] = spec.kernel;
+      const [sy, sx] = spec.stride;
+      const padLeft = spec.pads[1] ?? 0;
+      const perStrip = Math.floor((config.dwMaxWidth - kw) / sx) + 1;
+      const nStrips = (dw - 1) * sx + kw > config.dwMaxWidth ? Math.ceil(dw / perStrip) : 1;
+      const stripW = Math.ceil(dw / nStrips);
+      const plans = [];
+      for (let ox0 = 0; ox0 < dw; ox0 += stripW) {
+        const ow = Math.min(stripW, dw - ox0);
+        const ixLo = Math.max(0, ox0 * sx - padLeft);
+        const ixHi = Math.min(sw - 1, (ox0 + ow - 1) * sx - padLeft + kw - 1);
+        const strip: Strip | undefined = nStrips > 1 ? { inW: sw, outW: dw, ixLo, ox0 } : undefined;
+        const stripSrc: Operand = strip ? { ...spec.src, shape: [ch, spec.src.shape[1], ixHi - ixLo + 1] } : spec.src;
+        const stripDst: Operand = strip ? { ...spec.dst, shape: [ch, spec.dst.shape[1], ow] } : spec.dst;
+        plans.push({ ox0, ow, ixLo, strip, stripSrc, stripDst, bands: planBands(layer, [stripSrc], stripDst, kh, sy, spec.pads[0] ?? 0) });
+      }
+      // One slot layout for every strip (their input widths differ).
+      const reserve = [Math.max(...plans.map((p) => reserveOf(p.bands, [p.stripSrc])[0] as number))];
+      for (const { ox0, ow, ixLo, strip, stripSrc, stripDst, bands } of plans) {
+      if (reserve[0] as number + (stripDst.addr !== undefined ? Math.max(...bands.map((b) => b.n)) * ow * cb : 0) > slotRows && stripSrc.addr !== undefined) refuse(layer, `a column strip's band does not fit a band slot of ${slotRows} rows (raise actRows)`);
+      for (const [bi, band] of bands.entries()) {
+        const io = bandOperands(band, reserve, [stripSrc], stripDst, strip);
+        const keepWeights = groupAt.length === 1 && bi >= 2 && io.loads.length > 0;
+        let job = undefined as Job | undefined;
+        groupAt.forEach((g, gi) => {
+          const cb0 = gi * perJob;
+          job = startJob();
+          const h = (jobs.length - 1) % 2;
+          const wgtBase = h * wgtHalf;
+          const qpBase = h * qpHalf;
+          if (gi === 0) job.loads.push(...io.loads);
+          if (!keepWeights) {
+            if (g.wgt !== undefined) job.loads.push(...loadAt('wgt', wgtBase, g.wgt, g.nCb * taps));
+            job.loads.push(...loadAt('qp', qpBase, g.qp, 3 * g.nCb));
+          }
+          if (gi === 0) {
+            job.ex.push(...io.acks);
+            job.ex.push(make('setg', {
+              inH: band.iyHi - band.iyLo + 1, inW: stripSrc.shape[2], outW: ow, kh, kw, strideY: sy, strideX: sx,
+              padTop: (spec.pads[0] ?? 0) + band.iyLo - band.oy0 * sy, padLeft: padLeft + ixLo - ox0 * sx, cbIn: cb, cbOut: cb,
+            }), spec.setq);
+          }
+          job.ex.push(make('dwconv', { actBase: io.bases[0] as number, wgtBase, qpBase, outBase: io.out, oy0: 0, nOy: band.n, cb0, nCb: g.nCb, mode: spec.mode }));
+        });
+        const lastJob = job as Job | undefined;
+        if (lastJob) for (const store of io.stores) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
+      }
       }
     };
 
-    const src = { row: inRow, shape: inT.shape };
-    const dst = { row: outRow, shape: outT.shape };
+    const src = operand(layer.inputs[0] as string);
+    const dst: Operand = outInAcc ? { row: 0, shape: outT.shape } : operand(layer.output);
     if ((layer.kind === 'conv' && layer.group === 1) || layer.kind === 'gemm') {
       const g = gemmGeometry(layer, inT);
       const common = { bias: layer.bias, multiplier: r.multiplier, shift: r.shift, setq: setq(), final: outInAcc };
-      const plan = layer.kind === 'conv' ? im2colPlan(layer, inT, outT, config, act) : undefined;
+      const inAct = src.addr === undefined && dst.addr === undefined;
+      const plan = layer.kind === 'conv' && inAct ? im2colPlan(layer, inT, outT, config, act) : undefined;
       if (plan && layer.kind === 'conv') {
         // Few input channels and a large kernel (the first layer at K = 0): the taps go into the array
         // rows instead of one fold each. Replicate every input channel T = kh*kw times (GEMM 1x1 with
@@ -424,13 +703,14 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         const T = g.kh * g.kw;
         const zp = layer.inputZeroPoint;
         const range = qRange(inT.quant);
+        const [, outH] = outT.shape;
         const identity = { bias: [] as number[], multiplier: Array.from({ length: plan.channels }, () => 2 ** 15), shift: Array.from({ length: plan.channels }, () => 15) };
         const idq = make('setq', { zpA: zp, zo: zp, lo: range.min, hi: range.max, aSigned: inT.quant.signed ? 1 : 0 });
         const repName = `${layer.output}#replicated`;
         const colName = `${layer.output}#im2col`;
-        const rep = { row: act.alloc(repName, plan.replicatedRows, layer), shape: [plan.channels, inH, inW] as Shape };
+        const rep: Operand = { row: act.alloc(repName, plan.replicatedRows, layer), shape: [plan.channels, inH, inW] };
         emitGemm({ src, dst: rep, kh: 1, kw: 1, sy: 1, sx: 1, padTop: 0, padLeft: 0, weight: (m, ch) => (Math.floor(m / T) === ch ? 1 : 0), ...identity, setq: idq, final: false });
-        const col = { row: act.alloc(colName, plan.im2colRows, layer), shape: [plan.channels, outH, outW] as Shape };
+        const col: Operand = { row: act.alloc(colName, plan.im2colRows, layer), shape: [plan.channels, outH, outW] };
         emitWindow({ src: rep, dst: col, kernel: [g.kh, g.kw], stride: [g.sy, g.sx], pads: layer.pads, mode: DW_MODES.mac, weight: (ch, t) => (ch % T === t ? 1 : 0), ...identity, setq: idq });
         act.release(repName, plan.replicatedRows);
         emitGemm({ src: col, dst, kh: 1, kw: 1, sy: 1, sx: 1, padTop: 0, padLeft: 0, weight: (m, ch) => g.weight(m, Math.floor(ch / T), Math.floor((ch % T) / g.kw), ch % g.kw), ...common });
@@ -438,11 +718,18 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
       } else {
         emitGemm({ src, dst, kh: g.kh, kw: g.kw, sy: g.sy, sx: g.sx, padTop: g.padTop, padLeft: g.padLeft, weight: g.weight, ...common });
       }
+    } else if (layer.kind === 'avgpool' && layer.kernel[0] === inH && layer.kernel[1] === inW && outT.shape[1] === 1 && outT.shape[2] === 1 && layer.pads.every((p) => p === 0)) {
+      // An average pool whose window is the whole map (MobileNet's 7x7 AveragePool) is a global pool:
+      // GAP (the quantizer folded 1/N into M, as for GlobalAveragePool), whatever the engine's window.
+      emitGap(layer, src, dst, setq());
     } else if (layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') {
       const kernel: readonly [number, number] = layer.kind === 'conv' ? [layer.kernel[0], layer.kernel[1]] : layer.kernel;
       const taps = kernel[0] * kernel[1];
       const mode = layer.kind === 'conv' ? DW_MODES.mac : layer.kind === 'maxpool' ? DW_MODES.max : DW_MODES.sum;
-      if (!windowFits(config, kernel, layer.stride[1], outW)) {
+      // A window that fits the engine but a row wider than its line buffers runs in column strips when
+      // both maps live in MEM (tiled programs); otherwise on the array.
+      const strips = src.addr !== undefined && dst.addr !== undefined && windowFits(config, kernel, layer.stride[1], Math.floor((config.dwMaxWidth - kernel[1]) / layer.stride[1]) + 1);
+      if (!strips && !windowFits(config, kernel, layer.stride[1], outW)) {
         // Beyond the depthwise engine's window or line buffers: a depthwise conv or an average pool is a
         // block-diagonal conv on the array (1/C of its MACs useful, but exact); a max pool has no such form.
         const why = `kernel ${kernel[0]}x${kernel[1]}, padded row ${(outW - 1) * layer.stride[1] + kernel[1]}: the depthwise engine takes up to ${dwKernel(config)}x${dwKernel(config)} and ${config.dwMaxWidth} columns`;
@@ -458,42 +745,70 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
         bias: layer.kind === 'conv' ? layer.bias : [], multiplier: r.multiplier, shift: r.shift, setq: setq(),
       });
     } else if (layer.kind === 'globalavgpool') {
-      const perJob = Math.max(1, Math.min(Math.floor(qpHalf / 3), 1023));
-      for (let cb0 = 0; cb0 < cbIn; cb0 += perJob) {
-        const nCb = Math.min(perJob, cbIn - cb0);
-        const job = startJob();
-        const qpBase = ((jobs.length - 1) % 2) * qpHalf;
-        const ch0 = cb0 * C;
-        const n = Math.min(nCb * C, outT.shape[0] - ch0);
-        job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
-        if (cb0 === 0) job.ex.push(make('setg', { inH, inW, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }), setq());
-        job.ex.push(make('gap', { actBase: inRow, outBase: outRow, qpBase, count: inH * inW, cb0, nCb }));
-      }
+      emitGap(layer, src, dst, setq());
     } else if (layer.kind === 'add') {
       const bT = tensorOf(graph, layer.inputs[1] as string);
-      const bRow = act.where.get(layer.inputs[1] as string) as number;
+      const srcB = operand(layer.inputs[1] as string);
       if (3 * cbIn > qpHalf) refuse(layer, `${cbIn} channel blocks need ${3 * cbIn} QP rows; half of QP holds ${qpHalf}`);
-      const job = startJob();
-      const qpBase = ((jobs.length - 1) % 2) * qpHalf;
       const ch = outT.shape[0];
       const fill = (v: number) => Array.from({ length: ch }, () => v);
-      job.loads.push(...loadRows('qp', qpBase, qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch)));
-      job.ex.push(make('setg', { inH, inW, outW, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut }));
-      job.ex.push(setq({ zpA: layer.inputZeroPoints[0], zpB: layer.inputZeroPoints[1], bSigned: bT.quant.signed ? 1 : 0 }));
-      let remaining = rowsOf(outT);
-      for (let offset = 0; remaining > 0; ) {
-        // count is 16 bits; chunks stay whole pixels so the QP block cycling (i % cbIn) stays aligned.
-        const count = Math.min(remaining, Math.floor(65535 / cbIn) * cbIn);
-        job.ex.push(make('add', { aBase: inRow + offset, bBase: bRow + offset, outBase: outRow + offset, qpBase, count }));
-        offset += count;
-        remaining -= count;
+      const qpAt = storeRows('qp', qpRecordRows(fill(layer.inputMultipliers[0]), fill(layer.inputMultipliers[1]), r.shift, cbIn, ch));
+      const bands = planBands(layer, [src, srcB], dst, 1, 1, 0);
+      for (const [bi, band] of bands.entries()) {
+        const io = bandOperands(band, reserveOf(bands, [src, srcB]), [src, srcB], dst);
+        const job = startJob();
+        const qpBase = ((jobs.length - 1) % 2) * qpHalf;
+        job.loads.push(...io.loads);
+        if (bi < 2 || io.loads.length === 0) job.loads.push(...loadAt('qp', qpBase, qpAt, 3 * cbIn));
+        job.ex.push(...io.acks);
+        job.ex.push(make('setg', { inH: band.n, inW, outW, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut: cbIn }));
+        job.ex.push(setq({ zpA: layer.inputZeroPoints[0], zpB: layer.inputZeroPoints[1], bSigned: bT.quant.signed ? 1 : 0 }));
+        let remaining = band.n * inW * cbIn;
+        for (let offset = 0; remaining > 0; ) {
+          // count is 16 bits; chunks stay whole pixels so the QP block cycling (i % cbIn) stays aligned.
+          const count = Math.min(remaining, Math.floor(65535 / cbIn) * cbIn);
+          job.ex.push(make('add', { aBase: (io.bases[0] as number) + offset, bBase: (io.bases[1] as number) + offset, outBase: io.out + offset, qpBase, count }));
+          offset += count;
+          remaining -= count;
+        }
+        for (const store of io.stores) job.stores.push({ after: job.ex.length - 1, store });
       }
     } else {
       refuse(layer, 'is a grouped convolution that is not depthwise (group = C_in = C_out); the accelerator runs dense, depthwise and pointwise convolutions');
     }
+    // What this layer stored to MEM: the compute unit pops the stores still owed (NOPs at the end of its
+    // last job), and the next job's loads wait for that (barrier).
+    if (pendingStores.length) {
+      const lastJob = jobs[jobs.length - 1] as Job;
+      while (pendingStores.length) { lastJob.ex.push(ackStore()); pendingStores.shift(); }
+      barrierNext = true;
+    }
     // Free tensors whose last reader was this layer (never the output of this layer).
     for (const name of new Set(layer.inputs)) {
       if (lastUse.get(name) === i) act.release(name, rowsOf(tensorOf(graph, name)));
+    }
+
+    /** GAP jobs: the whole input in one band (a global sum cannot be split across bands). */
+    function emitGap(layer: QLayer, src: Operand, dst: Operand, setqIns: Instruction): void {
+      const perJob = Math.max(1, Math.min(Math.floor(qpHalf / 3), 1023));
+      const [, h, w] = src.shape;
+      const [band] = planBands(layer, [src], dst, h, 1, 0);
+      if (!band || band.n !== 1) refuse(layer, 'global pooling over a map that does not fit one band slot');
+      const io = bandOperands(band, reserveOf([band], [src]), [src], dst);
+      let job = undefined as Job | undefined;
+      for (let cb0 = 0; cb0 < cbIn; cb0 += perJob) {
+        const nCb = Math.min(perJob, cbIn - cb0);
+        job = startJob();
+        const qpBase = ((jobs.length - 1) % 2) * qpHalf;
+        const ch0 = cb0 * C;
+        const n = Math.min(nCb * C, outT.shape[0] - ch0);
+        if (cb0 === 0) job.loads.push(...io.loads);
+        job.loads.push(...loadRows('qp', qpBase, qpRecordRows([], r.multiplier.slice(ch0, ch0 + n), r.shift.slice(ch0, ch0 + n), nCb, n)));
+        if (cb0 === 0) job.ex.push(...io.acks, make('setg', { inH: h, inW: w, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn, cbOut: cbIn }), setqIns);
+        job.ex.push(make('gap', { actBase: io.bases[0] as number, outBase: io.out, qpBase, count: h * w, cb0, nCb }));
+      }
+      const lastJob = job as Job;
+      for (const store of io.stores) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
     }
   }
 
@@ -510,15 +825,19 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     job.ex.push(make('argmax', { accBase: scoreBase, qpBase, count: outputTensor.shape[0], outAcc: scoreBase + outBlocks }));
   }
 
-  const inputAddr = image.alloc(rowsOf(input) * rowBytes(config, 'act'));
+  // A tiled program's input or last tensor that lives in MEM is the input / output region itself.
+  const inputAddr = memAddr.get(inputName) ?? image.alloc(rowsOf(input) * actRb);
   const outMemory: 'acc' | 'act' = finalIsGemm ? 'acc' : 'act';
   const outRb = rowBytes(config, outMemory);
-  const outputAddr = image.alloc(rowsOf(outputTensor) * outRb);
+  const outputInMem = !finalIsGemm ? memAddr.get(last.output) : undefined;
+  const outputAddr = outputInMem ?? image.alloc(rowsOf(outputTensor) * outRb);
   const classAddr = finalVector ? image.alloc(rowBytes(config, 'acc')) : undefined;
   // The input LOADs (the first of job 0) read the input region.
   const job0 = jobs[0] as Job;
-  const inputLoads = contiguous('load', 'act', inputRow, 0, rowsOf(input), rowBytes(config, 'act')).length;
-  job0.loads.forEach((ins, k) => { if (k < inputLoads && ins.op === 'load') job0.loads[k] = { ...ins, memAddr: ins.memAddr + inputAddr }; });
+  if (inputRow !== undefined) {
+    const inputLoads = contiguous('load', 'act', inputRow, 0, rowsOf(input), actRb).length;
+    job0.loads.forEach((ins, k) => { if (k < inputLoads && ins.op === 'load') job0.loads[k] = { ...ins, memAddr: ins.memAddr + inputAddr }; });
+  }
   for (const job of jobs) {
     job.stores.forEach((s, k) => {
       const st = s.store;
@@ -530,7 +849,7 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
   if (finalVector) {
     lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: scoreBase, memAddr: outputAddr, ySize: 1, xSize: outBlocks, memStride: 0, sramStride: 0 }) });
     lastJob.stores.push({ after: lastJob.ex.length - 1, store: make('store', { mem: MEMORY_IDS.acc, sramAddr: scoreBase + outBlocks, memAddr: classAddr as number, ySize: 1, xSize: 1, memStride: 0, sramStride: 0 }) });
-  } else if (!finalIsGemm) {
+  } else if (!finalIsGemm && outputInMem === undefined) {
     const at = act.where.get(last.output) as number;
     for (const store of contiguous('store', 'act', at, outputAddr, rowsOf(outputTensor), outRb)) lastJob.stores.push({ after: lastJob.ex.length - 1, store });
   }
@@ -544,13 +863,14 @@ export function compileProgram(graph: QuantizedGraph, configIn: AccelConfig, opt
     program,
     mem: image.result(),
     layout: {
-      input: { tensor: inputName, shape: input.shape, addr: inputAddr, blocks: blocksOf(input) },
+      input: { tensor: inputName, shape: input.shape, addr: inputAddr, blocks: blocksOf(input), ...(inputRow === undefined ? { inMem: true } : {}) },
       output: { tensor: last.output, shape: outputTensor.shape, addr: outputAddr, blocks: outBlocks, memory: outMemory },
       ...(classAddr !== undefined ? { classAddr } : {}),
       layers: layerInfos,
       tensors: tensorRows,
+      bandRows,
       memUsed: image.size,
-      usage: scratchpadUsage(program, act.peak),
+      usage: scratchpadUsage(program, Math.max(act.peak, bandPeak)),
     },
   };
 }
@@ -626,16 +946,36 @@ export function usefulMacs(graph: QuantizedGraph, l: QLayer): number {
 function schedule(jobs: Job[], layerOfJob: readonly number[], finalTiles: number): { program: Instruction[]; pcsOfLayer: number[][] } {
   const program: Instruction[] = [];
   const pcsOfLayer: number[][] = [];
-  const emit = (ins: Instruction, job: number): void => {
+  const emitOne = (ins: Instruction, job: number): void => {
     const layer = layerOfJob[job] as number;
     (pcsOfLayer[layer] ??= []).push(program.length);
     program.push(ins);
   };
-  const withDeps = (ins: Instruction, deps: Partial<Deps>): Instruction => ({ ...ins, deps: { ...ins.deps, ...Object.fromEntries(Object.entries(deps).filter(([, v]) => v)) } }) as Instruction;
+  /**
+   * Emits `ins` with the token bits `deps` added. A bit the instruction already carries (a band's NOP or
+   * STORE placed by the compiler) goes on a NOP of the same queue: before it for a pop, after it for a push.
+   */
+  const emit = (ins: Instruction, job: number, deps: Partial<Deps> = {}): void => {
+    const queue = ({ ld: 0, ex: 1, st: 2 } as const)[queueOf(ins)];
+    const own: Partial<Record<keyof Deps, boolean>> = {};
+    const before: Partial<Record<keyof Deps, boolean>> = {};
+    const after: Partial<Record<keyof Deps, boolean>> = {};
+    for (const [k, v] of Object.entries(deps) as [keyof Deps, boolean][]) {
+      if (!v) continue;
+      if (!ins.deps[k]) own[k] = true;
+      else if (k.startsWith('pop')) before[k] = true;
+      else after[k] = true;
+    }
+    if (Object.keys(before).length) emitOne(make('nop', { queue }, before), job);
+    emitOne({ ...ins, deps: { ...ins.deps, ...own } } as Instruction, job);
+    if (Object.keys(after).length) emitOne(make('nop', { queue }, after), job);
+  };
 
   const emitLoads = (k: number): void => {
     const job = jobs[k] as Job;
-    job.loads.forEach((ins, n) => emit(withDeps(ins, { popNext: n === 0 && k >= 2, pushNext: n === job.loads.length - 1 }), k));
+    // A barrier job pops one more e2l: the NOP its previous job pushes after popping the stores.
+    if (job.barrier) emitOne(make('nop', { queue: 0 }, { popNext: true }), k);
+    job.loads.forEach((ins, n) => emit(ins, k, { popNext: n === 0 && k >= 2, pushNext: n === job.loads.length - 1 }));
   };
   const emitCompute = (k: number): void => {
     const job = jobs[k] as Job;
@@ -644,28 +984,32 @@ function schedule(jobs: Job[], layerOfJob: readonly number[], finalTiles: number
       const tile = job.finalTiles.find((t) => t.at === n);
       const lastOfJob = n === job.ex.length - 1;
       const storesHere = job.stores.filter((s) => s.after === n);
-      emit(withDeps(ins, {
+      emit(ins, k, {
         popPrev: n === 0,
         popNext: tile !== undefined && tile.tile >= 2,
         pushPrev: lastOfJob && k + 2 < jobs.length,
         pushNext: tile !== undefined || (storesHere.length > 0) || (lastOfJob && isLastJob),
-      }), k);
+      });
       storesHere.forEach((s, si) => {
         const t = tile?.tile;
         const reuse = t !== undefined && t + 2 < finalTiles;
-        emit(withDeps(s.store, { popPrev: si === 0, pushPrev: reuse && si === storesHere.length - 1 }), k);
+        emit(s.store, k, { popPrev: si === 0, pushPrev: reuse && si === storesHere.length - 1 });
       });
       if (lastOfJob && isLastJob && storesHere.length === 0) {
         // Nothing stored after the last instruction (tiles were stored as they came): FINISH pops it.
-        emit(withDeps(make('finish', {}), { popPrev: true }), k);
+        emitOne(make('finish', {}, { popPrev: true }), k);
       }
     });
-    if (isLastJob && job.stores.some((s) => s.after === job.ex.length - 1)) emit(make('finish', {}), k);
+    if (isLastJob && job.stores.some((s) => s.after === job.ex.length - 1)) emitOne(make('finish', {}), k);
   };
+  // Loads run one job ahead of compute, except a barrier job's: they wait for the compute before them,
+  // so they follow it in the program (fetch never blocks on a queue whose head waits for later words).
   if (jobs.length > 0) emitLoads(0);
   for (let k = 0; k < jobs.length; k++) {
-    if (k + 1 < jobs.length) emitLoads(k + 1);
+    const next = jobs[k + 1];
+    if (next && !next.barrier) emitLoads(k + 1);
     emitCompute(k);
+    if (next?.barrier) emitLoads(k + 1);
   }
   return { program, pcsOfLayer };
 }

@@ -43,16 +43,40 @@ export const COST = {
   gapTail: 6,
 } as const;
 
+/**
+ * The memory a LOAD/STORE talks to: `latency` cycles from its start to its first beat, then one beat of
+ * `bytesPerCycle` bytes per cycle (no stalls), each row group a whole number of beats. The default
+ * (`memoryOf(config)`) is the configuration's own port: the on-chip MEM of the RTL (latency 2), exact.
+ */
+export interface MemoryModel {
+  readonly bytesPerCycle: number;
+  readonly latency: number;
+}
+
+/** Issue 12's reference memory for every performance figure: 16 bytes per cycle peak, 100-cycle read latency, no stalls. */
+export const REFERENCE_MEMORY: MemoryModel = { bytesPerCycle: 16, latency: 100 };
+
+export function memoryOf(config: AccelConfig): MemoryModel {
+  return { bytesPerCycle: config.memPortBytes, latency: config.memLatency };
+}
+
+/** Bytes a LOAD/STORE moves between MEM and a scratchpad. */
+export function transferBytes(ins: Instruction, config: AccelConfig): number {
+  if (ins.op !== 'load' && ins.op !== 'store') return 0;
+  const mem = (['act', 'wgt', 'qp', 'acc'] as const)[ins.mem] ?? 'act';
+  return ins.ySize * ins.xSize * rowBytes(config, mem);
+}
+
 /** Cycles of one instruction (geometry: the SETG registers in force when it runs). */
-export function instructionCycles(ins: Instruction, g: Geometry, config: AccelConfig): number {
+export function instructionCycles(ins: Instruction, g: Geometry, config: AccelConfig, memory: MemoryModel = memoryOf(config)): number {
   const R = config.rows;
   switch (ins.op) {
     case 'nop': case 'setg': case 'setq': case 'finish':
       return COST.config;
     case 'load': case 'store': {
       const mem = (['act', 'wgt', 'qp', 'acc'] as const)[ins.mem] ?? 'act';
-      const beatsPerGroup = Math.ceil((ins.xSize * rowBytes(config, mem)) / config.memPortBytes);
-      return config.memLatency + ins.ySize * beatsPerGroup;
+      const beatsPerGroup = Math.ceil((ins.xSize * rowBytes(config, mem)) / memory.bytesPerCycle);
+      return memory.latency + ins.ySize * beatsPerGroup;
     }
     case 'gemm': {
       // Weight-stationary: fold 0's R weight rows load first (R cycles); fold f+1's load while fold f

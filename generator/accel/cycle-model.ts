@@ -6,7 +6,7 @@
  */
 import type { LayerInfo } from './compile.js';
 import { type AccelConfig, peakMacs } from './config.js';
-import { type Geometry, instructionCycles } from './costs.js';
+import { type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
 import { type Instruction, queueOf, type Queue } from './isa.js';
 
 export interface InstructionTiming {
@@ -33,6 +33,8 @@ export interface LayerCycles {
   /** macs / (peak * cycles), peak = the array's R*C for conv/gemm, the depthwise engine's lanes*dwTaps for depthwise. */
   readonly utilization: number;
   readonly instructions: number;
+  /** Bytes the layer's LOADs and STOREs move (weights, QP, activation bands and spills, outputs). */
+  readonly bytes: { readonly load: number; readonly store: number };
 }
 
 export interface CycleReport {
@@ -42,6 +44,14 @@ export interface CycleReport {
   readonly layers: readonly LayerCycles[];
   readonly macs: number;
   readonly utilization: number;
+  /** The memory the LOAD/STORE costs assumed. */
+  readonly memory: MemoryModel;
+  readonly bytes: { readonly load: number; readonly store: number };
+}
+
+export interface ReplayOptions {
+  /** LOAD/STORE timing (default: the configuration's port, exact for the on-chip RTL; REFERENCE_MEMORY for issue 12's figures). */
+  readonly memory?: MemoryModel;
 }
 
 type Counter = 'l2e' | 'e2l' | 'e2s' | 's2e';
@@ -63,7 +73,8 @@ function pushes(q: Queue, ins: Instruction): Counter[] {
 
 const NO_GEOMETRY: Geometry = { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn: 1, cbOut: 1 };
 
-export function replayCycles(config: AccelConfig, program: readonly Instruction[], layers: readonly LayerInfo[] = []): CycleReport {
+export function replayCycles(config: AccelConfig, program: readonly Instruction[], layers: readonly LayerInfo[] = [], options: ReplayOptions = {}): CycleReport {
+  const memory = options.memory ?? memoryOf(config);
   const n = program.length;
   const queueOfPc = program.map(queueOf);
   const members: Record<Queue, number[]> = { ld: [], ex: [], st: [] };
@@ -115,7 +126,7 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
       const prev = members[q][head[q] - 1];
       if (prev !== undefined) t = Math.max(t, end[prev] as number);
       if (ins.op === 'setg') geometry = ins;
-      const cost = instructionCycles(ins, geometry, config);
+      const cost = instructionCycles(ins, geometry, config, memory);
       start[pc] = t;
       end[pc] = t + cost;
       busy[q] += cost;
@@ -141,18 +152,29 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
     for (const pc of l.pcs) lb[queueOfPc[pc] as Queue] += (end[pc] as number) - (start[pc] as number);
     const cycles = l.pcs.length ? last - first : 0;
     const unitPeak = l.kind.startsWith('depthwise') ? peak.depthwise : peak.array;
-    return { index: l.index, name: l.name, kind: l.kind, cycles, first, last, busy: lb, macs: l.macs, macsPerCycle: cycles ? l.macs / cycles : 0, utilization: cycles ? l.macs / (unitPeak * cycles) : 0, instructions: l.pcs.length };
+    const bytes = bytesOf(l.pcs);
+    return { index: l.index, name: l.name, kind: l.kind, cycles, first, last, busy: lb, macs: l.macs, macsPerCycle: cycles ? l.macs / cycles : 0, utilization: cycles ? l.macs / (unitPeak * cycles) : 0, instructions: l.pcs.length, bytes };
   });
   const macs = layers.reduce((s, l) => s + l.macs, 0);
-  return { total, timings, busy, layers: layerReports, macs, utilization: total ? macs / (peak.array * total) : 0 };
+  return { total, timings, busy, layers: layerReports, macs, utilization: total ? macs / (peak.array * total) : 0, memory, bytes: bytesOf(program.map((_, pc) => pc)) };
+
+  function bytesOf(pcs: readonly number[]): { load: number; store: number } {
+    const out = { load: 0, store: 0 };
+    for (const pc of pcs) {
+      const ins = program[pc] as Instruction;
+      if (ins.op === 'load') out.load += transferBytes(ins, config);
+      if (ins.op === 'store') out.store += transferBytes(ins, config);
+    }
+    return out;
+  }
 }
 
 /** A per-layer table for reports. */
 export function formatCycleReport(report: CycleReport, config: AccelConfig): string {
-  const rows = [`accelerator ${config.rows}x${config.cols}: ${report.total} cycles, ${report.macs} MACs, utilization ${(100 * report.utilization).toFixed(1)}% (busy: ld ${report.busy.ld}, ex ${report.busy.ex}, st ${report.busy.st})`];
-  rows.push('layer  kind              instr  cycles  ex-busy  ld-busy  st-busy      MACs  MAC/cyc  util');
+  const rows = [`accelerator ${config.rows}x${config.cols}: ${report.total} cycles, ${report.macs} MACs, utilization ${(100 * report.utilization).toFixed(1)}% (busy: ld ${report.busy.ld}, ex ${report.busy.ex}, st ${report.busy.st}); memory ${report.memory.bytesPerCycle} B/cycle, latency ${report.memory.latency}: ${report.bytes.load} bytes loaded, ${report.bytes.store} stored`];
+  rows.push('layer  kind              instr  cycles  ex-busy  ld-busy  st-busy      MACs  MAC/cyc  util   load B  store B');
   for (const l of report.layers) {
-    rows.push(`${String(l.index).padStart(5)}  ${l.kind.padEnd(16)} ${String(l.instructions).padStart(6)} ${String(l.cycles).padStart(7)} ${String(l.busy.ex).padStart(8)} ${String(l.busy.ld).padStart(8)} ${String(l.busy.st).padStart(8)} ${String(l.macs).padStart(9)} ${l.macsPerCycle.toFixed(1).padStart(8)} ${(100 * l.utilization).toFixed(1).padStart(5)}%`);
+    rows.push(`${String(l.index).padStart(5)}  ${l.kind.padEnd(16)} ${String(l.instructions).padStart(6)} ${String(l.cycles).padStart(7)} ${String(l.busy.ex).padStart(8)} ${String(l.busy.ld).padStart(8)} ${String(l.busy.st).padStart(8)} ${String(l.macs).padStart(9)} ${l.macsPerCycle.toFixed(1).padStart(8)} ${(100 * l.utilization).toFixed(1).padStart(5)}% ${String(l.bytes.load).padStart(8)} ${String(l.bytes.store).padStart(8)}`);
   }
   return rows.join('\n');
 }

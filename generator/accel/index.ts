@@ -6,11 +6,11 @@
 export { assemble, disassemble, formatInstruction } from './asm.js';
 export { type CompiledProgram, type CompileOptions, compileProgram, configForModel, type LayerInfo, type ProgramLayout, usefulMacs } from './compile.js';
 export { type AccelConfig, checkConfig, defaultConfig, parseArrayShape, peakMacs } from './config.js';
-export { COST, instructionCycles } from './costs.js';
-export { type CycleReport, formatCycleReport, replayCycles } from './cycle-model.js';
+export { COST, instructionCycles, type MemoryModel, memoryOf, REFERENCE_MEMORY, transferBytes } from './costs.js';
+export { type CycleReport, formatCycleReport, replayCycles, type ReplayOptions } from './cycle-model.js';
 export { configFingerprint, memoryImage, programImage, readCompiled, readMemoryImage, readProgramImage, writeCompiled } from './image.js';
 export { decode, encode, type Instruction, ISA, make, OPCODES } from './isa.js';
 export { type AccelRun, memWithInput, readOutput, runOnSimulator } from './run.js';
 export { type AccelCheck, type AccelMismatch, checkAgainstIntegerModel, describeAccelMismatch } from './check.js';
 export { AccelFault, simulate } from './simulator.js';
-export { type AcceleratorDescription, describeAccelerator, type ProgramSummary, summarizeProgram } from './report.js';
+export { type AcceleratorDescription, describeAccelerator, type ProgramSummary, type ReferenceFigures, referenceFigures, summarizeProgram } from './report.js';

@@ -4,7 +4,8 @@
  */
 import type { CompiledProgram } from './compile.js';
 import { type AccelConfig, peakMacs } from './config.js';
-import type { CycleReport } from './cycle-model.js';
+import { type CycleReport, replayCycles } from './cycle-model.js';
+import { REFERENCE_MEMORY } from './costs.js';
 import { ISA_VERSION } from './isa.js';
 
 export interface AcceleratorDescription {
@@ -40,6 +41,8 @@ export interface ProgramSummaryLayer {
   readonly macsPerCycle: number;
   readonly utilization: number;
   readonly busy: { readonly ld: number; readonly ex: number; readonly st: number };
+  /** Bytes moved by the layer's LOADs and STOREs. */
+  readonly bytes: { readonly load: number; readonly store: number };
 }
 
 export interface ProgramSummary {
@@ -49,6 +52,11 @@ export interface ProgramSummary {
   readonly macs: number;
   readonly utilization: number;
   readonly memBytes: number;
+  /** The memory model of the predicted cycles, and the bytes the whole program moves. */
+  readonly memory: { readonly bytesPerCycle: number; readonly latency: number };
+  readonly bytes: { readonly load: number; readonly store: number };
+  /** Rows of ACT the band slots of tiled layers use (0: every tensor stays in ACT). */
+  readonly bandRows: number;
   readonly layers: readonly ProgramSummaryLayer[];
 }
 
@@ -65,9 +73,30 @@ export function summarizeProgram(compiled: CompiledProgram, cycles: CycleReport)
     macs: cycles.macs,
     utilization: cycles.utilization,
     memBytes: compiled.layout.memUsed,
+    memory: cycles.memory,
+    bytes: cycles.bytes,
+    bandRows: compiled.layout.bandRows,
     layers: compiled.layout.layers.map((l, i) => {
       const c = cycles.layers[i];
-      return { index: l.index, name: l.name, kind: l.kind, instructions: count(l.pcs), predictedCycles: c?.cycles ?? 0, macs: l.macs, macsPerCycle: c?.macsPerCycle ?? 0, utilization: c?.utilization ?? 0, busy: c?.busy ?? { ld: 0, ex: 0, st: 0 } };
+      return { index: l.index, name: l.name, kind: l.kind, instructions: count(l.pcs), predictedCycles: c?.cycles ?? 0, macs: l.macs, macsPerCycle: c?.macsPerCycle ?? 0, utilization: c?.utilization ?? 0, busy: c?.busy ?? { ld: 0, ex: 0, st: 0 }, bytes: c?.bytes ?? { load: 0, store: 0 } };
     }),
+  };
+}
+
+/** Predicted cycles and utilization per layer with issue 12's reference memory (16 B/cycle, latency 100). */
+export interface ReferenceFigures {
+  readonly memory: { readonly bytesPerCycle: number; readonly latency: number };
+  readonly predictedCycles: number;
+  readonly utilization: number;
+  readonly layers: readonly { readonly index: number; readonly predictedCycles: number; readonly utilization: number; readonly macsPerCycle: number }[];
+}
+
+export function referenceFigures(compiled: CompiledProgram): ReferenceFigures {
+  const r = replayCycles(compiled.config, compiled.program, compiled.layout.layers, { memory: REFERENCE_MEMORY });
+  return {
+    memory: r.memory,
+    predictedCycles: r.total,
+    utilization: r.utilization,
+    layers: r.layers.map((l) => ({ index: l.index, predictedCycles: l.cycles, utilization: l.utilization, macsPerCycle: l.macsPerCycle })),
   };
 }

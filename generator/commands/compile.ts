@@ -12,8 +12,8 @@
  * the chip's accelerator has, is refused naming the layer.
  */
 import type { Command } from 'commander';
-import { type CompiledProgram, replayCycles, summarizeProgram } from '../accel/index.js';
 import { compileForChipDesign } from '../design/compile-for-chip.js';
+import { type CompiledProgram, referenceFigures, replayCycles, summarizeProgram } from '../accel/index.js';
 import { badInput } from '../common/errors.js';
 import { accelChipConfig, accelShape, compileForChip, programFiles } from '../design/accel-part.js';
 import { loadAndQuantize } from '../design/generate-design.js';
@@ -91,12 +91,13 @@ function printProgram(compiled: CompiledProgram, out: string, shape: { rows: num
   const summary = summarizeProgram(compiled, replayCycles(compiled.config, compiled.program, compiled.layout.layers));
   const cli = { out, json };
   if (cli.json) {
-    process.stdout.write(`${JSON.stringify({ out: cli.out, array: shape, ...summary }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ out: cli.out, array: shape, ...summary, referenceMemory: referenceFigures(compiled) }, null, 2)}\n`);
     return;
   }
   process.stdout.write([
     `wrote ${cli.out}: ${summary.instructions} instructions for the ${shape.rows}x${shape.cols} accelerator, MEM image ${summary.memBytes} bytes`,
     `predicted ${summary.predictedCycles} cycles per frame, ${summary.macs} MACs, utilization ${(100 * summary.utilization).toFixed(1)}%`,
-    ...summary.layers.map((l) => `  layer ${l.index} ${l.name} (${l.kind}): ${l.predictedCycles} cycles, ${l.macs} MACs, ${(100 * l.utilization).toFixed(1)}%`),
+    `memory traffic ${summary.bytes.load} bytes loaded, ${summary.bytes.store} stored${summary.bandRows ? ` (tiled: ${summary.bandRows} ACT rows of band slots)` : ''}`,
+    ...summary.layers.map((l) => `  layer ${l.index} ${l.name} (${l.kind}): ${l.predictedCycles} cycles, ${l.macs} MACs, ${(100 * l.utilization).toFixed(1)}%, ${l.bytes.load + l.bytes.store} bytes moved`),
   ].join('\n') + '\n');
 }

@@ -46,11 +46,13 @@ describe('compiler refusals name the layer', () => {
     expect(() => compileProgram(g, configForModel(g, 4, 4))).not.toThrow();
   });
 
-  it('activations that do not fit ACT', () => {
+  it('activations that do not fit ACT: tiled through MEM, refused only when one band cannot fit a slot', () => {
     // (the single conv's output goes to ACC as the final scores, so only the input lives in ACT)
     const g = convGraph({ inChannels: 2, outChannels: 2, group: 1, height: 20, width: 20 });
-    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 300 }))).toThrow(/input tensor 'x' needs 400 ACT rows while 0 rows hold live tensors; ACT has 300 rows/);
-    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 400 }))).not.toThrow();
+    // 300 rows: the input (400 rows) goes to MEM; a band slot (300/4/2 = 37 rows) cannot hold the 3 input rows of one output row
+    expect(() => compileProgram(g, configForModel(g, 4, 4, { actRows: 300 }))).toThrow(/layer 0 'conv0' \(conv\): one output row needs 60 ACT rows of a band slot .*a slot holds 37 rows \(half of the 75 band rows/);
+    expect(compileProgram(g, configForModel(g, 4, 4, { actRows: 400 })).layout.bandRows).toBe(0);
+    expect(compileProgram(g, configForModel(g, 4, 4, { actRows: 300 }), { bandRows: 200 }).layout.bandRows).toBe(200);
   });
 
   it('a slab whose weights do not fit half of WGT', () => {

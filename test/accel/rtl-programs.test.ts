@@ -203,6 +203,60 @@ describe('the accelerator RTL', () => {
     }
   }, 1_200_000);
 
+  it('a tiled random back end (its maps larger than ACT: bands through MEM) bit-exact with the ISA simulator and the integer model', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-rtl-tiled-'));
+    try {
+      let ran = 0;
+      for (let seed = 1; ran < 1 && seed < 40; seed++) {
+        // 72x64 maps: 4,608 ACT rows a tensor on the 8x8 chip's 4,096-row ACT.
+        const net = randomNetwork({ seed: 700 + seed, layers: 2, head: false, size: [72, 64] });
+        const onnx = net.builder.save(path.join(work, `tiled${seed}.onnx`));
+        const imported = importModel(onnx);
+        const quantized = await quantizeModel(readOnnxFile(onnx), imported, { calibImages: loadInputs('random', imported.input.shape, { count: 4, seed: 5000 + seed }).images });
+        if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) continue;
+        const cfg = testConfig(quantized, 8);
+        if (JSON.stringify(cfg.rtl) !== JSON.stringify(rtl)) continue;
+        let program: CompiledProgram;
+        try {
+          program = compileProgram(quantized, cfg.config);
+        } catch (e) {
+          if (/bytes of MEM|band slot/.test(String(e))) continue; // beyond this chip's 128 KiB MEM or slots
+          throw e;
+        }
+        const why = `network ${700 + seed}:\n  ${net.description.join('\n  ')}`;
+        expect(program.layout.bandRows, why).toBeGreaterThan(0);
+        const integer = new IntegerModel(quantized);
+        const last = quantized.layers[quantized.layers.length - 1]!;
+        const outT = quantized.tensors[quantized.output]!;
+        const qs = loadInputs('random', imported.input.shape, { count: 1, seed: 6000 + seed }).images.map((img) => integer.quantizeInput(img));
+        // Host mode (input written into MEM, results read through the host port). Stream mode on this tiled
+        // program (input region at MEM byte 0, read by band LOADs; output a MEM tensor) gives other results than
+        // the ISA simulator on main's stream adapter: open, reported (issue 12), not hidden.
+        const [r] = await runProgramOnRtl(build, program, qs, outT, { via: 'host' });
+        const values = integer.run(qs[0]!);
+        const expected = program.layout.output.memory === 'acc' ? finalAccumulators(quantized, last, values.get(last.inputs[0]!)!) : values.get(quantized.output)!;
+        expect(r!.run.status, why).toBe('done');
+        expect([...r!.output], why).toEqual([...runOnSimulator(program, qs[0]!, outT).output]);
+        expect([...r!.output], why).toEqual([...expected]);
+        // The cycle model (on-chip MEM) leaves out one stall of the RTL: LD waits in a clock where EX writes
+        // the same scratchpad (docs/accel-rtl.md, write ports), which tiled programs do (a band LOAD beside
+        // the depthwise engine's output): measured on this network, only LOADs run longer than the cost table
+        // (20 of them, 231 cycles each), +8% in all; the bound is 10% until the model has that stall.
+        const predicted = replayCycles(program.config, program.program, program.layout.layers).total;
+        const table = predictedCycles(program);
+        const slower = [...r!.instructionCycles].filter(([pc, cyc]) => table.get(pc) !== cyc).map(([pc, cyc]) => `${program.program[pc]!.op} ${cyc - table.get(pc)!}`);
+        console.log(`instructions off the cost table: ${slower.length} (${[...new Set(slower.map((x) => x.split(' ')[0]))].join(', ')}); e.g. ${slower.slice(0, 6).join(', ')}`);
+        expect(r!.run.cycles, why).toBeGreaterThanOrEqual(predicted);
+        expect(r!.run.cycles, why).toBeLessThanOrEqual(Math.ceil(1.1 * predicted));
+        console.log(`tiled back end in Verilator (${why.split('\n')[0]}): ${program.program.length} instructions, ${r!.run.cycles} cycles (cycle model ${predicted}), bit-exact`);
+        ran++;
+      }
+      expect(ran).toBe(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 1_200_000);
+
   it('a fault stops the machine with the error bit and the faulting pc (never a hang)', async () => {
     const words = compiled.program.map(encode);
     const image = new Uint8Array(compiled.mem);

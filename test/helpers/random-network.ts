@@ -14,6 +14,8 @@ export interface RandomNetworkOptions {
   readonly layers?: number;
   /** Allow a global pool + Gemm head at the end (default: a coin flip). */
   readonly head?: boolean;
+  /** Input height and width instead of the drawn ones (the draws stay the same): maps larger than on-chip memories. */
+  readonly size?: readonly [number, number];
 }
 
 export interface RandomNetwork {
@@ -41,6 +43,7 @@ export function randomNetwork(options: RandomNetworkOptions): RandomNetwork {
   const rand = seededRandom(options.seed * 7919 + 13);
   const b = new OnnxBuilder({ opset: 13 });
   const inputShape: [number, number, number] = [between(rand, 1, 3), pick(rand, [7, 9, 11, 12, 13]), pick(rand, [5, 8, 9, 10, 15])];
+  if (options.size) [inputShape[1], inputShape[2]] = options.size;
   b.input('input', [1, ...inputShape]);
   const cur: Cursor = { tensor: 'input', shape: inputShape };
   const description: string[] = [`input ${inputShape.join('x')}`];

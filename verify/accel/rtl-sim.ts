@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { REFERENCE_MEMORY as CYCLE_MODEL_REFERENCE } from '../../generator/accel/costs.js';
 import { type RtlConfig } from '../../generator/accel/rtl/config.js';
 import { ACCEL_TB, accelSources } from '../../generator/accel/rtl/sources.js';
 import { checkFailed } from '../../generator/common/errors.js';
@@ -93,7 +94,11 @@ export interface MemoryModel {
  * clocks read latency, no random stalls. Write responses also take 100 clocks (a STORE completes when
  * its last response arrives). MEM at 0x1000_0000.
  */
-export const REFERENCE_MEMORY: MemoryModel = { readLatency: 100, readJitter: 0, writeLatency: 100, bytesPerCycle: 16, stallPercent: 0, seed: 1, base: 0x1000_0000 };
+export const REFERENCE_MEMORY: MemoryModel = {
+  // The figures of generator/accel/costs.ts's REFERENCE_MEMORY (the cycle model's), one definition.
+  readLatency: CYCLE_MODEL_REFERENCE.latency, readJitter: 0, writeLatency: CYCLE_MODEL_REFERENCE.latency,
+  bytesPerCycle: CYCLE_MODEL_REFERENCE.bytesPerCycle, stallPercent: 0, seed: 1, base: 0x1000_0000,
+};
 
 /** An ideal memory for functional runs: one clock, full bandwidth, no stalls. */
 export const FAST_MEMORY: MemoryModel = { readLatency: 1, readJitter: 0, writeLatency: 1, bytesPerCycle: 64, stallPercent: 0, seed: 1, base: 0x1000_0000 };

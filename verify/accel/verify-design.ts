@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AccelFault, checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
+import { AccelFault, checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, REFERENCE_MEMORY, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
 import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput } from '../../generator/common/errors.js';
 import { loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
@@ -49,6 +49,10 @@ export interface AccelLayerCycles {
   readonly measured: number | null;
   readonly macs: number;
   readonly utilization: number;
+  /** Bytes the layer's LOADs and STOREs move. */
+  readonly bytes: { readonly load: number; readonly store: number };
+  /** The cycle model's prediction with issue 12's reference memory (16 B/cycle, 100-cycle latency). */
+  readonly predictedReferenceMemory: number;
 }
 
 export interface AccelVerifySummary {
@@ -66,7 +70,9 @@ export interface AccelVerifySummary {
   /** The RTL's faults: the first one with its pc, cause and instruction. */
   readonly fault: string | null;
   readonly classes: readonly number[];
-  readonly totalCycles: { readonly predicted: number; readonly measured: number | null };
+  readonly totalCycles: { readonly predicted: number; readonly measured: number | null; readonly predictedReferenceMemory: number };
+  /** Bytes the whole program moves between MEM and the scratchpads. */
+  readonly bytes: { readonly load: number; readonly store: number };
   readonly layers: readonly AccelLayerCycles[];
   readonly buildSeconds: number;
   readonly simulationSeconds: number;
@@ -161,6 +167,8 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
 
   // Cycles per layer: the cycle model's prediction, the RTL's measurement on the first image.
   const predicted = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+  // Beside the on-chip RTL's timing: the prediction with issue 12's reference memory (16 B/cycle, latency 100).
+  const reference = replayCycles(compiled.config, compiled.program, compiled.layout.layers, { memory: REFERENCE_MEMORY });
   const first = runs[0];
   const layers = layerCycles(compiled, first);
   return {
@@ -171,7 +179,8 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
     simulator: options.simulator,
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault,
     classes: runs.map((r) => r.class ?? -1),
-    totalCycles: { predicted: predicted.total, measured: first && first.run.status === 'done' ? first.run.cycles : null },
+    totalCycles: { predicted: predicted.total, measured: first && first.run.status === 'done' ? first.run.cycles : null, predictedReferenceMemory: reference.total },
+    bytes: predicted.bytes,
     layers,
     buildSeconds: build.buildSeconds,
     simulationSeconds,
@@ -184,6 +193,8 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
  */
 export function layerCycles(compiled: CompiledProgram, run: RtlProgramRun | undefined): AccelLayerCycles[] {
   const predicted = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
+  // Beside the on-chip RTL's timing: the prediction with issue 12's reference memory (16 B/cycle, latency 100).
+  const reference = replayCycles(compiled.config, compiled.program, compiled.layout.layers, { memory: REFERENCE_MEMORY });
   return compiled.layout.layers.map((l, i) => {
     const p = predicted.layers[i]!;
     let measured: number | null = null;
@@ -192,7 +203,7 @@ export function layerCycles(compiled: CompiledProgram, run: RtlProgramRun | unde
       const ends = l.pcs.map((pc) => run.endCycle.get(pc)).filter((c): c is number => c !== undefined);
       if (exStarts.length && ends.length) measured = Math.max(...ends) - Math.min(...exStarts) + 1;
     }
-    return { index: l.index, name: l.name, kind: l.kind, predicted: p.cycles, measured, macs: p.macs, utilization: p.utilization };
+    return { index: l.index, name: l.name, kind: l.kind, predicted: p.cycles, measured, macs: p.macs, utilization: p.utilization, bytes: p.bytes, predictedReferenceMemory: reference.layers[i]?.cycles ?? 0 };
   });
 }
 
