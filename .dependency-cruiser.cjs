@@ -25,10 +25,10 @@ const stages = {
   emit: { path: '^generator/emit/', reads: ['hdl'] },
   accel: { path: '^generator/accel/', reads: ['ffe', 'emit', 'golden'] },
   design: { path: '^generator/design/', reads: ['data', 'import', 'calibrate', 'ffe', 'emit', 'accel'] },
+  // simulator runs of a design folder; synth/: its hand-off scripts run (Yosys, OpenSTA, nextpnr), netlists
+  // simulated gate-level against the integer model
   verify: { path: '^verify/', reads: ['design'] },
-  // synthesis of a design folder: runs its hand-off scripts (Yosys, OpenSTA, nextpnr) and simulates netlists
-  synth: { path: '^generator/synth/', reads: ['verify'] },
-  cli: { path: '^generator/(cli\\.ts$|commands/)', reads: ['synth'] },
+  cli: { path: '^generator/(cli\\.ts$|commands/)', reads: ['verify'] },
 };
 
 /** Every stage a stage may import: its own arrows, followed. */

@@ -14,7 +14,7 @@ import { ffeCore } from '../generator/design/core.js';
 import { generateDesign } from '../generator/design/generate-design.js';
 import { readDesign } from '../generator/design/read-design.js';
 import type { ArithStrategy } from '../generator/ffe/index.js';
-import { synthDesign, type SynthReport } from '../generator/synth/synth-design.js';
+import { synthDesign, type SynthReport } from '../verify/synth/synth-design.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

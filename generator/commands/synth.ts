@@ -1,12 +1,12 @@
 /**
  * `fixynn synth DIR [--target generic|asic|ice40|xilinx] [--liberty FILE] [--jobs N] [--json]`: synthesizes a
- * generated design with its own hand-off scripts (generator/synth) and writes DIR/synth.json.
+ * generated design with its own hand-off scripts (verify/synth) and writes DIR/synth.json.
  */
 import type { Command } from 'commander';
 import { badInput, checkFailed } from '../common/errors.js';
 import { SYNTH_TARGETS, type SynthTarget } from '../design/handoff.js';
 import { readDesign } from '../design/read-design.js';
-import { synthDesign, writeSynthReport, type SynthReport } from '../synth/synth-design.js';
+import { synthDesign, writeSynthReport, type SynthReport } from '../../verify/synth/synth-design.js';
 import { optionalInt } from './options.js';
 
 export interface SynthCliOptions {

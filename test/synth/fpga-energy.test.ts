@@ -1,5 +1,5 @@
 /**
- * FPGA resource classification (generator/synth/fpga.ts), the energy model (energy-model.ts) and ops per
+ * FPGA resource classification (verify/synth/fpga.ts), the energy model (energy-model.ts) and ops per
  * image (energy.ts); iCE40 place and route of the example at K = 1 on an UP5K is test:full.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,11 +8,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { runSynth } from '../../generator/commands/synth.js';
-import { opsPerImage } from '../../generator/synth/energy.js';
-import { libertyTable, MODEL_ACTIVITY, modelEnergy } from '../../generator/synth/energy-model.js';
-import { classifyFpgaCells, UP5K } from '../../generator/synth/fpga.js';
-import { readLiberty } from '../../generator/synth/liberty.js';
-import { DEFAULT_LIBERTY } from '../../generator/synth/synth-design.js';
+import { opsPerImage } from '../../verify/synth/energy.js';
+import { libertyTable, MODEL_ACTIVITY, modelEnergy } from '../../verify/synth/energy-model.js';
+import { classifyFpgaCells, UP5K } from '../../verify/synth/fpga.js';
+import { readLiberty } from '../../verify/synth/liberty.js';
+import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { FULL } from '../helpers/env.js';
 import { quietly } from '../helpers/quietly.js';

@@ -1,5 +1,5 @@
 /**
- * Trust in the netlist (generator/synth/gate-level.ts) and the measured energy (vcd.ts, energy.ts): a
+ * Trust in the netlist (verify/synth/gate-level.ts) and the measured energy (vcd.ts, energy.ts): a
  * tiny design's sky130 netlist (two pointwise layers) simulated gate-level in Icarus on MNIST digits is bit-exact with the
  * integer model, and the same netlist with one gate changed (the control) is not; toggle counting on a
  * hand-written dump; energy figures that add up. Everything but the dump is test:full (Yosys, Icarus).
@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { runSynth } from '../../generator/commands/synth.js';
 import { readDesign } from '../../generator/design/read-design.js';
-import { simulateGateLevel } from '../../generator/synth/gate-level.js';
-import { DEFAULT_LIBERTY, synthDesign } from '../../generator/synth/synth-design.js';
-import { countToggles } from '../../generator/synth/vcd.js';
-import type { UnitRun } from '../../generator/synth/yosys-units.js';
+import { simulateGateLevel } from '../../verify/synth/gate-level.js';
+import { DEFAULT_LIBERTY, synthDesign } from '../../verify/synth/synth-design.js';
+import { countToggles } from '../../verify/synth/vcd.js';
+import type { UnitRun } from '../../verify/synth/yosys-units.js';
 import { FULL } from '../helpers/env.js';
 import { quietly } from '../helpers/quietly.js';
 import { pointwiseModel } from '../design/pointwise-model.js';

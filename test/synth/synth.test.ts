@@ -1,5 +1,5 @@
 /**
- * `fixynn synth` (generator/synth) on a tiny design (the stand-in core's pointwise layers): generic cells
+ * `fixynn synth` (verify/synth) on a tiny design (the stand-in core's pointwise layers): generic cells
  * per module and in total, the content-hash cache, asic area that equals Yosys' own `stat -liberty`, OpenSTA
  * timing, the refusals; the Liberty reader on a small inline library. The ASIC flow (Yosys on sky130 and
  * OpenSTA) and the example at K = 1 are test:full.
@@ -12,10 +12,10 @@ import { main } from '../../generator/cli.js';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { runSynth } from '../../generator/commands/synth.js';
 import { readDesign } from '../../generator/design/read-design.js';
-import { lookup, readLiberty, wireCapacitance } from '../../generator/synth/liberty.js';
-import { parseMemoryBits, parseStatText } from '../../generator/synth/netlist.js';
-import { DEFAULT_LIBERTY } from '../../generator/synth/synth-design.js';
-import { synthUnits, verilogContent } from '../../generator/synth/units.js';
+import { lookup, readLiberty, wireCapacitance } from '../../verify/synth/liberty.js';
+import { parseMemoryBits, parseStatText } from '../../verify/synth/netlist.js';
+import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
+import { synthUnits, verilogContent } from '../../verify/synth/units.js';
 import { FULL } from '../helpers/env.js';
 import { quietly } from '../helpers/quietly.js';
 import { pointwiseModel } from '../design/pointwise-model.js';

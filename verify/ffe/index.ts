@@ -34,9 +34,9 @@ export interface VerifyOptions {
   /** The testbench's cycle limit per run (default: generous, see verify/ffe/run.ts). */
   readonly maxCycles?: number;
   readonly onProgress?: (message: string) => void;
-  /** Simulate these sources instead of the design's RTL (a gate-level netlist and its cell models: generator/synth). */
+  /** Simulate these sources instead of the design's RTL (a gate-level netlist and its cell models: verify/synth). */
   readonly rtl?: FfeBuildOptions['rtl'];
-  /** Icarus: further top-level modules and plusargs (generator/synth's toggle counter). */
+  /** Icarus: further top-level modules and plusargs (verify/synth's toggle counter). */
   readonly extraRoots?: FfeBuildOptions['extraRoots'];
   readonly plusargs?: readonly string[];
 }

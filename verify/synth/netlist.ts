@@ -3,7 +3,7 @@
  * (cells, their pins and the nets they drive), for counts, memory attribution and the energy calculator.
  */
 import { readFileSync } from 'node:fs';
-import { checkFailed } from '../common/errors.js';
+import { checkFailed } from '../../generator/common/errors.js';
 
 export interface StatFigures {
   readonly cells: number;

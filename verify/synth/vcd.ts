@@ -3,7 +3,7 @@
  * scope, per net, per bit, the number of 0 <-> 1 transitions (changes from or to x/z are not toggles).
  */
 import { createReadStream } from 'node:fs';
-import { checkFailed } from '../common/errors.js';
+import { checkFailed } from '../../generator/common/errors.js';
 
 export interface ToggleCounts {
   /** Per scope path (e.g. `tb.dut.u0`), per net name, toggles per bit (index 0 = the least significant bit). */

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { badInput } from '../common/errors.js';
+import { badInput } from '../../generator/common/errors.js';
 import { readLiberty, type Liberty } from './liberty.js';
 import { synthCacheRoot } from './yosys-units.js';
 

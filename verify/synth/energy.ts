@@ -13,7 +13,7 @@
  * flip-flops' clock pins and their wire), a nominal transition instead of each net's real slew.
  */
 import { join } from 'node:path';
-import type { QuantizedGraph } from '../quant/ir.js';
+import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { lookup, wireCapacitance, type Liberty, type LibertyCell } from './liberty.js';
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { ToggleCounts } from './vcd.js';

@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkFailed } from '../common/errors.js';
-import type { LoadedDesign } from '../design/read-design.js';
-import { verifyDesign, type VerifySummary } from '../../verify/ffe/index.js';
-import { runTool, toolVersion } from '../../verify/sim/tools.js';
+import { checkFailed } from '../../generator/common/errors.js';
+import type { LoadedDesign } from '../../generator/design/read-design.js';
+import { verifyDesign, type VerifySummary } from '../ffe/index.js';
+import { runTool, toolVersion } from '../sim/tools.js';
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { PreparedLiberty } from './liberty-file.js';
 import { synthCacheRoot, type UnitRun } from './yosys-units.js';

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkFailed } from '../common/errors.js';
-import { runTool } from '../../verify/sim/tools.js';
+import { checkFailed } from '../../generator/common/errors.js';
+import { runTool } from '../sim/tools.js';
 
 export interface TimingReport {
   readonly clockPeriodNs: number;

@@ -10,11 +10,11 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badInput } from '../common/errors.js';
-import { sdcPath, type SynthTarget } from '../design/handoff.js';
-import type { LoadedDesign } from '../design/read-design.js';
-import { toolVersion } from '../../verify/sim/tools.js';
-import { describeMismatch } from '../../verify/ffe/index.js';
+import { badInput } from '../../generator/common/errors.js';
+import { sdcPath, type SynthTarget } from '../../generator/design/handoff.js';
+import type { LoadedDesign } from '../../generator/design/read-design.js';
+import { toolVersion } from '../sim/tools.js';
+import { describeMismatch } from '../ffe/index.js';
 import { MEASURED_LABEL, measureEnergy, type MeasuredEnergy } from './energy.js';
 import { libertyTable, modelEnergy, type TechnologyTable } from './energy-model.js';
 import { classifyFpgaCells, ICE40_WRAPPER, synthIce40, type FpgaResources, type Ice40Report } from './fpga.js';

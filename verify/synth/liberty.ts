@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { badInput } from '../common/errors.js';
+import { badInput } from '../../generator/common/errors.js';
 
 export interface LibertyTable {
   /** index_1: input transition (time unit); index_2: output load (capacitance unit), where the table has it. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { LoadedDesign } from '../design/read-design.js';
+import type { LoadedDesign } from '../../generator/design/read-design.js';
 
 export interface SynthUnit {
   /** The module synthesized (the top, or a layer module). */

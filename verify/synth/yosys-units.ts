@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { badInput, checkFailed } from '../common/errors.js';
-import type { LoadedDesign } from '../design/read-design.js';
-import { yosysScriptPath, type SynthTarget } from '../design/handoff.js';
-import { cachedBuild } from '../../verify/sim/build-cache.js';
-import { runTool, toolVersion } from '../../verify/sim/tools.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
+import type { LoadedDesign } from '../../generator/design/read-design.js';
+import { yosysScriptPath, type SynthTarget } from '../../generator/design/handoff.js';
+import { cachedBuild } from '../sim/build-cache.js';
+import { runTool, toolVersion } from '../sim/tools.js';
 import type { SynthUnit } from './units.js';
 
 /** The cache root: $FIXYNN_SYNTH_CACHE or <tmpdir>/fixynn-synth-cache. */
