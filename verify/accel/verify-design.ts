@@ -96,27 +96,8 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
 
   // Rung 1: the ISA simulator against the integer model, every layer.
   options.onProgress?.(`ISA simulator: ${inputs.length} image(s) against the integer model`);
-  let isaMismatches = 0;
-  let isaFirst: AccelVerifySummary['isaFirst'] = null;
-  let fault: string | null = null;
-  const isa = inputs.map((q, i) => {
-    let check: ReturnType<typeof checkAgainstIntegerModel>;
-    try {
-      check = checkAgainstIntegerModel(compiled, graph, model, q);
-    } catch (err) {
-      if (!(err instanceof AccelFault)) throw err;
-      // The RTL must stop at the same pc with its error bit: it still runs below.
-      const ins = compiled.program[err.pc];
-      fault ??= `image ${i}: the ISA simulator faults at pc ${err.pc} (${err.reason})${ins ? `: ${formatInstruction(ins)}` : ''}`;
-      isaMismatches++;
-      return undefined;
-    }
-    if (check.mismatch) {
-      isaMismatches++;
-      isaFirst ??= { ...check.mismatch, image: i, text: describeAccelMismatch(check.mismatch) };
-    }
-    return check;
-  });
+  const { checks: isa, isaMismatches, isaFirst, fault: isaFault } = checkProgramOnIsa(compiled, graph, model, inputs);
+  let fault = isaFault;
 
   // Rung 2: the RTL against the ISA simulator, scores and class.
   const files = [...design.manifest.rtl, design.manifest.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
@@ -227,7 +208,41 @@ function programPreprocessing(programDir: string, fallback: AccelPart['options']
   return parsed.data.preprocess;
 }
 
-function programGraph(programDir: string): QuantizedGraph {
+/**
+ * Rung 1 of every accelerator verification: the program on the ISA simulator against the integer model,
+ * every layer of every image. A fault is recorded, not thrown: the RTL must stop at the same pc.
+ */
+export function checkProgramOnIsa(compiled: CompiledProgram, graph: QuantizedGraph, model: IntegerModel, inputs: readonly Int32Array[]): {
+  checks: Array<ReturnType<typeof checkAgainstIntegerModel> | undefined>;
+  isaMismatches: number;
+  isaFirst: AccelVerifySummary['isaFirst'];
+  fault: string | null;
+} {
+  let isaMismatches = 0;
+  let isaFirst: AccelVerifySummary['isaFirst'] = null;
+  let fault: string | null = null;
+  const checks = inputs.map((q, i) => {
+    let check: ReturnType<typeof checkAgainstIntegerModel>;
+    try {
+      check = checkAgainstIntegerModel(compiled, graph, model, q);
+    } catch (err) {
+      if (!(err instanceof AccelFault)) throw err;
+      const ins = compiled.program[err.pc];
+      fault ??= `image ${i}: the ISA simulator faults at pc ${err.pc} (${err.reason})${ins ? `: ${formatInstruction(ins)}` : ''}`;
+      isaMismatches++;
+      return undefined;
+    }
+    if (check.mismatch) {
+      isaMismatches++;
+      isaFirst ??= { ...check.mismatch, image: i, text: describeAccelMismatch(check.mismatch) };
+    }
+    return check;
+  });
+  return { checks, isaMismatches, isaFirst, fault };
+}
+
+/** The program folder's integer model (what its scores answer to). */
+export function programGraph(programDir: string): QuantizedGraph {
   const file = path.join(programDir, PROGRAM_INTEGER_MODEL);
   if (!existsSync(file)) throw badInput(`${file}: missing (a program folder from fixynn compile holds its model's integer model)`);
   return parseQuantizedGraph(readFileSync(file, 'utf8'), file);

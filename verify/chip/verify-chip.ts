@@ -12,13 +12,13 @@
  *    ISA simulator's. The clocks between frames' last result beats give the measured frame period, compared
  *    with the reported one (manifest `split`, or the same formula for another program).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccelFault, type CompiledProgram, checkAgainstIntegerModel, describeAccelMismatch, encode, formatInstruction, readCompiled } from '../../generator/accel/index.js';
+import { type CompiledProgram, encode, formatInstruction, readCompiled } from '../../generator/accel/index.js';
 import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
-import { DEFAULT_SCALE, loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
+import { loadInputs } from '../../generator/data/index.js';
 import { npyToNumbers, readNpy } from '../../generator/data/npy.js';
 import { chipFramePeriod, streamRegisterWrites } from '../../generator/design/chip.js';
 import { outputFromBeats, streamRegisters } from '../../generator/accel/run.js';
@@ -27,10 +27,10 @@ import { partOf, type FfePart } from '../../generator/design/manifest.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
-import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
 import { packFrame } from '../../generator/contract/beats.js';
 import { buildAccelFiles } from '../accel/rtl-sim.js';
-import { checkSameChip, PROGRAM_INTEGER_MODEL } from '../accel/verify-design.js';
+import { checkProgramOnIsa, checkSameChip, programGraph } from '../accel/verify-design.js';
+import { givenOrRecorded } from '../../generator/design/stimulus.js';
 import { runTool, type SimulatorName } from '../sim/index.js';
 
 export interface ChipVerifyOptions {
@@ -85,7 +85,7 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   const pixels = options.images * ffe.input.height * ffe.input.width;
   if (pixels > TB_PIXELS) throw badInput(`--images ${options.images}: ${pixels} input pixels, the chip's testbench streams at most ${TB_PIXELS} in one run (${Math.floor(TB_PIXELS / (ffe.input.height * ffe.input.width))} frames of this chip)`);
   const model = new IntegerModel(graph);
-  const data = loadInputs(options.data, graph.input.shape, { count: options.images, ...preprocessingOf(ffe) });
+  const data = loadInputs(options.data, graph.input.shape, { count: options.images, ...givenOrRecorded(undefined, ffe.options.preprocess) });
   // --labels: another task's labels for the same inputs (the bundled digits carry the digit classes).
   const labels = options.labels === undefined ? data.labels : readLabels(options.labels, data.images.length);
   const inputs = data.images.map((img) => model.quantizeInput(img));
@@ -93,25 +93,11 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
 
   options.onProgress?.(`integer model and ISA simulator: ${inputs.length} image(s), layers ${split.fixedLayers}.. on the program`);
-  let isaMismatches = 0;
-  let isaFirst: string | null = null;
-  let fault: string | null = null;
-  const expected = inputs.map((q, i) => {
-    try {
-      const check = checkAgainstIntegerModel(compiled, graph, model, q);
-      if (check.mismatch) {
-        isaMismatches++;
-        isaFirst ??= `image ${i}: ${describeAccelMismatch(check.mismatch)}`;
-      }
-      return check;
-    } catch (err) {
-      if (!(err instanceof AccelFault)) throw err;
-      const ins = compiled.program[err.pc];
-      fault ??= `image ${i}: the ISA simulator faults at pc ${err.pc} (${err.reason})${ins ? `: ${formatInstruction(ins)}` : ''}`;
-      isaMismatches++;
-      return undefined;
-    }
-  });
+  const isa = checkProgramOnIsa(compiled, graph, model, inputs);
+  const { isaMismatches } = isa;
+  const isaFirst = isa.isaFirst === null ? null : `image ${isa.isaFirst.image}: ${isa.isaFirst.text}`;
+  let fault = isa.fault;
+  const expected = isa.checks;
   const reference = inputs.map((q) => model.chipAnswer(model.run(q)));
 
   const files = [...m.rtl, m.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
@@ -189,17 +175,7 @@ function readLabels(file: string, images: number): Int32Array {
   return Int32Array.from(values.subarray(0, images));
 }
 
-function programGraph(programDir: string): QuantizedGraph {
-  const file = path.join(programDir, PROGRAM_INTEGER_MODEL);
-  if (!existsSync(file)) throw badInput(`${file}: missing (a program folder from fixynn compile holds its model's integer model)`);
-  return parseQuantizedGraph(readFileSync(file, 'utf8'), file);
-}
 
-function preprocessingOf(ffe: FfePart): Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'> {
-  const recorded = ffe.options.preprocess;
-  const isDefault = recorded.scale === DEFAULT_SCALE && recorded.mean.every((v) => v === 0) && recorded.std.every((v) => v === 1);
-  return isDefault ? {} : recorded;
-}
 
 interface StreamRun {
   readonly frames: Array<{ words: number[]; end: number }>;
