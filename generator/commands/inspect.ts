@@ -36,7 +36,7 @@ export interface InspectReport {
   readonly splitPoints: readonly SplitPoint[];
 }
 
-/** A short op description: conv / dwconv / gconv with kernel and stride, gemm, pools, add. */
+/** A short op description: conv / dwconv / gconv with kernel and stride (and dilation), gemm, pools, add. */
 export function describeOp(graph: LayerGraph, layer: Layer): string {
   const a = 'activation' in layer ? layer.activation : { kind: 'none' as const };
   const act = a.kind === 'none' ? '' : a.kind === 'relu' ? '+relu' : a.kind === 'clip' ? `+clip(${a.min},${a.max})` : '+leaky';
@@ -45,7 +45,8 @@ export function describeOp(graph: LayerGraph, layer: Layer): string {
       const channels = graph.tensors.get(layer.inputs[0] ?? '')?.shape[0];
       const depthwise = layer.group > 1 && layer.group === channels && layer.weights.shape[0] === channels;
       const kind = layer.group === 1 ? 'conv' : depthwise ? 'dwconv' : `gconv/${layer.group}`;
-      return `${kind} ${layer.kernel.join('x')}/${layer.stride.join('x')}${act}`;
+      const dilated = layer.dilation.every((d) => d === 1) ? '' : ` d${layer.dilation.join('x')}`;
+      return `${kind} ${layer.kernel.join('x')}/${layer.stride.join('x')}${dilated}${act}`;
     }
     case 'gemm': return `gemm${act}`;
     case 'maxpool':

@@ -152,7 +152,7 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
   const shapeOf = (g: QuantizedGraph, t: string): string => g.tensors[t]?.shape.join('x') ?? '?';
   if (shapeOf(q, mine.output) !== shapeOf(front, chip.output)) differs(`output ${shapeOf(q, mine.output)}, the chip's ${shapeOf(front, chip.output)}`);
   if (mine.kind === 'conv' && chip.kind === 'conv') {
-    for (const key of ['group', 'kernel', 'stride', 'pads', 'weightShape'] as const) {
+    for (const key of ['group', 'kernel', 'stride', 'dilation', 'pads', 'weightShape'] as const) {
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
     }
   }

@@ -93,7 +93,7 @@ export function buildConvModule(
   const pipelined = (options.pipeline ?? 0) > 0;
   const shell = layerShell(name, input, pipelined ? 'credit' : 'skid');
   const m = shell.module;
-  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads }, where);
+  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, dilation: layer.dilation }, where);
   if (g.outHeight !== output.height || g.outWidth !== output.width) {
     throw badInput(`${where}: output ${output.height}x${output.width} does not match the window geometry ${g.outHeight}x${g.outWidth}`);
   }

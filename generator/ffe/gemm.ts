@@ -23,6 +23,7 @@ export function gemmAsPointwise(layer: QGemmLayer, input: Stream): QConvLayer {
     output: layer.output,
     group: 1,
     kernel: [1, 1],
+    dilation: [1, 1],
     stride: [1, 1],
     pads: [0, 0, 0, 0],
     weightShape: [outputs, inputs, 1, 1],

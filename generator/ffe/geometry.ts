@@ -14,6 +14,9 @@
  * the frame's last beat ("the tail") ride on the next frame's first beats or, when the input goes idle,
  * on phantom beats the layer makes itself (see window.ts). On a map smaller than the window the lag can
  * exceed a frame (a 3x3 window on 1x2): an output then rides floor(L / HW) frames later, same rule.
+ *
+ * A dilated window (taps d pixels apart) is the same scheme over its span (k - 1) * d + 1: lag, tail and
+ * padding limits follow the span; only the taps (rows and columns i * d of the span) are read or masked.
  */
 import { badInput } from '../common/errors.js';
 
@@ -24,12 +27,17 @@ export interface WindowSpec {
   readonly stride: readonly [number, number];
   /** [top, left, bottom, right] */
   readonly pads: readonly [number, number, number, number];
+  /** Taps this many pixels apart (a dilated conv); absent: dense. */
+  readonly dilation?: readonly [number, number];
 }
 
 export interface WindowGeometry extends WindowSpec {
+  readonly dilation: readonly [number, number];
+  /** Pixels the window covers per axis: (kernel - 1) * dilation + 1 (the kernel itself when dense). */
+  readonly span: readonly [number, number];
   readonly outHeight: number;
   readonly outWidth: number;
-  /** Rows between an output's window top... bottom-right row and the first row: kh - 1 - padTop. */
+  /** Rows between an output's window bottom-right row and the output's first row: spanH - 1 - padTop. */
   readonly lagRows: number;
   readonly lagCols: number;
   /** Beats between a pixel's position and the output position it carries. */
@@ -40,7 +48,7 @@ export interface WindowGeometry extends WindowSpec {
   readonly lastOutputQ: number;
   /** Beats after a frame's last pixel until its last output is out (0: no tail). */
   readonly tailBeats: number;
-  /** Window rows/columns that can ever be padding (only these need a mask). */
+  /** Window taps (row i = span row i * dy, column j likewise) that can ever be padding (only these need a mask). */
   readonly maskedRows: readonly number[];
   readonly maskedCols: readonly number[];
 }
@@ -55,26 +63,31 @@ export function windowGeometry(spec: WindowSpec, where: string): WindowGeometry 
   const [kh, kw] = spec.kernel;
   const [sy, sx] = spec.stride;
   const [pt, pl, pb, pr] = spec.pads;
-  for (const [name, v, min] of [['height', h, 1], ['width', w, 1], ['kernel height', kh, 1], ['kernel width', kw, 1], ['stride', sy, 1], ['stride', sx, 1]] as const) {
+  const dilation = spec.dilation ?? [1, 1];
+  const [dy, dx] = dilation;
+  for (const [name, v, min] of [['height', h, 1], ['width', w, 1], ['kernel height', kh, 1], ['kernel width', kw, 1], ['stride', sy, 1], ['stride', sx, 1], ['dilation', dy, 1], ['dilation', dx, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw badInput(`${where}: ${name} ${v} must be a whole number >= ${min}`);
   }
-  if (pt + pb > kh - 1 || pl + pr > kw - 1 || Math.min(pt, pl, pb, pr) < 0) {
+  const span: [number, number] = [(kh - 1) * dy + 1, (kw - 1) * dx + 1];
+  const [sh, sw] = span;
+  const window = dy === 1 && dx === 1 ? `a ${kh}x${kw} kernel` : `a ${kh}x${kw} kernel dilated ${dy}x${dx} (spanning ${sh}x${sw})`;
+  if (pt + pb > sh - 1 || pl + pr > sw - 1 || Math.min(pt, pl, pb, pr) < 0) {
     throw badInput(
-      `${where}: pads [${spec.pads.join(', ')}] with a ${kh}x${kw} kernel are not supported; the streaming line buffer needs top + bottom <= ${kh - 1} and left + right <= ${kw - 1} (padding of at most kernel - 1 per axis)`,
+      `${where}: pads [${spec.pads.join(', ')}] with ${window} are not supported; the streaming line buffer needs top + bottom <= ${sh - 1} and left + right <= ${sw - 1} (padding of at most the window's span - 1 per axis)`,
     );
   }
-  const outHeight = outputSize(h, kh, sy, pt, pb);
-  const outWidth = outputSize(w, kw, sx, pl, pr);
-  if (outHeight < 1 || outWidth < 1) throw badInput(`${where}: a ${kh}x${kw} window does not fit the padded ${h}x${w} input`);
-  const lagRows = kh - 1 - pt;
-  const lagCols = kw - 1 - pl;
+  const outHeight = outputSize(h, sh, sy, pt, pb);
+  const outWidth = outputSize(w, sw, sx, pl, pr);
+  if (outHeight < 1 || outWidth < 1) throw badInput(`${where}: ${window} does not fit the padded ${h}x${w} input`);
+  const lagRows = sh - 1 - pt;
+  const lagCols = sw - 1 - pl;
   const lag = lagRows * w + lagCols;
   const frame = h * w;
   const lastOutputQ = (outHeight - 1) * sy * w + (outWidth - 1) * sx;
   const tailBeats = Math.max(0, lastOutputQ + lag - (frame - 1));
-  const maskedRows = range(kh).filter((i) => i < pt || (outHeight - 1) * sy - pt + i > h - 1);
-  const maskedCols = range(kw).filter((j) => j < pl || (outWidth - 1) * sx - pl + j > w - 1);
-  return { ...spec, outHeight, outWidth, lagRows, lagCols, lag, startQ: (((frame - lag) % frame) + frame) % frame, lastOutputQ, tailBeats, maskedRows, maskedCols };
+  const maskedRows = range(kh).filter((i) => i * dy < pt || (outHeight - 1) * sy - pt + i * dy > h - 1);
+  const maskedCols = range(kw).filter((j) => j * dx < pl || (outWidth - 1) * sx - pl + j * dx > w - 1);
+  return { ...spec, dilation, span, outHeight, outWidth, lagRows, lagCols, lag, startQ: (((frame - lag) % frame) + frame) % frame, lastOutputQ, tailBeats, maskedRows, maskedCols };
 }
 
 function range(n: number): number[] {

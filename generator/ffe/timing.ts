@@ -13,11 +13,12 @@
  * alone (the input idle after it) can bring its last outputs out earlier: the tails are flushed then.
  */
 import type { QLayer, QuantizedGraph } from '../quant/ir.js';
-import { type WindowGeometry, windowGeometry } from './geometry.js';
+import { type WindowGeometry, type WindowSpec, windowGeometry } from './geometry.js';
 import type { FfeUnit } from './types.js';
 
-export function windowOf(layer: QLayer): { kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly [number, number, number, number] } {
-  if (layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') return layer;
+export function windowOf(layer: QLayer): Omit<WindowSpec, 'height' | 'width'> {
+  if (layer.kind === 'conv') return { kernel: layer.kernel, stride: layer.stride, pads: layer.pads, dilation: layer.dilation };
+  if (layer.kind === 'maxpool' || layer.kind === 'avgpool') return layer;
   return { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] };
 }
 

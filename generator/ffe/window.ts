@@ -7,6 +7,9 @@
  *  - on the next enabled clock shifts the column (those rows plus the new pixel) into a register window
  *    of kw-1 columns; the newest column is read straight from the stage register, so the window costs
  *    kh*(kw-1) pixel registers;
+ *  - for a dilated window (taps d pixels apart) kh and kw above are the span (k - 1) * d + 1: the line
+ *    buffer keeps every row of the span (the rows between taps must wait their turn somewhere), but only
+ *    the tap rows i * dy get a register window, and only its columns j * dx are read;
  *  - knows from its position counters which output, if any, this window belongs to (geometry.ts) and
  *    which window rows/columns lie outside the image; those are replaced by the padding value.
  *
@@ -56,10 +59,10 @@ export interface WindowFront {
   readonly valid: Expr;
   readonly user: Expr;
   readonly last: Expr;
-  /** Channel c of window row i, column j (column kw-1 is the newest), padding already applied. */
+  /** Channel c of window tap row i, column j (column kw-1 is the newest), padding already applied. */
   value(c: number, i: number, j: number): Expr;
   /**
-   * Stage-1 flags: window row i (column j) lies outside the image, for the rows and columns that can;
+   * Stage-1 flags: window tap row i (column j) lies outside the image, for the rows and columns that can;
    * an average pool without the pads in its divisor counts the real pixels with them.
    */
   readonly padRows: ReadonlyMap<number, Expr>;
@@ -134,7 +137,7 @@ const REGISTER_LINE_MAX = 2;
 /** Line buffer in RAM: memory i holds row r-1-i; rows move down one memory on the clock after their read. */
 function memoryLines(m: Module, o: WindowOptions, col: Expr, inWord: Expr, beat: Expr, s1Beat: Expr): Expr[] {
   const p = o.prefix;
-  const [kh] = o.geometry.kernel;
+  const [kh] = o.geometry.span;
   const reads: Expr[] = [];
   if (kh === 1) return reads;
   const col1 = m.reg(`${p}s1_col`, { min: 0n, max: BigInt(o.geometry.width - 1) }, { enable: beat }).next(col);
@@ -153,7 +156,7 @@ function memoryLines(m: Module, o: WindowOptions, col: Expr, inWord: Expr, beat:
  */
 function registerLines(m: Module, o: WindowOptions, inWord: Expr, beat: Expr): Expr[] {
   const p = o.prefix;
-  const [kh] = o.geometry.kernel;
+  const [kh] = o.geometry.span;
   const w = o.geometry.width;
   const chain: Reg[] = [];
   for (let k = 0; k < (kh - 1) * w; k++) chain.push(m.reg(`${p}line_sr${k}`, o.sData.range, { enable: beat }));
@@ -164,7 +167,8 @@ function registerLines(m: Module, o: WindowOptions, inWord: Expr, beat: Expr): E
 export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   const g = o.geometry;
   const p = o.prefix;
-  const [kh, kw] = g.kernel;
+  const [kh, kw] = g.span;
+  const [dy, dx] = g.dilation;
   const [sy, sx] = g.stride;
   const [pt, pl] = g.pads;
   const frame = g.height * g.width;
@@ -231,16 +235,17 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
   const inWord = mux(phantom, padWord, o.sData);
   const x1 = m.reg(`${p}s1_pixel`, o.sData.range, { enable: beat }).next(inWord);
   const flag = (name: string, value: Expr): Expr => m.reg(`${p}s1_${name}`, bit, { reset: o.rst, enable: beat }).next(value);
-  const rowPad = new Map(g.maskedRows.map((i) => [i, flag(`row${i}_pad`, pos.qr.lt(pt - i).or(pos.qr.gt(g.height - 1 + pt - i)))]));
-  const colPad = new Map(g.maskedCols.map((j) => [j, flag(`col${j}_pad`, pos.qc.lt(pl - j).or(pos.qc.gt(g.width - 1 + pl - j)))]));
+  const rowPad = new Map(g.maskedRows.map((i) => [i, flag(`row${i}_pad`, pos.qr.lt(pt - i * dy).or(pos.qr.gt(g.height - 1 + pt - i * dy)))]));
+  const colPad = new Map(g.maskedCols.map((j) => [j, flag(`col${j}_pad`, pos.qc.lt(pl - j * dx).or(pos.qc.gt(g.width - 1 + pl - j * dx)))]));
   const user = flag('user', pos.qr.eq(0).and(pos.qc.eq(0)));
   const last = flag('last', pos.qc.eq((g.outWidth - 1) * sx));
 
   const reads = g.width <= REGISTER_LINE_MAX ? registerLines(m, o, inWord, beat) : memoryLines(m, o, pos.col, inWord, beat, s1Beat);
-  // Window row i (0 = oldest) of the newest column.
-  const column = Array.from({ length: kh }, (_, i) => (i === kh - 1 ? x1 : reads[kh - 2 - i]!));
+  // Span row r (0 = oldest) of the newest column; the register window holds the tap rows r = i * dy only.
+  const column = Array.from({ length: kh }, (_, r) => (r === kh - 1 ? x1 : reads[kh - 2 - r]!));
   const shift = s1Beat.and(o.ce);
-  const regs: Expr[][] = column.map((c, i) => {
+  const regs: Expr[][] = Array.from({ length: g.kernel[0] }, (_, i) => {
+    const c = column[i * dy]!;
     const row: Expr[] = [];
     for (let j = 0; j < kw - 1; j++) row.push(m.reg(`${p}win_r${i}_c${j}`, o.sData.range, { enable: shift }));
     row.forEach((r, j) => (r as Reg).next(j === kw - 2 ? c : row[j + 1]!));
@@ -251,7 +256,7 @@ export function buildWindowFront(m: Module, o: WindowOptions): WindowFront {
     const key = `${i},${j}`;
     let channels = words.get(key);
     if (channels === undefined) {
-      const raw = j === kw - 1 ? column[i]! : regs[i]![j]!;
+      const raw = j * dx === kw - 1 ? column[i * dy]! : regs[i]![j * dx]!;
       const pads = [rowPad.get(i), colPad.get(j)].filter((e): e is Expr => e !== undefined);
       const masked = pads.length === 0 ? raw : mux(pads.reduce((a, b) => a.or(b)), padWord, raw);
       const word = pads.length === 0 ? raw : m.wire(`${p}w_r${i}_c${j}`, masked);

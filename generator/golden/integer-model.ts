@@ -164,10 +164,11 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
   const paddedH = inH + top + bottom;
   const paddedW = inW + left + right;
   const outPerGroup = outC / layer.group;
+  const [dy, dx] = layer.dilation;
   const dots = nonzeroTaps(layer.weights, outC, perGroup * kh * kw, (m, k) => {
     const c = Math.floor(m / outPerGroup) * perGroup + Math.floor(k / (kh * kw));
     const i = Math.floor((k % (kh * kw)) / kw);
-    return (c * paddedH + i) * paddedW + (k % kw);
+    return (c * paddedH + i * dy) * paddedW + (k % kw) * dx;
   });
   const bound = accBound(layer.weights, layer.bias, perGroup * kh * kw, input);
   const what = `layer ${layer.index} '${layer.name}'`;

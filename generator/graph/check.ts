@@ -11,6 +11,11 @@ export function windowOutput(size: number, kernel: number, stride: number, padBe
   return Math.floor((size + padBegin + padEnd - kernel) / stride) + 1;
 }
 
+/** Pixels a window of `kernel` taps spans per axis when its taps are `dilation` pixels apart. */
+export function windowSpan(kernel: readonly [number, number], dilation: readonly [number, number] = [1, 1]): [number, number] {
+  return [(kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1];
+}
+
 export function layerGraphProblems(graph: LayerGraph): string[] {
   const problems: string[] = [];
   const available = new Set([graph.firstTensor]);
@@ -59,8 +64,10 @@ function layerProblems(layer: Layer, inputs: TensorInfo[], out: TensorInfo): str
       const problems = weightProblems(layer.weights, m, layer.bias.length);
       if (cg * layer.group !== c || m % layer.group !== 0) problems.push(`weights [${layer.weights.shape}] with group ${layer.group} do not fit ${c} input channels`);
       if (kh !== layer.kernel[0] || kw !== layer.kernel[1]) problems.push(`kernel [${layer.kernel}] differs from the weights`);
+      if (!layer.dilation.every((d) => Number.isInteger(d) && d >= 1)) problems.push(`dilation [${layer.dilation}] is not whole numbers >= 1`);
       const [t, l, b, r] = layer.pads;
-      return [...problems, ...expectShape([m, windowOutput(h, kh, layer.stride[0], t, b), windowOutput(w, kw, layer.stride[1], l, r)]), ...activationProblems(layer.activation)];
+      const [sh, sw] = windowSpan(layer.kernel, layer.dilation);
+      return [...problems, ...expectShape([m, windowOutput(h, sh, layer.stride[0], t, b), windowOutput(w, sw, layer.stride[1], l, r)]), ...activationProblems(layer.activation)];
     }
     case 'gemm': {
       const [m = 0, n = 0] = layer.weights.shape;

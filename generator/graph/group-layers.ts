@@ -270,7 +270,8 @@ function toLayer(graph: OpGraph, d: Draft, index: number, quantized: boolean): L
   switch (d.kind) {
     case 'conv': {
       const weights = withBiasInt(graph, d, quantized);
-      return { ...common, kind: 'conv', weights, bias: d.bias ?? new Float32Array(), group: (attrs['group'] as number | undefined) ?? 1, ...spatial, activation: d.activation };
+      const dilation = attrs['dilations'] as [number, number];
+      return { ...common, kind: 'conv', weights, bias: d.bias ?? new Float32Array(), group: (attrs['group'] as number | undefined) ?? 1, ...spatial, dilation, activation: d.activation };
     }
     case 'gemm': return { ...common, kind: 'gemm', weights: withBiasInt(graph, d, quantized), bias: d.bias ?? new Float32Array(), activation: d.activation };
     case 'maxpool':

@@ -2,7 +2,7 @@
  * From decoded ONNX to the op graph: topological order, constant folding (initializers, Constant nodes,
  * Shape chains, DequantizeLinear of weights) and shape inference of every dynamic tensor, checking that
  * shapes agree (weights vs channels, broadcast, Gemm sizes, declared output shape). Conv and pool
- * attributes come out normalized: explicit kernel_shape, strides and pads (auto_pad resolved).
+ * attributes come out normalized: explicit kernel_shape, strides, pads (auto_pad resolved) and dilations.
  */
 import { badInput } from '../common/errors.js';
 import type { OnnxModel, OnnxNode } from '../onnx/decode.js';
@@ -284,10 +284,13 @@ function outputSize(size: number, kernel: number, stride: number, padBegin: numb
 
 function spatialOut(attrs: Readonly<Record<string, unknown>>, x: Shape, kernel: [number, number]): { attrs: Record<string, unknown>; hw: [number, number] } {
   const strides = (attrs['strides'] as [number, number] | undefined) ?? [1, 1];
+  const dilations = (attrs['dilations'] as [number, number] | undefined) ?? [1, 1];
   const size: [number, number] = [x[2] ?? 1, x[3] ?? 1];
-  const pads = resolvePads(attrs, size, kernel, strides);
-  const hw: [number, number] = [outputSize(size[0], kernel[0], strides[0], pads[0], pads[2]), outputSize(size[1], kernel[1], strides[1], pads[1], pads[3])];
-  const normalized: Record<string, unknown> = { ...attrs, kernel_shape: kernel, strides, pads };
+  // A dilated window spans (k - 1) * d + 1 pixels: padding and the output size follow the span.
+  const span: [number, number] = [(kernel[0] - 1) * dilations[0] + 1, (kernel[1] - 1) * dilations[1] + 1];
+  const pads = resolvePads(attrs, size, span, strides);
+  const hw: [number, number] = [outputSize(size[0], span[0], strides[0], pads[0], pads[2]), outputSize(size[1], span[1], strides[1], pads[1], pads[3])];
+  const normalized: Record<string, unknown> = { ...attrs, kernel_shape: kernel, strides, pads, dilations };
   delete normalized['auto_pad'];
   return { attrs: normalized, hw };
 }

@@ -74,6 +74,8 @@ export interface ConvLayer extends LayerBase {
   readonly group: number;
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
+  /** [dy, dx]: kernel taps are this many pixels apart, so the window spans (k - 1) * d + 1 pixels. */
+  readonly dilation: readonly [number, number];
   /** [top, left, bottom, right]; a Pad node before the conv is folded in here. */
   readonly pads: readonly [number, number, number, number];
   readonly activation: Activation;

@@ -56,13 +56,18 @@ function weights(w: Weights, bias: Float32Array): string[] {
   return lines;
 }
 
+/** " dilation 2x2" for a dilated conv; nothing for a dense one (the common case reads as before). */
+export function dilated(dilation: readonly [number, number]): string {
+  return dilation.every((d) => d === 1) ? '' : ` dilation ${dilation.join('x')}`;
+}
+
 function layerLines(graph: LayerGraph, layer: Layer): string[] {
   const ins = layer.inputs.map((n) => tensor(graph.tensors.get(n), n)).join(' + ');
   const head = `layer ${layer.index} ${layer.kind} "${layer.name}": ${ins} -> ${tensor(graph.tensors.get(layer.output), layer.output)}`;
   const lines = [head, `  nodes ${layer.nodes.map((n) => `"${n}"`).join(', ')}`];
   switch (layer.kind) {
     case 'conv':
-      lines.push(`  kernel ${layer.kernel.join('x')} stride ${layer.stride.join('x')} pads [${layer.pads.join(',')}] group ${layer.group} activation ${activation(layer.activation)}`);
+      lines.push(`  kernel ${layer.kernel.join('x')} stride ${layer.stride.join('x')}${dilated(layer.dilation)} pads [${layer.pads.join(',')}] group ${layer.group} activation ${activation(layer.activation)}`);
       lines.push(...weights(layer.weights, layer.bias));
       break;
     case 'gemm':

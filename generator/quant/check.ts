@@ -6,6 +6,7 @@ import { badInput } from '../common/errors.js';
 import type { QLayer, QuantizedGraph, QuantTensor, Requantization } from './ir.js';
 import { qRange } from './ir.js';
 import { MULTIPLIER_MAX, SHIFT_MAX } from './fixed-point.js';
+import { windowSpan } from '../graph/check.js';
 
 export function checkQuantizedGraph(qg: QuantizedGraph): void {
   const fail = (msg: string): never => { throw badInput(`quantized graph of ${qg.source.file}: ${msg}`); };
@@ -46,7 +47,8 @@ function checkLayer(qg: QuantizedGraph, layer: QLayer, fail: (m: string) => neve
       if (m !== output.shape[0]) fail(`${m} output channels, output tensor has ${output.shape[0]}`);
       if (cg * layer.group !== input.shape[0]) fail(`${cg} channels per group x ${layer.group} groups != ${input.shape[0]} input channels`);
       if (kh !== layer.kernel[0] || kw !== layer.kernel[1]) fail('kernel differs from the weight shape');
-      checkWindow(layer.kernel, layer.stride, layer.pads, input, output, fail);
+      if (!layer.dilation.every((d) => Number.isInteger(d) && d >= 1)) fail(`dilation [${layer.dilation.join(', ')}] is not whole numbers >= 1`);
+      checkWindow(windowSpan(layer.kernel, layer.dilation), layer.stride, layer.pads, input, output, fail);
       return checkWeights(layer.weights, m * cg * kh * kw, layer.weightBits, layer.weightScale, layer.bias, m, fail);
     }
     case 'gemm': {

@@ -69,14 +69,16 @@ interface QLayerBase {
 
 /**
  * Conv (dense, grouped, depthwise). acc = bias[m] + sum over (c, i, j) of w[m, c, i, j] *
- * (x[g*Cg + c, oy*sy - padTop + i, ox*sx - padLeft + j] - inputZeroPoint), where outside the image x is
- * the input's zero point (padding inserts the zero point, so it adds nothing to acc).
+ * (x[g*Cg + c, oy*sy - padTop + i*dy, ox*sx - padLeft + j*dx] - inputZeroPoint), where outside the image x
+ * is the input's zero point (padding inserts the zero point, so it adds nothing to acc).
  */
 export interface QConvLayer extends QLayerBase {
   readonly kind: 'conv';
   readonly group: number;
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
+  /** [dy, dx] (1 = dense): the window spans (k - 1) * d + 1 pixels per axis. */
+  readonly dilation: readonly [number, number];
   /** [top, left, bottom, right]. */
   readonly pads: readonly [number, number, number, number];
   /** [M, C/group, kH, kW]. */

@@ -47,7 +47,7 @@ function layerLine(l: QLayer): string {
   const head = `layer ${l.index} ${l.kind} ${JSON.stringify(l.name)} ${l.inputs.join('+')} -> ${l.output} Mbits=${formatMultiplierWidths(l)}`;
   switch (l.kind) {
     case 'conv':
-      return `${head} w[${l.weightShape.join(',')}]/g${l.group} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
+      return `${head} w[${l.weightShape.join(',')}]/g${l.group} k${l.kernel.join('x')} s${l.stride.join('x')}${l.dilation.every((d) => d === 1) ? '' : ` d${l.dilation.join('x')}`} pads[${l.pads.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'gemm':
       return `${head} w[${l.weightShape.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'maxpool':

@@ -172,7 +172,7 @@ function quantizeLayer(
       const [m, c, kh, kw] = layer.weights.shape;
       return {
         kind: 'conv', ...common, weightShape: [m ?? 0, c ?? 0, kh ?? 0, kw ?? 0],
-        group: layer.group, kernel: layer.kernel, stride: layer.stride, pads: layer.pads,
+        group: layer.group, kernel: layer.kernel, stride: layer.stride, dilation: layer.dilation, pads: layer.pads,
       };
     }
     case 'maxpool':

@@ -23,7 +23,8 @@ const base = { index: int, name: z.string(), nodes: z.array(z.string()), inputs:
 const weighted = { weights: ints, weightBits: int, weightScale: z.array(z.number()), bias: ints, inputZeroPoint: int };
 
 const layer = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('conv'), ...base, ...weighted, group: int, kernel: pair, stride: pair, pads, weightShape: z.tuple([int, int, int, int]) }).strict(),
+  // Manifests written before dilation was supported have none: their convs are dense.
+  z.object({ kind: z.literal('conv'), ...base, ...weighted, group: int, kernel: pair, stride: pair, dilation: pair.default([1, 1]), pads, weightShape: z.tuple([int, int, int, int]) }).strict(),
   z.object({ kind: z.literal('gemm'), ...base, ...weighted, weightShape: pair }).strict(),
   z.object({
     kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int,

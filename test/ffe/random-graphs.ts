@@ -48,6 +48,8 @@ export interface ConvChoice {
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
   readonly pads: readonly [number, number, number, number];
+  /** Taps this many pixels apart (default dense, [1, 1]). */
+  readonly dilation?: readonly [number, number];
   readonly weightBits?: number;
   readonly zeroFraction?: number;
   /** Activation width of the input and output tensors (default 8). */
@@ -79,6 +81,7 @@ export function randomConvLayer(rng: Rng, index: number, input: QuantTensor, out
     group: choice.group,
     kernel: choice.kernel,
     stride: choice.stride,
+    dilation: choice.dilation ?? [1, 1],
     pads: choice.pads,
     weightShape: [choice.outChannels, perGroup, kh, kw],
     weights,
@@ -113,7 +116,8 @@ export function graphOf(input: QuantTensor, tensors: readonly QuantTensor[], lay
 /** A random single conv layer graph (dense, grouped or depthwise). */
 export function randomConvGraph(rng: Rng, choice: ConvChoice & { height: number; width: number }): QuantizedGraph {
   const input = tensor('x', [choice.inChannels, choice.height, choice.width], randomQuant(rng, choice.actBits ?? 8));
-  const [kh, kw] = choice.kernel;
+  const [dy, dx] = choice.dilation ?? [1, 1];
+  const [kh, kw] = [(choice.kernel[0] - 1) * dy + 1, (choice.kernel[1] - 1) * dx + 1];
   const [pt, pl, pb, pr] = choice.pads;
   const outShape: [number, number, number] = [choice.outChannels, outSize(choice.height, kh, choice.stride[0], pt, pb), outSize(choice.width, kw, choice.stride[1], pl, pr)];
   const output = tensor('y', outShape, randomQuant(rng, choice.actBits ?? 8));

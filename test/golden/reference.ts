@@ -37,7 +37,7 @@ export function exampleGraph(seed = 1, weightRange = 0.5): LayerGraph {
     const output = add(`${name}_out`, [out, windowOut(h, k, stride, pads[0], pads[2]), windowOut(w, k, stride, pads[1], pads[3])]);
     const count = out * (c / group) * k * k;
     layers.push({
-      kind: 'conv', ...base(name, [input], output), group, kernel: [k, k], stride: [stride, stride], pads, activation,
+      kind: 'conv', ...base(name, [input], output), group, kernel: [k, k], stride: [stride, stride], dilation: [1, 1], pads, activation,
       weights: { shape: [out, c / group, k, k], float: randomArray(count, rand, weightRange) },
       bias: randomArray(out, rand, 0.2),
     });
@@ -194,7 +194,7 @@ export function randomGraph(seed: number): LayerGraph {
       // A 1x1 conv beside the current tensor, added back to it.
       const side = add(`${name}_side`, [c, h, w]);
       layers.push({
-        kind: 'conv', ...base(`${name}_pw`, [current], side), group: 1, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0],
+        kind: 'conv', ...base(`${name}_pw`, [current], side), group: 1, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], pads: [0, 0, 0, 0],
         activation: pick<Activation>([{ kind: 'none' }, { kind: 'relu' }]),
         weights: { shape: [c, c, 1, 1], float: randomArray(c * c, rand, 0.6) }, bias: randomArray(c, rand, 0.2),
       });
@@ -208,7 +208,7 @@ export function randomGraph(seed: number): LayerGraph {
     const output = add(`${name}_out`, [out, outH, outW]);
     const count = out * (c / group) * k * k;
     layers.push({
-      kind: 'conv', ...base(name, [current], output), group, kernel: [k, k], stride: [stride, stride], pads,
+      kind: 'conv', ...base(name, [current], output), group, kernel: [k, k], stride: [stride, stride], dilation: [1, 1], pads,
       activation: pick<Activation>([{ kind: 'none' }, { kind: 'relu' }, { kind: 'clip', min: 0, max: 6 }, { kind: 'clip', min: -1, max: 1 }]),
       weights: { shape: [out, c / group, k, k], float: randomArray(count, rand, 0.8) }, bias: randomArray(out, rand, 0.3),
     });

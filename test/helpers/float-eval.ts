@@ -32,10 +32,10 @@ function conv(layer: Extract<Layer, { kind: 'conv' }>, x: Activations, out: read
         let acc = layer.bias[oc] ?? 0;
         for (let ic = 0; ic < cg; ic++) {
           for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * layer.stride[0] - layer.pads[0] + ky;
+            const iy = oy * layer.stride[0] - layer.pads[0] + ky * layer.dilation[0];
             if (iy < 0 || iy >= h) continue;
             for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * layer.stride[1] - layer.pads[1] + kx;
+              const ix = ox * layer.stride[1] - layer.pads[1] + kx * layer.dilation[1];
               if (ix < 0 || ix >= w) continue;
               const wv = layer.weights.float[((oc * cg + ic) * kh + ky) * kw + kx] ?? 0;
               acc += wv * (x.data[((g * cg + ic) * h + iy) * w + ix] ?? 0);

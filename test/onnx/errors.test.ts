@@ -129,13 +129,22 @@ describe('bad models give exit 2 with one clear message', () => {
     expect(message).toContain('valueinfo.onnx: tensor "c" is declared [1, 5, 4, 4] but the graph computes [1, 3, 4, 4] (inconsistent shapes)');
   });
 
-  it('an unsupported attribute value (dilation 2)', async () => {
+  it('an unsupported attribute value (dilated pooling)', async () => {
+    const b = model();
+    b.node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2], dilations: [2, 2] }, 'dilated');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'dilated.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/dilated\.onnx: node "dilated" \(MaxPool\): attribute dilations\.0: only dilation 1 is supported \(dilated pooling is not\)/);
+  });
+
+  it('a dilated convolution whose span does not fit its input', async () => {
     const b = model();
     b.node('Conv', ['x', 'w'], ['y'], { dilations: [2, 2] }, 'dilated');
     b.output('y');
     const { code, message } = await inspect(b.encode(), 'dilated.onnx');
     expect(code).toBe(2);
-    expect(message).toMatch(/dilated\.onnx: node "dilated" \(Conv\): attribute dilations\.0: only dilation 1 is supported/);
+    expect(message).toMatch(/dilated\.onnx: node "dilated" \(Conv\): a 5-wide window with stride 1 does not fit an input of 4/);
   });
 
   it('an op from another domain', async () => {

@@ -232,7 +232,7 @@ describe('quantizeQdq', () => {
       firstTensor: 'x', tensors, output: 'y', modelOutput: 'y', softmaxOutside: false, quantized: true,
       layers: [{
         kind: 'conv', index: 0, name: 'conv', nodes: ['conv'], inputs: ['x'], output: 'y', group: 1,
-        kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], activation: { kind: 'relu' },
+        kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], activation: { kind: 'relu' },
         weights: { shape: [3, 2, 3, 3], float: Float32Array.from(int, (v, i) => v * (scale[Math.floor(i / 18)] ?? 0)), int, scale, biasInt: Int32Array.from([100, -2000, 7]) },
         bias: new Float32Array(3),
       }],
