@@ -1,0 +1,82 @@
+/**
+ * ONNX's conformance image models (libonnx-testdata, test/helpers/conformance.ts's IMAGE_MODELS) as
+ * users get them: each that the fixed feature extractor can stream is generated with every layer fixed
+ * (`generate --fixed-layers <all>`, calibrated on its own test inputs) and verified in Verilator on its
+ * own test_data_set inputs, bit-exact with the integer model on every tap, at one pixel per clock, lint
+ * clean. Each model the FFE refuses is listed below with its reason, and generate must refuse it with
+ * that one clear message. (The integer model against each model's expected outputs is
+ * test/onnx/conformance.test.ts.)
+ * npm test: the three models below that cover what plain convolutions do not (a dilated conv, SAME
+ * average pooling without the pads in its divisor, a strided depthwise conv); FIXYNN_FULL: all of them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeNpy } from '../../generator/data/index.js';
+import { importDecoded } from '../../generator/import/index.js';
+import { decodeOnnx } from '../../generator/onnx/decode.js';
+import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
+import { lint } from '../../verify/sim/index.js';
+import { bindConstantInputs, IMAGE_MODELS, readTestDataSets } from '../helpers/conformance.js';
+import { FULL } from '../helpers/env.js';
+import { generate, rtlOf } from './ladder.js';
+
+/**
+ * The models the streaming line buffer cannot serve, and why: it pads at most the window's span - 1 per
+ * axis (geometry.ts), so that one beat never carries two outputs; these pad 2 on each side of a 3x3 window.
+ */
+const REFUSED: Readonly<Record<string, RegExp>> = {
+  'node/test_averagepool_2d_pads': /pads \[2, 2, 2, 2\] with a 3x3 kernel are not supported; the streaming line buffer needs top \+ bottom <= 2/,
+  'node/test_averagepool_2d_pads_count_include_pad': /pads \[2, 2, 2, 2\] with a 3x3 kernel are not supported; the streaming line buffer needs top \+ bottom <= 2/,
+  'node/test_maxpool_2d_pads': /pads \[2, 2, 2, 2\] with a 3x3 kernel are not supported; the streaming line buffer needs top \+ bottom <= 2/,
+};
+const QUICK = ['pytorch-converted/test_Conv2d_dilated', 'node/test_averagepool_2d_same_upper', 'pytorch-converted/test_Conv2d_depthwise_strided'];
+const STREAMED = IMAGE_MODELS.filter((m) => !(m in REFUSED) && (FULL || QUICK.includes(m)));
+
+const work = mkdtempSync(path.join(tmpdir(), 'fixynn-conformance-rtl-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The model (its weights bound as initializers) and its test inputs, one image per batch entry, as files. */
+function materialize(model: string): { file: string; data: string; images: number; layers: number } {
+  const sets = readTestDataSets(model);
+  const first = sets[0];
+  if (first === undefined) throw new Error(`${model}: no test_data_set`);
+  const bytes = bindConstantInputs(model, first.inputs);
+  const name = model.replace('/', '_');
+  const file = path.join(work, `${name}.onnx`);
+  writeFileSync(file, bytes);
+  const graph = importDecoded(decodeOnnx(bytes, `${name}.onnx`));
+  const size = graph.input.shape.reduce((a, b) => a * b, 1);
+  const inputs = sets.map((s) => s.inputs[0]?.data ?? new Float32Array());
+  const images = inputs.reduce((n, x) => n + x.length / size, 0);
+  const flat = new Float32Array(images * size);
+  let at = 0;
+  for (const x of inputs) { flat.set(x, at); at += x.length; }
+  const data = path.join(work, `${name}.npy`);
+  writeNpy(data, flat, [images, ...graph.input.shape]);
+  return { file, data, images, layers: graph.layers.length };
+}
+
+describe('conformance image models: generated with every layer fixed, bit-exact in Verilator on their own inputs', () => {
+  it('every refused model is one of the image models', () => {
+    for (const m of Object.keys(REFUSED)) expect(IMAGE_MODELS as readonly string[]).toContain(m);
+  });
+
+  it.each(Object.keys(REFUSED))('%s: generate refuses it with one clear reason', async (model) => {
+    const { file, data, layers } = materialize(model);
+    await expect(generate(file, { fixedLayers: String(layers), out: path.join(work, 'refused'), calib: data })).rejects.toThrow(REFUSED[model]!);
+  });
+
+  it.each(STREAMED)('%s', async (model) => {
+    const { file, data, images, layers } = materialize(model);
+    const out = path.join(work, model.replace('/', '_'));
+    // Calibrated on its own inputs, as test/onnx/conformance.test.ts quantizes it.
+    await generate(file, { fixedLayers: String(layers), out, calib: data });
+    const summary = await verifyDesign(out, { simulator: 'verilator', images, data });
+    expect(summary.mismatches, summary.firstMismatch ? describeMismatch(summary.firstMismatch) : '').toBe(0);
+    if (summary.cyclesPerFrame !== null) expect(summary.cyclesPerFrame).toBeLessThanOrEqual(1.05 * summary.idealCyclesPerFrame);
+    const { files, top } = rtlOf(out);
+    expect(await lint(files, top)).toEqual([]);
+  }, 600_000);
+});
