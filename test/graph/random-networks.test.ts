@@ -1,8 +1,9 @@
 /**
  * Seeded random networks (test/helpers/random-network.ts: dense/depthwise/pointwise convs, kernels
- * 1/3/5, strides 1/2, asymmetric pads, ReLU/ReLU6, pools, residual Add, GAP+Gemm heads): each imports,
+ * 1/3/5, strides 1/2, asymmetric pads, ReLU/ReLU6, pools, residual Add, GAP+Gemm heads; a second set with
+ * dilated convs): each imports,
  * passes the checkers after every pass, and executed in float computes what ONNX Runtime computes.
- * 40 networks (npm test), 300 (full).
+ * 40 networks per set (npm test), 300 (full).
  */
 import { describe, expect, it } from 'vitest';
 import { splitPoints } from '../../generator/graph/split.js';
@@ -13,10 +14,10 @@ import { count } from '../helpers/env.js';
 const COUNT = count('GRAPH_NETWORKS', 300, 40);
 
 describe('random networks: import preserves what the model computes', () => {
-  it(`${COUNT} seeded networks equal ONNX Runtime in float`, async () => {
+  it.each([false, true])(`${COUNT} seeded networks equal ONNX Runtime in float (dilated convs: %s)`, async (dilated) => {
     let worst = 0;
     for (let seed = 1; seed <= COUNT; seed++) {
-      const net = randomNetwork({ seed });
+      const net = randomNetwork({ seed, dilated });
       const graph = importBuilt(net.builder, `random${seed}.onnx`);
       try {
         worst = Math.max(worst, await expectSameAsOrt(net.builder, graph, seed));
@@ -28,6 +29,6 @@ describe('random networks: import preserves what the model computes', () => {
       expect(ks).toContain(0);
       expect(ks).toContain(graph.layers.length);
     }
-    console.info(`random networks: ${COUNT} imported, largest difference to ONNX Runtime ${worst.toExponential(2)}`);
+    console.info(`random networks${dilated ? ' (dilated)' : ''}: ${COUNT} imported, largest difference to ONNX Runtime ${worst.toExponential(2)}`);
   });
 });

@@ -2,7 +2,7 @@
  * Seeded random ONNX networks for end-to-end tests of the fixed feature extractor: random channel
  * counts, odd and non-square sizes, kernels 1/3/5, strides 1/2, asymmetric pads, dense / depthwise /
  * pointwise convolutions, ReLU / ReLU6 / none, max and average pooling, residual Add, and optionally
- * global average pooling with a Gemm. Every layer keeps the spatial size >= 1; the whole network is
+ * global average pooling with a Gemm, optionally dilated convolutions. Every layer keeps the spatial size >= 1; the whole network is
  * one valid split (the last layer's output is the only tensor leaving it).
  */
 import { seededRandom } from '../../generator/common/seeded-random.js';
@@ -16,6 +16,8 @@ export interface RandomNetworkOptions {
   readonly head?: boolean;
   /** Input height and width instead of the drawn ones (the draws stay the same): maps larger than on-chip memories. */
   readonly size?: readonly [number, number];
+  /** Dilate every conv wider than 1x1 by 1..3 per axis (drawn only when set: other seeds' networks stay as they were). */
+  readonly dilated?: boolean;
 }
 
 export interface RandomNetwork {
@@ -48,7 +50,7 @@ export function randomNetwork(options: RandomNetworkOptions): RandomNetwork {
   const cur: Cursor = { tensor: 'input', shape: inputShape };
   const description: string[] = [`input ${inputShape.join('x')}`];
   const count = options.layers ?? between(rand, 2, 4);
-  const ctx = { b, rand, cur, description, n: 0 };
+  const ctx = { b, rand, cur, description, n: 0, dilated: options.dilated === true };
   for (let i = 0; i < count; i++) {
     const kind = pick(rand, ['dense', 'dense', 'depthwise-pointwise', 'pointwise', 'pool', 'residual'] as const);
     if (kind === 'dense') conv(ctx, { kernel: pick(rand, [1, 3, 3, 5]), outChannels: between(rand, 1, 6), depthwise: false });
@@ -70,18 +72,20 @@ interface Ctx {
   readonly cur: Cursor;
   readonly description: string[];
   n: number;
+  readonly dilated: boolean;
 }
 
-/** Pads (top, left, bottom, right) and a stride that keep the output at least 1x1. */
-function windowGeometry(ctx: Ctx, k: number, allowStride = true): { stride: number; pads: [number, number, number, number] } {
+/** Pads (top, left, bottom, right) and a stride that keep the output at least 1x1, for a window spanning kh x kw pixels. */
+function windowGeometry(ctx: Ctx, k: number, allowStride = true, span: readonly [number, number] = [k, k]): { stride: number; pads: [number, number, number, number] } {
   const [, h, w] = ctx.cur.shape;
+  const [kh, kw] = span;
   for (;;) {
     const stride = allowStride ? pick(ctx.rand, [1, 1, 2]) : 1;
-    // Asymmetric, but at most k - 1 per axis (begin + end), as TensorFlow's SAME padding and the line buffer need.
-    const top = between(ctx.rand, 0, k - 1);
-    const left = between(ctx.rand, 0, k - 1);
-    const pads: [number, number, number, number] = [top, left, between(ctx.rand, 0, k - 1 - top), between(ctx.rand, 0, k - 1 - left)];
-    if (windowOut(h, k, stride, pads[0], pads[2]) >= 1 && windowOut(w, k, stride, pads[1], pads[3]) >= 1) return { stride, pads };
+    // Asymmetric, but at most span - 1 per axis (begin + end), as TensorFlow's SAME padding and the line buffer need.
+    const top = between(ctx.rand, 0, kh - 1);
+    const left = between(ctx.rand, 0, kw - 1);
+    const pads: [number, number, number, number] = [top, left, between(ctx.rand, 0, kh - 1 - top), between(ctx.rand, 0, kw - 1 - left)];
+    if (windowOut(h, kh, stride, pads[0], pads[2]) >= 1 && windowOut(w, kw, stride, pads[1], pads[3]) >= 1) return { stride, pads };
   }
 }
 
@@ -103,17 +107,23 @@ function conv(ctx: Ctx, spec: { kernel: number; outChannels: number; depthwise: 
   const { b, rand, cur } = ctx;
   const [c, h, w] = cur.shape;
   const k = spec.kernel;
-  const geometry = spec.noPads ? { stride: spec.stride ?? 1, pads: [0, 0, 0, 0] as [number, number, number, number] } : windowGeometry(ctx, k);
+  // Dilation only where the drawn span still fits the map (a dilated 5x5 on a 7-row map would not).
+  const drawn: [number, number] = ctx.dilated && k > 1 ? [between(rand, 1, 3), between(rand, 1, 3)] : [1, 1];
+  const dilation = drawn.map((d, i) => ((k - 1) * d + 1 <= (i === 0 ? h : w) ? d : 1)) as [number, number];
+  const span: [number, number] = [(k - 1) * dilation[0] + 1, (k - 1) * dilation[1] + 1];
+  const geometry = spec.noPads ? { stride: spec.stride ?? 1, pads: [0, 0, 0, 0] as [number, number, number, number] } : windowGeometry(ctx, k, true, span);
   const group = spec.depthwise ? c : 1;
   const perGroup = c / group;
   const id = ctx.n++;
   const wName = b.initializer(`w${id}`, weights(rand, spec.outChannels * perGroup * k * k, perGroup * k * k), [spec.outChannels, perGroup, k, k]);
   const bName = b.initializer(`b${id}`, Float32Array.from({ length: spec.outChannels }, () => (rand() * 2 - 1) * 0.3), [spec.outChannels]);
-  const conv = b.node('Conv', [cur.tensor, wName, bName], [`conv${id}`], { kernel_shape: [k, k], strides: [geometry.stride, geometry.stride], pads: geometry.pads, group });
+  const dilated = dilation.some((d) => d !== 1);
+  const attrs = { kernel_shape: [k, k], strides: [geometry.stride, geometry.stride], pads: geometry.pads, group, ...(dilated ? { dilations: dilation } : {}) };
+  const conv = b.node('Conv', [cur.tensor, wName, bName], [`conv${id}`], attrs);
   const act = pick(rand, ['relu', 'relu6', 'none'] as const);
   cur.tensor = activation(ctx, conv, act);
-  cur.shape = [spec.outChannels, windowOut(h, k, geometry.stride, geometry.pads[0], geometry.pads[2]), windowOut(w, k, geometry.stride, geometry.pads[1], geometry.pads[3])];
-  ctx.description.push(`${spec.depthwise ? 'depthwise' : k === 1 ? 'pointwise' : 'conv'}${k}x${k}/s${geometry.stride} pads[${geometry.pads.join(',')}] ${c}->${spec.outChannels} ${act} -> ${cur.shape.join('x')}`);
+  cur.shape = [spec.outChannels, windowOut(h, span[0], geometry.stride, geometry.pads[0], geometry.pads[2]), windowOut(w, span[1], geometry.stride, geometry.pads[1], geometry.pads[3])];
+  ctx.description.push(`${spec.depthwise ? 'depthwise' : k === 1 ? 'pointwise' : 'conv'}${k}x${k}/s${geometry.stride}${dilated ? ` d${dilation.join('x')}` : ''} pads[${geometry.pads.join(',')}] ${c}->${spec.outChannels} ${act} -> ${cur.shape.join('x')}`);
 }
 
 function pool(ctx: Ctx): void {
