@@ -32,6 +32,11 @@ describe('compiler refusals name the layer', () => {
     expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/layer 0 '.*' \(conv\): grouped convolution with group 2 .* not depthwise/);
   });
 
+  it('a dilated convolution (the window instructions step through dense kernels)', () => {
+    const g = randomConvGraph(seededRandom(4), { inChannels: 2, outChannels: 3, group: 1, kernel: [3, 3], stride: [1, 1], dilation: [2, 1], pads: [2, 1, 2, 1], height: 6, width: 5 });
+    expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/^accelerator: layer 0 '.*' \(conv\): a dilated convolution \(dilation 2x1\); .* \(such a layer can be fixed instead\)$/);
+  });
+
   it('a LeakyRelu folded into the requantization (the PPU has clamps only)', () => {
     const g = convGraph({ inChannels: 2, outChannels: 2, group: 1 });
     const conv = g.layers[0] as QConvLayer;

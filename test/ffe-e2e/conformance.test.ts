@@ -9,11 +9,13 @@
  * npm test: the three models below that cover what plain convolutions do not (a dilated conv, SAME
  * average pooling without the pads in its divisor, a strided depthwise conv); FIXYNN_FULL: all of them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FixynnError } from '../../generator/common/errors.js';
 import { writeNpy } from '../../generator/data/index.js';
+import { generateAccelDesign } from '../../generator/design/generate-accel-design.js';
 import { importDecoded } from '../../generator/import/index.js';
 import { decodeOnnx } from '../../generator/onnx/decode.js';
 import { describeMismatch, verifyDesign } from '../../verify/ffe/index.js';
@@ -66,6 +68,15 @@ describe('conformance image models: generated with every layer fixed, bit-exact 
   it.each(Object.keys(REFUSED))('%s: generate refuses it with one clear reason', async (model) => {
     const { file, data, layers } = materialize(model);
     await expect(generate(file, { fixedLayers: String(layers), out: path.join(work, 'refused'), calib: data })).rejects.toThrow(REFUSED[model]!);
+  });
+
+  it('the dilated model on the accelerator (--fixed-layers 0 --accel 8x8) is refused with one clear message, nothing written', async () => {
+    const { file, data } = materialize('pytorch-converted/test_Conv2d_dilated');
+    const out = path.join(work, 'dilated-accel');
+    const err = await generateAccelDesign(file, { fixedLayers: '0', accel: '8x8', out, calib: data, onProgress: () => {} }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(FixynnError);
+    expect((err as FixynnError).message).toMatch(/accelerator: layer 0 '.*' \(conv\): a dilated convolution \(dilation 2x2\)/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it.each(STREAMED)('%s', async (model) => {
