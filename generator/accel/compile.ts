@@ -1068,7 +1068,9 @@ function checkLayers(graph: QuantizedGraph, layers: readonly QLayer[], config: A
       if (layer.stride[0] > 15 || layer.stride[1] > 15) refuse(layer, `stride ${layer.stride.join('x')}; up to 15`);
       if (layer.pads[0] > 15 || layer.pads[1] > 15) refuse(layer, `pads ${layer.pads.join(',')}; top/left up to 15`);
     }
-    if (layer.kind === 'conv' && layer.dilation.some((d) => d !== 1)) refuse(layer, `a dilated convolution (dilation ${layer.dilation.join('x')}); the accelerator's window instructions step through dense kernels only (such a layer can be fixed instead)`);
+    if ((layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') && layer.dilation.some((d) => d !== 1)) {
+      refuse(layer, `a dilated ${layer.kind === 'conv' ? 'convolution' : 'pooling window'} (dilation ${layer.dilation.join('x')}); the accelerator's window instructions step through dense kernels only (such a layer can be fixed instead)`);
+    }
     if (layer.kind === 'conv' && layer.group > 1) {
       const [outC, perGroup] = layer.weightShape;
       if (!(perGroup === 1 && layer.group === inT.shape[0] && outC === inT.shape[0])) refuse(layer, `grouped convolution with group ${layer.group} (${inT.shape[0]} -> ${outC} channels) is not depthwise; the accelerator runs dense (group 1) and depthwise (group = C_in = C_out) convolutions`);

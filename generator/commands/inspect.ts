@@ -50,7 +50,7 @@ export function describeOp(graph: LayerGraph, layer: Layer): string {
     }
     case 'gemm': return `gemm${act}`;
     case 'maxpool':
-    case 'avgpool': return `${layer.kind} ${layer.kernel.join('x')}/${layer.stride.join('x')}`;
+    case 'avgpool': return `${layer.kind} ${layer.kernel.join('x')}/${layer.stride.join('x')}${layer.dilation.every((d) => d === 1) ? '' : ` d${layer.dilation.join('x')}`}`;
     case 'globalavgpool': return 'globalavgpool';
     case 'add': return `add${act}`;
   }

@@ -160,7 +160,7 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
     if (JSON.stringify(mine.weightShape) !== JSON.stringify(chip.weightShape)) differs(`weights ${mine.weightShape.join('x')}, the chip's ${chip.weightShape.join('x')}`);
   }
   if ((mine.kind === 'maxpool' || mine.kind === 'avgpool') && (chip.kind === 'maxpool' || chip.kind === 'avgpool')) {
-    for (const key of ['kernel', 'stride', 'pads'] as const) {
+    for (const key of ['kernel', 'stride', 'dilation', 'pads'] as const) {
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
     }
   }

@@ -52,7 +52,7 @@ export function buildPoolModule(name: string, layer: QPoolLayer, input: Stream, 
   if (input.channels !== output.channels) throw badInput(`${where}: pooling keeps the channel count (${input.channels} in, ${output.channels} out)`);
   const shell = layerShell(name, input);
   const m = shell.module;
-  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads }, where);
+  const g = windowGeometry({ height: input.height, width: input.width, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, dilation: layer.dilation }, where);
   if (g.outHeight !== output.height || g.outWidth !== output.width) throw badInput(`${where}: output ${output.height}x${output.width} does not match ${g.outHeight}x${g.outWidth}`);
   const isMax = layer.kind === 'maxpool';
   const padValue = isMax ? typeMin(input.type) : layer.inputZeroPoint;

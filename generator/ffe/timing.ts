@@ -17,8 +17,7 @@ import { type WindowGeometry, type WindowSpec, windowGeometry } from './geometry
 import type { FfeUnit } from './types.js';
 
 export function windowOf(layer: QLayer): Omit<WindowSpec, 'height' | 'width'> {
-  if (layer.kind === 'conv') return { kernel: layer.kernel, stride: layer.stride, pads: layer.pads, dilation: layer.dilation };
-  if (layer.kind === 'maxpool' || layer.kind === 'avgpool') return layer;
+  if (layer.kind === 'conv' || layer.kind === 'maxpool' || layer.kind === 'avgpool') return { kernel: layer.kernel, stride: layer.stride, pads: layer.pads, dilation: layer.dilation };
   return { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] };
 }
 

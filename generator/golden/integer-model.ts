@@ -11,7 +11,7 @@
  */
 import { badInput } from '../common/errors.js';
 import type { QAddLayer, QConvLayer, QGemmLayer, QGlobalAvgPoolLayer, QLayer, QPoolLayer, QuantizedGraph, QuantTensor, Requantization } from '../quant/ir.js';
-import { qRange } from '../quant/ir.js';
+import { qRange, tapsInside } from '../quant/ir.js';
 import { quantizeInput } from '../quant/io.js';
 export { dequantize, quantizeInput } from '../quant/io.js';
 import type { ChannelRequant } from './requantize.js';
@@ -257,7 +257,7 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
     { ...layer.requant, multiplier: [d.multiplier], shift: [d.shift] }, d.count * maxCentered(input), what)] as const));
   const [, inH, inW] = input.shape;
   const [top, left] = layer.pads;
-  const inside = (start: number, kernel: number, size: number): number => Math.min(size, start + kernel) - Math.max(0, start);
+  const [dy, dx] = layer.dilation;
   return ([x]) => {
     const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint);
     const out = new Int32Array(channels * outH * outW);
@@ -266,10 +266,10 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
         for (let ox = 0; ox < outW; ox++) {
           let acc = 0;
           for (let i = 0; i < kh; i++) {
-            const row = (c * padded.height + oy * sy + i) * padded.width + ox * sx;
-            for (let j = 0; j < kw; j++) acc += padded.data[row + j] as number;
+            const row = (c * padded.height + oy * sy + i * dy) * padded.width + ox * sx;
+            for (let j = 0; j < kw; j++) acc += padded.data[row + j * dx] as number;
           }
-          const border = byCount.size === 0 ? undefined : byCount.get(inside(oy * sy - top, kh, inH) * inside(ox * sx - left, kw, inW));
+          const border = byCount.size === 0 ? undefined : byCount.get(tapsInside(oy * sy - top, kh, dy, inH) * tapsInside(ox * sx - left, kw, dx, inW));
           out[(c * outH + oy) * outW + ox] = border ? border(acc, 0) : requantize(acc, c);
         }
       }
@@ -285,6 +285,7 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [kh, kw] = layer.kernel;
   const [sy, sx] = layer.stride;
   const [top, left] = layer.pads;
+  const [dy, dx] = layer.dilation;
   const requantize = makeRequantizer(layer.requant, maxCentered(input), `layer ${layer.index} '${layer.name}'`);
   const zi = layer.inputZeroPoint;
   return ([x]) => {
@@ -295,10 +296,10 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
         for (let ox = 0; ox < outW; ox++) {
           let best = -Infinity;
           for (let i = 0; i < kh; i++) {
-            const y = oy * sy - top + i;
+            const y = oy * sy - top + i * dy;
             if (y < 0 || y >= inH) continue;
             for (let j = 0; j < kw; j++) {
-              const xx = ox * sx - left + j;
+              const xx = ox * sx - left + j * dx;
               if (xx >= 0 && xx < inW) best = Math.max(best, v[(c * inH + y) * inW + xx] as number);
             }
           }

@@ -78,7 +78,8 @@ function layerProblems(layer: Layer, inputs: TensorInfo[], out: TensorInfo): str
     case 'maxpool':
     case 'avgpool': {
       const [t, l, b, r] = layer.pads;
-      return expectShape([c, windowOutput(h, layer.kernel[0], layer.stride[0], t, b), windowOutput(w, layer.kernel[1], layer.stride[1], l, r)]);
+      const [sh, sw] = windowSpan(layer.kernel, layer.dilation);
+      return expectShape([c, windowOutput(h, sh, layer.stride[0], t, b), windowOutput(w, sw, layer.stride[1], l, r)]);
     }
     case 'globalavgpool': return expectShape([c, 1, 1]);
     case 'add': {

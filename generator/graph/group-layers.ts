@@ -275,7 +275,7 @@ function toLayer(graph: OpGraph, d: Draft, index: number, quantized: boolean): L
     }
     case 'gemm': return { ...common, kind: 'gemm', weights: withBiasInt(graph, d, quantized), bias: d.bias ?? new Float32Array(), activation: d.activation };
     case 'maxpool':
-    case 'avgpool': return { ...common, kind: d.kind, ...spatial, countIncludePad: attrs['count_include_pad'] === 1 };
+    case 'avgpool': return { ...common, kind: d.kind, ...spatial, dilation: attrs['dilations'] as [number, number], countIncludePad: attrs['count_include_pad'] === 1 };
     case 'globalavgpool': return { ...common, kind: 'globalavgpool' };
     case 'add': return { ...common, kind: 'add', activation: d.activation };
   }

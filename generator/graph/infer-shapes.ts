@@ -318,8 +318,24 @@ function inferPool(node: OnnxNode, env: Env): Inferred {
   const x = dynamicShape(env, node.inputs[0] ?? '', 4);
   const kernel = node.attrs['kernel_shape'] as [number, number];
   const { attrs, hw } = spatialOut(node.attrs, x, kernel);
+  // Dense windows always hold a pixel (pads <= span - 1); a dilated one can straddle a small map.
+  const [pads, dilations, strides] = [attrs['pads'] as number[], attrs['dilations'] as number[], attrs['strides'] as number[]];
+  for (const axis of [0, 1]) {
+    const o = emptyWindow(x[2 + axis] ?? 1, hw[axis] ?? 1, kernel[axis] ?? 1, dilations[axis] ?? 1, strides[axis] ?? 1, pads[axis] ?? 0);
+    if (o !== undefined) throw fail(`the ${kernel.join('x')} window dilated ${dilations.join('x')} at output ${axis === 0 ? 'row' : 'column'} ${o} holds no pixel of the image (its taps all fall in the padding); a pool needs at least one`);
+  }
   return { shape: [1, x[1] ?? 1, hw[0], hw[1]], attrs };
 }
+
+/** The first output position along one axis whose taps (start + i*d) all miss [0, size), if any. */
+function emptyWindow(size: number, outputs: number, kernel: number, dilation: number, stride: number, before: number): number | undefined {
+  for (let o = 0; o < outputs; o++) {
+    const start = o * stride - before;
+    if (!Array.from({ length: kernel }, (_, i) => start + i * dilation).some((y) => y >= 0 && y < size)) return o;
+  }
+  return undefined;
+}
+
 
 function inferGemm(node: OnnxNode, env: Env): Inferred {
   const [a = '', b, c] = node.inputs;

@@ -93,6 +93,8 @@ export interface PoolLayer extends LayerBase {
   readonly kind: 'maxpool' | 'avgpool';
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
+  /** [dy, dx]: taps this many pixels apart, as for a conv. */
+  readonly dilation: readonly [number, number];
   readonly pads: readonly [number, number, number, number];
   /** AveragePool's count_include_pad (pads count as zeros in the divisor). */
   readonly countIncludePad: boolean;

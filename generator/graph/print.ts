@@ -76,7 +76,7 @@ function layerLines(graph: LayerGraph, layer: Layer): string[] {
       break;
     case 'maxpool':
     case 'avgpool':
-      lines.push(`  kernel ${layer.kernel.join('x')} stride ${layer.stride.join('x')} pads [${layer.pads.join(',')}]${layer.kind === 'avgpool' ? ` countIncludePad ${layer.countIncludePad}` : ''}`);
+      lines.push(`  kernel ${layer.kernel.join('x')} stride ${layer.stride.join('x')}${dilated(layer.dilation)} pads [${layer.pads.join(',')}]${layer.kind === 'avgpool' ? ` countIncludePad ${layer.countIncludePad}` : ''}`);
       break;
     case 'add':
       lines.push(`  activation ${activation(layer.activation)}`);

@@ -18,7 +18,7 @@ const spatial = {
   kernel_shape: z.array(posInt).length(2, 'kernel_shape must have 2 entries (2-D only)').optional(),
   strides: z.array(posInt).length(2, 'strides must have 2 entries').optional(),
   pads: z.array(nonNegInt).length(4, 'pads must have 4 entries [top, left, bottom, right]').optional(),
-  dilations: z.array(z.literal(1, 'only dilation 1 is supported (dilated pooling is not)')).optional(),
+  dilations: z.array(posInt).length(2, 'dilations must have 2 entries').optional(),
   auto_pad: autoPad.optional(),
 };
 
@@ -29,7 +29,7 @@ const spatial = {
 const legacyBroadcast = z.object({ broadcast: z.union([z.literal(0), z.literal(1)]).optional(), axis: int.optional() });
 
 const schemas = {
-  Conv: z.object({ ...spatial, dilations: z.array(posInt).length(2, 'dilations must have 2 entries').optional(), group: posInt.optional() }),
+  Conv: z.object({ ...spatial, group: posInt.optional() }),
   MaxPool: z.object({
     ...spatial,
     kernel_shape: spatial.kernel_shape.unwrap(),

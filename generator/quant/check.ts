@@ -65,7 +65,8 @@ function checkLayer(qg: QuantizedGraph, layer: QLayer, fail: (m: string) => neve
         if (!Number.isInteger(d.count) || d.count < 1 || d.count >= layer.kernel[0] * layer.kernel[1]) fail(`border divisor count ${d.count} is not 1..${layer.kernel[0] * layer.kernel[1] - 1}`);
         if (!Number.isInteger(d.multiplier) || d.multiplier < 0 || d.multiplier > MULTIPLIER_MAX || !Number.isInteger(d.shift) || d.shift < 1) fail(`border divisor ${d.count}: multiplier ${d.multiplier} or shift ${d.shift} out of range`);
       }
-      return checkWindow(layer.kernel, layer.stride, layer.pads, input, output, fail);
+      if (!layer.dilation.every((d) => Number.isInteger(d) && d >= 1)) fail(`dilation [${layer.dilation.join(', ')}] is not whole numbers >= 1`);
+      return checkWindow(windowSpan(layer.kernel, layer.dilation), layer.stride, layer.pads, input, output, fail);
     case 'globalavgpool':
       if (input.shape[0] !== output.shape[0] || output.shape[1] !== 1 || output.shape[2] !== 1) fail('global pooling output must be [C, 1, 1]');
       return;

@@ -116,6 +116,8 @@ export interface QPoolLayer extends QLayerBase {
   readonly kind: 'maxpool' | 'avgpool';
   readonly kernel: readonly [number, number];
   readonly stride: readonly [number, number];
+  /** [dy, dx] (1 = dense): window taps this many pixels apart, as for a conv. */
+  readonly dilation: readonly [number, number];
   readonly pads: readonly [number, number, number, number];
   readonly inputZeroPoint: number;
   readonly requant: Requantization;
@@ -199,4 +201,11 @@ export function qRange(quant: QuantParams): { min: number; max: number } {
   return quant.signed
     ? { min: -(2 ** (quant.bits - 1)), max: 2 ** (quant.bits - 1) - 1 }
     : { min: 0, max: 2 ** quant.bits - 1 };
+}
+
+/** Window taps start, start + d, ..., start + (k-1)*d that lie in [0, size): a border window's real pixels per axis. */
+export function tapsInside(start: number, kernel: number, dilation: number, size: number): number {
+  let n = 0;
+  for (let i = 0; i < kernel; i++) if (start + i * dilation >= 0 && start + i * dilation < size) n++;
+  return n;
 }

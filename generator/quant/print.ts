@@ -52,7 +52,7 @@ function layerLine(l: QLayer): string {
       return `${head} w[${l.weightShape.join(',')}] w${l.weightBits}b zi=${l.inputZeroPoint} ${requant(l.requant)}`;
     case 'maxpool':
     case 'avgpool':
-      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}${
+      return `${head} k${l.kernel.join('x')} s${l.stride.join('x')}${l.dilation.every((d) => d === 1) ? '' : ` d${l.dilation.join('x')}`} pads[${l.pads.join(',')}] zi=${l.inputZeroPoint} ${requant(l.requant)}${
         l.borderDivisors ? ` border ${l.borderDivisors.map((d) => `n${d.count}:M=${d.multiplier},s=${d.shift}`).join(' ')}` : ''}`;
     case 'globalavgpool':
       return `${head} zi=${l.inputZeroPoint} ${requant(l.requant)}`;

@@ -12,7 +12,7 @@ import {
   onnxRuntimeRequant, onnxRuntimeScale, quantParamsForRange, roundHalfEven, signedBitsFor,
 } from './fixed-point.js';
 import type { QLayer, QuantizedGraph, QuantParams, QuantTensor, Requantization } from './ir.js';
-import { qRange } from './ir.js';
+import { qRange, tapsInside } from './ir.js';
 import { checkQuantizedGraph } from './check.js';
 
 /** A real range per tensor name (every layer output, and the first layer's input tensor). */
@@ -181,7 +181,7 @@ function quantizeLayer(
       const count = layer.kind === 'avgpool' ? kh * kw : 1;
       const channels = outChannels(graph, layer.output);
       const requant = uniformRequant(inQ, count, outQ, channels, choice, what);
-      const common = { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
+      const common = { kind: layer.kind, ...base, kernel: layer.kernel, stride: layer.stride, dilation: layer.dilation, pads: layer.pads, inputZeroPoint: inQ.zeroPoint, requant };
       if (layer.kind !== 'avgpool' || layer.countIncludePad) return common;
       const inShape = graph.tensors.get(layer.inputs[0] ?? '')?.shape ?? [0, 0, 0];
       const counts = borderWindowCounts(layer, inShape);
@@ -224,23 +224,21 @@ function pick(r: Requantization): { multiplier: number; shift: number } {
  */
 function borderWindowCounts(layer: PoolLayer, inShape: readonly [number, number, number]): number[] {
   const [kh, kw] = layer.kernel;
-  const rows = insideCounts(inShape[1], kh, layer.stride[0], layer.pads[0], layer.pads[2]);
-  const cols = insideCounts(inShape[2], kw, layer.stride[1], layer.pads[1], layer.pads[3]);
+  const rows = insideCounts(inShape[1], kh, layer.dilation[0], layer.stride[0], layer.pads[0], layer.pads[2]);
+  const cols = insideCounts(inShape[2], kw, layer.dilation[1], layer.stride[1], layer.pads[1], layer.pads[3]);
   const counts = new Set<number>();
   for (const r of rows) for (const c of cols) if (r * c < kh * kw) counts.add(r * c);
   return [...counts].sort((a, b) => a - b);
 }
 
-/** The distinct numbers of window taps inside [0, size) along one axis, over every output position. */
-function insideCounts(size: number, kernel: number, stride: number, before: number, after: number): Set<number> {
-  const outputs = Math.floor((size + before + after - kernel) / stride) + 1;
+/** The distinct numbers of window taps (`dilation` apart) inside [0, size) along one axis, over every output position. */
+function insideCounts(size: number, kernel: number, dilation: number, stride: number, before: number, after: number): Set<number> {
+  const outputs = Math.floor((size + before + after - ((kernel - 1) * dilation + 1)) / stride) + 1;
   const counts = new Set<number>();
-  for (let o = 0; o < outputs; o++) {
-    const start = o * stride - before;
-    counts.add(Math.min(size, start + kernel) - Math.max(0, start));
-  }
+  for (let o = 0; o < outputs; o++) counts.add(tapsInside(o * stride - before, kernel, dilation, size));
   return counts;
 }
+
 
 function outChannels(graph: LayerGraph, name: string): number {
   return graph.tensors.get(name)?.shape[0] ?? 0;

@@ -27,7 +27,7 @@ const layer = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('conv'), ...base, ...weighted, group: int, kernel: pair, stride: pair, dilation: pair.default([1, 1]), pads, weightShape: z.tuple([int, int, int, int]) }).strict(),
   z.object({ kind: z.literal('gemm'), ...base, ...weighted, weightShape: pair }).strict(),
   z.object({
-    kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, pads, inputZeroPoint: int,
+    kind: z.enum(['maxpool', 'avgpool']), ...base, kernel: pair, stride: pair, dilation: pair.default([1, 1]), pads, inputZeroPoint: int,
     borderDivisors: z.array(z.object({ count: int, multiplier: int, shift: int }).strict()).optional(),
   }).strict(),
   z.object({ kind: z.literal('globalavgpool'), ...base, inputZeroPoint: int }).strict(),

@@ -18,6 +18,7 @@ import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph } from '../ffe/random-graphs.js';
+import { poolChain } from '../ffe/networks.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { seededRandom } from '../../generator/common/seeded-random.js';
 
@@ -35,6 +36,8 @@ describe('compiler refusals name the layer', () => {
   it('a dilated convolution (the window instructions step through dense kernels)', () => {
     const g = randomConvGraph(seededRandom(4), { inChannels: 2, outChannels: 3, group: 1, kernel: [3, 3], stride: [1, 1], dilation: [2, 1], pads: [2, 1, 2, 1], height: 6, width: 5 });
     expect(() => compileProgram(g, configForModel(g, 4, 4))).toThrow(/^accelerator: layer 0 '.*' \(conv\): a dilated convolution \(dilation 2x1\); .* \(such a layer can be fixed instead\)$/);
+    const pooled = poolChain(7, 'maxpool', 6, 7, [2, 2], [1, 1], [1, 0, 0, 1], false, [2, 2]);
+    expect(() => compileProgram(pooled, configForModel(pooled, 4, 4))).toThrow(/^accelerator: layer 0 '.*' \(maxpool\): a dilated pooling window \(dilation 2x2\)/);
   });
 
   it('a LeakyRelu folded into the requantization (the PPU has clamps only)', () => {

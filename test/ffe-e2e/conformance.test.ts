@@ -7,7 +7,8 @@
  * that one clear message. (The integer model against each model's expected outputs is
  * test/onnx/conformance.test.ts.)
  * npm test: the two models below that cover what the other tests' plain convolutions do not (a dilated
- * conv, SAME average pooling without the pads in its divisor); FIXYNN_FULL: all 36 the FFE streams.
+ * conv, SAME average pooling without the pads in its divisor); FIXYNN_FULL: all 37 the FFE streams but
+ * the one too large to simulate (TOO_LARGE).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +34,14 @@ const REFUSED: Readonly<Record<string, RegExp>> = {
   'node/test_averagepool_2d_pads_count_include_pad': /pads \[2, 2, 2, 2\] with a 3x3 kernel are not supported; the streaming line buffer needs top \+ bottom <= 2/,
   'node/test_maxpool_2d_pads': /pads \[2, 2, 2, 2\] with a 3x3 kernel are not supported; the streaming line buffer needs top \+ bottom <= 2/,
 };
+/**
+ * Streamable, but not simulated here: a 1000x1000 frame through a 60x80 max pool dilated 10 (a 591x791
+ * window: a line buffer of 590 rows of 1,000 pixels and a 4,800-input max tree), minutes of Verilator
+ * build for one layer. Its integer model is checked against the expected outputs in test/onnx.
+ */
+const TOO_LARGE = ['pytorch-converted/test_MaxPool2d_stride_padding_dilation'];
 const QUICK = ['pytorch-converted/test_Conv2d_dilated', 'node/test_averagepool_2d_same_upper'];
-const STREAMED = IMAGE_MODELS.filter((m) => !(m in REFUSED) && (FULL || QUICK.includes(m)));
+const STREAMED = IMAGE_MODELS.filter((m) => !(m in REFUSED) && !TOO_LARGE.includes(m) && (FULL || QUICK.includes(m)));
 
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-conformance-rtl-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -61,8 +68,8 @@ function materialize(model: string): { file: string; data: string; images: numbe
 }
 
 describe('conformance image models: generated with every layer fixed, bit-exact in Verilator on their own inputs', () => {
-  it('every refused model is one of the image models', () => {
-    for (const m of Object.keys(REFUSED)) expect(IMAGE_MODELS as readonly string[]).toContain(m);
+  it('every refused or skipped model is one of the image models', () => {
+    for (const m of [...Object.keys(REFUSED), ...TOO_LARGE]) expect(IMAGE_MODELS as readonly string[]).toContain(m);
   });
 
   it.each(Object.keys(REFUSED))('%s: generate refuses it with one clear reason', async (model) => {

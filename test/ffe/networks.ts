@@ -1,18 +1,19 @@
 /** Small random networks shared by the evaluator and simulator tests. */
 import { chooseMultiplier } from '../../generator/quant/fixed-point.js';
-import type { QLayer, QuantizedGraph } from '../../generator/quant/ir.js';
+import { tapsInside, type QLayer, type QuantizedGraph } from '../../generator/quant/ir.js';
 import { graphOf, outSize, randomAddLayer, randomConvLayer, randomGemmLayer, randomGlobalPoolLayer, randomPoolLayer, randomQuant, tensor } from './random-graphs.js';
 import { seededRandom } from '../../generator/common/seeded-random.js';
 
 /** input -> pool (max or avg) -> global average pool -> gemm. */
-export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number], excludePads = false): QuantizedGraph {
+export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, w: number, kernel: [number, number], stride: [number, number], pads: [number, number, number, number], excludePads = false, dilation: readonly [number, number] = [1, 1]): QuantizedGraph {
   const rng = seededRandom(seed);
   const c = 3;
   const x = tensor('x', [c, h, w], randomQuant(rng));
-  const p = tensor('p', [c, outSize(h, kernel[0], stride[0], pads[0], pads[2]), outSize(w, kernel[1], stride[1], pads[1], pads[3])], kind === 'maxpool' ? x.quant : randomQuant(rng));
+  const [sh, sw] = [(kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1];
+  const p = tensor('p', [c, outSize(h, sh, stride[0], pads[0], pads[2]), outSize(w, sw, stride[1], pads[1], pads[3])], kind === 'maxpool' ? x.quant : randomQuant(rng));
   const g = tensor('g', [c, 1, 1], randomQuant(rng));
   const y = tensor('y', [4, 1, 1], randomQuant(rng));
-  const pool = randomPoolLayer(rng, 0, kind, x, p, kernel, stride, pads);
+  const pool = { ...randomPoolLayer(rng, 0, kind, x, p, kernel, stride, pads), dilation } as QLayer;
   return graphOf(x, [p, g, y], [excludePads ? withBorderDivisors(pool, h, w) : pool, randomGlobalPoolLayer(rng, 1, p, g), randomGemmLayer(rng, 2, g, y)]);
 }
 
@@ -23,10 +24,11 @@ export function poolChain(seed: number, kind: 'maxpool' | 'avgpool', h: number, 
 function withBorderDivisors(layer: QLayer, h: number, w: number): QLayer {
   if (layer.kind !== 'avgpool') throw new Error('only an average pool excludes its pads');
   const [kh, kw] = layer.kernel;
-  const along = (size: number, k: number, s: number, before: number, after: number): number[] =>
-    Array.from({ length: outSize(size, k, s, before, after) }, (_, o) => Math.min(size, o * s - before + k) - Math.max(0, o * s - before));
+  const along = (size: number, k: number, d: number, s: number, before: number, after: number): number[] =>
+    Array.from({ length: outSize(size, (k - 1) * d + 1, s, before, after) }, (_, o) => tapsInside(o * s - before, k, d, size));
   const counts = new Set<number>();
-  for (const r of along(h, kh, layer.stride[0], layer.pads[0], layer.pads[2])) for (const c of along(w, kw, layer.stride[1], layer.pads[1], layer.pads[3])) if (r * c < kh * kw) counts.add(r * c);
+  const [dy, dx] = layer.dilation;
+  for (const r of along(h, kh, dy, layer.stride[0], layer.pads[0], layer.pads[2])) for (const c of along(w, kw, dx, layer.stride[1], layer.pads[1], layer.pads[3])) if (r * c < kh * kw) counts.add(r * c);
   const full = (layer.requant.multiplier[0] ?? 0) / 2 ** (layer.requant.shift[0] ?? 1);
   const borderDivisors = [...counts].sort((a, b) => a - b).map((n) => ({ count: n, ...chooseMultiplier((full * kh * kw) / n, 'test pool') }));
   return { ...layer, borderDivisors };
@@ -39,6 +41,8 @@ export const POOL_CASES = [
   { label: 'avgpool 2x3 s(1,2) pads (0,1,1,1)', kind: 'avgpool', h: 4, w: 9, kernel: [2, 3], stride: [1, 2], pads: [0, 1, 1, 1] },
   { label: 'avgpool 3x3 s1 pads (1,1,1,1) without pads in the divisor', kind: 'avgpool', h: 5, w: 6, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], excludePads: true },
   { label: 'avgpool 3x3 s2 SAME (0,1,1,1) without pads in the divisor', kind: 'avgpool', h: 6, w: 7, kernel: [3, 3], stride: [2, 2], pads: [0, 1, 1, 1], excludePads: true },
+  { label: 'maxpool 2x2 dilation 2 pads (1,0,0,1)', kind: 'maxpool', h: 6, w: 7, kernel: [2, 2], stride: [1, 1], pads: [1, 0, 0, 1], dilation: [2, 2] },
+  { label: 'avgpool 3x2 s2 dilation (2,3) pads (2,1,2,2) without pads in the divisor', kind: 'avgpool', h: 8, w: 9, kernel: [3, 2], stride: [2, 2], pads: [2, 1, 2, 2], dilation: [2, 3], excludePads: true },
 ] as const;
 
 /**

@@ -14,7 +14,7 @@ describe('pooling, global pooling and gemm units in the TypeScript evaluator', (
   for (const [k, c] of POOL_CASES.entries()) {
     for (const stalls of [false, true]) {
       it(`${c.label} -> GAP -> gemm${stalls ? ', random stalls' : ''}: every unit bit-exact over 3 frames`, () => {
-        const graph = poolChain(900 + k, c.kind, c.h, c.w, [...c.kernel], [...c.stride], [...c.pads], 'excludePads' in c);
+        const graph = poolChain(900 + k, c.kind, c.h, c.w, [...c.kernel], [...c.stride], [...c.pads], 'excludePads' in c, 'dilation' in c ? c.dilation : [1, 1]);
         const rng = seededRandom(k);
         const model = new IntegerModel(graph);
         for (const fixed of [1, 3]) {

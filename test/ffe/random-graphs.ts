@@ -135,7 +135,7 @@ export function randomImage(rng: Rng, t: QuantTensor): Int32Array {
 export function randomPoolLayer(rng: Rng, index: number, kind: 'maxpool' | 'avgpool', input: QuantTensor, output: QuantTensor, kernel: readonly [number, number], stride: readonly [number, number], pads: readonly [number, number, number, number]): QLayer {
   const taps = kernel[0] * kernel[1];
   const typical = kind === 'maxpool' ? 2 ** input.quant.bits / 3 : (taps * 2 ** input.quant.bits) / 3;
-  return { kind, index, name: `${kind}${index}`, nodes: [`${kind}${index}`], inputs: [input.name], output: output.name, kernel, stride, pads, inputZeroPoint: input.quant.zeroPoint, requant: randomRequant(rng, input.shape[0], typical, output.quant) };
+  return { kind, index, name: `${kind}${index}`, nodes: [`${kind}${index}`], inputs: [input.name], output: output.name, kernel, stride, dilation: [1, 1], pads, inputZeroPoint: input.quant.zeroPoint, requant: randomRequant(rng, input.shape[0], typical, output.quant) };
 }
 
 export function randomGlobalPoolLayer(rng: Rng, index: number, input: QuantTensor, output: QuantTensor): QLayer {

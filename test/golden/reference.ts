@@ -51,7 +51,7 @@ export function exampleGraph(seed = 1, weightRange = 0.5): LayerGraph {
   const pool = (kind: 'maxpool' | 'avgpool', name: string, input: string, k: number, stride: number, pads: [number, number, number, number]): string => {
     const [c, h, w] = shapeOf(input);
     const output = add(`${name}_out`, [c, windowOut(h, k, stride, pads[0], pads[2]), windowOut(w, k, stride, pads[1], pads[3])]);
-    layers.push({ kind, ...base(name, [input], output), kernel: [k, k], stride: [stride, stride], pads, countIncludePad: true });
+    layers.push({ kind, ...base(name, [input], output), kernel: [k, k], stride: [stride, stride], dilation: [1, 1], pads, countIncludePad: true });
     return output;
   };
   const mp = pool('maxpool', 'mp3', sum, 2, 2, [0, 0, 1, 1]);
@@ -186,7 +186,7 @@ export function randomGraph(seed: number): LayerGraph {
     const name = `l${layers.length}`;
     if (kind === 'maxpool' || kind === 'avgpool') {
       const output = add(`${name}_out`, [c, outH, outW]);
-      layers.push({ kind, ...base(name, [current], output), kernel: [k, k], stride: [stride, stride], pads, countIncludePad: true });
+      layers.push({ kind, ...base(name, [current], output), kernel: [k, k], stride: [stride, stride], dilation: [1, 1], pads, countIncludePad: true });
       current = output;
       continue;
     }

@@ -82,6 +82,7 @@ export const IMAGE_MODELS = [
   'node/test_conv_with_strides_no_padding',
   'node/test_conv_with_strides_padding',
   'node/test_maxpool_2d_default',
+  'node/test_maxpool_2d_dilations',
   'node/test_maxpool_2d_pads',
   'node/test_maxpool_2d_precomputed_pads',
   'node/test_maxpool_2d_precomputed_same_upper',
@@ -103,6 +104,7 @@ export const IMAGE_MODELS = [
   'pytorch-converted/test_Conv2d_padding',
   'pytorch-converted/test_Conv2d_strided',
   'pytorch-converted/test_MaxPool2d',
+  'pytorch-converted/test_MaxPool2d_stride_padding_dilation',
   'pytorch-operator/test_operator_conv',
 ] as const;
 

@@ -63,8 +63,8 @@ function pool(layer: Extract<Layer, { kind: 'maxpool' | 'avgpool' }>, x: Activat
         let padded = 0;
         for (let ky = 0; ky < kh; ky++) {
           for (let kx = 0; kx < kw; kx++) {
-            const iy = oy * layer.stride[0] - layer.pads[0] + ky;
-            const ix = ox * layer.stride[1] - layer.pads[1] + kx;
+            const iy = oy * layer.stride[0] - layer.pads[0] + ky * layer.dilation[0];
+            const ix = ox * layer.stride[1] - layer.pads[1] + kx * layer.dilation[1];
             const inPadded = iy >= -layer.pads[0] && iy < h + layer.pads[2] && ix >= -layer.pads[1] && ix < w + layer.pads[3];
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
               if (inPadded) padded++;

@@ -16,7 +16,7 @@ export interface RandomNetworkOptions {
   readonly head?: boolean;
   /** Input height and width instead of the drawn ones (the draws stay the same): maps larger than on-chip memories. */
   readonly size?: readonly [number, number];
-  /** Dilate every conv wider than 1x1 by 1..3 per axis (drawn only when set: other seeds' networks stay as they were). */
+  /** Dilate every conv wider than 1x1 by 1..3 per axis and max pools by 1..2 (drawn only when set: other seeds' networks stay as they were). */
   readonly dilated?: boolean;
 }
 
@@ -76,7 +76,7 @@ interface Ctx {
 }
 
 /** Pads (top, left, bottom, right) and a stride that keep the output at least 1x1, for a window spanning kh x kw pixels. */
-function windowGeometry(ctx: Ctx, k: number, allowStride = true, span: readonly [number, number] = [k, k]): { stride: number; pads: [number, number, number, number] } {
+function windowGeometry(ctx: Ctx, k: number, allowStride = true, span: readonly [number, number] = [k, k], padMax = Infinity): { stride: number; pads: [number, number, number, number] } {
   const [, h, w] = ctx.cur.shape;
   const [kh, kw] = span;
   for (;;) {
@@ -85,6 +85,7 @@ function windowGeometry(ctx: Ctx, k: number, allowStride = true, span: readonly 
     const top = between(ctx.rand, 0, kh - 1);
     const left = between(ctx.rand, 0, kw - 1);
     const pads: [number, number, number, number] = [top, left, between(ctx.rand, 0, kh - 1 - top), between(ctx.rand, 0, kw - 1 - left)];
+    if (pads.some((p) => p > padMax)) continue;
     if (windowOut(h, kh, stride, pads[0], pads[2]) >= 1 && windowOut(w, kw, stride, pads[1], pads[3]) >= 1) return { stride, pads };
   }
 }
@@ -132,13 +133,19 @@ function pool(ctx: Ctx): void {
   const k = pick(rand, [2, 3]);
   if (h < k || w < k) return;
   const op = pick(rand, ['MaxPool', 'AveragePool'] as const);
-  const { stride, pads } = windowGeometry(ctx, k);
+  // A dilated MaxPool where the span fits (AveragePool takes dilations only from opset 19; these are opset 13).
+  const drawn: [number, number] = ctx.dilated && op === 'MaxPool' ? [between(rand, 1, 2), between(rand, 1, 2)] : [1, 1];
+  const dilation = drawn.map((d, i) => ((k - 1) * d + 1 <= (i === 0 ? h : w) ? d : 1)) as [number, number];
+  const span: [number, number] = [(k - 1) * dilation[0] + 1, (k - 1) * dilation[1] + 1];
+  const dilated = dilation.some((d) => d !== 1);
+  // ONNX Runtime requires pool pads smaller than the kernel (its taps, not its span): a dilated draw honours it too.
+  const { stride, pads } = windowGeometry(ctx, k, true, span, k - 1);
   // ONNX requires pads smaller than the kernel; AveragePool counts pads as zeros (count_include_pad) as the integer model does.
-  const attrs: Record<string, number | number[]> = { kernel_shape: [k, k], strides: [stride, stride], pads };
+  const attrs: Record<string, number | number[]> = { kernel_shape: [k, k], strides: [stride, stride], pads, ...(dilated ? { dilations: dilation } : {}) };
   if (op === 'AveragePool') attrs.count_include_pad = 1;
   cur.tensor = b.node(op, [cur.tensor], [`pool${ctx.n++}`], attrs);
-  cur.shape = [c, windowOut(h, k, stride, pads[0], pads[2]), windowOut(w, k, stride, pads[1], pads[3])];
-  ctx.description.push(`${op}${k}x${k}/s${stride} pads[${pads.join(',')}] -> ${cur.shape.join('x')}`);
+  cur.shape = [c, windowOut(h, span[0], stride, pads[0], pads[2]), windowOut(w, span[1], stride, pads[1], pads[3])];
+  ctx.description.push(`${op}${k}x${k}/s${stride}${dilated ? ` d${dilation.join('x')}` : ''} pads[${pads.join(',')}] -> ${cur.shape.join('x')}`);
 }
 
 /** conv3x3 (same size, same channels) -> ReLU, added to its input, then ReLU or nothing. */

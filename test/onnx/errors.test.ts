@@ -129,13 +129,22 @@ describe('bad models give exit 2 with one clear message', () => {
     expect(message).toContain('valueinfo.onnx: tensor "c" is declared [1, 5, 4, 4] but the graph computes [1, 3, 4, 4] (inconsistent shapes)');
   });
 
-  it('an unsupported attribute value (dilated pooling)', async () => {
+  it('an unsupported attribute value (3-D dilations)', async () => {
     const b = model();
-    b.node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2], dilations: [2, 2] }, 'dilated');
+    b.node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 2], dilations: [2, 2, 2] }, 'dilated');
     b.output('y');
     const { code, message } = await inspect(b.encode(), 'dilated.onnx');
     expect(code).toBe(2);
-    expect(message).toMatch(/dilated\.onnx: node "dilated" \(MaxPool\): attribute dilations\.0: only dilation 1 is supported \(dilated pooling is not\)/);
+    expect(message).toMatch(/dilated\.onnx: node "dilated" \(MaxPool\): attribute dilations: dilations must have 2 entries/);
+  });
+
+  it('a dilated pool window whose taps all fall in the padding', async () => {
+    const b = model();
+    b.node('MaxPool', ['x'], ['y'], { kernel_shape: [2, 1], dilations: [5, 1], pads: [1, 0, 1, 0] }, 'holey');
+    b.output('y');
+    const { code, message } = await inspect(b.encode(), 'holey.onnx');
+    expect(code).toBe(2);
+    expect(message).toMatch(/holey\.onnx: .*the 2x1 window dilated 5x1 at output row 0 holds no pixel of the image/);
   });
 
   it('a dilated convolution whose span does not fit its input', async () => {
