@@ -29,7 +29,7 @@ import { buildAccel, REFERENCE_MEMORY } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
 import { layerCycles } from '../../verify/accel/verify-design.js';
 import { verifyChip } from '../../verify/chip/verify-chip.js';
-import { photoCrops, type PhotoCropFiles } from '../../scripts/photos.js';
+import { photoCrops, type PhotoCropFiles, topClasses } from '../../scripts/photos.js';
 import { count, FULL } from '../helpers/env.js';
 import { MOBILENET_QDQ, missingModels } from '../helpers/models.js';
 import { chipAnswer, finalAccumulators } from './reference.js';
@@ -122,9 +122,12 @@ describe.runIf(FULL)('MobileNetV1 0.25 QDQ through the RTL (FIXYNN_FULL)', () =>
     const s = await verifyChip(dir, { simulator: 'verilator', images: PHOTOS, data: crops.test, ...quiet });
     expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
     expect(s.classes).toEqual(inputs.map((q) => answer(q).cls));
+    // Top-1 against ONNX Runtime on the QDQ model: verify counts the frames whose class equals ORT's.
+    const ort = (await topClasses(MOBILENET_QDQ, crops.test)).slice(0, PHOTOS);
+    expect(s.onnxRuntime).toEqual({ agree: s.classes.filter((c, i) => c === ort[i]).length, images: PHOTOS });
     expect(s.framePeriod.reported).toBe(manifest.split!.cyclesPerFrame);
     expect(s.framePeriod.measured).not.toBeNull();
     expect(Math.abs(s.framePeriod.deviation!)).toBeLessThanOrEqual(0.02);
-    console.log(`MobileNet chip K = 5 16x16: ${s.images} photos bit-exact, classes ${s.classes.join(' ')}; frame period measured ${s.framePeriod.measured} clocks, reported ${s.framePeriod.reported} (${(100 * s.framePeriod.deviation!).toFixed(2)}%); build ${s.buildSeconds.toFixed(0)} s, simulation ${s.simulationSeconds.toFixed(1)} s`);
+    console.log(`MobileNet chip K = 5 16x16: ${s.images} photos bit-exact, classes ${s.classes.join(' ')} (ONNX Runtime ${ort.join(' ')}: ${s.onnxRuntime!.agree}/${PHOTOS} agree); frame period measured ${s.framePeriod.measured} clocks, reported ${s.framePeriod.reported} (${(100 * s.framePeriod.deviation!).toFixed(2)}%); build ${s.buildSeconds.toFixed(0)} s, simulation ${s.simulationSeconds.toFixed(1)} s`);
   }, 3_600_000);
 });
