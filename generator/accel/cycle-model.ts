@@ -5,9 +5,9 @@
  * per instruction, per layer and per unit: cycles, busy cycles, MACs and utilization.
  */
 import type { LayerInfo } from './compile.js';
-import { type AccelConfig, peakMacs } from './config.js';
-import { type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
-import { type Instruction, queueOf, type Queue } from './isa.js';
+import { type AccelConfig, peakMacs, rowBytes } from './config.js';
+import { COST, type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
+import { type Instruction, MEMORY_IDS, queueOf, type Queue } from './isa.js';
 
 export interface InstructionTiming {
   /** Cycle the instruction entered its queue. */
@@ -56,6 +56,7 @@ export interface ReplayOptions {
 
 type Counter = 'l2e' | 'e2l' | 'e2s' | 's2e';
 const QUEUES: readonly Queue[] = ['ld', 'ex', 'st'];
+const ROUND: readonly Queue[] = ['ex', 'st', 'ld'];
 
 function pops(q: Queue, ins: Instruction): Counter[] {
   const out: Counter[] = [];
@@ -89,6 +90,7 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
   const head: Record<Queue, number> = { ld: 0, ex: 0, st: 0 };
   const busy: Record<Queue, number> = { ld: 0, ex: 0, st: 0 };
   let geometry = NO_GEOMETRY;
+  const writers = new ActWriters();
   let fetched = 0;
   let done = 0;
 
@@ -106,7 +108,9 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
       fetch[fetched++] = t;
     }
     let progressed = false;
-    for (const q of QUEUES) {
+    // LD last: a LOAD into ACT is placed once every EX instruction that could write ACT during it is
+    // (ldStallEnd), or when EX and ST are stuck (then every later EX instruction waits on LD).
+    for (const q of ROUND) {
       const pc = members[q][head[q]];
       if (pc === undefined || fetch[pc] === -1) continue;
       const ins = program[pc] as Instruction;
@@ -127,11 +131,18 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
       if (prev !== undefined) t = Math.max(t, end[prev] as number);
       if (ins.op === 'setg') geometry = ins;
       const cost = instructionCycles(ins, geometry, config, memory);
+      let finish = t + cost;
+      if (ins.op === 'load' && ins.mem === MEMORY_IDS.act) {
+        finish = ldStallEnd(ins, t, cost, config, memory, (c) => writers.at(c));
+        const exDone = members.ex[head.ex] === undefined;
+        if (!exDone && finish > writers.known && progressed) continue;
+      }
       start[pc] = t;
-      end[pc] = t + cost;
-      busy[q] += cost;
+      end[pc] = finish;
+      busy[q] += finish - t;
+      if (q === 'ex') writers.add(actWriter(ins, geometry, t, cost), finish);
       for (const c of need) popped[c]++;
-      for (const c of pushes(q, ins)) pushTimes[c].push(t + cost);
+      for (const c of pushes(q, ins)) pushTimes[c].push(finish);
       head[q]++;
       done++;
       progressed = true;
@@ -167,6 +178,96 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
     }
     return out;
   }
+}
+
+/**
+ * The clocks in which an EX instruction writes ACT through the PPU (docs/accel-rtl.md "Write ports"): EX has
+ * the ACT write port, and LD stalls (its whole pipeline) in a clock where it would write an ACT row too.
+ * The PPU writes the last result in the instruction's last clock (start + cost - 1); before it:
+ *  - GEMM (into ACT): the last fold's P pixels, one a clock;
+ *  - DWCONV: per channel block kh*kw weight clocks (mode mac), then one padded position a clock, written
+ *    9 clocks later when it completes a window at a stride position;
+ *  - ADD: `count` rows, one a clock; GAP: one row at the end of each block's `count` pixels.
+ */
+export function actWriter(ins: Instruction, g: Geometry, start: number, cost: number): ((t: number) => boolean) | undefined {
+  const last = start + cost - 1;
+  switch (ins.op) {
+    case 'gemm': {
+      if (ins.toAcc) return undefined;
+      const first = last - ins.nOy * g.outW + 1;
+      return (t) => t >= first && t <= last;
+    }
+    case 'add': {
+      const first = last - ins.count + 1;
+      return (t) => t >= first && t <= last;
+    }
+    case 'gap':
+      return (t) => t <= last && (last - t) % ins.count === 0 && (last - t) / ins.count < ins.nCb;
+    case 'dwconv': {
+      const weights = ins.mode === 0 ? g.kh * g.kw : 0;
+      const rows = (ins.nOy - 1) * g.strideY + g.kh;
+      const cols = (g.outW - 1) * g.strideX + g.kw;
+      const block = weights + rows * cols;
+      return (t) => {
+        const k = t - start - COST.dwTail;
+        if (k < 0 || k >= ins.nCb * block) return false;
+        const i = (k % block) - weights;
+        if (i < 0) return false;
+        const r = Math.floor(i / cols) - (g.kh - 1);
+        const c = (i % cols) - (g.kw - 1);
+        return r >= 0 && c >= 0 && r % g.strideY === 0 && c % g.strideX === 0;
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The EX instructions placed so far (in time order, one at a time) and the clocks they write ACT in. */
+class ActWriters {
+  private readonly ends: number[] = [];
+  private readonly writes: Array<((t: number) => boolean) | undefined> = [];
+  /** EX's schedule is known up to here: any EX instruction not yet placed starts at or after it. */
+  known = 0;
+
+  add(writes: ((t: number) => boolean) | undefined, end: number): void {
+    this.known = end;
+    if (writes === undefined) return;
+    this.ends.push(end);
+    this.writes.push(writes);
+  }
+
+  at(t: number): boolean {
+    // The last writer whose end is after t (EX instructions do not overlap in time).
+    let lo = 0;
+    let hi = this.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.ends[mid] as number) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    const w = this.writes[lo];
+    return w !== undefined && w(t);
+  }
+}
+
+/**
+ * A LOAD into ACT with the RTL's write-port stall: the LOAD's k-th row is written `latency - 1 + k *
+ * rowCycles` clocks after its start, each clock where EX writes ACT then holds it (and every later row)
+ * one clock. Its end: start + cost + the stalled clocks.
+ */
+export function ldStallEnd(ins: Instruction & { op: 'load' }, start: number, cost: number, config: AccelConfig, memory: MemoryModel, exWrites: (t: number) => boolean): number {
+  const perRow = Math.max(1, Math.round(rowBytes(config, 'act') / memory.bytesPerCycle));
+  let t = start + memory.latency - 1;
+  let stalls = 0;
+  for (let k = 0; k < ins.ySize * ins.xSize; k++) {
+    t += perRow;
+    while (exWrites(t)) {
+      t++;
+      stalls++;
+    }
+  }
+  return start + cost + stalls;
 }
 
 /** A per-layer table for reports. */

@@ -28,11 +28,50 @@ export const ACCEL_CHIP = {
   memBytes: 1 << 17, actRows: 4096, wgtRows: 1024, accRows: 1024, qpRows: 256, queueDepth: 8, dwTaps: 25, dwMaxWidth: 32, imemWords: 512,
 } as const;
 
-/** The chip of an R x C array for a model's layers from `fromLayer` on. */
+/**
+ * The large chip, for a model the standard one cannot hold (MobileNetV1 at 224x224): twice the ACT rows
+ * (band slots of 2,048 rows: the first layer's output row with its input rows needs 784 at 16x16) and QP
+ * (ARGMAX over 1001 classes needs 189 rows of a QP half); MEM and the program memory are sized to the
+ * program (the next power of two of what it uses), so the RTL holds exactly what the model needs.
+ */
+export const ACCEL_CHIP_LARGE = { actRows: 8192, qpRows: 512 } as const;
+
+/** Probe sizes for MEM and the program memory while sizing the large chip (the compiler's own limits). */
+const PROBE = { memBytes: 2 ** 31, imemWords: 1 << 16 } as const;
+
+/**
+ * The chip of an R x C array for a model's layers from `fromLayer` on: the standard chip (ACCEL_CHIP, the
+ * example model's, shared with the tests' builds) when the program fits it, else the large chip
+ * (ACCEL_CHIP_LARGE, MEM and program memory sized to the program). A model the large chip cannot hold
+ * either is refused by the compiler with the layer named.
+ */
 export function accelChipConfig(graph: QuantizedGraph, rows: number, cols: number, fromLayer = 0): { config: AccelConfig; rtl: RtlConfig } {
+  const standard = chipOf(graph, rows, cols, fromLayer, ACCEL_CHIP);
+  if (fits(graph, standard.config, fromLayer)) return standard;
+  const probe = compileProgram(graph, chipOf(graph, rows, cols, fromLayer, { ...ACCEL_CHIP, ...ACCEL_CHIP_LARGE, ...PROBE }).config, { fromLayer });
+  const memBytes = Math.max(ACCEL_CHIP.memBytes, nextPowerOfTwo(Math.max(probe.mem.length, probe.layout.memUsed)));
+  const imemWords = Math.max(ACCEL_CHIP.imemWords, nextPowerOfTwo(probe.program.length));
+  return chipOf(graph, rows, cols, fromLayer, { ...ACCEL_CHIP, ...ACCEL_CHIP_LARGE, memBytes, imemWords });
+}
+
+function chipOf(graph: QuantizedGraph, rows: number, cols: number, fromLayer: number, sizes: Partial<AccelConfig>): { config: AccelConfig; rtl: RtlConfig } {
   const model = configForModel(graph, rows, cols, {}, { fromLayer });
-  const config = configForModel(graph, rows, cols, { ...ACCEL_CHIP, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
+  const config = configForModel(graph, rows, cols, { ...sizes, memPortBytes: Math.min(16, cols), weightBits: model.weightBits, accBits: 32, multiplierBits: 32 }, { fromLayer });
   return { config, rtl: rtlConfig(config, { streamBlocks: Math.ceil(acceleratorInput(graph, fromLayer).shape[0] / cols) }) };
+}
+
+/** Whether the program for layers fromLayer.. compiles for a configuration (any refusal: it does not fit). */
+function fits(graph: QuantizedGraph, config: AccelConfig, fromLayer: number): boolean {
+  try {
+    compileProgram(graph, config, { fromLayer });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 
 /**

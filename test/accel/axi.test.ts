@@ -6,7 +6,8 @@
  * bandwidth and stalls (seeded) are bit-exact with the ISA simulator and the integer model (the example
  * at K = 0 and random back ends), the AXI4-Lite registers report status, cycles, counters and a fault's pc.
  * npm test runs two random back ends in Icarus; FIXYNN_FULL adds a Verilator build with the example at
- * K = 0 on 8 digits under 3 memory seeds and 5 random back ends.
+ * K = 0 on 8 digits under 3 memory seeds, 5 random back ends and 5 random back ends larger than ACT (tiled
+ * through MEM), each under its own random memory.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,8 @@ const DIGITS = count('AXI_DIGITS', 8, 8);
 /** Random back ends: npm test in Icarus, test:full in Verilator. */
 const NPM_RANDOM = 2;
 const RANDOM = count('AXI_RANDOM', 5, 5);
+/** Random back ends larger than ACT (tiled through MEM) under random memories: test:full in Verilator. */
+const TILED = count('AXI_TILED', 5, 5);
 
 /** A hostile memory: random latency on top of a base, a narrow bus share, stalls on every handshake, MEM 64 bytes below a 4 KB page. */
 function randomMemory(seed: number): MemoryModel {
@@ -176,20 +179,37 @@ interface BackEnd {
 }
 
 /** Random back ends (test/helpers/random-network.ts) whose RTL configuration equals `rtl` (the first one's when undefined). */
-async function randomBackEnds(wanted: number, rtl: RtlConfig | undefined): Promise<BackEnd[]> {
+async function randomBackEnds(wanted: number, rtl: RtlConfig | undefined, tiled = false): Promise<BackEnd[]> {
   const work = mkdtempSync(path.join(tmpdir(), 'fixynn-accel-axi-random-'));
   const out: BackEnd[] = [];
   try {
     for (let seed = 1; out.length < wanted && seed < 10 * wanted + 10; seed++) {
-      const net = randomNetwork({ seed: 700 + seed, layers: 2 + (seed % 4) });
+      // Tiled: maps of 4,224 to 4,800 ACT rows a tensor on the 8x8 chip's 4,096-row ACT (bands through MEM).
+      const net = tiled
+        ? randomNetwork({ seed: 900 + seed, layers: 2 + (seed % 2), head: seed % 3 === 0, size: [66 + 2 * (seed % 4), 64] })
+        : randomNetwork({ seed: 700 + seed, layers: 2 + (seed % 4) });
       const onnx = net.builder.save(path.join(work, `net${seed}.onnx`));
       const imported = importModel(onnx);
       const quantized = await quantizeModel(readOnnxFile(onnx), imported, { calibImages: loadInputs('random', imported.input.shape, { count: 8, seed: 3000 + seed }).images });
       if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) continue;
-      const cfg = axiVerificationConfig(quantized, 8);
+      let cfg: ReturnType<typeof axiVerificationConfig>;
+      try {
+        cfg = axiVerificationConfig(quantized, 8);
+      } catch (e) {
+        // Sizing the chip compiles the program: a layer beyond the depthwise engine or the large chip is refused.
+        if (tiled && /raise dwTaps|bytes of MEM|band slot|program memory/.test(String(e))) continue;
+        throw e;
+      }
       const want = rtl ?? out[0]?.rtl;
       if (want !== undefined && JSON.stringify(cfg.rtl) !== JSON.stringify(want)) continue; // other widths than the build's
-      const program = compileProgram(quantized, cfg.config);
+      let program: CompiledProgram;
+      try {
+        program = compileProgram(quantized, cfg.config);
+      } catch (e) {
+        if (tiled && /bytes of MEM|band slot|program memory/.test(String(e))) continue; // beyond this chip's MEM, slots or program RAM
+        throw e;
+      }
+      if (tiled && program.layout.bandRows === 0) continue; // a network whose maps shrank enough to fit ACT
       const integer = new IntegerModel(quantized);
       const last = quantized.layers[quantized.layers.length - 1]!;
       const qs = loadInputs('random', imported.input.shape, { count: 1, seed: 4000 + seed }).images.map((img) => integer.quantizeInput(img));
@@ -197,7 +217,7 @@ async function randomBackEnds(wanted: number, rtl: RtlConfig | undefined): Promi
         const values = integer.run(q);
         return program.layout.output.memory === 'acc' ? finalAccumulators(quantized, last, values.get(last.inputs[0]!)!) : values.get(quantized.output)!;
       });
-      out.push({ why: `network ${700 + seed}:\n  ${net.description.join('\n  ')}`, program, rtl: cfg.rtl, inputs: qs, expected, outT: quantized.tensors[quantized.output]! });
+      out.push({ why: `${tiled ? 'tiled network' : 'network'} ${(tiled ? 900 : 700) + seed}:\n  ${net.description.join('\n  ')}`, program, rtl: cfg.rtl, inputs: qs, expected, outT: quantized.tensors[quantized.output]! });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -275,5 +295,9 @@ describe('the accelerator with MEM over AXI4 (8x8)', () => {
       });
     }
     await checkBackEnds(build, await randomBackEnds(RANDOM, cfg.rtl));
+    // Back ends larger than the on-chip memories (ACT): row bands LOADed and STOREd through the AXI master.
+    const tiled = await randomBackEnds(TILED, cfg.rtl, true);
+    expect(tiled.every((b) => b.program.layout.bandRows > 0)).toBe(true);
+    await checkBackEnds(build, tiled);
   }, 3_600_000);
 });

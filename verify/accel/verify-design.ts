@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AccelFault, checkAgainstIntegerModel, configFingerprint, type CompiledProgram, describeAccelMismatch, formatInstruction, readCompiled, REFERENCE_MEMORY, replayCycles, type AccelMismatch } from '../../generator/accel/index.js';
 import { FAULT } from '../../generator/accel/rtl/top.js';
+import { queueOf } from '../../generator/accel/isa.js';
 import { badInput } from '../../generator/common/errors.js';
 import { loadInputs, type LoadInputsOptions } from '../../generator/data/index.js';
 import { givenOrRecorded } from '../../generator/design/stimulus.js';
@@ -180,7 +181,9 @@ export function layerCycles(compiled: CompiledProgram, run: RtlProgramRun | unde
     const p = predicted.layers[i]!;
     let measured: number | null = null;
     if (run && run.run.status === 'done') {
-      const exStarts = l.pcs.filter((pc) => compiled.program[pc]?.op !== 'load' && compiled.program[pc]?.op !== 'store').map((pc) => run.startCycle.get(pc)).filter((c): c is number => c !== undefined);
+      // The cycle model's definition: from the layer's first instruction in the compute queue (a NOP in the
+      // LD or ST queue, e.g. a barrier, is not compute) to its last completion.
+      const exStarts = l.pcs.filter((pc) => compiled.program[pc] !== undefined && queueOf(compiled.program[pc]) === 'ex').map((pc) => run.startCycle.get(pc)).filter((c): c is number => c !== undefined);
       const ends = l.pcs.map((pc) => run.endCycle.get(pc)).filter((c): c is number => c !== undefined);
       if (exStarts.length && ends.length) measured = Math.max(...ends) - Math.min(...exStarts) + 1;
     }

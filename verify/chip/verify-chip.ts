@@ -32,6 +32,9 @@ import { buildAccelFiles } from '../accel/rtl-sim.js';
 import { checkProgramOnIsa, checkSameChip, programGraph } from '../accel/verify-design.js';
 import { givenOrRecorded } from '../../generator/design/stimulus.js';
 import { runTool, type SimulatorName } from '../sim/index.js';
+import { readOnnxFile } from '../../generator/onnx/decode.js';
+import { openWithOutputs } from '../../generator/onnx/runtime.js';
+import { argmax } from '../eval/compare.js';
 
 export interface ChipVerifyOptions {
   readonly simulator: SimulatorName;
@@ -58,6 +61,8 @@ export interface ChipVerifySummary {
   readonly classes: readonly number[];
   /** Top-1 against the labels where the data have them (the bundled digits, a labelled .npy). */
   readonly accuracy: { readonly correct: number; readonly labelled: number } | null;
+  /** Top-1 of the chip's classes against ONNX Runtime's on the design's own model (the design's program only). */
+  readonly onnxRuntime: { readonly agree: number; readonly images: number } | null;
   readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
   readonly buildSeconds: number;
   readonly simulationSeconds: number;
@@ -149,7 +154,10 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
     rtlMismatches++;
     rtlFirst ??= 'the chip\'s class differs from the integer model\'s';
   }
+  // ONNX Runtime on the design's model copy, the same (preprocessed) inputs: its top-1 beside the chip's.
+  const onnxRuntime = options.program === undefined ? await agreementWithOrt(design.pathOf(m.source.copy), data.images, graph.input.shape, classes) : null;
   return {
+    onnxRuntime,
     design: m.top.module, program: programDir, fixedLayers: split.fixedLayers, images: inputs.length, dataSource: data.source, simulator: options.simulator,
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault, classes, accuracy: labelled,
     framePeriod: { reported, measured, frames: ends.length, deviation: measured === null ? null : (measured - reported) / reported },
@@ -166,6 +174,22 @@ function checkSameFront(ffe: FfePart, graph: QuantizedGraph, programDir: string)
     const strip = (l: typeof a): string => JSON.stringify(l === undefined ? null : { ...l, name: '', nodes: [], inputs: [], output: '' });
     if (strip(a) !== strip(b)) throw badInput(`${programDir}: its model's layer ${i} '${b?.name ?? '?'}' is not the chip's fixed layer ${i} '${a?.name ?? '?'}' (compile it with fixynn compile --chip for this design)`);
   }
+}
+
+/** How many of the chip's classes equal ONNX Runtime's top-1 (argmax of the model's output) on the same inputs. */
+async function agreementWithOrt(modelFile: string, images: readonly Float32Array[], shape: readonly number[], classes: readonly number[]): Promise<{ agree: number; images: number }> {
+  const model = readOnnxFile(modelFile);
+  const output = model.outputs[0]?.name ?? '';
+  const runner = await openWithOutputs(model, [output], shape);
+  let agree = 0;
+  try {
+    for (const [i, image] of images.entries()) {
+      if (argmax((await runner.run(image)).get(output) ?? new Float32Array()) === classes[i]) agree++;
+    }
+  } finally {
+    await runner.release();
+  }
+  return { agree, images: images.length };
 }
 
 function readLabels(file: string, images: number): Int32Array {
@@ -234,6 +258,7 @@ export function formatChipSummary(s: ChipVerifySummary): string {
     s.isaMismatches === 0 ? 'integer model -> ISA simulator: bit-exact (every layer after the split, every image)' : `ISA simulator MISMATCH in ${s.isaMismatches} image(s); first: ${s.isaFirst ?? ''}`,
     s.fault ?? (s.rtlMismatches === 0 ? `chip RTL: scores and class of all ${s.images} frames bit-exact with the ISA simulator and the integer model` : `chip RTL MISMATCH in ${s.rtlMismatches} frame(s); first: ${s.rtlFirst ?? ''}`),
     `classes: ${s.classes.slice(0, 20).join(' ')}${s.classes.length > 20 ? ' ...' : ''}${s.accuracy === null ? '' : `; top-1 ${s.accuracy.correct}/${s.accuracy.labelled} (${(100 * s.accuracy.correct / Math.max(1, s.accuracy.labelled)).toFixed(1)}%)`}`,
+    ...(s.onnxRuntime === null ? [] : [`top-1 against ONNX Runtime (the design's model): ${s.onnxRuntime.agree}/${s.onnxRuntime.images} frames agree`]),
     p.measured === null
       ? `frame period: reported ${p.reported} clocks (measured needs 3 or more frames; ${p.frames} came out)`
       : `frame period: measured ${p.measured.toFixed(1)} clocks over ${p.frames} frames back to back, reported ${p.reported} (${(100 * (p.deviation ?? 0)).toFixed(2)}%)`,

@@ -13,7 +13,7 @@ import type { Module } from '../../hdl/index.js';
 import type { RtlConfig } from './config.js';
 import { PROGRAM_BASE, generateAccelerator } from './top.js';
 import { CONTROL_REGS, PROGRAM_WINDOW, controlAddrBits } from './axi-lite-regs.js';
-import { STREAM_REG, STREAM_REGS_BASE } from './stream-ports.js';
+import { MAX_WORDS, STREAM_REG, STREAM_REGS_BASE } from './stream-ports.js';
 import { rowBytes } from '../config.js';
 
 /** The testbench module's name (its file is `${ACCEL_TB}.v`). */
@@ -62,9 +62,10 @@ export function accelSources(config: RtlConfig): AccelSources {
       streamBase: STREAM_REGS_BASE.toString(16),
       ...Object.fromEntries(Object.entries(STREAM_REG).map(([k, v]) => [`reg${k[0]!.toUpperCase()}${k.slice(1)}`, v])),
       sBits: config.streamBlocks * config.cols * config.actBits,
-      // Frames up to the whole MEM, results up to the ACC rows of scores plus the class.
+      // Frames up to the whole MEM; results up to what the output stream's word count register holds
+      // (a tiled program's output map in MEM can exceed the ACC rows of scores), plus the class.
       pixMax: config.memBytes / rowBytes(config, 'act') - 1,
-      beatMax: config.accRows * config.cols,
+      beatMax: MAX_WORDS + 1,
     });
   const ports = emitted.moduleOf(top).ports;
   return { module: top, rtl: emitted.files.map((f) => ({ name: f.name, text: f.text })), top: emitted.top, testbench: { name: `${ACCEL_TB}.v`, text }, testbenchSupport: config.memory === 'axi' ? [{ name: AXI4_CHECKER.name, text: axi4CheckerText() }] : [], ports };

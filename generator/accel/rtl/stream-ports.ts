@@ -40,7 +40,7 @@ export const STREAM_REG = {
 
 /** Largest stream geometry a register holds (12-bit widths and heights, 16-bit word counts). */
 const MAX_SIDE = 4095;
-const MAX_WORDS = 65535;
+export const MAX_WORDS = 65535;
 
 export interface StreamPortsIo {
   readonly rst: Expr;
