@@ -16,6 +16,10 @@ For every target, every K in --ks and every seed:
 The baseline per target and seed is the whole network fine-tuned from the backbone (float, torch). Per K,
 the fixed part's adders come from `fixynn generate backbone.onnx --fixed-layers K --calib calib.npy`.
 
+--qat: every head is then also fine-tuned quantization-aware (scripts/transfer/qat.py: the chip's front from
+that design's manifest.json, exact; the head's weights and activations rounded as fixynn will round them),
+exported, and its int8 accuracy measured by `fixynn eval` as above (a second table).
+
 All fixynn runs calibrate on examples/transfer/calib.npy (the chip's calibration set: 32 training images
 of the source and of every target), so every head's front gets the same scales as the chip's front.
 
@@ -40,6 +44,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import qat  # noqa: E402
 
 BACKBONE = os.path.join(common.EXAMPLE_DIR, "backbone.onnx")
 CALIB = os.path.join(common.EXAMPLE_DIR, "calib.npy")
@@ -47,6 +52,7 @@ DOC = os.path.join(common.ROOT, "docs", "transfer.md")
 FIXYNN = [os.environ.get("NODE", "node"), os.path.join(common.ROOT, "bin", "fixynn.js")]
 MARK_START, MARK_END = "<!-- table:start (written by scripts/transfer/run-table.py) -->", "<!-- table:end -->"
 LR = 0.005
+QAT_LR = 0.001  # fine-tuning a trained head: a fifth of the training's peak rate
 LAST_CONV = 9  # the network's nine convolution layers: K = 9 fixes them all, the head is the classifier
 
 
@@ -142,14 +148,16 @@ def fixed_part_cost(k, out_dir):
             f.write(sha256(CALIB) + "\n")
     with open(manifest_path) as f:
         manifest = json.load(f)
-    return {"adders": manifest["cost"]["adders"], "nonzeroWeights": manifest["cost"]["nonzeroWeights"]}
+    ffe = next(p for p in manifest["parts"] if p["kind"] == "ffe")  # the fixed part's own cost
+    return {"adders": ffe["cost"]["adders"], "nonzeroWeights": ffe["cost"]["nonzeroWeights"]}
 
 
 def stats(values):
     values = [v * 100 for v in values]
     mean = statistics.fmean(values)
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return {"mean": round(mean, 2), "std": round(spread, 2), "min": round(min(values), 2), "max": round(max(values), 2)}
+    # + 0.0: a mean that rounds to zero from below prints as 0.00, not -0.00
+    return {"mean": round(mean, 2) + 0.0, "std": round(spread, 2), "min": round(min(values), 2) + 0.0, "max": round(max(values), 2) + 0.0}
 
 
 def sha256(path):
@@ -192,6 +200,8 @@ def main():
     parser.add_argument("--seeds", nargs="*", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--count", type=int, help="test images per evaluation (default all)")
+    parser.add_argument("--qat", action="store_true", help="also fine-tune every head quantization-aware (qat.py)")
+    parser.add_argument("--qat-epochs", type=int, help="epochs of --qat (default: as --epochs)")
     parser.add_argument("--no-table", action="store_true", help="only train and evaluate (a share of the work)")
     parser.add_argument("--table-only", action="store_true", help="only assemble the table from finished runs")
     parser.add_argument("--allow-missing", action="store_true",
@@ -203,6 +213,7 @@ def main():
     seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
     epochs = args.epochs or (3 if args.quick else 8)
     count = args.count if args.count is not None else (300 if args.quick else 0)
+    qat_epochs = (args.qat_epochs or epochs) if args.qat else None
     bad = [k for k in ks if not 1 <= k <= LAST_CONV]
     if bad:
         raise SystemExit(f"--ks {bad}: K must be 1..{LAST_CONV} (the network's convolution layers)")
@@ -215,12 +226,15 @@ def main():
     log = lambda line: print(f"[{time.time() - started:6.0f} s] {line}", flush=True)  # noqa: E731
     if not args.table_only:
         train_all(targets, ks, seeds, epochs, count, out_dir, records, log)
+        if qat_epochs:
+            qat_all(targets, ks, seeds, qat_epochs, count, out_dir, records, log)
     if args.no_table:
         log("done (no table)")
         return
 
     results = {"mode": mode, "targets": {}, "ks": ks, "seeds": seeds, "epochs": epochs, "lr": LR,
-               "testCount": count or "all", "backbone": os.path.relpath(BACKBONE, common.ROOT), "missing": []}
+               "testCount": count or "all", "backbone": os.path.relpath(BACKBONE, common.ROOT), "missing": [],
+               "qat": {"epochs": qat_epochs, "lr": QAT_LR} if qat_epochs else None}
     for task in targets:
         entry = {"baseline": [], "heads": {}}
         for seed in seeds:
@@ -231,12 +245,18 @@ def main():
             for seed in seeds:
                 record = records.get(task, f"k{k}-s{seed}")
                 (runs.append(record) if record else results["missing"].append(f"{task} K={k} seed {seed}"))
+            if qat_epochs:
+                qat_runs = entry.setdefault("qat", {}).setdefault(str(k), [])
+                for seed in seeds:
+                    record = records.get(task, qat_name(k, seed, qat_epochs))
+                    (qat_runs.append(record) if record else results["missing"].append(f"{task} K={k} seed {seed} QAT"))
         results["targets"][task] = entry
     if results["missing"] and not args.allow_missing:
         raise SystemExit(f"{len(results['missing'])} runs are not done yet, e.g. {results['missing'][0]}; run without --table-only")
     results["fixedPart"] = {str(k): fixed_part_cost(k, out_dir) for k in ks}
     results["computeSeconds"] = round(sum(r["seconds"] + r.get("evalSeconds", 0) for t in results["targets"].values()
-                                          for r in t["baseline"] + [x for runs in t["heads"].values() for x in runs]))
+                                          for r in t["baseline"] + [x for group in ("heads", "qat")
+                                                                    for runs in t.get(group, {}).values() for x in runs]))
     summarize(results)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -250,13 +270,16 @@ def main():
         shutil.copy(os.path.join(out_dir, "results.json"), os.path.join(common.EXAMPLE_DIR, "results.json"))
         # The heads for the chip: at the chosen K, or (none chosen) at the smallest K tried; seed 1's.
         k = results["chosenK"] if results["chosenK"] is not None else min(ks)
-        if all(records.get(t, f"k{k}-s{seeds[0]}") for t in targets):
+        # Per task the post-training head, or the quantization-aware one where the table uses it.
+        names = {t: qat_name(k, seeds[0], qat_epochs) if results["targets"][t]["use"][str(k)] == "qat" else f"k{k}-s{seeds[0]}"
+                 for t in targets}
+        if all(records.get(t, names[t]) for t in targets):
             heads = os.path.join(common.EXAMPLE_DIR, "heads")
             shutil.rmtree(heads, ignore_errors=True)
             os.makedirs(heads)
             for task in targets:
-                shutil.copy(os.path.join(out_dir, task, f"k{k}-s{seeds[0]}.onnx"), os.path.join(heads, f"{task}-k{k}.onnx"))
-            log(f"heads at K={k} -> {os.path.relpath(heads, common.ROOT)}")
+                shutil.copy(os.path.join(out_dir, task, f"{names[task]}.onnx"), os.path.join(heads, f"{task}-k{k}.onnx"))
+            log(f"heads at K={k} ({', '.join(f'{t}: {n}' for t, n in names.items())}) -> {os.path.relpath(heads, common.ROOT)}")
     log("done")
 
 
@@ -328,6 +351,74 @@ def train_all(targets, ks, seeds, epochs, count, out_dir, records, log):
         future.result()
 
 
+def qat_name(k, seed, epochs):
+    return f"k{k}-s{seed}-qat-e{epochs}"
+
+
+def load_head(path, backbone, k, classes):
+    """A head (layers K.. and the classifier) from an exported whole model, by initializer name."""
+    init = onnx_state(path)
+    head = Head(backbone, k, classes)
+    state = head.state_dict()
+    for name in state:
+        if name.endswith("num_batches_tracked"):
+            continue
+        # `rest` is backbone.features[k:], whose slice keeps the backbone's layer numbers: rest.3.0 = features.3.0
+        source = "features." + name[len("rest."):] if name.startswith("rest.") else name
+        if source not in init:
+            raise SystemExit(f"{path}: no initializer {source}")
+        state[name] = torch.from_numpy(init[source].copy())
+    head.load_state_dict(state)
+    return head
+
+
+def qat_all(targets, ks, seeds, epochs, count, out_dir, records, log):
+    """Quantization-aware fine-tuning of every finished head that has no QAT record yet (qat.py)."""
+    tm = common.load_train_mnist()
+    normalize = lambda x: (x - tm.MEAN) / tm.STD  # noqa: E731
+    common.seed_everything(0)
+    backbone = load_backbone()
+    backbone_init = onnx_state(BACKBONE)
+    import numpy as np
+    calib = common.to_float(np.load(CALIB))
+    for task in targets:
+        todo = [(k, s) for k in ks for s in seeds if records.get(task, f"k{k}-s{s}") and not records.get(task, qat_name(k, s, epochs))]
+        if not todo:
+            continue
+        train_x, train_y, test_x, test_y = common.load_task(task)
+        classes = int(train_y.max()) + 1
+        if count:
+            test_x, test_y = test_x[:count], test_y[:count]
+        train_x, test_x = common.to_float(train_x), common.to_float(test_x)
+        train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
+        for k, seed in todo:
+            t0 = time.time()
+            fixed_part_cost(k, out_dir)  # the chip's front (its manifest) for this K
+            front = qat.ChipFront(os.path.join(out_dir, f"chip-k{k}", "manifest.json"), k)
+            with torch.no_grad():
+                calib_feats = backbone.features[:k](normalize(calib))
+            common.seed_everything(seed)
+            head = load_head(os.path.join(out_dir, task, f"k{k}-s{seed}.onnx"), backbone, k, classes)
+            with torch.no_grad():
+                float_feats = torch.cat([backbone.features[:k](normalize(train_x[i:i + 500])) for i in range(0, len(train_x), 500)])
+            model = qat.fine_tune(head, front, train_x, train_y, float_feats, calib_feats, epochs, seed, QAT_LR,
+                                  log=lambda line: log(f"{task} K={k} seed {seed}: {line}"))
+            fake_quant_acc = qat.accuracy(model, front, test_x, test_y)
+            path = os.path.join(out_dir, task, f"{qat_name(k, seed, epochs)}.onnx")
+            whole = whole_model(backbone, model.head, k, classes)
+            common.export_onnx(whole, path)
+            assert_front_identical(path, k, backbone_init)
+            run = {"classes": classes, "seed": seed, "float": common.accuracy(whole, test_x, test_y),
+                   "fakeQuant": fake_quant_acc, "qatEpochs": epochs, "qatLr": QAT_LR,
+                   "seconds": round(time.time() - t0, 1), "model": os.path.relpath(path, common.ROOT)}
+            t1 = time.time()
+            run.update(eval_int8(path, task, count))
+            run["evalSeconds"] = round(time.time() - t1, 1)
+            records.put(task, qat_name(k, seed, epochs), run)
+            log(f"{task} K={k} seed {seed} QAT: int8 {run['int8'] * 100:.2f}% (fake-quant {fake_quant_acc * 100:.2f}%, "
+                f"float {run['float'] * 100:.2f}%; PTQ int8 {records.get(task, f'k{k}-s{seed}')['int8'] * 100:.2f}%)")
+
+
 def summarize(results):
     """Per target and K: int8 head vs float baseline over the seeds; the chosen K among the K whose runs
     are all done."""
@@ -342,9 +433,22 @@ def summarize(results):
                 "seeds": len(runs), "int8": stats([r["int8"] for r in runs]), "headFloat": stats([r["float"] for r in runs]),
                 "baseline": stats(list(base.values())), "loss": stats([base[r["seed"]] - r["int8"] for r in runs])}
             entry.setdefault("summary", {})[str(k)] = summary
-            all_ok = all_ok and complete and summary["loss"]["mean"] < 1.0
+            qat_runs = [r for r in entry.get("qat", {}).get(str(k), []) if r["seed"] in base]
+            qat_summary = None if not qat_runs else {
+                "seeds": len(qat_runs), "int8": stats([r["int8"] for r in qat_runs]),
+                "headFloat": stats([r["float"] for r in qat_runs]),
+                "loss": stats([base[r["seed"]] - r["int8"] for r in qat_runs])}
+            if qat_summary:
+                entry.setdefault("qatSummary", {})[str(k)] = qat_summary
+            # The recipe's head: the quantization-aware one where it is done for every seed and loses less.
+            use_qat = (complete and qat_summary is not None and qat_summary["seeds"] == len(results["seeds"])
+                       and qat_summary["loss"]["mean"] < summary["loss"]["mean"])
+            entry.setdefault("use", {})[str(k)] = "qat" if use_qat else "ptq"
+            loss = (qat_summary if use_qat else summary or {"loss": {"mean": float("inf")}})["loss"]["mean"]
+            all_ok = all_ok and complete and loss < 1.0
         if all_ok:
             ok_ks.append(k)
+    results["okKs"] = ok_ks
     results["chosenK"] = max(ok_ks) if ok_ks else None
 
 
@@ -367,26 +471,47 @@ def render(results):
         base_cells.append(fmt(stats([b["float"] for b in base])) + ("" if len(base) == n else f" ({len(base)} of {n} seeds)") if base else "not run")
     lines.append("| baseline (float, fine-tuned) | | " + " | ".join(base_cells) + " | |")
     for k in ks:
-        cells, ok = [], True
+        cells = []
         for t in tasks:
             s = results["targets"][t]["summary"][str(k)]
             if s is None:
                 cells.append("not run")
-                ok = False
                 continue
             few = "" if s["seeds"] == n else f" ({s['seeds']} of {n} seeds)"
             cells.append(f"{fmt(s['int8'])} / {s['loss']['mean']:+.2f} ± {s['loss']['std']:.2f}{few}")
-            ok = ok and not few and s["loss"]["mean"] < 1.0
-        mark = ("yes" + (" (**chosen K**)" if k == results["chosenK"] else "")) if ok else "no"
+        with_qat = [t for t in tasks if results["targets"][t].get("use", {}).get(str(k)) == "qat"]
+        note = f" with `--qat` for {', '.join(with_qat)}" if with_qat else ""
+        mark = ("yes" + note + (" (**chosen K**)" if k == results["chosenK"] else "")) if k in results["okKs"] else "no" + note
         lines.append(f"| {k} | {results['fixedPart'][str(k)]['adders']:,} | " + " | ".join(cells) + f" | {mark} |")
     lines += ["", "Float accuracy of the same heads (torch), to separate the frozen front's share of the loss from "
               "the quantization's:", "", "| K | " + " | ".join(tasks) + " |", "|" + " --- |" * (1 + len(tasks))]
     for k in ks:
         summaries = [results["targets"][t]["summary"][str(k)] for t in tasks]
         lines.append(f"| {k} | " + " | ".join(fmt(s["headFloat"]) if s else "not run" for s in summaries) + " |")
+    if results.get("qat"):
+        lines += render_qat(results, tasks, n, fmt)
     chosen = results["chosenK"]
     lines += ["", f"**Chosen K = {chosen}**" if chosen is not None else "**No K tried keeps every target under 1 point.**", ""]
     return "\n".join(lines)
+
+
+def render_qat(results, tasks, n, fmt):
+    """The heads after quantization-aware fine-tuning: int8 / loss, and the post-training int8 beside it."""
+    q = results["qat"]
+    lines = ["", f"After quantization-aware fine-tuning (`--qat`, {q['epochs']} epochs, peak learning rate {q['lr']}, "
+             "the chip's front from its manifest): int8 accuracy (fixynn's integer model) / loss against the "
+             "baseline; in brackets the same heads' post-training int8 accuracy:", "",
+             "| K | " + " | ".join(tasks) + " |", "|" + " --- |" * (1 + len(tasks))]
+    for k in results["ks"]:
+        cells = []
+        for t in tasks:
+            s = results["targets"][t].get("qatSummary", {}).get(str(k))
+            ptq = results["targets"][t]["summary"][str(k)]
+            few = "" if s is None or s["seeds"] == n else f" ({s['seeds']} of {n} seeds)"
+            before = f" (PTQ {fmt(ptq['int8'])})" if ptq else ""
+            cells.append("not run" if s is None else f"{fmt(s['int8'])} / {s['loss']['mean']:+.2f} ± {s['loss']['std']:.2f}{few}{before}")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_doc(table):
