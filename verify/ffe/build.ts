@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
-import { runTool, toolVersion, type SimulatorName } from '../sim/index.js';
+import { runTool, toolVersion, type SimulatorName, type ToolResult } from '../sim/index.js';
 
 export interface FfeBuild {
   readonly simulator: SimulatorName;
@@ -18,6 +18,8 @@ export interface FfeBuild {
   /** The executable (Verilator) or vvp image (Icarus). */
   readonly product: string;
   readonly buildSeconds: number;
+  /** Largest resident memory of any one build process (Verilator or a compiler), kB; null when cached or unmeasured. */
+  readonly peakMemoryKb: number | null;
   readonly cached: boolean;
   readonly trace: boolean;
 }
@@ -56,17 +58,18 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const roots = [manifest.testbench.module, ...(options.extraRoots ?? []).map((r) => r.module)];
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
-  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n${simulator === 'icarus' ? ICARUS_TIMESCALE : ''}`);
+  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n${simulator === 'icarus' ? ICARUS_TIMESCALE : VERILATOR_OPTIMIZATION.join(' ')}`);
   for (const s of texts) hash.update(`${s.relative}\n${s.text.length}\n${s.text}`);
   const root = options.cacheDir ?? process.env.FIXYNN_SIM_CACHE ?? path.join(tmpdir(), 'fixynn-sim-cache');
   const dir = path.join(root, `ffe-${simulator}-${hash.digest('hex').slice(0, 24)}`);
   const productName = simulator === 'verilator' ? 'Vtb' : 'tb.vvp';
   const product = path.join(dir, productName);
-  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, cached: true, trace };
+  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, cached: true, trace };
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
   const start = performance.now();
+  let peakMemoryKb: number | null = null;
   try {
     options.onProgress?.(`building ${manifest.top.module} in ${simulator}`);
     const paths = texts.map((s) => {
@@ -78,7 +81,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     // A Verilator build of a large design takes minutes: say every so often that it is still going.
     const ticker = options.onProgress ? setInterval(() => options.onProgress?.(`still building ${manifest.top.module} in ${simulator} (${Math.round((performance.now() - start) / 1000)} s)`), options.progressEveryMs ?? BUILD_PROGRESS_MS) : undefined;
     try {
-      if (simulator === 'verilator') await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
+      if (simulator === 'verilator') peakMemoryKb = await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
       else await buildIcarus(work, paths, roots);
     } finally {
       if (ticker) clearInterval(ticker);
@@ -93,10 +96,19 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, cached: false, trace };
+  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb, cached: false, trace };
 }
 
-async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<void> {
+/**
+ * How the Verilator model is compiled. Verilator's makefile puts its own OPT_FAST (-Os) after -CFLAGS, so
+ * an -O there never took effect; set through make instead. Measured on the example at K = 9
+ * (bench:ffe): -Os, -O1, -O2 and -O3 simulate equally fast (the evaluation is one long straight line of
+ * narrow adds: bound by instruction fetch, not by the optimizer), so the fast code takes -O1 and the
+ * run-once code (constructors, initial blocks) -O0: the build needs less than half the compiler time.
+ */
+const VERILATOR_OPTIMIZATION = ['-MAKEFLAGS', 'OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1'];
+
+async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<number | null> {
   const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
   const args = [
     '--cc', '--exe', '--build', '-j', j,
@@ -105,14 +117,27 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
     '-DFIXYNN_EXTERNAL_CLOCK', '--top-module', tb,
     ...(trace ? ['--trace'] : []),
     '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'),
-    '-CFLAGS', '-O1',
+    ...VERILATOR_OPTIMIZATION,
     ...paths,
   ];
-  const r = await runTool('verilator', args, { cwd: work });
+  const r = await runMeasured('verilator', args, work);
   if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) {
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
   }
   rmSync(path.join(work, 'obj'), { recursive: true, force: true });
+  return r.peakMemoryKb;
+}
+
+/** GNU time, where installed: it reports the largest resident memory of the processes a build ran. */
+const GNU_TIME = '/usr/bin/time';
+
+/** A tool run under GNU time when it is there (peak memory in kB), else plainly (null). */
+async function runMeasured(tool: string, args: readonly string[], cwd: string): Promise<ToolResult & { peakMemoryKb: number | null }> {
+  if (!existsSync(GNU_TIME)) return { ...(await runTool(tool, args, { cwd })), peakMemoryKb: null };
+  const report = path.join(cwd, 'time.txt');
+  const r = await runTool(GNU_TIME, ['-f', '%M', '-o', report, tool, ...args], { cwd });
+  const kb = existsSync(report) ? Number(readFileSync(report, 'utf8').trim().split('\n').pop()) : Number.NaN;
+  return { ...r, peakMemoryKb: Number.isFinite(kb) ? kb : null };
 }
 
 /**
