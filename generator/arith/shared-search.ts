@@ -8,6 +8,7 @@ import type { AdderGraph, ConstMatrix, GraphNode, OutputRef } from './adder-grap
 import { seededRandom } from '../common/seeded-random.js';
 import { adderCount, graphDepth } from './adder-graph.js';
 import { solveCsd } from './strategy-csd.js';
+import { joinParts, matrixParts } from './partition.js';
 import { solveDecomposed } from './strategy-decomposed.js';
 import { type SharedRunOptions, solveSharedRun } from './strategy-shared.js';
 
@@ -103,6 +104,13 @@ export function defaultBlockSize(w: ConstMatrix): number | undefined {
 }
 
 export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
+  // Independent parts (a depthwise layer: one per channel) share nothing: each is solved on its own.
+  const parts = matrixParts(w, inputCount);
+  if (parts.length > 1) return joinParts(inputCount, w.length, parts, parts.map((p) => solveConnected(p.matrix, p.inputs.length, options)));
+  return solveConnected(w, inputCount, options);
+}
+
+function solveConnected(w: ConstMatrix, inputCount: number, options: SharedOptions): AdderGraph {
   const plain = solveCsd(w, inputCount);
   // Below the plain balanced sum's depth nothing is possible: the limit never goes under it.
   const maxDepth = Math.max(graphDepth(plain), options.maxDepth ?? graphDepth(plain) + (options.depthSlack ?? 0));
