@@ -22,7 +22,7 @@
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
 import { badInput } from '../common/errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
-import { formatLinearForm, graphMatrix, nodeCoefficients, nodeDepths, nodeOwners } from './adder-graph.js';
+import { formatLinearForm, formatSparseForm, graphMatrix, nodeDepths, nodeOwners, nodeSparseCoefficients } from './adder-graph.js';
 import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel, widthOf } from './cost.js';
 import { type GraphStrategy, type SolveOptions, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
@@ -118,7 +118,7 @@ function termName(input: string, c: bigint): string {
 
 /** Each adder's wire name and, when the name does not say it, its linear form (see the file comment). */
 function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ name: string; value: string | undefined }> {
-  const coeffs = nodeCoefficients(graph);
+  const forms = nodeSparseCoefficients(graph);
   const owners = nodeOwners(graph);
   const partials = new Map<number | 'shared' | 'unused', number>();
   const taken = new Set(inputNames);
@@ -131,10 +131,11 @@ function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ n
   };
   return graph.nodes.map((node, id) => {
     if (node.kind === 'input') return { name: inputNames[node.index]!, value: undefined };
-    const terms = coeffs[id]!.flatMap((c, i) => (c === 0n ? [] : [termName(inputNames[i]!, c)]));
+    const form = forms[id]!;
+    const terms = form.inputs.map((i, k) => termName(inputNames[i]!, form.coeffs[k]!));
     const owner = owners[id]!;
     // Long forms would make comments the bulk of a large layer's file: past a few terms, say the count.
-    const value = terms.length <= MAX_COMMENT_TERMS ? formatLinearForm(coeffs[id]!, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
+    const value = terms.length <= MAX_COMMENT_TERMS ? formatSparseForm(form, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
     const next = (): number => {
       const k = partials.get(owner) ?? 0;
       partials.set(owner, k + 1);
