@@ -97,7 +97,8 @@ export function defaultLookahead(w: ConstMatrix): number {
 /**
  * Inputs per pairing block: all of them up to LARGE_MATRIX nonzero weights, else 64. Measured on the
  * MobileNet's 128x128 pointwise layer (15,252 nonzero weights, one run, no depth limit): one block 11,065
- * adders in 31 s, blocks of 64 inputs 11,642 in 15 s; the 256x256 one (63,142) 49,163 adders in 126 s.
+ * adders in 31 s, blocks of 64 inputs 11,642 in 15 s; the 256x256 one (63,142) 49,163 adders in 126 s
+ * (before the linked-list buckets of strategy-shared.ts, which cut the 256x256 layer's time about 9x).
  */
 export function defaultBlockSize(w: ConstMatrix): number | undefined {
   return nonzeroCount(w) <= LARGE_MATRIX ? undefined : 64;
