@@ -28,7 +28,7 @@ export interface SolveJob {
 }
 
 export interface PresolveOptions {
-  /** Worker threads (default: the machine's cores); 1 solves on the calling thread. */
+  /** Worker threads (default: the machine's cores, or 1 below PARALLEL_MIN_WEIGHTS); 1 solves on the calling thread. */
   readonly workers?: number;
   /** Cache folder; `null` for none. Default: $FIXYNN_ARITH_CACHE or <tmpdir>/fixynn-arith-cache. */
   readonly cacheDir?: string | null;
@@ -42,6 +42,9 @@ export interface PresolveStats {
   readonly workers: number;
   readonly seconds: number;
 }
+
+/** Below this many nonzero weights to solve, the default is one thread (the MobileNet at K = 9 has 8,200). */
+export const PARALLEL_MIN_WEIGHTS = 10_000;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -144,7 +147,11 @@ export async function presolve(jobs: readonly SolveJob[], options: PresolveOptio
   }
   // Largest first: the long solves start at once and the short ones fill the gaps.
   pending.sort((a, b) => nonzeros(b.job.matrix) - nonzeros(a.job.matrix));
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), pending.length));
+  const work = pending.reduce((n, p) => n + nonzeros(p.job.matrix), 0);
+  // A worker costs about a second to start (it loads the TypeScript loader and the optimizer): by
+  // default small designs are solved on the calling thread. An explicit count is always honoured.
+  const wanted = options.workers ?? (work < PARALLEL_MIN_WEIGHTS ? 1 : availableParallelism());
+  const workers = Math.max(1, Math.min(wanted, pending.length));
   const done = (p: Pending, graph: AdderGraph, seconds: number, where: string): void => {
     found.set(p.key, graph);
     if (cacheDir !== null) writeCached(cacheDir, p.key, graph);

@@ -59,7 +59,7 @@ export function registerGenerate(program: Command): void {
     .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
-    .option('--workers <n>', 'threads solving the layers\' adder graphs, 1..64 (default: the cores); the Verilog is the same for any number. Solved graphs are kept in $FIXYNN_ARITH_CACHE (default <tmpdir>/fixynn-arith-cache), keyed by content')
+    .option('--workers <n>', 'threads solving the layers\' adder graphs, 1..64 (default: the cores, one below 10,000 nonzero weights to solve); the Verilog is the same for any number. Solved graphs are kept in $FIXYNN_ARITH_CACHE (default <tmpdir>/fixynn-arith-cache), keyed by content')
     .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
     .option('--accel <RxC>', 'the programmable accelerator (RxC MAC array, e.g. 8x8) running the layers after the split, its program and images: with --fixed-layers 0 alone, with K > 0 fed by the fixed part (the chip)')
     .option('--json', 'print a JSON summary');
