@@ -90,5 +90,6 @@ function summaryJson(s: VerifySummary): Record<string, unknown> {
     inputCyclesPerFrame: s.inputCyclesPerFrame, latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
     buildSeconds: s.buildSeconds, buildPeakMemoryKb: s.buildPeakMemoryKb, simulationSeconds: s.simulationSeconds,
     imagesPerSecond: s.images / s.simulationSeconds, simulatorSeconds: s.simulatorSeconds, simulatedCycles: s.simulatedCycles,
+    simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
   };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
-import { runTool, toolVersion, type SimulatorName, type ToolResult } from '../sim/index.js';
+import { runTool, runToolMeasured, toolVersion, type SimulatorName } from '../sim/index.js';
 
 export interface FfeBuild {
   readonly simulator: SimulatorName;
@@ -120,24 +120,12 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
     ...VERILATOR_OPTIMIZATION,
     ...paths,
   ];
-  const r = await runMeasured('verilator', args, work);
+  const r = await runToolMeasured('verilator', args, { cwd: work });
   if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) {
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
   }
   rmSync(path.join(work, 'obj'), { recursive: true, force: true });
   return r.peakMemoryKb;
-}
-
-/** GNU time, where installed: it reports the largest resident memory of the processes a build ran. */
-const GNU_TIME = '/usr/bin/time';
-
-/** A tool run under GNU time when it is there (peak memory in kB), else plainly (null). */
-async function runMeasured(tool: string, args: readonly string[], cwd: string): Promise<ToolResult & { peakMemoryKb: number | null }> {
-  if (!existsSync(GNU_TIME)) return { ...(await runTool(tool, args, { cwd })), peakMemoryKb: null };
-  const report = path.join(cwd, 'time.txt');
-  const r = await runTool(GNU_TIME, ['-f', '%M', '-o', report, tool, ...args], { cwd });
-  const kb = existsSync(report) ? Number(readFileSync(report, 'utf8').trim().split('\n').pop()) : Number.NaN;
-  return { ...r, peakMemoryKb: Number.isFinite(kb) ? kb : null };
 }
 
 /**

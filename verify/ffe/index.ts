@@ -73,6 +73,12 @@ export interface VerifySummary {
   /** Wall seconds of the simulator processes alone, and the clock cycles they simulated. */
   readonly simulatorSeconds: number;
   readonly simulatedCycles: number;
+  /**
+   * CPU seconds after the build: the simulator processes' (null where GNU time is missing) and this
+   * process's (stimulus, integer model, comparison). On a shared machine these say what the wall times cannot.
+   */
+  readonly simulatorCpuSeconds: number | null;
+  readonly verifierCpuSeconds: number;
 }
 
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
@@ -92,6 +98,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
   const simStart = performance.now();
+  const cpuStart = process.cpuUsage();
   const total = data.images.length;
   for (let first = 0; first < total; first += perRun) {
     // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
@@ -135,6 +142,8 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     simulationSeconds: (performance.now() - simStart) / 1000,
     simulatorSeconds: tally.simulatorSeconds,
     simulatedCycles: tally.cycles,
+    simulatorCpuSeconds: tally.simulatorCpuSeconds,
+    verifierCpuSeconds: cpuSecondsSince(cpuStart),
   };
 }
 
@@ -220,10 +229,12 @@ class Tally {
   readonly output = new FrameIntervals();
   readonly input = new FrameIntervals();
   simulatorSeconds = 0;
+  simulatorCpuSeconds: number | null = 0;
   cycles = 0;
 
   add(check: RunCheck, result: RunResult): void {
     this.simulatorSeconds += result.simulatorSeconds;
+    this.simulatorCpuSeconds = this.simulatorCpuSeconds === null || result.simulatorCpuSeconds === null ? null : this.simulatorCpuSeconds + result.simulatorCpuSeconds;
     this.cycles += result.endCycle ?? result.gaveUpCycle ?? 0;
     this.mismatches += check.differences;
     for (const i of check.imagesWithDifferences) this.mismatchedImages.add(i);
@@ -253,6 +264,11 @@ class FrameIntervals {
   }
 }
 
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 /** One line per fact, for the text report. */
 export function formatSummary(s: VerifySummary): string {
   const ratio = s.cyclesPerFrame === null ? '' : ` (${(s.cyclesPerFrame / s.idealCyclesPerFrame).toFixed(3)}x)`;
@@ -262,7 +278,8 @@ export function formatSummary(s: VerifySummary): string {
     `images: ${s.images} from ${s.dataSource}${s.randomData ? ' (RANDOM inputs)' : ''}${s.stalls ? `, random stalls (s_tvalid ${s.stalls.input}/256, m_tready ${s.stalls.output}/256, seed ${s.stalls.seed})` : ''}`,
     `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
-    `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s; the simulator ${s.simulatorSeconds.toFixed(1)} s, ${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s)`,
+    `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
+    `the simulator: ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
     s.mismatches === 0
       ? `bit-exact: every tap of every image equals the integer model`
       : `MISMATCH: ${s.mismatches} values differ in ${s.mismatchedImages} image(s); first: ${s.firstMismatch ? describeMismatch(s.firstMismatch) : '?'}`,

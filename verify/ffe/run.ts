@@ -7,7 +7,7 @@ import path from 'node:path';
 import { checkFailed } from '../../generator/common/errors.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import type { Stream } from '../../generator/contract/stream.js';
-import { runTool } from '../sim/index.js';
+import { runToolMeasured } from '../sim/index.js';
 import { runFolder, type FfeBuild } from './build.js';
 import { packFramesHex, readBeats, type BeatTable } from './beat-files.js';
 
@@ -44,6 +44,8 @@ export interface RunResult {
   readonly maxCycles: number;
   /** Wall seconds of the simulator process alone (start to exit). */
   readonly simulatorSeconds: number;
+  /** Its CPU seconds (null where GNU time is not installed): on a busy machine the wall time says little. */
+  readonly simulatorCpuSeconds: number | null;
 }
 
 export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: readonly Int32Array[], options: RunOptions = {}): Promise<RunResult> {
@@ -53,12 +55,12 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
     const args = plusargs(manifest, inputs.length, options);
     const start = performance.now();
     const r = build.simulator === 'verilator'
-      ? await runTool(build.product, args, { cwd: dir })
-      : await runTool('vvp', ['-n', build.product, ...args], { cwd: dir });
+      ? await runToolMeasured(build.product, args, { cwd: dir })
+      : await runToolMeasured('vvp', ['-n', build.product, ...args], { cwd: dir });
     const simulatorSeconds = (performance.now() - start) / 1000;
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return { ...readResults(dir, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds };
+    return { ...readResults(dir, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -101,7 +103,7 @@ function beatsOf(file: string, format: Stream, withFlags = false): BeatTable {
   return readBeats(existsSync(file) ? readFileSync(file) : new Uint8Array(0), format, withFlags);
 }
 
-function readResults(dir: string, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds'> {
+function readResults(dir: string, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
   const out = beatsOf(path.join(dir, 'out.hex'), output, true);
   const taps = layers.map((format, k) => beatsOf(path.join(dir, `tap${k}.hex`), format));
   const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
