@@ -20,6 +20,8 @@ export interface FfeBuild {
   readonly buildSeconds: number;
   /** Largest resident memory of any one build process (Verilator or a compiler), kB; null when cached or unmeasured. */
   readonly peakMemoryKb: number | null;
+  /** CPU seconds of the build's processes (user + system); null when cached or unmeasured. */
+  readonly buildCpuSeconds: number | null;
   readonly cached: boolean;
   readonly trace: boolean;
 }
@@ -64,12 +66,12 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const dir = path.join(root, `ffe-${simulator}-${hash.digest('hex').slice(0, 24)}`);
   const productName = simulator === 'verilator' ? 'Vtb' : 'tb.vvp';
   const product = path.join(dir, productName);
-  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, cached: true, trace };
+  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, buildCpuSeconds: null, cached: true, trace };
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
   const start = performance.now();
-  let peakMemoryKb: number | null = null;
+  let measured: { peakMemoryKb: number | null; cpuSeconds: number | null } = { peakMemoryKb: null, cpuSeconds: null };
   try {
     options.onProgress?.(`building ${manifest.top.module} in ${simulator}`);
     const paths = texts.map((s) => {
@@ -81,7 +83,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     // A Verilator build of a large design takes minutes: say every so often that it is still going.
     const ticker = options.onProgress ? setInterval(() => options.onProgress?.(`still building ${manifest.top.module} in ${simulator} (${Math.round((performance.now() - start) / 1000)} s)`), options.progressEveryMs ?? BUILD_PROGRESS_MS) : undefined;
     try {
-      if (simulator === 'verilator') peakMemoryKb = await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
+      if (simulator === 'verilator') measured = await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
       else await buildIcarus(work, paths, roots);
     } finally {
       if (ticker) clearInterval(ticker);
@@ -96,7 +98,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb, cached: false, trace };
+  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb: measured.peakMemoryKb, buildCpuSeconds: measured.cpuSeconds, cached: false, trace };
 }
 
 /**
@@ -108,7 +110,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
  */
 const VERILATOR_OPTIMIZATION = ['-MAKEFLAGS', 'OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1'];
 
-async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<number | null> {
+async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<{ peakMemoryKb: number | null; cpuSeconds: number | null }> {
   const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
   const args = [
     '--cc', '--exe', '--build', '-j', j,
@@ -125,7 +127,7 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
   }
   rmSync(path.join(work, 'obj'), { recursive: true, force: true });
-  return r.peakMemoryKb;
+  return { peakMemoryKb: r.peakMemoryKb, cpuSeconds: r.cpuSeconds };
 }
 
 /**

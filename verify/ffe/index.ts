@@ -68,6 +68,8 @@ export interface VerifySummary {
   readonly buildSeconds: number;
   /** Largest resident memory of one process of the simulator build, kB (null: cached, or not measurable here). */
   readonly buildPeakMemoryKb: number | null;
+  /** CPU seconds of the simulator build (null: cached, or not measurable here). */
+  readonly buildCpuSeconds: number | null;
   /** Wall seconds of everything after the build: stimulus, integer model, simulator runs, comparison. */
   readonly simulationSeconds: number;
   /** Wall seconds of the simulator processes alone, and the clock cycles they simulated. */
@@ -139,6 +141,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     simulatorVersion: build.toolVersion,
     buildSeconds: build.buildSeconds,
     buildPeakMemoryKb: build.peakMemoryKb,
+    buildCpuSeconds: build.buildCpuSeconds,
     simulationSeconds: (performance.now() - simStart) / 1000,
     simulatorSeconds: tally.simulatorSeconds,
     simulatedCycles: tally.cycles,
@@ -278,7 +281,7 @@ export function formatSummary(s: VerifySummary): string {
     `images: ${s.images} from ${s.dataSource}${s.randomData ? ' (RANDOM inputs)' : ''}${s.stalls ? `, random stalls (s_tvalid ${s.stalls.input}/256, m_tready ${s.stalls.output}/256, seed ${s.stalls.seed})` : ''}`,
     `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
-    `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
+    `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (${s.buildCpuSeconds?.toFixed(1) ?? '?'} CPU s, peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
     `the simulator: ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
     s.mismatches === 0
       ? `bit-exact: every tap of every image equals the integer model`
