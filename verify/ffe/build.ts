@@ -108,6 +108,12 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
  * adds that the optimizer barely changes), while the build takes 23 CPU s with -O1 for the per-cycle code
  * and -O0 for the run-once code (constructors, initial blocks), 35 s with -O2, 59 s as before (-Os).
  */
+/**
+ * A large design's Verilator build is slow but legitimate (MobileNet at K = 27: 160 CPU s in Verilator,
+ * then 238 C++ files; on a loaded machine it outlasted runTool's default 15 minutes): allow hours.
+ */
+const VERILATOR_BUILD_TIMEOUT_MS = 4 * 3_600_000;
+
 const VERILATOR_OPTIMIZATION = ['-MAKEFLAGS', 'OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1'];
 
 async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<{ peakMemoryKb: number | null; cpuSeconds: number | null }> {
@@ -122,7 +128,7 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
     ...VERILATOR_OPTIMIZATION,
     ...paths,
   ];
-  const r = await runToolMeasured('verilator', args, { cwd: work });
+  const r = await runToolMeasured('verilator', args, { cwd: work, timeoutMs: VERILATOR_BUILD_TIMEOUT_MS });
   if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) {
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
   }

@@ -26,7 +26,7 @@ export interface ToolResult {
 export async function runTool(
   tool: ToolName | string,
   args: readonly string[],
-  options: { cwd?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Readonly<Record<string, string>>; name?: string } = {},
 ): Promise<ToolResult> {
   try {
     const r = await execa(tool, [...args], {
@@ -41,7 +41,7 @@ export async function runTool(
     if ((r as { code?: string }).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(String(r.message)))) {
       throw missingTool(tool);
     }
-    if (r.timedOut) throw badInput(`${tool} ${args.slice(0, 3).join(' ')} ... did not finish within ${(options.timeoutMs ?? 900_000) / 1000} s`);
+    if (r.timedOut) throw badInput(`${options.name ?? `${tool} ${args.slice(0, 3).join(' ')} ...`} did not finish within ${(options.timeoutMs ?? 900_000) / 1000} s`);
     return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
   } catch (err) {
     if (err instanceof Error && /ENOENT/.test(err.message)) throw missingTool(tool);
@@ -66,7 +66,7 @@ export interface MeasuredResult extends ToolResult {
 export async function runToolMeasured(tool: string, args: readonly string[], options: { cwd: string; timeoutMs?: number }): Promise<MeasuredResult> {
   if (!existsSync(GNU_TIME)) return { ...(await runTool(tool, args, options)), cpuSeconds: null, peakMemoryKb: null };
   const report = join(options.cwd, 'time.txt');
-  const r = await runTool(GNU_TIME, ['-f', '%U %S %M', '-o', report, tool, ...args], options);
+  const r = await runTool(GNU_TIME, ['-f', '%U %S %M', '-o', report, tool, ...args], { ...options, name: `${tool} ${args.slice(0, 3).join(' ')} ...` });
   // After a failing command GNU time writes "Command exited with non-zero status N" first: the figures are the last line.
   const [user, system, kb] = (existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n').pop() ?? '' : '').split(' ').map(Number);
   const known = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
