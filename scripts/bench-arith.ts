@@ -1,5 +1,5 @@
 /**
- * npm run bench:arith [--json] [--no-yosys]
+ * npm run bench:arith [--json] [--no-yosys] [--scale-only]
  *
  * Adders (one two-input add or subtract; shifts and output negations are wiring) of each strategy on the
  * constant matrix-vector benchmark in ../shared/bench/cmvm/, beside the peer's (da4ml) figures from
@@ -35,6 +35,10 @@ import { importModel } from '../generator/import/index.js';
 import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { yosysStat } from '../verify/sim/index.js';
 import { seededRandom } from '../generator/common/seeded-random.js';
+import { quantizeQdq } from '../generator/quant/quantize.js';
+import type { QConvLayer } from '../generator/quant/ir.js';
+import { convMatrix } from '../generator/ffe/conv.js';
+import { MOBILENET_QDQ } from './photos.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = resolve(repoRoot, '../shared/bench/cmvm');
@@ -207,6 +211,40 @@ function benchRandom(): Row[] {
   });
 }
 
+/**
+ * Growth with size (issue 10): the MobileNet's 128x128 (layer 14) and 256x256 (layer 26) pointwise
+ * layers, with the model's own integer weights, and a seeded random 512x512 8-bit matrix (30% zeros, as
+ * the other random rows): seconds per 1,000 nonzero weights side by side show how time grows.
+ */
+function benchScale(): Row[] {
+  const rows: Row[] = [];
+  if (existsSync(MOBILENET_QDQ)) {
+    const graph = quantizeQdq(importModel(MOBILENET_QDQ));
+    for (const index of [14, 26]) {
+      const layer = graph.layers[index] as QConvLayer;
+      const w = convMatrix(layer, layer.weightShape[1]);
+      rows.push(measure(`MobileNet pw L${index}`, `${w[0]!.length}x${w.length}`, [w]));
+    }
+  } else console.error(`note: ${MOBILENET_QDQ} is absent; the MobileNet pointwise rows are skipped`);
+  rows.push(measure('random 512x512', '512x512', [randomMatrix(512, 512, 127, 0.3, seededRandom(512512))]));
+  return rows;
+}
+
+function printGrowth(rows: readonly Row[]): void {
+  console.log('\nGrowth with size: seconds per 1,000 nonzero weights (shared; csd and per-input beside):');
+  formatColumns(
+    ['matrix', 'nonzero', 'shared adders/nz', 'shared s/1k nz', 'csd s/1k nz', 'per-input s/1k nz'],
+    rows.map((r) => [
+      r.name,
+      String(r.nonzero),
+      (r.results.shared.adders / r.nonzero).toFixed(3),
+      ((1000 * r.results.shared.seconds) / r.nonzero).toFixed(3),
+      ((1000 * r.results.csd.seconds) / r.nonzero).toFixed(3),
+      ((1000 * r.results['per-input'].seconds) / r.nonzero).toFixed(3),
+    ]),
+  );
+}
+
 const exampleModel = join(repoRoot, 'examples/mnist-mobilenet/model.onnx');
 
 /**
@@ -336,13 +374,16 @@ function printCells(rows: readonly CellRow[]): void {
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const rows = [...benchFiles(), ...benchRandom(), ...benchExample()];
-  const cells = process.argv.includes('--no-yosys') ? [] : await benchYosys();
+  const only = process.argv.includes('--scale-only');
+  const scale = benchScale();
+  const rows = only ? scale : [...benchFiles(), ...benchRandom(), ...benchExample(), ...scale];
+  const cells = process.argv.includes('--no-yosys') || only ? [] : await benchYosys();
   if (json) {
     console.log(JSON.stringify({ rows, yosysCells: cells }, null, 1));
     return;
   }
   printTable(rows);
+  printGrowth(scale);
   if (cells.length > 0) printCells(cells);
 }
 

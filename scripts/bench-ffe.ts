@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ffe [-- --json] [-- --images N] [-- --no-yosys]`: the fixed feature extractor on the
+ * `npm run bench:ffe [-- --json] [-- --images N] [-- --no-yosys] [-- --large]`: the fixed feature extractor on the
  * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
  * (QDQ form, 224x224): per arithmetic strategy the generation time and the cost model's figures
  * (docs/costs.md: product adders are those inside the constant weight products, all adders add
@@ -7,6 +7,8 @@
  * flow did, its multipliers are left to synthesis and its product adders only sum the products),
  * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
  * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
+ * Throughput is given per wall second and per CPU second (simulator + fixynn), beside the recorded
+ * baseline. --large adds MobileNet at K = 13 and 27: Verilator build time, its peak memory, cycles/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import type { ArithStrategy } from '../generator/ffe/index.js';
 import { partOf } from '../generator/design/manifest.js';
 import { ffeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
-import { verifyDesign } from '../verify/ffe/index.js';
+import { verifyDesign, type VerifySummary } from '../verify/ffe/index.js';
 import { MOBILENET_QDQ, photoCrops } from './photos.js';
 import { toolVersions, yosysStat } from '../verify/sim/index.js';
 import { readFileSync } from 'node:fs';
@@ -26,7 +28,21 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const skipYosys = args.includes('--no-yosys');
 const imagesFlag = args.indexOf('--images');
-const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 200;
+const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 1000;
+const large = args.includes('--large');
+
+/**
+ * The throughput before the byte-level beat files, the integer model beside the simulator and the build
+ * flags (main 4d7cf28, this 2-core machine shared by other jobs, 2026-12-01), recorded: the old path is
+ * gone, so they cannot be measured in the same run. Example: `fixynn verify --images 1000` after the
+ * build, wall, and its CPU measured stage by stage (simulator 5.7 s, integer model 1.6 s, text files and
+ * comparison 3.3 s). MobileNet: the stages of one profiled run of 4 random frames (a `fixynn verify` of
+ * the same frames in the same hour took 36.6 s: wall figures here vary many-fold with the machine's load).
+ */
+const BASELINE: Record<string, { images: number; wallSeconds: number; cpuSeconds: number | null }> = {
+  'example-mnist-k9': { images: 1000, wallSeconds: 31.45, cpuSeconds: 10.6 },
+  'mobilenet-v1-0.25-qdq-first5': { images: 4, wallSeconds: 1.78, cpuSeconds: null },
+};
 
 interface Subject {
   readonly name: string;
@@ -59,6 +75,11 @@ interface SubjectFigures {
     readonly images: number;
     readonly data: string;
     readonly framesPerSecond: number;
+    /** Frames per CPU second (simulator + fixynn) after the build: what a machine to itself approaches. */
+    readonly framesPerCpuSecond: number | null;
+    readonly simulatorCpuSeconds: number | null;
+    readonly verifierCpuSeconds: number;
+    readonly cyclesPerSecond: number;
     readonly cyclesPerFrame: number | null;
     readonly idealCyclesPerFrame: number;
     readonly latency: number | null;
@@ -93,11 +114,57 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
     strategies,
     simulation: {
       arith: 'shared', verilatorBuildSeconds: s.buildSeconds, images: s.images, data: s.dataSource,
-      framesPerSecond: s.images / s.simulationSeconds, cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
+      framesPerSecond: s.images / s.simulationSeconds, ...cpuFigures(s), cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
       latency: s.latency, mismatches: s.mismatches,
     },
   };
   return subject.yosys && !skipYosys ? { ...figures, yosys: await synthesize(design) } : figures;
+}
+
+function cpuFigures(s: VerifySummary): Pick<SubjectFigures['simulation'], 'framesPerCpuSecond' | 'simulatorCpuSeconds' | 'verifierCpuSeconds' | 'cyclesPerSecond'> {
+  return {
+    framesPerCpuSecond: s.simulatorCpuSeconds === null ? null : s.images / (s.simulatorCpuSeconds + s.verifierCpuSeconds),
+    simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
+    cyclesPerSecond: s.simulatedCycles / s.simulatorSeconds,
+  };
+}
+
+/** A large design (--large): generated once (--arith shared), built in Verilator and one frame simulated bit-exact. */
+interface LargeFigures {
+  readonly name: string;
+  readonly fixedLayers: string;
+  readonly generateSeconds: number;
+  readonly productAdders: number;
+  readonly verilatorBuildSeconds: number;
+  readonly buildCpuSeconds: number | null;
+  readonly buildPeakMemoryMb: number | null;
+  readonly cyclesPerSecond: number;
+  readonly cyclesPerCpuSecond: number | null;
+  readonly cycles: number;
+  readonly mismatches: number;
+}
+
+async function benchLarge(fixedLayers: string, core: FfeCore, work: string, data: string): Promise<LargeFigures> {
+  const name = `mobilenet-v1-0.25-qdq-first${fixedLayers}`;
+  log(`${name}: generating with --arith shared`);
+  const out = path.join(work, name);
+  const r = await generateDesign(MOBILENET_QDQ, { fixedLayers, out, arith: 'shared', pipeline: 0, rawInput: false }, core);
+  log(`${name}: Verilator build and 1 frame`);
+  const s = await verifyDesign(out, { simulator: 'verilator', images: 1, data, onProgress: log });
+  return {
+    name, fixedLayers, generateSeconds: r.seconds.generate, productAdders: r.manifest.cost.productAdders,
+    verilatorBuildSeconds: s.buildSeconds, buildCpuSeconds: s.buildCpuSeconds, buildPeakMemoryMb: s.buildPeakMemoryKb === null ? null : s.buildPeakMemoryKb / 1024,
+    cyclesPerSecond: s.simulatedCycles / s.simulatorSeconds, cyclesPerCpuSecond: s.simulatorCpuSeconds === null ? null : s.simulatedCycles / s.simulatorCpuSeconds,
+    cycles: s.simulatedCycles, mismatches: s.mismatches,
+  };
+}
+
+function printLarge(results: readonly LargeFigures[]): void {
+  const lines = ['== large designs (--large): Verilator build of the flat design, one frame bit-exact against the integer model'];
+  for (const r of results) {
+    lines.push(`  K=${r.fixedLayers}: generate ${r.generateSeconds.toFixed(0)} s (${r.productAdders} product adders); verilator build ${r.verilatorBuildSeconds.toFixed(0)} s (${r.buildCpuSeconds?.toFixed(0) ?? 'n/a'} CPU s), peak ${r.buildPeakMemoryMb?.toFixed(0) ?? 'n/a'} MB (largest process); ${(r.cyclesPerSecond / 1000).toFixed(1)} k cycles/s wall, ${r.cyclesPerCpuSecond === null ? 'n/a' : (r.cyclesPerCpuSecond / 1000).toFixed(1)} k per CPU second over ${r.cycles} cycles; ${r.mismatches} mismatches`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function synthesize(dir: string): Promise<{ seconds: number; cells: number } | { error: string }> {
@@ -125,7 +192,10 @@ function printText(results: readonly SubjectFigures[], tools: Record<string, str
     }
     lines.push('  (figures from the cost model, docs/costs.md; multiply: one `*` per weight left to synthesis, its product adders only sum the products)');
     const m = r.simulation;
-    lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(1)} frames/s simulated over ${m.images} frames (${m.data})`);
+    lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data})`);
+    lines.push(`    CPU: simulator ${m.simulatorCpuSeconds?.toFixed(2) ?? 'n/a'} s + fixynn ${m.verifierCpuSeconds.toFixed(2)} s = ${m.framesPerCpuSecond?.toFixed(1) ?? 'n/a'} frames per CPU second; simulator ${(m.cyclesPerSecond / 1000).toFixed(0)} k cycles/s (wall)`);
+    const before = BASELINE[r.name];
+    if (before) lines.push(`    baseline (main 4d7cf28, recorded): ${(before.images / before.wallSeconds).toFixed(2)} frames/s over ${before.images} frames${before.cpuSeconds === null ? '' : `, ${(before.images / before.cpuSeconds).toFixed(1)} frames per CPU second`}`);
     lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles, ${m.mismatches} mismatches`);
     if (r.yosys) lines.push('error' in r.yosys ? `  yosys synth: FAILED ${r.yosys.error}` : `  yosys synth -top: ${r.yosys.cells} cells in ${r.yosys.seconds.toFixed(1)} s`);
     lines.push('');
@@ -142,13 +212,18 @@ async function main(): Promise<void> {
     const crops = await photoCrops();
     const subjects: Subject[] = [
       { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true },
-      { name: 'mobilenet-v1-0.25-qdq-first5', model: MOBILENET_QDQ, fixedLayers: '5', images: 3, data: 'missing' in crops ? 'random' : crops.test, yosys: false },
+      { name: 'mobilenet-v1-0.25-qdq-first5', model: MOBILENET_QDQ, fixedLayers: '5', images: 4, data: 'missing' in crops ? 'random' : crops.test, yosys: false },
     ];
     const results: SubjectFigures[] = [];
     for (const subject of subjects) results.push(await benchSubject(subject, core, work));
+    const largeResults: LargeFigures[] = [];
+    for (const k of large ? ['13', '27'] : []) largeResults.push(await benchLarge(k, core, work, 'missing' in crops ? 'random' : crops.test));
     const tools = await toolVersions();
-    if (json) process.stdout.write(`${JSON.stringify({ tools, results }, null, 2)}\n`);
-    else printText(results, tools);
+    if (json) process.stdout.write(`${JSON.stringify({ tools, results, large: largeResults }, null, 2)}\n`);
+    else {
+      printText(results, tools);
+      if (large) printLarge(largeResults);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -150,6 +150,55 @@ export function nodeCoefficients(graph: AdderGraph): bigint[][] {
   return coeffs;
 }
 
+/** A linear form with its nonzero coefficients only: inputs ascending, coefficients beside them. */
+export interface SparseForm {
+  readonly inputs: readonly number[];
+  readonly coeffs: readonly bigint[];
+}
+
+/**
+ * nodeCoefficients without the zeros: a node's form holds only the inputs it depends on, so the whole
+ * costs the sum of the forms' sizes, not nodes x inputs (on the MobileNet's 256x256 layer, 55,000 adders
+ * over 256 inputs, the dense vectors were 14 million bigints, built twice per block).
+ */
+export function nodeSparseCoefficients(graph: AdderGraph): SparseForm[] {
+  const forms: SparseForm[] = [];
+  graph.nodes.forEach((node, id) => {
+    if (node.kind === 'input') {
+      forms.push({ inputs: [node.index], coeffs: [1n] });
+      return;
+    }
+    const a = forms[node.a.node]!;
+    const b = forms[node.b.node]!;
+    const [sa, sb] = [BigInt(node.a.shift), BigInt(node.b.shift)];
+    const inputs: number[] = [];
+    const coeffs: bigint[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.inputs.length || j < b.inputs.length) {
+      const ia = i < a.inputs.length ? a.inputs[i]! : Infinity;
+      const ib = j < b.inputs.length ? b.inputs[j]! : Infinity;
+      const input = Math.min(ia, ib);
+      let sum = 0n;
+      if (ia === input) {
+        const v = a.coeffs[i++]! << sa;
+        sum += node.a.negate ? -v : v;
+      }
+      if (ib === input) {
+        const v = b.coeffs[j++]! << sb;
+        sum += node.b.negate ? -v : v;
+      }
+      const c = exactRightShift(sum, node.rshift, `node ${id} coefficient of input ${input}`);
+      if (c !== 0n) {
+        inputs.push(input);
+        coeffs.push(c);
+      }
+    }
+    forms.push({ inputs, coeffs });
+  });
+  return forms;
+}
+
 /** Output coefficient rows: the matrix the graph actually computes. */
 export function graphMatrix(graph: AdderGraph): bigint[][] {
   const coeffs = nodeCoefficients(graph);
@@ -226,9 +275,22 @@ function verifyRandomVectors(w: ConstMatrix, graph: AdderGraph, options: VerifyO
 
 /** A linear form as text over named inputs, e.g. `5*x3 - 2*x4 + x7` (`0` when every coefficient is 0). */
 export function formatLinearForm(coeffs: readonly (bigint | number)[], name: (input: number) => string): string {
-  let text = '';
+  const inputs: number[] = [];
+  const nonzero: bigint[] = [];
   coeffs.forEach((raw, i) => {
     const c = BigInt(raw);
+    if (c === 0n) return;
+    inputs.push(i);
+    nonzero.push(c);
+  });
+  return formatSparseForm({ inputs, coeffs: nonzero }, name);
+}
+
+/** formatLinearForm of a sparse form (the same text). */
+export function formatSparseForm(form: SparseForm, name: (input: number) => string): string {
+  let text = '';
+  form.inputs.forEach((i, k) => {
+    const c = form.coeffs[k]!;
     if (c === 0n) return;
     const size = c < 0n ? -c : c;
     const term = size === 1n ? name(i) : `${size}*${name(i)}`;

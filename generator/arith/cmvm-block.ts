@@ -22,9 +22,9 @@
 import { type Expr, type Interval as HdlInterval, Module, constant, interval as hdlInterval } from '../hdl/index.js';
 import { badInput } from '../common/errors.js';
 import type { AdderGraph, ConstMatrix, Operand } from './adder-graph.js';
-import { formatLinearForm, graphMatrix, nodeCoefficients, nodeDepths, nodeOwners } from './adder-graph.js';
+import { formatLinearForm, formatSparseForm, graphMatrix, nodeDepths, nodeOwners, nodeSparseCoefficients } from './adder-graph.js';
 import { type CostReport, type Interval, analyzeCost, linearInterval, nodeIntervals, pipelineLatency, stageOfLevel, widthOf } from './cost.js';
-import { type GraphStrategy, checkMatrix, solveCmvm } from './index.js';
+import { type GraphStrategy, type SolveOptions, checkMatrix, solveCmvm } from './index.js';
 import type { SharedOptions } from './shared-search.js';
 
 export const BLOCK_STRATEGIES = ['multiply', 'csd', 'shared'] as const;
@@ -48,7 +48,12 @@ export interface CmvmBlockOptions {
   readonly sum?: 'tree' | 'csa';
   /** Input port names (default x0..x{n-1}); the wires' names and comments are built from them. */
   readonly inputNames?: readonly string[];
+  /** See CmvmOptions.solve. */
+  readonly solve?: CmvmSolver;
 }
+
+/** What finds the adder graph: solveCmvm, or a lookup of graphs solved ahead (solve-pool.ts) with the same results. */
+export type CmvmSolver = (w: ConstMatrix, inputCount: number, options: SolveOptions) => AdderGraph;
 
 /** A standalone block: the module and its port names, with everything emitCmvm reports. */
 export interface CmvmBlock extends CmvmResult {
@@ -113,7 +118,7 @@ function termName(input: string, c: bigint): string {
 
 /** Each adder's wire name and, when the name does not say it, its linear form (see the file comment). */
 function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ name: string; value: string | undefined }> {
-  const coeffs = nodeCoefficients(graph);
+  const forms = nodeSparseCoefficients(graph);
   const owners = nodeOwners(graph);
   const partials = new Map<number | 'shared' | 'unused', number>();
   const taken = new Set(inputNames);
@@ -126,10 +131,11 @@ function nodeLabels(graph: AdderGraph, inputNames: readonly string[]): Array<{ n
   };
   return graph.nodes.map((node, id) => {
     if (node.kind === 'input') return { name: inputNames[node.index]!, value: undefined };
-    const terms = coeffs[id]!.flatMap((c, i) => (c === 0n ? [] : [termName(inputNames[i]!, c)]));
+    const form = forms[id]!;
+    const terms = form.inputs.map((i, k) => termName(inputNames[i]!, form.coeffs[k]!));
     const owner = owners[id]!;
     // Long forms would make comments the bulk of a large layer's file: past a few terms, say the count.
-    const value = terms.length <= MAX_COMMENT_TERMS ? formatLinearForm(coeffs[id]!, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
+    const value = terms.length <= MAX_COMMENT_TERMS ? formatSparseForm(form, (i) => inputNames[i]!) : `a sum of ${terms.length} weighted inputs`;
     const next = (): number => {
       const k = partials.get(owner) ?? 0;
       partials.set(owner, k + 1);
@@ -316,6 +322,8 @@ export interface CmvmOptions {
   readonly sum?: 'tree' | 'csa';
   /** What to call the inputs in wire names and comments (default x0..x{n-1}). */
   readonly inputNames?: readonly string[];
+  /** The solver (default solveCmvm); it must return what solveCmvm would, e.g. the same graph solved ahead. */
+  readonly solve?: CmvmSolver;
 }
 
 /** What emitCmvm adds to a module. */
@@ -361,7 +369,7 @@ export function emitCmvm(m: Module, inputs: readonly Expr[], options: CmvmOption
   const inputNames = options.inputNames ?? inputs.map((_, i) => `x${i}`);
   if (inputNames.length !== inputs.length) throw badInput(`${where}: ${inputNames.length} input names for ${inputs.length} inputs`);
   const graphStrategy: GraphStrategy = strategy === 'multiply' ? 'csd' : strategy;
-  const graph = solveCmvm(w, inputs.length, { strategy: graphStrategy, ...(options.shared ?? {}) });
+  const graph = (options.solve ?? solveCmvm)(w, inputs.length, { strategy: graphStrategy, ...(options.shared ?? {}) });
   const built =
     strategy === 'multiply'
       ? { ...buildMultiply(m, prefix, w, inputs, inputNames, every), compressors: 0 }
@@ -409,6 +417,7 @@ export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
     sum: options.sum ?? 'tree',
     inputNames,
     ...(options.shared === undefined ? {} : { shared: options.shared }),
+    ...(options.solve === undefined ? {} : { solve: options.solve }),
   });
   const outputNames = w.map((_, o) => `y${o}`);
   result.outputs.forEach((e, o) => m.output(outputNames[o]!, e).describe(wrapComment(`${outputNames[o]!} = ${result.outputForms[o]!}`)));

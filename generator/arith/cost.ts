@@ -5,7 +5,7 @@
  * attained at a corner — so the width can neither overflow nor be wider than needed.
  */
 import type { AdderGraph } from './adder-graph.js';
-import { nodeCoefficients, nodeDepths } from './adder-graph.js';
+import { type SparseForm, nodeDepths, nodeSparseCoefficients } from './adder-graph.js';
 
 export interface Interval {
   readonly min: bigint;
@@ -51,7 +51,22 @@ export function widthOf(range: Interval): { width: number; signed: boolean } {
 
 /** Exact interval of every node. */
 export function nodeIntervals(graph: AdderGraph, inputRanges: readonly Interval[]): Interval[] {
-  return nodeCoefficients(graph).map((c) => linearInterval(c, inputRanges));
+  return nodeSparseCoefficients(graph).map((form) => sparseInterval(form, inputRanges));
+}
+
+/** linearInterval of a sparse form. */
+export function sparseInterval(form: SparseForm, ranges: readonly Interval[]): Interval {
+  let min = 0n;
+  let max = 0n;
+  form.inputs.forEach((i, k) => {
+    const c = form.coeffs[k]!;
+    const r = ranges[i]!;
+    const a = c * r.min;
+    const b = c * r.max;
+    min += a < b ? a : b;
+    max += a < b ? b : a;
+  });
+  return { min, max };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AdderGraph, ConstMatrix, GraphNode, OutputRef } from './adder-grap
 import { seededRandom } from '../common/seeded-random.js';
 import { adderCount, graphDepth } from './adder-graph.js';
 import { solveCsd } from './strategy-csd.js';
+import { joinParts, matrixParts } from './partition.js';
 import { solveDecomposed } from './strategy-decomposed.js';
 import { type SharedRunOptions, solveSharedRun } from './strategy-shared.js';
 
@@ -96,13 +97,21 @@ export function defaultLookahead(w: ConstMatrix): number {
 /**
  * Inputs per pairing block: all of them up to LARGE_MATRIX nonzero weights, else 64. Measured on the
  * MobileNet's 128x128 pointwise layer (15,252 nonzero weights, one run, no depth limit): one block 11,065
- * adders in 31 s, blocks of 64 inputs 11,642 in 15 s; the 256x256 one (63,142) 49,163 adders in 126 s.
+ * adders in 31 s, blocks of 64 inputs 11,642 in 15 s; the 256x256 one (63,142) 49,163 adders in 126 s
+ * (before the linked-list buckets of strategy-shared.ts, which cut the 256x256 layer's time about 9x).
  */
 export function defaultBlockSize(w: ConstMatrix): number | undefined {
   return nonzeroCount(w) <= LARGE_MATRIX ? undefined : 64;
 }
 
 export function solveShared(w: ConstMatrix, inputCount: number, options: SharedOptions = {}): AdderGraph {
+  // Independent parts (a depthwise layer: one per channel) share nothing: each is solved on its own.
+  const parts = matrixParts(w, inputCount);
+  if (parts.length > 1) return joinParts(inputCount, w.length, parts, parts.map((p) => solveConnected(p.matrix, p.inputs.length, options)));
+  return solveConnected(w, inputCount, options);
+}
+
+function solveConnected(w: ConstMatrix, inputCount: number, options: SharedOptions): AdderGraph {
   const plain = solveCsd(w, inputCount);
   // Below the plain balanced sum's depth nothing is possible: the limit never goes under it.
   const maxDepth = Math.max(graphDepth(plain), options.maxDepth ?? graphDepth(plain) + (options.depthSlack ?? 0));

@@ -102,14 +102,23 @@ function decodeKey(key: number): VariableDef {
  * Pattern frequencies, bucketed by priority (count first, then shallower result) so that the best
  * pattern is found without scanning: only patterns seen at least twice are bucketed.
  *
- * Lazily: a count that rises places its key in its new, higher bucket at once; a count that falls leaves
+ * Lazily: a count that rises above its key's bucket moves the key up at once; a count that falls leaves
  * the key where it was, and the best-bucket scan moves it down when it finds it stale. Most updates are
- * decrements (every extraction removes its terms' pairs), and moving a key between bucket sets on every
- * one was most of the optimizer's time.
+ * decrements (every extraction removes its terms' pairs), and moving a key on every one was most of the
+ * optimizer's time. A bucket is a doubly linked list over dense key ids (typed arrays, oldest first): the
+ * keys are above 2^31, and a Set of them boxed every one; with Sets, bucket updates were a third of the
+ * time on the MobileNet's 256x256 layer, and a key re-placed on every rise sat in several buckets at once.
  */
 class PatternQueue {
-  private readonly counts = new CountTable();
-  private readonly buckets: Set<number>[] = [];
+  private readonly counts: CountTable;
+  /** Per id (the key's mark in `counts`): the key, its bucket (-1: none) and its neighbours there. */
+  private idKey = new Float64Array(1024);
+  private idBucket = new Int32Array(1024);
+  private idNext = new Int32Array(1024);
+  private idPrev = new Int32Array(1024);
+  private ids = 0;
+  private readonly heads: number[] = [];
+  private readonly tails: number[] = [];
   /** Counted pairs that cannot all be taken (overlaps, depth budget): count - penalty is the real gain. */
   private readonly penalty = new Map<number, number>();
   private top = 0;
@@ -118,7 +127,10 @@ class PatternQueue {
     private readonly depthOf: (key: number) => number,
     private readonly maxDepth: number,
     private readonly rule: SelectionRule,
-  ) {}
+    capacityPowerOfTwo: number,
+  ) {
+    this.counts = new CountTable(capacityPowerOfTwo);
+  }
 
   private priority(key: number, count: number): number {
     const usable = this.penalty.size === 0 ? count : count - (this.penalty.get(key) ?? 0);
@@ -138,7 +150,9 @@ class PatternQueue {
     this.counts.forEach((key, count) => {
       if (count < 2) return;
       const to = this.priority(key, count);
-      if (to >= 0) this.place(key, to);
+      if (to < 0) return;
+      this.counts.add(key, 0);
+      this.place(this.lastId(key), to);
     });
   }
 
@@ -147,38 +161,75 @@ class PatternQueue {
     // Most pairs occur once: they are never ranked, so skip the ranking work for them.
     if (delta <= 0 || after < 2) return;
     const to = this.priority(key, after);
-    if (to >= 0) this.place(key, to);
+    const id = this.lastId(key);
+    if (to > this.idBucket[id]!) this.place(id, to);
   }
 
-  private place(key: number, priority: number): void {
-    let bucket = this.buckets[priority];
-    if (bucket === undefined) {
-      bucket = new Set();
-      this.buckets[priority] = bucket;
+  /** The id of the key of the counts' last add(), given one now if it has none. */
+  private lastId(key: number): number {
+    const id = this.counts.lastMark();
+    if (id >= 0) return id;
+    if (this.ids === this.idKey.length) this.growIds();
+    const fresh = this.ids++;
+    this.idKey[fresh] = key;
+    this.idBucket[fresh] = -1;
+    this.counts.setLastMark(fresh);
+    return fresh;
+  }
+
+  private growIds(): void {
+    const grown = <T extends Float64Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.idKey = grown(this.idKey);
+    this.idBucket = grown(this.idBucket);
+    this.idNext = grown(this.idNext);
+    this.idPrev = grown(this.idPrev);
+  }
+
+  /** Moves the key of `id` to the end of the bucket of `priority` (out of all when negative). */
+  private place(id: number, priority: number): void {
+    const from = this.idBucket[id]!;
+    if (from === priority) return;
+    if (from >= 0) {
+      const prev = this.idPrev[id]!;
+      const next = this.idNext[id]!;
+      if (prev >= 0) this.idNext[prev] = next;
+      else this.heads[from] = next;
+      if (next >= 0) this.idPrev[next] = prev;
+      else this.tails[from] = prev;
     }
-    bucket.add(key);
+    this.idBucket[id] = priority;
+    if (priority < 0) return;
+    const tail = this.tails[priority] ?? -1;
+    this.idPrev[id] = tail;
+    this.idNext[id] = -1;
+    if (tail >= 0) this.idNext[tail] = id;
+    else this.heads[priority] = id;
+    this.tails[priority] = id;
     if (priority > this.top) this.top = priority;
   }
 
   /** Up to `limit` patterns of the best rank (most frequent, then by the rule), oldest first. */
   bestFew(limit: number): number[] {
     while (this.top >= 0) {
-      const bucket = this.buckets[this.top];
-      if (bucket !== undefined && bucket.size > 0) {
-        const few: number[] = [];
-        for (const key of bucket) {
-          const now = this.priority(key, this.counts.get(key));
-          if (now !== this.top) {
-            // Stale (its count fell since): down to where it belongs now, if anywhere.
-            bucket.delete(key);
-            if (now >= 0) this.place(key, now);
-            continue;
-          }
+      const few: number[] = [];
+      let id = this.heads[this.top] ?? -1;
+      while (id >= 0) {
+        const next = this.idNext[id]!;
+        const key = this.idKey[id]!;
+        const now = this.priority(key, this.counts.get(key));
+        // Stale (its count fell since): down to where it belongs now, if anywhere.
+        if (now !== this.top) this.place(id, now);
+        else {
           few.push(key);
           if (few.length >= limit) break;
         }
-        if (few.length > 0) return few;
+        id = next;
       }
+      if (few.length > 0) return few;
       this.top -= 1;
     }
     return [];
@@ -196,8 +247,8 @@ class PatternQueue {
   setUsable(key: number, usable: number): void {
     const count = this.counts.get(key);
     this.penalty.set(key, count - usable);
-    const to = this.priority(key, count);
-    if (to >= 0) this.place(key, to);
+    const id = this.counts.mark(key);
+    if (id >= 0) this.place(id, this.priority(key, count));
   }
 }
 
@@ -274,12 +325,15 @@ class SharedSolver {
     for (let i = 0; i < inputCount; i += 1) this.depths.push(0);
     this.kraftBudget = w.map((_, o) => 2 ** Math.min(options.maxDepthPerOutput?.[o] ?? options.maxDepth ?? 1000, 1000));
     this.lookahead = Math.max(1, options.lookahead ?? 1);
-    this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow');
     const blockSize = Math.max(1, Math.min(options.blockSize ?? inputCount, inputCount));
     for (let i = 0; i < inputCount; i += 1) this.blockOf.push(Math.floor(i / blockSize));
     this.columns = initialColumns(w, blockSize, Math.ceil(inputCount / blockSize));
     // Every extraction removes at least one term, so variables never outnumber inputs + terms.
     const terms = this.columns.reduce((n, c) => n + c.kraft, 0);
+    // A small matrix gets a small count table (it grows as needed; a fixed 2^16 slots was most of the
+    // time of a depthwise layer's hundreds of tiny parts).
+    const slots = Math.min(16, Math.max(6, Math.ceil(Math.log2(4 * terms + 1))));
+    this.queue = new PatternQueue((key) => this.keyDepth(key), options.maxVariableDepth ?? Infinity, options.rule ?? 'shallow', slots);
     if (inputCount + terms >= VAR_LIMIT) {
       throw badInput(`constant matrix with ${terms} CSD digits over ${inputCount} inputs is too large for the shared optimizer (limit ${VAR_LIMIT} digits + inputs); use the csd or per-input strategy, or split the matrix`);
     }

@@ -19,6 +19,7 @@ export interface GenerateAccelCliOptions extends PreprocessingFlags, Calibration
   readonly requantBits?: string;
   readonly actBits?: string;
   readonly effort?: string;
+  readonly workers?: string;
   readonly json?: boolean;
   readonly accel?: string;
 }
@@ -27,11 +28,11 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
   if (cli.fixedLayers === undefined || cli.fixedLayers.trim() === '') throw badInput('--fixed-layers is required (0 with --accel: every layer on the accelerator)');
   if (cli.out === undefined || cli.out.trim() === '') throw badInput('--out is required (the design folder to write)');
   if (cli.accel === undefined) throw badInput('--accel RxC is required');
-  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput], ['--effort', cli.effort]] as const) {
+  for (const [flag, value] of [['--arith', cli.arith], ['--pipeline', cli.pipeline], ['--raw-input', cli.rawInput], ['--effort', cli.effort], ['--workers', cli.workers]] as const) {
     if (value !== undefined) throw badInput(`${flag} shapes the fixed part; with --fixed-layers 0 --accel there is none`);
   }
   // Any other generate flag (e.g. --clock-mhz) is not wired into the accelerator's flow yet: refused rather than ignored.
-  const supported = new Set(['fixedLayers', 'out', 'accel', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'requantBits']);
+  const supported = new Set(['fixedLayers', 'out', 'accel', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'workers', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'requantBits']);
   const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported with --accel yet (the accelerator design takes the calibration, preprocessing and width flags)`);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };

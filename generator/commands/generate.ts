@@ -41,6 +41,8 @@ export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags
   readonly clockMhz?: string;
   /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
   readonly accel?: string;
+  /** `--workers N`: threads solving the layers' adder graphs. */
+  readonly workers?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -57,6 +59,7 @@ export function registerGenerate(program: Command): void {
     .option('--requant-bits <n>', 'force the width of every requantization multiplier M, 8..32 (default: per channel, the fewest bits reproducing ONNX Runtime for a QDQ model; 16 for a float model)')
     .option('--act-bits <n>', 'activation width for a float model, 2..16 (default 8)')
     .option('--effort <n>', 'greedy runs of the shared optimizer per layer, 1..16 (default: by size, 4 up to 2,000 nonzero weights, else 1; an explicit value also tries the output-differencing candidates on large layers)')
+    .option('--workers <n>', 'threads solving the layers\' adder graphs, 1..64 (default: the cores, one below 10,000 nonzero weights to solve); the Verilog is the same for any number. Solved graphs are kept in $FIXYNN_ARITH_CACHE (default <tmpdir>/fixynn-arith-cache), keyed by content')
     .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
     .option('--accel <RxC>', 'the programmable accelerator (RxC MAC array, e.g. 8x8) running the layers after the split, its program and images: with --fixed-layers 0 alone, with K > 0 fed by the fixed part (the chip)')
     .option('--json', 'print a JSON summary');
@@ -85,6 +88,7 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, co
     process.stdout.write(`${JSON.stringify({
       out: options.out, top: m.top.module, fixedLayers: ffe.fixedLayerCount, files: Object.keys(m.files).length, latencyCycles: m.top.latencyCycles,
       idealCyclesPerFrame: m.top.throughput.idealCyclesPerFrame, cost: m.cost, nonzeroWeights: ffe.cost.nonzeroWeights, seconds: result.seconds,
+      optimizer: result.optimizer,
     }, null, 2)}\n`);
     return;
   }
@@ -108,6 +112,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const arith = cli.arith ?? 'shared';
   if (!(ARITH_STRATEGIES as readonly string[]).includes(arith)) throw badInput(`--arith ${arith}: supported strategies are ${ARITH_STRATEGIES.join(', ')}`);
   const effort = optionalInt(cli.effort, '--effort', 1, 16);
+  const workers = optionalInt(cli.workers, '--workers', 1, 64);
   const clockMhz = cli.clockMhz === undefined ? undefined : checkClockMhz(Number(cli.clockMhz.trim() === '' ? NaN : cli.clockMhz));
   return {
     fixedLayers: cli.fixedLayers,
@@ -117,6 +122,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,
     ...(effort !== undefined ? { effort } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     ...(clockMhz !== undefined ? { clockMhz } : {}),
     ...(cli.accel !== undefined ? { accel: cli.accel } : {}),
   };

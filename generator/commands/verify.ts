@@ -88,6 +88,8 @@ function summaryJson(s: VerifySummary): Record<string, unknown> {
     latency: s.latency, simulator: s.simulator, simulatorVersion: s.simulatorVersion,
     mismatchedImages: s.mismatchedImages, firstMismatch: s.firstMismatch === null ? null : { ...s.firstMismatch, text: describeMismatch(s.firstMismatch) },
     inputCyclesPerFrame: s.inputCyclesPerFrame, latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
-    buildSeconds: s.buildSeconds, simulationSeconds: s.simulationSeconds,
+    buildSeconds: s.buildSeconds, buildPeakMemoryKb: s.buildPeakMemoryKb, buildCpuSeconds: s.buildCpuSeconds, simulationSeconds: s.simulationSeconds,
+    imagesPerSecond: s.images / s.simulationSeconds, simulatorSeconds: s.simulatorSeconds, simulatedCycles: s.simulatedCycles,
+    simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
   };
 }

@@ -9,6 +9,7 @@ import { type Stream, streamOf, streamOfTensor } from '../contract/stream.js';
 import { emitDesign, type EmittedModule, type EmittedPort, type HeaderInfo } from '../emit/index.js';
 import { NO_COST, generateFfe, type ArithStrategy, type FfeUnitReport, type LayerCost, type StreamProbe } from '../ffe/index.js';
 import type { Module } from '../hdl/index.js';
+import type { CmvmSolver } from '../arith/cmvm-block.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 
 
@@ -65,6 +66,8 @@ export interface CoreOptions {
   /** `--effort`: greedy runs of the shared optimizer per layer (default by size). */
   readonly effort?: number;
   readonly onProgress?: (message: string) => void;
+  /** The adder graphs solved ahead (generate-design.ts: worker threads, cache), else solved in place. */
+  readonly solve?: CmvmSolver;
 }
 
 export type FfeCore = (graph: QuantizedGraph, fixedLayers: number, options: CoreOptions) => CoreDesign;
@@ -77,6 +80,7 @@ export const ffeCore: FfeCore = (graph, k, options) => {
   const d = generateFfe(graph, { fixedLayers: k, strategy: options.arith, pipeline: options.pipeline, rawInput: options.rawInput, name: TOP_NAME,
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    ...(options.solve !== undefined ? { solve: options.solve } : {}),
   });
   const emitted = emitDesign(d.top, options.header);
   const layers = d.units.flatMap((unit) => unit.layers.map((layer, j) => coreLayer(d.graph, unit, layer, j === unit.layers.length - 1)));

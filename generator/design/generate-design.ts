@@ -19,7 +19,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { badInput } from '../common/errors.js';
 import { checkOutputFolder } from '../common/output-path.js';
-import type { ArithStrategy } from '../ffe/index.js';
+import { type ArithStrategy, productJobs } from '../ffe/index.js';
+import { type PresolveStats, SolvedGraphs, presolve } from '../arith/solve-pool.js';
 import type { CoreDesign, FfeCore } from './core.js';
 import { calibrationInputs, loadInputs, resolvePreprocessing, type LoadInputsOptions } from '../data/index.js';
 import type { BiasCorrection } from '../calibrate/quantize-model.js';
@@ -70,13 +71,23 @@ export interface GenerateDesignOptions {
   readonly clockMhz?: number;
   /** `--accel RxC`: the chip (issue 13): the fixed part feeding an R x C accelerator that runs layers K.. */
   readonly accel?: string;
+  /** `--workers`: threads solving the layers' adder graphs (default: the cores; generator/arith/solve-pool.ts). */
+  readonly workers?: number;
+  /** Where solved adder graphs are kept (default $FIXYNN_ARITH_CACHE or <tmpdir>/fixynn-arith-cache); null: nowhere. */
+  readonly arithCache?: string | null;
   readonly onProgress?: (message: string) => void;
 }
 
 export interface GeneratedDesign {
   readonly manifest: Manifest;
   readonly design: CoreDesign;
-  readonly seconds: { readonly quantize: number; readonly generate: number; readonly total: number };
+  /**
+   * Wall time per stage: quantize; generate = optimize (the adder graphs, solve-pool.ts) + build (the
+   * hardware, its Verilog and its cost); files (testbench, stimulus, manifest, writing); total.
+   */
+  readonly seconds: { readonly quantize: number; readonly optimize: number; readonly build: number; readonly generate: number; readonly files: number; readonly total: number };
+  /** The adder-graph solves: distinct products, how many came from the cache, the worker threads used. */
+  readonly optimizer: PresolveStats;
 }
 
 /** `core` is the FFE generator; it runs only once the model and the flags have been checked. */
@@ -95,9 +106,12 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   if (options.accel !== undefined) checkAcceleratorHasWork(quantized, k, options.accel);
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
+  const solved = await solveAhead(quantized, k, options);
+  const afterOptimize = performance.now();
   const design = core(quantized, k, { arith: options.arith, pipeline: options.pipeline, rawInput: options.rawInput,
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    solve: solved.solve,
     header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions } });
   // The integer model the RTL answers to: the core's graph (the raw-input form with --raw-input).
   const fixed = fixedPartOf(design.graph, k);
@@ -122,7 +136,26 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   files.set(MANIFEST, serializeManifest(manifest));
   writeFolderAtomically(options.out, files, MANIFEST);
   const end = performance.now();
-  return { manifest, design, seconds: { quantize: (afterQuantize - start) / 1000, generate: (afterGenerate - afterQuantize) / 1000, total: (end - start) / 1000 } };
+  const seconds = (from: number, to: number): number => (to - from) / 1000;
+  return {
+    manifest, design, optimizer: solved.stats,
+    seconds: { quantize: seconds(start, afterQuantize), optimize: seconds(afterQuantize, afterOptimize), build: seconds(afterOptimize, afterGenerate), generate: seconds(afterQuantize, afterGenerate), files: seconds(afterGenerate, end), total: seconds(start, end) },
+  };
+}
+
+/**
+ * The fixed layers' adder graphs, solved before the hardware is built: on worker threads, from the cache
+ * where a layer's integer weights and options were solved before (generator/arith/solve-pool.ts).
+ */
+async function solveAhead(quantized: QuantizedGraph, k: number, options: GenerateDesignOptions): Promise<SolvedGraphs> {
+  if (options.arith !== 'shared') return new SolvedGraphs();
+  const jobs = productJobs(quantized, { fixedLayers: k, strategy: options.arith, rawInput: options.rawInput, ...(options.effort !== undefined ? { effort: options.effort } : {}) });
+  options.onProgress?.(`solving the adder graphs of ${jobs.length} constant product(s)`);
+  return presolve(jobs, {
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.arithCache !== undefined ? { cacheDir: options.arithCache } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
 }
 
 /** The flags that shape the quantization, the same for every kind of design (generator/commands/input-flags.ts). */

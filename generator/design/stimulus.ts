@@ -49,11 +49,21 @@ export function stimulusImages(part: StimulusPart, data: string | undefined, cou
  * exactly those pixels (generator/ffe/raw-input.ts), so the integer model runs on them directly.
  */
 export function stimulusOf(part: StimulusPart, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): FrameStimulus[] {
-  return images.map((image, i) => {
-    const stimulus = part.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image);
+  const inputs = inputsOf(part, images, raw, model);
+  const expected = expectedOf(part, inputs, model);
+  return inputs.map((stimulus, i) => ({ stimulus, expected: expected[i] as Int32Array[] }));
+}
+
+/** The q values each image puts on the RTL's input stream (stimulusOf's first half: cheap). */
+export function inputsOf(part: StimulusPart, images: readonly Float32Array[], raw: readonly Uint8Array[] | undefined, model: IntegerModel): Int32Array[] {
+  return images.map((image, i) => (part.options.rawInput ? Int32Array.from(raw?.[i] ?? []) : model.quantizeInput(image)));
+}
+
+/** Per input, each fixed layer's integer-model output (stimulusOf's second half: the integer model runs). */
+export function expectedOf(part: StimulusPart, inputs: readonly Int32Array[], model: IntegerModel): Int32Array[][] {
+  return inputs.map((stimulus) => {
     const activations = model.run(stimulus);
-    const expected = part.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
-    return { stimulus, expected };
+    return part.quantization.layers.map((layer) => activations.get(layer.output) as Int32Array);
   });
 }
 

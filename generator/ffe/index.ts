@@ -12,7 +12,7 @@
  * at m_*. Bit-exact with generator/golden's IntegerModel on `design.graph` (which differs from the input
  * graph only with `rawInput`, see raw-input.ts).
  */
-import { BLOCK_STRATEGIES, PRODUCTS_ROLE, type BlockStrategy } from '../arith/cmvm-block.js';
+import { BLOCK_STRATEGIES, PRODUCTS_ROLE, type BlockStrategy, type CmvmSolver } from '../arith/cmvm-block.js';
 import type { Stream } from '../contract/stream.js';
 import { FixynnError, badInput } from '../common/errors.js';
 import { type CostFigures, type DesignCosts, type Module, ZERO_COSTS, addCosts, costFiguresOf, designCosts } from '../hdl/index.js';
@@ -26,6 +26,7 @@ export { planUnits, isDepthwise, isPointwise, type StreamProbe } from './top.js'
 export type { FfeUnit } from './types.js';
 export { windowGeometry, type WindowGeometry } from './geometry.js';
 export { foldRawInput, rawInputMapping } from './raw-input.js';
+export { productJobs } from './presolve.js';
 
 /** Constant arithmetic of every fixed product (`--arith`). */
 export type ArithStrategy = BlockStrategy;
@@ -60,6 +61,8 @@ export interface FfeOptions {
   readonly effort?: number;
   /** Told layer by layer as the products are built. */
   readonly onProgress?: (message: string) => void;
+  /** The adder graphs' solver (default solveCmvm; see presolve.ts and generator/arith/solve-pool.ts). */
+  readonly solve?: CmvmSolver;
 }
 
 export interface FfeUnitReport {
@@ -169,6 +172,7 @@ function buildFfe(source: QuantizedGraph, options: FfeOptions): FfeDesign {
     name, strategy, pipeline: options.pipeline ?? 0,
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    ...(options.solve !== undefined ? { solve: options.solve } : {}),
   });
   const timings = unitTimings(graph, assembly.units);
   const cache = new Map<Module, DesignCosts>();

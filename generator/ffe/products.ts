@@ -8,8 +8,8 @@
  * as padding inserts zp, which the window does. Folding saves one subtractor per window value and
  * channel; the constant joins the requantization addend for free.
  */
-import { buildCmvmBlock, type BlockStrategy } from '../arith/cmvm-block.js';
-import { type ConstMatrix, adderCount } from '../arith/index.js';
+import { buildCmvmBlock, type BlockStrategy, type CmvmSolver } from '../arith/cmvm-block.js';
+import { type ConstMatrix, type SolveOptions, adderCount } from '../arith/index.js';
 import { type Expr, type Module, constant } from '../hdl/index.js';
 import type { Stages } from './layer-module.js';
 import { type ChannelRequant, requantize } from './requant.js';
@@ -22,6 +22,24 @@ export interface ProductOptions {
   readonly effort?: number;
   /** Told after every product block: its name, adders, nonzero weights and seconds (long steps show progress). */
   readonly onProgress?: (message: string) => void;
+  /** The adder graphs' solver (default solveCmvm; generate passes the graphs solved ahead on worker threads). */
+  readonly solve?: CmvmSolver;
+}
+
+/** The inputs some weight uses: only they become block ports (a dead input costs nothing but a port). */
+export function usedColumns(matrix: ConstMatrix, inputCount: number): number[] {
+  const columns: number[] = [];
+  for (let i = 0; i < inputCount; i += 1) if (matrix.some((row) => row[i] !== 0)) columns.push(i);
+  return columns;
+}
+
+/** The matrix the block is built from (W over the used columns) and the solver's options for it. */
+export function productProblem(matrix: ConstMatrix, columns: readonly number[], options: Pick<ProductOptions, 'strategy' | 'effort'>): { matrix: ConstMatrix; options: SolveOptions } {
+  return {
+    matrix: matrix.map((row) => columns.map((i) => row[i]!)),
+    // As emitCmvm asks: `multiply` is costed by its CSD graph.
+    options: { strategy: options.strategy === 'multiply' ? 'csd' : options.strategy, ...(options.effort !== undefined ? { effort: options.effort } : {}) },
+  };
 }
 
 export interface WeightedSpec {
@@ -62,9 +80,7 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
  * block module (role `products`), so the cost model counts their adders apart (docs/costs.md).
  */
 export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[] } {
-  // Only inputs that some weight uses become block ports (a dead input costs nothing but a port).
-  const used = inputs.map((_, i) => spec.matrix.some((row) => row[i] !== 0));
-  const columns = inputs.map((_, i) => i).filter((i) => used[i]);
+  const columns = usedColumns(spec.matrix, inputs.length);
   let dots: Expr[];
   if (columns.length === 0) {
     dots = spec.matrix.map(() => constant(0));
@@ -72,7 +88,7 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
     const start = performance.now();
     const block = buildCmvmBlock({
       name: `${m.name}_${prefix}cmvm`,
-      weights: spec.matrix.map((row) => columns.map((i) => row[i]!)),
+      weights: productProblem(spec.matrix, columns, options).matrix,
       inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
       strategy: options.strategy,
       pipeline: options.pipeline ?? 0,
@@ -80,6 +96,7 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       // computes from a weight's coordinates (README, "Tracing a weight to its adders").
       inputNames: columns.map((i) => `x${i}`),
       ...(options.effort !== undefined ? { shared: { effort: options.effort } } : {}),
+      ...(options.solve !== undefined ? { solve: options.solve } : {}),
     });
     if (options.onProgress !== undefined) {
       const nonzero = spec.matrix.reduce((n, row) => n + row.filter((w) => w !== 0).length, 0);

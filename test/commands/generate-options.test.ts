@@ -10,4 +10,10 @@ describe('generate options', () => {
     expect(() => parseGenerateOptions({ ...base, effort: '0' })).toThrow(/--effort 0: expected an integer from 1 to 16/);
     expect(() => parseGenerateOptions({ ...base, effort: 'max' })).toThrow(/--effort max/);
   });
+
+  it('--workers: absent means the cores; 1..64 passes through; anything else is a clear error', () => {
+    expect(parseGenerateOptions(base).workers).toBeUndefined();
+    expect(parseGenerateOptions({ ...base, workers: '2' }).workers).toBe(2);
+    expect(() => parseGenerateOptions({ ...base, workers: '0' })).toThrow(/--workers 0: expected an integer from 1 to 64/);
+  });
 });

@@ -4,7 +4,7 @@
  * difference is named by frame, layer, pixel (row, column) and channel, with both values.
  */
 import type { Stream } from '../../generator/contract/stream.js';
-import { unpackBeat } from '../../generator/contract/beats.js';
+import type { BeatTable } from './beat-files.js';
 
 export interface Mismatch {
   /** Index of the frame among those streamed (0-based, over the whole verification). */
@@ -24,9 +24,8 @@ export interface StreamCheck {
   readonly name: string;
   readonly layer: number | 'output';
   readonly format: Stream;
-  readonly beats: readonly string[];
-  /** Per beat the tuser/tlast flags (output stream only). */
-  readonly flags?: ReadonlyArray<{ readonly user: boolean; readonly last: boolean }>;
+  /** The beats the simulator wrote (with their tuser/tlast flags for the output stream). */
+  readonly beats: BeatTable;
 }
 
 /** Compares a run of `frames` frames; expected[f] is the layer's output for frame f. Returns the count of differing values and the first difference. */
@@ -41,26 +40,33 @@ export function compareStream(check: StreamCheck, expected: readonly Int32Array[
     frames.add(m.frame);
     if (first === null) first = m;
   };
+  const { beats } = check;
+  const { values } = beats;
+  const channels = format.channels;
   const expectedBeats = perFrame * expected.length;
-  for (let beat = 0; beat < Math.max(expectedBeats, check.beats.length); beat++) {
-    const frame = Math.floor(beat / perFrame);
+  // Where a beat lies: built only for a difference (the loop runs for every beat of a thousand frames).
+  const where = (beat: number): Omit<Mismatch, 'channel' | 'expected' | 'actual'> => {
     const pixel = beat % perFrame;
-    const where = { frame: firstFrame + frame, layer: check.layer, layerName: check.name, row: Math.floor(pixel / format.width), col: pixel % format.width };
-    if (beat >= check.beats.length) { note({ ...where, channel: null, expected: 'a beat', actual: `none (only ${check.beats.length} of ${expectedBeats} beats)` }); break; }
-    if (beat >= expectedBeats) { note({ ...where, frame: firstFrame + expected.length, channel: null, expected: `${expectedBeats} beats`, actual: `${check.beats.length} beats (extra or repeated)` }); break; }
-    const values = unpackBeat(check.beats[beat] as string, format);
-    if (values === null) { note({ ...where, channel: null, expected: 'known bits', actual: check.beats[beat] as string }); continue; }
+    return { frame: firstFrame + Math.floor(beat / perFrame), layer: check.layer, layerName: check.name, row: Math.floor(pixel / format.width), col: pixel % format.width };
+  };
+  for (let beat = 0; beat < Math.max(expectedBeats, beats.count); beat++) {
+    if (beat >= beats.count) { note({ ...where(beat), channel: null, expected: 'a beat', actual: `none (only ${beats.count} of ${expectedBeats} beats)` }); break; }
+    if (beat >= expectedBeats) { note({ ...where(beat), frame: firstFrame + expected.length, channel: null, expected: `${expectedBeats} beats`, actual: `${beats.count} beats (extra or repeated)` }); break; }
+    const unknown = beats.unknown.size === 0 ? undefined : beats.unknown.get(beat);
+    if (unknown !== undefined) { note({ ...where(beat), channel: null, expected: 'known bits', actual: unknown }); continue; }
+    const frame = Math.floor(beat / perFrame);
+    const pixel = beat - frame * perFrame;
     const reference = expected[frame] as Int32Array;
-    for (let c = 0; c < format.channels; c++) {
-      const want = reference[c * perFrame + pixel] as number;
-      if (values[c] !== want) note({ ...where, channel: c, expected: want, actual: values[c] as number });
+    const at = beat * beats.channels;
+    for (let c = 0; c < channels; c++) {
+      if (values[at + c] !== reference[c * perFrame + pixel]) note({ ...where(beat), channel: c, expected: reference[c * perFrame + pixel] as number, actual: values[at + c] as number });
     }
-    const flags = check.flags?.[beat];
-    if (flags !== undefined) {
+    if (beats.flags !== undefined) {
       const user = pixel === 0;
-      const last = where.col === format.width - 1;
-      if (flags.user !== user || flags.last !== last) {
-        note({ ...where, channel: null, expected: `tuser=${Number(user)} tlast=${Number(last)}`, actual: `tuser=${Number(flags.user)} tlast=${Number(flags.last)}` });
+      const last = pixel % format.width === format.width - 1;
+      const flags = beats.flags[beat] as number;
+      if ((flags & 1) !== Number(user) || (flags >> 1) !== Number(last)) {
+        note({ ...where(beat), channel: null, expected: `tuser=${Number(user)} tlast=${Number(last)}`, actual: `tuser=${flags & 1} tlast=${flags >> 1}` });
       }
     }
   }

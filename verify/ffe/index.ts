@@ -6,7 +6,7 @@
  * output). A new part kind adds its case to checkPart.
  */
 import type { LoadInputsOptions } from '../../generator/data/index.js';
-import { rawPixelsOf, stimulusImages, stimulusOf } from '../../generator/design/stimulus.js';
+import { expectedOf, inputsOf, rawPixelsOf, stimulusImages } from '../../generator/design/stimulus.js';
 import { inputRangeWarning } from '../../generator/quant/input-range.js';
 import { partOf, type FfePart, type Part } from '../../generator/design/manifest.js';
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
@@ -15,6 +15,7 @@ import type { SimulatorName } from '../sim/index.js';
 import { buildFfe, type FfeBuild, type FfeBuildOptions } from './build.js';
 import { compareStream, describeMismatch, type Mismatch, type StreamCheck } from './compare.js';
 import { runFrames, type RunResult, type Stalls } from './run.js';
+import { readBeats } from './beat-files.js';
 
 export { describeMismatch, type Mismatch } from './compare.js';
 export type { Stalls } from './run.js';
@@ -65,7 +66,21 @@ export interface VerifySummary {
   readonly simulator: SimulatorName;
   readonly simulatorVersion: string;
   readonly buildSeconds: number;
+  /** Largest resident memory of one process of the simulator build, kB (null: cached, or not measurable here). */
+  readonly buildPeakMemoryKb: number | null;
+  /** CPU seconds of the simulator build (null: cached, or not measurable here). */
+  readonly buildCpuSeconds: number | null;
+  /** Wall seconds of everything after the build: stimulus, integer model, simulator runs, comparison. */
   readonly simulationSeconds: number;
+  /** Wall seconds of the simulator processes alone, and the clock cycles they simulated. */
+  readonly simulatorSeconds: number;
+  readonly simulatedCycles: number;
+  /**
+   * CPU seconds after the build: the simulator processes' (null where GNU time is missing) and this
+   * process's (stimulus, integer model, comparison). On a shared machine these say what the wall times cannot.
+   */
+  readonly simulatorCpuSeconds: number | null;
+  readonly verifierCpuSeconds: number;
 }
 
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
@@ -85,17 +100,27 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const perRun = Math.max(1, options.imagesPerRun ?? 100);
   const tally = new Tally();
   const simStart = performance.now();
+  const cpuStart = process.cpuUsage();
   const total = data.images.length;
   for (let first = 0; first < total; first += perRun) {
     // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
-    const chunk = stimulusOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
-    const result = await runFrames(build, manifest, chunk.map((s) => s.stimulus), {
+    const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
+    // The simulator is a child process: the integer model runs while it does (runFrames has started it on return).
+    const running = runFrames(build, manifest, inputs, {
       ...(options.stalls ? { stalls: options.stalls } : {}),
       ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
       ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
     });
-    tally.add(checkRun(design, result, chunk.map((s) => s.expected), first), result);
+    let expected: Int32Array[][];
+    try {
+      expected = expectedOf(ffe, inputs, model);
+    } catch (err) {
+      await running.catch(() => undefined); // let the run end and clean its folder before reporting
+      throw err;
+    }
+    const result = await running;
+    tally.add(checkRun(design, result, expected, first), result);
     options.onProgress?.(`simulated ${Math.min(first + perRun, total)}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
   }
   return {
@@ -115,7 +140,13 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     simulator: options.simulator,
     simulatorVersion: build.toolVersion,
     buildSeconds: build.buildSeconds,
+    buildPeakMemoryKb: build.peakMemoryKb,
+    buildCpuSeconds: build.buildCpuSeconds,
     simulationSeconds: (performance.now() - simStart) / 1000,
+    simulatorSeconds: tally.simulatorSeconds,
+    simulatedCycles: tally.cycles,
+    simulatorCpuSeconds: tally.simulatorCpuSeconds,
+    verifierCpuSeconds: cpuSecondsSince(cpuStart),
   };
 }
 
@@ -148,7 +179,7 @@ function checkPart(part: Part, result: RunResult, expected: readonly Int32Array[
 /** Every fixed layer's tap; layers fused inside the next layer's module have no tap. */
 function ffeTaps(part: FfePart, result: RunResult, expected: readonly Int32Array[][]): CheckedStream[] {
   return part.layers.flatMap((layer, k) => layer.tap === null ? [] : [{
-    check: { name: layer.name, layer: k, format: layer.out, beats: result.taps[k] ?? [] },
+    check: { name: layer.name, layer: k, format: layer.out, beats: result.taps[k] ?? readBeats(new Uint8Array(0), layer.out) },
     expected: expected.map((e) => e[k] as Int32Array),
   }]);
 }
@@ -160,7 +191,7 @@ function checkRun(design: LoadedDesign, result: RunResult, expected: readonly In
   // The whole: the top's output stream (data, tuser and tlast) against the last part's last output.
   const last = ffe.layers[ffe.layers.length - 1];
   streams.push({
-    check: { name: last?.name ?? '', layer: 'output', format: manifest.top.output, beats: result.out.map((b) => b.data), flags: result.out },
+    check: { name: last?.name ?? '', layer: 'output', format: manifest.top.output, beats: result.out },
     expected: expected.map((e) => e[e.length - 1] as Int32Array),
   });
   let differences = 0;
@@ -200,8 +231,14 @@ class Tally {
   latency: number | null = null;
   readonly output = new FrameIntervals();
   readonly input = new FrameIntervals();
+  simulatorSeconds = 0;
+  simulatorCpuSeconds: number | null = 0;
+  cycles = 0;
 
   add(check: RunCheck, result: RunResult): void {
+    this.simulatorSeconds += result.simulatorSeconds;
+    this.simulatorCpuSeconds = this.simulatorCpuSeconds === null || result.simulatorCpuSeconds === null ? null : this.simulatorCpuSeconds + result.simulatorCpuSeconds;
+    this.cycles += result.endCycle ?? result.gaveUpCycle ?? 0;
     this.mismatches += check.differences;
     for (const i of check.imagesWithDifferences) this.mismatchedImages.add(i);
     if (this.first === null && check.first !== null) this.first = check.first;
@@ -230,6 +267,11 @@ class FrameIntervals {
   }
 }
 
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 /** One line per fact, for the text report. */
 export function formatSummary(s: VerifySummary): string {
   const ratio = s.cyclesPerFrame === null ? '' : ` (${(s.cyclesPerFrame / s.idealCyclesPerFrame).toFixed(3)}x)`;
@@ -239,7 +281,8 @@ export function formatSummary(s: VerifySummary): string {
     `images: ${s.images} from ${s.dataSource}${s.randomData ? ' (RANDOM inputs)' : ''}${s.stalls ? `, random stalls (s_tvalid ${s.stalls.input}/256, m_tready ${s.stalls.output}/256, seed ${s.stalls.seed})` : ''}`,
     `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
-    `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
+    `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (${s.buildCpuSeconds?.toFixed(1) ?? '?'} CPU s, peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
+    `the simulator: ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
     s.mismatches === 0
       ? `bit-exact: every tap of every image equals the integer model`
       : `MISMATCH: ${s.mismatches} values differ in ${s.mismatchedImages} image(s); first: ${s.firstMismatch ? describeMismatch(s.firstMismatch) : '?'}`,

@@ -6,9 +6,10 @@ import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'n
 import path from 'node:path';
 import { checkFailed } from '../../generator/common/errors.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
-import { runTool } from '../sim/index.js';
+import type { Stream } from '../../generator/contract/stream.js';
+import { runToolMeasured } from '../sim/index.js';
 import { runFolder, type FfeBuild } from './build.js';
-import { packFrame } from '../../generator/contract/beats.js';
+import { packFramesHex, readBeats, type BeatTable } from './beat-files.js';
 
 export interface Stalls {
   /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */
@@ -28,10 +29,10 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** Output beats: hex data, tuser and tlast. */
-  readonly out: ReadonlyArray<{ readonly data: string; readonly user: boolean; readonly last: boolean }>;
-  /** Per fixed layer, its tap beats as hex. */
-  readonly taps: ReadonlyArray<readonly string[]>;
+  /** Output beats: data, tuser and tlast. */
+  readonly out: BeatTable;
+  /** Per fixed layer, its tap beats (none for a layer without a tap). */
+  readonly taps: readonly BeatTable[];
   /** Cycles at which each frame's first input beat / first output beat was accepted. */
   readonly inputStarts: readonly number[];
   readonly outputStarts: readonly number[];
@@ -41,19 +42,25 @@ export interface RunResult {
   readonly gaveUpCycle: number | null;
   /** The +max_cycles limit of the run. */
   readonly maxCycles: number;
+  /** Wall seconds of the simulator process alone (start to exit). */
+  readonly simulatorSeconds: number;
+  /** Its CPU seconds (null where GNU time is not installed): on a busy machine the wall time says little. */
+  readonly simulatorCpuSeconds: number | null;
 }
 
 export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: readonly Int32Array[], options: RunOptions = {}): Promise<RunResult> {
   const dir = runFolder();
   try {
-    writeFileSync(path.join(dir, 'stim.hex'), `${inputs.flatMap((frame) => packFrame(frame, manifest.top.input)).join('\n')}\n`);
+    writeFileSync(path.join(dir, 'stim.hex'), packFramesHex(inputs, manifest.top.input));
     const args = plusargs(manifest, inputs.length, options);
+    const start = performance.now();
     const r = build.simulator === 'verilator'
-      ? await runTool(build.product, args, { cwd: dir })
-      : await runTool('vvp', ['-n', build.product, ...args], { cwd: dir });
+      ? await runToolMeasured(build.product, args, { cwd: dir })
+      : await runToolMeasured('vvp', ['-n', build.product, ...args], { cwd: dir });
+    const simulatorSeconds = (performance.now() - start) / 1000;
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return readResults(dir, partOf(manifest, 'ffe').layers.length, maxCyclesOf(manifest, inputs.length, options));
+    return { ...readResults(dir, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -92,12 +99,13 @@ function lines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-function readResults(dir: string, layerCount: number, maxCycles: number): RunResult {
-  const out = lines(path.join(dir, 'out.hex')).map((line) => {
-    const [data = '', user = '0', last = '0'] = line.trim().split(/\s+/);
-    return { data, user: user === '1', last: last === '1' };
-  });
-  const taps = Array.from({ length: layerCount }, (_, k) => lines(path.join(dir, `tap${k}.hex`)).map((l) => l.trim()));
+function beatsOf(file: string, format: Stream, withFlags = false): BeatTable {
+  return readBeats(existsSync(file) ? readFileSync(file) : new Uint8Array(0), format, withFlags);
+}
+
+function readResults(dir: string, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
+  const out = beatsOf(path.join(dir, 'out.hex'), output, true);
+  const taps = layers.map((format, k) => beatsOf(path.join(dir, `tap${k}.hex`), format));
   const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
   const cyclesOf = (tag: string): number[] => timing.filter(([t]) => t === tag).map(([, c]) => Number(c));
   const end = cyclesOf('e');

@@ -17,6 +17,6 @@ export { buildBatch, batchTestbench, SimBuild, type SimulatorName, type SimDesig
 export { simDesignOf, simulateDsl, evaluateVectors, toVerilogVector, fromVerilogResponse, type DslSimDesign, type DslCase } from './dsl.js';
 export { lint } from './lint.js';
 export { yosysStat, parseStat, defaultSynthScript, type YosysStat } from './yosys.js';
-export { toolVersion, toolVersions, runTool, type ToolName } from './tools.js';
+export { toolVersion, toolVersions, runTool, runToolMeasured, type ToolName, type MeasuredResult } from './tools.js';
 export { withSourcePaths, type SourceFile } from './files.js';
 export { cachedBuild, simCacheRoot, type CachedBuild } from './build-cache.js';

@@ -1,0 +1,152 @@
+/**
+ * The testbench's beat files (stim.hex in, out.hex and tap<k>.hex out: one hex line per beat, the format
+ * of generator/contract/beats.ts) written and read a byte at a time: a run of a thousand frames moves
+ * tens of megabytes of them, and a string and a BigInt per beat cost more than the simulation they check.
+ */
+import type { Stream } from '../../generator/contract/stream.js';
+
+/** A file's beats decoded: channel c of beat b at values[b * channels + c]. */
+export interface BeatTable {
+  readonly count: number;
+  readonly channels: number;
+  /** The decoded channel values (two's complement applied when the stream is signed); 0 in unknown beats. */
+  readonly values: Float64Array;
+  /** Beats whose data has unknown (x/z) or otherwise unreadable digits: their text as the simulator wrote it. */
+  readonly unknown: ReadonlyMap<number, string>;
+  /** Per beat the two flag columns of out.hex (bit 0: tuser is 1, bit 1: tlast is 1); absent for taps. */
+  readonly flags?: Uint8Array;
+}
+
+const HEX_DIGITS = '0123456789abcdef';
+
+/**
+ * Frames of q values ([C, H, W] each) as the lines of stim.hex: one fixed-width hex line per pixel (the
+ * testbench shifts in every digit, so leading zeros are harmless), frames back to back.
+ */
+export function packFramesHex(frames: readonly Int32Array[], format: Stream): Buffer {
+  const { channels, height, width } = format;
+  const { bits } = format.type;
+  const plane = height * width;
+  const digits = Math.ceil((channels * bits) / 4);
+  const out = Buffer.alloc(frames.length * plane * (digits + 1));
+  const nibbles = new Uint8Array(digits);
+  let at = 0;
+  for (const values of frames) {
+    if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
+    for (let p = 0; p < plane; p++) {
+      nibbles.fill(0);
+      for (let c = 0; c < channels; c++) {
+        const v = values[c * plane + p] as number;
+        // Bit b of a two's complement value (b < 32 covers every stream width fixynn makes).
+        for (let b = 0, pos = c * bits; b < bits; b++, pos++) if ((v >> Math.min(b, 31)) & 1) nibbles[pos >> 2] = (nibbles[pos >> 2] as number) | (1 << (pos & 3));
+      }
+      for (let d = digits - 1; d >= 0; d--) out[at++] = HEX_DIGITS.charCodeAt(nibbles[d] as number);
+      out[at++] = 10;
+    }
+  }
+  return out;
+}
+
+/** The value of each ASCII hex digit; -1 for every other byte. */
+const HEX_VALUE = Int8Array.from({ length: 256 }, (_, ch) => {
+  if (ch >= 48 && ch <= 57) return ch - 48;
+  if (ch >= 97 && ch <= 102) return ch - 87;
+  if (ch >= 65 && ch <= 70) return ch - 55;
+  return -1;
+});
+
+/**
+ * Decodes a tap file (`data` per line) or out.hex (`data tuser tlast` per line, withFlags). Empty lines
+ * are skipped, as the string reader did; a data word wider than the stream is read modulo its width,
+ * as unpackBeat does.
+ */
+export function readBeats(text: Uint8Array, format: Stream, withFlags = false): BeatTable {
+  const { channels } = format;
+  const { bits, signed } = format.type;
+  let lines = 0;
+  for (let i = text.indexOf(10); i >= 0; i = text.indexOf(10, i + 1)) lines++;
+  let values = new Float64Array((lines + 1) * channels);
+  const unknown = new Map<number, string>();
+  let flags = withFlags ? new Uint8Array(lines + 1) : undefined;
+  const decode = wordDecoder(channels, bits);
+  const full = 2 ** bits;
+  const half = 2 ** (bits - 1);
+  let count = 0;
+  for (let start = 0; start < text.length;) {
+    let end = start;
+    while (end < text.length && !isSeparator(text[end] as number)) end++;
+    let next = end;
+    while (next < text.length && text[next] !== 10) next++;
+    if (next > start) {
+      const at = count * channels;
+      if (!decode(text, start, end, values, at)) {
+        unknown.set(count, Buffer.from(text.subarray(start, end)).toString('latin1'));
+        values.fill(0, at, at + channels);
+      } else if (signed) {
+        for (let i = at; i < at + channels; i++) if ((values[i] as number) >= half) values[i] = (values[i] as number) - full;
+      }
+      if (flags) flags[count] = flagsOf(text, end);
+      count++;
+    }
+    start = next + 1;
+  }
+  values = values.subarray(0, count * channels);
+  if (flags) flags = flags.subarray(0, count);
+  return { count, channels, values, unknown, ...(flags ? { flags } : {}) };
+}
+
+function isSeparator(ch: number): boolean {
+  return ch === 10 || ch === 32 || ch === 9 || ch === 13;
+}
+
+type WordDecoder = (text: Uint8Array, start: number, end: number, values: Float64Array, at: number) => boolean;
+
+/**
+ * Decodes one hex word (least significant digit last) into `channels` unsigned values of `bits` each, at
+ * values[at..]; false when a digit is not hex (x, z) or the word is empty. The weight of every digit (or,
+ * where channels do not start on a digit, of every bit) in its channel is worked out once per stream.
+ */
+function wordDecoder(channels: number, bits: number): WordDecoder {
+  const total = channels * bits;
+  const digits = Math.ceil(total / 4);
+  if (bits % 4 === 0) {
+    const channelOf = Int32Array.from({ length: digits }, (_, i) => Math.floor((4 * i) / bits));
+    const weightOf = Float64Array.from({ length: digits }, (_, i) => 2 ** (4 * i - (channelOf[i] as number) * bits));
+    return (text, start, end, values, at) => {
+      if (end <= start) return false;
+      for (let i = end - 1, n = 0; i >= start; i--, n++) {
+        const d = HEX_VALUE[text[i] as number] as number;
+        if (d < 0) return false;
+        if (n < digits && d !== 0) values[at + (channelOf[n] as number)] = (values[at + (channelOf[n] as number)] as number) + d * (weightOf[n] as number);
+      }
+      return true;
+    };
+  }
+  const channelOf = Int32Array.from({ length: total }, (_, pos) => Math.floor(pos / bits));
+  const weightOf = Float64Array.from({ length: total }, (_, pos) => 2 ** (pos % bits));
+  return (text, start, end, values, at) => {
+    if (end <= start) return false;
+    for (let i = end - 1, pos = 0; i >= start; i--, pos += 4) {
+      const d = HEX_VALUE[text[i] as number] as number;
+      if (d < 0) return false;
+      for (let k = 0; k < 4; k++) {
+        if (pos + k < total && (d >> k) & 1) values[at + (channelOf[pos + k] as number)] = (values[at + (channelOf[pos + k] as number)] as number) + (weightOf[pos + k] as number);
+      }
+    }
+    return true;
+  };
+}
+
+/** out.hex's "data tuser tlast": the two flag columns after the data word ending at `from`, each 1 only when it reads exactly "1". */
+function flagsOf(text: Uint8Array, from: number): number {
+  const isSpace = (ch: number | undefined): boolean => ch === 32 || ch === 9 || ch === 13;
+  let flags = 0;
+  let i = from;
+  for (let column = 0; column < 2; column++) {
+    while (i < text.length && isSpace(text[i])) i++;
+    const start = i;
+    while (i < text.length && text[i] !== 10 && !isSpace(text[i])) i++;
+    if (i - start === 1 && text[start] === 49) flags |= 1 << column;
+  }
+  return flags;
+}
