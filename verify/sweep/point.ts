@@ -159,11 +159,11 @@ async function compiledPoint(o: PointOptions, reason: string, tables: Tables): P
     ...ACCEL_CHIP, actRows: Math.max(ACCEL_CHIP.actRows, base.actRows), qpRows: Math.max(ACCEL_CHIP.qpRows, base.qpRows), memBytes: COMPILED_MEM_BYTES,
     imemWords: COMPILED_IMEM_WORDS, memPortBytes: Math.min(16, o.accel.cols), weightBits: base.weightBits, accBits: 32, multiplierBits: 32,
   }, { fromLayer: o.k });
-  const compiled = compileForChip(graph, { config, rtl: rtlConfig(config, { memory: 'axi' }) }, o.k);
-  const accel = buildAccelPart(graph, { config, rtl: rtlConfig(config, { memory: 'axi' }) }, compiled, o.k).section;
+  const chip = { config, rtl: rtlConfig(config, { memory: 'axi' }) };
+  const compiled = compileForChip(graph, chip, o.k);
+  const accel = buildAccelPart(graph, chip, compiled, o.k).section;
   const frame = acceleratorFrameCycles(compiled);
-  let fixed = 0;
-  if (o.k > 0) fixed = fixedCycles;
+  const fixed = fixedCycles;
   // K = 0: the accelerator alone, as a generated one is counted (cyclesOf): the program, the image already in MEM.
   const accelerator = o.k === 0 ? frame.program : frame.total;
   const cycles = { fixed, accelerator, period: Math.max(fixed, accelerator), clockMhz: NOMINAL_CLOCK_MHZ };

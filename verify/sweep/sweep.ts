@@ -84,7 +84,8 @@ async function runPoints(o: SweepOptions, ks: readonly number[]): Promise<void> 
   const queue = [...ks];
   const errors: Error[] = [];
   const worker = async (): Promise<void> => {
-    for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+    // After a failure no new point starts (the running ones finish): the first error is the answer.
+    for (let k = queue.shift(); k !== undefined && errors.length === 0; k = queue.shift()) {
       o.onProgress?.(`sweep: K = ${k} started`);
       try {
         await runWorker(o, k);
