@@ -145,8 +145,8 @@ function sources(d: ReportData): string {
   const p = d.point;
   const lines = [
     `Fixed part: area ${p.fixedPart?.areaSource ?? '-'} (${p.fixedPart?.areaSource === 'measured' ? 'fixynn synth --target asic, pre-layout' : 'verify/synth/area-model.ts: cost counts x Liberty cell areas'}); energy modeled (verify/synth/energy-model.ts: cost counts x a Liberty-derived table, activity ${d.sweep?.energy.activity ?? 0.25}).`,
-    `Accelerator: area ${p.accelerator.areaSource}, energy ${p.accelerator.energySource}: ${p.accelerator.method}.`,
-    'Cycles: the fixed part streams one pixel per clock; the accelerator\'s are the cycle model\'s prediction (its input stream, program and result stream). Both sides work on different frames at once: the frame period is the slower side\'s.',
+    `Accelerator (verify/sweep/figures.ts acceleratorFigures): area ${p.accelerator.areaSource}, energy ${p.accelerator.energySource}: ${p.accelerator.method}.`,
+    'Cycles: the fixed part streams one pixel per clock; the accelerator\'s are the cycle model\'s prediction (its input stream, program and result stream). Both sides work on different frames at once: the frame period is the slower side\'s, and the faster side waits with its flip-flops still clocked (no clock gating), which its energy includes.',
   ];
   if (d.sweep) lines.push(`Tables: area ${d.sweep.area.table}; energy ${d.sweep.energy.table}.`);
   return lines.map((l) => `<p>${esc(l)}</p>`).join('\n');
