@@ -7,6 +7,7 @@
 #   fonts-*: the glyphs scripts/transfer/make-data.py renders (the source symbols and the letters target)
 #   libonnx-testdata: the ONNX project's conformance models (test/onnx/conformance.test.ts, npm run bench:conformance)
 #   python3-skimage, python3-sklearn: the real photos that scripts/make-photo-crops.py cuts for the MobileNet checks
+#   chromium: only with FIXYNN_FULL=1 (npm run test:full): the `fixynn report` page loaded in headless Chromium
 set -euo pipefail
 
 need=()
@@ -21,6 +22,9 @@ if [ "${FIXYNN_SKIP_PHOTOS:-0}" != 1 ]; then
   "$py" -c 'import skimage' 2>/dev/null || need+=(python3-skimage)
   "$py" -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)
   "$py" -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+fi
+if [ "${FIXYNN_FULL:-0}" = 1 ]; then
+  command -v chromium >/dev/null || need+=(chromium)
 fi
 if [ "${FIXYNN_TRAINING:-0}" = 1 ]; then
   "$py" -c 'import torch' 2>/dev/null || need+=(python3-torch)

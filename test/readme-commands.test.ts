@@ -13,7 +13,7 @@ async function helpOf(command: string): Promise<string> {
 
 describe('README command table', () => {
   const readme = readFileSync('README.md', 'utf8');
-  for (const command of ['inspect', 'eval', 'generate', 'verify']) {
+  for (const command of ['inspect', 'eval', 'generate', 'verify', 'sweep', 'report']) {
     it(`lists every option of fixynn ${command}`, async () => {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`fixynn ${command} `));
       expect(row, `a README row for ${command}`).toBeDefined();

@@ -6,6 +6,8 @@
 import { badInput, checkFailed } from '../common/errors.js';
 import { formatAccelSummary, verifyAccelDesign, type AccelVerifySummary } from '../../verify/accel/verify-design.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
+import { writeVerifyRecord } from '../../verify/record.js';
+import { toolVersion } from '../../verify/sim/tools.js';
 import { optionalInt } from './options.js';
 import { parsePreprocessing } from './input-flags.js';
 
@@ -44,6 +46,17 @@ export async function runVerifyAccel(dir: string, cli: VerifyAccelCliOptions, de
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
   process.stdout.write(cli.json ? `${JSON.stringify(summary, null, 2)}\n` : formatAccelSummary(summary));
+  if (cli.program === undefined) {
+    // The design's own program only: a record of another program would describe that program, not the design.
+    writeVerifyRecord(dir, {
+      kind: 'accelerator', passed: summary.fault === null && summary.isaMismatches === 0 && summary.rtlMismatches === 0, images: summary.images, data: summary.dataSource,
+      rungs: [
+        { check: 'scores and class: ISA simulator vs the integer model', simulator: 'fixynn ISA simulator', mismatches: summary.isaMismatches, first: summary.isaFirst?.text ?? null },
+        { check: 'scores and class: RTL vs the ISA simulator', simulator: await toolVersion(summary.simulator === 'icarus' ? 'iverilog' : 'verilator'), mismatches: summary.rtlMismatches, first: summary.rtlFirst },
+      ],
+      cycles: { predicted: summary.totalCycles.predicted, measured: summary.totalCycles.measured }, accuracy: null, fault: summary.fault,
+    });
+  }
   if (summary.fault !== null) throw checkFailed(summary.fault);
   if (summary.isaMismatches > 0) throw checkFailed(`the ISA simulator differs from the integer model (a compiler bug): ${summary.isaFirst?.text ?? ''}`);
   if (summary.rtlMismatches > 0) throw checkFailed(`the RTL differs from the ISA simulator: ${summary.rtlFirst ?? ''}`);

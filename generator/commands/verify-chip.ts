@@ -6,6 +6,8 @@
 import { badInput, checkFailed } from '../common/errors.js';
 import { formatChipSummary, PERIOD_TOLERANCE, verifyChip, type ChipVerifySummary } from '../../verify/chip/verify-chip.js';
 import type { SimulatorName } from '../../verify/sim/index.js';
+import { writeVerifyRecord } from '../../verify/record.js';
+import { toolVersion } from '../../verify/sim/tools.js';
 import { optionalInt } from './options.js';
 
 export interface VerifyChipCliOptions {
@@ -33,6 +35,19 @@ export async function runVerifyChip(dir: string, cli: VerifyChipCliOptions, defa
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
   process.stdout.write(cli.json ? `${JSON.stringify(summary, null, 2)}\n` : formatChipSummary(summary));
+  if (cli.program === undefined && cli.labels === undefined) {
+    // The design's own program and task only: another task's run describes that task, not the design.
+    const p = summary.framePeriod;
+    writeVerifyRecord(dir, {
+      kind: 'chip', passed: summary.fault === null && summary.isaMismatches === 0 && summary.rtlMismatches === 0 && !(p.deviation !== null && Math.abs(p.deviation) > PERIOD_TOLERANCE),
+      images: summary.images, data: summary.dataSource,
+      rungs: [
+        { check: 'scores and class: ISA simulator (layers after the split) vs the integer model', simulator: 'fixynn ISA simulator', mismatches: summary.isaMismatches, first: summary.isaFirst },
+        { check: 'scores and class: the whole chip\'s RTL vs the ISA simulator, frames back to back', simulator: await toolVersion(summary.simulator === 'icarus' ? 'iverilog' : 'verilator'), mismatches: summary.rtlMismatches, first: summary.rtlFirst },
+      ],
+      cycles: { predicted: p.reported, measured: p.measured }, accuracy: summary.accuracy, fault: summary.fault,
+    });
+  }
   if (summary.fault !== null) throw checkFailed(summary.fault);
   if (summary.isaMismatches > 0) throw checkFailed(`the ISA simulator differs from the integer model (a compiler bug): ${summary.isaFirst ?? ''}`);
   if (summary.rtlMismatches > 0) throw checkFailed(`the chip's RTL differs from the ISA simulator: ${summary.rtlFirst ?? ''}`);

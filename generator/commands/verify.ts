@@ -14,6 +14,7 @@ import { optionalInt } from './options.js';
 import { readDesign } from '../design/read-design.js';
 import { runVerifyAccel } from './verify-accel.js';
 import { runVerifyChip } from './verify-chip.js';
+import { writeVerifyRecord } from '../../verify/record.js';
 
 export interface VerifyCliOptions extends PreprocessingFlags {
   readonly sim?: string;
@@ -78,6 +79,11 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
   });
   if (cli.trace !== undefined) process.stderr.write(`wrote the VCD waveform of the first run to ${path.resolve(cli.trace)}\n`);
   process.stdout.write(cli.json ? `${JSON.stringify(summaryJson(summary), null, 2)}\n` : formatSummary(summary));
+  writeVerifyRecord(dir, {
+    kind: 'fixed part', passed: summary.mismatches === 0, images: summary.images, data: summary.dataSource,
+    rungs: [{ check: 'every layer\'s tap and the output stream: RTL vs the integer model', simulator: summary.simulatorVersion, mismatches: summary.mismatches, first: summary.firstMismatch ? describeMismatch(summary.firstMismatch) : null }],
+    cycles: summary.cyclesPerFrame === null ? null : { predicted: summary.idealCyclesPerFrame, measured: summary.cyclesPerFrame }, accuracy: null, fault: null,
+  });
   if (summary.mismatches > 0) throw checkFailed(`RTL differs from the integer model: ${summary.firstMismatch ? describeMismatch(summary.firstMismatch) : `${summary.mismatches} mismatches`}`);
   return summary;
 }
