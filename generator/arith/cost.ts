@@ -28,17 +28,14 @@ export interface CostReport {
 
 /** Exact range of sum c_i x_i over x_i in ranges[i]. */
 export function linearInterval(coeffs: readonly bigint[], ranges: readonly Interval[]): Interval {
-  let min = 0n;
-  let max = 0n;
+  const inputs: number[] = [];
+  const nonzero: bigint[] = [];
   coeffs.forEach((c, i) => {
     if (c === 0n) return;
-    const r = ranges[i]!;
-    const a = c * r.min;
-    const b = c * r.max;
-    min += a < b ? a : b;
-    max += a < b ? b : a;
+    inputs.push(i);
+    nonzero.push(c);
   });
-  return { min, max };
+  return sparseInterval({ inputs, coeffs: nonzero }, ranges);
 }
 
 /** Two's complement (signed) or plain binary (unsigned) width that holds every value of the interval. */
