@@ -6,8 +6,9 @@
  * program.s, the model's integer model (what `fixynn verify DIR --program PROG` checks against) and
  * quantization.json (the flags and the preprocessing verify reads its images with).
  *
- * `fixynn compile other.onnx --chip DIR --out PROG [--calib PATH] [--json]`: a program for an existing
- * chip (generator/design/compile-for-chip.ts): the front end's quantization from the chip's manifest, only
+ * `fixynn compile other.onnx --chip DIR --out PROG [--calib PATH] [--calib-count N] [--calib-method M]
+ * [--bias-correction M] [--json]`: a program for an existing chip (the calibration flags and their
+ * defaults as for generate; widths and preprocessing are the chip's and refused) (generator/design/compile-for-chip.ts): the front end's quantization from the chip's manifest, only
  * the layers after the split calibrated; a model with another front end, or a back end needing more than
  * the chip's accelerator has, is refused naming the layer.
  */
@@ -21,7 +22,7 @@ import { writeFolderAtomically } from '../design/output-dir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { PROGRAM_INTEGER_MODEL, PROGRAM_QUANTIZATION } from '../../verify/accel/verify-design.js';
 import { quantizationRecord } from '../design/generate-accel-design.js';
-import { addCalibrationOptions, addPreprocessingOptions, parseQuantizeFlags, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
+import { addCalibrationOptions, addPreprocessingOptions, parseCalibration, parseQuantizeFlags, type CalibrationFlags, type PreprocessingFlags } from './input-flags.js';
 
 interface CompileCliOptions extends PreprocessingFlags, CalibrationFlags {
   readonly accel?: string;
@@ -75,11 +76,21 @@ export async function runCompile(modelPath: string, cli: CompileCliOptions): Pro
 }
 
 async function runCompileForChip(modelPath: string, chip: string, out: string, cli: CompileCliOptions): Promise<void> {
-  for (const [flag, value] of [['--weight-bits', cli.weightBits], ['--act-bits', cli.actBits]] as const) {
+  for (const [flag, value] of [['--weight-bits', cli.weightBits], ['--act-bits', cli.actBits], ['--requant-bits', cli.requantBits]] as const) {
     if (value !== undefined) throw badInput(`${flag} with --chip: the chip's widths apply (its manifest)`);
   }
+  for (const [flag, value] of [['--scale', cli.scale], ['--mean', cli.mean], ['--std', cli.std]] as const) {
+    if (value !== undefined) throw badInput(`${flag} with --chip: the chip's input quantization is silicon, so its recorded preprocessing applies (its manifest)`);
+  }
+  const calibration = parseCalibration(cli);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
-  const result = await compileForChipDesign(modelPath, chip, { ...(cli.calib !== undefined ? { calib: cli.calib } : {}), onProgress: progress });
+  const result = await compileForChipDesign(modelPath, chip, {
+    ...(calibration.calib !== undefined ? { calib: calibration.calib } : {}),
+    ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
+    ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
+    ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
+    onProgress: progress,
+  });
   const files = programFiles(result.compiled);
   files.set(PROGRAM_INTEGER_MODEL, `${serializeQuantizedGraph(result.quantized)}\n`);
   writeFolderAtomically(out, files, 'program.json');

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type AccelConfig, type CompiledProgram, compileProgram, defaultConfig } from '../accel/index.js';
-import { quantizeModel } from '../calibrate/quantize-model.js';
+import { type BiasCorrection, quantizeModel } from '../calibrate/quantize-model.js';
+import type { CalibrationMethod } from '../quant/calibrate.js';
 import { badInput, FixynnError } from '../common/errors.js';
 import { calibrationInputs, DEFAULT_SCALE } from '../data/index.js';
 import { importDecoded } from '../import/index.js';
@@ -27,7 +28,11 @@ import { partOf, type AccelPart, type FfePart } from './manifest.js';
 import { readDesign } from './read-design.js';
 
 export interface CompileForChipOptions {
+  /** The calibration flags, meaning what they mean for generate (docs/inputs.md); the same defaults. */
   readonly calib?: string;
+  readonly calibCount?: number;
+  readonly calibMethod?: CalibrationMethod;
+  readonly biasCorrection?: BiasCorrection;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -71,17 +76,26 @@ export async function compileForChipDesign(modelPath: string, chipDir: string, o
       fixedTensors.set(mine.output, tensorQuant(front, theirs.output));
     }
   }
-  // The front's weights are checked before any calibration: a model for another chip fails fast.
-  if (front !== undefined) checkFrontWeights(graph, front, k, where);
+  // The front's weights and biases are checked before any calibration: a model for another chip fails fast.
+  if (front !== undefined) {
+    checkFrontWeights(graph, front, k, where);
+    checkFrontBiases(graph, chipSourceGraph(design.pathOf(design.manifest.source.copy), chipDir), front, k, where);
+  }
   // The chip's recorded preprocessing, unless it is the default (left to loadInputs, as verify does).
   const recorded = ffe?.options.preprocess;
   const isDefault = recorded === undefined || (recorded.scale === DEFAULT_SCALE && recorded.mean.every((m) => m === 0) && recorded.std.every((v) => v === 1));
-  const calibration = graph.quantized ? undefined : calibrationInputs(file, graph.input.shape, options.calib, isDefault ? {} : { scale: recorded.scale, mean: recorded.mean, std: recorded.std });
+  const pixels = isDefault ? {} : { scale: recorded.scale, mean: recorded.mean, std: recorded.std };
+  const calibration = graph.quantized ? undefined : calibrationInputs(file, graph.input.shape, options.calib, { ...pixels, ...(options.calibCount !== undefined ? { count: options.calibCount } : {}) });
   options.onProgress?.(calibration ? `calibrating layers ${k}.. on ${calibration.source} (layers 0..${k - 1}: the chip's)` : 'using the QDQ model\'s own quantization');
   const facts = chipGraph.calibration;
+  // The front's requantization is the chip's: its multiplier width too (the model's front is compared with it).
+  const requantBits = ffe?.options.requantBits ?? accel.options.requantBits;
   const quantized = await quantizeModel(onnx, graph, {
     ...(calibration ? { calibImages: calibration.images } : {}),
     ...(!graph.quantized && facts !== undefined ? { weightBits: facts.weightBits, actBits: facts.actBits } : {}),
+    ...(requantBits !== undefined ? { requantBits } : {}),
+    ...(options.calibMethod !== undefined ? { method: options.calibMethod } : {}),
+    ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
     ...(front !== undefined && !graph.quantized ? { fixedTensors, frozenFront: { fromLayer: k, splice: (q: QuantizedGraph) => spliceFront(q, front, k, where) } } : {}),
   });
   // A QDQ model brings its own front quantization: it must be the chip's too.
@@ -113,8 +127,9 @@ export function accelConfigOf(accel: AccelPart): AccelConfig {
 
 /**
  * The model's quantized front replaced by the chip's: layer by layer the same kind, geometry and shapes,
- * and integer weights equal to the chip's (the first differing weight is named). The chip's biases and
- * requantization are the silicon's, so they are taken as they are.
+ * and every integer that makes the front's outputs equal to the chip's (compareFrontLayer; the first
+ * difference is named). A calibrated model's front biases are the chip's, bias correction included: they
+ * were compared as floats before calibration (checkFrontBiases), the correction being the chip's data's.
  */
 function spliceFront(q: QuantizedGraph, front: QuantizedGraph, k: number, where: string): QuantizedGraph {
   const rename = new Map<string, string>([[front.input.tensor, q.input.tensor]]);
@@ -151,6 +166,7 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
   if (mine.kind !== chip.kind) differs(`a ${mine.kind}, the chip's a ${chip.kind}`);
   const shapeOf = (g: QuantizedGraph, t: string): string => g.tensors[t]?.shape.join('x') ?? '?';
   if (shapeOf(q, mine.output) !== shapeOf(front, chip.output)) differs(`output ${shapeOf(q, mine.output)}, the chip's ${shapeOf(front, chip.output)}`);
+  compareFrontIntegers(q, mine, front, chip, differs);
   if (mine.kind === 'conv' && chip.kind === 'conv') {
     for (const key of ['group', 'kernel', 'stride', 'dilation', 'pads', 'weightShape'] as const) {
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
@@ -162,6 +178,87 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
   if ((mine.kind === 'maxpool' || mine.kind === 'avgpool') && (chip.kind === 'maxpool' || chip.kind === 'avgpool')) {
     for (const key of ['kernel', 'stride', 'dilation', 'pads'] as const) {
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
+    }
+  }
+}
+
+/**
+ * Everything else that makes the layer's integers: the output's activation scale and zero point, the
+ * input zero point, the weights and their width, the biases (a QDQ model's own; a calibrated model's
+ * were compared as floats), the requantization per channel, and the pools' and adds' own constants.
+ */
+function compareFrontIntegers(q: QuantizedGraph, mine: QLayer, front: QuantizedGraph, chip: QLayer, differs: (what: string) => never): void {
+  const outMine = q.tensors[mine.output]?.quant;
+  const outChip = front.tensors[chip.output]?.quant;
+  if (outMine !== undefined && outChip !== undefined) {
+    for (const key of ['scale', 'zeroPoint', 'bits', 'signed'] as const) {
+      if (outMine[key] !== outChip[key]) differs(`output activation ${key === 'scale' ? 'scale' : key === 'zeroPoint' ? 'zero point' : key} ${outMine[key]}, the chip's ${outChip[key]}`);
+    }
+  }
+  const list = (what: string, a: readonly number[], b: readonly number[], shape?: readonly number[]): void => {
+    if (a.length !== b.length) differs(`${what}: ${a.length} values, the chip's ${b.length}`);
+    const j = a.findIndex((v, i) => v !== b[i]);
+    if (j >= 0) differs(`${what} [${shape ? unravel(j, shape).join(', ') : j}] is ${a[j]}, the chip's ${b[j]}`);
+  };
+  const one = (what: string, a: number | undefined, b: number | undefined): void => { if (a !== b) differs(`${what} ${a}, the chip's ${b}`); };
+  if ((mine.kind === 'conv' || mine.kind === 'gemm') && (chip.kind === 'conv' || chip.kind === 'gemm')) {
+    list('weight', mine.weights, chip.weights, chip.weightShape);
+    one('weight width (bits)', mine.weightBits, chip.weightBits);
+    if (q.origin === 'qdq') list('bias', mine.bias, chip.bias);
+  }
+  if (mine.kind !== 'add' && chip.kind !== 'add') one('input zero point', mine.inputZeroPoint, chip.inputZeroPoint);
+  if (mine.kind === 'add' && chip.kind === 'add') {
+    list('input zero points', mine.inputZeroPoints, chip.inputZeroPoints);
+    list('input multipliers', mine.inputMultipliers, chip.inputMultipliers);
+  }
+  const r = mine.requant;
+  const c = chip.requant;
+  list('requantization multiplier', r.multiplier, c.multiplier);
+  list('requantization shift', r.shift, c.shift);
+  one('requantization output zero point', r.outputZeroPoint, c.outputZeroPoint);
+  one('activation clamp minimum', r.clampMin, c.clampMin);
+  one('activation clamp maximum', r.clampMax, c.clampMax);
+  if ((r.negative === undefined) !== (c.negative === undefined)) differs(r.negative ? 'a leaky activation, the chip\'s none' : 'no leaky activation, the chip\'s one');
+  if (r.negative !== undefined && c.negative !== undefined) {
+    list('negative-slope multiplier', r.negative.multiplier, c.negative.multiplier);
+    list('negative-slope shift', r.negative.shift, c.negative.shift);
+  }
+  if (mine.kind === 'avgpool' && chip.kind === 'avgpool') {
+    const border = (l: typeof mine): number[] => (l.borderDivisors ?? []).flatMap((d) => [d.count, d.multiplier, d.shift]);
+    list('border divisors (count, multiplier, shift)', border(mine), border(chip));
+  }
+}
+
+/** The chip's own source model (the copy in its design folder), imported: its front's float biases. */
+function chipSourceGraph(file: string, chipDir: string): LayerGraph {
+  try {
+    return importDecoded(decodeOnnx(readFileSync(file), path.basename(file)));
+  } catch (err) {
+    if (err instanceof FixynnError) throw badInput(`${chipDir}: its source model ${path.basename(file)} does not import (${err.message})`);
+    throw err;
+  }
+}
+
+/**
+ * The model's front biases must be the chip's model's: both quantized at the chip's accumulator scale
+ * (input scale x weight scale[m]; a QDQ model's own int32 biases as they are) before the chip's bias
+ * correction, which is the chip's calibration data's and so cannot be compared across models.
+ */
+function checkFrontBiases(graph: LayerGraph, chipModel: LayerGraph, front: QuantizedGraph, k: number, where: string): void {
+  for (let i = 0; i < k; i++) {
+    const mine = graph.layers[i];
+    const source = chipModel.layers[i];
+    const chip = front.layers[i];
+    if (mine === undefined || source === undefined || chip === undefined) continue;
+    if ((mine.kind !== 'conv' && mine.kind !== 'gemm') || (source.kind !== 'conv' && source.kind !== 'gemm') || (chip.kind !== 'conv' && chip.kind !== 'gemm')) continue;
+    const inScale = tensorQuant(front, chip.inputs[0] ?? '').scale;
+    const at = (l: typeof mine, m: number): number => l.weights.biasInt?.[m] ?? roundHalfEven((l.bias[m] ?? 0) / (inScale * (chip.weightScale[m] ?? 1)));
+    for (let m = 0; m < chip.bias.length; m++) {
+      const a = at(mine, m);
+      const b = at(source, m);
+      if (a === b) continue;
+      const how = (l: typeof mine, v: number): string => (l.weights.biasInt !== undefined ? `${v} (int32)` : `${l.bias[m]} (${v})`);
+      throw badInput(`${where}: layer ${i} '${mine.name}' differs from the chip's fixed layer ${i} '${chip.name}': bias [${m}] is ${how(mine, a)}, the chip's model's ${how(source, b)} (integers at the chip's accumulator scale ${inScale * (chip.weightScale[m] ?? 1)}); the model's front end is not the chip's`);
     }
   }
 }
