@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { peakMacs } from '../generator/accel/index.js';
 import { loadAndQuantize } from '../generator/design/generate-design.js';
 import { accelChipConfig, compileForChip } from '../generator/design/accel-part.js';
-import { acceleratorFrameCycles, BALANCE_SIDES, chipThroughput, NOMINAL_CLOCK_MHZ } from '../generator/design/chip.js';
+import { acceleratorFrameCycles, BALANCE_SIDES, checkFrameFifo, chipThroughput, NOMINAL_CLOCK_MHZ } from '../generator/design/chip.js';
 import { generateFfe } from '../generator/ffe/index.js';
 import type { QuantizedGraph } from '../generator/quant/ir.js';
 import { MOBILENET_QDQ } from './photos.js';
@@ -69,7 +69,7 @@ async function rows(name: string, model: string, ks: readonly number[], sides: r
       const cost = fixedCost.get(k)!;
       const [, h, w] = quantized.input.shape;
       const fixedCycles = h * w;
-      const a = accelFigures(quantized, k, side);
+      const a = fifoRefusal(quantized, k, side) ?? accelFigures(quantized, k, side);
       if (!a.ok) {
         out.push({ model: name, k, array: `${side}x${side}`, fixedCyclesPerFrame: fixedCycles, fixedAdders: cost.adders, fixedProductAdders: cost.productAdders, acceleratorCyclesPerFrame: null, programCycles: null, bottleneck: 'n/a', framesPerSecond: null, acceleratorMacUnits: a.macUnits, programMacs: null, balancingArray: null, gainOverK0: null, refused: a.refused });
         continue;
@@ -84,6 +84,16 @@ async function rows(name: string, model: string, ks: readonly number[], sides: r
     }
   }
   return out;
+}
+
+/** generate's refusal of a cut tensor over the frame FIFO's on-chip budget, as a row. */
+function fifoRefusal(q: QuantizedGraph, k: number, side: number): { ok: false; refused: string; macUnits: number } | null {
+  try {
+    checkFrameFifo(q, k, `${side}x${side}`);
+    return null;
+  } catch (err) {
+    return { ok: false, refused: (err as Error).message, macUnits: side * side };
+  }
 }
 
 function accelFigures(q: QuantizedGraph, k: number, side: number): { ok: true; total: number; program: number; macs: number; macUnits: number } | { ok: false; refused: string; macUnits: number } {

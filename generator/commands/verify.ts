@@ -13,7 +13,7 @@ import type { SimulatorName } from '../../verify/sim/index.js';
 import { optionalInt } from './options.js';
 import { readDesign } from '../design/read-design.js';
 import { runVerifyAccel } from './verify-accel.js';
-import { runVerifyChip } from './verify-chip.js';
+import { runVerifyChip, STALL_CHANCE } from './verify-chip.js';
 import { writeVerifyRecord } from '../../verify/record.js';
 
 export interface VerifyCliOptions extends PreprocessingFlags {
@@ -31,8 +31,6 @@ export interface VerifyCliOptions extends PreprocessingFlags {
 }
 
 export const DEFAULT_VERIFY_IMAGES = 10;
-/** With --stalls: s_tvalid and m_tready each low about 1 cycle in 4. */
-const STALL_CHANCE = 64;
 
 export function registerVerify(program: Command): void {
   const command = program
@@ -42,8 +40,8 @@ export function registerVerify(program: Command): void {
     .option('--sim <simulator>', 'verilator or icarus (default verilator)')
     .option('--images <n>', `images to stream back to back (default ${DEFAULT_VERIFY_IMAGES})`)
     .option('--data <path>', 'inputs: images folder, .npy [N,C,H,W], or "random" (default: the bundled MNIST test digits where the input fits)')
-    .option('--trace <file>', 'write a VCD waveform of the first run to this file')
-    .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact')
+    .option('--trace <file>', 'write a VCD waveform of the first run to this file (chips: of the whole run)')
+    .option('--stalls', 'random stalls on s_tvalid and m_tready (seeded): outputs must still be bit-exact (chips: the frame period is then not compared)')
     .option('--seed <n>', 'seed of --stalls (default 1)')
     .option('--program <dir>', 'accelerator designs and chips: run this program folder (fixynn compile --out) instead of the design\'s own')
     .option('--labels <path>', 'chips: a .npy of integer class labels, one per input (top-1 of the chip\'s classes)')

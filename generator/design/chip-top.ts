@@ -9,9 +9,9 @@
  * the run that reads it ends. Without a buffer the fixed part would stall for every run, and the frame
  * period would be the sum of the two sides. The FIFO holds one whole output frame of the fixed part (the
  * tensor crossing the cut), so frame n+1 streams through the fixed part while the accelerator runs frame n,
- * and the chip's frame period is the slower side's (generator/design/chip.ts). The FIFO is on chip: the
- * tensors crossing the cuts this generator builds are kilobytes (a cut tensor too large for on-chip memory
- * would spill over AXI; not built).
+ * and the chip's frame period is the slower side's (generator/design/chip.ts). The FIFO is on chip, within
+ * chip.ts FRAME_FIFO_MAX_BITS: a cut tensor larger than that is refused by generate (spilling it over the
+ * accelerator's AXI master is not built).
  *
  * Lanes: the fixed part's beat packs `channels` values of its output type; the accelerator's beat packs
  * streamBlocks * cols lanes of actBits each (the low actBits bits of each value, as the host writes MEM);

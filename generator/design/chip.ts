@@ -32,6 +32,31 @@ export function checkAcceleratorHasWork(graph: QuantizedGraph, k: number, accel:
   throw badInput(`${graph.source.file}: --fixed-layers ${k} --accel ${accel}: ${left}, so the accelerator would have no weighted layer (conv/gemm) to run; fix fewer layers (the last weighted layer is layer ${lastWeighted(graph)}), or drop --accel for the fixed part alone`);
 }
 
+/**
+ * The frame FIFO between the parts is on-chip memory holding one whole tensor crossing the cut (chip-top.ts),
+ * each beat its channels plus tuser and tlast. This is its budget: 1 Mibit (128 KiB), which holds the cuts
+ * of the example model at any K and of MobileNetV1 0.25 up to K = 2 and at K = 5 (32x56x56, 0.81 Mibit).
+ * A larger cut tensor would have to spill over the accelerator's AXI master, which is not built: refused.
+ */
+export const FRAME_FIFO_MAX_BITS = 2 ** 20;
+
+/** The frame FIFO for the tensor crossing the cut after layer k: its depth in beats and its bits. */
+export function frameFifoSize(graph: QuantizedGraph, k: number): { beats: number; beatBits: number; bits: number; shape: readonly number[] } {
+  const name = graph.layers[k - 1]?.output;
+  const tensor = name === undefined ? undefined : graph.tensors[name];
+  if (tensor === undefined) throw new Error(`internal: no tensor after layer ${k - 1}`);
+  const [c, h, w] = tensor.shape;
+  const beatBits = c * tensor.quant.bits + 2;
+  return { beats: h * w, beatBits, bits: h * w * beatBits, shape: tensor.shape };
+}
+
+/** A cut whose frame FIFO exceeds the on-chip budget is refused, naming its size and the limit. */
+export function checkFrameFifo(graph: QuantizedGraph, k: number, accel: string): void {
+  const f = frameFifoSize(graph, k);
+  if (f.bits <= FRAME_FIFO_MAX_BITS) return;
+  throw badInput(`${graph.source.file}: --fixed-layers ${k} --accel ${accel}: the tensor crossing the cut (${f.shape.join('x')}) needs a frame FIFO of ${f.beats} beats x ${f.beatBits} bits = ${f.bits.toLocaleString('en-US')} bits, over the on-chip limit of ${FRAME_FIFO_MAX_BITS.toLocaleString('en-US')} bits; spilling it over the accelerator's AXI master is not built: choose a split whose cut tensor is smaller`);
+}
+
 function lastWeighted(graph: QuantizedGraph): number {
   for (let i = graph.layers.length - 1; i >= 0; i--) if (graph.layers[i]?.kind === 'conv' || graph.layers[i]?.kind === 'gemm') return i;
   return -1;

@@ -42,7 +42,7 @@ import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { FILE_LIST, renderFileList, renderSimFileList, renderTestbench, type StandaloneRun, TB_EXPECTED, TB_FILE_LIST, TB_HARNESS, TB_STIMULUS, TB_VERILOG } from './testbench.js';
 import { standaloneFiles } from './stimulus.js';
 import { accelShape } from './accel-part.js';
-import { type AssembledChip, assembleChip, checkAcceleratorHasWork } from './chip.js';
+import { type AssembledChip, assembleChip, checkAcceleratorHasWork, checkFrameFifo } from './chip.js';
 
 export const MODEL_COPY = 'model.onnx';
 export const INTEGER_MODEL = 'integer-model.json';
@@ -103,7 +103,10 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
   const { quantized, calibration, preprocess } = await quantizeLoaded(loaded, options);
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
-  if (options.accel !== undefined) checkAcceleratorHasWork(quantized, k, options.accel);
+  if (options.accel !== undefined) {
+    checkAcceleratorHasWork(quantized, k, options.accel);
+    checkFrameFifo(quantized, k, options.accel);
+  }
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
   const solved = await solveAhead(quantized, k, options);

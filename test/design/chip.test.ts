@@ -14,12 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCompile } from '../../generator/commands/compile.js';
+import { runVerifyChip, STALL_CHANCE } from '../../generator/commands/verify-chip.js';
 import { FixynnError } from '../../generator/common/errors.js';
 import { ffeCore } from '../../generator/design/core.js';
 import { generateDesign, type GenerateDesignOptions } from '../../generator/design/generate-design.js';
 import { parseManifest, partOf, serializeManifest, type Manifest } from '../../generator/design/manifest.js';
 import { verifyChip } from '../../verify/chip/verify-chip.js';
 import { count, FULL } from '../helpers/env.js';
+import { quietly } from '../helpers/quietly.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODEL = path.join(here, '../../examples/mnist-mobilenet/model.onnx');
@@ -100,6 +102,20 @@ describe('the chip: the example model split at K = 3 on an 8x8 accelerator', () 
     expect(s.framePeriod.reported).toBe(manifest.split!.cyclesPerFrame);
     expect(s.framePeriod.measured).not.toBeNull();
     expect(Math.abs(s.framePeriod.deviation!)).toBeLessThanOrEqual(0.02);
+  }, 1_200_000);
+
+  it('verify --stalls --trace: random stalls on both streams leave every frame bit-exact; the run\'s waveform is written', async () => {
+    const { dir } = await chip(3, '8x8');
+    const trace = path.join(root, 'chip.vcd');
+    const s = await quietly(() => runVerifyChip(dir, { images: '3', stalls: true, seed: '7', trace, json: true }, 3));
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
+    expect(s.stalls).toMatchObject({ input: STALL_CHANCE, output: STALL_CHANCE, seed: 7 });
+    expect(s.stalls!.heldInput).toBeGreaterThan(100);
+    expect(s.stalls!.heldOutput).toBeGreaterThan(100);
+    expect(s.framePeriod.deviation).toBeNull();
+    const vcd = readFileSync(trace, 'utf8').slice(0, 4096);
+    expect(vcd).toMatch(/\$scope module fixynn_chip_tb \$end/);
+    expect(vcd).toMatch(/\$var \w+ +1 \S+ s_tvalid \$end/);
   }, 1_200_000);
 
   it('compile --chip: the second task (same frozen front, a loops head) runs bit-exact on the same chip; another front end is refused', async () => {

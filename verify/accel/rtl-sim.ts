@@ -40,11 +40,13 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
  * A build of given files (a design folder's RTL and testbench, read back): the cache key is their
  * content, so a design of a configuration shares the build of the same configuration's tests.
  */
-export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string } = {}): Promise<AccelBuild> {
+export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string; trace?: boolean } = {}): Promise<AccelBuild> {
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   // The testbench module (the accelerator's own, or e.g. the chip's around it).
   const TB = options.top ?? ACCEL_TB;
-  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n${TB === ACCEL_TB ? '' : `${TB}\n`}`);
+  // Verilator needs --trace for $dumpvars to write anything (Icarus always can): another build.
+  const trace = options.trace === true && simulator === 'verilator';
+  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n${TB === ACCEL_TB ? '' : `${TB}\n`}${trace ? 'trace\n' : ''}`);
   for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
   const built = await cachedBuild(simCacheRoot(options.cacheDir), `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator${TB === ACCEL_TB ? '' : ` (${TB})`} in ${simulator}`);
@@ -55,7 +57,7 @@ export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text:
     });
     if (simulator === 'verilator') {
       const j = String(Number(process.env.FIXYNN_SIM_JOBS ?? 2));
-      const r = await runTool('verilator', ['--binary', '--timing', '-j', j, '-Wno-fatal', '-Wno-lint', '-Wno-style', '--top-module', TB, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), '-CFLAGS', '-O1', ...paths], { cwd: work });
+      const r = await runTool('verilator', ['--binary', '--timing', '-j', j, '-Wno-fatal', '-Wno-lint', '-Wno-style', ...(trace ? ['--trace'] : []), '--top-module', TB, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), '-CFLAGS', '-O1', ...paths], { cwd: work });
       if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
       rmSync(path.join(work, 'obj'), { recursive: true, force: true });
     } else {

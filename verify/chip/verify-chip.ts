@@ -12,7 +12,7 @@
  *    ISA simulator's. The clocks between frames' last result beats give the measured frame period, compared
  *    with the reported one (manifest `split`, or the same formula for another program).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CompiledProgram, encode, formatInstruction, readCompiled } from '../../generator/accel/index.js';
@@ -42,6 +42,10 @@ export interface ChipVerifyOptions {
   readonly data?: string;
   readonly labels?: string;
   readonly program?: string;
+  /** Random stalls on the pixel stream (s_tvalid) and the result stream (m_tready): chance/256 per clock. */
+  readonly stalls?: { readonly input: number; readonly output: number; readonly seed: number };
+  /** Copy the run's VCD waveform here. */
+  readonly traceFile?: string;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -63,7 +67,10 @@ export interface ChipVerifySummary {
   readonly accuracy: { readonly correct: number; readonly labelled: number } | null;
   /** Top-1 of the chip's classes against ONNX Runtime's on the design's own model (the design's program only). */
   readonly onnxRuntime: { readonly agree: number; readonly images: number } | null;
+  /** Deviation null with stalls (the period is then not compared) or fewer than 3 frames. */
   readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
+  /** --stalls: the chances and seed, and the clocks the testbench withheld a pixel / dropped m_tready. */
+  readonly stalls: { readonly input: number; readonly output: number; readonly seed: number; readonly heldInput: number; readonly heldOutput: number } | null;
   readonly buildSeconds: number;
   readonly simulationSeconds: number;
 }
@@ -106,10 +113,15 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   const reference = inputs.map((q) => model.chipAnswer(model.run(q)));
 
   const files = [...m.rtl, m.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
-  const build = await buildAccelFiles(files, accel.config, options.simulator, { top: CHIP_TB, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  options.onProgress?.(`${options.simulator}: ${inputs.length} frame(s) streamed back to back through the chip`);
+  const tb = files.find((f) => f.name === path.basename(m.testbench.verilog))?.text ?? '';
+  // A chip generated before the testbench took stalls and traces would silently ignore them.
+  if ((options.stalls !== undefined || options.traceFile !== undefined) && !tb.includes('stall_in')) {
+    throw badInput(`${dir}: its testbench (${m.testbench.verilog}) predates --stalls and --trace for chips; regenerate the design with fixynn generate`);
+  }
+  const build = await buildAccelFiles(files, accel.config, options.simulator, { top: CHIP_TB, trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  options.onProgress?.(`${options.simulator}: ${inputs.length} frame(s) streamed back to back through the chip${options.stalls ? ` with random stalls (seed ${options.stalls.seed})` : ''}`);
   const start = performance.now();
-  const run = await streamFrames(build.dir, options.simulator, compiled, inputs.map((q) => packFrame(q, ffe.input)), ffe.input.width, ffe.input.height * ffe.input.width);
+  const run = await streamFrames(build.dir, options.simulator, compiled, inputs.map((q) => packFrame(q, ffe.input)), ffe.input.width, ffe.input.height * ffe.input.width, { ...(options.stalls ? { stalls: options.stalls } : {}), ...(options.traceFile !== undefined ? { traceFile: options.traceFile } : {}) });
   const simulationSeconds = (performance.now() - start) / 1000;
 
   let rtlMismatches = 0;
@@ -149,6 +161,8 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   // Steady state: from the first frame's last result beat on (the first frame also fills the pipeline).
   const ends = run.frames.map((f) => f.end);
   const measured = ends.length >= 3 ? (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1) : null;
+  // Stalls slow the streams on purpose: the period is measured but not held to the reported one.
+  const deviation = measured === null || options.stalls !== undefined ? null : (measured - reported) / reported;
   const labelled = labels === undefined ? null : { correct: classes.filter((c, i) => c === labels[i]).length, labelled: classes.length };
   if (classes.some((c, i) => c !== reference[i] && c >= 0) && rtlMismatches === 0 && isaMismatches === 0) {
     rtlMismatches++;
@@ -160,7 +174,8 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
     onnxRuntime,
     design: m.top.module, program: programDir, fixedLayers: split.fixedLayers, images: inputs.length, dataSource: data.source, simulator: options.simulator,
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault, classes, accuracy: labelled,
-    framePeriod: { reported, measured, frames: ends.length, deviation: measured === null ? null : (measured - reported) / reported },
+    framePeriod: { reported, measured, frames: ends.length, deviation },
+    stalls: options.stalls === undefined ? null : { ...options.stalls, heldInput: run.held.input, heldOutput: run.held.output },
     buildSeconds: build.buildSeconds, simulationSeconds,
   };
 }
@@ -208,10 +223,15 @@ interface StreamRun {
   readonly errorPc: number;
   readonly errorCause: number;
   readonly framingErrors: string;
+  /** Clocks the testbench withheld a pixel resp. dropped m_tready (--stalls). */
+  readonly held: { readonly input: number; readonly output: number };
 }
 
 /** One testbench run: the program, the MEM image, the stream registers, then every frame's pixels. */
-async function streamFrames(buildDir: string, simulator: SimulatorName, compiled: CompiledProgram, frames: readonly string[][], row: number, beats: number): Promise<StreamRun> {
+async function streamFrames(
+  buildDir: string, simulator: SimulatorName, compiled: CompiledProgram, frames: readonly string[][], row: number, beats: number,
+  extra: { readonly stalls?: { readonly input: number; readonly output: number; readonly seed: number }; readonly traceFile?: string } = {},
+): Promise<StreamRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-chip-run-'));
   try {
     const words = compiled.program.map(encode).flatMap((w) => [0, 1, 2, 3].map((k) => ((w >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0')));
@@ -229,13 +249,19 @@ async function streamFrames(buildDir: string, simulator: SimulatorName, compiled
     const regs = streamRegisters(compiled);
     const outBeats = regs.outWords + regs.outClass;
     const args = [`+dir=${dir}`, `+prog_words=${words.length}`, `+mem_words=${memWords}`, `+regs=${writes.length}`, `+frames=${frames.length}`, `+beats=${beats}`, `+row=${row}`, `+out_beats=${outBeats}`,
-      `+max_cycles=${frames.length * 4_000_000}`];
+      `+max_cycles=${frames.length * 4_000_000}`,
+      ...(extra.stalls ? [`+stall_in=${extra.stalls.input}`, `+stall_out=${extra.stalls.output}`, `+seed=${extra.stalls.seed}`] : []),
+      ...(extra.traceFile !== undefined ? ['+trace'] : [])];
     const r = simulator === 'verilator' ? await runTool(path.join(buildDir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(buildDir, 'tb.vvp'), ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${simulator} run of the chip failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
+    if (extra.traceFile !== undefined) {
+      if (!existsSync(path.join(dir, 'trace.vcd'))) throw checkFailed('the chip\'s testbench wrote no trace.vcd');
+      copyFileSync(path.join(dir, 'trace.vcd'), extra.traceFile);
+    }
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
     const beatsOut = lines.filter((l) => l.startsWith('o ')).map((l) => l.split(' '));
     const end = lines.find((l) => l.startsWith('end '));
-    const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)/.exec(end);
+    const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)(?: held_in (\d+) held_out (\d+))?/.exec(end);
     if (e === null) throw checkFailed(`chip testbench: no status line in ${lines.length} lines`);
     const result: StreamRun['frames'] = [];
     for (let f = 0; f * outBeats + outBeats <= beatsOut.length; f++) {
@@ -244,7 +270,7 @@ async function streamFrames(buildDir: string, simulator: SimulatorName, compiled
       result.push({ words, end: Number(frame[frame.length - 1]![1]) });
     }
     const framing = [e[7] === '1' ? 'the fixed part saw a framing error (tuser/tlast)' : '', e[8] === '1' ? 'the accelerator\'s input stream saw a framing error (tuser/tlast)' : ''].filter((x) => x !== '').join('; ');
-    return { frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing };
+    return { frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing, held: { input: Number(e[9] ?? 0), output: Number(e[10] ?? 0) } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -261,6 +287,8 @@ export function formatChipSummary(s: ChipVerifySummary): string {
     ...(s.onnxRuntime === null ? [] : [`top-1 against ONNX Runtime (the design's model): ${s.onnxRuntime.agree}/${s.onnxRuntime.images} frames agree`]),
     p.measured === null
       ? `frame period: reported ${p.reported} clocks (measured needs 3 or more frames; ${p.frames} came out)`
+      : s.stalls !== null
+      ? `frame period: measured ${p.measured.toFixed(1)} clocks with random stalls (seed ${s.stalls.seed}: a pixel withheld ${s.stalls.heldInput} clocks, m_tready low ${s.stalls.heldOutput}), reported ${p.reported} without: not compared`
       : `frame period: measured ${p.measured.toFixed(1)} clocks over ${p.frames} frames back to back, reported ${p.reported} (${(100 * (p.deviation ?? 0)).toFixed(2)}%)`,
     `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
   ];
