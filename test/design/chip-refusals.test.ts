@@ -1,5 +1,10 @@
 /**
- * `compile other.onnx --chip DIR` (issue 13): the frozen front end is compared integer for integer, not
+ * Refusals of the chip flows (issue 13), on small test models, no simulation.
+ *
+ * `generate --fixed-layers K --accel RxC`: a tensor crossing the cut too large for the on-chip frame FIFO
+ * is refused naming its size and the limit (the AXI spill is not built).
+ *
+ * `compile other.onnx --chip DIR`: the frozen front end is compared integer for integer, not
  * only its weights. Small chips (K = 1) built from test models: a float model whose only difference is
  * one front bias, and a QDQ model whose only difference is one front activation scale, are refused
  * (exit 2, nothing written) naming the layer and the parameter; the chip's own model compiles with the
@@ -13,6 +18,7 @@ import { runCompile } from '../../generator/commands/compile.js';
 import { FixynnError } from '../../generator/common/errors.js';
 import { ffeCore } from '../../generator/design/core.js';
 import { generateDesign } from '../../generator/design/generate-design.js';
+import { FRAME_FIFO_MAX_BITS } from '../../generator/design/chip.js';
 import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
 import { OnnxBuilder, randomFloats } from '../helpers/onnx-builder.js';
 import { quietly } from '../helpers/quietly.js';
@@ -104,5 +110,32 @@ describe('compile --chip compares the whole frozen front end', () => {
       expect((err as FixynnError).exitCode).toBe(2);
       expect((err as Error).message).toMatch(pattern);
     }
+  });
+});
+
+describe('generate --accel: the frame FIFO between the parts is on chip, within its budget', () => {
+  it('a cut tensor over the limit (16x128x128 of 8 bits) is refused naming its size and the limit, writing nothing', async () => {
+    const b = new OnnxBuilder();
+    b.input('image', [1, 1, 128, 128]);
+    const l0 = b.qdqConv({
+      name: 'wide', input: 'image', inputQuant: { scale: 1 / 255, zeroPoint: 0, type: 'uint8' },
+      weights: randomFloats(16 * 9, 51, 0.6), weightShape: [16, 1, 3, 3], weightQuant: { type: 'int8', perChannel: true },
+      pads: [1, 1, 1, 1], activation: 'relu', outputQuant: { scale: 0.05, zeroPoint: 0, type: 'uint8' },
+    });
+    const l1 = b.qdqConv({
+      name: 'head', input: l0.output, inputScale: 0.05,
+      weights: randomFloats(4 * 16, 52, 0.3), weightShape: [4, 16, 1, 1], weightQuant: { type: 'int8', perChannel: true },
+      outputQuant: { scale: 0.02, zeroPoint: 0, type: 'uint8' },
+    });
+    b.output(l1.output, [1, 4, 128, 128]);
+    const model = b.save(path.join(root, 'wide.onnx'));
+    const out = path.join(root, 'wide-chip');
+    const err = await generateDesign(model, { fixedLayers: '1', accel: '8x8', out, arith: 'shared', pipeline: 0, rawInput: false, onProgress: () => {} }, ffeCore).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(FixynnError);
+    expect((err as FixynnError).exitCode).toBe(2);
+    const bits = 128 * 128 * (16 * 8 + 2);
+    expect(bits).toBeGreaterThan(FRAME_FIFO_MAX_BITS);
+    expect((err as Error).message).toBe(`wide.onnx: --fixed-layers 1 --accel 8x8: the tensor crossing the cut (16x128x128) needs a frame FIFO of 16384 beats x 130 bits = ${bits.toLocaleString('en-US')} bits, over the on-chip limit of 1,048,576 bits; spilling it over the accelerator's AXI master is not built: choose a split whose cut tensor is smaller`);
+    expect(existsSync(out)).toBe(false);
   });
 });
