@@ -166,7 +166,6 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
   if (mine.kind !== chip.kind) differs(`a ${mine.kind}, the chip's a ${chip.kind}`);
   const shapeOf = (g: QuantizedGraph, t: string): string => g.tensors[t]?.shape.join('x') ?? '?';
   if (shapeOf(q, mine.output) !== shapeOf(front, chip.output)) differs(`output ${shapeOf(q, mine.output)}, the chip's ${shapeOf(front, chip.output)}`);
-  compareFrontIntegers(q, mine, front, chip, differs);
   if (mine.kind === 'conv' && chip.kind === 'conv') {
     for (const key of ['group', 'kernel', 'stride', 'dilation', 'pads', 'weightShape'] as const) {
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
@@ -180,6 +179,7 @@ function compareFrontLayer(q: QuantizedGraph, mine: QLayer, front: QuantizedGrap
       if (JSON.stringify(mine[key]) !== JSON.stringify(chip[key])) differs(`${key} ${JSON.stringify(mine[key])}, the chip's ${JSON.stringify(chip[key])}`);
     }
   }
+  compareFrontIntegers(q, mine, front, chip, differs);
 }
 
 /**
