@@ -35,7 +35,6 @@ export async function runVerifyChip(dir: string, cli: VerifyChipCliOptions, defa
   if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported for a chip (it takes --sim, --images, --data, --labels, --program, --stalls, --seed, --trace, --json)`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? defaultImages;
   const seed = optionalInt(cli.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
-  if (cli.seed !== undefined && !cli.stalls) throw badInput('--seed: the seed of --stalls; give --stalls too');
   if (cli.trace !== undefined) checkOutputFile(cli.trace, '--trace');
   const summary = await verifyChip(dir, {
     simulator: simulator as SimulatorName,
