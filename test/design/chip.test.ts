@@ -5,7 +5,9 @@
  * task with the same frozen front end (examples/chip/loops-k3.onnx) and `verify --program` on the same
  * chip; the refusals (a split leaving no weighted layer, a model with another front end).
  *
- * npm test: K = 3 on 8x8 in Verilator on a few digits. FIXYNN_FULL: K = 3 and K = 9 on 8x8 and 16x16,
+ * `verify --stalls` (random stalls on both streams, still bit-exact) and `--trace` (a VCD of the run).
+ *
+ * npm test: K = 3 on 8x8 in Verilator on a few digits (with and without stalls), the trace in Icarus on one. FIXYNN_FULL: K = 3 and K = 9 on 8x8 and 16x16,
  * 200 digits each, and Icarus on 5.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -104,18 +106,25 @@ describe('the chip: the example model split at K = 3 on an 8x8 accelerator', () 
     expect(Math.abs(s.framePeriod.deviation!)).toBeLessThanOrEqual(0.02);
   }, 1_200_000);
 
-  it('verify --stalls --trace: random stalls on both streams leave every frame bit-exact; the run\'s waveform is written', async () => {
+  it('verify --stalls: random stalls on both streams leave every frame bit-exact (the plain verify\'s build)', async () => {
     const { dir } = await chip(3, '8x8');
-    const trace = path.join(root, 'chip.vcd');
-    const s = await quietly(() => runVerifyChip(dir, { images: '3', stalls: true, seed: '7', trace, json: true }, 3));
+    const s = await quietly(() => runVerifyChip(dir, { images: '3', stalls: true, seed: '7', json: true }, 3));
     expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
     expect(s.stalls).toMatchObject({ input: STALL_CHANCE, output: STALL_CHANCE, seed: 7 });
     expect(s.stalls!.heldInput).toBeGreaterThan(100);
     expect(s.stalls!.heldOutput).toBeGreaterThan(100);
     expect(s.framePeriod.deviation).toBeNull();
-    const vcd = readFileSync(trace, 'utf8').slice(0, 4096);
+  }, 1_200_000);
+
+  it('verify --trace writes the run\'s VCD waveform (Icarus, one digit: no second Verilator build)', async () => {
+    const { dir } = await chip(3, '8x8');
+    const trace = path.join(root, 'chip.vcd');
+    const s = await quietly(() => runVerifyChip(dir, { sim: 'icarus', images: '1', trace, json: true }, 1));
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault }).toEqual({ isa: 0, rtl: 0, fault: null });
+    const vcd = readFileSync(trace, 'utf8').slice(0, 8192);
     expect(vcd).toMatch(/\$scope module fixynn_chip_tb \$end/);
     expect(vcd).toMatch(/\$var \w+ +1 \S+ s_tvalid \$end/);
+    rmSync(trace);
   }, 1_200_000);
 
   it('compile --chip: the second task (same frozen front, a loops head) runs bit-exact on the same chip; another front end is refused', async () => {
