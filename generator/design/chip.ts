@@ -34,12 +34,12 @@ export function checkAcceleratorHasWork(graph: QuantizedGraph, k: number, accel:
 
 /**
  * The frame FIFO between the parts is on-chip memory holding one whole tensor crossing the cut (chip-top.ts),
- * each beat its channels plus tuser and tlast. This is its budget: 1 Mibit (128 KiB), which holds the cuts
- * of the example model at any K (51 kbit at most) and of MobileNetV1 0.25 at every K but 3 (16x112x112,
- * 1.63 Mibit; K = 5: 32x56x56, 0.81 Mibit).
+ * each beat its channels plus tuser and tlast. This is its budget: 2 Mibit (256 KiB), which holds the cuts
+ * of the example model at any K (51 kbit at most) and of MobileNetV1 0.25 at every K (the largest, K = 3:
+ * 16x112x112, 1.63 Mibit; K = 5: 32x56x56, 0.81 Mibit).
  * A larger cut tensor would have to spill over the accelerator's AXI master, which is not built: refused.
  */
-export const FRAME_FIFO_MAX_BITS = 2 ** 20;
+export const FRAME_FIFO_MAX_BITS = 2 ** 21;
 
 /** The frame FIFO for the tensor crossing the cut after layer k: its depth in beats and its bits. */
 export function frameFifoSize(graph: QuantizedGraph, k: number): { beats: number; beatBits: number; bits: number; shape: readonly number[] } {

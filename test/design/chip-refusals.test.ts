@@ -135,7 +135,7 @@ describe('generate --accel: the frame FIFO between the parts is on chip, within 
     expect((err as FixynnError).exitCode).toBe(2);
     const bits = 128 * 128 * (16 * 8 + 2);
     expect(bits).toBeGreaterThan(FRAME_FIFO_MAX_BITS);
-    expect((err as Error).message).toBe(`wide.onnx: --fixed-layers 1 --accel 8x8: the tensor crossing the cut (16x128x128) needs a frame FIFO of 16384 beats x 130 bits = ${bits.toLocaleString('en-US')} bits, over the on-chip limit of 1,048,576 bits; spilling it over the accelerator's AXI master is not built: choose a split whose cut tensor is smaller`);
+    expect((err as Error).message).toBe(`wide.onnx: --fixed-layers 1 --accel 8x8: the tensor crossing the cut (16x128x128) needs a frame FIFO of 16384 beats x 130 bits = ${bits.toLocaleString('en-US')} bits, over the on-chip limit of 2,097,152 bits; spilling it over the accelerator's AXI master is not built: choose a split whose cut tensor is smaller`);
     expect(existsSync(out)).toBe(false);
   });
 });
