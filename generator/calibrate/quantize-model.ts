@@ -67,13 +67,13 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
     quantize: (rule) => quantizeWithRanges(graph, stats.fitted, fitImages, rule, 'auto', options),
     excluded: new Set([graph.output, ...(options.fixedTensors?.keys() ?? [])]),
   });
-  return quantizeWithRanges(graph, stats.all, images, (t) => choice.methods.get(t) ?? 'minmax', 'auto', options, Object.fromEntries(choice.methods));
+  return quantizeWithRanges(graph, stats.all, images, (t) => choice.methods.get(t) ?? 'minmax', 'auto', options, { tensorMethods: Object.fromEntries(choice.methods), methodErrors: choice.errors });
 }
 
 /** Quantizes from the statistics of `images` with one range rule per tensor, then corrects the biases. */
 function quantizeWithRanges(
   graph: LayerGraph, collector: RangeCollector, images: readonly Float32Array[], rule: (tensor: string) => RangeMethod, label: CalibrationMethod,
-  options: QuantizeModelOptions, tensorMethods?: Record<string, string>,
+  options: QuantizeModelOptions, auto?: { tensorMethods: Record<string, string>; methodErrors: Record<string, number> },
 ): QuantizedGraph {
   const actBits = options.actBits ?? 8;
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
@@ -82,7 +82,7 @@ function quantizeWithRanges(
   const biasCorrection = options.biasCorrection ?? 'empirical';
   const quantized = quantizeCalibrated(graph, {
     ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method: label, biasCorrection,
-    ...(tensorMethods !== undefined ? { tensorMethods } : {}),
+    ...(auto ?? {}),
     ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
     ...(options.fixedTensors !== undefined ? { fixedTensors: options.fixedTensors } : {}),
     ...(biasCorrection === 'none' ? {} : { channelMeans: means }),

@@ -18,7 +18,7 @@ import type { TensorRanges } from './quantize.js';
 /** The fixed rules, one range per tensor from that tensor's values alone. */
 export const RANGE_METHODS = ['minmax', 'mse', 'percentile'] as const;
 export type RangeMethod = (typeof RANGE_METHODS)[number];
-export const CALIBRATION_METHODS = ['auto', ...RANGE_METHODS] as const;
+export const CALIBRATION_METHODS = [...RANGE_METHODS, 'auto'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 
 /** Values kept per tensor for the 'mse' and 'percentile' searches (an even spread over all images). */

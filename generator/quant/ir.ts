@@ -174,6 +174,8 @@ export interface QuantizedGraph {
     readonly method: string;
     /** With 'auto': the rule chosen per tensor (the output and given tensors are not listed). */
     readonly tensorMethods?: Readonly<Record<string, string>>;
+    /** With 'auto': the output error (mean squared) of each single rule and of the choice, where it was measured. */
+    readonly methodErrors?: Readonly<Record<string, number>>;
     readonly weightBits: number;
     readonly actBits: number;
     /** 'empirical', 'analytic' or 'none' (generator/calibrate/quantize-model.ts). */

@@ -28,6 +28,7 @@ export interface CalibratedOptions {
   readonly method: string;
   /** With method 'auto': the rule chosen per tensor (recorded in the calibration facts). */
   readonly tensorMethods?: Readonly<Record<string, string>>;
+  readonly methodErrors?: Readonly<Record<string, number>>;
   /** Recorded in the graph's calibration facts (the correction itself is done by the caller or channelMeans). */
   readonly biasCorrection?: string;
   /**
@@ -85,6 +86,7 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
     images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
     ...(options.tensorMethods !== undefined ? { tensorMethods: options.tensorMethods } : {}),
+    ...(options.methodErrors !== undefined ? { methodErrors: options.methodErrors } : {}),
   };
   return assemble(graph, tensors, 'calibrated', calibration, { reproduceOrt: false, bits: options.requantBits }, options.weightBits, options.channelMeans);
 }
