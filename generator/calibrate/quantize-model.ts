@@ -42,7 +42,7 @@ export const BIAS_CORRECTIONS = ['empirical', 'analytic', 'none'] as const;
 export type BiasCorrection = (typeof BIAS_CORRECTIONS)[number];
 
 /** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
-export const DEFAULT_CALIBRATION: CalibrationMethod = 'mse';
+export const DEFAULT_CALIBRATION: CalibrationMethod = 'minmax';
 
 /** `graph` is `onnx` imported (import/index.ts); `onnx` itself runs in ONNX Runtime for the ranges. */
 export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
