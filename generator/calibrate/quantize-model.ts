@@ -7,10 +7,10 @@ import type { LayerGraph } from '../graph/ir.js';
 import { badInput } from '../common/errors.js';
 import type { OnnxModel } from '../onnx/decode.js';
 import { openWithOutputs } from '../onnx/runtime.js';
-import type { CalibrationMethod } from '../quant/calibrate.js';
-import { RangeCollector } from '../quant/calibrate.js';
+import { RangeCollector, type CalibrationMethod, type RangeMethod } from '../quant/calibrate.js';
 import type { QuantizedGraph, QuantParams } from '../quant/ir.js';
 import { quantizeCalibrated, quantizeQdq } from '../quant/quantize.js';
+import { chooseRangeMethods } from './auto-ranges.js';
 import { correctBiasesEmpirically } from './empirical-bias.js';
 import { quantizeInput } from '../quant/io.js';
 
@@ -42,7 +42,7 @@ export const BIAS_CORRECTIONS = ['empirical', 'analytic', 'none'] as const;
 export type BiasCorrection = (typeof BIAS_CORRECTIONS)[number];
 
 /** The calibration method used when none is asked for (see docs/arithmetic.md, "Choosing ranges"). */
-export const DEFAULT_CALIBRATION: CalibrationMethod = 'mse';
+export const DEFAULT_CALIBRATION: CalibrationMethod = 'minmax';
 
 /** `graph` is `onnx` imported (import/index.ts); `onnx` itself runs in ONNX Runtime for the ranges. */
 export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
@@ -54,15 +54,35 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
   }
   const images = options.calibImages ?? [];
   if (images.length === 0) throw badInput(`${graph.source.file}: a float model needs calibration inputs (--calib PATH: a folder of images or a .npy [N, C, H, W])`);
-  const actBits = options.actBits ?? 8;
   const method = options.method ?? DEFAULT_CALIBRATION;
-  const collector = await collectRanges(onnx, graph, images, options.onProgress);
+  if (method === 'auto' && images.length < 2) throw badInput(`--calib-method auto needs at least 2 calibration inputs (it fits on one part and measures on the other); got ${images.length}`);
+  // auto: the first part of the images fits, the rest measures (see auto-ranges.ts).
+  const fitCount = method === 'auto' ? Math.ceil(images.length / 2) : images.length;
+  const stats = await collectRanges(onnx, graph, images, fitCount, options.onProgress);
+  if (method !== 'auto') return quantizeWithRanges(graph, stats.all, images, () => method, method, options);
+  const fitImages = images.slice(0, fitCount);
+  const choice = chooseRangeMethods(graph, {
+    fitted: stats.fitted, actBits: options.actBits ?? 8,
+    scored: images.slice(fitCount).map((image, i) => ({ image, output: stats.outputs[i] ?? new Float32Array() })),
+    quantize: (rule) => quantizeWithRanges(graph, stats.fitted, fitImages, rule, 'auto', options),
+    excluded: new Set([graph.output, ...(options.fixedTensors?.keys() ?? [])]),
+  });
+  return quantizeWithRanges(graph, stats.all, images, (t) => choice.methods.get(t) ?? 'minmax', 'auto', options, { tensorMethods: Object.fromEntries(choice.methods), methodErrors: choice.errors });
+}
+
+/** Quantizes from the statistics of `images` with one range rule per tensor, then corrects the biases. */
+function quantizeWithRanges(
+  graph: LayerGraph, collector: RangeCollector, images: readonly Float32Array[], rule: (tensor: string) => RangeMethod, label: CalibrationMethod,
+  options: QuantizeModelOptions, auto?: { tensorMethods: Record<string, string>; methodErrors: Record<string, number> },
+): QuantizedGraph {
+  const actBits = options.actBits ?? 8;
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
-  const ranges = collector.ranges(method, actBits, new Set([graph.output]));
+  const ranges = collector.ranges(rule, actBits, new Set([graph.output]));
   const means = collector.channelMeans();
   const biasCorrection = options.biasCorrection ?? 'empirical';
   const quantized = quantizeCalibrated(graph, {
-    ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method, biasCorrection,
+    ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method: label, biasCorrection,
+    ...(auto ?? {}),
     ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
     ...(options.fixedTensors !== undefined ? { fixedTensors: options.fixedTensors } : {}),
     ...(biasCorrection === 'none' ? {} : { channelMeans: means }),
@@ -72,25 +92,41 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
   return correctBiasesEmpirically(spliced, images.map((image) => quantizeInput(spliced, image)), means, options.frozenFront?.fromLayer ?? 0);
 }
 
-async function collectRanges(onnx: OnnxModel, graph: LayerGraph, images: readonly Float32Array[], onProgress?: (done: number, total: number) => void): Promise<RangeCollector> {
+interface CalibrationStats {
+  /** Every image's statistics. */
+  readonly all: RangeCollector;
+  /** The first `fitCount` images' statistics. */
+  readonly fitted: RangeCollector;
+  /** The float model's output on each image after the first `fitCount` (auto measures on them). */
+  readonly outputs: Float32Array[];
+}
+
+async function collectRanges(onnx: OnnxModel, graph: LayerGraph, images: readonly Float32Array[], fitCount: number, onProgress?: (done: number, total: number) => void): Promise<CalibrationStats> {
   const outputs = graph.layers.map((l) => l.output);
   const runner = await openWithOutputs(onnx, outputs, graph.input.shape);
-  const collector = new RangeCollector(images.length);
+  const all = new RangeCollector(images.length);
+  const fitted = fitCount < images.length ? new RangeCollector(fitCount) : all;
+  const scores: Float32Array[] = [];
   try {
     for (const [i, image] of images.entries()) {
+      const collectors = i < fitCount && fitted !== all ? [all, fitted] : [all];
       const first = preprocess(graph, image);
-      collector.observe(graph.firstTensor, first);
-      collector.observeChannels(graph.firstTensor, first, graph.input.shape[0]);
+      for (const c of collectors) observe(c, graph.firstTensor, first, graph.input.shape[0]);
       for (const [name, values] of await runner.run(image)) {
-        collector.observe(name, values);
-        collector.observeChannels(name, values, graph.tensors.get(name)?.shape[0] ?? 1);
+        for (const c of collectors) observe(c, name, values, graph.tensors.get(name)?.shape[0] ?? 1);
+        if (i >= fitCount && name === graph.output) scores.push(Float32Array.from(values));
       }
       onProgress?.(i + 1, images.length);
     }
   } finally {
     await runner.release();
   }
-  return collector;
+  return { all, fitted, outputs: scores };
+}
+
+function observe(collector: RangeCollector, name: string, values: ArrayLike<number>, channels: number): void {
+  collector.observe(name, values);
+  collector.observeChannels(name, values, channels);
 }
 
 /** What the first layer sees: x * scale[c] + offset[c], in float32 as the model computes it. */

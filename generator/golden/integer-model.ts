@@ -24,10 +24,14 @@ type Executor = (inputs: readonly Int32Array[]) => Int32Array;
 export type IntegerActivations = Map<string, Int32Array>;
 
 export class IntegerModel {
+  /** Each layer's executor, prepared on first use (a caller running one layer pays for that layer only). */
   private readonly steps: ReadonlyArray<{ layer: QLayer; run: Executor }>;
 
   constructor(readonly graph: QuantizedGraph) {
-    this.steps = graph.layers.map((layer) => ({ layer, run: prepareLayer(graph, layer) }));
+    this.steps = graph.layers.map((layer) => {
+      let prepared: Executor | undefined;
+      return { layer, run: (inputs: readonly Int32Array[]) => (prepared ??= prepareLayer(graph, layer))(inputs) };
+    });
   }
 
   /** Runs one image given as q values of the input tensor. */

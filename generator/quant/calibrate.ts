@@ -5,7 +5,9 @@
  *  - 'minmax': the observed minimum and maximum;
  *  - 'mse': the clip of the observed range that minimises the mean squared quantization error over the
  *    observed values (a shrunk range trades rare clipped outliers for a finer step on everything else);
- *  - 'percentile': the 0.01% and 99.99% quantiles.
+ *  - 'percentile': the 0.01% and 99.99% quantiles;
+ *  - 'auto': per tensor, one of the three above, chosen by the error it causes at the network's output on
+ *    calibration images (generator/calibrate/auto-ranges.ts).
  * The ranges feed quantizeCalibrated (quantize.ts), which adds 0 to every range.
  */
 import { badInput } from '../common/errors.js';
@@ -13,7 +15,10 @@ import { quantParamsForRange } from './fixed-point.js';
 import { qRange } from './ir.js';
 import type { TensorRanges } from './quantize.js';
 
-export const CALIBRATION_METHODS = ['minmax', 'mse', 'percentile'] as const;
+/** The fixed rules, one range per tensor from that tensor's values alone. */
+export const RANGE_METHODS = ['minmax', 'mse', 'percentile'] as const;
+export type RangeMethod = (typeof RANGE_METHODS)[number];
+export const CALIBRATION_METHODS = [...RANGE_METHODS, 'auto'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 
 /** Values kept per tensor for the 'mse' and 'percentile' searches (an even spread over all images). */
@@ -29,6 +34,8 @@ interface Observed {
 export class RangeCollector {
   private readonly observed = new Map<string, Observed>();
   private readonly channelSums = new Map<string, { sums: Float64Array; count: number }>();
+  /** Clipped ranges already searched, by tensor, rule and width ('auto' asks for each many times). */
+  private readonly clipped = new Map<string, { min: number; max: number }>();
 
   constructor(private readonly expectedImages: number) {}
 
@@ -65,17 +72,28 @@ export class RangeCollector {
     return new Map([...this.channelSums].map(([name, e]) => [name, e.sums.map((s) => s / e.count)]));
   }
 
-  ranges(method: CalibrationMethod, bits: number, fullRange: ReadonlySet<string> = new Set()): TensorRanges {
+  /** One range per tensor: by `method`, or per tensor by `method(name)`; `fullRange` tensors keep min/max. */
+  ranges(method: RangeMethod | ((tensor: string) => RangeMethod), bits: number, fullRange: ReadonlySet<string> = new Set()): TensorRanges {
     const out = new Map<string, { min: number; max: number }>();
     for (const [name, o] of this.observed) {
       if (!Number.isFinite(o.min) || !Number.isFinite(o.max)) throw badInput(`calibration: tensor '${name}' took non-finite values (inf or NaN) on the calibration inputs`);
-      out.set(name, method === 'minmax' || fullRange.has(name) ? { min: o.min, max: o.max } : clippedRange(o, method, bits));
+      const m = typeof method === 'function' ? method(name) : method;
+      out.set(name, m === 'minmax' || fullRange.has(name) ? { min: o.min, max: o.max } : this.clippedRange(name, o, m, bits));
     }
     return out;
   }
+
+  private clippedRange(name: string, o: Observed, method: Exclude<RangeMethod, 'minmax'>, bits: number): { min: number; max: number } {
+    const key = `${method}/${bits}/${name}`;
+    const known = this.clipped.get(key);
+    if (known) return known;
+    const range = clippedRange(o, method, bits);
+    this.clipped.set(key, range);
+    return range;
+  }
 }
 
-function clippedRange(o: Observed, method: CalibrationMethod, bits: number): { min: number; max: number } {
+function clippedRange(o: Observed, method: Exclude<RangeMethod, 'minmax'>, bits: number): { min: number; max: number } {
   if (method === 'percentile') {
     const sorted = Float64Array.from(o.samples).sort();
     const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;

@@ -170,8 +170,12 @@ export interface QuantizedGraph {
   /** Calibration facts (origin 'calibrated'). */
   readonly calibration?: {
     readonly images: number;
-    /** Activation range choice: 'minmax', 'mse' or 'percentile' (generator/quant/calibrate.ts). */
+    /** Activation range choice: 'auto', 'minmax', 'mse' or 'percentile' (generator/quant/calibrate.ts). */
     readonly method: string;
+    /** With 'auto': the rule chosen per tensor (the output and given tensors are not listed). */
+    readonly tensorMethods?: Readonly<Record<string, string>>;
+    /** With 'auto': the output error (mean squared) of each single rule and of the choice, where it was measured. */
+    readonly methodErrors?: Readonly<Record<string, number>>;
     readonly weightBits: number;
     readonly actBits: number;
     /** 'empirical', 'analytic' or 'none' (generator/calibrate/quantize-model.ts). */

@@ -26,6 +26,9 @@ export interface CalibratedOptions {
   readonly actBits: number;
   readonly images: number;
   readonly method: string;
+  /** With method 'auto': the rule chosen per tensor (recorded in the calibration facts). */
+  readonly tensorMethods?: Readonly<Record<string, string>>;
+  readonly methodErrors?: Readonly<Record<string, number>>;
   /** Recorded in the graph's calibration facts (the correction itself is done by the caller or channelMeans). */
   readonly biasCorrection?: string;
   /**
@@ -82,6 +85,8 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
   const calibration = {
     images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
+    ...(options.tensorMethods !== undefined ? { tensorMethods: options.tensorMethods } : {}),
+    ...(options.methodErrors !== undefined ? { methodErrors: options.methodErrors } : {}),
   };
   return assemble(graph, tensors, 'calibrated', calibration, { reproduceOrt: false, bits: options.requantBits }, options.weightBits, options.channelMeans);
 }
@@ -252,7 +257,7 @@ interface InputMeans {
 
 function integerWeights(layer: ConvLayer | GemmLayer, inQ: QuantParams, weightBits: number | undefined, what: string, inputMeans: InputMeans | undefined) {
   const outCount = layer.weights.shape[0] ?? 0;
-  const { ints, scale } = weightBits === undefined ? modelIntegers(layer.weights, what) : quantizeWeightsPerChannel(layer.weights.float, outCount, weightBits);
+  const { ints, scale } = weightBits === undefined ? modelIntegers(layer.weights, what) : weightsPerChannelOnce(layer.weights.float, outCount, weightBits);
   const shift = inputMeans && weightBits !== undefined ? meanOutputShift(layer, ints, scale, inputMeans) : undefined;
   const bias = layer.weights.biasInt && weightBits === undefined
     ? Array.from(layer.weights.biasInt)
@@ -307,6 +312,18 @@ export function quantizeWeightsPerChannel(float: Float32Array, outCount: number,
     for (let k = 0; k < perChannel; k++) ints[m * perChannel + k] = Math.max(-qMax, Math.min(qMax, roundHalfEven((channel[k] ?? 0) / s)));
   }
   return { ints, scale };
+}
+
+/** quantizeWeightsPerChannel's results by weight array and width: `--calib-method auto` quantizes one model many times. */
+const quantizedWeights = new WeakMap<Float32Array, Map<string, { ints: number[]; scale: number[] }>>();
+
+function weightsPerChannelOnce(float: Float32Array, outCount: number, bits: number): { ints: readonly number[]; scale: readonly number[] } {
+  const byWidth = quantizedWeights.get(float) ?? new Map<string, { ints: number[]; scale: number[] }>();
+  quantizedWeights.set(float, byWidth);
+  const key = `${outCount}/${bits}`;
+  const known = byWidth.get(key) ?? quantizeWeightsPerChannel(float, outCount, bits);
+  byWidth.set(key, known);
+  return known;
 }
 
 /** Candidate steps per channel (the search costs candidates x weights). */

@@ -18,12 +18,25 @@ export interface ReportContext {
 const pct = (f: number | undefined): string => (f === undefined ? '-' : `${(100 * f).toFixed(2)}%`);
 const db = (v: number): string => (v === Infinity ? 'exact' : v.toFixed(1));
 
+/** `--calib-method auto`: how many tensors took each rule, and the output errors it chose by. */
+function autoLine(q: ReportContext['quantized']): string[] {
+  const chosen = q.calibration?.tensorMethods;
+  const errors = q.calibration?.methodErrors;
+  if (!chosen || !errors) return [];
+  const counts = new Map<string, number>();
+  for (const m of Object.values(chosen)) counts.set(m, (counts.get(m) ?? 0) + 1);
+  const perRule = [...counts].map(([m, n]) => `${m} ${n}`).join(', ');
+  const measured = Object.entries(errors).map(([m, e]) => `${m} ${e.toPrecision(3)}`).join(', ');
+  return [`auto ranges: ${perRule} tensor(s); output mean squared error on the second half of the calibration images: ${measured}`];
+}
+
 export function formatReportText(report: EvaluationReport, ctx: ReportContext): string {
   const q = ctx.quantized;
   const header = [
     `model: ${ctx.model}`,
     `data: ${ctx.data}${ctx.random ? '  (RANDOM INPUTS: seeded noise, not real data)' : ''}; ${report.images} image(s)`,
     `quantization: ${q.origin === 'qdq' ? `the QDQ model's own scales and zero points${ctx.calibration.includes('ignored') ? ' (--calib ignored)' : ''}` : `calibrated (${q.calibration?.method ?? '?'} ranges, ${q.calibration?.biasCorrection ?? 'no'} bias correction, ${q.calibration?.images ?? 0} image(s) from ${ctx.calibration}), ${q.calibration?.weightBits ?? '?'}-bit weights, ${q.calibration?.actBits ?? '?'}-bit activations`}`,
+    ...autoLine(q),
     ...(ctx.softmaxOutside ? ['note: the final Softmax is outside the hardware; scores are compared before it'] : []),
     '',
   ];
