@@ -50,6 +50,8 @@ BACKBONE = os.path.join(common.EXAMPLE_DIR, "backbone.onnx")
 CALIB = os.path.join(common.EXAMPLE_DIR, "calib.npy")
 DOC = os.path.join(common.ROOT, "docs", "transfer.md")
 FIXYNN = [os.environ.get("NODE", "node"), os.path.join(common.ROOT, "bin", "fixynn.js")]
+# qat.py reproduces fixynn's 'mse' range rule (the default when the heads were tuned): every fixynn run here pins it.
+CALIB_METHOD = ["--calib-method", "mse"]
 MARK_START, MARK_END = "<!-- table:start (written by scripts/transfer/run-table.py) -->", "<!-- table:end -->"
 LR = 0.005
 QAT_LR = 0.001  # fine-tuning a trained head: a fifth of the training's peak rate
@@ -128,7 +130,7 @@ def run_fixynn(args):
 def eval_int8(model_path, task, count):
     test_x, test_y = common.test_paths(task)
     extra = ["--count", str(count)] if count else []
-    report = run_fixynn(["eval", model_path, "--data", test_x, "--labels", test_y, "--calib", CALIB, "--json", *extra])
+    report = run_fixynn(["eval", model_path, "--data", test_x, "--labels", test_y, "--calib", CALIB, *CALIB_METHOD, "--json", *extra])
     return {"int8": report["integerAccuracy"], "ortFloat": report["floatAccuracy"], "images": report["images"]}
 
 
@@ -143,7 +145,7 @@ def fixed_part_cost(k, out_dir):
         with open(manifest_path) as f, open(stamp) as g:
             fresh = json.load(f)["source"]["sha256"] == sha256(BACKBONE) and g.read().strip() == sha256(CALIB)
     if not fresh:
-        run_fixynn(["generate", BACKBONE, "--fixed-layers", str(k), "--out", design, "--calib", CALIB, "--json"])
+        run_fixynn(["generate", BACKBONE, "--fixed-layers", str(k), "--out", design, "--calib", CALIB, *CALIB_METHOD, "--json"])
         with open(stamp, "w") as f:
             f.write(sha256(CALIB) + "\n")
     with open(manifest_path) as f:
