@@ -1,5 +1,5 @@
 /**
- * `npm run bench:accel [-- --json] [-- --digits N] [-- --clock MHz] [-- --no-rtl] [-- --no-yosys]`: the
+ * `npm run bench:accel [-- --json] [-- --digits N] [-- --clock MHz] [-- --no-rtl] [-- --no-yosys] [-- --yosys-minutes M]`: the
  * accelerator's figures (issue 12), each beside its target or baseline where one exists. Every figure is with
  * issue 12's reference memory (16 B/cycle, 100-cycle read latency, no stalls): the cycle model's prediction
  * and, in Verilator, the accelerator with MEM behind its AXI4 master on the testbench's reference memory.
@@ -42,6 +42,8 @@ const digits = flag('--digits', 20);
 /** Nominal clock for frames/s (a figure to compare designs by, not a timing closure claim). */
 const clockMHz = flag('--clock', 500);
 const rtl = !args.includes('--no-rtl');
+/** Yosys' time limit per accelerator: the 8x8 synth outlasted the default 15 minutes on the loaded 2-core machine. */
+const yosysMinutes = flag('--yosys-minutes', 180);
 const log = (line: string): void => { if (!json) console.log(line); };
 const progress = { onProgress: (m: string): void => { process.stderr.write(`${m}\n`); } };
 
@@ -196,7 +198,7 @@ if (!args.includes('--no-yosys')) {
     const sources = accelSources(axi);
     const t0 = performance.now();
     try {
-      const stat = await yosysStat(sources.rtl, sources.top, SYNTH_KEEPING_MEMORIES(sources.top));
+      const stat = await yosysStat(sources.rtl, sources.top, SYNTH_KEEPING_MEMORIES(sources.top), { timeoutMs: yosysMinutes * 60_000 });
       const memories = Object.entries(stat.byType).filter(([t]) => t.startsWith('$mem')).reduce((s, [, k]) => s + k, 0);
       const seconds = (performance.now() - t0) / 1000;
       cells[`${n}x${n}`] = { cells: stat.cells, memoryCells: memories, byType: stat.byType, seconds };
