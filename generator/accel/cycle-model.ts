@@ -74,8 +74,16 @@ function pushes(q: Queue, ins: Instruction): Counter[] {
 
 const NO_GEOMETRY: Geometry = { inH: 1, inW: 1, outW: 1, kh: 1, kw: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, cbIn: 1, cbOut: 1 };
 
+/**
+ * A memory as the accelerator sees it: at most one beat of the MEM port (the AXI4 data bus, memPortBytes)
+ * per cycle, however fast the memory (an 8x8 chip's 8-byte bus halves the reference memory's 16 B/cycle).
+ */
+function throughPort(memory: MemoryModel, config: AccelConfig): MemoryModel {
+  return { ...memory, bytesPerCycle: Math.min(memory.bytesPerCycle, config.memPortBytes) };
+}
+
 export function replayCycles(config: AccelConfig, program: readonly Instruction[], layers: readonly LayerInfo[] = [], options: ReplayOptions = {}): CycleReport {
-  const memory = options.memory ?? memoryOf(config);
+  const memory = throughPort(options.memory ?? memoryOf(config), config);
   const n = program.length;
   const queueOfPc = program.map(queueOf);
   const members: Record<Queue, number[]> = { ld: [], ex: [], st: [] };

@@ -4,6 +4,7 @@
  */
 import type { QuantTensor } from '../quant/ir.js';
 import type { CompiledProgram } from './compile.js';
+import { badInput } from '../common/errors.js';
 import { elementBytes, lanes, rowBytes } from './config.js';
 import { simulate, type SimOptions, type SimResult } from './simulator.js';
 
@@ -91,12 +92,24 @@ export interface StreamRegisters {
   readonly outClass: number;
 }
 
+/**
+ * Largest values the stream registers hold (12-bit frame widths and heights, a 16-bit output word count):
+ * the RTL clamps a larger write, so a program needing more is refused here instead.
+ */
+export const STREAM_LIMITS = { side: 4095, outWords: 65535 } as const;
+
 export function streamRegisters(compiled: CompiledProgram): StreamRegisters {
   const { layout, config } = compiled;
   const [, h, w] = layout.input.shape;
   const [oc, oh, ow] = layout.output.shape;
   const vector = layout.output.memory === 'acc' && oh === 1 && ow === 1;
   const outWords = vector ? oc : (oh * ow * layout.output.blocks * rowBytes(config, layout.output.memory)) / 4;
+  if (w > STREAM_LIMITS.side || h > STREAM_LIMITS.side) {
+    throw badInput(`accelerator input stream: the input '${layout.input.tensor}' is ${h}x${w} pixels; the stream's frame registers hold at most ${STREAM_LIMITS.side}x${STREAM_LIMITS.side}`);
+  }
+  if (outWords > STREAM_LIMITS.outWords) {
+    throw badInput(`accelerator output stream: the output '${layout.output.tensor}' (${oc}x${oh}x${ow}) is ${outWords} 32-bit words in MEM; the stream's word count register holds at most ${STREAM_LIMITS.outWords} (end the accelerator's part with a smaller map, e.g. a pool or the classifier)`);
+  }
   return {
     inAddr: layout.input.addr, inWidth: w, inHeight: h, inBlocks: layout.input.blocks,
     outAddr: layout.output.addr, outWords, classAddr: layout.classAddr ?? 0, outClass: layout.classAddr === undefined ? 0 : 1,

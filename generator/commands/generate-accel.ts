@@ -1,11 +1,12 @@
 /**
- * `fixynn generate model.onnx --fixed-layers 0 --accel RxC --out DIR [--calib PATH] [--weight-bits N]
- * [--act-bits N] [--json]`: the programmable accelerator alone running the whole model
+ * `fixynn generate model.onnx --fixed-layers 0 --accel RxC [--accel-mem onchip|axi] --out DIR [--calib PATH]
+ * [--weight-bits N] [--act-bits N] [--json]`: the programmable accelerator alone running the whole model
  * (generator/design/generate-accel-design.ts).
  */
 import { badInput } from '../common/errors.js';
 import { generateAccelDesign } from '../design/generate-accel-design.js';
 import { partOf } from '../design/manifest.js';
+import { accelMemory } from '../design/accel-part.js';
 import { type CalibrationFlags, type PreprocessingFlags, parseQuantizeFlags } from './input-flags.js';
 
 /** generate's flags (generator/commands/generate.ts); the fixed part's own ones are refused here. */
@@ -22,6 +23,7 @@ export interface GenerateAccelCliOptions extends PreprocessingFlags, Calibration
   readonly workers?: string;
   readonly json?: boolean;
   readonly accel?: string;
+  readonly accelMem?: string;
 }
 
 export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliOptions): Promise<void> {
@@ -32,12 +34,13 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
     if (value !== undefined) throw badInput(`${flag} shapes the fixed part; with --fixed-layers 0 --accel there is none`);
   }
   // Any other generate flag (e.g. --clock-mhz) is not wired into the accelerator's flow yet: refused rather than ignored.
-  const supported = new Set(['fixedLayers', 'out', 'accel', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'workers', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'requantBits']);
+  const supported = new Set(['fixedLayers', 'out', 'accel', 'accelMem', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'workers', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'requantBits']);
   const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported with --accel yet (the accelerator design takes the calibration, preprocessing and width flags)`);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };
   const { manifest: m, seconds } = await generateAccelDesign(modelPath, {
     fixedLayers: cli.fixedLayers, accel: cli.accel, out: cli.out, ...parseQuantizeFlags(cli), onProgress: progress,
+    ...(cli.accelMem !== undefined ? { accelMem: accelMemory(cli.accelMem) } : {}),
   });
   const a = partOf(m, 'accel');
   if (cli.json) {
@@ -48,7 +51,7 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
   process.stdout.write([
     `wrote ${cli.out}: top ${m.top.module}, the ${a.array.rows}x${a.array.cols} accelerator running layers ${a.fromLayer}..${a.quantization.layers.length - 1}, ${m.rtl.length} Verilog file(s)`,
     `peak ${a.peakMacsPerCycle.array} MACs/cycle (array), ${a.peakMacsPerCycle.depthwise} (depthwise engine); operands ${a.widths.activation}/${a.widths.weight} bits, accumulators ${a.widths.accumulator} bits`,
-    `memories: ACT ${a.memoryBytes.act} B, WGT ${a.memoryBytes.wgt} B, ACC ${a.memoryBytes.acc} B, QP ${a.memoryBytes.qp} B, MEM ${a.memoryBytes.mem} B`,
+    `memories: ACT ${a.memoryBytes.act} B, WGT ${a.memoryBytes.wgt} B, ACC ${a.memoryBytes.acc} B, QP ${a.memoryBytes.qp} B, MEM ${a.memoryBytes.mem} B${a.config.memory === 'axi' ? ' (off chip, behind the AXI4 master; control over AXI4-Lite)' : ''}`,
     `program: ${p.instructions} instructions, ${p.predictedCycles} cycles predicted per frame, ${p.macs} MACs, utilization ${(100 * p.utilization).toFixed(1)}%`,
     ...p.layers.map((l) => `  layer ${l.index} ${l.name} (${l.kind}): ${l.instructions} instr, ${l.predictedCycles} cycles, ${l.macs} MACs, ${(100 * l.utilization).toFixed(1)}%`),
     `cost (docs/costs.md): ${m.cost.multipliers} multipliers (${m.cost.multiplierBits} bits), ${m.cost.adders} adders, ${m.cost.registerBits} register bits, ${m.cost.memoryBits} memory bits`,

@@ -13,6 +13,7 @@ import { type FfeCore, ffeCore } from '../design/core.js';
 import { formatStream, type Manifest, partOf } from '../design/manifest.js';
 import { formatThroughput } from '../design/chip.js';
 import { runGenerateAccel } from './generate-accel.js';
+import { accelMemory } from '../design/accel-part.js';
 import { optionalInt } from './options.js';
 import { checkClockMhz, DEFAULT_CLOCK_MHZ } from '../design/handoff.js';
 
@@ -41,6 +42,8 @@ export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags
   readonly clockMhz?: string;
   /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
   readonly accel?: string;
+  /** `--accel-mem onchip|axi`: where the accelerator's MEM lives (with --fixed-layers 0 --accel). */
+  readonly accelMem?: string;
   /** `--workers N`: threads solving the layers' adder graphs. */
   readonly workers?: string;
 }
@@ -62,6 +65,7 @@ export function registerGenerate(program: Command): void {
     .option('--workers <n>', 'threads solving the layers\' adder graphs, 1..64 (default: the cores, one below 10,000 nonzero weights to solve); the Verilog is the same for any number. Solved graphs are kept in $FIXYNN_ARITH_CACHE (default <tmpdir>/fixynn-arith-cache), keyed by content')
     .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
     .option('--accel <RxC>', 'the programmable accelerator (RxC MAC array, e.g. 8x8) running the layers after the split, its program and images: with --fixed-layers 0 alone, with K > 0 fed by the fixed part (the chip)')
+    .option('--accel-mem <kind>', 'where the accelerator\'s MEM lives: onchip (default) or axi (off chip behind an AXI4 master, control over AXI4-Lite; the accelerator alone, --fixed-layers 0)')
     .option('--json', 'print a JSON summary');
   addCalibrationOptions(command);
   addPreprocessingOptions(command);
@@ -114,6 +118,11 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const effort = optionalInt(cli.effort, '--effort', 1, 16);
   const workers = optionalInt(cli.workers, '--workers', 1, 64);
   const clockMhz = cli.clockMhz === undefined ? undefined : checkClockMhz(Number(cli.clockMhz.trim() === '' ? NaN : cli.clockMhz));
+  if (cli.accelMem !== undefined) {
+    if (cli.accel === undefined) throw badInput(`--accel-mem ${cli.accelMem}: applies to the accelerator; add --accel RxC`);
+    // The chip's accelerator takes the fixed part's features on its input stream, which the AXI variant lacks.
+    if (accelMemory(cli.accelMem) === 'axi') throw badInput(`--accel-mem axi with --fixed-layers ${cli.fixedLayers}: MEM behind AXI4 is for the accelerator alone (--fixed-layers 0); the chip feeds its accelerator through the on-chip stream port`);
+  }
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { type AccelConfig, type AcceleratorDescription, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
 import { disassemble } from '../accel/asm.js';
 import { FILES, memoryImage, programImage } from '../accel/image.js';
-import { type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
+import { type MemoryKind, type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
 import { accelSources } from '../accel/rtl/sources.js';
 import { badInput } from '../common/errors.js';
 import { streamOfTensor, type Stream } from '../contract/stream.js';
@@ -92,6 +92,24 @@ export function accelShape(text: string): { rows: number; cols: number } {
   return shape;
 }
 
+/** `--accel-mem`: where the accelerator's MEM lives (generator/accel/rtl/config.ts MemoryKind). */
+export const ACCEL_MEMORIES: readonly MemoryKind[] = ['onchip', 'axi'];
+
+export function accelMemory(text: string): MemoryKind {
+  const kind = ACCEL_MEMORIES.find((m) => m === text.trim());
+  if (kind === undefined) throw badInput(`--accel-mem ${text}: supported are onchip (MEM inside the accelerator, the default) and axi (MEM off chip behind an AXI4 master, control over AXI4-Lite)`);
+  return kind;
+}
+
+/**
+ * A chip with its MEM behind the AXI4 master instead of on chip (the same AccelConfig, so the same program;
+ * the AXI variant has no stream ports: the host writes the input into MEM and reads the results from it).
+ */
+export function withAxiMemory(chip: { config: AccelConfig; rtl: RtlConfig }): { config: AccelConfig; rtl: RtlConfig } {
+  const { config, rtl } = chip;
+  return { config, rtl: rtlConfig(config, { dwKernel: rtl.dwKernel, dwMaxWidth: rtl.dwMaxWidth, imemWords: rtl.imemWords, streamBlocks: rtl.streamBlocks, memory: 'axi' }) };
+}
+
 /** Compiles for the chip (the compiler refuses what exceeds it, the RTL's limits included, naming the layer). */
 export function compileForChip(graph: QuantizedGraph, chip: { config: AccelConfig; rtl: RtlConfig }, fromLayer: number): CompiledProgram {
   return compileProgram(graph, chip.config, { fromLayer });
@@ -164,7 +182,9 @@ export function buildAccelPart(graph: QuantizedGraph, chip: { config: AccelConfi
   const files = new Map<string, string | Uint8Array>();
   const rtl = sources.rtl.map((f) => `rtl/${f.name}`);
   sources.rtl.forEach((f, i) => files.set(rtl[i] as string, f.text));
-  files.set(ACCEL_TB_FILE, sources.testbench.text);
+  // The AXI variant's testbench instantiates the AXI4 protocol checker: one file holds both, so the design
+  // has one testbench file as every design does.
+  files.set(ACCEL_TB_FILE, [...sources.testbenchSupport.map((f) => f.text), sources.testbench.text].join('\n'));
   const program = programFiles(compiled);
   for (const [name, data] of program) files.set(`${PROGRAM_DIR}/${name}`, data);
   const cycles = replayCycles(compiled.config, compiled.program, compiled.layout.layers);

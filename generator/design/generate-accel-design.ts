@@ -8,7 +8,10 @@
  *   tb/fixynn_accel_tb.v     the testbench: program and MEM image through the host port, then each frame's
  *                            pixels through the input stream (the program starts on the complete frame),
  *                            scores and class from the output stream, to FINISH or the error bit (Icarus,
- *                            or `verilator --binary --timing`); host mode (images with the input) as well
+ *                            or `verilator --binary --timing`); host mode (images with the input) as well.
+ *                            With `--accel-mem axi` (MEM off chip behind the AXI4 master, control over
+ *                            AXI4-Lite, no streams): the AXI testbench, its memory model and the AXI4
+ *                            protocol checker; images with the input, results read from MEM
  *   program/                 program.bin, mem.bin (images with CRC-32 and configuration fingerprint),
  *                            program.json (configuration and layout), program.s (the program as text)
  *   model.onnx, integer-model.json, manifest.json (as for every design)
@@ -20,7 +23,8 @@ import path from 'node:path';
 import { badInput } from '../common/errors.js';
 import { version } from '../common/version.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
-import { accelChipConfig, accelShape, buildAccelPart, compileForChip } from './accel-part.js';
+import type { MemoryKind } from '../accel/rtl/config.js';
+import { accelChipConfig, accelShape, buildAccelPart, compileForChip, withAxiMemory } from './accel-part.js';
 import { INTEGER_MODEL, loadAndQuantize, MANIFEST, MODEL_COPY, type QuantizeOptions } from './generate-design.js';
 import { type AccelPart, MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type Manifest } from './manifest.js';
 import { assertReplaceable, writeFolderAtomically } from './output-dir.js';
@@ -32,6 +36,8 @@ export interface GenerateAccelOptions extends QuantizeOptions {
   readonly fixedLayers: string;
   /** `--accel RxC`. */
   readonly accel: string;
+  /** `--accel-mem`: MEM on chip (default) or behind the AXI4 master. */
+  readonly accelMem?: MemoryKind;
   readonly out: string;
 }
 
@@ -46,7 +52,8 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
   if (!quantized.layers.some((l) => l.kind === 'conv' || l.kind === 'gemm')) {
     throw badInput(`${graph.source.file}: --accel: no weighted layer (conv/gemm) runs on the accelerator; it needs at least one`);
   }
-  const chip = accelChipConfig(quantized, shape.rows, shape.cols, k);
+  const onChip = accelChipConfig(quantized, shape.rows, shape.cols, k);
+  const chip = options.accelMem === 'axi' ? withAxiMemory(onChip) : onChip;
   options.onProgress?.(`compiling ${quantized.layers.length} layers for the ${shape.rows}x${shape.cols} accelerator`);
   const compiled = compileForChip(quantized, chip, k);
   options.onProgress?.('generating the accelerator\'s Verilog');
@@ -58,7 +65,7 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
   // The synthesis hand-off bundle (SDC at the default clock, Yosys scripts, FuseSoC core), as for the fixed part.
   const handoff = renderHandoff({
     top: part.top, rtl: part.rtl, ports: part.ports, testbench: part.testbench,
-    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: { accel: options.accel, 'fixed-layers': k } },
+    header: { modelFile: path.basename(modelPath), modelSha256: sha256, options: { accel: options.accel, 'fixed-layers': k, ...(options.accelMem === 'axi' ? { 'accel-mem': 'axi' } : {}) } },
   }, DEFAULT_CLOCK_MHZ);
   for (const [name, text] of handoff) files.set(name, text);
   const hashes: Record<string, string> = {};

@@ -125,8 +125,8 @@ const accelPartSchema = z.object({
   peakMacsPerCycle: z.object({ array: count, depthwise: count }).strict(),
   widths: z.object({ activation: int.positive(), weight: int.positive(), accumulator: int.positive(), multiplier: int.positive() }).strict(),
   memoryBytes: z.object({ act: count, wgt: count, acc: count, qp: count, mem: count }).strict(),
-  /** The full configuration (generator/accel/config.ts AccelConfig and the RTL's limits, rtl/config.ts). */
-  config: z.record(z.string(), z.number()),
+  /** The full configuration (generator/accel/config.ts AccelConfig and the RTL's limits, rtl/config.ts; with MEM over AXI4 `memory` and `axi`). */
+  config: z.record(z.string(), z.union([z.number(), z.enum(['onchip', 'axi']), z.object({ maxBurst: int, maxOutstanding: int }).strict()])),
   /** The model's program: its folder (program.bin, mem.bin, program.json, program.s) and the cycle model's figures. */
   program: z.object({
     dir: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),

@@ -16,6 +16,9 @@ import { importModel } from '../../generator/import/index.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { randomNetwork } from '../helpers/random-network.js';
 import { make } from '../../generator/accel/isa.js';
+import { streamRegisters } from '../../generator/accel/run.js';
+import type { CompiledProgram } from '../../generator/accel/index.js';
+import { FixynnError } from '../../generator/common/errors.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
 import { randomConvGraph } from '../ffe/random-graphs.js';
 import { poolChain } from '../ffe/networks.js';
@@ -123,6 +126,18 @@ describe('limits of the machine', () => {
     const config = defaultConfig(4, 4);
     expect(() => simulate(config, [make('setq', { zo: 300 }), make('finish', {})], new Uint8Array(16))).toThrow(/pc 0: SETQ zo = 300 outside the 8-bit element range/);
     expect(() => simulate({ ...config, imemWords: 1 }, [make('nop', {}), make('finish', {})], new Uint8Array(16))).toThrow(/exceeds the program memory/);
+  });
+  it('an output larger than the output stream\'s 16-bit word count is refused (the RTL would clamp the register)', () => {
+    // 16 channels at 4x4: 4 ACC rows of 16 bytes a pixel, 16 words: 63x63 is 63,504 words, 64x64 one too many.
+    const pointwise = (side: number): CompiledProgram => {
+      const g = randomConvGraph(seededRandom(3), { stride: [1, 1], pads: [0, 0, 0, 0], height: side, width: side, inChannels: 1, outChannels: 16, group: 1, kernel: [1, 1] });
+      return compileProgram(g, configForModel(g, 4, 4, { memBytes: 1 << 22 }));
+    };
+    expect(streamRegisters(pointwise(63)).outWords).toBe(63_504);
+    const refusal = ((): unknown => { try { streamRegisters(pointwise(64)); } catch (e) { return e; } return undefined; })();
+    expect(refusal).toBeInstanceOf(FixynnError);
+    expect((refusal as FixynnError).exitCode).toBe(2);
+    expect((refusal as FixynnError).message).toMatch(/^accelerator output stream: the output 'y' \(16x64x64\) is 65536 32-bit words in MEM; the stream's word count register holds at most 65535/);
   });
 });
 

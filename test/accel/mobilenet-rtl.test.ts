@@ -15,10 +15,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CompiledProgram, REFERENCE_MEMORY as MODEL_REFERENCE, replayCycles, runOnSimulator } from '../../generator/accel/index.js';
-import { rtlConfig } from '../../generator/accel/rtl/config.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
 import { loadInputs } from '../../generator/data/index.js';
-import { accelChipConfig, compileForChip } from '../../generator/design/accel-part.js';
+import { accelChipConfig, compileForChip, withAxiMemory } from '../../generator/design/accel-part.js';
 import { ffeCore } from '../../generator/design/core.js';
 import { generateDesign } from '../../generator/design/generate-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
@@ -98,8 +97,7 @@ describe.runIf(FULL)('MobileNetV1 0.25 QDQ through the RTL (FIXYNN_FULL)', () =>
 
   it('K = 0 on 16x16 with MEM over AXI4 and the reference memory: bit-exact, every layer within 5% (or 64 cycles) of the prediction, the network within 2%', async (ctx) => {
     if (missing) { console.warn(`SKIPPED: ${missing}`); ctx.skip(missing); return; }
-    const axi = rtlConfig(chip.config, { dwKernel: chip.rtl.dwKernel, dwMaxWidth: chip.rtl.dwMaxWidth, imemWords: chip.rtl.imemWords, memory: 'axi' });
-    const build = await buildAccel(axi, 'verilator');
+    const build = await buildAccel(withAxiMemory(chip).rtl, 'verilator');
     const outT = quantized.tensors[quantized.output]!;
     const [r] = await runProgramOnRtl(build, compiled, inputs.slice(0, 1), outT, { memory: REFERENCE_MEMORY, maxCycles: 3_000_000 });
     const want = answer(inputs[0]!);

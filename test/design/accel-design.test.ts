@@ -3,7 +3,8 @@
  * model, `verify` (integer model -> ISA simulator -> RTL) in Verilator on a few digits (FIXYNN_FULL: 200)
  * and Icarus on one, per-layer cycles measured vs predicted, `compile` + `verify --program`, the manifest
  * round trip, and the refusals (K = 0 without --accel, K > 0 with it, a chip too small for a layer, a
- * corrupted image, a program for another chip, a faulting program). The 8x8 build is the one
+ * corrupted image, a program for another chip, a faulting program); `--accel-mem axi` (the AXI variant in
+ * Icarus on the reference memory, cycles per layer against the reference prediction). The 8x8 build is the one
  * test/accel/rtl-programs.test.ts uses (same sources, one cache entry).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -117,6 +118,35 @@ describe('generate --fixed-layers 0 --accel 8x8 on the example model', () => {
     expect(s.fault).toContain(`ISA simulator faults at pc ${at}`);
     expect(s.fault).toContain(`RTL stopped with the error bit at pc ${at} (address)`);
   }, 900_000);
+});
+
+describe('generate --accel-mem axi: MEM behind the AXI4 master', () => {
+  it('writes the AXI variant (AXI4 master and AXI4-Lite ports, no streams) and verifies it in Icarus on the reference memory: bit-exact, every layer within 5% (or 64 cycles) of the reference prediction', async () => {
+    const out = path.join(root, 'axi8');
+    await quietly(() => runGenerateAccel(MODEL, { fixedLayers: '0', accel: '8x8', accelMem: 'axi', out, json: true }));
+    const { manifest: m } = readDesign(out);
+    expect(partOf(m, 'accel').config.memory).toBe('axi');
+    const ports = m.top.ports.map((p) => p.name);
+    expect(ports).toEqual(expect.arrayContaining(['m_axi_arvalid', 'm_axi_rdata', 'm_axi_wdata', 's_axil_awaddr', 's_axil_rdata']));
+    expect(ports.filter((p) => p.startsWith('s_axis') || p.startsWith('m_axis'))).toEqual([]);
+    expect(checkManifestPorts(out)).toEqual(['fixynn_accel']);
+    // The testbench file carries the AXI4 protocol checker it instantiates.
+    expect(readFileSync(path.join(out, 'tb/fixynn_accel_tb.v'), 'utf8')).toMatch(/module fixynn_axi4_checker[\s\S]*module fixynn_accel_tb/);
+    const s = await verifyAccelDesign(out, { simulator: 'icarus', images: 1, ...quiet });
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, fault: s.fault, memory: s.memory }).toEqual({ isa: 0, rtl: 0, fault: null, memory: 'axi' });
+    const off = s.layers.filter((l) => l.measured === null || Math.abs(l.measured - l.predictedReferenceMemory) > Math.max(64, 0.05 * l.predictedReferenceMemory));
+    expect(off.map((l) => `layer ${l.index}: RTL ${l.measured}, model ${l.predictedReferenceMemory}`)).toEqual([]);
+    expect(Math.abs(s.totalCycles.measured! - s.totalCycles.predictedReferenceMemory)).toBeLessThanOrEqual(0.02 * s.totalCycles.predictedReferenceMemory);
+  }, 600_000);
+
+  it('a bad --accel-mem, --accel-mem axi for the chip (K > 0) and --accel-mem without --accel are refused, writing nothing', async () => {
+    const bad = path.join(root, 'mem-bad');
+    expect((await refusal(() => runGenerateAccel(MODEL, { fixedLayers: '0', accel: '8x8', accelMem: 'dram', out: bad }))).message)
+      .toBe('--accel-mem dram: supported are onchip (MEM inside the accelerator, the default) and axi (MEM off chip behind an AXI4 master, control over AXI4-Lite)');
+    expect((await refusal(() => runGenerate(MODEL, { fixedLayers: '3', accel: '8x8', accelMem: 'axi', out: bad }))).message).toMatch(/^--accel-mem axi with --fixed-layers 3: MEM behind AXI4 is for the accelerator alone \(--fixed-layers 0\)/);
+    expect((await refusal(() => runGenerate(MODEL, { fixedLayers: '3', accelMem: 'axi', out: bad }))).message).toBe('--accel-mem axi: applies to the accelerator; add --accel RxC');
+    expect(existsSync(bad)).toBe(false);
+  });
 });
 
 describe('the quantization flags of the fixed part (generator/commands/input-flags.ts)', () => {

@@ -5,8 +5,8 @@
  * Verilator build per side serves every test program, the figures script and the generated designs.
  */
 import type { AccelConfig } from '../../generator/accel/config.js';
-import { type RtlConfig, rtlConfig } from '../../generator/accel/rtl/config.js';
-import { accelChipConfig } from '../../generator/design/accel-part.js';
+import type { RtlConfig } from '../../generator/accel/rtl/config.js';
+import { accelChipConfig, withAxiMemory } from '../../generator/design/accel-part.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 
 export function verificationConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
@@ -15,6 +15,5 @@ export function verificationConfig(graph: QuantizedGraph, n: number): { config: 
 
 /** The same configuration with MEM off chip (memory 'axi': AXI4 master, AXI4-Lite control). */
 export function axiVerificationConfig(graph: QuantizedGraph, n: number): { config: AccelConfig; rtl: RtlConfig } {
-  const { config, rtl } = verificationConfig(graph, n);
-  return { config, rtl: rtlConfig(config, { dwKernel: rtl.dwKernel, dwMaxWidth: rtl.dwMaxWidth, imemWords: rtl.imemWords, memory: 'axi' }) };
+  return withAxiMemory(verificationConfig(graph, n));
 }

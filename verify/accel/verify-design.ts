@@ -23,7 +23,7 @@ import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { parseQuantizedGraph } from '../../generator/quant/serialize.js';
 import type { SimulatorName } from '../sim/index.js';
-import { buildAccelFiles } from './rtl-sim.js';
+import { buildAccelFiles, REFERENCE_MEMORY as TESTBENCH_REFERENCE_MEMORY } from './rtl-sim.js';
 import { type RtlProgramRun, runProgramOnRtl } from './run-program.js';
 
 /** The program folder's copy of its model's integer model (`fixynn compile --out` writes it). */
@@ -62,6 +62,8 @@ export interface AccelVerifySummary {
   readonly images: number;
   readonly dataSource: string;
   readonly simulator: SimulatorName;
+  /** Where MEM lives: on chip (measured against `predicted`), or behind AXI4 on the reference memory (against `predictedReferenceMemory`). */
+  readonly memory: 'onchip' | 'axi';
   /** Images where the ISA simulator differs from the integer model, and the first difference. */
   readonly isaMismatches: number;
   readonly isaFirst: (AccelMismatch & { image: number; text: string }) | null;
@@ -105,7 +107,10 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   const build = await buildAccelFiles(files, part.config, options.simulator, options.onProgress ? { onProgress: options.onProgress } : {});
   options.onProgress?.(`${options.simulator}: ${inputs.length} image(s) on the RTL`);
   const simStart = performance.now();
-  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor, { maxCycles: 2 ** 21 + 100_000 });
+  // MEM behind the AXI4 master (generate --accel-mem axi): the testbench's memory is issue 12's reference
+  // memory, so the measured cycles compare with the cycle model's reference-memory prediction.
+  const axi = part.config.memory === 'axi';
+  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor, { maxCycles: 2 ** 21 + 100_000, ...(axi ? { memory: TESTBENCH_REFERENCE_MEMORY } : {}) });
   const simulationSeconds = (performance.now() - simStart) / 1000;
   let rtlMismatches = 0;
   let rtlFirst: string | null = null;
@@ -159,6 +164,7 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
     images: inputs.length,
     dataSource: data.source,
     simulator: options.simulator,
+    memory: axi ? 'axi' : 'onchip',
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault,
     classes: runs.map((r) => r.class ?? -1),
     totalCycles: { predicted: predicted.total, measured: first && first.run.status === 'done' ? first.run.cycles : null, predictedReferenceMemory: reference.total },
@@ -252,14 +258,18 @@ export function programGraph(programDir: string): QuantizedGraph {
 }
 
 export function formatAccelSummary(s: AccelVerifySummary): string {
+  const axi = s.memory === 'axi';
   const lines = [
     `design: ${s.design}, program ${s.program}`,
     `images: ${s.images} from ${s.dataSource}; simulator ${s.simulator}`,
     s.isaMismatches === 0 ? `ISA simulator: bit-exact with the integer model (every layer of every image)` : `ISA simulator MISMATCH in ${s.isaMismatches} image(s); first: image ${s.isaFirst?.image}: ${s.isaFirst?.text}`,
     s.fault ?? (s.rtlMismatches === 0 ? `RTL: scores and class bit-exact with the ISA simulator` : `RTL MISMATCH in ${s.rtlMismatches} image(s); first: ${s.rtlFirst}`),
     `classes: ${s.classes.slice(0, 20).join(' ')}${s.classes.length > 20 ? ' ...' : ''}`,
-    `cycles per frame: measured ${s.totalCycles.measured ?? 'n/a'}, predicted ${s.totalCycles.predicted}`,
-    ...s.layers.map((l) => `  layer ${l.index} ${l.name} (${l.kind}): measured ${l.measured ?? 'n/a'}, predicted ${l.predicted}${l.measured === null ? '' : ` (${(100 * (l.measured - l.predicted) / Math.max(1, l.predicted)).toFixed(1)}%)`}, utilization ${(100 * l.utilization).toFixed(1)}%`),
+    `cycles per frame${axi ? ' (MEM over AXI4, the reference memory)' : ''}: measured ${s.totalCycles.measured ?? 'n/a'}, predicted ${axi ? s.totalCycles.predictedReferenceMemory : s.totalCycles.predicted}`,
+    ...s.layers.map((l) => {
+      const predicted = axi ? l.predictedReferenceMemory : l.predicted;
+      return `  layer ${l.index} ${l.name} (${l.kind}): measured ${l.measured ?? 'n/a'}, predicted ${predicted}${l.measured === null ? '' : ` (${(100 * (l.measured - predicted) / Math.max(1, predicted)).toFixed(1)}%)`}, utilization ${(100 * l.utilization).toFixed(1)}%`;
+    }),
     `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
   ];
   return `${lines.join('\n')}\n`;

@@ -20,11 +20,11 @@ export function defaultSynthScript(top: string): string {
 }
 
 /** Read the files, run `script` (default: defaultSynthScript), then `stat`, and parse the counts. */
-export async function yosysStat(files: readonly SourceFile[], top: string, script: string = defaultSynthScript(top)): Promise<YosysStat> {
+export async function yosysStat(files: readonly SourceFile[], top: string, script: string = defaultSynthScript(top), options: { timeoutMs?: number } = {}): Promise<YosysStat> {
   return withSourcePaths(files, async (paths, dir) => {
     const statFile = join(dir, 'stat.txt');
     const commands = `read_verilog ${paths.join(' ')}; ${script}; tee -q -o ${statFile} stat -top ${top}`;
-    const r = await runTool('yosys', ['-q', '-p', commands], { cwd: dir });
+    const r = await runTool('yosys', ['-q', '-p', commands], { cwd: dir, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
     if (r.exitCode !== 0) throw checkFailed(`yosys failed on '${top}': ${(r.stderr + r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
     return parseStat(readFileSync(statFile, 'utf8'));
   });

@@ -13,6 +13,7 @@
 import { type Expr, type Memory, type Module, type Reg, constant, interval, mux, select, u } from '../../hdl/index.js';
 import { packChannels, unpackChannels } from '../../ffe/stream.js';
 import { elementBytes, rowBytes } from '../config.js';
+import { STREAM_LIMITS } from '../run.js';
 import { checkedAddress, loopCounter } from './build-helpers.js';
 import type { RtlConfig } from './config.js';
 
@@ -38,9 +39,9 @@ export const STREAM_REG = {
   autoLen: 8,
 } as const;
 
-/** Largest stream geometry a register holds (12-bit widths and heights, 16-bit word counts). */
-const MAX_SIDE = 4095;
-export const MAX_WORDS = 65535;
+/** Largest stream geometry a register holds (12-bit widths and heights, 16-bit word counts; run.ts refuses more). */
+const MAX_SIDE = STREAM_LIMITS.side;
+export const MAX_WORDS = STREAM_LIMITS.outWords;
 
 export interface StreamPortsIo {
   readonly rst: Expr;

@@ -860,7 +860,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   m.output('ld_pc_o', mux(ld.startNow, qLd.pc, ldPc));
   m.output('ex_pc_o', mux(ex.startNow, qEx.pc, exPc));
   m.output('st_pc_o', mux(st.startNow, qSt.pc, stPc));
-  return m.describePorts(PORT_MEANINGS);
+  return m.describePorts({ ...PORT_MEANINGS, ...AXI_PORT_MEANINGS });
 }
 
 /** One line per port (docs/accel-rtl.md, "Host port"): the Verilog port block and the manifest's ports. */
@@ -902,6 +902,21 @@ const PORT_MEANINGS: Readonly<Record<string, string>> = {
   in_frame_ready: 'pixel stream in: a complete frame is in the input region',
   irq: 'interrupt: an enabled cause in the interrupt status register (AXI4-Lite map, docs/accel-rtl.md)',
 };
+
+/**
+ * The AXI ports (memory 'axi'): the master's to MEM and the AXI4-Lite slave's, each named by its interface,
+ * channel and AXI signal (the AXI4 specification's meaning; the subset in docs/accel-rtl.md).
+ */
+const AXI_PORT_MEANINGS: Readonly<Record<string, string>> = (() => {
+  const interfaces = { m_axi_: 'MEM over AXI4 (master, docs/accel-rtl.md "AXI4 master")', s_axil_: 'control over AXI4-Lite (slave, register map in docs/accel-rtl.md)' };
+  const channels = { ar: 'read address', r: 'read data', aw: 'write address', w: 'write data', b: 'write response' };
+  const signals = ['valid', 'ready', 'addr', 'len', 'size', 'burst', 'id', 'cache', 'prot', 'lock', 'data', 'strb', 'last', 'resp'];
+  const out: Record<string, string> = {};
+  for (const [prefix, iface] of Object.entries(interfaces)) {
+    for (const [ch, channel] of Object.entries(channels)) for (const sig of signals) out[`${prefix}${ch}${sig}`] = `${iface}, ${channel} channel: ${(ch + sig).toUpperCase()}`;
+  }
+  return out;
+})();
 
 /** nOy * outW, the output pixels of a window instruction. */
 function gemmLikePixels(nOy: Expr, outW: Expr): Expr {
