@@ -23,7 +23,15 @@ export interface FfeBuild {
   readonly buildCpuSeconds: number | null;
   readonly cached: boolean;
   readonly trace: boolean;
+  /** The beat files the testbench writes: binary (out.bin, tap<k>.bin) or text (out.hex, tap<k>.hex). */
+  readonly beats: BeatFiles;
 }
+
+/**
+ * binary: the testbench built with FIXYNN_BINARY_BEATS (the default; a testbench generated before it
+ * existed writes text whatever is asked). text: the hex lines of the standalone testbench folder.
+ */
+export type BeatFiles = 'binary' | 'text';
 
 export interface FfeBuildOptions {
   readonly trace?: boolean;
@@ -39,7 +47,12 @@ export interface FfeBuildOptions {
   readonly rtl?: ReadonlyArray<{ readonly relative: string; readonly text: string }>;
   /** Icarus only: further top-level modules compiled beside the testbench (e.g. a waveform dumper). */
   readonly extraRoots?: ReadonlyArray<{ readonly module: string; readonly text: string }>;
+  /** The beat files (default binary). */
+  readonly beats?: BeatFiles;
 }
+
+/** The testbench's define for binary beat files (templates/ffe-tb.v.hbs). */
+const BINARY_BEATS = 'FIXYNN_BINARY_BEATS';
 
 /** How often a running simulator build reports that it is still going. */
 const BUILD_PROGRESS_MS = 15_000;
@@ -59,13 +72,16 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const roots = [manifest.testbench.module, ...(options.extraRoots ?? []).map((r) => r.module)];
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
-  const flags = simulator === 'verilator' ? verilatorFlags(manifest.testbench.module, trace) : icarusFlags(roots);
+  const tbText = texts.find((s) => s.relative === manifest.testbench.verilog)?.text ?? '';
+  const beats: BeatFiles = (options.beats ?? 'binary') === 'binary' && tbText.includes(BINARY_BEATS) ? 'binary' : 'text';
+  const defines = beats === 'binary' ? [`-D${BINARY_BEATS}`] : [];
+  const flags = [...(simulator === 'verilator' ? verilatorFlags(manifest.testbench.module, trace) : icarusFlags(roots)), ...defines];
   const keyed = [...texts.map((s) => ({ name: s.relative, text: s.text })), ...(simulator === 'icarus' ? [{ name: 'timescale.v', text: ICARUS_TIMESCALE }] : [])];
   const root = simCacheRoot(options.cacheDir);
   const dir = path.join(root, buildKey('ffe', simulator, tool, flags, keyed));
   const productName = simulator === 'verilator' ? 'Vtb' : 'tb.vvp';
   const product = path.join(dir, productName);
-  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, buildCpuSeconds: null, cached: true, trace };
+  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, buildCpuSeconds: null, cached: true, trace, beats };
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
@@ -97,7 +113,7 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb: measured.peakMemoryKb, buildCpuSeconds: measured.cpuSeconds, cached: false, trace };
+  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb: measured.peakMemoryKb, buildCpuSeconds: measured.cpuSeconds, cached: false, trace, beats };
 }
 
 /**
