@@ -254,7 +254,7 @@ describe('verify (stand-in core)', () => {
       expect(typeof s.firstMismatch?.expected, simulator).toBe('number');
     }
     // Sharded over three simulator processes (a run per frame): still the first difference of the stream, every frame counted.
-    const sharded = await verifyDesign(buggy, { simulator: 'icarus', images: 3, jobs: 3 });
+    const sharded = await verifyDesign(buggy, { simulator: 'icarus', images: 3, jobs: 3, imagesPerRun: 1 });
     expect(sharded.jobs).toBe(3);
     expect(sharded.mismatchedImages).toBe(3);
     expect(sharded.firstMismatch).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });

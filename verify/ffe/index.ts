@@ -33,7 +33,7 @@ export interface VerifyOptions {
   readonly stalls?: Stalls;
   /**
    * Images per simulator run (progress is shown between runs). Default: 100, fewer where that leaves a
-   * job without a run.
+   * job without a run, but at least 2 (cycles per frame are measured within a run).
    */
   readonly imagesPerRun?: number;
   /** Simulator processes run at once, each on its own share of the images (default: defaultVerifyJobs()). */
@@ -119,8 +119,9 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   });
   const total = data.images.length;
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultVerifyJobs()));
-  // Runs of at most 100 images (progress between them), and at least one per job so every job has work.
-  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(100, Math.ceil(total / jobs)));
+  // Runs of at most 100 images (progress between them), one per job where there are enough, and at least
+  // two images each: the cycles per frame are measured between frames of one run.
+  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(100, Math.max(2, Math.ceil(total / jobs))));
   const tally = new Tally();
   const simStart = performance.now();
   const cpuStart = process.cpuUsage();
