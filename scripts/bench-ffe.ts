@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ffe [-- --json] [-- --images N] [-- --no-yosys] [-- --large]`: the fixed feature extractor on the
+ * `npm run bench:ffe [-- --json] [-- --images N] [-- --jobs N] [-- --no-yosys] [-- --large]`: the fixed feature extractor on the
  * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
  * (QDQ form, 224x224): per arithmetic strategy the generation time and the cost model's figures
  * (docs/costs.md: product adders are those inside the constant weight products, all adders add
@@ -7,18 +7,20 @@
  * flow did, its multipliers are left to synthesis and its product adders only sum the products),
  * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
  * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
- * Throughput is given per wall second and per CPU second (simulator + fixynn), beside the recorded
- * baseline. --large adds MobileNet at K = 13 and 27: Verilator build time, its peak memory, cycles/s.
+ * Throughput is given per wall second and per CPU second (simulator + fixynn), for fixynn verify's
+ * default path (binary beat files, --jobs simulator processes at once, default one per core) and, as the
+ * baseline measured in the same run on the same frames, the plain path (text beat files, one process).
+ * --large adds MobileNet at K = 13 and 27: Verilator build time, its peak memory, cycles/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateDesign } from '../generator/design/generate-design.js';
 import type { ArithStrategy } from '../generator/ffe/index.js';
 import { partOf } from '../generator/design/manifest.js';
 import { ffeCore, type FfeCore } from '../generator/design/core.js';
 import { readDesign } from '../generator/design/read-design.js';
-import { verifyDesign, type VerifySummary } from '../verify/ffe/index.js';
+import { defaultVerifyJobs, verifyDesign, type VerifySummary } from '../verify/ffe/index.js';
 import { MOBILENET_QDQ, photoCrops } from './photos.js';
 import { toolVersions, yosysStat } from '../verify/sim/index.js';
 import { readFileSync } from 'node:fs';
@@ -30,19 +32,9 @@ const skipYosys = args.includes('--no-yosys');
 const imagesFlag = args.indexOf('--images');
 const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 1000;
 const large = args.includes('--large');
-
-/**
- * The throughput before the byte-level beat files, the integer model beside the simulator and the build
- * flags (main 4d7cf28, this 2-core machine shared by other jobs, 2026-12-01), recorded: the old path is
- * gone, so they cannot be measured in the same run. Example: `fixynn verify --images 1000` after the
- * build, wall, and its CPU measured stage by stage (simulator 5.7 s, integer model 1.6 s, text files and
- * comparison 3.3 s). MobileNet: the stages of one profiled run of 4 random frames (a `fixynn verify` of
- * the same frames in the same hour took 36.6 s: wall figures here vary many-fold with the machine's load).
- */
-const BASELINE: Record<string, { images: number; wallSeconds: number; cpuSeconds: number | null }> = {
-  'example-mnist-k9': { images: 1000, wallSeconds: 31.45, cpuSeconds: 10.6 },
-  'mobilenet-v1-0.25-qdq-first5': { images: 4, wallSeconds: 1.78, cpuSeconds: null },
-};
+const jobsFlag = args.indexOf('--jobs');
+const jobs = jobsFlag >= 0 ? Number(args[jobsFlag + 1]) : defaultVerifyJobs();
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs ${args[jobsFlag + 1] ?? ''}: give a whole number of simulator processes, 1 or more`);
 
 interface Subject {
   readonly name: string;
@@ -66,24 +58,32 @@ interface StrategyFigures {
   readonly latencyCycles: number;
 }
 
+/** One way of verifying: its build and its throughput over the subject's frames. */
+interface PathFigures {
+  readonly jobs: number;
+  readonly beats: 'binary' | 'text';
+  readonly verilatorBuildSeconds: number;
+  readonly framesPerSecond: number;
+  /** Frames per CPU second (simulator + fixynn) after the build: what a machine to itself approaches. */
+  readonly framesPerCpuSecond: number | null;
+  readonly simulatorCpuSeconds: number | null;
+  readonly verifierCpuSeconds: number;
+  readonly cyclesPerSecond: number;
+  readonly mismatches: number;
+}
+
 interface SubjectFigures {
   readonly name: string;
   readonly strategies: StrategyFigures[];
-  readonly simulation: {
+  readonly simulation: PathFigures & {
     readonly arith: ArithStrategy;
-    readonly verilatorBuildSeconds: number;
     readonly images: number;
     readonly data: string;
-    readonly framesPerSecond: number;
-    /** Frames per CPU second (simulator + fixynn) after the build: what a machine to itself approaches. */
-    readonly framesPerCpuSecond: number | null;
-    readonly simulatorCpuSeconds: number | null;
-    readonly verifierCpuSeconds: number;
-    readonly cyclesPerSecond: number;
     readonly cyclesPerFrame: number | null;
     readonly idealCyclesPerFrame: number;
     readonly latency: number | null;
-    readonly mismatches: number;
+    /** fixynn verify's plain path on the same frames in this run: text beat files, one simulator process. */
+    readonly baseline: PathFigures;
   };
   readonly yosys?: { readonly seconds: number; readonly cells: number } | { readonly error: string };
 }
@@ -104,28 +104,29 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
     });
   }
   const design = path.join(work, `${subject.name}-shared`);
-  log(`${subject.name}: Verilator build and ${subject.images} frames`);
-  const s = await verifyDesign(design, {
-    simulator: 'verilator', images: subject.images, imagesPerRun: subject.images, ...(subject.data ? { data: subject.data } : {}),
-  });
-  // verifyDesign builds into a fresh cache (see main), so buildSeconds is a real build.
+  const data = subject.data ? { data: subject.data } : {};
+  log(`${subject.name}: baseline (text beat files, one process): Verilator build and ${subject.images} frames`);
+  const baseline = await verifyDesign(design, { simulator: 'verilator', images: subject.images, imagesPerRun: subject.images, jobs: 1, beats: 'text', ...data });
+  log(`${subject.name}: default path (binary beat files, ${jobs} processes): Verilator build and ${subject.images} frames`);
+  const s = await verifyDesign(design, { simulator: 'verilator', images: subject.images, jobs, ...data });
+  // Each verifyDesign builds into this run's fresh cache (see main; the two paths are two builds), so buildSeconds is a real build.
   const figures: SubjectFigures = {
     name: subject.name,
     strategies,
     simulation: {
-      arith: 'shared', verilatorBuildSeconds: s.buildSeconds, images: s.images, data: s.dataSource,
-      framesPerSecond: s.images / s.simulationSeconds, ...cpuFigures(s), cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame,
-      latency: s.latency, mismatches: s.mismatches,
+      arith: 'shared', images: s.images, data: s.dataSource, ...pathFigures(s, 'binary'),
+      cyclesPerFrame: s.cyclesPerFrame, idealCyclesPerFrame: s.idealCyclesPerFrame, latency: s.latency, baseline: pathFigures(baseline, 'text'),
     },
   };
   return subject.yosys && !skipYosys ? { ...figures, yosys: await synthesize(design) } : figures;
 }
 
-function cpuFigures(s: VerifySummary): Pick<SubjectFigures['simulation'], 'framesPerCpuSecond' | 'simulatorCpuSeconds' | 'verifierCpuSeconds' | 'cyclesPerSecond'> {
+function pathFigures(s: VerifySummary, beats: PathFigures['beats']): PathFigures {
   return {
+    jobs: s.jobs, beats, verilatorBuildSeconds: s.buildSeconds, framesPerSecond: s.images / s.simulationSeconds,
     framesPerCpuSecond: s.simulatorCpuSeconds === null ? null : s.images / (s.simulatorCpuSeconds + s.verifierCpuSeconds),
     simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
-    cyclesPerSecond: s.simulatedCycles / s.simulatorSeconds,
+    cyclesPerSecond: s.simulatedCycles / s.simulatorSeconds, mismatches: s.mismatches,
   };
 }
 
@@ -181,7 +182,7 @@ async function synthesize(dir: string): Promise<{ seconds: number; cells: number
 }
 
 function printText(results: readonly SubjectFigures[], tools: Record<string, string>): void {
-  const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys})`, ''];
+  const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end, ${availableParallelism()} cores)`, ''];
   for (const r of results) {
     lines.push(`== ${r.name}`);
     lines.push('  arith      gen s  product adders  multipliers  nonzero w  per weight  vs csd  all adders  adder bits  reg bits  latency');
@@ -192,11 +193,11 @@ function printText(results: readonly SubjectFigures[], tools: Record<string, str
     }
     lines.push('  (figures from the cost model, docs/costs.md; multiply: one `*` per weight left to synthesis, its product adders only sum the products)');
     const m = r.simulation;
-    lines.push(`  verilator (arith ${m.arith}): build ${m.verilatorBuildSeconds.toFixed(1)} s, ${m.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data})`);
-    lines.push(`    CPU: simulator ${m.simulatorCpuSeconds?.toFixed(2) ?? 'n/a'} s + fixynn ${m.verifierCpuSeconds.toFixed(2)} s = ${m.framesPerCpuSecond?.toFixed(1) ?? 'n/a'} frames per CPU second; simulator ${(m.cyclesPerSecond / 1000).toFixed(0)} k cycles/s (wall)`);
-    const before = BASELINE[r.name];
-    if (before) lines.push(`    baseline (main 4d7cf28, recorded): ${(before.images / before.wallSeconds).toFixed(2)} frames/s over ${before.images} frames${before.cpuSeconds === null ? '' : `, ${(before.images / before.cpuSeconds).toFixed(1)} frames per CPU second`}`);
-    lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles, ${m.mismatches} mismatches`);
+    for (const [label, p] of [['default', m], ['baseline', m.baseline]] as const) {
+      lines.push(`  verilator ${label} (${p.beats} beat files, ${p.jobs} process${p.jobs === 1 ? '' : 'es'}): build ${p.verilatorBuildSeconds.toFixed(1)} s, ${p.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data}), ${p.mismatches} mismatches`);
+      lines.push(`    CPU: simulator ${p.simulatorCpuSeconds?.toFixed(2) ?? 'n/a'} s + fixynn ${p.verifierCpuSeconds.toFixed(2)} s = ${p.framesPerCpuSecond?.toFixed(1) ?? 'n/a'} frames per CPU second; ${(p.cyclesPerSecond / 1000).toFixed(0)} k cycles/s per simulator process (wall)`);
+    }
+    lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles`);
     if (r.yosys) lines.push('error' in r.yosys ? `  yosys synth: FAILED ${r.yosys.error}` : `  yosys synth -top: ${r.yosys.cells} cells in ${r.yosys.seconds.toFixed(1)} s`);
     lines.push('');
   }

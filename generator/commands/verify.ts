@@ -28,6 +28,7 @@ export interface VerifyCliOptions extends PreprocessingFlags {
   readonly program?: string;
   /** A .npy of class labels (chips: top-1 of the chip's classes). */
   readonly labels?: string;
+  readonly jobs?: string;
 }
 
 export const DEFAULT_VERIFY_IMAGES = 10;
@@ -45,12 +46,14 @@ export function registerVerify(program: Command): void {
     .option('--seed <n>', 'seed of --stalls (default 1)')
     .option('--program <dir>', 'accelerator designs and chips: run this program folder (fixynn compile --out) instead of the design\'s own')
     .option('--labels <path>', 'chips: a .npy of integer class labels, one per input (top-1 of the chip\'s classes)')
+    .option('--jobs <n>', 'simulator processes at once, the images sharded over them (default: $FIXYNN_VERIFY_JOBS or one per core)')
     .option('--json', 'print the summary as JSON');
   addPreprocessingOptions(command, 'default: as recorded by generate in manifest.json');
   command.action(async (dir: string, options: VerifyCliOptions) => {
     // Output paths are checked before anything is read or simulated (whatever the design's parts).
     if (options.trace !== undefined) checkOutputFile(options.trace, '--trace');
     const parts = readDesign(dir).manifest.parts.map((p) => p.kind);
+    if (parts.includes('accel') && options.jobs !== undefined) throw badInput('--jobs: applies to a design that is a fixed part alone (its images sharded over simulator processes); accelerator designs and chips run one simulation');
     if (parts.includes('accel') && parts.includes('ffe')) await runVerifyChip(dir, options, DEFAULT_VERIFY_IMAGES);
     else if (parts.includes('accel')) await runVerifyAccel(dir, options, DEFAULT_VERIFY_IMAGES);
     else await runVerify(dir, options);
@@ -64,6 +67,7 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
   if (simulator !== 'verilator' && simulator !== 'icarus') throw badInput(`--sim ${simulator}: supported simulators are verilator, icarus`);
   const images = optionalInt(cli.images, '--images', 1, 1_000_000) ?? DEFAULT_VERIFY_IMAGES;
   const seed = optionalInt(cli.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
+  const jobs = optionalInt(cli.jobs, '--jobs', 1, 256);
   if (cli.trace !== undefined) checkOutputFile(cli.trace, '--trace');
   const stalls: Stalls | undefined = cli.stalls ? { input: STALL_CHANCE, output: STALL_CHANCE, seed } : undefined;
   const summary = await verifyDesign(dir, {
@@ -72,6 +76,7 @@ export async function runVerify(dir: string, cli: VerifyCliOptions): Promise<Ver
     ...(cli.data !== undefined ? { data: cli.data } : {}),
     ...(cli.trace !== undefined ? { traceFile: cli.trace } : {}),
     ...(stalls ? { stalls } : {}),
+    ...(jobs !== undefined ? { jobs } : {}),
     preprocess: parsePreprocessing(cli),
     onProgress: (message) => process.stderr.write(`${message}\n`),
   });
@@ -93,7 +98,7 @@ function summaryJson(s: VerifySummary): Record<string, unknown> {
     mismatchedImages: s.mismatchedImages, firstMismatch: s.firstMismatch === null ? null : { ...s.firstMismatch, text: describeMismatch(s.firstMismatch) },
     inputCyclesPerFrame: s.inputCyclesPerFrame, latencyPredicted: s.latencyPredicted, data: s.dataSource, randomData: s.randomData, stalls: s.stalls, design: s.design,
     buildSeconds: s.buildSeconds, buildPeakMemoryKb: s.buildPeakMemoryKb, buildCpuSeconds: s.buildCpuSeconds, simulationSeconds: s.simulationSeconds,
-    imagesPerSecond: s.images / s.simulationSeconds, simulatorSeconds: s.simulatorSeconds, simulatedCycles: s.simulatedCycles,
+    imagesPerSecond: s.images / s.simulationSeconds, jobs: s.jobs, simulatorSeconds: s.simulatorSeconds, simulatedCycles: s.simulatedCycles,
     simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
   };
 }

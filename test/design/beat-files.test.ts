@@ -6,10 +6,22 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { packFrame, unpackBeat } from '../../generator/contract/beats.js';
-import { packFramesHex, readBeats } from '../../verify/ffe/beat-files.js';
+import { packFramesHex, readBeats, readBinaryBeats } from '../../verify/ffe/beat-files.js';
 import { compareStream } from '../../verify/ffe/compare.js';
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+
+/** A value as $fwrite's %z writes it: per 32 bits a little-endian word of the value bits, then one of the x/z bits. */
+function z(value: bigint, bits: number, xz = 0n): number[] {
+  const bytes: number[] = [];
+  for (let w = 0; w < Math.ceil(bits / 32); w++) {
+    for (const part of [value, xz]) {
+      const word = Number((part >> BigInt(32 * w)) & 0xffffffffn);
+      bytes.push(word & 255, (word >>> 8) & 255, (word >>> 16) & 255, word >>> 24);
+    }
+  }
+  return bytes;
+}
 
 function randomFrame(channels: number, bits: number, signed: boolean, pixels: number, seed: number): Int32Array {
   const lo = signed ? -(2 ** (bits - 1)) : 0;
@@ -32,6 +44,32 @@ describe('beat files', () => {
         reference.forEach((hex, b) => expect([...table.values.subarray(b * channels, (b + 1) * channels)]).toEqual(unpackBeat(hex, format)));
       },
     ));
+  });
+
+  it('readBinaryBeats decodes the testbench\'s %z words as unpackBeat decodes the hex words', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 32 }), fc.boolean(), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (channels, bits, signed, pixels, seed) => {
+        const format = { channels, height: 1, width: pixels, type: { bits, signed } };
+        const reference = [randomFrame(channels, bits, signed, pixels, seed), randomFrame(channels, bits, signed, pixels, seed + 7)].flatMap((f) => packFrame(f, format));
+        const table = readBinaryBeats(Uint8Array.from(reference.flatMap((hex) => z(BigInt(`0x${hex}`), channels * bits))), format);
+        expect(table.count).toBe(reference.length);
+        expect(table.unknown.size).toBe(0);
+        reference.forEach((hex, b) => expect([...table.values.subarray(b * channels, (b + 1) * channels)]).toEqual(unpackBeat(hex, format)));
+      },
+    ));
+  });
+
+  it('readBinaryBeats: flags after each beat, unknown bits named as x digits, a torn file refused', () => {
+    const format = { channels: 2, height: 1, width: 3, type: { bits: 20, signed: true } };
+    const beat = (v: bigint, flags: bigint, xz = 0n): number[] => [...z(v, 40, xz), ...z(flags, 2)];
+    const bytes = Uint8Array.from([...beat(0x00001fffffn, 1n), ...beat(0x12345678n, 2n, 0xf00n), ...beat((1n << 39n) | 5n, 3n)]);
+    const t = readBinaryBeats(bytes, format, true);
+    expect(t.count).toBe(3);
+    expect([...t.values]).toEqual([-1, 1, 0, 0, 5, -524288]);
+    expect([...t.unknown]).toEqual([[1, '0012345x78']]);
+    expect([...(t.flags ?? [])]).toEqual([1, 0, 3]);
+    expect(() => readBinaryBeats(bytes.subarray(0, 30), format, true)).toThrow(/not a whole number of 24-byte beats/);
   });
 
   it('keeps the text of beats with unknown bits, reads out.hex flags, skips empty lines', () => {

@@ -217,7 +217,8 @@ describe('verify (stand-in core)', () => {
   });
 
   it('is bit-exact in Verilator, streams frames back to back at one pixel per clock', async () => {
-    const s = await verifyDesign(good, { simulator: 'verilator', images: 4 });
+    const s = await verifyDesign(good, { simulator: 'verilator', images: 4, jobs: 2 });
+    expect(s.jobs).toBe(2);
     expect(s.mismatches).toBe(0);
     expect(s.images).toBe(4);
     expect(s.cyclesPerFrame).toBe(784);
@@ -228,13 +229,16 @@ describe('verify (stand-in core)', () => {
 
   it('is bit-exact in Icarus and under random stalls on s_tvalid and m_tready', async () => {
     expect((await verifyDesign(good, { simulator: 'icarus', images: 2 })).mismatches).toBe(0);
+    // The text beat files (the standalone testbench's, bench:ffe's baseline) read the same.
+    expect((await verifyDesign(good, { simulator: 'icarus', images: 2, beats: 'text' })).mismatches).toBe(0);
     const stalled = await verifyDesign(good, { simulator: 'verilator', images: 3, stalls: { input: 96, output: 96, seed: 5 } });
     expect(stalled.mismatches).toBe(0);
     expect(stalled.cyclesPerFrame).toBeGreaterThan(784);
   });
 
   it('waits for every beat, and says so when the testbench gives up at its cycle limit', async () => {
-    const s = await verifyDesign(good, { simulator: 'verilator', images: 2, maxCycles: 500 });
+    // One run of both frames: the cycle limit is per simulator run.
+    const s = await verifyDesign(good, { simulator: 'verilator', images: 2, maxCycles: 500, jobs: 1 });
     expect(s.mismatches).toBeGreaterThan(0);
     expect(s.firstMismatch).toMatchObject({ frame: 0, channel: null });
     expect(String(s.firstMismatch?.actual)).toMatch(/only \d+ of 1568 beats.*gave up after 500 cycles \(limit 500\)/);
@@ -249,6 +253,11 @@ describe('verify (stand-in core)', () => {
       expect(s.firstMismatch, simulator).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
       expect(typeof s.firstMismatch?.expected, simulator).toBe('number');
     }
+    // Sharded over three simulator processes (a run per frame): still the first difference of the stream, every frame counted.
+    const sharded = await verifyDesign(buggy, { simulator: 'icarus', images: 3, jobs: 3, imagesPerRun: 1 });
+    expect(sharded.jobs).toBe(3);
+    expect(sharded.mismatchedImages).toBe(3);
+    expect(sharded.firstMismatch).toMatchObject({ frame: 0, layer: 1, layerName: 'pw1', channel: 1 });
     expect(await quietly(() => main(['node', 'fixynn', 'verify', buggy, '--images', '1', '--sim', 'icarus']))).toBe(1);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FixynnError } from '../../generator/common/errors.js';
 import { Module, s, u } from '../../generator/hdl/index.js';
-import { buildBatch, lint, parseStat, runTool, simDesignOf, simulateDsl, toolVersions } from '../../verify/sim/index.js';
+import { buildBatch, buildKey, lint, parseStat, runTool, simDesignOf, simulateDsl, toolVersions } from '../../verify/sim/index.js';
 
 describe('lint', () => {
   it('reports what verilator -Wall finds, file names relative', async () => {
@@ -37,6 +37,19 @@ describe('yosys stat parsing', () => {
     const text = `\n=== top ===\n\n   Number of wires:                 12\n   Number of wire bits:             45\n   Number of cells:                 7\n     $_AND_                          3\n     $_XOR_                          4\n`;
     expect(parseStat(text)).toEqual({ cells: 7, byType: { $_AND_: 3, $_XOR_: 4 }, wires: 12, wireBits: 45 });
     expect(() => parseStat('nothing here')).toThrow(/could not find a cell count/);
+  });
+});
+
+describe('build cache key', () => {
+  it('changes with any flag, the tool version or a source, so a changed flag rebuilds', () => {
+    const files = [{ name: 'a.v', text: 'module a; endmodule\n' }];
+    const key = buildKey('batch', 'verilator', 'Verilator 5', ['-MAKEFLAGS', 'OPT_FAST=-O1'], files);
+    expect(key).toMatch(/^batch-verilator-[0-9a-f]{24}$/);
+    expect(buildKey('batch', 'verilator', 'Verilator 5', ['-MAKEFLAGS', 'OPT_FAST=-O1'], files)).toBe(key);
+    expect(buildKey('batch', 'verilator', 'Verilator 5', ['-MAKEFLAGS', 'OPT_FAST=-O2'], files)).not.toBe(key);
+    expect(buildKey('batch', 'verilator', 'Verilator 5', ['-MAKEFLAGS OPT_FAST=-O1'], files)).not.toBe(key);
+    expect(buildKey('batch', 'verilator', 'Verilator 6', ['-MAKEFLAGS', 'OPT_FAST=-O1'], files)).not.toBe(key);
+    expect(buildKey('batch', 'verilator', 'Verilator 5', ['-MAKEFLAGS', 'OPT_FAST=-O1'], [{ name: 'a.v', text: 'module a ; endmodule\n' }])).not.toBe(key);
   });
 });
 

@@ -5,7 +5,6 @@
  * status (done, or the error bit with the faulting pc and cause, or a timeout), cycles, the MEM words it
  * was asked to dump, and every unit's instruction start/end events.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { type RtlConfig } from '../../generator/accel/rtl/config.js';
 import { ACCEL_TB, accelSources } from '../../generator/accel/rtl/sources.js';
 import { checkFailed } from '../../generator/common/errors.js';
 import type { StreamRegisters } from '../../generator/accel/run.js';
-import { cachedBuild, runTool, simCacheRoot, toolVersion, type SimulatorName } from '../sim/index.js';
+import { buildKey, cachedBuild, runTool, simCacheRoot, toolVersion, VERILATOR_QUICK_COMPILE, VERILATOR_QUIET, type SimulatorName } from '../sim/index.js';
 
 
 export interface AccelBuild {
@@ -46,9 +45,10 @@ export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text:
   const TB = options.top ?? ACCEL_TB;
   // Verilator needs --trace for $dumpvars to write anything (Icarus always can): another build.
   const trace = options.trace === true && simulator === 'verilator';
-  const hash = createHash('sha256').update(`accel\n${simulator}\n${tool}\n${TB === ACCEL_TB ? '' : `${TB}\n`}${trace ? 'trace\n' : ''}`);
-  for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
-  const built = await cachedBuild(simCacheRoot(options.cacheDir), `accel-${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
+  const flags = simulator === 'verilator'
+    ? ['--binary', '--timing', ...VERILATOR_QUIET, ...(trace ? ['--trace'] : []), '--top-module', TB, ...VERILATOR_QUICK_COMPILE]
+    : ['-g2005', '-s', TB];
+  const built = await cachedBuild(simCacheRoot(options.cacheDir), buildKey('accel', simulator, tool, flags, files), simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator${TB === ACCEL_TB ? '' : ` (${TB})`} in ${simulator}`);
     const paths = files.map((f) => {
       const p = path.join(work, f.name);
@@ -57,11 +57,11 @@ export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text:
     });
     if (simulator === 'verilator') {
       const j = String(Number(process.env.FIXYNN_SIM_JOBS ?? 2));
-      const r = await runTool('verilator', ['--binary', '--timing', '-j', j, '-Wno-fatal', '-Wno-lint', '-Wno-style', ...(trace ? ['--trace'] : []), '--top-module', TB, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), '-CFLAGS', '-O1', ...paths], { cwd: work });
+      const r = await runTool('verilator', [...flags, '-j', j, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), ...paths], { cwd: work });
       if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
       rmSync(path.join(work, 'obj'), { recursive: true, force: true });
     } else {
-      const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), '-s', TB, ...paths], { cwd: work });
+      const r = await runTool('iverilog', [...flags, '-o', path.join(work, 'tb.vvp'), ...paths], { cwd: work });
       if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
     }
   });

@@ -2,7 +2,10 @@
  * The testbench's beat files (stim.hex in, out.hex and tap<k>.hex out: one hex line per beat, the format
  * of generator/contract/beats.ts) written and read a byte at a time: a run of a thousand frames moves
  * tens of megabytes of them, and a string and a BigInt per beat cost more than the simulation they check.
+ * fixynn verify builds the testbench with binary output files (out.bin, tap<k>.bin: readBinaryBeats),
+ * which cost neither side any formatting; the text files stay for the standalone testbench folder.
  */
+import { endianness } from 'node:os';
 import type { Stream } from '../../generator/contract/stream.js';
 
 /** A file's beats decoded: channel c of beat b at values[b * channels + c]. */
@@ -149,4 +152,71 @@ function flagsOf(text: Uint8Array, from: number): number {
     if (i - start === 1 && text[start] === 49) flags |= 1 << column;
   }
   return flags;
+}
+
+/**
+ * Decodes a binary beat file (the testbench built with FIXYNN_BINARY_BEATS): per beat the data word as
+ * $fwrite's %z writes it (per 32 bits a little-endian word of the value bits, then one of the x/z bits),
+ * then for out.bin (withFlags) {tlast, tuser} the same way. A beat with any x/z bit is unknown; its
+ * text is the value in hex with an x for each digit that has one.
+ */
+export function readBinaryBeats(bytes: Uint8Array, format: Stream, withFlags = false): BeatTable {
+  const { channels } = format;
+  const { bits, signed } = format.type;
+  if (bits > 32) throw new Error(`internal: ${bits}-bit channels (binary beat files hold up to 32)`);
+  const dataWords = Math.ceil((channels * bits) / 32);
+  const beatWords = 2 * (dataWords + (withFlags ? 1 : 0));
+  if (bytes.length % (4 * beatWords) !== 0) throw new Error(`binary beat file: ${bytes.length} bytes is not a whole number of ${4 * beatWords}-byte beats`);
+  const count = bytes.length / (4 * beatWords);
+  const words = littleEndianWords(bytes);
+  const values = new Float64Array(count * channels);
+  const flags = withFlags ? new Uint8Array(count) : undefined;
+  const unknown = new Map<number, string>();
+  // Where each channel lies: its first word (aval) and the bit it starts at; the words are 32-bit integers,
+  // so a channel is a shift, an or with the next word where it straddles two, and a mask.
+  const wordOf = Int32Array.from({ length: channels }, (_, c) => 2 * ((c * bits) >>> 5));
+  const shiftOf = Int32Array.from({ length: channels }, (_, c) => (c * bits) & 31);
+  const mask = bits === 32 ? -1 : (1 << bits) - 1;
+  const extend = 32 - bits; // sign extension: << then >>
+  for (let b = 0, base = 0; b < count; b++, base += beatWords) {
+    let xz = 0;
+    for (let w = 1; w < 2 * dataWords; w += 2) xz |= words[base + w] as number;
+    if (xz !== 0) {
+      unknown.set(b, unknownText(words, base, channels * bits));
+      continue; // its values stay 0
+    }
+    const at = b * channels;
+    for (let c = 0; c < channels; c++) {
+      const w = base + (wordOf[c] as number);
+      const shift = shiftOf[c] as number;
+      let v = (words[w] as number) >>> shift;
+      if (shift + bits > 32) v |= (words[w + 2] as number) << (32 - shift);
+      v &= mask;
+      values[at + c] = signed ? (v << extend) >> extend : v >>> 0;
+    }
+    if (flags) {
+      const f = base + 2 * dataWords;
+      flags[b] = words[f + 1] === 0 ? (words[f] as number) & 3 : 0;
+    }
+  }
+  return { count, channels, values, unknown, ...(flags ? { flags } : {}) };
+}
+
+/** The bytes as little-endian 32-bit words (a view where the buffer allows, else a copy). */
+function littleEndianWords(bytes: Uint8Array): Int32Array {
+  if (endianness() === 'LE' && bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Int32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getInt32(4 * i, true));
+}
+
+/** A beat with x/z bits as hex text, most significant digit first, x where a digit has one. */
+function unknownText(words: Int32Array, base: number, totalBits: number): string {
+  let text = '';
+  for (let d = Math.ceil(totalBits / 4) - 1; d >= 0; d--) {
+    const w = base + 2 * (d >>> 3);
+    const shift = 4 * (d & 7);
+    const xz = ((words[w + 1] as number) >>> shift) & 15;
+    text += xz !== 0 ? 'x' : HEX_DIGITS[((words[w] as number) >>> shift) & 15];
+  }
+  return text;
 }

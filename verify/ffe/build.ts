@@ -4,13 +4,12 @@
  * Builds are cached like verify/sim's batch builds (same cache root), keyed by a hash of the sources, the
  * tool version and the trace option, so verifying a design again skips the compile.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
-import { runTool, runToolMeasured, toolVersion, type SimulatorName } from '../sim/index.js';
+import { buildKey, runTool, runToolMeasured, simCacheRoot, toolVersion, VERILATOR_QUICK_COMPILE, VERILATOR_QUIET, type SimulatorName } from '../sim/index.js';
 
 export interface FfeBuild {
   readonly simulator: SimulatorName;
@@ -24,7 +23,15 @@ export interface FfeBuild {
   readonly buildCpuSeconds: number | null;
   readonly cached: boolean;
   readonly trace: boolean;
+  /** The beat files the testbench writes: binary (out.bin, tap<k>.bin) or text (out.hex, tap<k>.hex). */
+  readonly beats: BeatFiles;
 }
+
+/**
+ * binary: the testbench built with FIXYNN_BINARY_BEATS (the default; a testbench generated before it
+ * existed writes text whatever is asked). text: the hex lines of the standalone testbench folder.
+ */
+export type BeatFiles = 'binary' | 'text';
 
 export interface FfeBuildOptions {
   readonly trace?: boolean;
@@ -40,7 +47,12 @@ export interface FfeBuildOptions {
   readonly rtl?: ReadonlyArray<{ readonly relative: string; readonly text: string }>;
   /** Icarus only: further top-level modules compiled beside the testbench (e.g. a waveform dumper). */
   readonly extraRoots?: ReadonlyArray<{ readonly module: string; readonly text: string }>;
+  /** The beat files (default binary). */
+  readonly beats?: BeatFiles;
 }
+
+/** The testbench's define for binary beat files (templates/ffe-tb.v.hbs). */
+const BINARY_BEATS = 'FIXYNN_BINARY_BEATS';
 
 /** How often a running simulator build reports that it is still going. */
 const BUILD_PROGRESS_MS = 15_000;
@@ -60,13 +72,16 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
   const roots = [manifest.testbench.module, ...(options.extraRoots ?? []).map((r) => r.module)];
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   const trace = options.trace === true;
-  const hash = createHash('sha256').update(`ffe\n${simulator}\n${tool}\ntrace=${trace}\n${simulator === 'icarus' ? ICARUS_TIMESCALE : VERILATOR_OPTIMIZATION.join(' ')}`);
-  for (const s of texts) hash.update(`${s.relative}\n${s.text.length}\n${s.text}`);
-  const root = options.cacheDir ?? process.env.FIXYNN_SIM_CACHE ?? path.join(tmpdir(), 'fixynn-sim-cache');
-  const dir = path.join(root, `ffe-${simulator}-${hash.digest('hex').slice(0, 24)}`);
+  const tbText = texts.find((s) => s.relative === manifest.testbench.verilog)?.text ?? '';
+  const beats: BeatFiles = (options.beats ?? 'binary') === 'binary' && tbText.includes(BINARY_BEATS) ? 'binary' : 'text';
+  const defines = beats === 'binary' ? [`-D${BINARY_BEATS}`] : [];
+  const flags = [...(simulator === 'verilator' ? verilatorFlags(manifest.testbench.module, trace) : icarusFlags(roots)), ...defines];
+  const keyed = [...texts.map((s) => ({ name: s.relative, text: s.text })), ...(simulator === 'icarus' ? [{ name: 'timescale.v', text: ICARUS_TIMESCALE }] : [])];
+  const root = simCacheRoot(options.cacheDir);
+  const dir = path.join(root, buildKey('ffe', simulator, tool, flags, keyed));
   const productName = simulator === 'verilator' ? 'Vtb' : 'tb.vvp';
   const product = path.join(dir, productName);
-  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, buildCpuSeconds: null, cached: true, trace };
+  if (existsSync(product)) return { simulator, toolVersion: tool, product, buildSeconds: 0, peakMemoryKb: null, buildCpuSeconds: null, cached: true, trace, beats };
 
   mkdirSync(root, { recursive: true });
   const work = mkdtempSync(path.join(root, `.build-ffe-${simulator}-`));
@@ -83,8 +98,8 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     // A Verilator build of a large design takes minutes: say every so often that it is still going.
     const ticker = options.onProgress ? setInterval(() => options.onProgress?.(`still building ${manifest.top.module} in ${simulator} (${Math.round((performance.now() - start) / 1000)} s)`), options.progressEveryMs ?? BUILD_PROGRESS_MS) : undefined;
     try {
-      if (simulator === 'verilator') measured = await buildVerilator(work, paths, manifest.testbench.module, trace, options.jobs);
-      else await buildIcarus(work, paths, roots);
+      if (simulator === 'verilator') measured = await buildVerilator(work, paths, flags, options.jobs);
+      else await buildIcarus(work, paths, flags);
     } finally {
       if (ticker) clearInterval(ticker);
     }
@@ -98,36 +113,33 @@ export async function buildFfe(design: LoadedDesign, simulator: SimulatorName, o
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb: measured.peakMemoryKb, buildCpuSeconds: measured.cpuSeconds, cached: false, trace };
+  return { simulator, toolVersion: tool, product, buildSeconds: (performance.now() - start) / 1000, peakMemoryKb: measured.peakMemoryKb, buildCpuSeconds: measured.cpuSeconds, cached: false, trace, beats };
 }
 
-/**
- * How the Verilator model is compiled. Verilator's makefile puts its own OPT_FAST (-Os) after -CFLAGS, so
- * an -O there never took effect; set through make instead. Measured by hand on the example at K = 9: the
- * model simulates 1,000 digits in 5.4 CPU s at -Os, -O1, -O2 and -O3 alike (a long straight line of narrow
- * adds that the optimizer barely changes), while the build takes 23 CPU s with -O1 for the per-cycle code
- * and -O0 for the run-once code (constructors, initial blocks), 35 s with -O2, 59 s as before (-Os).
- */
 /**
  * A large design's Verilator build is slow but legitimate (MobileNet at K = 27: 160 CPU s in Verilator,
  * then 238 C++ files; on a loaded machine it outlasted runTool's default 15 minutes): allow hours.
  */
 const VERILATOR_BUILD_TIMEOUT_MS = 4 * 3_600_000;
 
-const VERILATOR_OPTIMIZATION = ['-MAKEFLAGS', 'OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1'];
-
-async function buildVerilator(work: string, paths: readonly string[], tb: string, trace: boolean, jobs: number | undefined): Promise<{ peakMemoryKb: number | null; cpuSeconds: number | null }> {
-  const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
-  const args = [
-    '--cc', '--exe', '--build', '-j', j,
-    // The RTL is linted on its own (-Wall, no waivers); the testbench's blocking counters are deliberate.
-    '-Wno-fatal', '-Wno-lint', '-Wno-style',
+/**
+ * How the Verilator model is compiled (every flag in the cache key). The C++ optimization as for the
+ * batch builds (verify/sim/verilator-flags.ts): measured by hand on the example at K = 9, the model
+ * simulates 1,000 digits in 5.4 CPU s at -Os, -O1, -O2 and -O3 alike (a long straight line of narrow adds
+ * that the optimizer barely changes), while the build takes 23 CPU s with -O1/-O0, 35 s with -O2, 59 s at -Os.
+ */
+function verilatorFlags(tb: string, trace: boolean): string[] {
+  return [
+    '--cc', '--exe', '--build', ...VERILATOR_QUIET,
     '-DFIXYNN_EXTERNAL_CLOCK', '--top-module', tb,
     ...(trace ? ['--trace'] : []),
-    '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'),
-    ...VERILATOR_OPTIMIZATION,
-    ...paths,
+    ...VERILATOR_QUICK_COMPILE,
   ];
+}
+
+async function buildVerilator(work: string, paths: readonly string[], flags: readonly string[], jobs: number | undefined): Promise<{ peakMemoryKb: number | null; cpuSeconds: number | null }> {
+  const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
+  const args = [...flags, '-j', j, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), ...paths];
   const r = await runToolMeasured('verilator', args, { cwd: work, timeoutMs: VERILATOR_BUILD_TIMEOUT_MS });
   if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) {
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
@@ -143,10 +155,14 @@ async function buildVerilator(work: string, paths: readonly string[], tb: string
  */
 export const ICARUS_TIMESCALE = '`timescale 1ns/1ps\n';
 
-async function buildIcarus(work: string, paths: readonly string[], roots: readonly string[]): Promise<void> {
+function icarusFlags(roots: readonly string[]): string[] {
+  return ['-g2005', ...roots.flatMap((root) => ['-s', root])];
+}
+
+async function buildIcarus(work: string, paths: readonly string[], flags: readonly string[]): Promise<void> {
   const timescale = path.join(work, 'timescale.v');
   writeFileSync(timescale, ICARUS_TIMESCALE);
-  const r = await runTool('iverilog', ['-g2005', '-o', path.join(work, 'tb.vvp'), ...roots.flatMap((root) => ['-s', root]), timescale, ...paths], { cwd: work });
+  const r = await runTool('iverilog', [...flags, '-o', path.join(work, 'tb.vvp'), timescale, ...paths], { cwd: work });
   if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
 }
 

@@ -5,6 +5,7 @@
  * model) and as a whole (the top's output stream, data and flags, against the last part's expected
  * output). A new part kind adds its case to checkPart.
  */
+import { availableParallelism } from 'node:os';
 import type { LoadInputsOptions } from '../../generator/data/index.js';
 import { expectedOf, inputsOf, rawPixelsOf, stimulusImages } from '../../generator/design/stimulus.js';
 import { inputRangeWarning } from '../../generator/quant/input-range.js';
@@ -12,7 +13,7 @@ import { partOf, type FfePart, type Part } from '../../generator/design/manifest
 import { readDesign, type LoadedDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { SimulatorName } from '../sim/index.js';
-import { buildFfe, type FfeBuild, type FfeBuildOptions } from './build.js';
+import { buildFfe, type BeatFiles, type FfeBuildOptions } from './build.js';
 import { compareStream, describeMismatch, type Mismatch, type StreamCheck } from './compare.js';
 import { runFrames, type RunResult, type Stalls } from './run.js';
 import { readBeats } from './beat-files.js';
@@ -30,8 +31,15 @@ export interface VerifyOptions {
   /** --scale/--mean/--std given on the command line; the rest as the manifest records (generate's). */
   readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly stalls?: Stalls;
-  /** Images per simulator run (progress is shown between runs). */
+  /**
+   * Images per simulator run (progress is shown between runs). Default: 100, fewer where that leaves a
+   * job without a run, but at least 2 (cycles per frame are measured within a run).
+   */
   readonly imagesPerRun?: number;
+  /** Simulator processes run at once, each on its own share of the images (default: defaultVerifyJobs()). */
+  readonly jobs?: number;
+  /** The testbench's beat files (default binary; text: the hex lines, as the standalone testbench writes them). */
+  readonly beats?: BeatFiles;
   /** The testbench's cycle limit per run (default: generous, see verify/ffe/run.ts). */
   readonly maxCycles?: number;
   readonly onProgress?: (message: string) => void;
@@ -72,7 +80,9 @@ export interface VerifySummary {
   readonly buildCpuSeconds: number | null;
   /** Wall seconds of everything after the build: stimulus, integer model, simulator runs, comparison. */
   readonly simulationSeconds: number;
-  /** Wall seconds of the simulator processes alone, and the clock cycles they simulated. */
+  /** Simulator processes run at once (the images sharded over them). */
+  readonly jobs: number;
+  /** Wall seconds of the simulator processes alone (summed over them), and the clock cycles they simulated. */
   readonly simulatorSeconds: number;
   readonly simulatedCycles: number;
   /**
@@ -81,6 +91,15 @@ export interface VerifySummary {
    */
   readonly simulatorCpuSeconds: number | null;
   readonly verifierCpuSeconds: number;
+}
+
+/**
+ * Simulator processes at once by default: $FIXYNN_VERIFY_JOBS, else one per core. A simulation is one
+ * thread of design evaluation, so the images are sharded over processes to use the machine.
+ */
+export function defaultVerifyJobs(): number {
+  const given = Number(process.env.FIXYNN_VERIFY_JOBS);
+  return Number.isInteger(given) && given >= 1 ? given : availableParallelism();
 }
 
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
@@ -96,32 +115,47 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const build = await buildFfe(design, options.simulator, {
     trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.rtl ? { rtl: options.rtl } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots } : {}),
+    ...(options.beats ? { beats: options.beats } : {}),
   });
-  const perRun = Math.max(1, options.imagesPerRun ?? 100);
+  const total = data.images.length;
+  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultVerifyJobs()));
+  // Runs of at most 100 images (progress between them), one per job where there are enough, and at least
+  // two images each: the cycles per frame are measured between frames of one run.
+  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(100, Math.max(2, Math.ceil(total / jobs))));
   const tally = new Tally();
   const simStart = performance.now();
   const cpuStart = process.cpuUsage();
-  const total = data.images.length;
-  for (let first = 0; first < total; first += perRun) {
-    // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
+  const firsts = Array.from({ length: Math.ceil(total / perRun) }, (_, i) => i * perRun);
+  // Up to `jobs` simulator processes at once; this thread makes their stimulus, runs the integer model
+  // while they simulate and checks their results in order (the first mismatch is the first in the stream).
+  const inFlight: Array<{ first: number; inputs: Int32Array[]; running: Promise<RunResult> }> = [];
+  const launch = (first: number): void => {
     const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
-    // The simulator is a child process: the integer model runs while it does (runFrames has started it on return).
     const running = runFrames(build, manifest, inputs, {
       ...(options.stalls ? { stalls: options.stalls } : {}),
       ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
       ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
     });
-    let expected: Int32Array[][];
-    try {
-      expected = expectedOf(ffe, inputs, model);
-    } catch (err) {
-      await running.catch(() => undefined); // let the run end and clean its folder before reporting
-      throw err;
+    running.catch(() => undefined); // awaited below in order; a failure before then is not unhandled
+    inFlight.push({ first, inputs, running });
+  };
+  let next = 0;
+  try {
+    while (next < firsts.length && inFlight.length < jobs) launch(firsts[next++] as number);
+    while (inFlight.length > 0) {
+      const run = inFlight[0] as (typeof inFlight)[number];
+      // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
+      const expected = expectedOf(ffe, run.inputs, model);
+      const result = await run.running;
+      inFlight.shift();
+      if (next < firsts.length) launch(firsts[next++] as number);
+      tally.add(checkRun(design, result, expected, run.first), result, run.inputs.length);
+      options.onProgress?.(`simulated ${tally.images}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
     }
-    const result = await running;
-    tally.add(checkRun(design, result, expected, first), result);
-    options.onProgress?.(`simulated ${Math.min(first + perRun, total)}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
+  } finally {
+    // On an error let every started run end and clean its folder before reporting.
+    await Promise.allSettled(inFlight.map((r) => r.running));
   }
   return {
     design: manifest.top.module,
@@ -143,6 +177,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     buildPeakMemoryKb: build.peakMemoryKb,
     buildCpuSeconds: build.buildCpuSeconds,
     simulationSeconds: (performance.now() - simStart) / 1000,
+    jobs: Math.min(jobs, firsts.length),
     simulatorSeconds: tally.simulatorSeconds,
     simulatedCycles: tally.cycles,
     simulatorCpuSeconds: tally.simulatorCpuSeconds,
@@ -234,8 +269,10 @@ class Tally {
   simulatorSeconds = 0;
   simulatorCpuSeconds: number | null = 0;
   cycles = 0;
+  images = 0;
 
-  add(check: RunCheck, result: RunResult): void {
+  add(check: RunCheck, result: RunResult, images: number): void {
+    this.images += images;
     this.simulatorSeconds += result.simulatorSeconds;
     this.simulatorCpuSeconds = this.simulatorCpuSeconds === null || result.simulatorCpuSeconds === null ? null : this.simulatorCpuSeconds + result.simulatorCpuSeconds;
     this.cycles += result.endCycle ?? result.gaveUpCycle ?? 0;
@@ -282,7 +319,7 @@ export function formatSummary(s: VerifySummary): string {
     `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
     `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (${s.buildCpuSeconds?.toFixed(1) ?? '?'} CPU s, peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
-    `the simulator: ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
+    `the simulator (${s.jobs} process${s.jobs === 1 ? '' : 'es'} at once): ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s each)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
     s.mismatches === 0
       ? `bit-exact: every tap of every image equals the integer model`
       : `MISMATCH: ${s.mismatches} values differ in ${s.mismatchedImages} image(s); first: ${s.firstMismatch ? describeMismatch(s.firstMismatch) : '?'}`,

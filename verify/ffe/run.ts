@@ -8,8 +8,8 @@ import { checkFailed } from '../../generator/common/errors.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import type { Stream } from '../../generator/contract/stream.js';
 import { runToolMeasured } from '../sim/index.js';
-import { runFolder, type FfeBuild } from './build.js';
-import { packFramesHex, readBeats, type BeatTable } from './beat-files.js';
+import { runFolder, type BeatFiles, type FfeBuild } from './build.js';
+import { packFramesHex, readBeats, readBinaryBeats, type BeatTable } from './beat-files.js';
 
 export interface Stalls {
   /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */
@@ -60,7 +60,7 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
     const simulatorSeconds = (performance.now() - start) / 1000;
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return { ...readResults(dir, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
+    return { ...readResults(dir, build.beats, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -99,13 +99,16 @@ function lines(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-function beatsOf(file: string, format: Stream, withFlags = false): BeatTable {
-  return readBeats(existsSync(file) ? readFileSync(file) : new Uint8Array(0), format, withFlags);
+/** A beat file of the run (`name` without its extension); a file the testbench never opened holds no beats. */
+function beatsOf(dir: string, name: string, beats: BeatFiles, format: Stream, withFlags = false): BeatTable {
+  const file = path.join(dir, `${name}.${beats === 'binary' ? 'bin' : 'hex'}`);
+  const bytes = existsSync(file) ? readFileSync(file) : new Uint8Array(0);
+  return beats === 'binary' ? readBinaryBeats(bytes, format, withFlags) : readBeats(bytes, format, withFlags);
 }
 
-function readResults(dir: string, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
-  const out = beatsOf(path.join(dir, 'out.hex'), output, true);
-  const taps = layers.map((format, k) => beatsOf(path.join(dir, `tap${k}.hex`), format));
+function readResults(dir: string, beats: BeatFiles, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
+  const out = beatsOf(dir, 'out', beats, output, true);
+  const taps = layers.map((format, k) => beatsOf(dir, `tap${k}`, beats, format));
   const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
   const cyclesOf = (tag: string): number[] => timing.filter(([t]) => t === tag).map(([, c]) => Number(c));
   const end = cyclesOf('e');

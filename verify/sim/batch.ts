@@ -8,7 +8,6 @@
  * the clock edge), then the clock rises. This is exactly `sim.setAll(v); read outputs; sim.step()` in the
  * TypeScript evaluator, so a design with latency L shows its response to vector t in line t + L.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +16,8 @@ import { type EmittedFile } from '../../generator/emit/index.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { fromBits, toBits } from '../../generator/hdl/interval.js';
 import { version } from '../../generator/common/version.js';
-import { cachedBuild, simCacheRoot } from './build-cache.js';
+import { buildKey, cachedBuild, simCacheRoot } from './build-cache.js';
+import { VERILATOR_QUICK_COMPILE, VERILATOR_QUIET } from './verilator-flags.js';
 import { runTool, toolVersion } from './tools.js';
 
 export type SimulatorName = 'verilator' | 'icarus';
@@ -210,19 +210,17 @@ export async function buildBatch(simulator: SimulatorName, designs: readonly Sim
   const trace = options.trace === true;
   const tb: EmittedFile = { name: `${TB_NAME}.v`, text: batchTestbench(designs, trace) };
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
-  const hash = createHash('sha256');
-  hash.update(`${simulator}\n${tool}\ntrace=${trace}\n`);
-  for (const f of [...files, tb]) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
+  const flags = simulator === 'verilator' ? verilatorFlags(trace) : icarusFlags();
   const root = simCacheRoot(options.cacheDir);
-  const built = await cachedBuild(root, `${simulator}-${hash.digest('hex').slice(0, 24)}`, simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
+  const built = await cachedBuild(root, buildKey('batch', simulator, tool, flags, [...files, tb]), simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building ${designs.length} design(s) in ${simulator}`);
     const paths = [...files, tb].map((f) => {
       const p = join(work, f.name);
       writeFileSync(p, f.text);
       return p;
     });
-    if (simulator === 'verilator') await buildVerilator(work, paths, options.jobs, trace);
-    else await buildIcarus(work, paths);
+    if (simulator === 'verilator') await buildVerilator(work, paths, flags, options.jobs);
+    else await buildIcarus(work, paths, flags);
   });
   if (built.cached) {
     markUsed(built.dir);
@@ -262,30 +260,22 @@ function pruneCache(root: string): void {
   for (const e of stale) rmSync(e.path, { recursive: true, force: true });
 }
 
-async function buildVerilator(work: string, paths: readonly string[], jobs: number | undefined, trace: boolean): Promise<void> {
+/**
+ * Verilator's flags for a batch (all of them in the cache key): compile time matters more than run time
+ * for many small designs, hence Verilator's -O1 and the quick C++ optimization.
+ */
+function verilatorFlags(trace: boolean): string[] {
+  return ['--binary', '--timing', '-O1', ...VERILATOR_QUIET, ...(trace ? ['--trace'] : []), '--top-module', TB_NAME, ...VERILATOR_QUICK_COMPILE];
+}
+
+/** Icarus's flags; the trace option changes only the testbench's text (hashed with the sources). */
+function icarusFlags(): string[] {
+  return ['-g2005', '-s', TB_NAME];
+}
+
+async function buildVerilator(work: string, paths: readonly string[], flags: readonly string[], jobs: number | undefined): Promise<void> {
   const j = String(jobs ?? Number(process.env.FIXYNN_SIM_JOBS ?? 2));
-  const args = [
-    '--binary',
-    '--timing',
-    '-j',
-    j,
-    '-O1',
-    '-Wno-fatal',
-    '-Wno-lint',
-    '-Wno-style',
-    ...(trace ? ['--trace'] : []),
-    '--top-module',
-    TB_NAME,
-    '--Mdir',
-    join(work, 'obj'),
-    '-o',
-    join(work, 'Vtb'),
-    // Simulation speed matters less than compile time for our many small designs.
-    '-CFLAGS',
-    '-O1',
-    ...paths,
-  ];
-  const r = await runTool('verilator', args, { cwd: work });
+  const r = await runTool('verilator', [...flags, '-j', j, '--Mdir', join(work, 'obj'), '-o', join(work, 'Vtb'), ...paths], { cwd: work });
   if (r.exitCode !== 0 || !existsSync(join(work, 'Vtb'))) {
     throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
   }
@@ -293,7 +283,7 @@ async function buildVerilator(work: string, paths: readonly string[], jobs: numb
   rmSync(join(work, 'obj'), { recursive: true, force: true });
 }
 
-async function buildIcarus(work: string, paths: readonly string[]): Promise<void> {
-  const r = await runTool('iverilog', ['-g2005', '-o', join(work, 'tb.vvp'), '-s', TB_NAME, ...paths], { cwd: work });
+async function buildIcarus(work: string, paths: readonly string[], flags: readonly string[]): Promise<void> {
+  const r = await runTool('iverilog', [...flags, '-o', join(work, 'tb.vvp'), ...paths], { cwd: work });
   if (r.exitCode !== 0) throw checkFailed(`iverilog build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
 }

@@ -4,6 +4,7 @@
  * complete, so a crash never leaves a half build under the real name and two processes building the same
  * sources both end with a usable one.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,17 @@ import { join } from 'node:path';
 /** The cache root: $FIXYNN_SIM_CACHE or <tmpdir>/fixynn-sim-cache. */
 export function simCacheRoot(override?: string): string {
   return override ?? process.env.FIXYNN_SIM_CACHE ?? join(tmpdir(), 'fixynn-sim-cache');
+}
+
+/**
+ * The cache name of a build: `<kind>-<simulator>-<hash>` over the tool's version, every flag the build
+ * passes (in order) and every source file, so a change to any of them is a new build. Flags that do not
+ * change the product (parallel jobs, the temporary folders' paths) stay out.
+ */
+export function buildKey(kind: string, simulator: string, tool: string, flags: readonly string[], files: ReadonlyArray<{ readonly name: string; readonly text: string }>): string {
+  const hash = createHash('sha256').update(`${kind}\n${simulator}\n${tool}\n${flags.length}\n${flags.join('\n')}\n`);
+  for (const f of files) hash.update(`${f.name}\n${f.text.length}\n${f.text}`);
+  return `${kind}-${simulator}-${hash.digest('hex').slice(0, 24)}`;
 }
 
 export interface CachedBuild {

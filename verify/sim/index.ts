@@ -19,4 +19,5 @@ export { lint } from './lint.js';
 export { yosysStat, parseStat, defaultSynthScript, type YosysStat } from './yosys.js';
 export { toolVersion, toolVersions, runTool, runToolMeasured, type ToolName, type MeasuredResult } from './tools.js';
 export { withSourcePaths, type SourceFile } from './files.js';
-export { cachedBuild, simCacheRoot, type CachedBuild } from './build-cache.js';
+export { buildKey, cachedBuild, simCacheRoot, type CachedBuild } from './build-cache.js';
+export { VERILATOR_QUIET, VERILATOR_QUICK_COMPILE } from './verilator-flags.js';
