@@ -58,7 +58,8 @@ async function accelerator(rows: number, cols: number, work: string): Promise<Ac
   const out = path.join(work, `accel-${rows}x${cols}`);
   await generateAccelDesign(MODEL, { fixedLayers: '0', accel: `${rows}x${cols}`, out, onProgress: progress });
   const design = readDesign(out);
-  const { report } = await synthDesign(design, { target: 'asic', onProgress: progress });
+  // abc -fast: the accelerator's units are large (its PPU alone has cols 32 x 32-bit multipliers); bounded time.
+  const { report } = await synthDesign(design, { target: 'asic', abcFast: true, onProgress: progress });
   return { rows, cols, part: partOf(design.manifest, 'accel'), report };
 }
 

@@ -54,7 +54,7 @@ export interface MeasuredAcceleratorArea {
 }
 
 export const ACCELERATOR_MODEL_METHOD = 'area modelled from the accelerator\'s cost counts (docs/costs.md) with the fixed part\'s area model (verify/synth/area-model.ts), '
-  + 'its memories of at least 8,192 bits as SRAM macros (verify/synth/sram-model.ts, OpenRAM sky130 figures); energy ';
+  + `its memories of at least 8,192 bits as SRAM macros (verify/synth/sram-model.ts, OpenRAM sky130 figures); energy ${ACCEL_ENERGY_METHOD}`;
 
 /** The accelerator as the energy model reads it: the RTL configuration as numbers (memory 'axi' where MEM is off chip). */
 function shapeOf(accel: AcceleratorPart): AcceleratorShape {
@@ -86,7 +86,7 @@ export function acceleratorFigures(accel: AcceleratorPart, cycles: { busy: numbe
       method: `area measured (${measured.source}: Liberty cells, pre-layout) + ${SRAM_MODEL.label}; energy ${energyMethod}`,
     };
   }
-  return { areaUm2: modeled.total, memoryAreaUm2: modeled.memory, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: `${ACCELERATOR_MODEL_METHOD}${energyMethod}` };
+  return { areaUm2: modeled.total, memoryAreaUm2: modeled.memory, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD };
 }
 
 /** The accelerator's measured area from a synth report: the units of its module and the modules it instantiates. */
