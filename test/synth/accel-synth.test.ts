@@ -20,6 +20,7 @@ import { sweepTables } from '../../verify/sweep/point.js';
 import { acceleratorEnergy, macroSplit } from '../../verify/synth/accel-energy.js';
 import { macroAccessPj, macroAreaUm2, MACRO_MIN_BITS, SRAM_MODEL } from '../../verify/synth/sram-model.js';
 import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
+import { withoutMacroParameters } from '../../verify/synth/sta.js';
 import { memoryDeclarations } from '../../verify/synth/units.js';
 import { FULL } from '../helpers/env.js';
 import { quietly } from '../helpers/quietly.js';
@@ -69,6 +70,9 @@ describe('SRAM macro model and accelerator energy', () => {
     expect(SRAM_MODEL.accessPj).toBeCloseTo(4.60, 2);
     expect(macroAreaUm2(8192)).toBeCloseTo(493.38 * 400.22, 6);
     expect(macroAccessPj(128)).toBeCloseTo(4 * SRAM_MODEL.accessPj, 9);
+    // Debian's OpenSTA reads no parameter overrides: a macro instance loses its parameter block, nothing else.
+    const macro = '  \\$__fixynn_sram  #(\n    .ABITS(32\'b1100),\n    .MEMID("\\\\act"),\n    .WR_PRIORITY_MASK(1\'b0)\n  ) act (\n    .RD_ADDR(a)\n  );\n  sky130_fd_sc_hd__inv_1 u1 (.A(q), .Y(d));';
+    expect(withoutMacroParameters(macro)).toBe('  \\$__fixynn_sram  act (\n    .RD_ADDR(a)\n  );\n  sky130_fd_sc_hd__inv_1 u1 (.A(q), .Y(d));');
     expect(memoryDeclarations('reg [31:0] act [0:4095];\nreg signed [9:0] line [0:31];\nreg [7:0] x;')).toEqual([{ name: 'act', bits: 131072 }, { name: 'line', bits: 320 }]);
   });
 
