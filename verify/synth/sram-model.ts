@@ -14,7 +14,9 @@
  *   leakage 0.9118 uW per macro (the same Liberty's cell_leakage_power, 0.0009118 mW)
  *
  * A memory of B bits and width W counts as B x 24.10 um^2 (macros of other shapes scale by bits; an OpenRAM
- * array's periphery does not scale that way exactly) and one access as ceil(W / 32) word accesses. This is a
+ * array's periphery does not: the same repository's single-port 2 KB `sky130_sram_2kbyte_1rw_32x512_8`, LEF
+ * 483.86 x 326.1 um for 16,384 bits, is 9.63 um^2 per bit, so the accelerator's large single-port memories may
+ * be overestimated up to 2.5x) and one access as ceil(W / 32) word accesses. This is a
  * model, not a measurement: it is labelled so wherever it appears. Smaller memories (the depthwise engine's
  * line buffers, a fixed part's line buffers) stay flip-flops, measured like the rest of the logic.
  */
