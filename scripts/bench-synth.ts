@@ -11,7 +11,8 @@
  * size (K = 0) through the same `synth --target asic` (logic per module on the Liberty, memories of at least
  * 8,192 bits as modelled SRAM macros), the size whose area is nearest to the `shared` fixed part's chosen,
  * and that accelerator on the same K layers (its program's per-layer counts, verify/synth/iso-area.ts):
- * energy per image and throughput, as ratios.
+ * energy per image and throughput, as ratios. `--iso-modelled`: the accelerators' areas modelled instead of
+ * synthesized (the same SRAM macro model, logic from the cost counts: seconds instead of an hour on 2 cores).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,7 @@ async function accelerator(rows: number, cols: number, work: string): Promise<Ac
   const out = path.join(work, `accel-${rows}x${cols}`);
   await generateAccelDesign(MODEL, { fixedLayers: '0', accel: `${rows}x${cols}`, out, onProgress: progress });
   const design = readDesign(out);
+  if (args.includes('--iso-modelled')) return { rows, cols, part: partOf(design.manifest, 'accel') };
   // abc -fast: the accelerator's units are large (its PPU alone has cols 32 x 32-bit multipliers); bounded time.
   const { report } = await synthDesign(design, { target: 'asic', abcFast: true, onProgress: progress });
   return { rows, cols, part: partOf(design.manifest, 'accel'), report };
@@ -82,7 +84,7 @@ try {
   const result = {
     model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: k, images, library: shared.liberty?.library, label: shared.timing?.label,
     shared: s, multiply: m, isoArea: iso,
-    accelerators: candidates.map((c) => ({ rows: c.rows, cols: c.cols, ...c.report.accelerator, maxClockMhz: c.report.timing?.maxClockMhz ?? null, seconds: c.report.modules.reduce((a, x) => a + x.seconds, 0) })),
+    accelerators: candidates.map((c) => ({ rows: c.rows, cols: c.cols, ...c.report?.accelerator, maxClockMhz: c.report?.timing?.maxClockMhz ?? null, seconds: c.report?.modules.reduce((a, x) => a + x.seconds, 0) ?? 0 })),
     ratios: { area: s.areaUm2 / m.areaUm2, maxClock: s.maxClockMhz / m.maxClockMhz, energy: s.energyMeasuredNj / m.energyMeasuredNj },
   };
   if (json) {
@@ -106,9 +108,10 @@ try {
     const um = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
     return [
       '', 'iso-area (accelerator: Liberty cells, pre-layout, + SRAM macros modelled from OpenRAM sky130 figures; its energy modelled from the compiler\'s counts):',
-      ...candidates.map((c) => {
-        const a = c.report.accelerator;
-        return `  accelerator ${c.rows}x${c.cols}: ${a ? `${um(a.areaUm2)} um^2 = ${um(a.cellAreaUm2)} logic + ${um(a.macroAreaUm2)} SRAM (${um(a.macroBits)} bits); max clock ${c.report.timing ? c.report.timing.maxClockMhz.toFixed(1) : 'n/a'} MHz; whole network ${(a.energy.perImagePj / 1000).toFixed(1)} nJ/image` : 'no accelerator section'}`;
+      ...candidates.map((c, i) => {
+        const a = c.report?.accelerator;
+        if (a === undefined) return `  accelerator ${c.rows}x${c.cols}: ${um(iso.candidates[i]?.areaUm2 ?? NaN)} um^2, ${iso.candidates[i]?.areaSource ?? ''}`;
+        return `  accelerator ${c.rows}x${c.cols}: ${um(a.areaUm2)} um^2 = ${um(a.cellAreaUm2)} logic + ${um(a.macroAreaUm2)} SRAM (${um(a.macroBits)} bits); max clock ${c.report?.timing ? c.report.timing.maxClockMhz.toFixed(1) : 'n/a'} MHz; whole network ${(a.energy.perImagePj / 1000).toFixed(1)} nJ/image`;
       }),
       `  fixed part K = ${k}: ${um(iso.fixed.areaUm2)} um^2, ${(iso.fixed.energyPerImagePj / 1000).toFixed(2)} nJ/image (measured), ${iso.fixed.cyclesPerImage} cycles/image`,
       `  nearest accelerator ${iso.accelerator.rows}x${iso.accelerator.cols} on layers 0..${k - 1}: ${um(iso.accelerator.areaUm2)} um^2, ${(iso.accelerator.energyPerImagePj / 1000).toFixed(2)} nJ/image (modelled), ${iso.accelerator.cyclesPerImage} cycles/image`,

@@ -18,6 +18,7 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { acceleratorFigures } from '../../verify/sweep/figures.js';
 import { sweepTables } from '../../verify/sweep/point.js';
 import { acceleratorEnergy, macroSplit } from '../../verify/synth/accel-energy.js';
+import { acceleratorOnLayers, isoArea } from '../../verify/synth/iso-area.js';
 import { macroAccessPj, macroAreaUm2, MACRO_MIN_BITS, SRAM_MODEL } from '../../verify/synth/sram-model.js';
 import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
 import { withoutMacroParameters } from '../../verify/synth/sta.js';
@@ -97,6 +98,14 @@ describe('SRAM macro model and accelerator energy', () => {
     expect(modelled.memoryAreaUm2).toBeGreaterThanOrEqual(macroAreaUm2(macroBits));
     const measured = acceleratorFigures(part, cycles, tables, { cellAreaUm2: 1000, macroAreaUm2: 2000, source: 'test' });
     expect(measured).toMatchObject({ areaUm2: 3000, memoryAreaUm2: 2000, areaSource: 'measured', energyPerImagePj: modelled.energyPerImagePj });
+    // Iso-area: the nearest candidate by area, running layer 0 only (its per-layer counts).
+    const fixed = { total: { area: modelled.areaUm2 * 0.9 }, energy: { perImagePj: 1000 }, timing: { maxClockMhz: 50 } } as never;
+    const far = { ...part, config: { ...part.config, actRows: part.config.actRows * 64 } } as typeof part;
+    const iso = isoArea(1, fixed, 100, [{ rows: 8, cols: 8, part: far }, { rows: 4, cols: 4, part }], tables, 500);
+    const layer0 = acceleratorOnLayers(part, 1, 500, tables);
+    expect(iso.accelerator).toMatchObject({ rows: 4, cols: 4, layers: 1, cyclesPerImage: part.program.layers[0]?.predictedCycles });
+    expect(iso.energyRatio).toBeCloseTo(layer0.energyPj / 1000, 9);
+    expect(iso.throughputRatio).toBeCloseTo(layer0.cycles / 100, 9);
   }, 60_000);
 
   it.runIf(FULL && existsSync(DEFAULT_LIBERTY))('synth --target asic of a 4x4 accelerator: big memories as modelled macros, logic from the Liberty (test:full)', async () => {

@@ -6,15 +6,15 @@
  * modelled from the compiler's counts of those layers (accel-energy.ts).
  */
 import type { AccelPart } from '../../generator/design/manifest.js';
-import { acceleratorWorkPj, type AcceleratorPart, type Tables } from '../sweep/figures.js';
+import { acceleratorFigures, acceleratorWorkPj, type AcceleratorPart, type Tables } from '../sweep/figures.js';
 import type { SynthReport } from './synth-design.js';
 
 export interface AcceleratorCandidate {
   readonly rows: number;
   readonly cols: number;
   readonly part: AcceleratorPart & Pick<AccelPart, 'program'>;
-  /** synth --target asic of the accelerator design (its `accelerator` section). */
-  readonly report: SynthReport;
+  /** synth --target asic of the accelerator design (its `accelerator` section); absent: its area modelled (acceleratorFigures). */
+  readonly report?: SynthReport;
 }
 
 export interface IsoAreaSide {
@@ -29,7 +29,7 @@ export interface IsoArea {
   readonly fixed: IsoAreaSide & { readonly energySource: 'measured' };
   readonly accelerator: IsoAreaSide & { readonly rows: number; readonly cols: number; readonly layers: number; readonly energySource: 'modeled'; readonly areaSource: string };
   /** Every candidate's area, the nearest chosen. */
-  readonly candidates: ReadonlyArray<{ readonly rows: number; readonly cols: number; readonly areaUm2: number }>;
+  readonly candidates: ReadonlyArray<{ readonly rows: number; readonly cols: number; readonly areaUm2: number; readonly areaSource: string }>;
   /** accelerator / fixed part: energy per image (the paper's 4.81x is this, as efficiency), and fixed / accelerator throughput at one clock. */
   readonly energyRatio: number;
   readonly throughputRatio: number;
@@ -56,22 +56,26 @@ export function isoArea(k: number, fixed: SynthReport, fixedCycles: number, cand
   const fixedEnergy = fixed.energy?.perImagePj;
   if (fixedArea === undefined || fixedEnergy === undefined) throw new Error('iso-area: the fixed part needs synth --target asic with --images (area and measured energy)');
   const sized = candidates.map((c) => {
+    if (c.report === undefined) {
+      const cycles = c.part.program.predictedCycles;
+      return { c, area: acceleratorFigures(c.part, { busy: cycles, period: cycles, clockMhz }, tables).areaUm2, source: 'modelled (cost counts + SRAM macro model)' };
+    }
     if (c.report.accelerator === undefined) throw new Error(`iso-area: the ${c.rows}x${c.cols} accelerator's synth report has no accelerator section`);
-    return { c, area: c.report.accelerator.areaUm2 };
+    return { c, area: c.report.accelerator.areaUm2, source: 'Liberty cells (pre-layout) + modelled SRAM macros' };
   });
   const nearest = sized.reduce((best, x) => (Math.abs(x.area - fixedArea) < Math.abs(best.area - fixedArea) ? x : best));
   const on = acceleratorOnLayers(nearest.c.part, k, clockMhz, tables);
   const fixedClock = fixed.timing?.maxClockMhz ?? null;
-  const accelClock = nearest.c.report.timing?.maxClockMhz ?? null;
+  const accelClock = nearest.c.report?.timing?.maxClockMhz ?? null;
   const throughputRatio = on.cycles / fixedCycles;
   return {
     k,
     fixed: { areaUm2: fixedArea, energyPerImagePj: fixedEnergy, cyclesPerImage: fixedCycles, maxClockMhz: fixedClock, energySource: 'measured' },
     accelerator: {
       rows: nearest.c.rows, cols: nearest.c.cols, layers: on.layers, areaUm2: nearest.area, energyPerImagePj: on.energyPj, cyclesPerImage: on.cycles, maxClockMhz: accelClock,
-      energySource: 'modeled', areaSource: 'Liberty cells (pre-layout) + modelled SRAM macros',
+      energySource: 'modeled', areaSource: nearest.source,
     },
-    candidates: sized.map((x) => ({ rows: x.c.rows, cols: x.c.cols, areaUm2: x.area })),
+    candidates: sized.map((x) => ({ rows: x.c.rows, cols: x.c.cols, areaUm2: x.area, areaSource: x.source })),
     energyRatio: on.energyPj / fixedEnergy,
     throughputRatio,
     throughputRatioAtMaxClocks: fixedClock !== null && accelClock !== null ? (fixedClock / fixedCycles) / (accelClock / on.cycles) : null,
