@@ -6,6 +6,13 @@
  * pre-layout), gate-level bit-exactness and measured energy per image on N digits (default 2), the modeled
  * energy and its error, TOPS/W; and the ratios shared / multiply. Synthesis results are cached by content
  * hash ($FIXYNN_SYNTH_CACHE), so a second run only simulates.
+ *
+ * Iso-area (`--iso-accel 4x4,8x8`, default 4x4,8x8; `--no-iso` to skip): the example's accelerator at each
+ * size (K = 0) through the same `synth --target asic` (logic per module on the Liberty, memories of at least
+ * 8,192 bits as modelled SRAM macros), the size whose area is nearest to the `shared` fixed part's chosen,
+ * and that accelerator on the same K layers (its program's per-layer counts, verify/synth/iso-area.ts):
+ * energy per image and throughput, as ratios. `--iso-modelled`: the accelerators' areas modelled instead of
+ * synthesized (the same SRAM macro model, logic from the cost counts: seconds instead of an hour on 2 cores).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +21,11 @@ import { ffeCore } from '../generator/design/core.js';
 import { generateDesign } from '../generator/design/generate-design.js';
 import { readDesign } from '../generator/design/read-design.js';
 import type { ArithStrategy } from '../generator/ffe/index.js';
+import { generateAccelDesign } from '../generator/design/generate-accel-design.js';
+import { partOf } from '../generator/design/manifest.js';
+import { NOMINAL_CLOCK_MHZ } from '../generator/design/chip.js';
+import { sweepTables } from '../verify/sweep/point.js';
+import { type AcceleratorCandidate, isoArea } from '../verify/synth/iso-area.js';
 import { synthDesign, type SynthReport } from '../verify/synth/synth-design.js';
 
 const args = process.argv.slice(2);
@@ -26,6 +38,12 @@ const flag = (name: string, fallback: number): number => {
 };
 const k = flag('--fixed-layers', 1);
 const images = flag('--images', 2);
+const isoSizes = args.includes('--no-iso') ? [] : (args[args.indexOf('--iso-accel') + 1] !== undefined && args.includes('--iso-accel') ? args[args.indexOf('--iso-accel') + 1] as string : '4x4,8x8')
+  .split(',').map((x) => {
+    const m = /^(\d+)x(\d+)$/.exec(x.trim());
+    if (!m) throw new Error(`--iso-accel ${x}: expected RxC sizes, comma-separated (e.g. 4x4,8x8)`);
+    return { rows: Number(m[1]), cols: Number(m[2]) };
+  });
 const MODEL = path.resolve(import.meta.dirname, '../examples/mnist-mobilenet/model.onnx');
 const progress = (m: string): void => { if (!json) process.stderr.write(`${m}\n`); };
 
@@ -36,10 +54,25 @@ async function run(arith: ArithStrategy, work: string): Promise<SynthReport> {
   return report;
 }
 
+/** The example's accelerator alone at RxC, synthesized (asic: logic + modelled SRAM macros). */
+async function accelerator(rows: number, cols: number, work: string): Promise<AcceleratorCandidate> {
+  const out = path.join(work, `accel-${rows}x${cols}`);
+  await generateAccelDesign(MODEL, { fixedLayers: '0', accel: `${rows}x${cols}`, out, onProgress: progress });
+  const design = readDesign(out);
+  if (args.includes('--iso-modelled')) return { rows, cols, part: partOf(design.manifest, 'accel') };
+  // abc -fast: the accelerator's units are large (its PPU alone has cols 32 x 32-bit multipliers); bounded time.
+  const { report } = await synthDesign(design, { target: 'asic', abcFast: true, onProgress: progress });
+  return { rows, cols, part: partOf(design.manifest, 'accel'), report };
+}
+
 const work = mkdtempSync(path.join(tmpdir(), 'fixynn-bench-synth-'));
 try {
   const shared = await run('shared', work);
   const multiply = await run('multiply', work);
+  const candidates: AcceleratorCandidate[] = [];
+  for (const size of isoSizes) candidates.push(await accelerator(size.rows, size.cols, work));
+  const fixedCycles = readDesign(path.join(work, 'shared')).manifest.top.throughput.idealCyclesPerFrame;
+  const iso = candidates.length === 0 ? null : isoArea(k, shared, fixedCycles, candidates, sweepTables(undefined), NOMINAL_CLOCK_MHZ);
   const figures = (r: SynthReport) => ({
     areaUm2: r.total.area ?? NaN, memoryAreaUm2: r.total.memoryArea ?? NaN, cells: r.total.cells,
     maxClockMhz: r.timing?.maxClockMhz ?? NaN, gateLevelBitExact: r.gateLevel?.bitExact ?? null, gateLevelImages: r.gateLevel?.images ?? 0,
@@ -50,7 +83,8 @@ try {
   const m = figures(multiply);
   const result = {
     model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: k, images, library: shared.liberty?.library, label: shared.timing?.label,
-    shared: s, multiply: m,
+    shared: s, multiply: m, isoArea: iso,
+    accelerators: candidates.map((c) => ({ rows: c.rows, cols: c.cols, ...c.report?.accelerator, maxClockMhz: c.report?.timing?.maxClockMhz ?? null, seconds: c.report?.modules.reduce((a, x) => a + x.seconds, 0) ?? 0 })),
     ratios: { area: s.areaUm2 / m.areaUm2, maxClock: s.maxClockMhz / m.maxClockMhz, energy: s.energyMeasuredNj / m.energyMeasuredNj },
   };
   if (json) {
@@ -65,8 +99,24 @@ try {
       'arith        area um2  mem um2   fmax MHz   bit-exact  meas. nJ  model nJ  model err  TOPS/W',
       row('shared', s), row('multiply', m),
       `shared / multiply: area ${result.ratios.area.toFixed(3)}x, max clock ${result.ratios.maxClock.toFixed(3)}x, energy ${result.ratios.energy.toFixed(3)}x`,
+      ...isoLines(),
       '',
     ].join('\n'));
+  }
+  function isoLines(): string[] {
+    if (iso === null) return [];
+    const um = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+    return [
+      '', 'iso-area (accelerator: Liberty cells, pre-layout, + SRAM macros modelled from OpenRAM sky130 figures; its energy modelled from the compiler\'s counts):',
+      ...candidates.map((c, i) => {
+        const a = c.report?.accelerator;
+        if (a === undefined) return `  accelerator ${c.rows}x${c.cols}: ${um(iso.candidates[i]?.areaUm2 ?? NaN)} um^2, ${iso.candidates[i]?.areaSource ?? ''}`;
+        return `  accelerator ${c.rows}x${c.cols}: ${um(a.areaUm2)} um^2 = ${um(a.cellAreaUm2)} logic + ${um(a.macroAreaUm2)} SRAM (${um(a.macroBits)} bits); max clock ${c.report?.timing ? c.report.timing.maxClockMhz.toFixed(1) : 'n/a'} MHz; whole network ${(a.energy.perImagePj / 1000).toFixed(1)} nJ/image`;
+      }),
+      `  fixed part K = ${k}: ${um(iso.fixed.areaUm2)} um^2, ${(iso.fixed.energyPerImagePj / 1000).toFixed(2)} nJ/image (measured), ${iso.fixed.cyclesPerImage} cycles/image`,
+      `  nearest accelerator ${iso.accelerator.rows}x${iso.accelerator.cols} on layers 0..${k - 1}: ${um(iso.accelerator.areaUm2)} um^2, ${(iso.accelerator.energyPerImagePj / 1000).toFixed(2)} nJ/image (modelled), ${iso.accelerator.cyclesPerImage} cycles/image`,
+      `  accelerator / fixed part: energy per image ${iso.energyRatio.toFixed(2)}x; fixed part / accelerator throughput ${iso.throughputRatio.toFixed(2)}x at one clock${iso.throughputRatioAtMaxClocks === null ? '' : `, ${iso.throughputRatioAtMaxClocks.toFixed(2)}x at each one's max clock`} (the paper: 4.81x energy efficiency)`,
+    ];
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

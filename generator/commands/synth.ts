@@ -15,6 +15,7 @@ export interface SynthCliOptions {
   readonly jobs?: string;
   readonly images?: string;
   readonly data?: string;
+  readonly abcFast?: boolean;
   readonly json?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function registerSynth(program: Command): void {
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
     .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
+    .option('--abc-fast', 'asic: ABC\'s fast mode (quicker on large designs such as an accelerator; somewhat larger netlists)')
     .option('--json', 'print synth.json to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {
       await runSynth(dir, options);
@@ -45,7 +47,7 @@ export async function runSynth(dir: string, cli: SynthCliOptions): Promise<Synth
   const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
   const { report } = await synthDesign(design, {
     target, ...(cli.liberty !== undefined ? { liberty: cli.liberty } : {}), ...(jobs !== undefined ? { jobs } : {}), onProgress: progress,
-    ...(images !== undefined ? { images } : {}), ...(cli.data !== undefined ? { data: cli.data } : {}),
+    ...(images !== undefined ? { images } : {}), ...(cli.data !== undefined ? { data: cli.data } : {}), ...(cli.abcFast ? { abcFast: true } : {}),
   });
   const file = writeSynthReport(design, report);
   if (cli.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -93,6 +95,15 @@ export function formatSynthReport(r: SynthReport): string {
   if (r.energyModel) {
     const m = r.energyModel;
     lines.push(`energy per image, modeled from the cost counts (activity ${m.activity}, ${fmt(m.cyclesPerImage)} cycles): ${fmt(m.perImagePj / 1000, 2)} nJ${m.errorVsMeasured === null ? '' : ` (${m.errorVsMeasured >= 0 ? '+' : ''}${fmt(100 * m.errorVsMeasured, 1)} % against the measurement)`}`);
+  }
+  for (const x of r.total.macros ?? []) {
+    lines.push(`SRAM macro (modelled) ${x.name}: ${fmt(x.words)} x ${x.width} bits, ${x.readPorts} read / ${x.writePorts} write port(s), ${fmt(x.areaUm2)} um^2`);
+  }
+  if (r.accelerator) {
+    const a = r.accelerator;
+    const e = a.energy;
+    lines.push(`accelerator (${a.modules.join(', ')}): ${fmt(a.areaUm2)} um^2 = ${fmt(a.cellAreaUm2)} logic (Liberty cells, pre-layout) + ${fmt(a.macroAreaUm2)} SRAM macros (${fmt(a.macroBits)} bits, modelled)`);
+    lines.push(`accelerator energy per image, modelled (${fmt(a.cyclesPerImage)} cycles at ${fmt(a.clockMhz)} MHz): ${fmt(e.perImagePj / 1000, 2)} nJ = logic ${fmt(e.logicPj / 1000, 2)} + MACs ${fmt(e.macPj / 1000, 2)} + PPU ${fmt(e.ppuPj / 1000, 2)} + SRAM ${fmt(e.sramPj / 1000, 2)} + SRAM leakage ${fmt(e.sramLeakagePj / 1000, 3)} + off-chip ${fmt(e.externalPj / 1000, 2)} nJ`);
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');

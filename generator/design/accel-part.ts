@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { type AccelConfig, type AcceleratorDescription, type CompiledProgram, compileProgram, configForModel, describeAccelerator, parseArrayShape, replayCycles, summarizeProgram } from '../accel/index.js';
 import { disassemble } from '../accel/asm.js';
+import { type Accesses, programAccesses } from '../accel/accesses.js';
 import { FILES, memoryImage, programImage } from '../accel/image.js';
 import { type MemoryKind, type RtlConfig, rtlConfig } from '../accel/rtl/config.js';
 import { accelSources } from '../accel/rtl/sources.js';
@@ -159,7 +160,9 @@ export interface AccelPartSection extends Omit<AcceleratorDescription, 'config'>
     readonly predictedCycles: number;
     readonly macs: number;
     readonly utilization: number;
-    readonly layers: Array<{ index: number; name: string; kind: string; instructions: number; predictedCycles: number; macs: number; utilization: number }>;
+    readonly layers: Array<{ index: number; name: string; kind: string; instructions: number; predictedCycles: number; macs: number; utilization: number; accesses?: Accesses }>;
+    /** Memory accesses per image (generator/accel/accesses.ts), priced by the accelerator's energy model. */
+    readonly accesses?: Accesses;
   };
   readonly cost: ReturnType<typeof costOf>;
   readonly integerModel: string;
@@ -189,6 +192,7 @@ export function buildAccelPart(graph: QuantizedGraph, chip: { config: AccelConfi
   for (const [name, data] of program) files.set(`${PROGRAM_DIR}/${name}`, data);
   const cycles = replayCycles(compiled.config, compiled.program, compiled.layout.layers);
   const summary = summarizeProgram(compiled, cycles);
+  const accesses = programAccesses(compiled.config, compiled.program, compiled.layout.layers);
   const d = describeAccelerator(chip.config);
   const inTensor = graph.tensors[compiled.layout.input.tensor];
   if (!inTensor) throw new Error(`internal: no tensor '${compiled.layout.input.tensor}'`);
@@ -208,7 +212,11 @@ export function buildAccelPart(graph: QuantizedGraph, chip: { config: AccelConfi
       isaVersion: d.isaVersion, array: d.array, peakMacsPerCycle: d.peakMacsPerCycle, widths: d.widths, memoryBytes: d.memoryBytes, config: chip.rtl,
       program: {
         dir: PROGRAM_DIR, sha256: hash.digest('hex'), instructions: summary.instructions, predictedCycles: summary.predictedCycles, macs: summary.macs, utilization: summary.utilization,
-        layers: summary.layers.map((l) => ({ index: l.index, name: l.name, kind: l.kind, instructions: Object.values(l.instructions).reduce((a, b) => a + b, 0), predictedCycles: l.predictedCycles, macs: l.macs, utilization: l.utilization })),
+        layers: summary.layers.map((l, i) => ({
+          index: l.index, name: l.name, kind: l.kind, instructions: Object.values(l.instructions).reduce((a, b) => a + b, 0), predictedCycles: l.predictedCycles, macs: l.macs, utilization: l.utilization,
+          accesses: accesses.layers[i] as Accesses,
+        })),
+        accesses: accesses.total,
       },
       cost,
     },

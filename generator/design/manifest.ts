@@ -102,8 +102,15 @@ const ffePartSchema = z.object({
   quantization: z.unknown(),
 }).strict();
 
+/** Memory accesses of a program or layer (generator/accel/accesses.ts); absent in designs generated before them. */
+const accessesSchema = z.object({
+  actReads: count, actWrites: count, wgtReads: count, wgtWrites: count, accReads: count, accWrites: count, qpReads: count, qpWrites: count,
+  memReadBeats: count, memWriteBeats: count, imemReads: count, ppuRows: count,
+}).strict();
+
 const accelLayerSchema = z.object({
   index: count, name: z.string(), kind: z.string(), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),
+  accesses: accessesSchema.optional(),
 }).strict();
 
 /**
@@ -131,6 +138,7 @@ const accelPartSchema = z.object({
   program: z.object({
     dir: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),
     layers: z.array(accelLayerSchema).min(1),
+    accesses: accessesSchema.optional(),
   }).strict(),
   cost: costSchema,
   integerModel: z.string(),

@@ -9,7 +9,12 @@
  */
 import type { AccelPart, FfePart, ManifestCost } from '../../generator/design/manifest.js';
 import type { QuantizedGraph, QLayer } from '../../generator/quant/ir.js';
+import type { Accesses } from '../../generator/accel/accesses.js';
+import { badInput } from '../../generator/common/errors.js';
+import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorShape, macroSplit } from '../synth/accel-energy.js';
 import { type AreaTable, modelArea } from '../synth/area-model.js';
+import { macroAreaUm2, SRAM_MODEL } from '../synth/sram-model.js';
+import type { SynthReport } from '../synth/synth-design.js';
 import { modelEnergy, type TechnologyTable } from '../synth/energy-model.js';
 
 export type FigureSource = 'modeled' | 'measured';
@@ -27,10 +32,11 @@ export function sideEnergyPj(cost: ManifestCost, busy: number, period: number, e
 }
 
 /** What the figures read of an accelerator part (a generated design's manifest section, or one built in memory). */
-export type AcceleratorPart = Pick<AccelPart, 'cost' | 'array' | 'fromLayer' | 'program'>;
+export type AcceleratorPart = Pick<AccelPart, 'cost' | 'array' | 'fromLayer' | 'program' | 'config'>;
 
 export interface AcceleratorFigures {
   readonly areaUm2: number;
+  /** The memories' share: SRAM macros (modelled) and flip-flop memories. */
   readonly memoryAreaUm2: number;
   readonly energyPerImagePj: number;
   readonly areaSource: FigureSource;
@@ -39,21 +45,55 @@ export interface AcceleratorFigures {
   readonly method: string;
 }
 
-export const ACCELERATOR_MODEL_METHOD = 'modeled from the accelerator\'s cost counts (docs/costs.md) with the fixed part\'s area and energy models '
-  + '(verify/synth/area-model.ts, energy-model.ts): its on-chip memories as clocked flip-flops, as synthesis without SRAM macros builds them';
+/** The accelerator's area from `fixynn synth --target asic`: its units' Liberty cells, and its memories as modelled SRAM macros. */
+export interface MeasuredAcceleratorArea {
+  readonly cellAreaUm2: number;
+  readonly macroAreaUm2: number;
+  /** Where it was read (a synth.json, or the run that produced it). */
+  readonly source: string;
+}
+
+export const ACCELERATOR_MODEL_METHOD = 'area modelled from the accelerator\'s cost counts (docs/costs.md) with the fixed part\'s area model (verify/synth/area-model.ts), '
+  + `its memories of at least 8,192 bits as SRAM macros (verify/synth/sram-model.ts, OpenRAM sky130 figures); energy ${ACCEL_ENERGY_METHOD}`;
+
+/** The accelerator as the energy model reads it: the RTL configuration as numbers (memory 'axi' where MEM is off chip). */
+function shapeOf(accel: AcceleratorPart): AcceleratorShape {
+  return { config: accel.config as unknown as AcceleratorShape['config'], cost: accel.cost };
+}
+
+/** Energy of the accelerator's work on one image (or one layer), busy `busy` of `period` cycles. */
+export function acceleratorWorkPj(accel: AcceleratorPart, work: { macs: number; accesses: Accesses | undefined; busy: number; period: number; clockMhz: number }, tables: Tables): number {
+  if (work.accesses === undefined) {
+    throw badInput('the design\'s manifest has no memory access counts (program.accesses): it predates the accelerator\'s energy model; regenerate it');
+  }
+  return acceleratorEnergy(shapeOf(accel), { macs: work.macs, accesses: work.accesses, busyCycles: work.busy, periodCycles: work.period, clockMhz: work.clockMhz }, tables.energy).perImagePj;
+}
 
 /**
- * THE accelerator's area and energy per image in a sweep. Today the model figure (ACCELERATOR_MODEL_METHOD);
- * when the accelerator's own synthesis and energy (issue 14, verify/synth) are available, this one function is
- * switched to them and every sweep table, chart and report follows.
+ * THE accelerator's area and energy per image in a sweep, a report and bench:synth. Area: measured by
+ * `fixynn synth --target asic` where given (logic from the Liberty, memories as modelled SRAM macros), else
+ * modelled the same way from the cost counts. Energy: modelled from the compiler's counts (accel-energy.ts).
  */
-export function acceleratorFigures(accel: AcceleratorPart, busyCycles: number, periodCycles: number, tables: Tables): AcceleratorFigures {
-  const area = modelArea(accel.cost, tables.area);
-  return {
-    areaUm2: area.total, memoryAreaUm2: area.memory,
-    energyPerImagePj: sideEnergyPj(accel.cost, busyCycles, periodCycles, tables.energy),
-    areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD,
-  };
+export function acceleratorFigures(accel: AcceleratorPart, cycles: { busy: number; period: number; clockMhz: number }, tables: Tables, measured?: MeasuredAcceleratorArea): AcceleratorFigures {
+  const { macroBits, flopMemoryBits } = macroSplit(shapeOf(accel));
+  const logic = modelArea({ ...accel.cost, memoryBits: flopMemoryBits }, tables.area);
+  const modeled = { total: logic.total + macroAreaUm2(macroBits), memory: logic.memory + macroAreaUm2(macroBits) };
+  const energyPerImagePj = acceleratorWorkPj(accel, { macs: accel.program.macs, accesses: accel.program.accesses, busy: cycles.busy, period: cycles.period, clockMhz: cycles.clockMhz }, tables);
+  const energyMethod = ACCEL_ENERGY_METHOD;
+  if (measured !== undefined) {
+    return {
+      areaUm2: measured.cellAreaUm2 + measured.macroAreaUm2, memoryAreaUm2: measured.macroAreaUm2, energyPerImagePj, areaSource: 'measured', energySource: 'modeled',
+      method: `area measured (${measured.source}: Liberty cells, pre-layout) + ${SRAM_MODEL.label}; energy ${energyMethod}`,
+    };
+  }
+  return { areaUm2: modeled.total, memoryAreaUm2: modeled.memory, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD };
+}
+
+/** The accelerator's measured area from a synth report: the units of its module and the modules it instantiates. */
+export function measuredAcceleratorArea(report: SynthReport, accelModules: readonly string[], source: string): MeasuredAcceleratorArea | undefined {
+  const mine = report.modules.filter((m) => accelModules.includes(m.module));
+  if (report.target !== 'asic' || mine.length === 0 || mine.some((m) => m.area === undefined)) return undefined;
+  return { cellAreaUm2: mine.reduce((a, m) => a + (m.area ?? 0), 0), macroAreaUm2: mine.reduce((a, m) => a + (m.macroArea ?? 0), 0), source };
 }
 
 /** 2 x the layer's dense MACs, zero weights included (as verify/synth/energy.ts opsPerImage counts). */
@@ -87,7 +127,7 @@ function weightsOf(layer: QLayer): { weights: number; nonzero: number } {
 }
 
 /** Per layer: the fixed part's from its manifest entries, the accelerator's from its program's. */
-export function layerFigures(parts: { ffe: FfePart | undefined; accel: AcceleratorPart; graph: QuantizedGraph }, tables: Tables, energy: { fixedCycles: number; acceleratorPerCyclePj: number }): LayerFigures[] {
+export function layerFigures(parts: { ffe: FfePart | undefined; accel: AcceleratorPart; graph: QuantizedGraph }, tables: Tables, energy: { fixedCycles: number; clockMhz: number }): LayerFigures[] {
   const { ffe, accel, graph } = parts;
   return graph.layers.map((layer, index) => {
     const base = { index, name: layer.name, kind: layer.kind, output: [...(graph.tensors[layer.output]?.shape ?? [])], ...weightsOf(layer), macs: layerMacs(graph, layer) };
@@ -98,7 +138,9 @@ export function layerFigures(parts: { ffe: FfePart | undefined; accel: Accelerat
         cycles: energy.fixedCycles, energyPj: modelEnergy(fixed.cost, energy.fixedCycles, tables.energy).perImagePj,
       };
     }
-    const cycles = accel.program.layers.find((l) => l.index === index)?.predictedCycles ?? 0;
-    return { ...base, nonzeroWeights: base.nonzero, side: 'accelerator' as const, adders: null, areaUm2: null, cycles, energyPj: cycles * energy.acceleratorPerCyclePj };
+    const l = accel.program.layers.find((x) => x.index === index);
+    const cycles = l?.predictedCycles ?? 0;
+    const energyPj = l === undefined ? 0 : acceleratorWorkPj(accel, { macs: l.macs, accesses: l.accesses, busy: cycles, period: cycles, clockMhz: energy.clockMhz }, tables);
+    return { ...base, nonzeroWeights: base.nonzero, side: 'accelerator' as const, adders: null, areaUm2: null, cycles, energyPj };
   }).map(({ nonzero: _n, ...rest }) => rest);
 }

@@ -193,7 +193,7 @@ export function pointFromManifest(m: Manifest, tables: Tables): SweepPoint {
 export function pointFromParts(parts: PointParts, tables: Tables, given?: SweepPoint['fixedPart']): SweepPoint {
   const { ffe, accel, graph, cycles } = parts;
   const fixedPart = given ?? (ffe === undefined ? null : modeledFixedSide(ffe, cycles, tables));
-  const a = acceleratorFigures(accel, cycles.accelerator, cycles.period, tables);
+  const a = acceleratorFigures(accel, { busy: cycles.accelerator, period: cycles.period, clockMhz: cycles.clockMhz }, tables);
   const ops = 2 * graph.layers.reduce((s, l) => s + layerMacs(graph, l), 0);
   const energy = (fixedPart?.energyPerImagePj ?? 0) + a.energyPerImagePj;
   return {
@@ -213,7 +213,7 @@ export function pointFromParts(parts: PointParts, tables: Tables, given?: SweepP
     opsPerImage: ops,
     // ops per pJ = 1e12 ops per J = TOPS/W
     topsPerWatt: ops / energy,
-    layers: layerFigures({ ffe, accel, graph }, tables, { fixedCycles: cycles.fixed, acceleratorPerCyclePj: modelEnergy(accel.cost, 1, tables.energy).perImagePj }),
+    layers: layerFigures({ ffe, accel, graph }, tables, { fixedCycles: cycles.fixed, clockMhz: cycles.clockMhz }),
     seconds: 0,
   };
 }

@@ -81,7 +81,7 @@ export async function synthIce40(design: LoadedDesign, options: { onProgress?: (
     writeFileSync(`${wrapperFile}.tmp`, wrapper);
     renameSync(`${wrapperFile}.tmp`, wrapperFile);
   }
-  const [run] = await synthesizeUnits(design, [{ module: ICE40_WRAPPER, blackboxes: [], files: m.rtl, contentHash, memories: [] }], {
+  const [run] = await synthesizeUnits(design, [{ module: ICE40_WRAPPER, blackboxes: [], files: m.rtl, contentHash, memories: [], macros: [] }], {
     target: 'ice40', env: { FIXYNN_EXTRA: wrapperFile }, salt: contentHash, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (run === undefined) throw new Error('internal: no ice40 synthesis run');

@@ -3,7 +3,7 @@
  * design's SDC: the worst setup path and the highest clock it allows. Pre-layout: the Liberty's wire-load
  * model for wires, an ideal clock (no skew, no clock tree).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFailed } from '../../generator/common/errors.js';
@@ -23,9 +23,24 @@ export interface TimingReport {
 
 export const PRE_LAYOUT = 'pre-layout: wire-load model, ideal clock';
 
+/**
+ * A netlist as Debian's OpenSTA reads it: its Verilog reader has no parameter overrides, so the SRAM macros'
+ * (black boxes, `$__fixynn_sram`) parameter blocks are dropped; OpenSTA then makes them black boxes (untimed).
+ */
+export function withoutMacroParameters(verilog: string): string {
+  return verilog.replace(/(\\\$__fixynn_sram\s+)#\(\s*(?:\.[A-Za-z_]\w*\([^()]*\)\s*,?\s*)*\)\s*/g, '$1');
+}
+
 export async function staticTiming(liberty: string, netlists: readonly string[], top: string, sdc: string): Promise<TimingReport> {
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-sta-'));
   try {
+    netlists = netlists.map((n, i) => {
+      const text = readFileSync(n, 'utf8');
+      if (!text.includes('$__fixynn_sram')) return n;
+      const copy = join(dir, `netlist-${i}.v`);
+      writeFileSync(copy, withoutMacroParameters(text));
+      return copy;
+    });
     const script = join(dir, 'timing.tcl');
     writeFileSync(script, [
       `read_liberty ${liberty}`, ...netlists.map((n) => `read_verilog ${n}`), `link_design ${top}`, `read_sdc ${sdc}`,

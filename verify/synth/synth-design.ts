@@ -24,6 +24,12 @@ import { memoryStorageCells, parseMemoryBits, parseStatText, readJsonModule } fr
 import { PRE_LAYOUT, staticTiming, type TimingReport } from './sta.js';
 import { synthUnits, type SynthUnit } from './units.js';
 import { synthesizeUnits, type UnitRun } from './yosys-units.js';
+import { MACRO_MIN_BITS, macroAreaUm2, SRAM_MODEL } from './sram-model.js';
+import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorEnergy, type AcceleratorShape } from './accel-energy.js';
+import { NOMINAL_CLOCK_MHZ } from '../../generator/design/chip.js';
+
+/** The cell type the ASIC script gives the memories it keeps as SRAM macros (FIXYNN_MACROS). */
+export const MACRO_CELL = '$__fixynn_sram';
 
 export const SYNTH_JSON = 'synth.json';
 export { DEFAULT_LIBERTY } from './liberty-file.js';
@@ -38,8 +44,23 @@ export interface ModuleFigures {
   readonly area?: number;
   readonly memoryArea?: number;
   readonly logicArea?: number;
+  /** asic, the accelerator's units: memories kept as SRAM macros (black boxes), their area modelled (sram-model.ts). */
+  readonly macros?: readonly MacroFigures[];
+  readonly macroBits?: number;
+  readonly macroArea?: number;
   readonly cached: boolean;
   readonly seconds: number;
+}
+
+/** One memory kept as an SRAM macro: its shape as synthesis inferred it, its area as modelled. */
+export interface MacroFigures {
+  readonly name: string;
+  readonly words: number;
+  readonly width: number;
+  readonly bits: number;
+  readonly readPorts: number;
+  readonly writePorts: number;
+  readonly areaUm2: number;
 }
 
 export interface SynthReport {
@@ -68,6 +89,21 @@ export interface SynthReport {
   readonly energy?: MeasuredEnergy;
   /** asic: energy per image modeled from the manifest's cost counts (energy-model.ts), and its error against `energy`. */
   readonly energyModel?: { readonly perImagePj: number; readonly activity: number; readonly cyclesPerImage: number; readonly table: TechnologyTable; readonly errorVsMeasured: number | null };
+  /**
+   * asic, a design with an accelerator: its area (its units' Liberty cells, pre-layout, + its memories as
+   * modelled SRAM macros) and its energy per image modelled from the compiler's counts (accel-energy.ts).
+   */
+  readonly accelerator?: {
+    readonly modules: readonly string[];
+    readonly cellAreaUm2: number;
+    readonly macroAreaUm2: number;
+    readonly macroBits: number;
+    readonly areaUm2: number;
+    readonly cyclesPerImage: number;
+    readonly clockMhz: number;
+    readonly energy: AcceleratorEnergy;
+    readonly energyMethod: string;
+  };
   readonly notes: readonly string[];
 }
 
@@ -78,6 +114,8 @@ export interface SynthOptions {
   /** asic: images to simulate gate-level (bit-exact check and measured energy); 0 or absent: none. */
   readonly images?: number;
   readonly data?: string;
+  /** asic: `abc -fast` (FIXYNN_ABC_FAST): quicker on large units, somewhat larger netlists; part of the cache key. */
+  readonly abcFast?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -101,7 +139,28 @@ function unitFigures(run: UnitRun, target: SynthTarget, liberty: PreparedLiberty
   const area = sum(Object.values(m.cells).map((c) => areaOf(c.type)));
   const storage = memoryStorageCells(m, run.unit.memories, (type, pin) => cells.get(type)?.pins.get(pin)?.direction === 'output');
   const memoryArea = sum(storage.map((name) => areaOf(m.cells[name]?.type ?? '')));
-  return { ...base, area, memoryArea, logicArea: area - memoryArea };
+  const macros = macroCells(m);
+  return {
+    ...base, area, memoryArea, logicArea: area - memoryArea,
+    ...(macros.length > 0 ? { macros, macroBits: sum(macros.map((x) => x.bits)), macroArea: sum(macros.map((x) => x.areaUm2)) } : {}),
+  };
+}
+
+/** A Yosys JSON parameter: a number, or a binary string (the value's bits, MSB first). */
+function paramNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^[01]+$/.test(value)) return parseInt(value, 2);
+  return NaN;
+}
+
+/** The netlist's macro cells (type MACRO_CELL: the memories the script kept as black boxes). */
+function macroCells(m: ReturnType<typeof readJsonModule>): MacroFigures[] {
+  return Object.entries(m.cells).filter(([, c]) => c.type === MACRO_CELL).map(([name, c]) => {
+    const p = (c as { parameters?: Record<string, unknown> }).parameters ?? {};
+    const words = paramNumber(p.SIZE);
+    const width = paramNumber(p.WIDTH);
+    return { name, words, width, bits: words * width, readPorts: paramNumber(p.RD_PORTS), writePorts: paramNumber(p.WR_PORTS), areaUm2: macroAreaUm2(words * width) };
+  }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export interface SynthOutcome {
@@ -128,7 +187,7 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
   if (target !== 'asic' && options.liberty !== undefined) throw badInput(`--liberty applies to --target asic only (not ${target})`);
   const units: SynthUnit[] = synthUnits(design);
   const runs = await synthesizeUnits(design, units, {
-    target, ...(liberty ? { liberty: { path: liberty.plain, sha256: liberty.sha256 } } : {}),
+    target, ...(liberty ? { liberty: { path: liberty.plain, sha256: liberty.sha256 } } : {}), ...(options.abcFast ? { env: { FIXYNN_ABC_FAST: '1' } } : {}),
     ...(options.jobs !== undefined ? { jobs: options.jobs } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const modules = runs.map((r) => unitFigures(r, target, liberty));
@@ -137,9 +196,12 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
   const total = {
     cells: sum(modules.map((m) => m.cells)), cellsByType: byType, memoryBits: sum(modules.map((m) => m.memoryBits)),
     ...(liberty ? { area: sum(modules.map((m) => m.area)), memoryArea: sum(modules.map((m) => m.memoryArea)), logicArea: sum(modules.map((m) => m.logicArea)) } : {}),
+    ...(modules.some((m) => m.macros) ? { macros: modules.flatMap((m) => m.macros ?? []), macroBits: sum(modules.map((m) => m.macroBits)), macroArea: sum(modules.map((m) => m.macroArea)) } : {}),
   };
   const tools: Record<string, string> = { yosys: await toolVersion('yosys') };
-  const notes = ['memories (line buffers) have no SRAM macros: Yosys maps them to flip-flops and multiplexers; memoryBits counts their bits as written in the RTL'];
+  const notes = [total.macros
+    ? `the accelerator's memories of at least ${MACRO_MIN_BITS} bits are black boxes (${MACRO_CELL}): macroArea is ${SRAM_MODEL.label}, apart from area (the Liberty cells); every other memory is flip-flops and multiplexers; memoryBits counts all memories' bits as written in the RTL`
+    : 'memories (line buffers) have no SRAM macros: Yosys maps them to flip-flops and multiplexers; memoryBits counts their bits as written in the RTL'];
   let timing: TimingReport | undefined;
   if (liberty) {
     options.onProgress?.('synth asic: static timing (OpenSTA) ...');
@@ -167,8 +229,29 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
       notes.push(`energy ${MEASURED_LABEL}; leakage at ${clockMhz.toFixed(1)} MHz; the run's reset, pipeline fill and drain are included and shared over its images`);
     }
   }
+  const accelPart = design.manifest.parts.find((p) => p.kind === 'accel');
+  let accelerator: SynthReport['accelerator'];
+  if (liberty && accelPart !== undefined && accelPart.kind === 'accel') {
+    const accelModules = units.filter((u) => u.macros.length > 0 || u.module === accelPart.module || acceleratorChildren(units, accelPart.module).includes(u.module)).map((u) => u.module);
+    const mine = modules.filter((m) => accelModules.includes(m.module));
+    const cellAreaUm2 = sum(mine.map((m) => m.area));
+    const macroAreaUm2 = sum(mine.map((m) => m.macroArea));
+    const split = design.manifest.split;
+    const cyclesPerImage = split?.acceleratorCyclesPerFrame ?? accelPart.program.predictedCycles;
+    const clockMhz = split?.clockMHz ?? NOMINAL_CLOCK_MHZ;
+    const accesses = accelPart.program.accesses;
+    if (accesses === undefined) throw badInput(`${design.dir}: the manifest has no memory access counts (program.accesses): regenerate the design`);
+    const shape = { config: accelPart.config as unknown as AcceleratorShape['config'], cost: accelPart.cost };
+    const period = split?.cyclesPerFrame ?? cyclesPerImage;
+    accelerator = {
+      modules: accelModules, cellAreaUm2, macroAreaUm2, macroBits: sum(mine.map((m) => m.macroBits)), areaUm2: cellAreaUm2 + macroAreaUm2, cyclesPerImage, clockMhz,
+      energy: acceleratorEnergy(shape, { macs: accelPart.program.macs, accesses, busyCycles: cyclesPerImage, periodCycles: period, clockMhz }, libertyTable(liberty.parsed)),
+      energyMethod: ACCEL_ENERGY_METHOD,
+    };
+    notes.push(`accelerator energy ${ACCEL_ENERGY_METHOD}, at ${clockMhz} MHz`);
+  }
   let energyModel: SynthReport['energyModel'];
-  if (liberty) {
+  if (liberty && accelPart === undefined) {
     const modeled = modelEnergy(design.manifest.cost, design.manifest.top.throughput.idealCyclesPerFrame, libertyTable(liberty.parsed));
     energyModel = {
       perImagePj: modeled.perImagePj, activity: modeled.activity, cyclesPerImage: modeled.cyclesPerImage, table: modeled.table,
@@ -179,9 +262,15 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     format: 'fixynn-synth', version: 1, target, top: design.manifest.top.module, tools,
     ...(energyModel ? { energyModel } : {}),
     ...(liberty ? { liberty: { file: liberty.file, library: liberty.parsed.name, sha256: liberty.sha256 } } : {}),
-    modules, total, ...(target === 'xilinx' ? { fpga: classifyFpgaCells(total.cellsByType) } : {}), ...(timing ? { timing } : {}), ...(gateLevel ? { gateLevel } : {}), ...(energy ? { energy } : {}), notes,
+    modules, total, ...(accelerator ? { accelerator } : {}), ...(target === 'xilinx' ? { fpga: classifyFpgaCells(total.cellsByType) } : {}), ...(timing ? { timing } : {}), ...(gateLevel ? { gateLevel } : {}), ...(energy ? { energy } : {}), notes,
   };
   return { report, runs, liberty };
+}
+
+/** The units the accelerator's module instantiates (its unit's black boxes that are units of their own). */
+function acceleratorChildren(units: readonly SynthUnit[], accelModule: string): string[] {
+  const names = new Set(units.map((u) => u.module));
+  return (units.find((u) => u.module === accelModule)?.blackboxes ?? []).filter((b) => names.has(b));
 }
 
 /** DIR/synth.json, keys in a stable order, written whole. */

@@ -64,7 +64,7 @@ export async function synthesizeUnits(design: LoadedDesign, units: readonly Synt
       options.onProgress?.(`synth ${options.target}: ${unit.module} ...`);
       const build = await cachedBuild(synthCacheRoot(), `${options.target}-${key}`, 'stat.txt', async (work) => {
         const env: Record<string, string> = {
-          FIXYNN_TOP: unit.module, FIXYNN_BLACKBOX: unit.blackboxes.join(' '), FIXYNN_OUT: work, ...(options.env ?? {}),
+          FIXYNN_TOP: unit.module, FIXYNN_BLACKBOX: unit.blackboxes.join(' '), FIXYNN_MACROS: unit.macros.join(' '), FIXYNN_OUT: work, ...(options.env ?? {}),
           ...(options.liberty ? { LIBERTY: options.liberty.path } : {}),
         };
         const r = await runTool('yosys', ['-q', '-l', join(work, 'yosys.log'), '-c', script], { env, timeoutMs: 4 * 3600_000 });
