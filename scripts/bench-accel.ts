@@ -1,5 +1,5 @@
 /**
- * `npm run bench:accel [-- --json] [-- --digits N] [-- --clock MHz] [-- --no-rtl] [-- --no-yosys] [-- --yosys-minutes M]`: the
+ * `npm run bench:accel [-- --json] [-- --digits N] [-- --clock MHz] [-- --no-rtl] [-- --no-yosys] [-- --yosys-minutes M] [-- --yosys-arrays 8,16]`: the
  * accelerator's figures (issue 12), each beside its target or baseline where one exists. Every figure is with
  * issue 12's reference memory (16 B/cycle, 100-cycle read latency, no stalls): the cycle model's prediction
  * and, in Verilator, the accelerator with MEM behind its AXI4 master on the testbench's reference memory.
@@ -44,6 +44,8 @@ const clockMHz = flag('--clock', 500);
 const rtl = !args.includes('--no-rtl');
 /** Yosys' time limit per accelerator: the 8x8 synth outlasted the default 15 minutes on the loaded 2-core machine. */
 const yosysMinutes = flag('--yosys-minutes', 180);
+/** The square arrays whose Yosys cells are counted (each is a long run: --yosys-arrays 16 for one alone). */
+const yosysArrays = (() => { const i = args.indexOf('--yosys-arrays'); return i >= 0 ? args[i + 1]!.split(',').map(Number) : [8, 16]; })();
 const log = (line: string): void => { if (!json) console.log(line); };
 const progress = { onProgress: (m: string): void => { process.stderr.write(`${m}\n`); } };
 
@@ -193,7 +195,7 @@ result.example = exampleResults;
 // Yosys synth cell counts (slow): the AXI variant, scratchpads left as memories.
 if (!args.includes('--no-yosys')) {
   const cells: Record<string, unknown> = {};
-  for (const n of [8, 16]) {
+  for (const n of yosysArrays) {
     const { rtl: axi } = axiVerificationConfig(example, n);
     const sources = accelSources(axi);
     const t0 = performance.now();

@@ -10,7 +10,7 @@
  * Iso-area (`--iso-accel 4x4,8x8`, default 4x4,8x8; `--no-iso` to skip): the example's accelerator at each
  * size (K = 0) through the same `synth --target asic` (logic per module on the Liberty, memories of at least
  * 8,192 bits as modelled SRAM macros), the size whose area is nearest to the `shared` fixed part's chosen,
- * and that accelerator on the same K layers (its program's per-layer counts, verify/synth/iso-area.ts):
+ * and that accelerator on the same K layers (its program's per-layer counts, verify/sweep/iso-area.ts):
  * energy per image and throughput, as ratios. `--iso-modelled`: the accelerators' areas modelled instead of
  * synthesized (the same SRAM macro model, logic from the cost counts: seconds instead of an hour on 2 cores).
  */
@@ -25,7 +25,7 @@ import { generateAccelDesign } from '../generator/design/generate-accel-design.j
 import { partOf } from '../generator/design/manifest.js';
 import { NOMINAL_CLOCK_MHZ } from '../generator/design/chip.js';
 import { sweepTables } from '../verify/sweep/point.js';
-import { type AcceleratorCandidate, isoArea } from '../verify/synth/iso-area.js';
+import { type AcceleratorCandidate, isoArea } from '../verify/sweep/iso-area.js';
 import { synthDesign, type SynthReport } from '../verify/synth/synth-design.js';
 
 const args = process.argv.slice(2);

@@ -18,7 +18,7 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { acceleratorFigures } from '../../verify/sweep/figures.js';
 import { sweepTables } from '../../verify/sweep/point.js';
 import { acceleratorEnergy, macroSplit } from '../../verify/synth/accel-energy.js';
-import { acceleratorOnLayers, isoArea } from '../../verify/synth/iso-area.js';
+import { acceleratorOnLayers, isoArea } from '../../verify/sweep/iso-area.js';
 import { macroAccessPj, macroAreaUm2, MACRO_MIN_BITS, SRAM_MODEL } from '../../verify/synth/sram-model.js';
 import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
 import { withoutMacroParameters } from '../../verify/synth/sta.js';

@@ -6,8 +6,8 @@
  * modelled from the compiler's counts of those layers (accel-energy.ts).
  */
 import type { AccelPart } from '../../generator/design/manifest.js';
-import { acceleratorFigures, acceleratorWorkPj, type AcceleratorPart, type Tables } from '../sweep/figures.js';
-import type { SynthReport } from './synth-design.js';
+import { acceleratorFigures, acceleratorWorkPj, type AcceleratorPart, type Tables } from './figures.js';
+import type { SynthReport } from '../synth/synth-design.js';
 
 export interface AcceleratorCandidate {
   readonly rows: number;
