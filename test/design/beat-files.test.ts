@@ -70,6 +70,8 @@ describe('beat files', () => {
     expect([...t.unknown]).toEqual([[1, '0012345x78']]);
     expect([...(t.flags ?? [])]).toEqual([1, 0, 3]);
     expect(() => readBinaryBeats(bytes.subarray(0, 30), format, true)).toThrow(/not a whole number of 24-byte beats/);
+    // A torn file is a failed check (exit 1), not an internal error.
+    expect(() => readBinaryBeats(bytes.subarray(0, 30), format, true)).toThrow(expect.objectContaining({ exitCode: 1 }));
   });
 
   it('keeps the text of beats with unknown bits, reads out.hex flags, skips empty lines', () => {

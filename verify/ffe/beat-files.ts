@@ -7,6 +7,7 @@
  */
 import { endianness } from 'node:os';
 import type { Stream } from '../../generator/contract/stream.js';
+import { checkFailed } from '../../generator/common/errors.js';
 
 /** A file's beats decoded: channel c of beat b at values[b * channels + c]. */
 export interface BeatTable {
@@ -166,7 +167,8 @@ export function readBinaryBeats(bytes: Uint8Array, format: Stream, withFlags = f
   if (bits > 32) throw new Error(`internal: ${bits}-bit channels (binary beat files hold up to 32)`);
   const dataWords = Math.ceil((channels * bits) / 32);
   const beatWords = 2 * (dataWords + (withFlags ? 1 : 0));
-  if (bytes.length % (4 * beatWords) !== 0) throw new Error(`binary beat file: ${bytes.length} bytes is not a whole number of ${4 * beatWords}-byte beats`);
+  // A torn file is the simulation's failure (it stopped while writing), not fixynn's: a check failure, exit 1.
+  if (bytes.length % (4 * beatWords) !== 0) throw checkFailed(`binary beat file: ${bytes.length} bytes is not a whole number of ${4 * beatWords}-byte beats (the simulation stopped while writing a beat)`);
   const count = bytes.length / (4 * beatWords);
   const words = littleEndianWords(bytes);
   const values = new Float64Array(count * channels);
