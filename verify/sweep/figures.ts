@@ -10,8 +10,7 @@
 import type { AccelPart, FfePart, ManifestCost } from '../../generator/design/manifest.js';
 import type { QuantizedGraph, QLayer } from '../../generator/quant/ir.js';
 import type { Accesses } from '../../generator/accel/accesses.js';
-import { badInput } from '../../generator/common/errors.js';
-import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorShape, macroSplit } from '../synth/accel-energy.js';
+import { ACCEL_ENERGY_METHOD, acceleratorEnergy, macroSplit, requireAccesses } from '../synth/accel-energy.js';
 import { type AreaTable, modelArea } from '../synth/area-model.js';
 import { macroAreaUm2, SRAM_MODEL } from '../synth/sram-model.js';
 import type { SynthReport } from '../synth/synth-design.js';
@@ -56,17 +55,9 @@ export interface MeasuredAcceleratorArea {
 export const ACCELERATOR_MODEL_METHOD = 'area modelled from the accelerator\'s cost counts (docs/costs.md) with the fixed part\'s area model (verify/synth/area-model.ts), '
   + `its memories of at least 8,192 bits as SRAM macros (verify/synth/sram-model.ts, OpenRAM sky130 figures); energy ${ACCEL_ENERGY_METHOD}`;
 
-/** The accelerator as the energy model reads it: the RTL configuration as numbers (memory 'axi' where MEM is off chip). */
-function shapeOf(accel: AcceleratorPart): AcceleratorShape {
-  return { config: accel.config as unknown as AcceleratorShape['config'], cost: accel.cost };
-}
-
 /** Energy of the accelerator's work on one image (or one layer), busy `busy` of `period` cycles. */
 export function acceleratorWorkPj(accel: AcceleratorPart, work: { macs: number; accesses: Accesses | undefined; busy: number; period: number; clockMhz: number }, tables: Tables): number {
-  if (work.accesses === undefined) {
-    throw badInput('the design\'s manifest has no memory access counts (program.accesses): it predates the accelerator\'s energy model; regenerate it');
-  }
-  return acceleratorEnergy(shapeOf(accel), { macs: work.macs, accesses: work.accesses, busyCycles: work.busy, periodCycles: work.period, clockMhz: work.clockMhz }, tables.energy).perImagePj;
+  return acceleratorEnergy(accel, { macs: work.macs, accesses: requireAccesses(work.accesses, 'the accelerator part'), busyCycles: work.busy, periodCycles: work.period, clockMhz: work.clockMhz }, tables.energy).perImagePj;
 }
 
 /**
@@ -75,18 +66,17 @@ export function acceleratorWorkPj(accel: AcceleratorPart, work: { macs: number; 
  * modelled the same way from the cost counts. Energy: modelled from the compiler's counts (accel-energy.ts).
  */
 export function acceleratorFigures(accel: AcceleratorPart, cycles: { busy: number; period: number; clockMhz: number }, tables: Tables, measured?: MeasuredAcceleratorArea): AcceleratorFigures {
-  const { macroBits, flopMemoryBits } = macroSplit(shapeOf(accel));
-  const logic = modelArea({ ...accel.cost, memoryBits: flopMemoryBits }, tables.area);
-  const modeled = { total: logic.total + macroAreaUm2(macroBits), memory: logic.memory + macroAreaUm2(macroBits) };
   const energyPerImagePj = acceleratorWorkPj(accel, { macs: accel.program.macs, accesses: accel.program.accesses, busy: cycles.busy, period: cycles.period, clockMhz: cycles.clockMhz }, tables);
-  const energyMethod = ACCEL_ENERGY_METHOD;
   if (measured !== undefined) {
     return {
       areaUm2: measured.cellAreaUm2 + measured.macroAreaUm2, memoryAreaUm2: measured.macroAreaUm2, energyPerImagePj, areaSource: 'measured', energySource: 'modeled',
-      method: `area measured (${measured.source}: Liberty cells, pre-layout) + ${SRAM_MODEL.label}; energy ${energyMethod}`,
+      method: `area measured (${measured.source}: Liberty cells, pre-layout) + ${SRAM_MODEL.label}; energy ${ACCEL_ENERGY_METHOD}`,
     };
   }
-  return { areaUm2: modeled.total, memoryAreaUm2: modeled.memory, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD };
+  const { macroBits, flopMemoryBits } = macroSplit(accel);
+  const logic = modelArea({ ...accel.cost, memoryBits: flopMemoryBits }, tables.area);
+  const macros = macroAreaUm2(macroBits);
+  return { areaUm2: logic.total + macros, memoryAreaUm2: logic.memory + macros, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD };
 }
 
 /** The accelerator's measured area from a synth report: the units of its module and the modules it instantiates. */

@@ -14,6 +14,7 @@
  * The cost counts' multipliers are left out of the logic term (they are the MACs and the PPU, priced by use).
  */
 import type { Accesses } from '../../generator/accel/accesses.js';
+import { badInput } from '../../generator/common/errors.js';
 import { accessBits } from '../../generator/accel/accesses.js';
 import type { AccelConfig } from '../../generator/accel/config.js';
 import type { CostCounts, TechnologyTable } from './energy-model.js';
@@ -30,6 +31,12 @@ export const ACCEL_ENERGY_METHOD = `modelled (verify/synth/accel-energy.ts): the
 export interface AcceleratorShape {
   readonly config: AccelConfig & { readonly memory?: string };
   readonly cost: CostCounts;
+}
+
+/** The access counts of a manifest's program, which designs generated before the energy model lack. */
+export function requireAccesses(accesses: Accesses | undefined, where: string): Accesses {
+  if (accesses === undefined) throw badInput(`${where}: the manifest has no memory access counts (program.accesses): it predates the accelerator's energy model; regenerate the design`);
+  return accesses;
 }
 
 type MemoryId = 'act' | 'wgt' | 'qp' | 'acc' | 'mem' | 'imem';

@@ -25,7 +25,7 @@ import { PRE_LAYOUT, staticTiming, type TimingReport } from './sta.js';
 import { synthUnits, type SynthUnit } from './units.js';
 import { synthesizeUnits, type UnitRun } from './yosys-units.js';
 import { MACRO_MIN_BITS, macroAreaUm2, SRAM_MODEL } from './sram-model.js';
-import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorEnergy, type AcceleratorShape } from './accel-energy.js';
+import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorEnergy, requireAccesses } from './accel-energy.js';
 import { NOMINAL_CLOCK_MHZ } from '../../generator/design/chip.js';
 
 /** The cell type the ASIC script gives the memories it keeps as SRAM macros (FIXYNN_MACROS). */
@@ -239,13 +239,11 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     const split = design.manifest.split;
     const cyclesPerImage = split?.acceleratorCyclesPerFrame ?? accelPart.program.predictedCycles;
     const clockMhz = split?.clockMHz ?? NOMINAL_CLOCK_MHZ;
-    const accesses = accelPart.program.accesses;
-    if (accesses === undefined) throw badInput(`${design.dir}: the manifest has no memory access counts (program.accesses): regenerate the design`);
-    const shape = { config: accelPart.config as unknown as AcceleratorShape['config'], cost: accelPart.cost };
+    const accesses = requireAccesses(accelPart.program.accesses, design.dir);
     const period = split?.cyclesPerFrame ?? cyclesPerImage;
     accelerator = {
       modules: accelModules, cellAreaUm2, macroAreaUm2, macroBits: sum(mine.map((m) => m.macroBits)), areaUm2: cellAreaUm2 + macroAreaUm2, cyclesPerImage, clockMhz,
-      energy: acceleratorEnergy(shape, { macs: accelPart.program.macs, accesses, busyCycles: cyclesPerImage, periodCycles: period, clockMhz }, libertyTable(liberty.parsed)),
+      energy: acceleratorEnergy(accelPart, { macs: accelPart.program.macs, accesses, busyCycles: cyclesPerImage, periodCycles: period, clockMhz }, libertyTable(liberty.parsed)),
       energyMethod: ACCEL_ENERGY_METHOD,
     };
     notes.push(`accelerator energy ${ACCEL_ENERGY_METHOD}, at ${clockMhz} MHz`);
