@@ -32,6 +32,7 @@ import { buildAccelFiles } from '../accel/rtl-sim.js';
 import { checkProgramOnIsa, checkSameChip, programGraph } from '../accel/verify-design.js';
 import { givenOrRecorded } from '../../generator/design/stimulus.js';
 import { runTool, type SimulatorName } from '../sim/index.js';
+import type { Stalls } from '../ffe/run.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import { openWithOutputs } from '../../generator/onnx/runtime.js';
 import { argmax } from '../eval/compare.js';
@@ -43,7 +44,7 @@ export interface ChipVerifyOptions {
   readonly labels?: string;
   readonly program?: string;
   /** Random stalls on the pixel stream (s_tvalid) and the result stream (m_tready): chance/256 per clock. */
-  readonly stalls?: { readonly input: number; readonly output: number; readonly seed: number };
+  readonly stalls?: Stalls;
   /** Copy the run's VCD waveform here. */
   readonly traceFile?: string;
   readonly onProgress?: (message: string) => void;
@@ -70,7 +71,7 @@ export interface ChipVerifySummary {
   /** Deviation null with stalls (the period is then not compared) or fewer than 3 frames. */
   readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
   /** --stalls: the chances and seed, and the clocks the testbench withheld a pixel / dropped m_tready. */
-  readonly stalls: { readonly input: number; readonly output: number; readonly seed: number; readonly heldInput: number; readonly heldOutput: number } | null;
+  readonly stalls: (Stalls & { readonly heldInput: number; readonly heldOutput: number }) | null;
   readonly buildSeconds: number;
   readonly simulationSeconds: number;
 }
@@ -230,7 +231,7 @@ interface StreamRun {
 /** One testbench run: the program, the MEM image, the stream registers, then every frame's pixels. */
 async function streamFrames(
   buildDir: string, simulator: SimulatorName, compiled: CompiledProgram, frames: readonly string[][], row: number, beats: number,
-  extra: { readonly stalls?: { readonly input: number; readonly output: number; readonly seed: number }; readonly traceFile?: string } = {},
+  extra: { readonly stalls?: Stalls; readonly traceFile?: string } = {},
 ): Promise<StreamRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-chip-run-'));
   try {
