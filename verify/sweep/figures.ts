@@ -13,7 +13,6 @@ import type { Accesses } from '../../generator/accel/accesses.js';
 import { ACCEL_ENERGY_METHOD, acceleratorEnergy, macroSplit, requireAccesses } from '../synth/accel-energy.js';
 import { type AreaTable, modelArea } from '../synth/area-model.js';
 import { macroAreaUm2, SRAM_MODEL } from '../synth/sram-model.js';
-import type { SynthReport } from '../synth/synth-design.js';
 import { modelEnergy, type TechnologyTable } from '../synth/energy-model.js';
 
 export type FigureSource = 'modeled' | 'measured';
@@ -77,13 +76,6 @@ export function acceleratorFigures(accel: AcceleratorPart, cycles: { busy: numbe
   const logic = modelArea({ ...accel.cost, memoryBits: flopMemoryBits }, tables.area);
   const macros = macroAreaUm2(macroBits);
   return { areaUm2: logic.total + macros, memoryAreaUm2: logic.memory + macros, energyPerImagePj, areaSource: 'modeled', energySource: 'modeled', method: ACCELERATOR_MODEL_METHOD };
-}
-
-/** The accelerator's measured area from a synth report: the units of its module and the modules it instantiates. */
-export function measuredAcceleratorArea(report: SynthReport, accelModules: readonly string[], source: string): MeasuredAcceleratorArea | undefined {
-  const mine = report.modules.filter((m) => accelModules.includes(m.module));
-  if (report.target !== 'asic' || mine.length === 0 || mine.some((m) => m.area === undefined)) return undefined;
-  return { cellAreaUm2: mine.reduce((a, m) => a + (m.area ?? 0), 0), macroAreaUm2: mine.reduce((a, m) => a + (m.macroArea ?? 0), 0), source };
 }
 
 /** 2 x the layer's dense MACs, zero weights included (as verify/synth/energy.ts opsPerImage counts). */

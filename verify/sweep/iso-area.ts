@@ -6,7 +6,7 @@
  * modelled from the compiler's counts of those layers (accel-energy.ts).
  */
 import type { AccelPart } from '../../generator/design/manifest.js';
-import { acceleratorFigures, acceleratorWorkPj, type AcceleratorPart, type Tables } from './figures.js';
+import { acceleratorFigures, acceleratorWorkPj, type AcceleratorPart, type MeasuredAcceleratorArea, type Tables } from './figures.js';
 import type { SynthReport } from '../synth/synth-design.js';
 
 export interface AcceleratorCandidate {
@@ -50,18 +50,23 @@ export function acceleratorOnLayers(part: AcceleratorPart, k: number, clockMhz: 
   return { energyPj, cycles, layers: layers.length };
 }
 
+/** The accelerator's area as its synth report's `accelerator` section measured it. */
+function measuredArea(c: AcceleratorCandidate): MeasuredAcceleratorArea {
+  const a = c.report?.accelerator;
+  if (a === undefined) throw new Error(`iso-area: the ${c.rows}x${c.cols} accelerator's synth report has no accelerator section`);
+  return { cellAreaUm2: a.cellAreaUm2, macroAreaUm2: a.macroAreaUm2, source: 'synth --target asic' };
+}
+
 /** fixedCycles: the fixed part's cycles per image (one pixel per clock: the manifest's ideal cycles per frame). */
 export function isoArea(k: number, fixed: SynthReport, fixedCycles: number, candidates: readonly AcceleratorCandidate[], tables: Tables, clockMhz: number): IsoArea {
   const fixedArea = fixed.total.area;
   const fixedEnergy = fixed.energy?.perImagePj;
   if (fixedArea === undefined || fixedEnergy === undefined) throw new Error('iso-area: the fixed part needs synth --target asic with --images (area and measured energy)');
   const sized = candidates.map((c) => {
-    if (c.report === undefined) {
-      const cycles = c.part.program.predictedCycles;
-      return { c, area: acceleratorFigures(c.part, { busy: cycles, period: cycles, clockMhz }, tables).areaUm2, source: 'modelled (cost counts + SRAM macro model)' };
-    }
-    if (c.report.accelerator === undefined) throw new Error(`iso-area: the ${c.rows}x${c.cols} accelerator's synth report has no accelerator section`);
-    return { c, area: c.report.accelerator.areaUm2, source: 'Liberty cells (pre-layout) + modelled SRAM macros' };
+    const cycles = c.part.program.predictedCycles;
+    const measured = c.report === undefined ? undefined : measuredArea(c);
+    const area = acceleratorFigures(c.part, { busy: cycles, period: cycles, clockMhz }, tables, measured).areaUm2;
+    return { c, area, source: measured ? 'Liberty cells (pre-layout) + modelled SRAM macros' : 'modelled (cost counts + SRAM macro model)' };
   });
   const nearest = sized.reduce((best, x) => (Math.abs(x.area - fixedArea) < Math.abs(best.area - fixedArea) ? x : best));
   const on = acceleratorOnLayers(nearest.c.part, k, clockMhz, tables);
