@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/quant-study.ts MODE [--count N] [--on-test]`: where the float MobileNetV1 0.25 loses top-1
+ * `npx tsx scripts/quant-study.ts MODE [--count N] [--on-test] [--more-calib] [--first-only]`: where the float MobileNetV1 0.25 loses top-1
  * agreement when fixynn quantizes it (issue 8; figures in docs/arithmetic.md §9). Calibration: the 40
  * calibration crops of scripts/make-photo-crops.py (min/max, empirical bias correction); measured on the 222
  * held-out crops (scripts/photos.ts), or with --on-test on the 70 test crops (other windows of the
@@ -11,6 +11,8 @@
  *    the chip's answer (final accumulators, no output requantization) of each;
  *  - weights: every weighted layer alone with 8-bit weights (the rest wide);
  *  - acts: every activation tensor alone at 8 bits (the rest wide).
+ * --more-calib calibrates on the 70 test crops too (110 crops of the 10 calibration photos); --first-only
+ * stops split after the default quantization.
  * "Wide" is WIDE bits (12: fine enough to be near float, narrow enough for the integer model's exact numbers).
  */
 import path from 'node:path';
@@ -90,7 +92,8 @@ async function main(): Promise<void> {
   const onnx = readOnnxFile(MOBILENET_FLOAT);
   const graph = importDecoded(onnx);
   const test = images(held.heldout, count);
-  const calib = images(cal.calib);
+  // --more-calib: the 70 test crops too (other windows of the same 10 calibration photos).
+  const calib = [...images(cal.calib), ...(process.argv.includes('--more-calib') ? images(cal.test) : [])];
   const runner = await openWithOutputs(onnx, [graph.modelOutput], graph.input.shape);
   const floatTop: number[] = [];
   for (const image of test) floatScores.push((await runner.run(image)).get(graph.modelOutput) ?? new Float32Array());
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
   const q = (g: LayerGraph, o: Partial<QuantizeModelOptions> = {}): Promise<QuantizedGraph> => quantizeModel(onnx, g, { ...base, ...o });
   const t0 = Date.now();
   if (mode === 'split') {
-    show('W8 A8 (default)', agreement(await q(graph), test, floatTop));
+    show(`W8 A8 (default), ${calib.length} calibration crops`, agreement(await q(graph), test, floatTop));
+    if (process.argv.includes('--first-only')) return;
     console.error(`(${((Date.now() - t0) / 1000).toFixed(0)} s per configuration)`);
     show(`W8 A${WIDE}`, agreement(await q(graph, { actBits: WIDE, weightBits: 8 }), test, floatTop));
     show(`W${WIDE} A8`, agreement(await q(graph, { actBits: 8, weightBits: WIDE }), test, floatTop));
