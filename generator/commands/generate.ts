@@ -155,7 +155,9 @@ function printChip(m: Manifest, out: string, seconds: number, json: boolean): vo
   const p = accel.program;
   process.stdout.write([
     `wrote ${out}: top ${m.top.module}: the fixed part (layers 0..${split.fixedLayers - 1}) streaming '${split.tensor}' ${formatStream(ffe.output)} into the ${accel.array.rows}x${accel.array.cols} accelerator (layers ${split.fixedLayers}..${accel.quantization.layers.length - 1}); ${m.rtl.length} Verilog file(s)`,
-    `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)} (scores, then the class)`,
+    split.frameBuffer === 'axi'
+      ? `input ${formatStream(m.top.input)}; frame buffer over AXI: the fixed part's frames go into two DRAM frame slots through the accelerator's AXI4 master (MEM off chip; set MEM_BASE, PROG_LEN and spill_in_addr before streaming); scores and class in MEM after each run`
+      : `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)} (scores, then the class)`,
     `fixed part: ${ffe.cost.productAdders} product adders for ${ffe.cost.nonzeroWeights} nonzero weights, ${ffe.cost.adders} adders in all; ${split.fixedCyclesPerFrame} cycles per frame (one input pixel per clock)`,
     `accelerator: ${accel.peakMacsPerCycle.array} MACs/cycle peak; program ${p.instructions} instructions, ${p.predictedCycles} cycles per frame predicted, ${p.macs} MACs, utilization ${(100 * p.utilization).toFixed(1)}%`,
     formatThroughput({ ...split, balancingArray: split.balancingArray }),
