@@ -135,7 +135,7 @@ export function spillFrameCycles(compiled: CompiledProgram): { readonly program:
   return { program, total: program + SPILL_OVERHEAD };
 }
 
-/** Clocks between runs with the frame buffer over AXI (the run's end seen, the next frame_start; measured in simulation). */
+/** Clocks between runs with the frame buffer over AXI: the accelerator idle in the clock its busy falls is seen, and in the next, when frame_start starts the next run (chip-spill.ts). */
 export const SPILL_OVERHEAD = 2;
 
 /** The accelerator's clocks per frame in either frame buffer mode. */
