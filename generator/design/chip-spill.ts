@@ -26,6 +26,9 @@
  *   instructions) on the oldest complete frame once the accelerator is idle. The fixed part stalls
  *   (its m_tready low) while the FIFO is full, so no frame is lost or overwritten.
  */
+import type { CompiledProgram } from '../accel/index.js';
+import { rowBytes } from '../accel/config.js';
+import { badInput } from '../common/errors.js';
 import { AXI_ADDR_BITS, burstSequencer } from '../accel/rtl/axi-master.js';
 import { DEFAULT_AXI, type RtlConfig } from '../accel/rtl/config.js';
 import { skipFifoModule } from '../ffe/residual.js';
@@ -35,6 +38,31 @@ export const SPILL_MODULE = 'fixynn_chip_spill';
 /** Bytes between the two frame slots: MEM's size rounded up to 4 KB (slot 1 lies past MEM, page-aligned with slot 0). */
 export function slotStride(memBytes: number): number {
   return Math.ceil(memBytes / 4096) * 4096;
+}
+
+/**
+ * What the address move relies on, checked on a program (at generate and before a run of another task's
+ * program): no STORE writes the input region (the writer fills the other slot meanwhile), and every line of a
+ * LOAD lies wholly inside the input region or wholly outside it (a burst is moved whole). The compiler's MEM
+ * image is a bump allocator, so the input region is the input's alone; this says so for every program.
+ */
+export function checkSpillProgram(compiled: CompiledProgram, frameBytes: number, streamBlocks: number): void {
+  // The writer's frame is the RTL's (streamBlocks ACT rows per pixel); the program's input region must be that frame.
+  if (compiled.layout.input.blocks !== streamBlocks) throw badInput(`the program's input has ${compiled.layout.input.blocks} ACT row(s) per pixel, the chip's frame buffer over AXI writes ${streamBlocks}: not a program for this chip's cut`);
+  const lo = compiled.layout.input.addr;
+  const hi = lo + frameBytes;
+  compiled.program.forEach((ins, pc) => {
+    if (ins.op !== 'load' && ins.op !== 'store') return;
+    const lineBytes = ins.xSize * rowBytes(compiled.config, (['act', 'wgt', 'qp', 'acc'] as const)[ins.mem] ?? 'act');
+    for (let y = 0; y < ins.ySize; y++) {
+      const a = ins.memAddr + y * ins.memStride;
+      const overlaps = a < hi && a + lineBytes > lo;
+      const inside = a >= lo && a + lineBytes <= hi;
+      if (overlaps && (ins.op === 'store' || !inside)) {
+        throw new Error(`internal: the frame buffer over AXI needs the input region [${lo}, ${hi}) read whole by LOADs and never stored to; pc ${pc} (${ins.op}) touches bytes ${a}..${a + lineBytes - 1}`);
+      }
+    }
+  });
 }
 
 export interface SpillGeometry {

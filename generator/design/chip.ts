@@ -18,6 +18,7 @@ import { serializeQuantizedGraph } from '../quant/serialize.js';
 import { accelChipConfig, buildAccelPart, compileForChip, PROGRAM_DIR, withAxiMemory } from './accel-part.js';
 import type { MemoryKind } from '../accel/rtl/config.js';
 import { buildChipTop } from './chip-top.js';
+import { checkSpillProgram } from './chip-spill.js';
 import type { CoreDesign } from './core.js';
 import type { AccelPart, Manifest, ManifestCost, ManifestSplit } from './manifest.js';
 import { FILE_LIST, renderFileList } from './testbench.js';
@@ -135,6 +136,12 @@ export function spillFrameCycles(compiled: CompiledProgram): { readonly program:
   return { program, total: program + SPILL_OVERHEAD };
 }
 
+/** Bytes of one frame in a DRAM slot: the program's input region (pixels x ACT rows per pixel x row bytes). */
+export function spillFrameBytes(compiled: CompiledProgram): number {
+  const [, h, w] = compiled.layout.input.shape;
+  return h * w * compiled.layout.input.blocks * rowBytes(compiled.config, 'act');
+}
+
 /** Clocks between runs with the frame buffer over AXI: the accelerator idle in the clock its busy falls is seen, and in the next, when frame_start starts the next run (chip-spill.ts). */
 export const SPILL_OVERHEAD = 2;
 
@@ -210,6 +217,7 @@ export function assembleChip(design: CoreDesign, k: number, shape: { rows: numbe
   const onChip = accelChipConfig(graph, shape.rows, shape.cols, k);
   const chip = frameBuffer === 'axi' ? withAxiMemory(onChip, { frameStart: true }) : onChip;
   const compiled = compileForChip(graph, chip, k);
+  if (frameBuffer === 'axi') checkSpillProgram(compiled, spillFrameBytes(compiled), chip.rtl.streamBlocks);
   const part = buildAccelPart(graph, chip, compiled, k);
   if (design.module === undefined) throw new Error('internal: the fixed-part core gave no DSL module to instantiate in the chip top');
   const fixedCycles = design.idealCyclesPerFrame;

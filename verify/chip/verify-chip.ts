@@ -20,7 +20,8 @@ import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { npyToNumbers, readNpy } from '../../generator/data/npy.js';
-import { chipFramePeriod, streamRegisterWrites } from '../../generator/design/chip.js';
+import { chipFramePeriod, spillFrameBytes, streamRegisterWrites } from '../../generator/design/chip.js';
+import { checkSpillProgram } from '../../generator/design/chip-spill.js';
 import { outputFromBeats, streamRegisters } from '../../generator/accel/run.js';
 import { CHIP_TB } from '../../generator/design/chip-top.js';
 import { partOf, type FfePart } from '../../generator/design/manifest.js';
@@ -112,6 +113,7 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
 
   options.onProgress?.(`integer model and ISA simulator: ${inputs.length} image(s), layers ${split.fixedLayers}.. on the program`);
+  if (split.frameBuffer === 'axi') checkSpillProgram(compiled, spillFrameBytes(compiled), accel.config.streamBlocks);
   const isa = checkProgramOnIsa(compiled, graph, model, inputs);
   const { isaMismatches } = isa;
   const isaFirst = isa.isaFirst === null ? null : `image ${isa.isaFirst.image}: ${isa.isaFirst.text}`;
