@@ -11,7 +11,7 @@
  * npm test: Verilator, 4 digits on the reference memory and 3 on one random memory. FIXYNN_FULL: 60 digits
  * on the reference memory, 20 on each of 3 random memories, and Icarus on 3.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { ffeCore } from '../../generator/design/core.js';
 import { generateDesign } from '../../generator/design/generate-design.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import { verifyChip } from '../../verify/chip/verify-chip.js';
+import { lint } from '../../verify/sim/lint.js';
 import { count, FULL } from '../helpers/env.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +53,11 @@ describe('the chip with its frame buffer over AXI (example, K = 3, 8x8)', () => 
     expect(manifest.split?.bottleneck).toBe('accelerator');
     expect(slotStride(accel.config.memBytes) % 4096).toBe(0);
   });
+
+  it('the chip\'s Verilog is lint-clean (verilator --lint-only -Wall)', async () => {
+    const files = manifest.rtl.map((f) => ({ name: path.basename(f), text: readFileSync(path.join(dir, f), 'utf8') }));
+    expect(await lint(files, manifest.top.module)).toEqual([]);
+  }, 120_000);
 
   it(`Verilator, ${DIGITS} digits on the reference memory: bit-exact, frames back to back, period within 2% of the reported one`, async () => {
     const s = await verifyChip(dir, { simulator: 'verilator', images: DIGITS, ...quiet });
