@@ -20,7 +20,7 @@ import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { npyToNumbers, readNpy } from '../../generator/data/npy.js';
-import { chipFramePeriod, spillFrameBytes, streamRegisterWrites } from '../../generator/design/chip.js';
+import { chipFramePeriod, spillFrameBytes, spillFrameCycles, streamRegisterWrites } from '../../generator/design/chip.js';
 import { checkSpillProgram } from '../../generator/design/chip-spill.js';
 import { outputFromBeats, streamRegisters } from '../../generator/accel/run.js';
 import { CHIP_TB } from '../../generator/design/chip-top.js';
@@ -77,6 +77,11 @@ export interface ChipVerifySummary {
   readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
   /** The frame buffer over AXI: the memory model the chip ran on (the reference memory unless --stalls). */
   readonly memory: (MemoryModel & { readonly name: string }) | null;
+  /**
+   * The frame buffer over AXI: the accelerator's clocks per run (the slowest run; its cycle counter at each
+   * run's end) beside the program's prediction on the reference memory (chip.ts spillFrameCycles).
+   */
+  readonly runCycles: { readonly measured: number; readonly predicted: number } | null;
   /** --stalls: the chances and seed, and the clocks the testbench withheld a pixel / dropped m_tready. */
   readonly stalls: (Stalls & { readonly heldInput: number; readonly heldOutput: number }) | null;
   readonly buildSeconds: number;
@@ -188,6 +193,7 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
     design: m.top.module, program: programDir, fixedLayers: split.fixedLayers, images: inputs.length, dataSource: data.source, simulator: options.simulator,
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault, classes, accuracy: labelled,
     framePeriod: { reported, measured, frames: ends.length, deviation }, memory,
+    runCycles: run.runCycles.length === 0 ? null : { measured: Math.max(...run.runCycles), predicted: spillFrameCycles(compiled).program },
     stalls: options.stalls === undefined ? null : { ...options.stalls, heldInput: run.held.input, heldOutput: run.held.output },
     buildSeconds: build.buildSeconds, simulationSeconds,
   };
@@ -238,6 +244,8 @@ interface StreamRun {
   readonly framingErrors: string;
   /** Clocks the testbench withheld a pixel resp. dropped m_tready (--stalls). */
   readonly held: { readonly input: number; readonly output: number };
+  /** The frame buffer over AXI: each run's clocks. */
+  readonly runCycles: readonly number[];
 }
 
 /** One testbench run: the program, the MEM image, the stream registers, then every frame's pixels. */
@@ -299,7 +307,8 @@ async function streamFrames(
       e[7] === '1' ? 'the fixed part saw a framing error (tuser/tlast)' : '', e[8] === '1' ? 'the accelerator\'s input stream saw a framing error (tuser/tlast)' : '',
       e[11] === '1' ? 'a frame write into DRAM got a non-OKAY response' : '',
     ].filter((x) => x !== '').join('; ');
-    return { frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing, held: { input: Number(e[9] ?? 0), output: Number(e[10] ?? 0) } };
+    const runCycles = lines.filter((l) => l.startsWith('r ')).map((l) => Number(l.split(' ')[2]));
+    return { runCycles, frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing, held: { input: Number(e[9] ?? 0), output: Number(e[10] ?? 0) } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -319,6 +328,7 @@ export function formatChipSummary(s: ChipVerifySummary): string {
       : s.stalls !== null
       ? `frame period: measured ${p.measured.toFixed(1)} clocks with random stalls (seed ${s.stalls.seed}: a pixel withheld ${s.stalls.heldInput} clocks, ${s.memory === null ? `m_tready low ${s.stalls.heldOutput}` : 'the random memory'}), reported ${p.reported} without: not compared`
       : `frame period: measured ${p.measured.toFixed(1)} clocks over ${p.frames} frames back to back, reported ${p.reported} (${(100 * (p.deviation ?? 0)).toFixed(2)}%)`,
+    ...(s.runCycles === null ? [] : [`accelerator runs: ${s.runCycles.measured} clocks (the slowest), the program predicted ${s.runCycles.predicted} on the reference memory`]),
     `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
   ];
   return `${lines.join('\n')}\n`;
