@@ -9,7 +9,8 @@
  * gaps in the pixel stream, still bit-exact (the fixed part stalls while no slot is free).
  *
  * npm test: Verilator, 4 digits on the reference memory and 3 on one random memory. FIXYNN_FULL: 60 digits
- * on the reference memory, 20 on each of 3 random memories, and Icarus on 3.
+ * on the reference memory, 20 on each of 3 random memories, and Icarus on 3; K = 9 on 16x16 (a run shorter
+ * than the fixed part's frame once the pixel stream has gaps: the runs wait for frames) on a random memory.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,14 @@ describe('the chip with its frame buffer over AXI (example, K = 3, 8x8)', () => 
     expect(s.stalls?.heldInput).toBeGreaterThan(0);
     expect(s.framePeriod.frames).toBe(RANDOM_DIGITS);
   }, 900_000);
+
+  it.runIf(FULL)('K = 9 on 16x16, 20 digits on random memory 5 with pixel gaps: bit-exact, the fixed part the bottleneck (the runs wait for frames)', async () => {
+    const k9 = path.join(root, 'chip-k9-16x16-axi');
+    await generateDesign(MODEL, { fixedLayers: '9', accel: '16x16', accelMem: 'axi', out: k9, arith: 'shared', pipeline: 0, rawInput: false, ...quiet }, ffeCore);
+    const s = await verifyChip(k9, { simulator: 'verilator', images: 20, stalls: { input: 64, output: 0, seed: 5 }, ...quiet });
+    expect({ isa: s.isaMismatches, rtl: s.rtlMismatches, first: s.rtlFirst, fault: s.fault }).toEqual({ isa: 0, rtl: 0, first: null, fault: null });
+    expect(s.framePeriod.measured).toBeGreaterThan((s.runCycles?.measured ?? Infinity) + 2);
+  }, 1_800_000);
 
   it.runIf(FULL)('Icarus, 3 digits on the reference memory: bit-exact, period within 2%', async () => {
     const s = await verifyChip(dir, { simulator: 'icarus', images: 3, ...quiet });
