@@ -1,6 +1,6 @@
 /**
  * `fixynn synth DIR [--target generic|asic|ice40|xilinx] [--liberty FILE] [--jobs N] [--json]`: synthesizes a
- * generated design with its own hand-off scripts (verify/synth) and writes DIR/synth-<target>.json.
+ * generated design with its own hand-off scripts (verify/synth) and writes DIR/synth.json (the last run) and DIR/synth-<target>.json.
  */
 import type { Command } from 'commander';
 import { badInput, checkFailed } from '../common/errors.js';
@@ -24,7 +24,7 @@ export const DEFAULT_SYNTH_TARGET: SynthTarget = 'asic';
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('synthesize a generated design with open tools (Yosys, OpenSTA): cells, area, timing; writes DIR/synth-<target>.json (one per target)')
+    .description('synthesize a generated design with open tools (Yosys, OpenSTA): cells, area, timing; writes DIR/synth.json and DIR/synth-<target>.json (one per target)')
     .argument('<dir>', 'a design folder written by fixynn generate')
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
