@@ -34,6 +34,7 @@ export function packFramesHex(frames: readonly Int32Array[], format: Stream): Bu
   const digits = Math.ceil((channels * bits) / 4);
   const out = Buffer.alloc(frames.length * plane * (digits + 1));
   const nibbles = new Uint8Array(digits);
+  const nibbleAligned = bits % 4 === 0 && bits <= 32;
   let at = 0;
   for (const values of frames) {
     if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
@@ -41,6 +42,11 @@ export function packFramesHex(frames: readonly Int32Array[], format: Stream): Bu
       nibbles.fill(0);
       for (let c = 0; c < channels; c++) {
         const v = values[c * plane + p] as number;
+        if (nibbleAligned) {
+          // Channels of whole hex digits: digit k of the channel is bits 4k..4k+3 of its two's complement.
+          for (let k = 0, at = (c * bits) >> 2; k < bits >> 2; k++) nibbles[at + k] = (v >> Math.min(4 * k, 31)) & 15;
+          continue;
+        }
         // Bit b of a two's complement value (b < 32 covers every stream width fixynn makes).
         for (let b = 0, pos = c * bits; b < bits; b++, pos++) if ((v >> Math.min(b, 31)) & 1) nibbles[pos >> 2] = (nibbles[pos >> 2] as number) | (1 << (pos & 3));
       }
