@@ -42,7 +42,7 @@ export interface GenerateCliOptions extends PreprocessingFlags, CalibrationFlags
   readonly clockMhz?: string;
   /** `--accel RxC`: the programmable accelerator (generator/commands/generate-accel.ts). */
   readonly accel?: string;
-  /** `--accel-mem onchip|axi`: where the accelerator's MEM lives (with --fixed-layers 0 --accel). */
+  /** `--accel-mem onchip|axi`: where the accelerator's MEM lives (K = 0: the accelerator alone; K > 0: axi spills the frame buffer over AXI). */
   readonly accelMem?: string;
   /** `--workers N`: threads solving the layers' adder graphs. */
   readonly workers?: string;
@@ -65,7 +65,7 @@ export function registerGenerate(program: Command): void {
     .option('--workers <n>', 'threads solving the layers\' adder graphs, 1..64 (default: the cores, one below 10,000 nonzero weights to solve); the Verilog is the same for any number. Solved graphs are kept in $FIXYNN_ARITH_CACHE (default <tmpdir>/fixynn-arith-cache), keyed by content')
     .option('--clock-mhz <f>', `the clock of the synthesis hand-off (the SDC in synth/, ABC's delay target), in MHz (default ${DEFAULT_CLOCK_MHZ})`)
     .option('--accel <RxC>', 'the programmable accelerator (RxC MAC array, e.g. 8x8) running the layers after the split, its program and images: with --fixed-layers 0 alone, with K > 0 fed by the fixed part (the chip)')
-    .option('--accel-mem <kind>', 'where the accelerator\'s MEM lives: onchip (default) or axi (off chip behind an AXI4 master, control over AXI4-Lite; the accelerator alone, --fixed-layers 0)')
+    .option('--accel-mem <kind>', 'where the accelerator\'s MEM lives: onchip (default) or axi (off chip behind an AXI4 master, control over AXI4-Lite; on the chip (K > 0) the fixed part\'s frames then go into two DRAM frame slots through that master, as they do by default when the cut tensor exceeds the on-chip frame FIFO)')
     .option('--json', 'print a JSON summary');
   addCalibrationOptions(command);
   addPreprocessingOptions(command);
@@ -118,11 +118,10 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
   const effort = optionalInt(cli.effort, '--effort', 1, 16);
   const workers = optionalInt(cli.workers, '--workers', 1, 64);
   const clockMhz = cli.clockMhz === undefined ? undefined : checkClockMhz(Number(cli.clockMhz.trim() === '' ? NaN : cli.clockMhz));
-  if (cli.accelMem !== undefined) {
-    if (cli.accel === undefined) throw badInput(`--accel-mem ${cli.accelMem}: applies to the accelerator; add --accel RxC`);
-    // The chip's accelerator takes the fixed part's features on its input stream, which the AXI variant lacks.
-    if (accelMemory(cli.accelMem) === 'axi') throw badInput(`--accel-mem axi with --fixed-layers ${cli.fixedLayers}: MEM behind AXI4 is for the accelerator alone (--fixed-layers 0); the chip feeds its accelerator through the on-chip stream port`);
-  }
+  // --accel-mem axi on the chip: MEM off chip and the frame buffer over AXI (the fixed part's frames in
+  // DRAM slots written through the accelerator's AXI4 master), even where the cut fits the on-chip FIFO.
+  const accelMem = cli.accelMem === undefined ? undefined : accelMemory(cli.accelMem);
+  if (accelMem !== undefined && cli.accel === undefined) throw badInput(`--accel-mem ${cli.accelMem}: applies to the accelerator; add --accel RxC`);
   return {
     fixedLayers: cli.fixedLayers,
     out: cli.out,
@@ -130,6 +129,7 @@ export function parseGenerateOptions(cli: GenerateCliOptions): Omit<GenerateDesi
     arith: arith as ArithStrategy,
     pipeline: optionalInt(cli.pipeline, '--pipeline', 0, 64) ?? DEFAULT_PIPELINE,
     rawInput: cli.rawInput === true,
+    ...(accelMem !== undefined ? { accelMem } : {}),
     ...(effort !== undefined ? { effort } : {}),
     ...(workers !== undefined ? { workers } : {}),
     ...(clockMhz !== undefined ? { clockMhz } : {}),
@@ -155,7 +155,9 @@ function printChip(m: Manifest, out: string, seconds: number, json: boolean): vo
   const p = accel.program;
   process.stdout.write([
     `wrote ${out}: top ${m.top.module}: the fixed part (layers 0..${split.fixedLayers - 1}) streaming '${split.tensor}' ${formatStream(ffe.output)} into the ${accel.array.rows}x${accel.array.cols} accelerator (layers ${split.fixedLayers}..${accel.quantization.layers.length - 1}); ${m.rtl.length} Verilog file(s)`,
-    `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)} (scores, then the class)`,
+    split.frameBuffer === 'axi'
+      ? `input ${formatStream(m.top.input)}; frame buffer over AXI: the fixed part's frames go into two DRAM frame slots through the accelerator's AXI4 master (MEM off chip; set MEM_BASE, PROG_LEN and spill_in_addr before streaming); scores and class in MEM after each run`
+      : `input ${formatStream(m.top.input)}, output ${formatStream(m.top.output)} (scores, then the class)`,
     `fixed part: ${ffe.cost.productAdders} product adders for ${ffe.cost.nonzeroWeights} nonzero weights, ${ffe.cost.adders} adders in all; ${split.fixedCyclesPerFrame} cycles per frame (one input pixel per clock)`,
     `accelerator: ${accel.peakMacsPerCycle.array} MACs/cycle peak; program ${p.instructions} instructions, ${p.predictedCycles} cycles per frame predicted, ${p.macs} MACs, utilization ${(100 * p.utilization).toFixed(1)}%`,
     formatThroughput({ ...split, balancingArray: split.balancingArray }),

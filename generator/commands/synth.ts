@@ -1,6 +1,6 @@
 /**
  * `fixynn synth DIR [--target generic|asic|ice40|xilinx] [--liberty FILE] [--jobs N] [--json]`: synthesizes a
- * generated design with its own hand-off scripts (verify/synth) and writes DIR/synth.json.
+ * generated design with its own hand-off scripts (verify/synth) and writes DIR/synth.json (the last run) and DIR/synth-<target>.json.
  */
 import type { Command } from 'commander';
 import { badInput, checkFailed } from '../common/errors.js';
@@ -24,7 +24,7 @@ export const DEFAULT_SYNTH_TARGET: SynthTarget = 'asic';
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('synthesize a generated design with open tools (Yosys, OpenSTA): cells, area, timing; writes DIR/synth.json')
+    .description('synthesize a generated design with open tools (Yosys, OpenSTA): cells, area, timing; writes DIR/synth.json and DIR/synth-<target>.json (one per target)')
     .argument('<dir>', 'a design folder written by fixynn generate')
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
@@ -32,7 +32,7 @@ export function registerSynth(program: Command): void {
     .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
     .option('--abc-fast', 'asic: ABC\'s fast mode (quicker on large designs such as an accelerator; somewhat larger netlists)')
-    .option('--json', 'print synth.json to stdout')
+    .option('--json', 'print the report (synth-<target>.json) to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {
       await runSynth(dir, options);
     });

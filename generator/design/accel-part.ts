@@ -106,9 +106,9 @@ export function accelMemory(text: string): MemoryKind {
  * A chip with its MEM behind the AXI4 master instead of on chip (the same AccelConfig, so the same program;
  * the AXI variant has no stream ports: the host writes the input into MEM and reads the results from it).
  */
-export function withAxiMemory(chip: { config: AccelConfig; rtl: RtlConfig }): { config: AccelConfig; rtl: RtlConfig } {
+export function withAxiMemory(chip: { config: AccelConfig; rtl: RtlConfig }, options: { frameStart?: boolean } = {}): { config: AccelConfig; rtl: RtlConfig } {
   const { config, rtl } = chip;
-  return { config, rtl: rtlConfig(config, { dwKernel: rtl.dwKernel, dwMaxWidth: rtl.dwMaxWidth, imemWords: rtl.imemWords, streamBlocks: rtl.streamBlocks, memory: 'axi' }) };
+  return { config, rtl: rtlConfig(config, { dwKernel: rtl.dwKernel, dwMaxWidth: rtl.dwMaxWidth, imemWords: rtl.imemWords, streamBlocks: rtl.streamBlocks, memory: 'axi', ...(options.frameStart === true ? { frameStart: true } : {}) }) };
 }
 
 /** Compiles for the chip (the compiler refuses what exceeds it, the RTL's limits included, naming the layer). */

@@ -7,7 +7,7 @@
  * the accelerator nothing to compute, the throughput figures, and the array size that would balance the
  * two sides.
  */
-import { type CompiledProgram, replayCycles } from '../accel/index.js';
+import { type CompiledProgram, REFERENCE_MEMORY, replayCycles } from '../accel/index.js';
 import { streamRegisters } from '../accel/run.js';
 import { rowBytes } from '../accel/config.js';
 import { STREAM_REG, STREAM_REGS_BASE } from '../accel/rtl/stream-ports.js';
@@ -15,8 +15,10 @@ import { badInput } from '../common/errors.js';
 import type { HeaderInfo } from '../emit/index.js';
 import type { QuantizedGraph } from '../quant/ir.js';
 import { serializeQuantizedGraph } from '../quant/serialize.js';
-import { accelChipConfig, buildAccelPart, compileForChip, PROGRAM_DIR } from './accel-part.js';
+import { accelChipConfig, buildAccelPart, compileForChip, PROGRAM_DIR, withAxiMemory } from './accel-part.js';
+import type { MemoryKind } from '../accel/rtl/config.js';
 import { buildChipTop } from './chip-top.js';
+import { checkSpillProgram } from './chip-spill.js';
 import type { CoreDesign } from './core.js';
 import type { AccelPart, Manifest, ManifestCost, ManifestSplit } from './manifest.js';
 import { FILE_LIST, renderFileList } from './testbench.js';
@@ -37,7 +39,7 @@ export function checkAcceleratorHasWork(graph: QuantizedGraph, k: number, accel:
  * each beat its channels plus tuser and tlast. This is its budget: 2 Mibit (256 KiB), which holds the cuts
  * of the example model at any K (51 kbit at most) and of MobileNetV1 0.25 at every K (the largest, K = 3:
  * 16x112x112, 1.63 Mibit; K = 5: 32x56x56, 0.81 Mibit).
- * A larger cut tensor would have to spill over the accelerator's AXI master, which is not built: refused.
+ * A larger cut tensor spills over the accelerator's AXI master (frame buffer 'axi', chip-spill.ts).
  */
 export const FRAME_FIFO_MAX_BITS = 2 ** 21;
 
@@ -51,11 +53,21 @@ export function frameFifoSize(graph: QuantizedGraph, k: number): { beats: number
   return { beats: h * w, beatBits, bits: h * w * beatBits, shape: tensor.shape };
 }
 
-/** A cut whose frame FIFO exceeds the on-chip budget is refused, naming its size and the limit. */
-export function checkFrameFifo(graph: QuantizedGraph, k: number, accel: string): void {
+/**
+ * Where the chip keeps the frame crossing the cut: 'onchip', the frame FIFO (within FRAME_FIFO_MAX_BITS),
+ * or 'axi', two frame slots in DRAM written through the accelerator's AXI4 master, whose MEM is then off
+ * chip too (chip-spill.ts). 'axi' when asked for (`--accel-mem axi`) or when the FIFO would exceed the budget.
+ */
+export type FrameBuffer = MemoryKind;
+
+export function chooseFrameBuffer(graph: QuantizedGraph, k: number, accel: string, requested: MemoryKind | undefined): FrameBuffer {
   const f = frameFifoSize(graph, k);
-  if (f.bits <= FRAME_FIFO_MAX_BITS) return;
-  throw badInput(`${graph.source.file}: --fixed-layers ${k} --accel ${accel}: the tensor crossing the cut (${f.shape.join('x')}) needs a frame FIFO of ${f.beats} beats x ${f.beatBits} bits = ${f.bits.toLocaleString('en-US')} bits, over the on-chip limit of ${FRAME_FIFO_MAX_BITS.toLocaleString('en-US')} bits; spilling it over the accelerator's AXI master is not built: choose a split whose cut tensor is smaller`);
+  const mode = requested === 'axi' || f.bits > FRAME_FIFO_MAX_BITS ? 'axi' : 'onchip';
+  const bits = graph.tensors[graph.layers[k - 1]?.output ?? '']?.quant.bits;
+  if (mode === 'axi' && bits !== 8) {
+    throw badInput(`${graph.source.file}: --fixed-layers ${k} --accel ${accel}: the frame buffer over AXI (${requested === 'axi' ? '--accel-mem axi' : `the cut tensor ${f.shape.join('x')} needs ${f.bits.toLocaleString('en-US')} bits, over the on-chip frame FIFO's ${FRAME_FIFO_MAX_BITS.toLocaleString('en-US')}`}) writes 8-bit activations; the cut tensor has ${bits ?? '?'}-bit values`);
+  }
+  return mode;
 }
 
 function lastWeighted(graph: QuantizedGraph): number {
@@ -83,14 +95,14 @@ export interface ChipThroughput {
 /** The array sides tried for the balancing size (the generator's range, --accel 4x4 .. 32x32). */
 export const BALANCE_SIDES = [4, 8, 12, 16, 20, 24, 28, 32] as const;
 
-export function chipThroughput(graph: QuantizedGraph, k: number, fixedCyclesPerFrame: number, acceleratorCyclesPerFrame: number, clockMHz = NOMINAL_CLOCK_MHZ): ChipThroughput {
+export function chipThroughput(graph: QuantizedGraph, k: number, fixedCyclesPerFrame: number, acceleratorCyclesPerFrame: number, frameBuffer: FrameBuffer = 'onchip', clockMHz = NOMINAL_CLOCK_MHZ): ChipThroughput {
   const cyclesPerFrame = Math.max(fixedCyclesPerFrame, acceleratorCyclesPerFrame);
   return {
     fixedCyclesPerFrame, acceleratorCyclesPerFrame, cyclesPerFrame,
     bottleneck: acceleratorCyclesPerFrame > fixedCyclesPerFrame ? 'accelerator' : 'fixed part',
     clockMHz,
     framesPerSecond: (clockMHz * 1e6) / cyclesPerFrame,
-    balancingArray: balancingArray(graph, k, fixedCyclesPerFrame),
+    balancingArray: balancingArray(graph, k, fixedCyclesPerFrame, frameBuffer),
   };
 }
 
@@ -113,9 +125,34 @@ export function acceleratorFrameCycles(compiled: CompiledProgram): { readonly in
 /** Clocks per frame on the accelerator's side besides the input, the program and the result beats (measured in simulation). */
 export const STREAM_OVERHEAD = 0;
 
+/**
+ * The accelerator's side of a frame with the frame buffer over AXI: the program alone, its LOADs and
+ * STOREs on the reference memory (generator/accel/costs.ts REFERENCE_MEMORY: the cycle model's memory
+ * term), since the frame is written into the other slot while the program runs and the results stay in
+ * MEM; plus SPILL_OVERHEAD, the clocks from one run's end to the next one's start.
+ */
+export function spillFrameCycles(compiled: CompiledProgram): { readonly program: number; readonly total: number } {
+  const program = replayCycles(compiled.config, compiled.program, compiled.layout.layers, { memory: REFERENCE_MEMORY }).total;
+  return { program, total: program + SPILL_OVERHEAD };
+}
+
+/** Bytes of one frame in a DRAM slot: the program's input region (pixels x ACT rows per pixel x row bytes). */
+export function spillFrameBytes(compiled: CompiledProgram): number {
+  const [, h, w] = compiled.layout.input.shape;
+  return h * w * compiled.layout.input.blocks * rowBytes(compiled.config, 'act');
+}
+
+/** Clocks between runs with the frame buffer over AXI: the accelerator idle in the clock its busy falls is seen, and in the next, when frame_start starts the next run (chip-spill.ts). */
+export const SPILL_OVERHEAD = 2;
+
+/** The accelerator's clocks per frame in either frame buffer mode. */
+export function acceleratorCyclesPerFrame(compiled: CompiledProgram, frameBuffer: FrameBuffer): number {
+  return frameBuffer === 'axi' ? spillFrameCycles(compiled).total : acceleratorFrameCycles(compiled).total;
+}
+
 /** The chip's frame period for a program: the slower side's clocks per frame. */
-export function chipFramePeriod(fixedCyclesPerFrame: number, compiled: CompiledProgram): { cyclesPerFrame: number; bottleneck: ChipSide; accelerator: number } {
-  const accelerator = acceleratorFrameCycles(compiled).total;
+export function chipFramePeriod(fixedCyclesPerFrame: number, compiled: CompiledProgram, frameBuffer: FrameBuffer = 'onchip'): { cyclesPerFrame: number; bottleneck: ChipSide; accelerator: number } {
+  const accelerator = acceleratorCyclesPerFrame(compiled, frameBuffer);
   return { cyclesPerFrame: Math.max(fixedCyclesPerFrame, accelerator), bottleneck: accelerator > fixedCyclesPerFrame ? 'accelerator' : 'fixed part', accelerator };
 }
 
@@ -132,20 +169,20 @@ export function streamRegisterWrites(compiled: CompiledProgram): Array<{ name: k
 }
 
 /** Predicted accelerator cycles per frame (acceleratorFrameCycles) for layers k.. on an N x N chip; null where the compiler refuses it. */
-export function acceleratorCycles(graph: QuantizedGraph, k: number, side: number): number | null {
+export function acceleratorCycles(graph: QuantizedGraph, k: number, side: number, frameBuffer: FrameBuffer = 'onchip'): number | null {
   try {
     const chip = accelChipConfig(graph, side, side, k);
     const compiled = compileForChip(graph, chip, k);
-    return acceleratorFrameCycles(compiled).total;
+    return acceleratorCyclesPerFrame(compiled, frameBuffer);
   } catch {
     // A size the compiler refuses (memory, program length) is not a candidate.
     return null;
   }
 }
 
-function balancingArray(graph: QuantizedGraph, k: number, fixedCycles: number): ChipThroughput['balancingArray'] {
+function balancingArray(graph: QuantizedGraph, k: number, fixedCycles: number, frameBuffer: FrameBuffer): ChipThroughput['balancingArray'] {
   for (const side of BALANCE_SIDES) {
-    const cycles = acceleratorCycles(graph, k, side);
+    const cycles = acceleratorCycles(graph, k, side, frameBuffer);
     if (cycles !== null && cycles <= fixedCycles) return { rows: side, cols: side, cyclesPerFrame: cycles };
   }
   return null;
@@ -175,15 +212,17 @@ export interface AssembledChip {
  * The chip of a generated fixed part: the program for layers k.. on an R x C accelerator, the accelerator's
  * part section, the chip top joining the two (generator/design/chip-top.ts), its testbench and the split.
  */
-export function assembleChip(design: CoreDesign, k: number, shape: { rows: number; cols: number }, header: HeaderInfo): AssembledChip {
+export function assembleChip(design: CoreDesign, k: number, shape: { rows: number; cols: number }, header: HeaderInfo, frameBuffer: FrameBuffer = 'onchip'): AssembledChip {
   const graph = design.graph;
-  const chip = accelChipConfig(graph, shape.rows, shape.cols, k);
+  const onChip = accelChipConfig(graph, shape.rows, shape.cols, k);
+  const chip = frameBuffer === 'axi' ? withAxiMemory(onChip, { frameStart: true }) : onChip;
   const compiled = compileForChip(graph, chip, k);
+  if (frameBuffer === 'axi') checkSpillProgram(compiled, spillFrameBytes(compiled), chip.rtl.streamBlocks);
   const part = buildAccelPart(graph, chip, compiled, k);
   if (design.module === undefined) throw new Error('internal: the fixed-part core gave no DSL module to instantiate in the chip top');
   const fixedCycles = design.idealCyclesPerFrame;
-  const accelCycles = acceleratorFrameCycles(compiled).total;
-  const throughput = chipThroughput(graph, k, fixedCycles, accelCycles);
+  const accelCycles = acceleratorCyclesPerFrame(compiled, frameBuffer);
+  const throughput = chipThroughput(graph, k, fixedCycles, accelCycles, frameBuffer);
   const top = buildChipTop(design.module, design.output, part.module, chip.rtl, header);
   const files = new Map<string, string | Uint8Array>();
   const rtl = top.files.map((f) => `rtl/${f.name}`);
@@ -207,7 +246,7 @@ export function assembleChip(design: CoreDesign, k: number, shape: { rows: numbe
     },
     accel: { ...part.section, config: chip.rtl, integerModel: CHIP_INTEGER_MODEL, quantization: graph },
     split: {
-      fixedLayers: k, tensor, fixedCyclesPerFrame: fixedCycles, acceleratorCyclesPerFrame: accelCycles, cyclesPerFrame: throughput.cyclesPerFrame,
+      fixedLayers: k, tensor, frameBuffer, fixedCyclesPerFrame: fixedCycles, acceleratorCyclesPerFrame: accelCycles, cyclesPerFrame: throughput.cyclesPerFrame,
       bottleneck: throughput.bottleneck, clockMHz: throughput.clockMHz, framesPerSecond: throughput.framesPerSecond, balancingArray: throughput.balancingArray,
     },
     cost: top.cost,

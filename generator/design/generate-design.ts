@@ -42,7 +42,8 @@ import { checkClockMhz, DEFAULT_CLOCK_MHZ, renderHandoff } from './handoff.js';
 import { FILE_LIST, renderFileList, renderSimFileList, renderTestbench, type StandaloneRun, TB_EXPECTED, TB_FILE_LIST, TB_HARNESS, TB_STIMULUS, TB_VERILOG } from './testbench.js';
 import { standaloneFiles } from './stimulus.js';
 import { accelShape } from './accel-part.js';
-import { type AssembledChip, assembleChip, checkAcceleratorHasWork, checkFrameFifo } from './chip.js';
+import type { MemoryKind } from '../accel/rtl/config.js';
+import { type AssembledChip, assembleChip, checkAcceleratorHasWork, chooseFrameBuffer, type FrameBuffer } from './chip.js';
 
 export const MODEL_COPY = 'model.onnx';
 export const INTEGER_MODEL = 'integer-model.json';
@@ -71,6 +72,8 @@ export interface GenerateDesignOptions {
   readonly clockMhz?: number;
   /** `--accel RxC`: the chip (issue 13): the fixed part feeding an R x C accelerator that runs layers K.. */
   readonly accel?: string;
+  /** `--accel-mem axi` with K > 0: the frame buffer over AXI (MEM off chip, frames in DRAM slots: chip-spill.ts) even where the cut fits on chip. */
+  readonly accelMem?: MemoryKind;
   /** `--workers`: threads solving the layers' adder graphs (default: the cores; generator/arith/solve-pool.ts). */
   readonly workers?: number;
   /** Where solved adder graphs are kept (default $FIXYNN_ARITH_CACHE or <tmpdir>/fixynn-arith-cache); null: nowhere. */
@@ -103,9 +106,10 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
   if (k === 0) throw badInput(`--fixed-layers ${options.fixedLayers} on ${graph.source.file}: ${NOTHING_FIXED_REASON}`);
   const { quantized, calibration, preprocess } = await quantizeLoaded(loaded, options);
   fixedPartOf(quantized, k); // a clear error for an invalid cut before the core runs
+  let frameBuffer: FrameBuffer = 'onchip';
   if (options.accel !== undefined) {
     checkAcceleratorHasWork(quantized, k, options.accel);
-    checkFrameFifo(quantized, k, options.accel);
+    frameBuffer = chooseFrameBuffer(quantized, k, options.accel, options.accelMem);
   }
   const afterQuantize = performance.now();
   const headerOptions = recordedOptions(options, k);
@@ -130,7 +134,7 @@ export async function generateDesign(modelPath: string, options: GenerateDesignO
     manifest = describeDesign(design, fixed, files, standalone, ctx);
   } else {
     options.onProgress?.(`compiling layers ${k}..${design.graph.layers.length - 1} for the ${shape.rows}x${shape.cols} accelerator`);
-    const chip = assembleChip(design, k, shape, { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions });
+    const chip = assembleChip(design, k, shape, { modelFile: path.basename(modelPath), modelSha256: sha256, options: headerOptions }, frameBuffer);
     files = chip.files;
     files.set(MODEL_COPY, modelBytes);
     files.set(INTEGER_MODEL, `${serializeQuantizedGraph(fixed)}\n`);
@@ -302,6 +306,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.accel !== undefined ? { accel: options.accel } : {}),
+    ...(options.accelMem === 'axi' ? { 'accel-mem': 'axi' } : {}),
   };
 }
 

@@ -133,7 +133,7 @@ const accelPartSchema = z.object({
   widths: z.object({ activation: int.positive(), weight: int.positive(), accumulator: int.positive(), multiplier: int.positive() }).strict(),
   memoryBytes: z.object({ act: count, wgt: count, acc: count, qp: count, mem: count }).strict(),
   /** The full configuration (generator/accel/config.ts AccelConfig and the RTL's limits, rtl/config.ts; with MEM over AXI4 `memory` and `axi`). */
-  config: z.record(z.string(), z.union([z.number(), z.enum(['onchip', 'axi']), z.object({ maxBurst: int, maxOutstanding: int }).strict()])),
+  config: z.record(z.string(), z.union([z.number(), z.enum(['onchip', 'axi']), z.literal(true), z.object({ maxBurst: int, maxOutstanding: int }).strict()])),
   /** The model's program: its folder (program.bin, mem.bin, program.json, program.s) and the cycle model's figures. */
   program: z.object({
     dir: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), instructions: count, predictedCycles: count, macs: count, utilization: z.number(),
@@ -153,6 +153,11 @@ const splitSchema = z.object({
   fixedLayers: int.positive(),
   /** The tensor crossing the cut: the fixed part's output, the accelerator's input. */
   tensor: z.string(),
+  /**
+   * Where the frame crossing the cut waits (absent in chips written before it: 'onchip'): 'onchip', the
+   * frame FIFO; 'axi', two DRAM frame slots written through the accelerator's AXI4 master (chip-spill.ts).
+   */
+  frameBuffer: z.enum(['onchip', 'axi']).optional(),
   fixedCyclesPerFrame: int.positive(),
   acceleratorCyclesPerFrame: int.positive(),
   cyclesPerFrame: int.positive(),

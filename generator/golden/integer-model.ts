@@ -137,21 +137,25 @@ function makeRequantizer(r: Requantization, accBound: number, what: string): (ac
   return (acc, c) => apply(acc, channels[c] as ChannelRequant, zo, lo, hi);
 }
 
-/** x - zeroPoint, copied into a buffer with `pads` rows/columns of zeros (= the zero point) around it. */
-function padCentered(x: Int32Array, shape: Shape, pads: readonly number[], zeroPoint: number): { data: Int32Array; height: number; width: number } {
+/**
+ * x - zeroPoint, copied into `into` inside `pads` rows/columns of zeros (= the zero point) around it.
+ * `into` is the layer's own buffer, reused from image to image: only its interior is written, so the
+ * border stays zero (a fresh buffer per image and layer cost more in allocation and GC than the copy).
+ */
+function padCentered(x: Int32Array, shape: Shape, pads: readonly number[], zeroPoint: number, into: Int32Array): Int32Array {
   const [c, h, w] = shape;
   const [top = 0, left = 0, bottom = 0, right = 0] = pads;
   const height = h + top + bottom;
   const width = w + left + right;
-  const data = new Int32Array(c * height * width);
+  if (x.length < c * h * w || into.length !== c * height * width) throw new Error(`internal: ${x.length} values for a ${c}x${h}x${w} tensor`);
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
       const from = (ch * h + y) * w;
       const to = (ch * height + y + top) * width + left;
-      for (let i = 0; i < w; i++) data[to + i] = (x[from + i] ?? 0) - zeroPoint;
+      for (let i = 0; i < w; i++) into[to + i] = (x[from + i] as number) - zeroPoint;
     }
   }
-  return { data, height, width };
+  return into;
 }
 
 interface DotProducts {
@@ -178,22 +182,35 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
   const what = `layer ${layer.index} '${layer.name}'`;
   const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const [sy, sx] = layer.stride;
+  const padded = new Int32Array(input.shape[0] * paddedH * paddedW);
+  const plane = outH * outW;
+  // One output channel's accumulators (doubles: exact, every partial sum is within the layer's bound).
+  const acc = new Float64Array(plane);
+  const contiguous = sx === 1 && sy === 1 && paddedW === outW;
   return ([x]) => {
-    const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint).data;
-    const out = new Int32Array(outC * outH * outW);
+    padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint, padded);
+    const out = new Int32Array(outC * plane);
     for (let m = 0; m < outC; m++) {
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
-      const bias = layer.bias[m] ?? 0;
-      const taps = offsets.length;
-      for (let oy = 0; oy < outH; oy++) {
-        for (let ox = 0; ox < outW; ox++) {
-          const base = oy * sy * paddedW + ox * sx;
-          let acc = bias;
-          for (let t = 0; t < taps; t++) acc += (weights[t] as number) * (padded[base + (offsets[t] as number)] as number);
-          out[(m * outH + oy) * outW + ox] = requantize(acc, m);
+      acc.fill(layer.bias[m] ?? 0);
+      // Tap by tap over the whole output plane: the inner loop walks one input row with a fixed weight
+      // (the whole plane at once where output rows are consecutive input rows: a pointwise layer).
+      for (let t = 0; t < offsets.length; t++) {
+        const w = weights[t] as number;
+        const offset = offsets[t] as number;
+        if (contiguous) {
+          for (let i = 0; i < plane; i++) acc[i] = (acc[i] as number) + w * (padded[offset + i] as number);
+          continue;
+        }
+        for (let oy = 0; oy < outH; oy++) {
+          const row = oy * sy * paddedW + offset;
+          const at = oy * outW;
+          for (let ox = 0; ox < outW; ox++) acc[at + ox] = (acc[at + ox] as number) + w * (padded[row + ox * sx] as number);
         }
       }
+      const base = m * plane;
+      for (let i = 0; i < plane; i++) out[base + i] = requantize(acc[i] as number, m);
     }
     return out;
   };
@@ -262,8 +279,11 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [, inH, inW] = input.shape;
   const [top, left] = layer.pads;
   const [dy, dx] = layer.dilation;
+  const [bottom = 0, right = 0] = layer.pads.slice(2);
+  const padded = { height: inH + top + bottom, width: inW + left + right, data: new Int32Array(0) };
+  padded.data = new Int32Array(channels * padded.height * padded.width);
   return ([x]) => {
-    const padded = padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint);
+    padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint, padded.data);
     const out = new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {

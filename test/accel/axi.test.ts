@@ -31,7 +31,7 @@ import { importModel } from '../../generator/import/index.js';
 import { readOnnxFile } from '../../generator/onnx/decode.js';
 import type { QuantTensor } from '../../generator/quant/ir.js';
 import { axiVerificationConfig } from '../../verify/accel/configs.js';
-import { type AccelBuild, FAST_MEMORY, type MemoryModel, buildAccel, runAccel } from '../../verify/accel/rtl-sim.js';
+import { type AccelBuild, FAST_MEMORY, buildAccel, randomMemory, runAccel } from '../../verify/accel/rtl-sim.js';
 import { runProgramOnRtl } from '../../verify/accel/run-program.js';
 import { lint, runTool } from '../../verify/sim/index.js';
 import { FULL, count } from '../helpers/env.js';
@@ -45,11 +45,6 @@ const NPM_RANDOM = 2;
 const RANDOM = count('AXI_RANDOM', 5, 5);
 /** Random back ends larger than ACT (tiled through MEM) under random memories: test:full in Verilator. */
 const TILED = count('AXI_TILED', 5, 5);
-
-/** A hostile memory: random latency on top of a base, a narrow bus share, stalls on every handshake, MEM 64 bytes below a 4 KB page. */
-function randomMemory(seed: number): MemoryModel {
-  return { readLatency: 3 + (seed % 17), readJitter: 25, writeLatency: 1 + (seed % 9), bytesPerCycle: 3 + (seed % 6), stallPercent: 20 + (seed % 3) * 10, seed, base: 0x1000_0000 + 4096 * (1 + seed) - 64 };
-}
 
 describe('the burst sequencer (DSL evaluator)', () => {
   it('splits random blocks into INCR bursts that cover them in order, never cross 4 KB and respect the limits', () => {

@@ -139,11 +139,10 @@ describe('generate --accel-mem axi: MEM behind the AXI4 master', () => {
     expect(Math.abs(s.totalCycles.measured! - s.totalCycles.predictedReferenceMemory)).toBeLessThanOrEqual(0.02 * s.totalCycles.predictedReferenceMemory);
   }, 600_000);
 
-  it('a bad --accel-mem, --accel-mem axi for the chip (K > 0) and --accel-mem without --accel are refused, writing nothing', async () => {
+  it('a bad --accel-mem and --accel-mem without --accel are refused, writing nothing (--accel-mem axi for the chip: test/design/chip-spill.test.ts)', async () => {
     const bad = path.join(root, 'mem-bad');
     expect((await refusal(() => runGenerateAccel(MODEL, { fixedLayers: '0', accel: '8x8', accelMem: 'dram', out: bad }))).message)
       .toBe('--accel-mem dram: supported are onchip (MEM inside the accelerator, the default) and axi (MEM off chip behind an AXI4 master, control over AXI4-Lite)');
-    expect((await refusal(() => runGenerate(MODEL, { fixedLayers: '3', accel: '8x8', accelMem: 'axi', out: bad }))).message).toMatch(/^--accel-mem axi with --fixed-layers 3: MEM behind AXI4 is for the accelerator alone \(--fixed-layers 0\)/);
     expect((await refusal(() => runGenerate(MODEL, { fixedLayers: '3', accelMem: 'axi', out: bad }))).message).toBe('--accel-mem axi: applies to the accelerator; add --accel RxC');
     expect(existsSync(bad)).toBe(false);
   });

@@ -102,6 +102,11 @@ export const REFERENCE_MEMORY: MemoryModel = {
   bytesPerCycle: CYCLE_MODEL_REFERENCE.bytesPerCycle, stallPercent: 0, seed: 1, base: 0x1000_0000,
 };
 
+/** A hostile memory: random latency on top of a base, a narrow bus share, stalls on every handshake, MEM 64 bytes below a 4 KB page. */
+export function randomMemory(seed: number): MemoryModel {
+  return { readLatency: 3 + (seed % 17), readJitter: 25, writeLatency: 1 + (seed % 9), bytesPerCycle: 3 + (seed % 6), stallPercent: 20 + (seed % 3) * 10, seed, base: 0x1000_0000 + 4096 * (1 + seed) - 64 };
+}
+
 /** An ideal memory for functional runs: one clock, full bandwidth, no stalls. */
 export const FAST_MEMORY: MemoryModel = { readLatency: 1, readJitter: 0, writeLatency: 1, bytesPerCycle: 64, stallPercent: 0, seed: 1, base: 0x1000_0000 };
 

@@ -20,7 +20,8 @@ import { FAULT } from '../../generator/accel/rtl/top.js';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { loadInputs } from '../../generator/data/index.js';
 import { npyToNumbers, readNpy } from '../../generator/data/npy.js';
-import { chipFramePeriod, streamRegisterWrites } from '../../generator/design/chip.js';
+import { chipFramePeriod, spillFrameBytes, spillFrameCycles, streamRegisterWrites } from '../../generator/design/chip.js';
+import { checkSpillProgram } from '../../generator/design/chip-spill.js';
 import { outputFromBeats, streamRegisters } from '../../generator/accel/run.js';
 import { CHIP_TB } from '../../generator/design/chip-top.js';
 import { partOf, type FfePart } from '../../generator/design/manifest.js';
@@ -28,7 +29,7 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { packFrame } from '../../generator/contract/beats.js';
-import { buildAccelFiles } from '../accel/rtl-sim.js';
+import { buildAccelFiles, type MemoryModel, randomMemory, REFERENCE_MEMORY } from '../accel/rtl-sim.js';
 import { checkProgramOnIsa, checkSameChip, programGraph } from '../accel/verify-design.js';
 import { givenOrRecorded } from '../../generator/design/stimulus.js';
 import { runTool, type SimulatorName } from '../sim/index.js';
@@ -43,7 +44,11 @@ export interface ChipVerifyOptions {
   readonly data?: string;
   readonly labels?: string;
   readonly program?: string;
-  /** Random stalls on the pixel stream (s_tvalid) and the result stream (m_tready): chance/256 per clock. */
+  /**
+   * Random stalls on the pixel stream (s_tvalid) and the result stream (m_tready): chance/256 per clock.
+   * A chip with its frame buffer over AXI has no result stream: there the memory model turns hostile
+   * instead (verify/accel/rtl-sim.ts randomMemory(seed): random latency, narrow bandwidth, stalls).
+   */
   readonly stalls?: Stalls;
   /** Copy the run's VCD waveform here. */
   readonly traceFile?: string;
@@ -70,6 +75,13 @@ export interface ChipVerifySummary {
   readonly onnxRuntime: { readonly agree: number; readonly images: number } | null;
   /** Deviation null with stalls (the period is then not compared) or fewer than 3 frames. */
   readonly framePeriod: { readonly reported: number; readonly measured: number | null; readonly frames: number; readonly deviation: number | null };
+  /** The frame buffer over AXI: the memory model the chip ran on (the reference memory unless --stalls). */
+  readonly memory: (MemoryModel & { readonly name: string }) | null;
+  /**
+   * The frame buffer over AXI: the accelerator's clocks per run (the slowest run; its cycle counter at each
+   * run's end) beside the program's prediction on the reference memory (chip.ts spillFrameCycles).
+   */
+  readonly runCycles: { readonly measured: number; readonly predicted: number } | null;
   /** --stalls: the chances and seed, and the clocks the testbench withheld a pixel / dropped m_tready. */
   readonly stalls: (Stalls & { readonly heldInput: number; readonly heldOutput: number }) | null;
   readonly buildSeconds: number;
@@ -106,6 +118,7 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   if (!outTensor) throw badInput(`${programDir}: the program's output tensor '${compiled.layout.output.tensor}' is not in its integer model`);
 
   options.onProgress?.(`integer model and ISA simulator: ${inputs.length} image(s), layers ${split.fixedLayers}.. on the program`);
+  if (split.frameBuffer === 'axi') checkSpillProgram(compiled, spillFrameBytes(compiled), accel.config.streamBlocks);
   const isa = checkProgramOnIsa(compiled, graph, model, inputs);
   const { isaMismatches } = isa;
   const isaFirst = isa.isaFirst === null ? null : `image ${isa.isaFirst.image}: ${isa.isaFirst.text}`;
@@ -122,7 +135,11 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
   const build = await buildAccelFiles(files, accel.config, options.simulator, { top: CHIP_TB, trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   options.onProgress?.(`${options.simulator}: ${inputs.length} frame(s) streamed back to back through the chip${options.stalls ? ` with random stalls (seed ${options.stalls.seed})` : ''}`);
   const start = performance.now();
-  const run = await streamFrames(build.dir, options.simulator, compiled, inputs.map((q) => packFrame(q, ffe.input)), ffe.input.width, ffe.input.height * ffe.input.width, { ...(options.stalls ? { stalls: options.stalls } : {}), ...(options.traceFile !== undefined ? { traceFile: options.traceFile } : {}) });
+  // The frame buffer over AXI: the reference memory (the cycle model's) for the period, a hostile one with --stalls.
+  const memory = split.frameBuffer !== 'axi' ? null : options.stalls === undefined ? { ...REFERENCE_MEMORY, name: 'the reference memory' } : { ...randomMemory(options.stalls.seed), name: `a random memory (seed ${options.stalls.seed})` };
+  const run = await streamFrames(build.dir, options.simulator, compiled, inputs.map((q) => packFrame(q, ffe.input)), ffe.input.width, ffe.input.height * ffe.input.width, {
+    ...(options.stalls ? { stalls: options.stalls } : {}), ...(options.traceFile !== undefined ? { traceFile: options.traceFile } : {}), ...(memory !== null ? { memory } : {}),
+  });
   const simulationSeconds = (performance.now() - start) / 1000;
 
   let rtlMismatches = 0;
@@ -158,7 +175,7 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
     }
   });
 
-  const reported = options.program === undefined ? split.cyclesPerFrame : chipFramePeriod(split.fixedCyclesPerFrame, compiled).cyclesPerFrame;
+  const reported = options.program === undefined ? split.cyclesPerFrame : chipFramePeriod(split.fixedCyclesPerFrame, compiled, split.frameBuffer ?? 'onchip').cyclesPerFrame;
   // Steady state: from the first frame's last result beat on (the first frame also fills the pipeline).
   const ends = run.frames.map((f) => f.end);
   const measured = ends.length >= 3 ? (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1) : null;
@@ -175,7 +192,8 @@ export async function verifyChip(dir: string, options: ChipVerifyOptions): Promi
     onnxRuntime,
     design: m.top.module, program: programDir, fixedLayers: split.fixedLayers, images: inputs.length, dataSource: data.source, simulator: options.simulator,
     isaMismatches, isaFirst, rtlMismatches, rtlFirst, fault, classes, accuracy: labelled,
-    framePeriod: { reported, measured, frames: ends.length, deviation },
+    framePeriod: { reported, measured, frames: ends.length, deviation }, memory,
+    runCycles: run.runCycles.length === 0 ? null : { measured: Math.max(...run.runCycles), predicted: spillFrameCycles(compiled).program },
     stalls: options.stalls === undefined ? null : { ...options.stalls, heldInput: run.held.input, heldOutput: run.held.output },
     buildSeconds: build.buildSeconds, simulationSeconds,
   };
@@ -226,12 +244,14 @@ interface StreamRun {
   readonly framingErrors: string;
   /** Clocks the testbench withheld a pixel resp. dropped m_tready (--stalls). */
   readonly held: { readonly input: number; readonly output: number };
+  /** The frame buffer over AXI: each run's clocks. */
+  readonly runCycles: readonly number[];
 }
 
 /** One testbench run: the program, the MEM image, the stream registers, then every frame's pixels. */
 async function streamFrames(
   buildDir: string, simulator: SimulatorName, compiled: CompiledProgram, frames: readonly string[][], row: number, beats: number,
-  extra: { readonly stalls?: Stalls; readonly traceFile?: string } = {},
+  extra: { readonly stalls?: Stalls; readonly traceFile?: string; readonly memory?: MemoryModel } = {},
 ): Promise<StreamRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fixynn-chip-run-'));
   try {
@@ -244,15 +264,24 @@ async function streamFrames(
       mem.push((v >>> 0).toString(16).padStart(8, '0'));
     }
     writeFileSync(path.join(dir, 'mem.hex'), `${mem.join('\n')}\n`);
-    const writes = streamRegisterWrites(compiled);
-    writeFileSync(path.join(dir, 'regs.hex'), `${writes.map((r) => `${r.addr.toString(16).padStart(8, '0')}${(r.value >>> 0).toString(16).padStart(8, '0')}`).join('\n')}\n`);
     writeFileSync(path.join(dir, 'frames.hex'), `${frames.flat().join('\n')}\n`);
     const regs = streamRegisters(compiled);
     const outBeats = regs.outWords + regs.outClass;
-    const args = [`+dir=${dir}`, `+prog_words=${words.length}`, `+mem_words=${memWords}`, `+regs=${writes.length}`, `+frames=${frames.length}`, `+beats=${beats}`, `+row=${row}`, `+out_beats=${outBeats}`,
-      `+max_cycles=${frames.length * 4_000_000}`,
-      ...(extra.stalls ? [`+stall_in=${extra.stalls.input}`, `+stall_out=${extra.stalls.output}`, `+seed=${extra.stalls.seed}`] : []),
-      ...(extra.traceFile !== undefined ? ['+trace'] : [])];
+    const common = [`+dir=${dir}`, `+prog_words=${words.length}`, `+mem_words=${memWords}`, `+frames=${frames.length}`, `+beats=${beats}`, `+row=${row}`, `+max_cycles=${frames.length * 4_000_000}`];
+    const mm = extra.memory;
+    let args: string[];
+    if (mm === undefined) {
+      // The frame FIFO on chip: the stream registers through the host port, results from the result stream.
+      const writes = streamRegisterWrites(compiled);
+      writeFileSync(path.join(dir, 'regs.hex'), `${writes.map((r) => `${r.addr.toString(16).padStart(8, '0')}${(r.value >>> 0).toString(16).padStart(8, '0')}`).join('\n')}\n`);
+      args = [...common, `+regs=${writes.length}`, `+out_beats=${outBeats}`, ...(extra.stalls ? [`+stall_in=${extra.stalls.input}`, `+stall_out=${extra.stalls.output}`, `+seed=${extra.stalls.seed}`] : [])];
+    } else {
+      // The frame buffer over AXI: the program's input region (frame slot 0), its results in MEM, the memory model.
+      args = [...common, `+in_addr=${regs.inAddr}`, `+out_addr=${regs.outAddr}`, `+out_words=${regs.outWords}`, `+class_addr=${regs.classAddr}`, `+out_class=${regs.outClass}`,
+        ...(extra.stalls ? [`+stall_in=${extra.stalls.input}`, `+seed=${extra.stalls.seed}`] : []),
+        `+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+mem_seed=${mm.seed}`];
+    }
+    if (extra.traceFile !== undefined) args.push('+trace');
     const r = simulator === 'verilator' ? await runTool(path.join(buildDir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(buildDir, 'tb.vvp'), ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${simulator} run of the chip failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
     if (extra.traceFile !== undefined) {
@@ -260,9 +289,13 @@ async function streamFrames(
       copyFileSync(path.join(dir, 'trace.vcd'), extra.traceFile);
     }
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
+    // The AXI4 checker or the memory model stopped the run: their message is on stdout.
+    if (lines.includes('violation')) throw checkFailed(`${simulator}: ${(r.stdout.split('\n').find((l) => l.startsWith('AXI4 violation')) ?? 'AXI4 protocol violation').trim()}`);
+    const memoryComplaint = r.stdout.split('\n').find((l) => l.startsWith('memory model:'));
+    if (memoryComplaint !== undefined) throw checkFailed(`${simulator}: ${memoryComplaint.trim()}`);
     const beatsOut = lines.filter((l) => l.startsWith('o ')).map((l) => l.split(' '));
     const end = lines.find((l) => l.startsWith('end '));
-    const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)(?: held_in (\d+) held_out (\d+))?/.exec(end);
+    const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)(?: held_in (\d+) held_out (\d+))?(?: write_error (\S+))?/.exec(end);
     if (e === null) throw checkFailed(`chip testbench: no status line in ${lines.length} lines`);
     const result: StreamRun['frames'] = [];
     for (let f = 0; f * outBeats + outBeats <= beatsOut.length; f++) {
@@ -270,8 +303,12 @@ async function streamFrames(
       const words = frame.map((b) => (/^[0-9a-fA-F]+$/.test(b[2] ?? '') ? Number.parseInt(b[2]!, 16) : Number.NaN));
       result.push({ words, end: Number(frame[frame.length - 1]![1]) });
     }
-    const framing = [e[7] === '1' ? 'the fixed part saw a framing error (tuser/tlast)' : '', e[8] === '1' ? 'the accelerator\'s input stream saw a framing error (tuser/tlast)' : ''].filter((x) => x !== '').join('; ');
-    return { frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing, held: { input: Number(e[9] ?? 0), output: Number(e[10] ?? 0) } };
+    const framing = [
+      e[7] === '1' ? 'the fixed part saw a framing error (tuser/tlast)' : '', e[8] === '1' ? 'the accelerator\'s input stream saw a framing error (tuser/tlast)' : '',
+      e[11] === '1' ? 'a frame write into DRAM got a non-OKAY response' : '',
+    ].filter((x) => x !== '').join('; ');
+    const runCycles = lines.filter((l) => l.startsWith('r ')).map((l) => Number(l.split(' ')[2]));
+    return { runCycles, frames: result, clocks: Number(e[1]), error: Number(e[4]), errorPc: Number(e[5]), errorCause: Number(e[6]), framingErrors: framing, held: { input: Number(e[9] ?? 0), output: Number(e[10] ?? 0) } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -281,7 +318,7 @@ export function formatChipSummary(s: ChipVerifySummary): string {
   const p = s.framePeriod;
   const lines = [
     `chip ${s.design}: fixed part layers 0..${s.fixedLayers - 1}, program ${s.program}`,
-    `images: ${s.images} from ${s.dataSource}; simulator ${s.simulator}`,
+    `images: ${s.images} from ${s.dataSource}; simulator ${s.simulator}${s.memory === null ? '' : `; frame buffer over AXI on ${s.memory.name} (read latency ${s.memory.readLatency}${s.memory.readJitter > 0 ? ` + 0..${s.memory.readJitter}` : ''}, write response ${s.memory.writeLatency}, ${s.memory.bytesPerCycle} bytes/clock, ${s.memory.stallPercent}% stalls)`}`,
     s.isaMismatches === 0 ? 'integer model -> ISA simulator: bit-exact (every layer after the split, every image)' : `ISA simulator MISMATCH in ${s.isaMismatches} image(s); first: ${s.isaFirst ?? ''}`,
     s.fault ?? (s.rtlMismatches === 0 ? `chip RTL: scores and class of all ${s.images} frames bit-exact with the ISA simulator and the integer model` : `chip RTL MISMATCH in ${s.rtlMismatches} frame(s); first: ${s.rtlFirst ?? ''}`),
     `classes: ${s.classes.slice(0, 20).join(' ')}${s.classes.length > 20 ? ' ...' : ''}${s.accuracy === null ? '' : `; top-1 ${s.accuracy.correct}/${s.accuracy.labelled} (${(100 * s.accuracy.correct / Math.max(1, s.accuracy.labelled)).toFixed(1)}%)`}`,
@@ -289,8 +326,9 @@ export function formatChipSummary(s: ChipVerifySummary): string {
     p.measured === null
       ? `frame period: reported ${p.reported} clocks (measured needs 3 or more frames; ${p.frames} came out)`
       : s.stalls !== null
-      ? `frame period: measured ${p.measured.toFixed(1)} clocks with random stalls (seed ${s.stalls.seed}: a pixel withheld ${s.stalls.heldInput} clocks, m_tready low ${s.stalls.heldOutput}), reported ${p.reported} without: not compared`
+      ? `frame period: measured ${p.measured.toFixed(1)} clocks with random stalls (seed ${s.stalls.seed}: a pixel withheld ${s.stalls.heldInput} clocks, ${s.memory === null ? `m_tready low ${s.stalls.heldOutput}` : 'the random memory'}), reported ${p.reported} without: not compared`
       : `frame period: measured ${p.measured.toFixed(1)} clocks over ${p.frames} frames back to back, reported ${p.reported} (${(100 * (p.deviation ?? 0)).toFixed(2)}%)`,
+    ...(s.runCycles === null ? [] : [`accelerator runs: ${s.runCycles.measured} clocks (the slowest), the program predicted ${s.runCycles.predicted} on the reference memory`]),
     `build ${s.buildSeconds.toFixed(1)} s, simulation ${s.simulationSeconds.toFixed(1)} s`,
   ];
   return `${lines.join('\n')}\n`;

@@ -13,8 +13,12 @@ import { checkFailed } from '../../generator/common/errors.js';
 export interface BeatTable {
   readonly count: number;
   readonly channels: number;
-  /** The decoded channel values (two's complement applied when the stream is signed); 0 in unknown beats. */
-  readonly values: Float64Array;
+  /**
+   * The decoded channel values (two's complement applied when the stream is signed); 0 in unknown beats.
+   * Binary files decode into 32-bit integers where every value fits (all but unsigned 32-bit channels):
+   * a thousand frames' taps are tens of millions of values, and half the memory is half the time.
+   */
+  readonly values: Float64Array | Int32Array;
   /** Beats whose data has unknown (x/z) or otherwise unreadable digits: their text as the simulator wrote it. */
   readonly unknown: ReadonlyMap<number, string>;
   /** Per beat the two flag columns of out.hex (bit 0: tuser is 1, bit 1: tlast is 1); absent for taps. */
@@ -34,6 +38,7 @@ export function packFramesHex(frames: readonly Int32Array[], format: Stream): Bu
   const digits = Math.ceil((channels * bits) / 4);
   const out = Buffer.alloc(frames.length * plane * (digits + 1));
   const nibbles = new Uint8Array(digits);
+  const nibbleAligned = bits % 4 === 0 && bits <= 32;
   let at = 0;
   for (const values of frames) {
     if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
@@ -41,6 +46,11 @@ export function packFramesHex(frames: readonly Int32Array[], format: Stream): Bu
       nibbles.fill(0);
       for (let c = 0; c < channels; c++) {
         const v = values[c * plane + p] as number;
+        if (nibbleAligned) {
+          // Channels of whole hex digits: digit k of the channel is bits 4k..4k+3 of its two's complement.
+          for (let k = 0, at = (c * bits) >> 2; k < bits >> 2; k++) nibbles[at + k] = (v >> Math.min(4 * k, 31)) & 15;
+          continue;
+        }
         // Bit b of a two's complement value (b < 32 covers every stream width fixynn makes).
         for (let b = 0, pos = c * bits; b < bits; b++, pos++) if ((v >> Math.min(b, 31)) & 1) nibbles[pos >> 2] = (nibbles[pos >> 2] as number) | (1 << (pos & 3));
       }
@@ -171,7 +181,7 @@ export function readBinaryBeats(bytes: Uint8Array, format: Stream, withFlags = f
   if (bytes.length % (4 * beatWords) !== 0) throw checkFailed(`binary beat file: ${bytes.length} bytes is not a whole number of ${4 * beatWords}-byte beats (the simulation stopped while writing a beat)`);
   const count = bytes.length / (4 * beatWords);
   const words = littleEndianWords(bytes);
-  const values = new Float64Array(count * channels);
+  const values = bits === 32 && !signed ? new Float64Array(count * channels) : new Int32Array(count * channels);
   const flags = withFlags ? new Uint8Array(count) : undefined;
   const unknown = new Map<number, string>();
   // Where each channel lies: its first word (aval) and the bit it starts at; the words are 32-bit integers,

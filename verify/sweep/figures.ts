@@ -47,7 +47,7 @@ export interface AcceleratorFigures {
 export interface MeasuredAcceleratorArea {
   readonly cellAreaUm2: number;
   readonly macroAreaUm2: number;
-  /** Where it was read (a synth.json, or the run that produced it). */
+  /** Where it was read (a synth-<target>.json, or the run that produced it). */
   readonly source: string;
 }
 

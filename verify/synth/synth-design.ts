@@ -1,7 +1,8 @@
 /**
  * `fixynn synth DIR`: the design's hand-off scripts run per synthesis unit (units.ts, yosys-units.ts), the
  * figures gathered per module and in total, and for `asic` static timing of the joined netlist (sta.ts).
- * The result is written to DIR/synth.json (synthReportSchema's shape; README "synth").
+ * The result is written to DIR/synth.json (synthReportSchema's shape; README "synth"), the last run, and to
+ * DIR/synth-<target>.json, so synthesizing for ice40 after asic keeps the asic figures.
  *
  * Memories: there are no SRAM macros. Yosys maps every Verilog array (the line buffers) to flip-flops and
  * read multiplexers. Their bits are counted as written (`stat` after `proc`); for `asic` the flip-flops that
@@ -31,7 +32,11 @@ import { NOMINAL_CLOCK_MHZ } from '../../generator/design/chip.js';
 /** The cell type the ASIC script gives the memories it keeps as SRAM macros (FIXYNN_MACROS). */
 export const MACRO_CELL = '$__fixynn_sram';
 
+/** The report files in the design folder: the last run's, and one per target. */
 export const SYNTH_JSON = 'synth.json';
+export function synthJsonName(target: string): string {
+  return `synth-${target}.json`;
+}
 export { DEFAULT_LIBERTY } from './liberty-file.js';
 
 export interface ModuleFigures {
@@ -271,11 +276,14 @@ function acceleratorChildren(units: readonly SynthUnit[], accelModule: string): 
   return (units.find((u) => u.module === accelModule)?.blackboxes ?? []).filter((b) => names.has(b));
 }
 
-/** DIR/synth.json, keys in a stable order, written whole. */
+/** DIR/synth.json and DIR/synth-<target>.json, keys in a stable order, each written whole; returns the second. */
 export function writeSynthReport(design: LoadedDesign, report: SynthReport): string {
-  const file = join(design.dir, SYNTH_JSON);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(tmp, file);
-  return file;
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const files = [SYNTH_JSON, synthJsonName(report.target)].map((name) => join(design.dir, name));
+  for (const file of files) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  }
+  return files[1] as string;
 }

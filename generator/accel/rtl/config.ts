@@ -38,6 +38,12 @@ export interface RtlConfig extends AccelConfig {
   readonly memory?: MemoryKind;
   /** The AXI4 master's burst and outstanding limits (present with memory 'axi'). */
   readonly axi?: AxiParams;
+  /**
+   * memory 'axi' inside the chip with its frame buffer over AXI (generator/design/chip-spill.ts): a
+   * `frame_start` input starts a run (PROG_LEN instructions) beside CONTROL.start, and `mem_base` shows
+   * MEM_BASE. Absent otherwise (so other configurations, and their manifests, are as before).
+   */
+  readonly frameStart?: true;
 }
 
 export interface RtlOptions {
@@ -47,13 +53,15 @@ export interface RtlOptions {
   readonly streamBlocks?: number;
   readonly memory?: MemoryKind;
   readonly axi?: Partial<AxiParams>;
+  readonly frameStart?: boolean;
 }
 
 export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfig {
   // The shared configuration holds the engine's limits (the compiler refuses what exceeds them); options
   // only override them for unit tests of a lone engine.
   const c: RtlConfig = { ...base, dwKernel: options.dwKernel ?? dwKernel(base), dwMaxWidth: options.dwMaxWidth ?? base.dwMaxWidth, imemWords: options.imemWords ?? base.imemWords, streamBlocks: options.streamBlocks ?? 1,
-    ...(options.memory === 'axi' ? { memory: 'axi' as const, axi: { ...DEFAULT_AXI, ...options.axi } } : {}) };
+    ...(options.memory === 'axi' ? { memory: 'axi' as const, axi: { ...DEFAULT_AXI, ...options.axi } } : {}),
+    ...(options.frameStart === true ? { frameStart: true as const } : {}) };
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw badInput(`accelerator RTL configuration: ${what}`);
   };
@@ -65,6 +73,7 @@ export function rtlConfig(base: AccelConfig, options: RtlOptions = {}): RtlConfi
   need(Number.isInteger(c.streamBlocks) && c.streamBlocks >= 1 && c.streamBlocks <= 64, `pixel stream of ${c.streamBlocks} ACT rows per beat: supported 1..64`);
   need(c.memLatency === 2, `MEM latency ${c.memLatency}: the on-chip MEM answers in 2 clocks (memLatency = 2)`);
   need(options.memory === undefined || options.memory === 'onchip' || options.memory === 'axi', `memory '${String(options.memory)}': 'onchip' or 'axi'`);
+  need(c.frameStart === undefined || c.memory === 'axi', 'frame_start (the chip\'s frame buffer over AXI) needs memory \'axi\'');
   if (c.axi !== undefined) {
     need(Number.isInteger(c.axi.maxBurst) && c.axi.maxBurst >= 1 && c.axi.maxBurst <= 256, `AXI burst of ${c.axi.maxBurst} beats: AXI4 INCR bursts have 1..256`);
     need(Number.isInteger(c.axi.maxOutstanding) && c.axi.maxOutstanding >= 1 && c.axi.maxOutstanding <= 64, `${c.axi.maxOutstanding} outstanding AXI bursts: supported 1..64`);

@@ -19,6 +19,8 @@ import { rowBytes } from '../config.js';
 /** The testbench module's name (its file is `${ACCEL_TB}.v`). */
 export const ACCEL_TB = 'fixynn_accel_tb';
 const templateFile = (name: string): string => readFileSync(new URL(`../../../templates/${name}`, import.meta.url), 'utf8');
+// The AXI4 memory model, one text for every AXI testbench (this one's and the chip's with its frame buffer over AXI).
+Handlebars.registerPartial('axiMemoryModel', templateFile('axi-memory-model.v.hbs'));
 const template = Handlebars.compile(templateFile('accel-tb.v.hbs'), { noEscape: true, strict: true });
 const axiTemplate = Handlebars.compile(templateFile('accel-axi-tb.v.hbs'), { noEscape: true, strict: true });
 /** The AXI4 protocol checker the AXI testbench instantiates (a module of its own, also used alone in tests). */

@@ -765,7 +765,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   // ports: the input is in MEM before start.
   const runEnd = axi ? undefined : m.wire('run_end', u(1));
   const runDone = axi ? undefined : m.wire('run_end_done', u(1));
-  if (axi) runStart.drive(start);
+  if (axi) runStart.drive(c.frameStart === true ? start.or(m.input('frame_start', u(1))) : start);
+  if (axi && c.frameStart === true) m.output('mem_base', ctl!.memBase);
   if (!axi && runEnd !== undefined && runDone !== undefined && autoStart !== undefined && autoLen !== undefined) {
   const hostMemWord = checkedAddress(hostAddr.shr(Math.log2(c.memPortBytes)), memWords);
   const hostBank = K === 1 ? constant(0) : hostAddr.slice(Math.log2(c.memPortBytes) - 1, 2);
@@ -871,6 +872,8 @@ const PORT_MEANINGS: Readonly<Record<string, string>> = {
   host_addr: 'host port: byte address; below 2^31 a MEM word (writes only while idle), 0x8000_0000 + 16*w + 4*k bits 32k+31:32k of program word w',
   host_wdata: 'host port: the word to write',
   start: 'one-clock pulse: clear the queues and tokens and run the program from pc 0',
+  frame_start: 'one-clock pulse from the chip\'s frame buffer: run PROG_LEN instructions from pc 0 on the frame it completed (as CONTROL.start)',
+  mem_base: 'the MEM_BASE register (AXI address of MEM byte 0), for the chip\'s frame buffer',
   prog_len: 'program length in instructions, taken with start',
   host_rdata: 'host port: the MEM word at the previous clock\'s host_addr (registered read)',
   busy: 'status: the program runs',
