@@ -77,7 +77,10 @@ function quantizeWithRanges(
 ): QuantizedGraph {
   const actBits = options.actBits ?? 8;
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
-  const ranges = collector.ranges(rule, actBits, new Set([graph.output]));
+  const ranges = new Map(collector.ranges(rule, actBits, new Set([graph.output])));
+  // The network input on a pixel grid keeps one q per pixel level (RangeCollector.gridRange), whatever the rule.
+  const grid = collector.gridRange(graph.firstTensor, actBits);
+  if (grid) ranges.set(graph.firstTensor, grid);
   const means = collector.channelMeans();
   const biasCorrection = options.biasCorrection ?? 'empirical';
   const quantized = quantizeCalibrated(graph, {

@@ -83,6 +83,27 @@ export class RangeCollector {
     return out;
   }
 
+  /**
+   * The range of a tensor whose values lie on a uniform grid of at most 2^bits levels that misses 0 (the
+   * network input: 8-bit pixels after `(p - 127.5) / 127.5`), so that each level keeps its own q: with the
+   * observed range, scale = grid step and every level falls half-way between two q (ties, rounded to even:
+   * on MobileNet's input 65 pairs of pixel values share a q, float32 rounding keeping the rest apart). The range shrunk by one 2^bits-th of it makes the scale
+   * (hi - lo) / 2^bits, below the step, so levels are more than one q apart (at most the top one shares
+   * its q with the level below). Undefined where the values are not such a grid (keep the rule's range).
+   */
+  gridRange(tensor: string, bits: number): { min: number; max: number } | undefined {
+    const o = this.observed.get(tensor);
+    if (!o || !(o.max > o.min)) return undefined;
+    const levels = [...new Set(o.samples)].sort((a, b) => a - b);
+    if (levels.length < 2 || levels.length > 2 ** bits) return undefined;
+    let step = Infinity;
+    for (let i = 1; i < levels.length; i++) step = Math.min(step, (levels[i] as number) - (levels[i - 1] as number));
+    const onGrid = (v: number): boolean => Math.abs((v - o.min) / step - Math.round((v - o.min) / step)) < 1e-3;
+    const count = Math.round((o.max - o.min) / step) + 1;
+    if (count > 2 ** bits || !levels.every(onGrid) || !onGrid(o.max) || o.min >= 0 || onGrid(0)) return undefined;
+    return { min: o.min, max: o.min + ((o.max - o.min) * (2 ** bits - 1)) / 2 ** bits };
+  }
+
   private clippedRange(name: string, o: Observed, method: Exclude<RangeMethod, 'minmax'>, bits: number): { min: number; max: number } {
     const key = `${method}/${bits}/${name}`;
     const known = this.clipped.get(key);

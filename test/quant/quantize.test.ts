@@ -128,6 +128,34 @@ describe('choosing M to reproduce ONNX Runtime', () => {
   });
 });
 
+describe('an input on a pixel grid', () => {
+  const pixels = Float32Array.from({ length: 256 * 4 }, (_, i) => Math.fround(((i % 256) - 127.5) / 127.5));
+  const levels = (range: { min: number; max: number }): number => {
+    const q = quantParamsForRange(range.min, range.max, 8);
+    return new Set(Array.from(pixels, (v) => quantizeReal(v, q))).size;
+  };
+
+  it('(p - 127.5) / 127.5 keeps 255 of its 256 levels apart, where its observed range merges 65 pairs (ties)', () => {
+    const collector = new RangeCollector(1);
+    collector.observe('x', pixels);
+    const grid = collector.gridRange('x', 8);
+    expect(grid).toBeDefined();
+    expect(levels({ min: -1, max: 1 })).toBe(191);
+    expect(levels(grid as { min: number; max: number })).toBe(255);
+  });
+
+  it('leaves alone a grid through 0, values off a grid, and more levels than q', () => {
+    const of = (values: Float32Array, bits = 8): unknown => {
+      const collector = new RangeCollector(1);
+      collector.observe('x', values);
+      return collector.gridRange('x', bits);
+    };
+    expect(of(Float32Array.from({ length: 256 }, (_, i) => i / 255))).toBeUndefined();
+    expect(of(Float32Array.from({ length: 256 }, (_, i) => Math.sin(i) - 0.01))).toBeUndefined();
+    expect(of(pixels, 7)).toBeUndefined();
+  });
+});
+
 describe('activation and weight quantization', () => {
   it('ranges with a non-negative minimum are unsigned with zero point 0; others signed with 0 exact', () => {
     expect(quantParamsForRange(0, 6, 8)).toEqual({ scale: 6 / 255, zeroPoint: 0, bits: 8, signed: false });
