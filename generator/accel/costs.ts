@@ -6,7 +6,7 @@
  */
 import type { AccelConfig } from './config.js';
 import { rowBytes } from './config.js';
-import type { Instruction } from './isa.js';
+import type { Instruction, InstructionOf } from './isa.js';
 
 /** The compute unit's geometry registers (set by SETG) that costs depend on. */
 export interface Geometry {
@@ -87,13 +87,9 @@ export function instructionCycles(ins: Instruction, g: Geometry, config: AccelCo
       return R + (folds - 1) * Math.max(pixels, R) + pixels + (ins.toAcc ? COST.gemmTailToAcc : COST.gemmTail);
     }
     case 'dwconv': {
-      // Per channel block: kh*kw weight rows into the window registers (mode mac), then the padded window
-      // region of the output rows streams through the line buffers, one position per cycle (padding
-      // inserted without a read). A window of more than dwTaps taps is refused by the compiler.
-      const weights = ins.mode === 0 ? g.kh * g.kw : 0;
-      const rows = (ins.nOy - 1) * g.strideY + g.kh;
-      const cols = (g.outW - 1) * g.strideX + g.kw;
-      return ins.nCb * (weights + rows * cols) + COST.dwTail;
+      // Block 0's weights, then the blocks' streams `period` apart (each the next block's weight load).
+      const d = dwconvSchedule(ins, g);
+      return d.taps + (ins.nCb - 1) * d.period + d.stream + COST.dwTail;
     }
     case 'add':
       return ins.count + COST.addTail;
@@ -102,4 +98,20 @@ export function instructionCycles(ins: Instruction, g: Geometry, config: AccelCo
     case 'argmax':
       return ins.count + COST.ppu;
   }
+}
+
+/**
+ * A DWCONV's schedule: per channel block the padded window region of its output rows streams through the
+ * depthwise engine's line buffers, `rows` rows of `beats` beats (one padded position a beat at strideX 1,
+ * two at strideX >= 2; padding inserted without a read); mode mac first loads block 0's kh*kw weight rows
+ * (`taps` clocks), then block b+1's while block b streams, so blocks start `period` = max(stream, taps)
+ * apart (the RTL's engine has a second weight set). A window beyond the engine is refused by the compiler.
+ */
+export function dwconvSchedule(ins: InstructionOf<'dwconv'>, g: Geometry): { taps: number; rows: number; cols: number; beats: number; stream: number; period: number } {
+  const taps = ins.mode === 0 ? g.kh * g.kw : 0;
+  const rows = (ins.nOy - 1) * g.strideY + g.kh;
+  const cols = (g.outW - 1) * g.strideX + g.kw;
+  const beats = g.strideX >= 2 ? Math.ceil(cols / 2) : cols;
+  const stream = rows * beats;
+  return { taps, rows, cols, beats, stream, period: Math.max(stream, taps) };
 }

@@ -6,7 +6,7 @@
  */
 import type { LayerInfo } from './compile.js';
 import { type AccelConfig, peakMacs, rowBytes } from './config.js';
-import { COST, type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
+import { COST, dwconvSchedule, type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
 import { type Instruction, MEMORY_IDS, queueOf, type Queue } from './isa.js';
 
 export interface InstructionTiming {
@@ -193,8 +193,8 @@ export function replayCycles(config: AccelConfig, program: readonly Instruction[
  * the ACT write port, and LD stalls (its whole pipeline) in a clock where it would write an ACT row too.
  * The PPU writes the last result in the instruction's last clock (start + cost - 1); before it:
  *  - GEMM (into ACT): the last fold's P pixels, one a clock;
- *  - DWCONV: per channel block kh*kw weight clocks (mode mac), then one padded position a clock, written
- *    9 clocks later when it completes a window at a stride position;
+ *  - DWCONV: block 0's kh*kw weight clocks (mode mac), then the blocks' streams (dwconvSchedule), each
+ *    beat written 9 clocks later when one of its positions completes a window at a stride position;
  *  - ADD: `count` rows, one a clock; GAP: one row at the end of each block's `count` pixels.
  */
 export function actWriter(ins: Instruction, g: Geometry, start: number, cost: number): ((t: number) => boolean) | undefined {
@@ -212,18 +212,17 @@ export function actWriter(ins: Instruction, g: Geometry, start: number, cost: nu
     case 'gap':
       return (t) => t <= last && (last - t) % ins.count === 0 && (last - t) / ins.count < ins.nCb;
     case 'dwconv': {
-      const weights = ins.mode === 0 ? g.kh * g.kw : 0;
-      const rows = (ins.nOy - 1) * g.strideY + g.kh;
-      const cols = (g.outW - 1) * g.strideX + g.kw;
-      const block = weights + rows * cols;
+      const d = dwconvSchedule(ins, g);
       return (t) => {
-        const k = t - start - COST.dwTail;
-        if (k < 0 || k >= ins.nCb * block) return false;
-        const i = (k % block) - weights;
-        if (i < 0) return false;
-        const r = Math.floor(i / cols) - (g.kh - 1);
-        const c = (i % cols) - (g.kw - 1);
-        return r >= 0 && c >= 0 && r % g.strideY === 0 && c % g.strideX === 0;
+        const k = t - start - COST.dwTail - d.taps;
+        if (k < 0 || k >= (ins.nCb - 1) * d.period + d.stream) return false;
+        const i = k % d.period;
+        if (i >= d.stream) return false;
+        const r = Math.floor(i / d.beats) - (g.kh - 1);
+        const pair = g.strideX >= 2;
+        const first = pair ? 2 * (i % d.beats) : i % d.beats;
+        const columns = pair ? [first, first + 1].filter((x) => x < d.cols) : [first];
+        return r >= 0 && r % g.strideY === 0 && columns.some((x) => x >= g.kw - 1 && (x - (g.kw - 1)) % g.strideX === 0);
       };
     }
     default:

@@ -10,7 +10,7 @@
  * and the window front's padding flags choose it per position.
  */
 import { badInput } from '../common/errors.js';
-import { type Expr, constant, mux, sum } from '../hdl/index.js';
+import { type Expr, constant, maxTree, mux, sum } from '../hdl/index.js';
 import type { QPoolLayer } from '../quant/ir.js';
 import { windowGeometry } from './geometry.js';
 import type { Stream } from '../contract/stream.js';
@@ -19,17 +19,6 @@ import { requantize } from './requant.js';
 import { typeMin } from './stream.js';
 import type { BuiltLayer } from './types.js';
 import { type FrontOptions, type WindowFront, buildWindowFront } from './window.js';
-
-function maxTree(values: readonly Expr[]): Expr {
-  let level = [...values];
-  while (level.length > 1) {
-    const next: Expr[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(mux(level[i]!.gt(level[i + 1]!), level[i]!, level[i + 1]!));
-    if (level.length % 2 === 1) next.push(level[level.length - 1]!);
-    level = next;
-  }
-  return level[0]!;
-}
 
 /**
  * 1 when the window holds `count` real pixels: (rows inside) * (columns inside) = count, the rows and

@@ -363,10 +363,21 @@ export function select(index: Expr, values: readonly ExprLike[]): Expr {
 /** Sum of many terms as a balanced tree (log depth). */
 export function sum(terms: readonly ExprLike[]): Expr {
   if (terms.length === 0) return constant(0);
-  let level = terms.map(lift);
+  return balancedTree(terms.map(lift), (a, b) => a.add(b));
+}
+
+/** The largest of `values` (at least one), compared in a balanced tree: depth log2(n), not n - 1. */
+export function maxTree(values: readonly ExprLike[]): Expr {
+  if (values.length === 0) throw new Error('maxTree of no values');
+  return balancedTree(values.map(lift), (a, b) => mux(a.gt(b), a, b));
+}
+
+/** `values` combined pairwise, level by level (an odd one out moves up a level). */
+function balancedTree(values: readonly Expr[], combine: (a: Expr, b: Expr) => Expr): Expr {
+  let level = [...values];
   while (level.length > 1) {
     const next: Expr[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(level[i]!.add(level[i + 1]!));
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(combine(level[i]!, level[i + 1]!));
     if (level.length % 2 === 1) next.push(level[level.length - 1]!);
     level = next;
   }

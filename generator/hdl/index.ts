@@ -39,7 +39,7 @@
  * hash-consed: building the same operation on the same operands twice gives one node (one wire, one adder).
  */
 export { HdlError, type BitType, type Interval, interval, typeOfInterval, rangeOfType, contains, formatInterval, formatType, toBits, fromBits } from './interval.js';
-export { Expr, Signal, type ExprLike, type ExprNode, type CompareKind, type BitwiseKind, type SignalKind, constant, lift, mux, concat, select, sum } from './expr.js';
+export { Expr, Signal, type ExprLike, type ExprNode, type CompareKind, type BitwiseKind, type SignalKind, constant, lift, mux, concat, select, sum, maxTree } from './expr.js';
 export {
   Module,
   Wire,

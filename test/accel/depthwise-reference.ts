@@ -1,7 +1,7 @@
 /**
  * Stimulus and reference for the depthwise engine: random channel blocks, weights and geometry (kernel,
- * stride, asymmetric pads), streamed as the controller streams them (padded raster order, with random
- * idle clocks between pixels), and the expected outputs (depthwise sum or window max per lane) in output
+ * stride, asymmetric pads), streamed as the controller streams them (padded raster order, one pixel a
+ * beat at stride x 1 and two at stride x >= 2, with random idle clocks between beats), and the expected outputs (depthwise sum or window max per lane) in output
  * raster order, computed directly from the definition.
  */
 import { type RtlConfig, operandRange } from '../../generator/accel/rtl/config.js';
@@ -42,7 +42,7 @@ export function dwStimulus(c: RtlConfig, cases: readonly DwCase[], seed: number)
     const padValue = dc.mode === 'max' ? dwMaxPad(c) : 0;
     const at = (y: number, xx: number): number[] => (y < pt || y >= pt + dc.h || xx < pl || xx >= pl + dc.w ? new Array<number>(n).fill(padValue) : x[y - pt]![xx - pl]!);
     const geometry = { width: BigInt(wp), kh: BigInt(dc.kh), kw: BigInt(dc.kw), sy: BigInt(dc.sy), sx: BigInt(dc.sx), mode: BigInt(DW_MODE[dc.mode]) };
-    const idle = { ...geometry, start: 0n, in_valid: 0n, in_data: 0n, w_clear: 0n, w_load: 0n, w_pos: 0n, w_data: 0n };
+    const idle = { ...geometry, start: 0n, in_valid: 0n, in_data: 0n, in_data_odd: 0n, w_clear: 0n, w_load: 0n, w_pos: 0n, w_data: 0n };
     vectors.push({ ...idle, start: 1n, w_clear: 1n });
     // Only the kernel's taps load (the clear zeroed the rest), in random order, as mac mode needs.
     if (dc.mode === 'mac') {
@@ -53,10 +53,15 @@ export function dwStimulus(c: RtlConfig, cases: readonly DwCase[], seed: number)
         }
       }
     }
+    // One pixel a beat at stride x 1, two at stride x >= 2 (a row of odd width ends with a beat of one,
+    // its second pixel random: the engine must not use it).
+    const perBeat = dc.sx >= 2 ? 2 : 1;
+    const bits = dwInputType(c).bits;
     for (let y = 0; y < hp; y++) {
-      for (let xx = 0; xx < wp; xx++) {
+      for (let xx = 0; xx < wp; xx += perBeat) {
         if (r() < 0.15) vectors.push(idle);
-        vectors.push({ ...idle, in_valid: 1n, in_data: pack(at(y, xx), dwInputType(c).bits) });
+        const odd = perBeat === 2 && xx + 1 < wp ? at(y, xx + 1) : Array.from({ length: n }, () => rand(dwMaxPad(c), op.max));
+        vectors.push({ ...idle, in_valid: 1n, in_data: pack(at(y, xx), bits), in_data_odd: pack(odd, bits) });
       }
     }
     for (let i = 0; i < 4; i++) vectors.push(idle);

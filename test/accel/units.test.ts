@@ -192,6 +192,12 @@ function dwShapes(c: RtlConfig): DwCase[] {
     { h: 3, w: 1, kh: 3, kw: 1, sy: 1, sx: 1, pads: [1, 0, 1, 0], mode: 'mac' },
     { h: 6, w: 5, kh: 3, kw: 2, sy: 1, sx: 2, pads: [1, 0, 1, 1], mode: 'sum' },
     { h: Math.min(9, c.dwMaxWidth - 2), w: c.dwMaxWidth - 2, kh: c.dwKernel, kw: c.dwKernel, sy: 1, sx: 1, pads: [1, 1, 1, 1], mode: 'mac' },
+    // Two pixels a beat: an odd padded row whose last output is its one-pixel beat; outputs at odd
+    // columns (stride 3); rows of one beat (the line buffers forward); rows of two pixels at stride 1.
+    { h: 8, w: 8, kh: 3, kw: 3, sy: 2, sx: 2, pads: [1, 1, 0, 0], mode: 'mac' },
+    { h: 7, w: 9, kh: 3, kw: 3, sy: 1, sx: 3, pads: [0, 0, 0, 0], mode: 'max' },
+    { h: 4, w: 2, kh: 3, kw: 1, sy: 1, sx: 2, pads: [1, 0, 1, 0], mode: 'mac' },
+    { h: 3, w: 2, kh: 3, kw: 2, sy: 1, sx: 1, pads: [1, 0, 1, 0], mode: 'sum' },
   ];
 }
 

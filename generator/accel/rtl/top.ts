@@ -427,47 +427,77 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const dwHp = m.wire('dw_rows', df('nOy').sub(1).mul(G.strideY!).add(G.kh!));
   const dwWp = m.wire('dw_cols', G.outW!.sub(1).mul(G.strideX!).add(G.kw!));
   const dwTaps = m.wire('dw_taps', G.kh!.mul(G.kw!));
-  // Per block: a weight phase (mac: kh*kw clocks) then the stream phase (hp x wp padded positions).
-  const dwWPhase = m.reg('dw_weights', u(1), { reset: clear });
+  // At stride x >= 2 the engine takes two pixels a beat (depthwise.ts): ceil(wp / 2) beats a row.
+  const dwPair = G.strideX!.ge(2);
+  const dwBeats = m.wire('dw_beats', mux(dwPair, dwWp.add(1).shr(1), dwWp));
+  // Block 0's weights load first (mac: kh*kw clocks, into the engine's second weight set); block b+1's
+  // load while block b streams its hp x beats; a block streams once the block before it has streamed
+  // and its weights are in (so blocks follow each other every max(hp * beats, kh*kw) clocks).
+  const dwLoad = m.reg('dw_weights', u(1), { reset: clear });
+  const dwLoaded = m.reg('dw_weights_in', u(1), { reset: clear });
   const dwSPhase = m.reg('dw_stream', u(1), { reset: clear });
-  const dwTap = loopCounter(m, 'dw_tap', dwTaps, dwWPhase, dwStart, clear);
-  const dwPx = loopCounter(m, 'dw_px', dwWp, dwSPhase, dwStart, clear);
+  const dwDue = m.reg('dw_due', u(1), { reset: clear }); // the next block waits for its weights
+  const dwTap = loopCounter(m, 'dw_tap', dwTaps, dwLoad, dwStart, clear);
+  const dwPx = loopCounter(m, 'dw_px', dwBeats, dwSPhase, dwStart, clear);
   const dwPy = loopCounter(m, 'dw_py', dwHp, dwSPhase.and(dwPx.last), dwStart, clear);
   const dwBlockEnd = dwSPhase.and(dwPx.last).and(dwPy.last);
   const dwBlock = loopCounter(m, 'dw_block', df('nCb'), dwBlockEnd, dwStart, clear);
   const dwBlockBegin = dwStart.or(dwBlockEnd.and(dwBlock.last.not()));
-  dwWPhase.next(mux(dwBlockBegin, dwMacNow, mux(dwTap.last, 0, dwWPhase)));
-  dwSPhase.next(mux(dwBlockBegin, dwMacNow.not(), mux(dwWPhase.and(dwTap.last), 1, mux(dwBlockEnd, 0, dwSPhase))));
-  const dwKy = loopCounter(m, 'dw_ky_tap', G.kw!, dwWPhase, dwStart.or(dwBlockEnd), clear);
-  const dwKyRow = loopCounter(m, 'dw_ky_row', G.kh!, dwWPhase.and(dwKy.last), dwStart.or(dwBlockEnd), clear);
+  const dwLoadEnd = dwLoad.and(dwTap.last);
+  const dwNextDue = dwDue.or(dwBlockEnd.and(dwBlock.last.not()));
+  const dwGo = m.wire('dw_go', mux(dwStart, dwMacNow.not(), dwNextDue.and(dwMac.not().or(dwLoaded).or(dwLoadEnd))));
+  // The block whose weights loaded last (block 0's from the instruction's start; the next one's from each go).
+  const dwLoadNext = m.wire('dw_load_next', u(1));
+  const dwLoadBlock = loopCounter(m, 'dw_load_block', df('nCb'), dwLoadNext, dwStart, clear);
+  dwLoadNext.drive(dwGo.and(dwStart.not()).and(dwMac).and(dwLoadBlock.last.not()));
+  dwLoad.next(mux(dwStart, dwMacNow, mux(dwLoadNext, 1, mux(dwLoadEnd, 0, dwLoad))));
+  dwLoaded.next(mux(dwStart.or(dwGo), 0, mux(dwLoadEnd, 1, dwLoaded)));
+  dwDue.next(mux(dwStart, dwMacNow, mux(dwGo, 0, dwNextDue)));
+  dwSPhase.next(mux(dwStart, dwMacNow.not(), mux(dwGo, 1, mux(dwBlockEnd, 0, dwSPhase))));
+  const dwKy = loopCounter(m, 'dw_ky_tap', G.kw!, dwLoad, dwStart, clear);
+  const dwKyRow = loopCounter(m, 'dw_ky_row', G.kh!, dwLoad.and(dwKy.last), dwStart, clear);
   const dwB = df('cb0').add(dwBlock.value);
-  const dwWgtRow = checkedAddress(df('wgtBase').add(dwBlock.value.mul(dwTaps)).add(dwTap.value), c.wgtRows);
+  // WGT rows of the block loading: a running offset (kh*kw rows a block), no multiplier.
+  const dwWgtOffsetMax = df('nCb').range.max * dwTaps.range.max;
+  const dwWgtOffset = m.reg('dw_wgt_offset', interval(0, dwWgtOffsetMax), { reset: clear });
+  dwWgtOffset.next(mux(dwStart, 0, mux(dwLoadNext, dwWgtOffset.add(dwTaps), dwWgtOffset)).assume(0, dwWgtOffsetMax));
+  const dwWgtRow = checkedAddress(df('wgtBase').add(dwWgtOffset).add(dwTap.value), c.wgtRows);
   const dwPos = dwKyRow.value.add(KMAX).sub(G.kh!).mul(KMAX).add(dwKy.value.add(KMAX).sub(G.kw!));
   const dwIy = df('oy0').mul(G.strideY!).sub(G.padTop!).add(dwPy.value);
-  const dwIx = dwPx.value.sub(G.padLeft!);
-  const dwInside = dwIy.ge(0).and(dwIy.lt(G.inH!)).and(dwIx.ge(0)).and(dwIx.lt(G.inW!));
-  const dwActRow = checkedAddress(df('actBase').add(dwIy.mul(G.inW!).add(dwIx).mul(G.cbIn!)).add(dwB), c.actRows);
-  const dwActFault = dwSPhase.and(dwInside).and(dwActRow.ok.not());
+  const dwCol = mux(dwPair, dwPx.value.shl(1), dwPx.value); // the beat's first padded column
+  const dwIx = dwCol.sub(G.padLeft!);
+  const dwRowInside = dwIy.ge(0).and(dwIy.lt(G.inH!));
+  const dwInside = dwRowInside.and(dwIx.ge(0)).and(dwIx.lt(G.inW!));
+  // A pair's second pixel (the next ACT row: pixels are cbIn rows apart), read on the second port.
+  const dwInsideOdd = dwPair.and(dwCol.add(1).lt(dwWp)).and(dwRowInside).and(dwIx.add(1).ge(0)).and(dwIx.add(1).lt(G.inW!));
+  const dwActRowAt = df('actBase').add(dwIy.mul(G.inW!).add(dwIx).mul(G.cbIn!)).add(dwB);
+  const dwActRow = checkedAddress(dwActRowAt, c.actRows);
+  const dwActRowOdd = checkedAddress(dwActRowAt.add(G.cbIn!), c.actRows);
+  const dwActFault = dwSPhase.and(dwInside.and(dwActRow.ok.not()).or(dwInsideOdd.and(dwActRowOdd.ok.not())));
   const dwPadValue = mux(dwMode.eq(DW_MODE.max), dwMaxPad(c), 0);
   const dwInValid = d1('dw_in_valid', dwSPhase);
   const dwInInside = d1('dw_in_inside', dwInside);
+  const dwInInsideOdd = d1('dw_in_inside_odd', dwInsideOdd);
   const dwPadD = d1('dw_in_pad', dwPadValue);
   const dwOperands = Array.from({ length: N }, (_, l) => mux(dwInInside, operand(actA, l, Q.aSigned, Q.zpA), dwPadD));
+  const dwOperandsOdd = Array.from({ length: N }, (_, l) => mux(dwInInsideOdd, operand(actB, l, Q.aSigned, Q.zpA), dwPadD));
   const dwe = m.instance('dw_engine', buildDepthwiseEngine(c), {
     // The engine restarts with the previous block's last pixel (read one clock before it arrives).
     start: d1('dw_engine_start', dwBlockBegin),
     in_valid: dwInValid,
     in_data: packChannels(dwOperands, dwInputType(c)),
+    in_data_odd: packChannels(dwOperandsOdd, dwInputType(c)),
     width: checkedWidth(m, dwWp, c.dwMaxWidth),
     kh: mux(G.kh!.ge(1).and(G.kh!.le(KMAX)), G.kh!, 1).assume(1, KMAX),
     kw: mux(G.kw!.ge(1).and(G.kw!.le(KMAX)), G.kw!, 1).assume(1, KMAX),
     sy: mux(G.strideY!.eq(0), 1, G.strideY!).assume(1, 15),
     sx: mux(G.strideX!.eq(0), 1, G.strideX!).assume(1, 15),
     mode: mux(dwMode.eq(3), 0, dwMode).assume(0, 2),
-    // Cleared together with the first tap's load: one clock after the previous block's last window used them.
-    w_clear: d1('dw_w_clear', dwWPhase.and(dwTap.value.eq(0))),
-    w_load: d1('dw_w_load', dwWPhase),
-    w_pos: d1('dw_w_pos', mux(dwWPhase, dwPos, 0).assume(0, KMAX * KMAX - 1)),
+    // The engine's second weight set, cleared with the first tap's load (the block before copied it at
+    // its first pixel, in the same clock at the latest).
+    w_clear: d1('dw_w_clear', dwLoad.and(dwTap.value.eq(0))),
+    w_load: d1('dw_w_load', dwLoad),
+    w_pos: d1('dw_w_pos', mux(dwLoad, dwPos, 0).assume(0, KMAX * KMAX - 1)),
     w_data: wgtQ,
   });
   // Output side: outputs arrive in raster order per block; count them to address ACT and QP.
@@ -580,7 +610,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
 
   // ==== EX read-port multiplexing ==========================================================================
   exActAddrA.drive(mux(exOp.gemm!, gemmActRow.addr, mux(exOp.dwconv!, dwActRow.addr, mux(exOp.add!, addA.addr, gapRow.addr))).assume(0, c.actRows - 1));
-  exActAddrB.drive(addB.addr);
+  exActAddrB.drive(mux(exOp.dwconv!, dwActRowOdd.addr, addB.addr).assume(0, c.actRows - 1));
   exWgtAddr.drive(mux(exOp.gemm!, gemmWgtRow.addr, dwWgtRow.addr).assume(0, c.wgtRows - 1));
   // QP: GEMM one record; DWCONV the block reaching the PPU; ADD/GAP/ARGMAX their row's record.
   const qpRecord = mux(exOp.gemm!, gf('qpBase'), mux(exOp.dwconv!, df('qpBase').add(dwOutBlock.value.mul(3)), mux(exOp.add!, addQp, mux(exOp.gap!, gapQp, amaxQp))));
