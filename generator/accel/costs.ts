@@ -45,16 +45,39 @@ export const COST = {
 
 /**
  * The memory a LOAD/STORE talks to: `latency` cycles from its start to its first beat, then one beat of
- * `bytesPerCycle` bytes per cycle (no stalls), each row group a whole number of beats. The default
- * (`memoryOf(config)`) is the configuration's own port: the on-chip MEM of the RTL (latency 2), exact.
+ * `bytesPerCycle` bytes per cycle (no stalls), each row group a whole number of beats, plus the port's own
+ * clocks per instruction (`portClocks`: 0 for the on-chip MEM). The default (`memoryOf(config)`) is the
+ * configuration's own port: the on-chip MEM of the RTL (latency 2), exact.
  */
 export interface MemoryModel {
   readonly bytesPerCycle: number;
   readonly latency: number;
+  /** Clocks a LOAD / STORE spends in the port beyond latency + beats, once per instruction (not per burst). */
+  readonly portClocks?: { readonly load: number; readonly store: number };
 }
 
-/** Issue 12's reference memory for every performance figure: 16 bytes per cycle peak, 100-cycle read latency, no stalls. */
-export const REFERENCE_MEMORY: MemoryModel = { bytesPerCycle: 16, latency: 100 };
+/**
+ * The AXI4 master's own clocks per instruction (generator/accel/rtl/top.ts, measured per instruction in
+ * Verilator against the reference memory: every LOAD and STORE of the example's programs, 1 to 392 beats):
+ *  - LOAD +3: the fault checks of the latched fields (ld_first), the burst sequencer's registered ARVALID
+ *    (the first AR in the clock after), and the data stage that writes the last row (ld_data_last);
+ *  - STORE +5: the checks, the registered AWVALID, W beats from the clock after their AW was taken
+ *    (st_w_pending), and after the last write response the sequencer's count of bursts in flight and the
+ *    drain register (st_draining) before the STORE completes.
+ * The memory's latency counts from the AR handshake to the first R beat (from the last W beat to B for writes).
+ */
+export const AXI_PORT_CLOCKS = { load: 3, store: 5 } as const;
+
+/**
+ * Issue 12's reference memory for every performance figure: 16 bytes per cycle peak, 100-cycle read latency,
+ * no stalls; behind the accelerator's AXI4 master (the only way the RTL reaches it), so with its clocks.
+ */
+export const REFERENCE_MEMORY: MemoryModel = { bytesPerCycle: 16, latency: 100, portClocks: AXI_PORT_CLOCKS };
+
+/** Cycles from a LOAD's / STORE's start to its first beat: the memory's latency and the port's own clocks. */
+export function firstBeatDelay(op: 'load' | 'store', memory: MemoryModel): number {
+  return memory.latency + (memory.portClocks?.[op] ?? 0);
+}
 
 export function memoryOf(config: AccelConfig): MemoryModel {
   return { bytesPerCycle: config.memPortBytes, latency: config.memLatency };
@@ -76,7 +99,7 @@ export function instructionCycles(ins: Instruction, g: Geometry, config: AccelCo
     case 'load': case 'store': {
       const mem = (['act', 'wgt', 'qp', 'acc'] as const)[ins.mem] ?? 'act';
       const beatsPerGroup = Math.ceil((ins.xSize * rowBytes(config, mem)) / memory.bytesPerCycle);
-      return memory.latency + ins.ySize * beatsPerGroup;
+      return firstBeatDelay(ins.op, memory) + ins.ySize * beatsPerGroup;
     }
     case 'gemm': {
       // Weight-stationary: fold 0's R weight rows load first (R cycles); fold f+1's load while fold f

@@ -6,7 +6,7 @@
  */
 import type { LayerInfo } from './compile.js';
 import { type AccelConfig, peakMacs, rowBytes } from './config.js';
-import { COST, dwconvSchedule, type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
+import { COST, dwconvSchedule, firstBeatDelay, type Geometry, instructionCycles, type MemoryModel, memoryOf, transferBytes } from './costs.js';
 import { type Instruction, MEMORY_IDS, queueOf, type Queue } from './isa.js';
 
 export interface InstructionTiming {
@@ -259,13 +259,13 @@ class ActWriters {
 }
 
 /**
- * A LOAD into ACT with the RTL's write-port stall: the LOAD's k-th row is written `latency - 1 + k *
+ * A LOAD into ACT with the RTL's write-port stall: the LOAD's k-th row is written `firstBeatDelay - 1 + k *
  * rowCycles` clocks after its start, each clock where EX writes ACT then holds it (and every later row)
  * one clock. Its end: start + cost + the stalled clocks.
  */
 export function ldStallEnd(ins: Instruction & { op: 'load' }, start: number, cost: number, config: AccelConfig, memory: MemoryModel, exWrites: (t: number) => boolean): number {
   const perRow = Math.max(1, Math.round(rowBytes(config, 'act') / memory.bytesPerCycle));
-  let t = start + memory.latency - 1;
+  let t = start + firstBeatDelay('load', memory) - 1;
   let stalls = 0;
   for (let k = 0; k < ins.ySize * ins.xSize; k++) {
     t += perRow;

@@ -6,7 +6,7 @@
 export { assemble, disassemble, formatInstruction } from './asm.js';
 export { type CompiledProgram, type CompileOptions, compileProgram, configForModel, type LayerInfo, type ProgramLayout, usefulMacs } from './compile.js';
 export { type AccelConfig, checkConfig, defaultConfig, parseArrayShape, peakMacs } from './config.js';
-export { COST, instructionCycles, type MemoryModel, memoryOf, REFERENCE_MEMORY, transferBytes } from './costs.js';
+export { AXI_PORT_CLOCKS, COST, instructionCycles, type MemoryModel, memoryOf, REFERENCE_MEMORY, transferBytes } from './costs.js';
 export { type CycleReport, formatCycleReport, replayCycles, type ReplayOptions } from './cycle-model.js';
 export { configFingerprint, memoryImage, programImage, readCompiled, readMemoryImage, readProgramImage, writeCompiled } from './image.js';
 export { decode, encode, type Instruction, ISA, make, OPCODES } from './isa.js';
