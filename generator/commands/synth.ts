@@ -31,7 +31,7 @@ export function registerSynth(program: Command): void {
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
     .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
-    .option('--abc-fast', 'asic: ABC\'s fast mode (quicker on large designs such as an accelerator; somewhat larger netlists)')
+    .option('--abc-fast', 'asic: ABC\'s fast mapping (quicker on large designs such as an accelerator; somewhat larger netlists), buffered and sized like the default')
     .option('--json', 'print the report (synth-<target>.json) to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {
       await runSynth(dir, options);

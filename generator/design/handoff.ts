@@ -22,6 +22,13 @@ export const DEFAULT_CLOCK_MHZ = 100;
 /** The library-specific cells of the ASIC script's defaults: SkyWater sky130_fd_sc_hd (../shared/pdk/). */
 export const DEFAULT_BUF_CELL = 'sky130_fd_sc_hd__buf_2 A X';
 export const DEFAULT_TIE_CELL = 'sky130_fd_sc_hd__conb_1 HI LO';
+/**
+ * ABC's timing constraints (`abc -constr`), without which it neither buffers nor sizes: every module input driven
+ * by the flow's own buffer cell (a middle-strength driver, standing for the register or logic of another unit),
+ * every output loaded with 0.01 pF (about four sky130_fd_sc_hd input pins of 1.7-2.4 fF plus their wire).
+ */
+export const DEFAULT_DRIVE_CELL = DEFAULT_BUF_CELL.split(' ')[0]!;
+export const DEFAULT_LOAD_PF = 0.01;
 
 export const SYNTH_DIR = 'synth';
 export function sdcPath(top: string): string {
@@ -80,6 +87,7 @@ export function renderHandoff(design: HandoffDesign, clockMhz: number): Map<stri
     files.set(yosysScriptPath(target), scriptTemplates[target]({
       header, top: design.top, target, script: yosysScriptPath(target), files: design.rtl,
       clockPs: Math.round(periodNs * 1000), bufCell: DEFAULT_BUF_CELL, tieCell: DEFAULT_TIE_CELL,
+      driveCell: DEFAULT_DRIVE_CELL, loadPf: DEFAULT_LOAD_PF,
     }));
   }
   files.set(corePath(design.top), coreTemplate({

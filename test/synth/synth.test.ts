@@ -11,9 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../generator/cli.js';
 import { runGenerate } from '../../generator/commands/generate.js';
 import { runSynth } from '../../generator/commands/synth.js';
+import { DEFAULT_DRIVE_CELL, DEFAULT_LOAD_PF, yosysScriptPath } from '../../generator/design/handoff.js';
 import { readDesign } from '../../generator/design/read-design.js';
+import { runTool } from '../../verify/sim/tools.js';
+import { prepareLiberty } from '../../verify/synth/liberty-file.js';
 import { lookup, readLiberty, wireCapacitance } from '../../verify/synth/liberty.js';
-import { parseMemoryBits, parseStatText } from '../../verify/synth/netlist.js';
+import { type JsonModule, parseMemoryBits, parseStatText, readJsonModule } from '../../verify/synth/netlist.js';
 import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
 import { synthUnits, verilogContent } from '../../verify/synth/units.js';
 import { FULL } from '../helpers/env.js';
@@ -123,6 +126,25 @@ describe('fixynn synth (tiny design)', () => {
     expect(r.timing?.criticalPathNs).toBeCloseTo((r.timing?.clockPeriodNs ?? 0) - (r.timing?.worstSlackNs ?? 0), 6);
   }, 180_000);
 
+  it.runIf(FULL && existsSync(DEFAULT_LIBERTY))('asic: ABC buffers a 256-load net, in its default and its fast mode (test:full)', async () => {
+    // One register bit selecting in 256 multiplexers, as a line buffer's column counter does: without -constr
+    // ABC leaves it one net of 256 loads (checked by hand with the flow before this test), with it at most 10.
+    const verilog = path.join(work, 'fanout.v');
+    writeFileSync(verilog, 'module fanout(input clk, input s, input [255:0] a, b, output reg [255:0] y);\n  reg s_q;\n  always @(posedge clk) begin s_q <= s; y <= s_q ? a : b; end\nendmodule\n');
+    const liberty = prepareLiberty(undefined).plain;
+    for (const fast of ['0', '1']) {
+      const out = path.join(work, `fanout-fast-${fast}`);
+      const r = await runTool('yosys', ['-q', '-c', path.join(design, yosysScriptPath('asic'))], {
+        env: { LIBERTY: liberty, FIXYNN_TOP: 'fanout', FIXYNN_EXTRA: verilog, FIXYNN_OUT: out, FIXYNN_ABC_FAST: fast },
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(readFileSync(path.join(out, 'abc.constr'), 'utf8')).toBe(`set_driving_cell ${DEFAULT_DRIVE_CELL}\nset_load ${DEFAULT_LOAD_PF}\n`);
+      const loads = maxLoads(readJsonModule(path.join(out, 'netlist.json'), 'fanout'));
+      expect(loads).toBeGreaterThan(1);
+      expect(loads).toBeLessThanOrEqual(16);
+    }
+  }, 300_000);
+
   it('refuses bad flags and a missing Liberty with exit 2', async () => {
     const exit = (args: string[]): Promise<number> => quietly(() => main(['node', 'fixynn', 'synth', ...args]));
     expect(await exit([design, '--target', 'vhdl'])).toBe(2);
@@ -156,3 +178,16 @@ describe('fixynn synth (tiny design)', () => {
     expect(r.timing?.maxClockMhz).toBeGreaterThan(30);
   }, 900_000);
 });
+
+/** The most cell input pins any one net bit of a mapped netlist drives, the clock (ideal, no tree here) aside. */
+function maxLoads(m: JsonModule): number {
+  const clock = new Set(m.ports.clk?.bits ?? []);
+  const loads = new Map<number | string, number>();
+  for (const cell of Object.values(m.cells)) {
+    for (const [pin, bits] of Object.entries(cell.connections)) {
+      if (cell.port_directions?.[pin] !== 'input') continue;
+      for (const b of bits) if (typeof b === 'number' && !clock.has(b)) loads.set(b, (loads.get(b) ?? 0) + 1);
+    }
+  }
+  return Math.max(0, ...loads.values());
+}

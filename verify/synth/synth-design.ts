@@ -9,7 +9,7 @@
  * hold the words (their outputs drive `<memory>[word]` nets) are summed apart as memory area, while the read
  * multiplexers and write decoding stay in logic area.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput } from '../../generator/common/errors.js';
 import { sdcPath, type SynthTarget } from '../../generator/design/handoff.js';
@@ -158,6 +158,18 @@ function paramNumber(value: unknown): number {
   return NaN;
 }
 
+/**
+ * How ABC mapped: its mode and the constraints (abc.constr, written by the ASIC script) it buffered and sized
+ * against; a design whose script predates them gets unbuffered netlists, said so rather than left unsaid.
+ */
+function abcNote(runs: readonly UnitRun[], fast: boolean): string {
+  const mode = fast ? 'ABC fast mapping (`map`, --abc-fast)' : 'ABC default mapping (`&nf`)';
+  const constr = join(runs[0]?.dir ?? '', 'abc.constr');
+  if (!existsSync(constr)) return `${mode} without constraints (the design's synth/yosys-asic.tcl predates them: regenerate the design): no buffering or sizing, so high-fanout nets may dominate the timing`;
+  const settings = readFileSync(constr, 'utf8').trim().split('\n').join(', ');
+  return `${mode}, buffered and sized against ${settings} (pF)`;
+}
+
 /** The netlist's macro cells (type MACRO_CELL: the memories the script kept as black boxes). */
 function macroCells(m: ReturnType<typeof readJsonModule>): MacroFigures[] {
   return Object.entries(m.cells).filter(([, c]) => c.type === MACRO_CELL).map(([name, c]) => {
@@ -215,6 +227,7 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     tools.sta = 'OpenSTA (Debian opensta)';
     notes.push('memoryArea: the flip-flops holding the memory words; their read multiplexers and write decoding are in logicArea');
     notes.push(`area and timing ${PRE_LAYOUT}; cells from ${liberty.parsed.name}`);
+    notes.push(abcNote(runs, options.abcFast === true));
   }
   let gateLevel: SynthReport['gateLevel'];
   let energy: MeasuredEnergy | undefined;
