@@ -151,6 +151,18 @@ export interface AccelRunOptions {
 }
 
 /** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
+/** The plusargs of the AXI testbenches' memory model (templates/axi-memory-model.v.hbs); `seedArg` names its seed's plusarg. */
+export function memoryModelArgs(mm: MemoryModel, seedArg: 'seed' | 'mem_seed'): string[] {
+  return [`+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+${seedArg}=${mm.seed}`];
+}
+
+/** A run of an AXI testbench that the AXI4 checker or the memory model stopped fails with their message (on stdout). */
+export function checkAxiRun(simulator: SimulatorName, resultLines: readonly string[], stdout: string): void {
+  if (resultLines.includes('violation')) throw checkFailed(`${simulator}: ${(stdout.split('\n').find((l) => l.startsWith('AXI4 violation')) ?? 'AXI4 protocol violation').trim()}`);
+  const model = stdout.split('\n').find((l) => l.startsWith('memory model:'));
+  if (model !== undefined) throw checkFailed(`${simulator}: ${model.trim()}`);
+}
+
 function programHex(words: readonly bigint[]): string {
   return words.flatMap((w) => [0, 1, 2, 3].map((k) => ((w >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0'))).join('\n') + '\n';
 }
@@ -197,15 +209,12 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
       const mm = options.memory ?? FAST_MEMORY;
       if (mm.base % build.config.memPortBytes !== 0) throw checkFailed(`memory model base ${mm.base}: a multiple of the beat (${build.config.memPortBytes} bytes)`);
       if (mm.base < 0 || mm.base + build.config.memBytes > 2 ** 31) throw checkFailed(`memory model base ${mm.base}: MEM must lie below 2^31 (the testbench's plusargs are 32-bit integers)`);
-      args.push(`+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+seed=${mm.seed}`);
+      args.push(...memoryModelArgs(mm, 'seed'));
     }
     const r = build.simulator === 'verilator' ? await runTool(path.join(build.dir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(build.dir, 'tb.vvp'), ...args], { cwd: dir });
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
-    // The AXI4 checker stopped the run: its message is on stdout.
-    if (lines.includes('violation')) throw checkFailed(`${build.simulator}: ${(r.stdout.split('\n').find((l) => l.startsWith('AXI4 violation')) ?? 'AXI4 protocol violation').trim()}`);
-    const model = r.stdout.split('\n').find((l) => l.startsWith('memory model:'));
-    if (model !== undefined) throw checkFailed(`${build.simulator}: ${model.trim()}`);
+    checkAxiRun(build.simulator, lines, r.stdout);
     const events = new Map<number, UnitEvent[]>();
     if (options.events === true) {
       for (const line of readFileSync(path.join(dir, 'events.txt'), 'utf8').split('\n')) {

@@ -29,7 +29,7 @@ import { readDesign } from '../../generator/design/read-design.js';
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { QuantizedGraph } from '../../generator/quant/ir.js';
 import { packFrame } from '../../generator/contract/beats.js';
-import { buildAccelFiles, type MemoryModel, randomMemory, REFERENCE_MEMORY } from '../accel/rtl-sim.js';
+import { buildAccelFiles, checkAxiRun, memoryModelArgs, type MemoryModel, randomMemory, REFERENCE_MEMORY } from '../accel/rtl-sim.js';
 import { checkProgramOnIsa, checkSameChip, programGraph } from '../accel/verify-design.js';
 import { givenOrRecorded } from '../../generator/design/stimulus.js';
 import { runTool, type SimulatorName } from '../sim/index.js';
@@ -279,7 +279,7 @@ async function streamFrames(
       // The frame buffer over AXI: the program's input region (frame slot 0), its results in MEM, the memory model.
       args = [...common, `+in_addr=${regs.inAddr}`, `+out_addr=${regs.outAddr}`, `+out_words=${regs.outWords}`, `+class_addr=${regs.classAddr}`, `+out_class=${regs.outClass}`,
         ...(extra.stalls ? [`+stall_in=${extra.stalls.input}`, `+seed=${extra.stalls.seed}`] : []),
-        `+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+mem_seed=${mm.seed}`];
+        ...memoryModelArgs(mm, 'mem_seed')];
     }
     if (extra.traceFile !== undefined) args.push('+trace');
     const r = simulator === 'verilator' ? await runTool(path.join(buildDir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(buildDir, 'tb.vvp'), ...args], { cwd: dir });
@@ -289,10 +289,7 @@ async function streamFrames(
       copyFileSync(path.join(dir, 'trace.vcd'), extra.traceFile);
     }
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
-    // The AXI4 checker or the memory model stopped the run: their message is on stdout.
-    if (lines.includes('violation')) throw checkFailed(`${simulator}: ${(r.stdout.split('\n').find((l) => l.startsWith('AXI4 violation')) ?? 'AXI4 protocol violation').trim()}`);
-    const memoryComplaint = r.stdout.split('\n').find((l) => l.startsWith('memory model:'));
-    if (memoryComplaint !== undefined) throw checkFailed(`${simulator}: ${memoryComplaint.trim()}`);
+    checkAxiRun(simulator, lines, r.stdout);
     const beatsOut = lines.filter((l) => l.startsWith('o ')).map((l) => l.split(' '));
     const end = lines.find((l) => l.startsWith('end '));
     const e = end === undefined ? null : /clocks (\d+) sent (\d+) received (\d+) error (\S+) pc (\S+) cause (\S+) ffe_frame_error (\S+) accel_frame_error (\S+)(?: held_in (\d+) held_out (\d+))?(?: write_error (\S+))?/.exec(end);
