@@ -138,24 +138,28 @@ function makeRequantizer(r: Requantization, accBound: number, what: string): (ac
 }
 
 /**
- * x - zeroPoint, copied into `into` inside `pads` rows/columns of zeros (= the zero point) around it.
- * `into` is the layer's own buffer, reused from image to image: only its interior is written, so the
- * border stays zero (a fresh buffer per image and layer cost more in allocation and GC than the copy).
+ * x - zeroPoint inside `pads` rows/columns of zeros (= the zero point): one buffer per layer, reused from
+ * image to image; only its interior is written, so the border stays zero (a fresh buffer per image and
+ * layer cost more in allocation and GC than the copy).
  */
-function padCentered(x: Int32Array, shape: Shape, pads: readonly number[], zeroPoint: number, into: Int32Array): Int32Array {
+function paddedInput(shape: Shape, pads: readonly number[], zeroPoint: number): { readonly height: number; readonly width: number; readonly fill: (x: Int32Array) => Int32Array } {
   const [c, h, w] = shape;
   const [top = 0, left = 0, bottom = 0, right = 0] = pads;
   const height = h + top + bottom;
   const width = w + left + right;
-  if (x.length < c * h * w || into.length !== c * height * width) throw new Error(`internal: ${x.length} values for a ${c}x${h}x${w} tensor`);
-  for (let ch = 0; ch < c; ch++) {
-    for (let y = 0; y < h; y++) {
-      const from = (ch * h + y) * w;
-      const to = (ch * height + y + top) * width + left;
-      for (let i = 0; i < w; i++) into[to + i] = (x[from + i] as number) - zeroPoint;
+  const data = new Int32Array(c * height * width);
+  const fill = (x: Int32Array): Int32Array => {
+    if (x.length < c * h * w) throw new Error(`internal: ${x.length} values for a ${c}x${h}x${w} tensor`);
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        const from = (ch * h + y) * w;
+        const to = (ch * height + y + top) * width + left;
+        for (let i = 0; i < w; i++) data[to + i] = (x[from + i] as number) - zeroPoint;
+      }
     }
-  }
-  return into;
+    return data;
+  };
+  return { height, width, fill };
 }
 
 interface DotProducts {
@@ -166,11 +170,10 @@ interface DotProducts {
 
 function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor, raw = false): Executor {
   const [outC, perGroup, kh, kw] = layer.weightShape;
-  const [, inH, inW] = input.shape;
   const [, outH, outW] = output.shape;
-  const [top, left, bottom, right] = layer.pads;
-  const paddedH = inH + top + bottom;
-  const paddedW = inW + left + right;
+  const pad = paddedInput(input.shape, layer.pads, layer.inputZeroPoint);
+  const paddedH = pad.height;
+  const paddedW = pad.width;
   const outPerGroup = outC / layer.group;
   const [dy, dx] = layer.dilation;
   const dots = nonzeroTaps(layer.weights, outC, perGroup * kh * kw, (m, k) => {
@@ -182,13 +185,12 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
   const what = `layer ${layer.index} '${layer.name}'`;
   const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const [sy, sx] = layer.stride;
-  const padded = new Int32Array(input.shape[0] * paddedH * paddedW);
   const plane = outH * outW;
   // One output channel's accumulators (doubles: exact, every partial sum is within the layer's bound).
   const acc = new Float64Array(plane);
   const contiguous = sx === 1 && sy === 1 && paddedW === outW;
   return ([x]) => {
-    padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint, padded);
+    const padded = pad.fill(x ?? new Int32Array(0));
     const out = new Int32Array(outC * plane);
     for (let m = 0; m < outC; m++) {
       const offsets = dots.offsets[m] as Int32Array;
@@ -279,19 +281,17 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [, inH, inW] = input.shape;
   const [top, left] = layer.pads;
   const [dy, dx] = layer.dilation;
-  const [bottom = 0, right = 0] = layer.pads.slice(2);
-  const padded = { height: inH + top + bottom, width: inW + left + right, data: new Int32Array(0) };
-  padded.data = new Int32Array(channels * padded.height * padded.width);
+  const pad = paddedInput(input.shape, layer.pads, layer.inputZeroPoint);
   return ([x]) => {
-    padCentered(x ?? new Int32Array(0), input.shape, layer.pads, layer.inputZeroPoint, padded.data);
+    const padded = pad.fill(x ?? new Int32Array(0));
     const out = new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
           let acc = 0;
           for (let i = 0; i < kh; i++) {
-            const row = (c * padded.height + oy * sy + i * dy) * padded.width + ox * sx;
-            for (let j = 0; j < kw; j++) acc += padded.data[row + j * dx] as number;
+            const row = (c * pad.height + oy * sy + i * dy) * pad.width + ox * sx;
+            for (let j = 0; j < kw; j++) acc += padded[row + j * dx] as number;
           }
           const border = byCount.size === 0 ? undefined : byCount.get(tapsInside(oy * sy - top, kh, dy, inH) * tapsInside(ox * sx - left, kw, dx, inW));
           out[(c * outH + oy) * outW + ox] = border ? border(acc, 0) : requantize(acc, c);
