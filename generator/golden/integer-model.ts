@@ -18,28 +18,35 @@ import type { ChannelRequant } from './requantize.js';
 import { channelRequant, EXACT_LIMIT, numbersAreExact, requantizeBig, requantizeNumber } from './requantize.js';
 
 type Shape = readonly [number, number, number];
-type Executor = (inputs: readonly Int32Array[]) => Int32Array;
+/** A layer on its inputs; `into` (a result of this executor before) is overwritten instead of allocating. */
+type Executor = (inputs: readonly Int32Array[], into?: Int32Array) => Int32Array;
 
 /** Every tensor's integer values after one run: the input tensor and each layer's output, by name. */
 export type IntegerActivations = Map<string, Int32Array>;
 
 export class IntegerModel {
   /** Each layer's executor, prepared on first use (a caller running one layer pays for that layer only). */
-  private readonly steps: ReadonlyArray<{ layer: QLayer; run: Executor }>;
+  private readonly steps: ReadonlyArray<{ readonly layer: QLayer; readonly run: Executor; reused?: Int32Array }>;
 
   constructor(readonly graph: QuantizedGraph) {
     this.steps = graph.layers.map((layer) => {
       let prepared: Executor | undefined;
-      return { layer, run: (inputs: readonly Int32Array[]) => (prepared ??= prepareLayer(graph, layer))(inputs) };
+      return { layer, run: (inputs: readonly Int32Array[], into?: Int32Array) => (prepared ??= prepareLayer(graph, layer))(inputs, into) };
     });
   }
 
-  /** Runs one image given as q values of the input tensor. */
-  run(input: Int32Array): IntegerActivations {
+  /**
+   * Runs one image given as q values of the input tensor. `reuse`: the layers' outputs are written into
+   * the arrays of the previous reusing run (valid until the next one), so a caller that consumes each
+   * image's results at once allocates nothing per image; the values are the same.
+   */
+  run(input: Int32Array, options: { readonly reuse?: boolean } = {}): IntegerActivations {
     const values: IntegerActivations = new Map([[this.graph.input.tensor, input]]);
-    for (const { layer, run } of this.steps) {
-      const inputs = layer.inputs.map((name) => values.get(name) ?? missing(name));
-      values.set(layer.output, run(inputs));
+    for (const step of this.steps) {
+      const inputs = step.layer.inputs.map((name) => values.get(name) ?? missing(name));
+      const out = step.run(inputs, options.reuse ? step.reused : undefined);
+      if (options.reuse) step.reused = out;
+      values.set(step.layer.output, out);
     }
     return values;
   }
@@ -194,9 +201,9 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
   // One output channel's accumulators (doubles: exact, every partial sum is within the layer's bound).
   const acc = new Float64Array(strideOne ? outH * paddedW : plane);
   const requantizePlane = raw ? planeOf(requantize) : planeRequantizer(layer.requant, bound, what);
-  return ([x]) => {
+  return ([x], into) => {
     const padded = pad.fill(x ?? new Int32Array(0));
-    const out = new Int32Array(outC * plane);
+    const out = into ?? new Int32Array(outC * plane);
     for (let m = 0; m < outC; m++) {
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
@@ -283,9 +290,9 @@ function prepareGemm(layer: QGemmLayer, input: QuantTensor, output: QuantTensor,
   const what = `layer ${layer.index} '${layer.name}'`;
   const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const zi = layer.inputZeroPoint;
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(output.shape[0] * output.shape[1] * output.shape[2]);
+    const out = into ?? new Int32Array(output.shape[0] * output.shape[1] * output.shape[2]);
     for (let m = 0; m < outN; m++) {
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
@@ -340,9 +347,9 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [top, left] = layer.pads;
   const [dy, dx] = layer.dilation;
   const pad = paddedInput(input.shape, layer.pads, layer.inputZeroPoint);
-  return ([x]) => {
+  return ([x], into) => {
     const padded = pad.fill(x ?? new Int32Array(0));
-    const out = new Int32Array(channels * outH * outW);
+    const out = into ?? new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
@@ -370,9 +377,9 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [dy, dx] = layer.dilation;
   const requantize = makeRequantizer(layer.requant, maxCentered(input), `layer ${layer.index} '${layer.name}'`);
   const zi = layer.inputZeroPoint;
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(channels * outH * outW);
+    const out = into ?? new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
@@ -396,9 +403,9 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
 function prepareGlobalAvgPool(layer: QGlobalAvgPoolLayer, input: QuantTensor, _output: QuantTensor): Executor {
   const [channels, h, w] = input.shape;
   const requantize = makeRequantizer(layer.requant, h * w * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(channels);
+    const out = into ?? new Int32Array(channels);
     for (let c = 0; c < channels; c++) {
       let acc = 0;
       for (let i = c * h * w; i < (c + 1) * h * w; i++) acc += (v[i] as number) - layer.inputZeroPoint;
@@ -414,10 +421,10 @@ function prepareAdd(layer: QAddLayer, a: QuantTensor, b: QuantTensor, _output: Q
   const bound = maxCentered(a) * ma + maxCentered(b) * mb;
   const requantize = makeRequantizer(layer.requant, bound, `layer ${layer.index} '${layer.name}'`);
   const plane = a.shape[1] * a.shape[2];
-  return ([x, y]) => {
+  return ([x, y], into) => {
     const u = x ?? new Int32Array(0);
     const v = y ?? new Int32Array(0);
-    const out = new Int32Array(u.length);
+    const out = into ?? new Int32Array(u.length);
     for (let i = 0; i < u.length; i++) {
       out[i] = requantize(((u[i] as number) - za) * ma + ((v[i] as number) - zb) * mb, Math.floor(i / plane));
     }
