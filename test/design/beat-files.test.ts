@@ -117,6 +117,16 @@ describe('beat files', () => {
         const reference = frames.flatMap((f) => packFrame(f, format));
         expect([...(packBinaryBeats(frames, format) ?? [])]).toEqual(reference.flatMap((hex) => z(BigInt(`0x${hex}`), channels * bits)));
         expect([...(packBinaryBeats(frames, format, true) ?? [])]).toEqual(reference.flatMap((hex, b) => flagged(hex, b % (height * width))));
+        // A packer reused after a run of all-ones values writes every word again (it does not clear its buffer).
+        const packer = new BinaryBeatPacker(format, true);
+        packer.start(2);
+        for (const f of [0, 1]) packer.add(f, new Int32Array(channels * height * width).fill(signed ? -1 : 2 ** bits - 1));
+        packer.start(2);
+        frames.forEach((values, f) => packer.add(f, values));
+        expect([...(packer.bytes() ?? [])]).toEqual(reference.flatMap((hex, b) => flagged(hex, b % (height * width))));
+        packer.start(2);
+        packer.add(0, frames[0] as Int32Array);
+        expect(packer.bytes()).toBeNull(); // a frame not packed: no bytes to compare with
       },
     ));
     // A value outside the stream's type cannot be compared as bytes (its bits would be cut): null.

@@ -273,6 +273,7 @@ export function packBinaryBeats(frames: readonly Int32Array[], format: Stream, w
 export class BinaryBeatPacker {
   private words = new Int32Array(0);
   private frames = 0;
+  private added = 0;
   private fits = true;
   private readonly plane: number;
   private readonly dataWords: number;
@@ -294,12 +295,12 @@ export class BinaryBeatPacker {
     this.usable = bits <= 32 && endianness() === 'LE';
   }
 
-  /** Starts a run of `frames` frames (every word zero). */
+  /** Starts a run of `frames` frames (each must be added before bytes()). */
   start(frames: number): void {
     const length = frames * this.plane * this.beatWords;
     if (this.words.length < length) this.words = new Int32Array(length);
-    this.words.fill(0, 0, length);
     this.frames = frames;
+    this.added = 0;
     this.fits = this.usable;
   }
 
@@ -310,8 +311,13 @@ export class BinaryBeatPacker {
     const { plane, beatWords, lo, hi, mask, words } = this;
     if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
     if (f >= this.frames) throw new Error(`internal: frame ${f} of a run of ${this.frames}`);
+    this.added++;
     if (!this.fits) return;
     const frameWords = plane * beatWords;
+    // Every word is written, none read first (the buffer is not cleared between runs): the x/z words are
+    // zero, and a data word's first write, the channel holding its bit 0 (starting there, or spilling
+    // over from the word before), sets it; later channels in the word or it.
+    for (let p = 0, w = f * frameWords + 1; p < plane; p++) for (let j = 0; j < beatWords; j += 2) words[w + p * beatWords + j] = 0;
     // Channel by channel: each channel's plane is read in order, its bits go to the same word of every beat.
     for (let c = 0, pos = 0; c < channels; c++, pos += bits) {
       const shift = pos & 31;
@@ -321,8 +327,8 @@ export class BinaryBeatPacker {
         const v = values[from + p] as number;
         if (v < lo || v > hi) { this.fits = false; return; }
         const u = v & mask;
-        words[w] = (words[w] as number) | (u << shift);
-        if (spill) words[w + 2] = (words[w + 2] as number) | (u >>> (32 - shift));
+        words[w] = shift === 0 ? u : (words[w] as number) | (u << shift);
+        if (spill) words[w + 2] = u >>> (32 - shift);
       }
     }
     if (this.withFlags) for (let p = 0, w = f * frameWords + 2 * this.dataWords; p < plane; p++, w += beatWords) words[w] = (p === 0 ? 1 : 0) | (p % width === width - 1 ? 2 : 0);
@@ -330,7 +336,7 @@ export class BinaryBeatPacker {
 
   /** The run's file (a view valid until the next start), or null where it cannot stand in for the values. */
   bytes(): Uint8Array | null {
-    if (!this.fits) return null;
+    if (!this.fits || this.added !== this.frames) return null;
     return new Uint8Array(this.words.buffer, 0, this.frames * this.plane * this.beatWords * 4);
   }
 }
