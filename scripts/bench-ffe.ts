@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ffe [-- --json] [-- --images N] [-- --jobs N] [-- --no-yosys] [-- --large]`: the fixed feature extractor on the
+ * `npm run bench:ffe [-- --json] [-- --images N] [-- --frames N] [-- --jobs N] [-- --no-yosys] [-- --large]`: the fixed feature extractor on the
  * example MNIST model (all 9 conv layers fixed) and on the real MobileNetV1 0.25's first five layers
  * (QDQ form, 224x224): per arithmetic strategy the generation time and the cost model's figures
  * (docs/costs.md: product adders are those inside the constant weight products, all adders add
@@ -10,6 +10,9 @@
  * Throughput is given per wall second and per CPU second (simulator + fixynn), for fixynn verify's
  * default path (binary beat files, --jobs simulator processes at once, default one per core) and, as the
  * baseline measured in the same run on the same frames, the plain path (text beat files, one process).
+ * Each subject's throughput stands beside issue 10's target (the example at K = 9: 500 images/s, MobileNet
+ * at K = 5: 10 frames/s, wall on an idle 2-core machine): measured wall (at the load printed), the CPU
+ * seconds of the simulator and of fixynn per frame, and what that CPU allows on the machine's cores idle.
  * --large adds MobileNet at K = 13 and 27: Verilator build time, its peak memory, cycles/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +35,9 @@ const skipYosys = args.includes('--no-yosys');
 const imagesFlag = args.indexOf('--images');
 const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 1000;
 const large = args.includes('--large');
+const framesFlag = args.indexOf('--frames');
+const mobilenetFrames = framesFlag >= 0 ? Number(args[framesFlag + 1]) : 32;
+if (!Number.isInteger(mobilenetFrames) || mobilenetFrames < 2) throw new Error(`--frames ${args[framesFlag + 1] ?? ''}: give a whole number of MobileNet frames, 2 or more`);
 const jobsFlag = args.indexOf('--jobs');
 const jobs = jobsFlag >= 0 ? Number(args[jobsFlag + 1]) : defaultVerifyJobs();
 if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs ${args[jobsFlag + 1] ?? ''}: give a whole number of simulator processes, 1 or more`);
@@ -43,6 +49,8 @@ interface Subject {
   readonly images: number;
   readonly data?: string;
   readonly yosys: boolean;
+  /** Issue 10's throughput target: frames per wall second on an idle 2-core machine, verified against the integer model. */
+  readonly target: { readonly perSecond: number; readonly unit: string };
 }
 
 interface StrategyFigures {
@@ -74,6 +82,7 @@ interface PathFigures {
 
 interface SubjectFigures {
   readonly name: string;
+  readonly target: Subject['target'];
   readonly strategies: StrategyFigures[];
   readonly simulation: PathFigures & {
     readonly arith: ArithStrategy;
@@ -112,6 +121,7 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
   // Each verifyDesign builds into this run's fresh cache (see main; the two paths are two builds), so buildSeconds is a real build.
   const figures: SubjectFigures = {
     name: subject.name,
+    target: subject.target,
     strategies,
     simulation: {
       arith: 'shared', images: s.images, data: s.dataSource, ...pathFigures(s, 'binary'),
@@ -197,11 +207,28 @@ function printText(results: readonly SubjectFigures[], tools: Record<string, str
       lines.push(`  verilator ${label} (${p.beats} beat files, ${p.jobs} process${p.jobs === 1 ? '' : 'es'}): build ${p.verilatorBuildSeconds.toFixed(1)} s, ${p.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data}), ${p.mismatches} mismatches`);
       lines.push(`    CPU: simulator ${p.simulatorCpuSeconds?.toFixed(2) ?? 'n/a'} s + fixynn ${p.verifierCpuSeconds.toFixed(2)} s = ${p.framesPerCpuSecond?.toFixed(1) ?? 'n/a'} frames per CPU second; ${(p.cyclesPerSecond / 1000).toFixed(0)} k cycles/s per simulator process (wall)`);
     }
+    lines.push(targetLine(r));
     lines.push(`  cycles/frame ${m.cyclesPerFrame?.toFixed(1) ?? 'n/a'} vs ideal ${m.idealCyclesPerFrame} (${m.cyclesPerFrame ? (m.cyclesPerFrame / m.idealCyclesPerFrame).toFixed(3) : 'n/a'}x), latency ${m.latency ?? 'n/a'} cycles`);
     if (r.yosys) lines.push('error' in r.yosys ? `  yosys synth: FAILED ${r.yosys.error}` : `  yosys synth -top: ${r.yosys.cells} cells in ${r.yosys.seconds.toFixed(1)} s`);
     lines.push('');
   }
   process.stdout.write(lines.join('\n'));
+}
+
+/**
+ * The default path against the subject's target: the wall figure of this run (it depends on the load),
+ * the CPU per frame split between the simulator and fixynn, and the most that CPU allows on this
+ * machine's cores when they are idle (cores x frames per CPU second: a bound, not a measurement).
+ */
+function targetLine(r: SubjectFigures): string {
+  const p = r.simulation;
+  const { perSecond, unit } = r.target;
+  const cores = availableParallelism();
+  const perFrame = (cpu: number | null): string => (cpu === null ? 'n/a' : `${((cpu / r.simulation.images) * 1000).toFixed(2)} ms`);
+  const bound = p.framesPerCpuSecond === null ? null : p.framesPerCpuSecond * cores;
+  const share = p.simulatorCpuSeconds === null ? 'n/a' : `${((100 * p.simulatorCpuSeconds) / (p.simulatorCpuSeconds + p.verifierCpuSeconds)).toFixed(0)}%`;
+  const verdict = bound === null ? 'n/a' : bound >= perSecond ? 'reachable' : `MISSED: ${(perSecond / bound).toFixed(2)}x short, the simulator ${share} of the CPU`;
+  return `  target ${perSecond} ${unit}/s (wall, idle ${cores} cores): ${p.framesPerSecond.toFixed(1)} ${unit}/s wall in this run; CPU per ${unit.replace(/s$/, '')}: simulator ${perFrame(p.simulatorCpuSeconds)} + fixynn ${perFrame(p.verifierCpuSeconds)}; at most ${bound?.toFixed(0) ?? 'n/a'} ${unit}/s on ${cores} idle cores: ${verdict}`;
 }
 
 async function main(): Promise<void> {
@@ -212,8 +239,8 @@ async function main(): Promise<void> {
     const core = ffeCore;
     const crops = await photoCrops();
     const subjects: Subject[] = [
-      { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true },
-      { name: 'mobilenet-v1-0.25-qdq-first5', model: MOBILENET_QDQ, fixedLayers: '5', images: 4, data: 'missing' in crops ? 'random' : crops.test, yosys: false },
+      { name: 'example-mnist-k9', model: 'examples/mnist-mobilenet/model.onnx', fixedLayers: '9', images: exampleImages, yosys: true, target: { perSecond: 500, unit: 'images' } },
+      { name: 'mobilenet-v1-0.25-qdq-first5', model: MOBILENET_QDQ, fixedLayers: '5', images: mobilenetFrames, data: 'missing' in crops ? 'random' : crops.test, yosys: false, target: { perSecond: 10, unit: 'frames' } },
     ];
     const results: SubjectFigures[] = [];
     for (const subject of subjects) results.push(await benchSubject(subject, core, work));

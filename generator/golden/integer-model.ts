@@ -18,28 +18,35 @@ import type { ChannelRequant } from './requantize.js';
 import { channelRequant, EXACT_LIMIT, numbersAreExact, requantizeBig, requantizeNumber } from './requantize.js';
 
 type Shape = readonly [number, number, number];
-type Executor = (inputs: readonly Int32Array[]) => Int32Array;
+/** A layer on its inputs; `into` (a result of this executor before) is overwritten instead of allocating. */
+type Executor = (inputs: readonly Int32Array[], into?: Int32Array) => Int32Array;
 
 /** Every tensor's integer values after one run: the input tensor and each layer's output, by name. */
 export type IntegerActivations = Map<string, Int32Array>;
 
 export class IntegerModel {
   /** Each layer's executor, prepared on first use (a caller running one layer pays for that layer only). */
-  private readonly steps: ReadonlyArray<{ layer: QLayer; run: Executor }>;
+  private readonly steps: ReadonlyArray<{ readonly layer: QLayer; readonly run: Executor; reused?: Int32Array }>;
 
   constructor(readonly graph: QuantizedGraph) {
     this.steps = graph.layers.map((layer) => {
       let prepared: Executor | undefined;
-      return { layer, run: (inputs: readonly Int32Array[]) => (prepared ??= prepareLayer(graph, layer))(inputs) };
+      return { layer, run: (inputs: readonly Int32Array[], into?: Int32Array) => (prepared ??= prepareLayer(graph, layer))(inputs, into) };
     });
   }
 
-  /** Runs one image given as q values of the input tensor. */
-  run(input: Int32Array): IntegerActivations {
+  /**
+   * Runs one image given as q values of the input tensor. `reuse`: the layers' outputs are written into
+   * the arrays of the previous reusing run (valid until the next one), so a caller that consumes each
+   * image's results at once allocates nothing per image; the values are the same.
+   */
+  run(input: Int32Array, options: { readonly reuse?: boolean } = {}): IntegerActivations {
     const values: IntegerActivations = new Map([[this.graph.input.tensor, input]]);
-    for (const { layer, run } of this.steps) {
-      const inputs = layer.inputs.map((name) => values.get(name) ?? missing(name));
-      values.set(layer.output, run(inputs));
+    for (const step of this.steps) {
+      const inputs = step.layer.inputs.map((name) => values.get(name) ?? missing(name));
+      const out = step.run(inputs, options.reuse ? step.reused : undefined);
+      if (options.reuse) step.reused = out;
+      values.set(step.layer.output, out);
     }
     return values;
   }
@@ -186,23 +193,47 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
   const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const [sy, sx] = layer.stride;
   const plane = outH * outW;
+  // Stride 1: the accumulators are rows of the padded width, so each tap is one contiguous loop over the
+  // plane (the columns past outW are summed and dropped; tap offsets stay inside the padded input).
+  const strideOne = sx === 1 && sy === 1;
+  const accRow = strideOne ? paddedW : outW;
+  const span = strideOne ? (outH - 1) * paddedW + outW : plane;
   // One output channel's accumulators (doubles: exact, every partial sum is within the layer's bound).
-  const acc = new Float64Array(plane);
-  const contiguous = sx === 1 && sy === 1 && paddedW === outW;
-  return ([x]) => {
+  const acc = new Float64Array(strideOne ? outH * paddedW : plane);
+  const requantizePlane = raw ? planeOf(requantize) : planeRequantizer(layer.requant, bound, what);
+  return ([x], into) => {
     const padded = pad.fill(x ?? new Int32Array(0));
-    const out = new Int32Array(outC * plane);
+    const out = into ?? new Int32Array(outC * plane);
     for (let m = 0; m < outC; m++) {
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
       acc.fill(layer.bias[m] ?? 0);
-      // Tap by tap over the whole output plane: the inner loop walks one input row with a fixed weight
-      // (the whole plane at once where output rows are consecutive input rows: a pointwise layer).
-      for (let t = 0; t < offsets.length; t++) {
+      // Tap by tap over the whole output plane: the inner loop walks the input with fixed weights, four
+      // taps at a time (one load and store of each accumulator per four products; every partial sum is
+      // within the layer's bound, so the doubles stay exact in any order).
+      const taps = offsets.length;
+      let t = 0;
+      for (; t + 3 < taps; t += 4) {
+        const w0 = weights[t] as number, w1 = weights[t + 1] as number, w2 = weights[t + 2] as number, w3 = weights[t + 3] as number;
+        const o0 = offsets[t] as number, o1 = offsets[t + 1] as number, o2 = offsets[t + 2] as number, o3 = offsets[t + 3] as number;
+        if (strideOne) {
+          for (let i = 0; i < span; i++) {
+            acc[i] = (acc[i] as number) + w0 * (padded[o0 + i] as number) + w1 * (padded[o1 + i] as number) + w2 * (padded[o2 + i] as number) + w3 * (padded[o3 + i] as number);
+          }
+          continue;
+        }
+        for (let oy = 0; oy < outH; oy++) {
+          const row = oy * sy * paddedW;
+          for (let ox = 0, at = oy * outW, x = row; ox < outW; ox++, at++, x += sx) {
+            acc[at] = (acc[at] as number) + w0 * (padded[o0 + x] as number) + w1 * (padded[o1 + x] as number) + w2 * (padded[o2 + x] as number) + w3 * (padded[o3 + x] as number);
+          }
+        }
+      }
+      for (; t < taps; t++) {
         const w = weights[t] as number;
         const offset = offsets[t] as number;
-        if (contiguous) {
-          for (let i = 0; i < plane; i++) acc[i] = (acc[i] as number) + w * (padded[offset + i] as number);
+        if (strideOne) {
+          for (let i = 0; i < span; i++) acc[i] = (acc[i] as number) + w * (padded[offset + i] as number);
           continue;
         }
         for (let oy = 0; oy < outH; oy++) {
@@ -211,10 +242,44 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
           for (let ox = 0; ox < outW; ox++) acc[at + ox] = (acc[at + ox] as number) + w * (padded[row + ox * sx] as number);
         }
       }
-      const base = m * plane;
-      for (let i = 0; i < plane; i++) out[base + i] = requantize(acc[i] as number, m);
+      requantizePlane(acc, accRow, outH, outW, out, m * plane, m);
     }
     return out;
+  };
+}
+
+/** Requantizes a plane of accumulators (rows `accRow` apart) into out[at..] for one output channel. */
+type PlaneRequantizer = (acc: Float64Array, accRow: number, rows: number, cols: number, out: Int32Array, at: number, channel: number) => void;
+
+function planeOf(requantize: (acc: number, channel: number) => number): PlaneRequantizer {
+  return (acc, accRow, rows, cols, out, at, channel) => {
+    for (let y = 0, o = at; y < rows; y++) for (let x = 0; x < cols; x++) out[o++] = requantize(acc[y * accRow + x] as number, channel);
+  };
+}
+
+/**
+ * makeRequantizer over a whole plane, with the number path inlined where it applies (no negative slope,
+ * the bound proves numbers exact): the same rule, y = clamp(floor((acc * M + 2^(s-1)) / 2^s) + zo), where
+ * the division by a power of two is a multiplication by its exact reciprocal.
+ */
+function planeRequantizer(r: Requantization, accBound: number, what: string): PlaneRequantizer {
+  const one = makeRequantizer(r, accBound, what);
+  const channels = r.multiplier.map((m, c) => channelRequant(m, r.shift[c] ?? 1));
+  if (r.negative !== undefined || !numbersAreExact(accBound, channels) || channels.some((c) => c.divisor > 2 ** 1000)) return planeOf(one);
+  const multiplier = Float64Array.from(channels, (c) => c.multiplier);
+  const half = Float64Array.from(channels, (c) => c.half);
+  const reciprocal = Float64Array.from(channels, (c) => 1 / c.divisor);
+  const { outputZeroPoint: zo, clampMin: lo, clampMax: hi } = r;
+  return (acc, accRow, rows, cols, out, at, channel) => {
+    const m = multiplier[channel] as number;
+    const h = half[channel] as number;
+    const inv = reciprocal[channel] as number;
+    for (let y = 0, o = at; y < rows; y++) {
+      for (let x = 0, i = y * accRow; x < cols; x++, i++) {
+        const v = Math.floor(((acc[i] as number) * m + h) * inv) + zo;
+        out[o++] = v < lo ? lo : v > hi ? hi : v;
+      }
+    }
   };
 }
 
@@ -225,9 +290,9 @@ function prepareGemm(layer: QGemmLayer, input: QuantTensor, output: QuantTensor,
   const what = `layer ${layer.index} '${layer.name}'`;
   const requantize = rawOr(makeRequantizer(layer.requant, bound, what), raw, bound, what);
   const zi = layer.inputZeroPoint;
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(output.shape[0] * output.shape[1] * output.shape[2]);
+    const out = into ?? new Int32Array(output.shape[0] * output.shape[1] * output.shape[2]);
     for (let m = 0; m < outN; m++) {
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
@@ -282,9 +347,9 @@ function prepareAvgPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [top, left] = layer.pads;
   const [dy, dx] = layer.dilation;
   const pad = paddedInput(input.shape, layer.pads, layer.inputZeroPoint);
-  return ([x]) => {
+  return ([x], into) => {
     const padded = pad.fill(x ?? new Int32Array(0));
-    const out = new Int32Array(channels * outH * outW);
+    const out = into ?? new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
@@ -312,9 +377,9 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
   const [dy, dx] = layer.dilation;
   const requantize = makeRequantizer(layer.requant, maxCentered(input), `layer ${layer.index} '${layer.name}'`);
   const zi = layer.inputZeroPoint;
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(channels * outH * outW);
+    const out = into ?? new Int32Array(channels * outH * outW);
     for (let c = 0; c < channels; c++) {
       for (let oy = 0; oy < outH; oy++) {
         for (let ox = 0; ox < outW; ox++) {
@@ -338,9 +403,9 @@ function prepareMaxPool(layer: QPoolLayer, input: QuantTensor, output: QuantTens
 function prepareGlobalAvgPool(layer: QGlobalAvgPoolLayer, input: QuantTensor, _output: QuantTensor): Executor {
   const [channels, h, w] = input.shape;
   const requantize = makeRequantizer(layer.requant, h * w * maxCentered(input), `layer ${layer.index} '${layer.name}'`);
-  return ([x]) => {
+  return ([x], into) => {
     const v = x ?? new Int32Array(0);
-    const out = new Int32Array(channels);
+    const out = into ?? new Int32Array(channels);
     for (let c = 0; c < channels; c++) {
       let acc = 0;
       for (let i = c * h * w; i < (c + 1) * h * w; i++) acc += (v[i] as number) - layer.inputZeroPoint;
@@ -356,10 +421,10 @@ function prepareAdd(layer: QAddLayer, a: QuantTensor, b: QuantTensor, _output: Q
   const bound = maxCentered(a) * ma + maxCentered(b) * mb;
   const requantize = makeRequantizer(layer.requant, bound, `layer ${layer.index} '${layer.name}'`);
   const plane = a.shape[1] * a.shape[2];
-  return ([x, y]) => {
+  return ([x, y], into) => {
     const u = x ?? new Int32Array(0);
     const v = y ?? new Int32Array(0);
-    const out = new Int32Array(u.length);
+    const out = into ?? new Int32Array(u.length);
     for (let i = 0; i < u.length; i++) {
       out[i] = requantize(((u[i] as number) - za) * ma + ((v[i] as number) - zb) * mb, Math.floor(i / plane));
     }

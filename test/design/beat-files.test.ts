@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { packFrame, unpackBeat } from '../../generator/contract/beats.js';
-import { packFramesHex, readBeats, readBinaryBeats } from '../../verify/ffe/beat-files.js';
-import { compareStream } from '../../verify/ffe/compare.js';
+import { BinaryBeatPacker, packBinaryBeats, packFramesHex, readBeats, readBinaryBeats } from '../../verify/ffe/beat-files.js';
+import { compareFile, compareStream } from '../../verify/ffe/compare.js';
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -103,5 +103,70 @@ describe('beat files', () => {
     const flags = ['1 0', '0 1', '0 0', '0 1', '1 0', '0 1', '0 0', '0 1'];
     expect(check(good, flags).differences).toBe(0);
     expect(check(good, flags.map((f, i) => (i === 3 ? '0 0' : f))).first).toMatchObject({ frame: 10, row: 1, col: 1, channel: null, expected: 'tuser=0 tlast=1', actual: 'tuser=0 tlast=0' });
+  });
+
+  it('packBinaryBeats writes the bytes the testbench\'s %z writes for the expected values, flags included', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 32 }), fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (channels, bits, signed, height, width, seed) => {
+        // Unsigned 32-bit values above 2^31 do not fit the integer model's Int32Array (asserted below).
+        fc.pre(bits < 32 || signed);
+        const format = { channels, height, width, type: { bits, signed } };
+        const frames = [randomFrame(channels, bits, signed, height * width, seed), randomFrame(channels, bits, signed, height * width, seed + 7)];
+        const flagged = (hex: string, p: number): number[] => [...z(BigInt(`0x${hex}`), channels * bits), ...z(BigInt((p === 0 ? 1 : 0) | (p % width === width - 1 ? 2 : 0)), 2)];
+        const reference = frames.flatMap((f) => packFrame(f, format));
+        expect([...(packBinaryBeats(frames, format) ?? [])]).toEqual(reference.flatMap((hex) => z(BigInt(`0x${hex}`), channels * bits)));
+        expect([...(packBinaryBeats(frames, format, true) ?? [])]).toEqual(reference.flatMap((hex, b) => flagged(hex, b % (height * width))));
+        // A packer reused after a run of all-ones values writes every word again (it does not clear its buffer).
+        const packer = new BinaryBeatPacker(format, true);
+        packer.start(2);
+        for (const f of [0, 1]) packer.add(f, new Int32Array(channels * height * width).fill(signed ? -1 : 2 ** bits - 1));
+        packer.start(2);
+        frames.forEach((values, f) => packer.add(f, values));
+        expect([...(packer.bytes() ?? [])]).toEqual(reference.flatMap((hex, b) => flagged(hex, b % (height * width))));
+        packer.start(2);
+        packer.add(0, frames[0] as Int32Array);
+        expect(packer.bytes()).toBeNull(); // a frame not packed: no bytes to compare with
+      },
+    ));
+    // A value outside the stream's type cannot be compared as bytes (its bits would be cut): null.
+    const format = { channels: 1, height: 1, width: 2, type: { bits: 4, signed: true } };
+    expect(packBinaryBeats([Int32Array.from([7, -8])], format)).not.toBeNull();
+    expect(packBinaryBeats([Int32Array.from([8, 0])], format)).toBeNull();
+    expect(packBinaryBeats([Int32Array.from([0, -9])], format)).toBeNull();
+    expect(packBinaryBeats([Int32Array.from([0, -1])], { ...format, type: { bits: 32, signed: false } })).toBeNull();
+    // Reused from run to run: a shorter run after a longer one leaves nothing of the longer behind.
+    const packer = new BinaryBeatPacker({ ...format, type: { bits: 8, signed: false } }, false);
+    packer.start(2);
+    packer.add(0, Int32Array.from([255, 255]));
+    packer.add(1, Int32Array.from([255, 255]));
+    packer.start(1);
+    packer.add(0, Int32Array.from([1, 2]));
+    expect([...(packer.bytes() ?? [])]).toEqual([...z(1n, 8), ...z(2n, 8)]);
+  });
+
+  it('compareFile: a binary file equal to the packed values is not decoded; any other names its first difference', () => {
+    const format = { channels: 2, height: 2, width: 2, type: { bits: 8, signed: true } };
+    const frames = [randomFrame(2, 8, true, 4, 3), randomFrame(2, 8, true, 4, 9)];
+    const packed = packBinaryBeats(frames, format, true) as Uint8Array;
+    const file = (bytes: Uint8Array): Parameters<typeof compareFile>[2] => ({ bytes, kind: 'binary', format, withFlags: true });
+    const unused = (): Int32Array[] => { throw new Error('decoded a file equal to the expected bytes'); };
+    expect(compareFile('out', 'output', file(packed.slice()), packed, unused, 0)).toEqual({ differences: 0, first: null, frames: new Set() });
+    // Frame 1, pixel (0, 1) is beat 5; channel 1 lies in bits 8..15 of its first word (each beat: data, x/z, flags, x/z).
+    const bad = packed.slice();
+    bad[5 * 16 + 1] = (bad[5 * 16 + 1] as number) ^ 4;
+    const v = frames[1] as Int32Array;
+    const flipped = ((((v[5] as number) & 255) ^ 4) << 24) >> 24;
+    expect(compareFile('out', 'output', file(bad), packed, () => frames, 20).first).toEqual({ frame: 21, layer: 'output', layerName: 'out', row: 0, col: 1, channel: 1, expected: v[5], actual: flipped });
+    // Unknown bits, a missing beat, a wrong flag: each named as before.
+    const xz = packed.slice();
+    xz[2 * 16 + 4] = 1;
+    expect(compareFile('out', 'output', file(xz), packed, () => frames, 0).first).toMatchObject({ frame: 0, row: 1, col: 0, channel: null, expected: 'known bits' });
+    expect(compareFile('out', 'output', file(packed.slice(0, 7 * 16)), packed, () => frames, 0).first).toMatchObject({ frame: 1, row: 1, col: 1, channel: null, actual: 'none (only 7 of 8 beats)' });
+    const flag = packed.slice();
+    flag[3 * 16 + 8] = 0;
+    expect(compareFile('out', 'output', file(flag), packed, () => frames, 0).first).toMatchObject({ frame: 0, row: 1, col: 1, channel: null, expected: 'tuser=0 tlast=1', actual: 'tuser=0 tlast=0' });
+    // Without packed bytes (a value outside the type, a text file) the values are compared.
+    expect(compareFile('out', 'output', file(packed.slice()), null, () => frames, 0).differences).toBe(0);
   });
 });

@@ -4,7 +4,11 @@
  * tens of megabytes of them, and a string and a BigInt per beat cost more than the simulation they check.
  * fixynn verify builds the testbench with binary output files (out.bin, tap<k>.bin: readBinaryBeats),
  * which cost neither side any formatting; the text files stay for the standalone testbench folder.
+ * A run's files are kept as bytes (BeatBytes) and decoded only where needed: fixynn verify first compares
+ * a binary file byte for byte with the bytes the integer model's values make (packBinaryBeats), and
+ * decodes it (to name the first difference) only when they differ.
  */
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { Stream } from '../../generator/contract/stream.js';
 import { checkFailed } from '../../generator/common/errors.js';
@@ -23,6 +27,20 @@ export interface BeatTable {
   readonly unknown: ReadonlyMap<number, string>;
   /** Per beat the two flag columns of out.hex (bit 0: tuser is 1, bit 1: tlast is 1); absent for taps. */
   readonly flags?: Uint8Array;
+}
+
+/** One beat file of a run as the simulator left it, undecoded. */
+export interface BeatBytes {
+  readonly bytes: Uint8Array;
+  readonly kind: 'binary' | 'text';
+  readonly format: Stream;
+  /** out.bin / out.hex: the tuser and tlast flags after each beat's data. */
+  readonly withFlags: boolean;
+}
+
+/** A beat file's beats decoded (readBinaryBeats or readBeats by its kind). */
+export function decodeBeats(file: BeatBytes): BeatTable {
+  return file.kind === 'binary' ? readBinaryBeats(file.bytes, file.format, file.withFlags) : readBeats(file.bytes, file.format, file.withFlags);
 }
 
 const HEX_DIGITS = '0123456789abcdef';
@@ -231,4 +249,139 @@ function unknownText(words: Int32Array, base: number, totalBits: number): string
     text += xz !== 0 ? 'x' : HEX_DIGITS[((words[w] as number) >>> shift) & 15];
   }
   return text;
+}
+
+/**
+ * The binary beat file (readBinaryBeats' format) a correct run writes for these frames ([C, H, W] each,
+ * beats in raster order): the data words with no x/z bits, and with `withFlags` tuser on each frame's
+ * first pixel and tlast on each row's last. null where the byte comparison could not stand in for the
+ * value comparison: a value outside the stream's type (its bits would be cut) or a big-endian host.
+ * A file equal to these bytes decodes to exactly these values and flags, beat for beat.
+ */
+export function packBinaryBeats(frames: readonly Int32Array[], format: Stream, withFlags = false): Uint8Array | null {
+  const packer = new BinaryBeatPacker(format, withFlags);
+  packer.start(frames.length);
+  frames.forEach((values, f) => packer.add(f, values));
+  return packer.bytes();
+}
+
+/**
+ * packBinaryBeats a frame at a time into one buffer reused from run to run (grown when a run needs more):
+ * fixynn verify packs each image's layer outputs as the integer model makes them, and fresh megabytes
+ * per run would cost more in page faults than the packing itself.
+ */
+export class BinaryBeatPacker {
+  private words = new Int32Array(0);
+  private frames = 0;
+  private added = 0;
+  private fits = true;
+  private readonly plane: number;
+  private readonly dataWords: number;
+  private readonly beatWords: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly mask: number;
+  private readonly usable: boolean;
+
+  constructor(readonly format: Stream, readonly withFlags: boolean) {
+    const { channels, height, width } = format;
+    const { bits, signed } = format.type;
+    this.plane = height * width;
+    this.dataWords = Math.ceil((channels * bits) / 32);
+    this.beatWords = 2 * (this.dataWords + (withFlags ? 1 : 0));
+    this.lo = signed ? -(2 ** (bits - 1)) : 0;
+    this.hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+    this.mask = bits >= 32 ? -1 : (1 << bits) - 1;
+    this.usable = bits <= 32 && endianness() === 'LE';
+  }
+
+  /** Starts a run of `frames` frames (each must be added before bytes()). */
+  start(frames: number): void {
+    const length = frames * this.plane * this.beatWords;
+    if (this.words.length < length) this.words = new Int32Array(length);
+    this.frames = frames;
+    this.added = 0;
+    this.fits = this.usable;
+  }
+
+  /** Frame f's values ([C, H, W]) into its beats. */
+  add(f: number, values: Int32Array): void {
+    const { channels, height, width } = this.format;
+    const { bits } = this.format.type;
+    const { plane, beatWords, lo, hi, mask, words } = this;
+    if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
+    if (f >= this.frames) throw new Error(`internal: frame ${f} of a run of ${this.frames}`);
+    this.added++;
+    if (!this.fits) return;
+    const frameWords = plane * beatWords;
+    // Every word is written, none read first (the buffer is not cleared between runs): the x/z words are
+    // zero, and a data word's first write, the channel holding its bit 0 (starting there, or spilling
+    // over from the word before), sets it; later channels in the word or it.
+    for (let p = 0, w = f * frameWords + 1; p < plane; p++) for (let j = 0; j < beatWords; j += 2) words[w + p * beatWords + j] = 0;
+    // Channel by channel: each channel's plane is read in order, its bits go to the same word of every beat.
+    for (let c = 0, pos = 0; c < channels; c++, pos += bits) {
+      const shift = pos & 31;
+      const spill = shift + bits > 32;
+      const from = c * plane;
+      for (let p = 0, w = f * frameWords + 2 * (pos >>> 5); p < plane; p++, w += beatWords) {
+        const v = values[from + p] as number;
+        if (v < lo || v > hi) { this.fits = false; return; }
+        const u = v & mask;
+        words[w] = shift === 0 ? u : (words[w] as number) | (u << shift);
+        if (spill) words[w + 2] = u >>> (32 - shift);
+      }
+    }
+    if (this.withFlags) for (let p = 0, w = f * frameWords + 2 * this.dataWords; p < plane; p++, w += beatWords) words[w] = (p === 0 ? 1 : 0) | (p % width === width - 1 ? 2 : 0);
+  }
+
+  /** The run's file (a view valid until the next start), or null where it cannot stand in for the values. */
+  bytes(): Uint8Array | null {
+    if (!this.fits || this.added !== this.frames) return null;
+    return new Uint8Array(this.words.buffer, 0, this.frames * this.plane * this.beatWords * 4);
+  }
+}
+
+/**
+ * Read buffers lent out for a run's beat files and given back once the run is checked: a file read into a
+ * fresh buffer of megabytes costs more in page faults (system time) than its bytes, so the few buffers
+ * the runs in flight need are kept.
+ */
+export class ReadBuffers {
+  private readonly free: Buffer[] = [];
+  private readonly lent = new Map<ArrayBufferLike, Buffer>();
+
+  /** The file's bytes (empty for a file that does not exist), in a lent buffer. */
+  read(file: string): Uint8Array {
+    if (!existsSync(file)) return new Uint8Array(0);
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      let best = -1;
+      for (let i = 0; i < this.free.length; i++) {
+        const length = (this.free[i] as Buffer).length;
+        if (length >= size && (best < 0 || length < (this.free[best] as Buffer).length)) best = i;
+      }
+      const buffer = best >= 0 ? (this.free.splice(best, 1)[0] as Buffer) : Buffer.allocUnsafeSlow(Math.max(size, 1));
+      this.lent.set(buffer.buffer, buffer);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buffer, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return buffer.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Gives back the buffers under these views (read's results) for the next run. */
+  release(views: readonly Uint8Array[]): void {
+    for (const view of views) {
+      const buffer = this.lent.get(view.buffer);
+      if (buffer === undefined) continue;
+      this.lent.delete(view.buffer);
+      this.free.push(buffer);
+    }
+  }
 }

@@ -1,10 +1,12 @@
 /**
  * RTL beats against the integer model: every tap's beats, in order, against that layer's [C, H, W]
  * output, and the output stream (data and its tuser/tlast flags) against the last fixed layer. The first
- * difference is named by frame, layer, pixel (row, column) and channel, with both values.
+ * difference is named by frame, layer, pixel (row, column) and channel, with both values. A binary beat
+ * file is first compared byte for byte with the file the expected values make (compareFile): equal bytes
+ * are equal values, beat counts and flags, so only a file that differs is decoded to find where.
  */
 import type { Stream } from '../../generator/contract/stream.js';
-import type { BeatTable } from './beat-files.js';
+import { decodeBeats, type BeatBytes, type BeatTable } from './beat-files.js';
 
 export interface Mismatch {
   /** Index of the frame among those streamed (0-based, over the whole verification). */
@@ -71,6 +73,16 @@ export function compareStream(check: StreamCheck, expected: readonly Int32Array[
     }
   }
   return { differences, first, frames };
+}
+
+/**
+ * compareStream on a beat file of a run. `packed`: the binary file the expected values make
+ * (BinaryBeatPacker), or null: a binary file equal to it byte for byte has no difference and is not
+ * decoded. Any other file is decoded and compared value by value with `expected()`.
+ */
+export function compareFile(name: string, layer: number | 'output', file: BeatBytes, packed: Uint8Array | null, expected: () => readonly Int32Array[], firstFrame: number): ReturnType<typeof compareStream> {
+  if (file.kind === 'binary' && packed !== null && Buffer.compare(packed, file.bytes) === 0) return { differences: 0, first: null, frames: new Set() };
+  return compareStream({ name, layer, format: file.format, beats: decodeBeats(file) }, expected(), firstFrame);
 }
 
 export function describeMismatch(m: Mismatch): string {

@@ -14,9 +14,9 @@ import { readDesign, type LoadedDesign } from '../../generator/design/read-desig
 import { IntegerModel } from '../../generator/golden/integer-model.js';
 import type { SimulatorName } from '../sim/index.js';
 import { buildFfe, type BeatFiles, type FfeBuildOptions } from './build.js';
-import { compareStream, describeMismatch, type Mismatch, type StreamCheck } from './compare.js';
-import { runFrames, type RunResult, type Stalls } from './run.js';
-import { readBeats } from './beat-files.js';
+import { compareFile, describeMismatch, type Mismatch } from './compare.js';
+import { beatFilesOf, runFrames, type RunResult, type Stalls } from './run.js';
+import { BinaryBeatPacker, ReadBuffers, type BeatBytes } from './beat-files.js';
 
 export { describeMismatch, type Mismatch } from './compare.js';
 export type { Stalls } from './run.js';
@@ -129,6 +129,9 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   // Up to `jobs` simulator processes at once; this thread makes their stimulus, runs the integer model
   // while they simulate and checks their results in order (the first mismatch is the first in the stream).
   const inFlight: Array<{ first: number; inputs: Int32Array[]; running: Promise<RunResult> }> = [];
+  // Buffers reused from run to run (fresh megabytes per run cost more in page faults than the work).
+  const buffers = new ReadBuffers();
+  const packers = build.beats === 'binary' ? streamPackers(manifest, ffe) : null;
   const launch = (first: number): void => {
     const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
     const running = runFrames(build, manifest, inputs, {
@@ -136,6 +139,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
       ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
       ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
       ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
+      buffers,
     });
     running.catch(() => undefined); // awaited below in order; a failure before then is not unhandled
     inFlight.push({ first, inputs, running });
@@ -146,11 +150,12 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     while (inFlight.length > 0) {
       const run = inFlight[0] as (typeof inFlight)[number];
       // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
-      const expected = expectedOf(ffe, run.inputs, model);
+      const expected = expectRun(ffe, model, run.inputs, packers);
       const result = await run.running;
       inFlight.shift();
       if (next < firsts.length) launch(firsts[next++] as number);
       tally.add(checkRun(design, result, expected, run.first), result, run.inputs.length);
+      buffers.release(beatFilesOf(result));
       options.onProgress?.(`simulated ${tally.images}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
     }
   } finally {
@@ -191,17 +196,54 @@ interface RunCheck {
   readonly first: Mismatch | null;
 }
 
-/** A stream of the design to compare: its beats from the run and the frames it must carry. */
+/**
+ * What a run must give. Per stream (a layer's tap by index, or 'output') the binary beat file the integer
+ * model's values make, packed image by image as the model runs (binary beat files only; null where it
+ * cannot stand in for the values); the values themselves ([image][layer]) only when a file differs from
+ * it or is text: the model runs again for them (rare: a mismatch), so no image's outputs are kept.
+ */
+interface RunExpectation {
+  readonly packed: ReadonlyMap<number | 'output', Uint8Array | null>;
+  readonly values: () => Int32Array[][];
+}
+
+/** One packer per compared stream of the fixed part: each layer with a tap, and the top's output (with its flags). */
+function streamPackers(manifest: LoadedDesign['manifest'], ffe: FfePart): Map<number | 'output', { readonly layer: number; readonly packer: BinaryBeatPacker }> {
+  const packers = new Map<number | 'output', { readonly layer: number; readonly packer: BinaryBeatPacker }>();
+  ffe.layers.forEach((layer, k) => { if (layer.tap !== null) packers.set(k, { layer: k, packer: new BinaryBeatPacker(layer.out, false) }); });
+  packers.set('output', { layer: ffe.quantization.layers.length - 1, packer: new BinaryBeatPacker(manifest.top.output, true) });
+  return packers;
+}
+
+/** The integer model on a run's inputs: packed as it goes (the packers' bytes are valid until the next run's). */
+function expectRun(ffe: FfePart, model: IntegerModel, inputs: readonly Int32Array[], packers: ReturnType<typeof streamPackers> | null): RunExpectation {
+  let values: Int32Array[][] | undefined;
+  const all = (): Int32Array[][] => (values ??= expectedOf(ffe, inputs, model));
+  if (packers === null) return { packed: new Map(), values: all };
+  const { layers } = ffe.quantization;
+  for (const { packer } of packers.values()) packer.start(inputs.length);
+  inputs.forEach((input, f) => {
+    const activations = model.run(input, { reuse: true });
+    for (const { layer, packer } of packers.values()) packer.add(f, activations.get((layers[layer] as (typeof layers)[number]).output) as Int32Array);
+  });
+  return { packed: new Map([...packers].map(([key, { packer }]) => [key, packer.bytes()])), values: all };
+}
+
+/** A stream of the design to compare: its beat file from the run and what it must carry. */
 interface CheckedStream {
-  readonly check: StreamCheck;
-  readonly expected: Int32Array[];
+  readonly name: string;
+  readonly layer: number | 'output';
+  readonly file: BeatBytes;
+  readonly packed: Uint8Array | null;
+  /** Per image of the run, the frame the stream must carry (computed on demand: see RunExpectation). */
+  readonly expected: () => Int32Array[];
 }
 
 /**
  * Each part kind's hook: the streams inside that part to compare (its internal taps). A new part kind
  * is one more case (the compiler asks for it: the switch must cover every kind).
  */
-function checkPart(part: Part, result: RunResult, expected: readonly Int32Array[][]): CheckedStream[] {
+function checkPart(part: Part, result: RunResult, expected: RunExpectation): CheckedStream[] {
   switch (part.kind) {
     case 'ffe':
       return ffeTaps(part, result, expected);
@@ -212,29 +254,29 @@ function checkPart(part: Part, result: RunResult, expected: readonly Int32Array[
 }
 
 /** Every fixed layer's tap; layers fused inside the next layer's module have no tap. */
-function ffeTaps(part: FfePart, result: RunResult, expected: readonly Int32Array[][]): CheckedStream[] {
+function ffeTaps(part: FfePart, result: RunResult, expected: RunExpectation): CheckedStream[] {
   return part.layers.flatMap((layer, k) => layer.tap === null ? [] : [{
-    check: { name: layer.name, layer: k, format: layer.out, beats: result.taps[k] ?? readBeats(new Uint8Array(0), layer.out) },
-    expected: expected.map((e) => e[k] as Int32Array),
+    name: layer.name, layer: k, file: result.taps[k] ?? { bytes: new Uint8Array(0), kind: result.out.kind, format: layer.out, withFlags: false },
+    packed: expected.packed.get(k) ?? null, expected: () => expected.values().map((e) => e[k] as Int32Array),
   }]);
 }
 
-function checkRun(design: LoadedDesign, result: RunResult, expected: readonly Int32Array[][], firstFrame: number): RunCheck {
+function checkRun(design: LoadedDesign, result: RunResult, expected: RunExpectation, firstFrame: number): RunCheck {
   const { manifest } = design;
   const ffe = partOf(manifest, 'ffe', design.dir);
   const streams = manifest.parts.flatMap((part) => checkPart(part, result, expected));
   // The whole: the top's output stream (data, tuser and tlast) against the last part's last output.
   const last = ffe.layers[ffe.layers.length - 1];
   streams.push({
-    check: { name: last?.name ?? '', layer: 'output', format: manifest.top.output, beats: result.out },
-    expected: expected.map((e) => e[e.length - 1] as Int32Array),
+    name: last?.name ?? '', layer: 'output', file: result.out, packed: expected.packed.get('output') ?? null,
+    expected: () => expected.values().map((e) => e[e.length - 1] as Int32Array),
   });
   let differences = 0;
   let first: Mismatch | null = null;
   const images = new Set<number>();
   const layers = ffe.layers.length;
   for (const s of streams) {
-    const r = compareStream(s.check, s.expected, firstFrame);
+    const r = compareFile(s.name, s.layer, s.file, s.packed, s.expected, firstFrame);
     differences += r.differences;
     for (const f of r.frames) images.add(f);
     if (r.first) {

@@ -9,7 +9,7 @@ import { partOf, type Manifest } from '../../generator/design/manifest.js';
 import type { Stream } from '../../generator/contract/stream.js';
 import { runToolMeasured } from '../sim/index.js';
 import { runFolder, type BeatFiles, type FfeBuild } from './build.js';
-import { packFramesHex, readBeats, readBinaryBeats, type BeatTable } from './beat-files.js';
+import { packFramesHex, type BeatBytes, type ReadBuffers } from './beat-files.js';
 
 export interface Stalls {
   /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */
@@ -26,13 +26,15 @@ export interface RunOptions {
   readonly maxCycles?: number;
   /** Further plusargs for the simulation (e.g. for a waveform dumper built beside the testbench). */
   readonly plusargs?: readonly string[];
+  /** Read the beat files into buffers lent from here (give them back with release(beatFilesOf(result)) once checked). */
+  readonly buffers?: ReadBuffers;
 }
 
 export interface RunResult {
-  /** Output beats: data, tuser and tlast. */
-  readonly out: BeatTable;
+  /** Output beats: data, tuser and tlast (the file's bytes, decoded by the checker where needed). */
+  readonly out: BeatBytes;
   /** Per fixed layer, its tap beats (none for a layer without a tap). */
-  readonly taps: readonly BeatTable[];
+  readonly taps: readonly BeatBytes[];
   /** Cycles at which each frame's first input beat / first output beat was accepted. */
   readonly inputStarts: readonly number[];
   readonly outputStarts: readonly number[];
@@ -60,7 +62,8 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
     const simulatorSeconds = (performance.now() - start) / 1000;
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
-    return { ...readResults(dir, build.beats, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options)), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
+    const read = (file: string): Uint8Array => options.buffers?.read(file) ?? (existsSync(file) ? readFileSync(file) : new Uint8Array(0));
+    return { ...readResults(dir, build.beats, manifest.top.output, partOf(manifest, 'ffe').layers.map((l) => l.out), maxCyclesOf(manifest, inputs.length, options), read), simulatorSeconds, simulatorCpuSeconds: r.cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -100,15 +103,18 @@ function lines(file: string): string[] {
 }
 
 /** A beat file of the run (`name` without its extension); a file the testbench never opened holds no beats. */
-function beatsOf(dir: string, name: string, beats: BeatFiles, format: Stream, withFlags = false): BeatTable {
-  const file = path.join(dir, `${name}.${beats === 'binary' ? 'bin' : 'hex'}`);
-  const bytes = existsSync(file) ? readFileSync(file) : new Uint8Array(0);
-  return beats === 'binary' ? readBinaryBeats(bytes, format, withFlags) : readBeats(bytes, format, withFlags);
+function beatsOf(dir: string, name: string, beats: BeatFiles, format: Stream, read: (file: string) => Uint8Array, withFlags = false): BeatBytes {
+  return { bytes: read(path.join(dir, `${name}.${beats === 'binary' ? 'bin' : 'hex'}`)), kind: beats, format, withFlags };
 }
 
-function readResults(dir: string, beats: BeatFiles, output: Stream, layers: readonly Stream[], maxCycles: number): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
-  const out = beatsOf(dir, 'out', beats, output, true);
-  const taps = layers.map((format, k) => beatsOf(dir, `tap${k}`, beats, format));
+/** The bytes of a run's beat files (to give its read buffers back). */
+export function beatFilesOf(result: RunResult): Uint8Array[] {
+  return [result.out.bytes, ...result.taps.map((t) => t.bytes)];
+}
+
+function readResults(dir: string, beats: BeatFiles, output: Stream, layers: readonly Stream[], maxCycles: number, read: (file: string) => Uint8Array): Omit<RunResult, 'simulatorSeconds' | 'simulatorCpuSeconds'> {
+  const out = beatsOf(dir, 'out', beats, output, read, true);
+  const taps = layers.map((format, k) => beatsOf(dir, `tap${k}`, beats, format, read));
   const timing = lines(path.join(dir, 'timing.txt')).map((l) => l.trim().split(/\s+/));
   const cyclesOf = (tag: string): number[] => timing.filter(([t]) => t === tag).map(([, c]) => Number(c));
   const end = cyclesOf('e');
