@@ -29,7 +29,7 @@ export function registerSynth(program: Command): void {
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
-    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
+    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model (an accelerator: the ISA simulator, its SRAM macros simulated by a model), and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
     .option('--abc-fast', 'asic: ABC\'s fast mapping (quicker on large designs such as an accelerator; somewhat larger netlists), buffered and sized like the default')
     .option('--json', 'print the report (synth-<target>.json) to stdout')

@@ -196,7 +196,7 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         ...runs.map((r) => ({ name: `netlist_${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
       ];
       const s = await verifyAccelDesign(design.dir, {
-        // Icarus runs the accelerator's netlist at tens of cycles per second: hours for a few images.
+        // Icarus runs the 4x4 accelerator's netlist at about 15 cycles per CPU second: an hour or more per image.
         simulator: 'icarus', images: options.images, rtl, timeoutMs: GATE_LEVEL_TIMEOUT_MS,
         ...(options.data !== undefined ? { data: options.data } : {}),
         ...(options.toggles ? {
