@@ -29,7 +29,7 @@ export function registerSynth(program: Command): void {
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
-    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model, and energy per image from its toggles (default 0: none)')
+    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model (an accelerator: the ISA simulator, its SRAM macros simulated by a model), and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
     .option('--abc-fast', 'asic: ABC\'s fast mapping (quicker on large designs such as an accelerator; somewhat larger netlists), buffered and sized like the default')
     .option('--json', 'print the report (synth-<target>.json) to stdout')
@@ -85,7 +85,7 @@ export function formatSynthReport(r: SynthReport): string {
   }
   if (r.gateLevel) {
     const g = r.gateLevel;
-    lines.push(`gate-level (${g.simulator}): ${g.images} image(s) from ${g.dataSource}: ${g.bitExact ? 'bit-exact with the integer model' : `MISMATCH, ${g.mismatches} values differ; first: ${g.firstMismatch ?? '?'}`}`);
+    lines.push(`gate-level (${g.simulator}): ${g.images} image(s) from ${g.dataSource}: ${g.bitExact ? 'bit-exact with the integer model' : `MISMATCH, ${g.mismatches} differ; first: ${g.firstMismatch ?? '?'}`}${g.cycles ? `; ${fmt(g.cycles)} cycles (first image)` : ''}`);
   }
   if (r.energy) {
     const e = r.energy;
@@ -104,6 +104,15 @@ export function formatSynthReport(r: SynthReport): string {
     const e = a.energy;
     lines.push(`accelerator (${a.modules.join(', ')}): ${fmt(a.areaUm2)} um^2 = ${fmt(a.cellAreaUm2)} logic (Liberty cells, pre-layout) + ${fmt(a.macroAreaUm2)} SRAM macros (${fmt(a.macroBits)} bits, modelled)`);
     lines.push(`accelerator energy per image, modelled (${fmt(a.cyclesPerImage)} cycles at ${fmt(a.clockMhz)} MHz): ${fmt(e.perImagePj / 1000, 2)} nJ = logic ${fmt(e.logicPj / 1000, 2)} + MACs ${fmt(e.macPj / 1000, 2)} + PPU ${fmt(e.ppuPj / 1000, 2)} + SRAM ${fmt(e.sramPj / 1000, 2)} + SRAM leakage ${fmt(e.sramLeakagePj / 1000, 3)} + off-chip ${fmt(e.externalPj / 1000, 2)} nJ`);
+    const m = a.measuredEnergy;
+    if (m !== undefined) {
+      const l = m.logic;
+      lines.push(`accelerator energy per image, measured (${fmt(m.cyclesPerImage)} cycles busy, leakage at ${fmt(m.clockMhz, 1)} MHz): ${fmt(m.perImagePj / 1000, 2)} nJ = logic ${fmt(l.perImagePj / 1000, 2)} (dynamic ${fmt(l.dynamicPj / 1000, 2)}, leakage ${fmt(l.leakagePj / 1000, 3)}) + SRAM ${fmt(m.sramPj / 1000, 2)} + SRAM leakage ${fmt(m.sramLeakagePj / 1000, 3)} nJ; ${fmt(m.topsPerWatt, 3)} TOPS/W`);
+      lines.push(`SRAM accesses per image (measured): ${m.macros.map((x) => `${x.cell} ${fmt(x.readsPerImage)} reads, ${fmt(x.writesPerImage)} writes`).join('; ')}`);
+      if (a.modelAtMeasuredClock !== undefined && a.energyErrorVsMeasured !== undefined) {
+        lines.push(`accelerator energy model at ${fmt(m.clockMhz, 1)} MHz: ${fmt(a.modelAtMeasuredClock.perImagePj / 1000, 2)} nJ, ${a.energyErrorVsMeasured >= 0 ? '+' : ''}${fmt(100 * a.energyErrorVsMeasured, 1)} % against the measurement`);
+      }
+    }
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n');

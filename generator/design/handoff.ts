@@ -29,6 +29,8 @@ export const DEFAULT_TIE_CELL = 'sky130_fd_sc_hd__conb_1 HI LO';
  */
 export const DEFAULT_DRIVE_CELL = DEFAULT_BUF_CELL.split(' ')[0]!;
 export const DEFAULT_LOAD_PF = 0.01;
+/** Cells ABC must not pick (FIXYNN_DONT_USE, a regular expression): sky130_fd_sc_hd's lpflow_* power-management cells. */
+export const DEFAULT_DONT_USE = 'sky130_fd_sc_hd__lpflow_[A-Za-z0-9_]*';
 
 export const SYNTH_DIR = 'synth';
 export function sdcPath(top: string): string {
@@ -87,7 +89,7 @@ export function renderHandoff(design: HandoffDesign, clockMhz: number): Map<stri
     files.set(yosysScriptPath(target), scriptTemplates[target]({
       header, top: design.top, target, script: yosysScriptPath(target), files: design.rtl,
       clockPs: Math.round(periodNs * 1000), bufCell: DEFAULT_BUF_CELL, tieCell: DEFAULT_TIE_CELL,
-      driveCell: DEFAULT_DRIVE_CELL, loadPf: DEFAULT_LOAD_PF,
+      driveCell: DEFAULT_DRIVE_CELL, loadPf: DEFAULT_LOAD_PF, dontUse: DEFAULT_DONT_USE, dontUseTcl: `{${DEFAULT_DONT_USE}}`,
     }));
   }
   files.set(corePath(design.top), coreTemplate({

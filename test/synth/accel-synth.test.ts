@@ -4,7 +4,7 @@
  * measured area, the iso-area choice; and (test:full) `fixynn synth --target asic` of a small accelerator:
  * its big memories kept as macros, their area modelled, its logic area from the Liberty.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { partOf } from '../../generator/design/manifest.js';
 import { readDesign } from '../../generator/design/read-design.js';
 import { acceleratorFigures } from '../../verify/sweep/figures.js';
 import { sweepTables } from '../../verify/sweep/point.js';
-import { acceleratorEnergy, macroSplit } from '../../verify/synth/accel-energy.js';
+import { acceleratorEnergy, freeRunningReadPorts, macroSplit } from '../../verify/synth/accel-energy.js';
 import { acceleratorOnLayers, isoArea } from '../../verify/sweep/iso-area.js';
 import { macroAccessPj, macroAreaUm2, MACRO_MIN_BITS, SRAM_MODEL } from '../../verify/synth/sram-model.js';
 import { DEFAULT_LIBERTY } from '../../verify/synth/synth-design.js';
@@ -89,8 +89,19 @@ describe('SRAM macro model and accelerator energy', () => {
     expect(macroBits + flopMemoryBits).toBe(part.cost.memoryBits);
     const work1 = { macs: part.program.macs, accesses: part.program.accesses!, busyCycles: part.program.predictedCycles, periodCycles: part.program.predictedCycles, clockMhz: 500 };
     const e1 = acceleratorEnergy(shape, work1, tables.energy);
-    const e2 = acceleratorEnergy(shape, { ...work1, accesses: { ...work1.accesses, actReads: work1.accesses.actReads + 100 } }, tables.energy);
+    const e2 = acceleratorEnergy(shape, { ...work1, accesses: { ...work1.accesses, actWrites: work1.accesses.actWrites + 100 } }, tables.energy);
     expect(e2.sramPj - e1.sramPj).toBeCloseTo(100 * macroAccessPj(4 * 8), 6);
+    // Reads: at least the RTL's free-running ports every cycle (no read enable in the generated Verilog).
+    const rtl = readFileSync(path.join(out, 'rtl', 'fixynn_accel.v'), 'utf8');
+    const unconditional = (mem: string): number => [...rtl.matchAll(new RegExp(`always @\\(posedge clk\\) begin\\n\\s+\\w+ <= ${mem}\\[`, 'g'))].length;
+    const free = freeRunningReadPorts(shape.config);
+    expect({ act: unconditional('act'), wgt: unconditional('wgt'), qp: unconditional('qp'), acc: unconditional('acc'), imem: unconditional('imem_b0') })
+      .toEqual({ act: free.act, wgt: free.wgt, qp: free.qp, acc: free.acc, imem: free.imem });
+    // MEM: host and output-stream ports without enable, the load port enabled while LD is not done.
+    expect(unconditional('mem_b0')).toBe(free.mem - 1);
+    expect(rtl).toMatch(/if \(ld_done_not\) mem_b0_ld_q <= mem_b0\[/);
+    const e3 = acceleratorEnergy(shape, { ...work1, accesses: { ...work1.accesses, actReads: 0 } }, tables.energy);
+    expect(e3.sramPj).toBeCloseTo(e1.sramPj, 6);
     expect(e1.perImagePj).toBeCloseTo(e1.logicPj + e1.macPj + e1.ppuPj + e1.sramPj + e1.sramLeakagePj + e1.externalPj, 6);
     const cycles = { busy: part.program.predictedCycles, period: part.program.predictedCycles, clockMhz: 500 };
     const modelled = acceleratorFigures(part, cycles, tables);

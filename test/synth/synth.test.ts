@@ -126,7 +126,7 @@ describe('fixynn synth (tiny design)', () => {
     expect(r.timing?.criticalPathNs).toBeCloseTo((r.timing?.clockPeriodNs ?? 0) - (r.timing?.worstSlackNs ?? 0), 6);
   }, 180_000);
 
-  it.runIf(FULL && existsSync(DEFAULT_LIBERTY))('asic: ABC buffers a 256-load net, in its default and its fast mode (test:full)', async () => {
+  it.runIf(FULL && existsSync(DEFAULT_LIBERTY))('asic: ABC buffers a 256-load net, in its default and its fast mode, without lpflow cells (test:full)', async () => {
     // One register bit selecting in 256 multiplexers, as a line buffer's column counter does: without -constr
     // ABC leaves it one net of 256 loads (checked by hand with the flow before this test), with it at most 10.
     const verilog = path.join(work, 'fanout.v');
@@ -142,7 +142,17 @@ describe('fixynn synth (tiny design)', () => {
       const loads = maxLoads(readJsonModule(path.join(out, 'netlist.json'), 'fanout'));
       expect(loads).toBeGreaterThan(1);
       expect(loads).toBeLessThanOrEqual(16);
+      // sky130's lpflow_* cells (keep-alive clock buffers, isolation cells) are don't-use (FIXYNN_DONT_USE).
+      expect(readFileSync(path.join(out, 'netlist.v'), 'utf8')).not.toMatch(/sky130_fd_sc_hd__lpflow_/);
+      expect(existsSync(path.join(out, 'abc-dont-use.lib'))).toBe(false);
     }
+    // The control: with every cell allowed, ABC's buffering picks lpflow buffers for this net.
+    const out = path.join(work, 'fanout-all-cells');
+    const r = await runTool('yosys', ['-q', '-c', path.join(design, yosysScriptPath('asic'))], {
+      env: { LIBERTY: liberty, FIXYNN_TOP: 'fanout', FIXYNN_EXTRA: verilog, FIXYNN_OUT: out, FIXYNN_ABC_FAST: '1', FIXYNN_DONT_USE: 'none' },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(path.join(out, 'netlist.v'), 'utf8')).toMatch(/sky130_fd_sc_hd__lpflow_/);
   }, 300_000);
 
   it('refuses bad flags and a missing Liberty with exit 2', async () => {

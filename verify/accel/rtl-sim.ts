@@ -39,15 +39,16 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
  * A build of given files (a design folder's RTL and testbench, read back): the cache key is their
  * content, so a design of a configuration shares the build of the same configuration's tests.
  */
-export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string; trace?: boolean } = {}): Promise<AccelBuild> {
+export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string; trace?: boolean; extraRoots?: readonly string[] } = {}): Promise<AccelBuild> {
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   // The testbench module (the accelerator's own, or e.g. the chip's around it).
   const TB = options.top ?? ACCEL_TB;
+  if (options.extraRoots !== undefined && simulator !== 'icarus') throw new Error('internal: extra top-level modules are an Icarus build option');
   // Verilator needs --trace for $dumpvars to write anything (Icarus always can): another build.
   const trace = options.trace === true && simulator === 'verilator';
   const flags = simulator === 'verilator'
     ? ['--binary', '--timing', ...VERILATOR_QUIET, ...(trace ? ['--trace'] : []), '--top-module', TB, ...VERILATOR_QUICK_COMPILE]
-    : ['-g2005', '-s', TB];
+    : ['-g2005', ...[TB, ...(options.extraRoots ?? [])].flatMap((root) => ['-s', root])];
   const built = await cachedBuild(simCacheRoot(options.cacheDir), buildKey('accel', simulator, tool, flags, files), simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator${TB === ACCEL_TB ? '' : ` (${TB})`} in ${simulator}`);
     const paths = files.map((f) => {
@@ -148,6 +149,10 @@ export interface AccelRunOptions {
    * s_axis (the program starts on the complete frame) and the results are read from m_axis.
    */
   readonly stream?: { readonly registers: StreamRegisters; readonly frames: ReadonlyArray<readonly bigint[]>; readonly gaps?: boolean };
+  /** Further plusargs (e.g. for a dumper built beside the testbench: verify/synth's toggle counter). */
+  readonly plusargs?: readonly string[];
+  /** The simulator process's time limit (default runTool's 15 minutes; a gate-level run takes longer). */
+  readonly timeoutMs?: number;
 }
 
 /** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
@@ -204,6 +209,7 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
       `+dump_words=${dumpWords}`,
       `+max_cycles=${options.maxCycles ?? 5_000_000}`,
       `+events=${options.events === true ? 1 : 0}`,
+      ...(options.plusargs ?? []),
     ];
     if (build.config.memory === 'axi') {
       const mm = options.memory ?? FAST_MEMORY;
@@ -211,7 +217,8 @@ export async function runAccel(build: AccelBuild, program: readonly bigint[], im
       if (mm.base < 0 || mm.base + build.config.memBytes > 2 ** 31) throw checkFailed(`memory model base ${mm.base}: MEM must lie below 2^31 (the testbench's plusargs are 32-bit integers)`);
       args.push(...memoryModelArgs(mm, 'seed'));
     }
-    const r = build.simulator === 'verilator' ? await runTool(path.join(build.dir, 'Vtb'), args, { cwd: dir }) : await runTool('vvp', ['-n', path.join(build.dir, 'tb.vvp'), ...args], { cwd: dir });
+    const limit = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+    const r = build.simulator === 'verilator' ? await runTool(path.join(build.dir, 'Vtb'), args, { cwd: dir, ...limit }) : await runTool('vvp', ['-n', path.join(build.dir, 'tb.vvp'), ...args], { cwd: dir, ...limit });
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-800)}`);
     const lines = readFileSync(path.join(dir, 'result.txt'), 'utf8').split('\n').filter((l) => l !== '');
     checkAxiRun(build.simulator, lines, r.stdout);

@@ -41,10 +41,14 @@ export async function runProgramOnRtl(
   compiled: CompiledProgram,
   inputs: readonly Int32Array[],
   outputTensor: QuantTensor,
-  options: { maxCycles?: number; via?: 'stream' | 'host'; gaps?: boolean; memory?: MemoryModel } = {},
+  options: { maxCycles?: number; via?: 'stream' | 'host'; gaps?: boolean; memory?: MemoryModel; plusargs?: readonly string[]; timeoutMs?: number } = {},
 ): Promise<RtlProgramRun[]> {
   const range = outputRange(compiled);
-  const common = { dumpAddr: range.addr, dumpBytes: range.bytes, events: true, ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }), ...(options.memory === undefined ? {} : { memory: options.memory }) };
+  const common = {
+    dumpAddr: range.addr, dumpBytes: range.bytes, events: true, ...(options.maxCycles === undefined ? {} : { maxCycles: options.maxCycles }),
+    ...(options.memory === undefined ? {} : { memory: options.memory }), ...(options.plusargs === undefined ? {} : { plusargs: options.plusargs }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
   // Stream mode (the default): pixels in through s_axis, scores out through m_axis; host mode: the input
   // written into each MEM image, the results read through the host port. The AXI variant (memory 'axi')
   // has no stream ports: its inputs are always in the MEM image.

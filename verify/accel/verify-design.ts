@@ -40,6 +40,16 @@ export interface AccelVerifyOptions {
   /** --scale/--mean/--std; default: as recorded (the program folder's quantization.json, else the part's). */
   readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly onProgress?: (message: string) => void;
+  /**
+   * Sources simulated instead of the design's RTL (e.g. a gate-level netlist with its cell and SRAM macro
+   * models; the testbench stays the design's), and for Icarus further top-level modules and plusargs
+   * (verify/synth's toggle and access counter).
+   */
+  readonly rtl?: ReadonlyArray<{ readonly name: string; readonly text: string }>;
+  readonly extraRoots?: ReadonlyArray<{ readonly module: string; readonly text: string }>;
+  readonly plusargs?: readonly string[];
+  /** The simulator run's time limit (default 15 minutes). */
+  readonly timeoutMs?: number;
 }
 
 export interface AccelLayerCycles {
@@ -103,14 +113,23 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   let fault = isaFault;
 
   // Rung 2: the RTL against the ISA simulator, scores and class.
-  const files = [...design.manifest.rtl, design.manifest.testbench.verilog].map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }));
-  const build = await buildAccelFiles(files, part.config, options.simulator, options.onProgress ? { onProgress: options.onProgress } : {});
+  const files = [
+    ...(options.rtl ?? design.manifest.rtl.map((f) => ({ name: path.basename(f), text: readFileSync(design.pathOf(f), 'utf8') }))),
+    { name: path.basename(design.manifest.testbench.verilog), text: readFileSync(design.pathOf(design.manifest.testbench.verilog), 'utf8') },
+    ...(options.extraRoots ?? []).map((r) => ({ name: `${r.module}.v`, text: r.text })),
+  ];
+  const build = await buildAccelFiles(files, part.config, options.simulator, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots.map((r) => r.module) } : {}),
+  });
   options.onProgress?.(`${options.simulator}: ${inputs.length} image(s) on the RTL`);
   const simStart = performance.now();
   // MEM behind the AXI4 master (generate --accel-mem axi): the testbench's memory is issue 12's reference
   // memory, so the measured cycles compare with the cycle model's reference-memory prediction.
   const axi = part.config.memory === 'axi';
-  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor, { maxCycles: 2 ** 21 + 100_000, ...(axi ? { memory: TESTBENCH_REFERENCE_MEMORY } : {}) });
+  const runs = await runProgramOnRtl(build, compiled, inputs, outTensor, {
+    maxCycles: 2 ** 21 + 100_000, ...(axi ? { memory: TESTBENCH_REFERENCE_MEMORY } : {}), ...(options.plusargs ? { plusargs: options.plusargs } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
   const simulationSeconds = (performance.now() - simStart) / 1000;
   let rtlMismatches = 0;
   let rtlFirst: string | null = null;

@@ -2,13 +2,16 @@
  * The accelerator's energy per image, modelled from the compiler's counts (the cycle model's cycles and MACs,
  * the program's memory accesses: generator/accel/accesses.ts) and a technology table, in milliseconds:
  *
- *   logic    the clocked flip-flops (registers and the memories below MACRO_MIN_BITS, e.g. the depthwise line
- *            buffers) and the adders/comparators of the cost counts, as energy-model.ts prices a fixed part:
- *            activity MODEL_ACTIVITY while busy, clock only while waiting (no clock gating)
+ *   logic    the clock of every flip-flop (registers and the memories below MACRO_MIN_BITS, e.g. the depthwise line
+ *            buffers) on every cycle of the frame period (no clock gating), energy-model.ts's clock term; no data
+ *            activity: the datapath's work is priced per use below (MACs, PPU rows, SRAM accesses), and the rest idles
+ *            most cycles (the gate-level measurement: data toggles 5 % of the logic's energy, flip-flop outputs
+ *            0.01-0.03 toggles per bit per cycle, not MODEL_ACTIVITY; docs/synthesis.md)
  *   MACs     per MAC an array multiplier of weightBits x (actBits + 2) full-adder bits (the operand is
  *            val(x) - zp) plus an accBits accumulation, at activity MODEL_ACTIVITY (the Liberty's adder bit)
  *   PPU      per row through the post-processing unit: cols lanes of an accBits x multiplierBits multiply
- *   SRAM     per access of a macro memory: ceil(width / 32) x 4.60 pJ, plus its leakage (sram-model.ts, OpenRAM)
+ *   SRAM     per access of a macro memory: ceil(width / 32) x 4.60 pJ, plus its leakage (sram-model.ts, OpenRAM); the
+ *            RTL's read ports without an enable read every cycle (freeRunningReadPorts)
  *   external MEM off chip (AXI): 640 pJ per 32 bits moved (Horowitz, ISSCC 2014, 45 nm DRAM read; DESIGN.md)
  *
  * The cost counts' multipliers are left out of the logic term (they are the MACs and the PPU, priced by use).
@@ -25,7 +28,7 @@ import { MACRO_MIN_BITS, macroAccessPj, macroLeakageMw, SRAM_MODEL } from './sra
 export const DRAM_PJ_PER_BYTE = 640 / 4;
 
 export const ACCEL_ENERGY_METHOD = `modelled (verify/synth/accel-energy.ts): the compiler's counts (cycles, MACs, scratchpad and MEM accesses) x a table from the Liberty `
-  + `(flip-flops, adder bits at activity ${MODEL_ACTIVITY}) and ${SRAM_MODEL.label}; off-chip MEM traffic at ${DRAM_PJ_PER_BYTE} pJ/byte (Horowitz 45 nm DRAM)`;
+  + `(every flip-flop clocked every cycle; MAC and PPU adder bits at activity ${MODEL_ACTIVITY}) and ${SRAM_MODEL.label}, free-running read ports every cycle; off-chip MEM traffic at ${DRAM_PJ_PER_BYTE} pJ/byte (Horowitz 45 nm DRAM)`;
 
 /** What the model reads of an accelerator: its RTL configuration (memory 'axi': MEM off chip) and cost counts. */
 export interface AcceleratorShape {
@@ -57,6 +60,17 @@ export function macroSplit(shape: AcceleratorShape): { macroBits: number; flopMe
   return { macroBits, flopMemoryBits: Math.max(0, shape.cost.memoryBits - macroBits) };
 }
 
+/**
+ * Read ports of the generated RTL that read on every clock, as rows of accessBits' width (generator/accel/rtl/top.ts,
+ * stream-ports.ts): the program fetch (all four 32-bit banks), ACT's two execute ports, WGT's, QP's three and ACC's
+ * execute port have no read enable; MEM's host and output-stream ports have none, and its load port's enable (LD not
+ * done) is true on almost every clock. A macro wired so reads on each of them every cycle, whatever the program does:
+ * the gate-level run counts them (docs/synthesis.md). MEM off chip (AXI) has no macro.
+ */
+export function freeRunningReadPorts(config: AcceleratorShape['config']): Readonly<Record<MemoryId, number>> {
+  return { act: 2, wgt: 1, qp: 3, acc: 1, imem: 1, mem: config.memory === 'axi' ? 0 : 3 };
+}
+
 export interface AcceleratorEnergy {
   readonly perImagePj: number;
   readonly logicPj: number;
@@ -80,21 +94,23 @@ export function acceleratorEnergy(shape: AcceleratorShape, work: AcceleratorWork
   const c = shape.config;
   const { macroBits, flopMemoryBits } = macroSplit(shape);
   const logicCost = { ...shape.cost, memoryBits: flopMemoryBits, multiplierBits: 0 };
-  const logicPj = modelEnergy(logicCost, work.busyCycles, table).perImagePj
-    + modelEnergy(logicCost, Math.max(0, work.periodCycles - work.busyCycles), table, 0).perImagePj;
+  const logicPj = modelEnergy(logicCost, Math.max(work.busyCycles, work.periodCycles), table, 0).perImagePj;
   const bit = MODEL_ACTIVITY * table.adderBitTogglePj;
   const macPj = work.macs * (c.weightBits * (c.actBits + 2) + c.accBits) * bit;
   const ppuPj = work.accesses.ppuRows * c.cols * c.accBits * c.multiplierBits * bit;
   const bits = memoryBits(shape);
   const width = accessBits(c);
   const a = work.accesses;
+  // A memory's reads: at least one per free-running port per busy cycle (the program's useful reads are among them).
+  const free = freeRunningReadPorts(c);
+  const reads = (id: MemoryId, counted: number): number => Math.max(counted, free[id] * work.busyCycles);
   const counts: Record<MemoryId, number> = {
-    act: a.actReads + a.actWrites, wgt: a.wgtReads + a.wgtWrites, qp: a.qpReads + a.qpWrites, acc: a.accReads + a.accWrites,
-    mem: a.memReadBeats + a.memWriteBeats, imem: a.imemReads,
+    act: reads('act', a.actReads) + a.actWrites, wgt: reads('wgt', a.wgtReads) + a.wgtWrites, qp: reads('qp', a.qpReads) + a.qpWrites,
+    acc: reads('acc', a.accReads) + a.accWrites, mem: reads('mem', a.memReadBeats) + a.memWriteBeats, imem: reads('imem', a.imemReads),
   };
   let sramPj = 0;
   for (const id of Object.keys(counts) as MemoryId[]) if ((bits[id] ?? 0) >= MACRO_MIN_BITS) sramPj += counts[id] * macroAccessPj(width[id]);
-  const externalPj = c.memory === 'axi' ? counts.mem * c.memPortBytes * DRAM_PJ_PER_BYTE : 0;
+  const externalPj = c.memory === 'axi' ? (a.memReadBeats + a.memWriteBeats) * c.memPortBytes * DRAM_PJ_PER_BYTE : 0;
   // mW x us = nJ: leakage over the frame period at the clock.
   const sramLeakagePj = macroLeakageMw(macroBits) * (work.periodCycles / work.clockMhz) * 1000;
   return { perImagePj: logicPj + macPj + ppuPj + sramPj + sramLeakagePj + externalPj, logicPj, macPj, ppuPj, sramPj, sramLeakagePj, externalPj };

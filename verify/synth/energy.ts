@@ -18,6 +18,8 @@ import { lookup, wireCapacitance, type Liberty, type LibertyCell } from './liber
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { ToggleCounts } from './vcd.js';
 import type { UnitRun } from './yosys-units.js';
+import type { MacroInstance } from './sram-sim.js';
+import { macroLeakageMw, SRAM_MODEL } from './sram-model.js';
 
 /** The input transition at which internal energies are read (ns): mid-range of sky130's tables, typical of a loaded gate. */
 export const NOMINAL_TRANSITION_NS = 0.1;
@@ -70,7 +72,7 @@ interface BitLoad {
 }
 
 /** Energy (pJ) per toggle of each bit of a module's netlist. */
-function energyPerBit(m: JsonModule, lib: Liberty): Map<number | string, { switching: number; internal: number }> {
+export function energyPerBit(m: JsonModule, lib: Liberty): Map<number | string, { switching: number; internal: number }> {
   const loads = new Map<number | string, BitLoad>();
   const at = (bit: number | string): BitLoad => {
     let l = loads.get(bit);
@@ -160,5 +162,55 @@ export function measureEnergy(lib: Liberty, runs: readonly UnitRun[], scopes: Re
     perImagePj, dynamicPj, leakagePj, modules, images, cyclesPerImage: toggles.cycles / images, clockMhz, opsPerImage: ops,
     // ops / (pJ x 1e-12) / 1e12 = ops per pJ
     topsPerWatt: ops / perImagePj, label: MEASURED_LABEL,
+  };
+}
+
+/** One SRAM macro's accesses per image in the measured window, and their energy (sram-model.ts's figures). */
+export interface MacroEnergy {
+  readonly module: string;
+  readonly cell: string;
+  readonly words: number;
+  readonly width: number;
+  readonly readsPerImage: number;
+  readonly writesPerImage: number;
+  readonly energyPj: number;
+}
+
+export interface MeasuredAcceleratorEnergy {
+  /** Everything per image: the Liberty cells (as measureEnergy) + the SRAM macros' accesses and leakage. */
+  readonly perImagePj: number;
+  readonly logic: MeasuredEnergy;
+  readonly sramPj: number;
+  readonly sramLeakagePj: number;
+  readonly macros: readonly MacroEnergy[];
+  readonly cyclesPerImage: number;
+  readonly clockMhz: number;
+  readonly opsPerImage: number;
+  readonly topsPerWatt: number;
+  readonly label: string;
+}
+
+export const MEASURED_ACCEL_LABEL = `${MEASURED_LABEL}, while the accelerator is busy; SRAM macros: the simulation model's reads and writes x ${SRAM_MODEL.accessPj.toFixed(2)} pJ per 32-bit word + their leakage (${SRAM_MODEL.label})`;
+
+/**
+ * The accelerator's energy per image from a gate-level run with a window (gate-level.ts): its Liberty cells'
+ * toggles and leakage as measureEnergy prices them, plus each SRAM macro's counted accesses at
+ * ceil(width / 32) x 4.60 pJ and the macros' leakage over the window.
+ */
+export function measureAcceleratorEnergy(lib: Liberty, runs: readonly UnitRun[], scopes: ReadonlyArray<{ scope: string; module: string }>, toggles: ToggleCounts,
+  accesses: ReadonlyArray<{ readonly instance: MacroInstance; readonly reads: number; readonly writes: number }>, images: number, clockMhz: number, graph: QuantizedGraph): MeasuredAcceleratorEnergy {
+  const logic = measureEnergy(lib, runs, scopes, toggles, images, clockMhz, graph);
+  const macros = accesses.map((a) => ({
+    module: a.instance.module, cell: a.instance.cell, words: a.instance.words, width: a.instance.width,
+    readsPerImage: a.reads / images, writesPerImage: a.writes / images, energyPj: ((a.reads + a.writes) * a.instance.accessPj) / images,
+  }));
+  const sramPj = macros.reduce((s, m) => s + m.energyPj, 0);
+  const bits = accesses.reduce((s, a) => s + a.instance.words * a.instance.width, 0);
+  // mW x us = nJ = 1e3 pJ, over the window's time per image.
+  const sramLeakagePj = macroLeakageMw(bits) * (logic.cyclesPerImage / clockMhz) * 1e3;
+  const perImagePj = logic.perImagePj + sramPj + sramLeakagePj;
+  return {
+    perImagePj, logic, sramPj, sramLeakagePj, macros, cyclesPerImage: logic.cyclesPerImage, clockMhz, opsPerImage: logic.opsPerImage,
+    topsPerWatt: logic.opsPerImage / perImagePj, label: MEASURED_ACCEL_LABEL,
   };
 }

@@ -8,14 +8,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkFailed } from '../../generator/common/errors.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
-import { verifyDesign, type VerifySummary } from '../ffe/index.js';
+import { verifyAccelDesign } from '../accel/verify-design.js';
+import { ICARUS_TIMESCALE } from '../ffe/build.js';
+import { describeMismatch, verifyDesign } from '../ffe/index.js';
 import { runTool, toolVersion } from '../sim/tools.js';
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { PreparedLiberty } from './liberty-file.js';
 import { synthCacheRoot, type UnitRun } from './yosys-units.js';
 import { countToggles, type ToggleCounts } from './vcd.js';
+import { macroInstances, sramSimModel, type MacroInstance } from './sram-sim.js';
 
 /** Behavioural Verilog of every cell of the Liberty, cached beside the plain Liberty copy. */
 export async function cellModels(liberty: PreparedLiberty): Promise<string> {
@@ -32,62 +35,190 @@ export async function cellModels(liberty: PreparedLiberty): Promise<string> {
   return file;
 }
 
+/** What the gate-level run found, for the fixed part's and the accelerator's checks alike. */
+export interface GateLevelSummary {
+  readonly images: number;
+  readonly dataSource: string;
+  readonly simulatorVersion: string;
+  /** Values that differ from the integer model (fixed part), or images whose result differs (accelerator). */
+  readonly mismatches: number;
+  readonly firstMismatch: string | null;
+  /** The accelerator: clock cycles of the first image's program run, measured on the netlist. */
+  readonly cycles?: number | null;
+}
+
 export interface GateLevelResult {
-  readonly summary: VerifySummary;
+  readonly summary: GateLevelSummary;
   readonly toggles: ToggleCounts | null;
   /** The dumped scopes and the unit (module) each one is. */
   readonly scopes: ReadonlyArray<{ readonly scope: string; readonly module: string }>;
+  /**
+   * The accelerator: toggles and accesses are counted only while its `busy` output is 1 (the program
+   * running, not the testbench loading it); each SRAM macro's reads and writes in that window.
+   */
+  readonly window?: string;
+  readonly macroAccesses?: ReadonlyArray<{ readonly instance: MacroInstance; readonly reads: number; readonly writes: number }>;
 }
+
+/** The accelerator's gate-level run's time limit. */
+const GATE_LEVEL_TIMEOUT_MS = 24 * 3600_000;
 
 export interface GateLevelOptions {
   readonly images: number;
   readonly data?: string;
-  /** Record net value changes for the energy calculator. */
+  /** Record net value changes for the energy calculator (and, in an accelerator, the SRAM macros' accesses). */
   readonly toggles: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
-/** Instances of the layer modules in the top's netlist, by instance name. */
-function layerInstances(top: JsonModule, layerModules: ReadonlySet<string>): Array<{ instance: string; module: string }> {
-  return Object.entries(top.cells).filter(([, c]) => layerModules.has(c.type)).map(([instance, c]) => ({ instance, module: c.type }));
+/**
+ * Every scope of the joined netlist under `scope` (a unit's instance), depth first: a unit's netlist holds
+ * the other units it instantiates as black boxes (the top its layers and accelerator, the accelerator its
+ * MAC array and depthwise engine).
+ */
+function unitScopes(scope: string, module: string, netlists: ReadonlyMap<string, JsonModule>): Array<{ scope: string; module: string }> {
+  const m = netlists.get(module);
+  if (m === undefined) return [];
+  const children = Object.entries(m.cells).filter(([, c]) => netlists.has(c.type)).map(([instance, c]) => ({ instance, module: c.type }));
+  return [{ scope, module }, ...children.flatMap((c) => unitScopes(`${scope}.${verilogName(c.instance)}`, c.module, netlists))];
+}
+
+/** A name as Verilog writes it in a hierarchical path (escaped where it is not a plain identifier). */
+function verilogName(name: string): string {
+  return /^[A-Za-z_][\w$]*$/.test(name) ? name : `\\${name} `;
+}
+
+/**
+ * The root module that records the netlist's own nets (depth 1 in each unit's scope: no cell internals) into
+ * the file of +net_dump. With a window signal: only while it is 1 ($dumpon/$dumpoff), and the SRAM macros'
+ * access counters summed over the windows into the file of +sram_counts (one line per macro after each window).
+ */
+function netDumper(scopes: ReadonlyArray<{ scope: string }>, window?: { signal: string; macros: readonly string[] }): string {
+  const lines = [
+    '// Records the value changes of the netlist\'s own nets (depth 1 in each module: no cell internals).',
+    'module fixynn_net_dump;',
+    '  reg [8*1024-1:0] file;',
+    '  reg dumping;',
+  ];
+  const macros = window?.macros ?? [];
+  if (window !== undefined) {
+    lines.push('  reg [8*1024-1:0] counts_file;', '  integer fc;', '  reg in_window;');
+    macros.forEach((_, i) => lines.push(`  integer r0_${i}, w0_${i}, reads_${i}, writes_${i};`));
+  }
+  lines.push(
+    '  initial begin',
+    '    dumping = 1\'b0;',
+    '    if ($value$plusargs("net_dump=%s", file)) begin',
+    '      $dumpfile(file);',
+    ...scopes.map((s) => `      $dumpvars(1, ${s.scope});`),
+    '      dumping = 1\'b1;',
+    ...(window === undefined ? [] : ['      $dumpoff;']),
+    '    end',
+  );
+  if (window === undefined) {
+    lines.push('  end', 'endmodule', '');
+    return lines.join('\n');
+  }
+  lines.push(
+    '    in_window = 1\'b0;',
+    '    fc = 0;',
+    '    if ($value$plusargs("sram_counts=%s", counts_file)) fc = $fopen(counts_file, "w");',
+    ...macros.map((_, i) => `    reads_${i} = 0; writes_${i} = 0;`),
+    '  end',
+    `  // The measured window: ${window.signal} is 1.`,
+    `  always @(posedge ${window.signal}) if (${window.signal} === 1'b1 && !in_window) begin`,
+    '    in_window = 1\'b1;',
+    '    if (dumping) $dumpon;',
+    ...macros.map((m, i) => `    r0_${i} = ${m}.reads; w0_${i} = ${m}.writes;`),
+    '  end',
+    `  always @(negedge ${window.signal}) if (${window.signal} === 1'b0 && in_window) begin`,
+    '    in_window = 1\'b0;',
+    '    if (dumping) $dumpoff;',
+    ...macros.map((m, i) => `    reads_${i} = reads_${i} + ${m}.reads - r0_${i}; writes_${i} = writes_${i} + ${m}.writes - w0_${i};`),
+    '    if (fc != 0) begin',
+    ...macros.map((_, i) => `      $fwrite(fc, "%0d %0d %0d\\n", ${i}, reads_${i}, writes_${i});`),
+    '      $fflush(fc);',
+    '    end',
+    '  end',
+    'endmodule',
+    '',
+  );
+  return lines.join('\n');
 }
 
 export async function simulateGateLevel(design: LoadedDesign, runs: readonly UnitRun[], liberty: PreparedLiberty, options: GateLevelOptions): Promise<GateLevelResult> {
   const cells = await cellModels(liberty);
-  const rtl = [
-    { relative: 'cells.v', text: readFileSync(cells, 'utf8') },
-    ...runs.map((r) => ({ relative: `netlist/${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
-  ];
   const top = runs[runs.length - 1] as UnitRun;
-  const topJson = readJsonModule(join(top.dir, 'netlist.json'), top.unit.module);
-  const instances = layerInstances(topJson, new Set(top.unit.blackboxes));
+  const netlists = new Map(runs.map((r) => [r.unit.module, readJsonModule(join(r.dir, 'netlist.json'), r.unit.module)]));
   // The testbench's `dut` is the verification wrapper where there is one; the top is its instance inside.
   const wrapper = design.manifest.testbench.wrapper;
   const inWrapper = wrapper === undefined ? null : new RegExp(`^\\s*${top.unit.module}\\s+([A-Za-z_][\\w$]*)\\s*\\(`, 'm').exec(readFileSync(design.pathOf(wrapper.verilog), 'utf8'))?.[1];
   if (inWrapper === undefined) throw checkFailed(`${wrapper?.verilog ?? ''}: no instance of ${top.unit.module} in the verification wrapper`);
-  const topScope = `${design.manifest.testbench.module}.dut${inWrapper === null ? '' : `.${inWrapper}`}`;
-  const scopes = [{ scope: topScope, module: top.unit.module }, ...instances.map((i) => ({ scope: `${topScope}.${i.instance}`, module: i.module }))];
+  const testbench = design.manifest.testbench.module;
+  const topScope = `${testbench}.dut${inWrapper === null ? '' : `.${inWrapper}`}`;
+  const scopes = unitScopes(topScope, top.unit.module, netlists);
+  const ffe = design.manifest.parts.some((p) => p.kind === 'ffe');
+  const accel = design.manifest.parts.some((p) => p.kind === 'accel');
+  if (ffe && accel) throw badInput(`${design.dir}: gate-level simulation of a chip (fixed part and accelerator together) is not supported: generate and synthesize the parts as designs of their own (--fixed-layers K without --accel; --fixed-layers 0 --accel RxC)`);
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-gate-'));
   try {
     const vcd = join(dir, 'nets-{run}.vcd');
-    const dumper = [
-      '// Records the value changes of the netlist\'s own nets (depth 1 in each module: no cell internals).',
-      'module fixynn_net_dump;',
-      '  reg [8*1024-1:0] file;',
-      '  initial if ($value$plusargs("net_dump=%s", file)) begin',
-      '    $dumpfile(file);',
-      ...scopes.map((s) => `    $dumpvars(1, ${s.scope});`),
-      '  end',
-      'endmodule',
-      '',
-    ].join('\n');
-    options.onProgress?.(`gate-level: ${options.images} image(s) through the netlist in Icarus (${await toolVersion('iverilog')})`);
-    const summary = await verifyDesign(design.dir, {
-      simulator: 'icarus', images: options.images, imagesPerRun: options.images, rtl,
-      ...(options.data !== undefined ? { data: options.data } : {}),
-      ...(options.toggles ? { extraRoots: [{ module: 'fixynn_net_dump', text: dumper }], plusargs: [`+net_dump=${vcd}`] } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
+    const simulator = await toolVersion('iverilog');
+    options.onProgress?.(`gate-level: ${options.images} image(s) through the netlist in Icarus (${simulator})`);
+    let summary: GateLevelSummary;
+    let macroAccesses: GateLevelResult['macroAccesses'];
+    let window: string | undefined;
+    if (!accel) {
+      const rtl = [
+        { relative: 'cells.v', text: readFileSync(cells, 'utf8') },
+        ...runs.map((r) => ({ relative: `netlist/${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
+      ];
+      const s = await verifyDesign(design.dir, {
+        simulator: 'icarus', images: options.images, imagesPerRun: options.images, rtl,
+        ...(options.data !== undefined ? { data: options.data } : {}),
+        ...(options.toggles ? { extraRoots: [{ module: 'fixynn_net_dump', text: netDumper(scopes) }], plusargs: [`+net_dump=${vcd}`] } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      summary = { images: s.images, dataSource: s.dataSource, simulatorVersion: s.simulatorVersion, mismatches: s.mismatches, firstMismatch: s.firstMismatch ? describeMismatch(s.firstMismatch) : null };
+    } else {
+      // The SRAM macros (black boxes in the netlist) get their behavioural model; the window is the
+      // accelerator's busy output (the program running), seen from the testbench.
+      const instances = scopes.flatMap((s) => {
+        const m = netlists.get(s.module);
+        return m === undefined ? [] : macroInstances(s.module, m).map((instance) => ({ instance, path: `${s.scope}.${verilogName(instance.cell)}` }));
+      });
+      window = `${testbench}.busy`;
+      const counts = join(dir, 'sram-counts.txt');
+      const rtl = [
+        { name: 'fixynn_timescale.v', text: ICARUS_TIMESCALE },
+        { name: 'cells.v', text: readFileSync(cells, 'utf8') },
+        { name: 'fixynn_sram_sim.v', text: sramSimModel() },
+        ...runs.map((r) => ({ name: `netlist_${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
+      ];
+      const s = await verifyAccelDesign(design.dir, {
+        // Icarus runs the 4x4 accelerator's netlist at about 15 cycles per CPU second: an hour or more per image.
+        simulator: 'icarus', images: options.images, rtl, timeoutMs: GATE_LEVEL_TIMEOUT_MS,
+        ...(options.data !== undefined ? { data: options.data } : {}),
+        ...(options.toggles ? {
+          extraRoots: [{ module: 'fixynn_net_dump', text: netDumper(scopes, { signal: window, macros: instances.map((i) => i.path) }) }],
+          plusargs: [`+net_dump=${vcd.replace('{run}', '0')}`, `+sram_counts=${counts}`],
+        } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      summary = {
+        images: s.images, dataSource: s.dataSource, simulatorVersion: simulator, mismatches: s.isaMismatches + s.rtlMismatches,
+        firstMismatch: s.fault ?? s.isaFirst?.text ?? s.rtlFirst, cycles: s.totalCycles.measured,
+      };
+      if (options.toggles) {
+        if (!existsSync(counts)) throw checkFailed('the gate-level simulation wrote no SRAM access counts (the accelerator never ran)');
+        const last = new Map<number, { reads: number; writes: number }>();
+        for (const line of readFileSync(counts, 'utf8').split('\n')) {
+          const m = /^(\d+) (\d+) (\d+)$/.exec(line.trim());
+          if (m) last.set(Number(m[1]), { reads: Number(m[2]), writes: Number(m[3]) });
+        }
+        macroAccesses = instances.map((x, i) => ({ instance: x.instance, reads: last.get(i)?.reads ?? 0, writes: last.get(i)?.writes ?? 0 }));
+      }
+    }
     let toggles: ToggleCounts | null = null;
     if (options.toggles) {
       const file = vcd.replace('{run}', '0');
@@ -95,7 +226,7 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
       options.onProgress?.('gate-level: counting toggles');
       toggles = await countToggles(file, scopes);
     }
-    return { summary, toggles, scopes };
+    return { summary, toggles, scopes, ...(window !== undefined ? { window } : {}), ...(macroAccesses !== undefined ? { macroAccesses } : {}) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,8 +15,8 @@ import { badInput } from '../../generator/common/errors.js';
 import { sdcPath, type SynthTarget } from '../../generator/design/handoff.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
 import { toolVersion } from '../sim/tools.js';
-import { describeMismatch } from '../ffe/index.js';
-import { MEASURED_LABEL, measureEnergy, type MeasuredEnergy } from './energy.js';
+import { MEASURED_LABEL, measureAcceleratorEnergy, measureEnergy, type MeasuredAcceleratorEnergy, type MeasuredEnergy } from './energy.js';
+import { MACRO_CELL } from './sram-sim.js';
 import { libertyTable, modelEnergy, type TechnologyTable } from './energy-model.js';
 import { classifyFpgaCells, ICE40_WRAPPER, synthIce40, type FpgaResources, type Ice40Report } from './fpga.js';
 import { simulateGateLevel } from './gate-level.js';
@@ -29,8 +29,7 @@ import { MACRO_MIN_BITS, macroAreaUm2, SRAM_MODEL } from './sram-model.js';
 import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorEnergy, requireAccesses } from './accel-energy.js';
 import { NOMINAL_CLOCK_MHZ } from '../../generator/design/chip.js';
 
-/** The cell type the ASIC script gives the memories it keeps as SRAM macros (FIXYNN_MACROS). */
-export const MACRO_CELL = '$__fixynn_sram';
+export { MACRO_CELL };
 
 /** The report files in the design folder: the last run's, and one per target. */
 export const SYNTH_JSON = 'synth.json';
@@ -86,6 +85,8 @@ export interface SynthReport {
     readonly mismatches: number;
     readonly bitExact: boolean;
     readonly firstMismatch: string | null;
+    /** The accelerator: clock cycles of the first image's program run on the netlist. */
+    readonly cycles?: number | null;
   };
   /** ice40 and xilinx: resources by kind; ice40 also place and route (fpga.ts). */
   readonly fpga?: FpgaResources;
@@ -108,6 +109,14 @@ export interface SynthReport {
     readonly clockMhz: number;
     readonly energy: AcceleratorEnergy;
     readonly energyMethod: string;
+    /**
+     * With --images: the energy per image measured on the netlist (gate-level toggles while busy, the SRAM
+     * macros' counted accesses), the model evaluated at the measurement's clock (its leakage time), and the
+     * model's error against the measurement (modelled / measured - 1).
+     */
+    readonly measuredEnergy?: MeasuredAcceleratorEnergy;
+    readonly modelAtMeasuredClock?: AcceleratorEnergy;
+    readonly energyErrorVsMeasured?: number;
   };
   readonly notes: readonly string[];
 }
@@ -230,21 +239,28 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     notes.push(abcNote(runs, options.abcFast === true));
   }
   let gateLevel: SynthReport['gateLevel'];
+  let accelMeasured: MeasuredAcceleratorEnergy | undefined;
   let energy: MeasuredEnergy | undefined;
   if ((options.images ?? 0) > 0) {
     if (!liberty || !timing) throw badInput(`--images (gate-level simulation and energy) needs --target asic, not ${target}`);
-    const ffe = design.manifest.parts.find((p) => p.kind === 'ffe');
-    if (ffe === undefined || ffe.kind !== 'ffe') throw badInput(`${design.dir}: gate-level simulation runs designs with a fixed part (ffe) only`);
+    const part = design.manifest.parts.find((p) => p.kind === 'ffe') ?? design.manifest.parts.find((p) => p.kind === 'accel');
+    if (part === undefined) throw badInput(`${design.dir}: no fixed part or accelerator to simulate gate-level`);
     const sim = await simulateGateLevel(design, runs, liberty, {
       images: options.images ?? 0, toggles: true, ...(options.data !== undefined ? { data: options.data } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const s = sim.summary;
-    gateLevel = { images: s.images, dataSource: s.dataSource, simulator: s.simulatorVersion, mismatches: s.mismatches, bitExact: s.mismatches === 0, firstMismatch: s.firstMismatch ? describeMismatch(s.firstMismatch) : null };
-    if (sim.toggles) {
-      // Leakage runs for the time the images take: at the SDC's clock, or slower where the netlist cannot meet it.
-      const clockMhz = Math.min(1000 / timing.clockPeriodNs, timing.maxClockMhz);
-      energy = measureEnergy(liberty.parsed, runs, sim.scopes, sim.toggles, s.images, clockMhz, ffe.quantization);
+    gateLevel = {
+      images: s.images, dataSource: s.dataSource, simulator: s.simulatorVersion, mismatches: s.mismatches, bitExact: s.mismatches === 0, firstMismatch: s.firstMismatch,
+      ...(s.cycles !== undefined ? { cycles: s.cycles } : {}),
+    };
+    // Leakage runs for the time the images take: at the SDC's clock, or slower where the netlist cannot meet it.
+    const clockMhz = Math.min(1000 / timing.clockPeriodNs, timing.maxClockMhz);
+    if (sim.toggles && part.kind === 'ffe') {
+      energy = measureEnergy(liberty.parsed, runs, sim.scopes, sim.toggles, s.images, clockMhz, part.quantization);
       notes.push(`energy ${MEASURED_LABEL}; leakage at ${clockMhz.toFixed(1)} MHz; the run's reset, pipeline fill and drain are included and shared over its images`);
+    } else if (sim.toggles && part.kind === 'accel') {
+      accelMeasured = measureAcceleratorEnergy(liberty.parsed, runs, sim.scopes, sim.toggles, sim.macroAccesses ?? [], s.images, clockMhz, part.quantization);
+      notes.push(`accelerator energy measured: ${accelMeasured.label}; leakage at ${clockMhz.toFixed(1)} MHz; counted while ${sim.window ?? 'busy'} is 1 (the program running; not the testbench loading the program and weights)`);
     }
   }
   const accelPart = design.manifest.parts.find((p) => p.kind === 'accel');
@@ -259,10 +275,15 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     const clockMhz = split?.clockMHz ?? NOMINAL_CLOCK_MHZ;
     const accesses = requireAccesses(accelPart.program.accesses, design.dir);
     const period = split?.cyclesPerFrame ?? cyclesPerImage;
+    const table = libertyTable(liberty.parsed);
+    const work = { macs: accelPart.program.macs, accesses, busyCycles: cyclesPerImage, periodCycles: period, clockMhz };
+    const modelled = acceleratorEnergy(accelPart, work, table);
+    const atMeasured = accelMeasured === undefined ? undefined : acceleratorEnergy(accelPart, { ...work, clockMhz: accelMeasured.clockMhz }, table);
     accelerator = {
       modules: accelModules, cellAreaUm2, macroAreaUm2, macroBits: sum(mine.map((m) => m.macroBits)), areaUm2: cellAreaUm2 + macroAreaUm2, cyclesPerImage, clockMhz,
-      energy: acceleratorEnergy(accelPart, { macs: accelPart.program.macs, accesses, busyCycles: cyclesPerImage, periodCycles: period, clockMhz }, libertyTable(liberty.parsed)),
-      energyMethod: ACCEL_ENERGY_METHOD,
+      energy: modelled, energyMethod: ACCEL_ENERGY_METHOD,
+      ...(accelMeasured !== undefined && atMeasured !== undefined
+        ? { measuredEnergy: accelMeasured, modelAtMeasuredClock: atMeasured, energyErrorVsMeasured: atMeasured.perImagePj / accelMeasured.perImagePj - 1 } : {}),
     };
     notes.push(`accelerator energy ${ACCEL_ENERGY_METHOD}, at ${clockMhz} MHz`);
   }
