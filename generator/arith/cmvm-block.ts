@@ -43,6 +43,12 @@ export interface CmvmBlockOptions {
   readonly strategy?: BlockStrategy;
   /** A register stage every this many adder levels; 0 or absent: combinational. */
   readonly pipeline?: number;
+  /**
+   * Combinational blocks only: register the outputs inside the block (`y<o>_q`), loading when the input
+   * `en` is 1, with the adder graph computed on those clocks only (RegOptions.computeOnEnable): a layer
+   * that takes a beat once in several clocks then costs a simulator nothing on the others. Latency 1.
+   */
+  readonly registerOutputs?: boolean;
   readonly shared?: SharedOptions;
   /** `tree` (default) or `csa`: see CmvmOptions.sum. */
   readonly sum?: 'tree' | 'csa';
@@ -399,16 +405,22 @@ function wrapComment(text: string): string {
   return lines.join('\n');
 }
 
-/** A standalone module: inputs x0..x{n-1}, outputs y0..y{m-1}, a clock `clk` when pipelined. */
+/**
+ * A standalone module: inputs x0..x{n-1}, outputs y0..y{m-1}, a clock `clk` when pipelined or with
+ * registered outputs (then also the load enable `en`, the first input port).
+ */
 export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
   const w = options.weights;
   const inputCount = w[0]?.length ?? 0;
   checkMatrix(w, inputCount, `CMVM block '${options.name}'`);
   const ranges = rangesOf(options, inputCount);
+  const registered = options.registerOutputs === true;
+  if (registered && (options.pipeline ?? 0) > 0) throw badInput(`CMVM block '${options.name}': registered outputs are for a combinational block (pipeline 0), got pipeline ${options.pipeline}`);
   const m = new Module(options.name, { role: PRODUCTS_ROLE });
-  if ((options.pipeline ?? 0) > 0) m.addClock();
+  if ((options.pipeline ?? 0) > 0 || registered) m.addClock();
   const inputNames = options.inputNames ?? ranges.map((_, i) => `x${i}`);
   if (inputNames.length !== inputCount) throw badInput(`CMVM block '${options.name}': ${inputNames.length} input names for ${inputCount} inputs`);
+  const load = registered ? m.input('en', { width: 1, signed: false }).describe('load the outputs with the product of this clock\'s inputs') : undefined;
   const inputs = ranges.map((r, i) => m.input(inputNames[i]!, toHdl(r)));
   const result = emitCmvm(m, inputs, {
     weights: w,
@@ -420,6 +432,7 @@ export function buildCmvmBlock(options: CmvmBlockOptions): CmvmBlock {
     ...(options.solve === undefined ? {} : { solve: options.solve }),
   });
   const outputNames = w.map((_, o) => `y${o}`);
-  result.outputs.forEach((e, o) => m.output(outputNames[o]!, e).describe(wrapComment(`${outputNames[o]!} = ${result.outputForms[o]!}`)));
-  return { module: m, strategy: options.strategy ?? 'shared', inputNames, outputNames, ...result };
+  const outputs = load === undefined ? result.outputs : result.outputs.map((e, o) => (e.constValue !== undefined ? e : m.pipe(`${outputNames[o]!}_q`, e, { enable: load, computeOnEnable: true })));
+  outputs.forEach((e, o) => m.output(outputNames[o]!, e).describe(wrapComment(`${outputNames[o]!} = ${result.outputForms[o]!}`)));
+  return { module: m, strategy: options.strategy ?? 'shared', inputNames, outputNames, ...result, latency: result.latency + (registered ? 1 : 0) };
 }

@@ -167,6 +167,12 @@ class ModulePrinter {
   private tempCount = 0;
   /** The signal whose value is being printed: temporaries are named after it. */
   private context: string | undefined;
+  /** Logic only one computed-on-enable register group reads (see privateLogic), by node: the group's key. */
+  private readonly privateTo: ReadonlyMap<Expr, string>;
+  /** Wires printed inside a register group's block (their statement is printed on first use). */
+  private readonly localWiresPrinted = new Set<Signal>();
+  /** The register group being printed with its private logic: its keys, the block's declarations and statements. */
+  private block: { readonly keys: ReadonlySet<string>; readonly decls: string[]; readonly stmts: string[]; readonly locals: string[] } | undefined;
 
   constructor(m: Module, moduleNames: ReadonlyMap<Module, string>, childPorts: ReadonlyMap<Module, ReadonlyMap<string, string>>) {
     this.m = m;
@@ -178,6 +184,7 @@ class ModulePrinter {
     for (const sig of m.signals) if (!this.names.has(sig)) this.names.set(sig, this.scope.claim(sig.name));
     for (const mem of m.memories) this.memNames.set(mem, this.scope.claim(mem.name));
     for (const inst of m.instances) this.instNames.set(inst, this.scope.claim(inst.name));
+    this.privateTo = privateLogic(m);
   }
 
   /** Verilog names of the ports and parameters, by DSL name. */
@@ -188,14 +195,14 @@ class ModulePrinter {
 
   print(): string {
     for (const sig of this.m.signals) {
-      if (sig.kind === 'input' || sig.kind === 'output' || sig.kind === 'param') continue;
+      if (sig.kind === 'input' || sig.kind === 'output' || sig.kind === 'param' || this.isLocalWire(sig)) continue;
       this.declare(this.names.get(sig)!, sig.type);
       if (sig.comment !== undefined && sig.kind !== 'wire') this.decls.push(...commentLines(sig.comment));
       this.decls.push(`${sig.kind === 'reg' || sig.kind === 'memread' ? 'reg' : 'wire'} ${declType(sig.type)}${this.names.get(sig)!};`);
     }
     for (const sig of this.m.signals) if (sig.kind === 'input' || sig.kind === 'param') this.usedBits.set(this.names.get(sig)!, new Array<boolean>(sig.width).fill(false));
     for (const mem of this.m.memories) this.printMemoryDecl(mem);
-    for (const sig of [...this.m.wires, ...this.m.outputs]) this.printDriven(sig);
+    for (const sig of [...this.m.wires, ...this.m.outputs]) if (!this.isLocalWire(sig)) this.printDriven(sig);
     this.printRegisters();
     for (const mem of this.m.memories) this.printMemoryPorts(mem);
     for (const inst of this.m.instances) this.printInstance(inst);
@@ -240,6 +247,7 @@ class ModulePrinter {
   /** The operand holding an expression's value, printing wires for operation nodes on first use. */
   private ref(e: Expr): Operand {
     if (e instanceof Signal) {
+      if (this.isLocalWire(e) && !this.localWiresPrinted.has(e)) this.printTree(e);
       // A signal pinned to one value (not a port or parameter) is read as that constant, so lint's
       // constant propagation never finds a comparison or select that our intervals did not.
       const pinned = e.constValue !== undefined && e.kind !== 'input' && e.kind !== 'param';
@@ -258,21 +266,33 @@ class ModulePrinter {
     return !(e instanceof Signal) && e.constValue === undefined;
   }
 
+  /** A wire only a computed-on-enable register group reads: printed inside that group's always block. */
+  private isLocalWire(e: Expr): boolean {
+    return e instanceof Signal && e.kind === 'wire' && this.privateTo.has(e);
+  }
+
+  /** Printed already (an operation's wire, or a local wire's statement). */
+  private isDone(e: Expr): boolean {
+    return e instanceof Signal ? this.localWiresPrinted.has(e) : this.printed.has(e);
+  }
+
   /**
-   * Print every unprinted operation under `root`, operands first. Iterative (an explicit stack) so that
-   * very deep expression chains do not exhaust the call stack.
+   * Print every unprinted operation (and local wire) under `root`, operands first. Iterative (an explicit
+   * stack) so that very deep expression chains do not exhaust the call stack.
    */
   private printTree(root: Expr): void {
     const stack: Array<{ e: Expr; expanded: boolean }> = [{ e: root, expanded: false }];
     while (stack.length > 0) {
       const top = stack.pop()!;
-      if (this.printed.has(top.e)) continue;
+      if (this.isDone(top.e)) continue;
       if (top.expanded) {
-        this.printNode(top.e);
+        if (top.e instanceof Signal) this.printDriven(top.e);
+        else this.printNode(top.e);
         continue;
       }
       stack.push({ e: top.e, expanded: true });
-      for (const x of [...this.printedOperands(top.e)].reverse()) if (!this.printed.has(x)) stack.push({ e: x, expanded: false });
+      const reads = top.e instanceof Signal ? this.drivenReads(top.e) : this.printedOperands(top.e);
+      for (const x of [...reads].reverse()) if (!this.isDone(x)) stack.push({ e: x, expanded: false });
     }
   }
 
@@ -281,9 +301,9 @@ class ModulePrinter {
     return e.node.op === 'shl' && this.isOperation(e) && !this.printed.has(e) && e.width - e.node.k >= 1;
   }
 
-  /** The operations `e`'s text reads by name: its operands, looking through inline shifts. */
+  /** The operations and local wires `e`'s text reads by name: its operands, looking through inline shifts. */
   private printedOperands(e: Expr): Expr[] {
-    return operands(e).flatMap((x) => (!this.isOperation(x) ? [] : this.isInlineShift(x) ? this.printedOperands(x) : [x]));
+    return operands(e).flatMap((x) => (this.isLocalWire(x) ? [x] : !this.isOperation(x) ? [] : this.isInlineShift(x) ? this.printedOperands(x) : [x]));
   }
 
   /** Print one operation whose operands are all printed already. */
@@ -296,9 +316,23 @@ class ModulePrinter {
     const name = this.scope.claim(this.context === undefined ? `t${this.tempCount++}_${opTag(e)}` : `${this.context}_${opTag(e)}`);
     this.declare(name, e.type);
     const rhs = this.operation(e);
-    const lhs = `wire ${declType(e.type)}${name} = `;
-    this.body.push(typeof rhs === 'string' ? `${lhs}${rhs};` : wrapList(`${lhs}{`, rhs, '};', ''));
+    const block = this.isPrivateHere(e) ? this.block : undefined;
+    const lhs = block === undefined ? `wire ${declType(e.type)}${name} = ` : `${name} = `;
+    (block?.stmts ?? this.body).push(typeof rhs === 'string' ? `${lhs}${rhs};` : wrapList(`${lhs}{`, rhs, '};', ''));
+    if (block !== undefined) this.declareLocal(block, name, e.type);
     this.printed.set(e, { kind: 'ident', name, type: e.type });
+  }
+
+  /** True when `e` is logic private to the register group being printed (it goes inside the group's block). */
+  private isPrivateHere(e: Expr): boolean {
+    const key = this.privateTo.get(e);
+    return key !== undefined && this.block !== undefined && this.block.keys.has(key);
+  }
+
+  private declareLocal(block: NonNullable<ModulePrinter['block']>, name: string, type: BitType): void {
+    this.declare(name, type);
+    block.decls.push(`reg ${declType(type)}${name};`);
+    block.locals.push(name);
   }
 
   /**
@@ -416,29 +450,56 @@ class ModulePrinter {
 
   // ---- statements ------------------------------------------------------------------------------
 
+  /**
+   * A wire's or output's assign; a local wire (isLocalWire) is instead a blocking assignment inside the
+   * register group's block being printed, declared there.
+   */
   private printDriven(sig: Signal): void {
     const name = this.names.get(sig)!;
-    const driver = sig.driver!;
-    this.context = name;
-    const comment = sig.comment === undefined || (sig.kind === 'output' && this.portsDocumented()) ? [] : commentLines(sig.comment);
-    // Look through narrowings that keep every bit (an `.assume()` of the exact interval, say).
-    const wrappers: Expr[] = [];
-    let held = driver;
-    while ((held.node.op === 'assume' || held.node.op === 'wrap') && this.isOperation(held.node.a) && !this.printed.has(held) && sameType(held.node.a, sig)) {
-      wrappers.push(held);
-      held = held.node.a;
+    const block = this.isLocalWire(sig) ? this.block : undefined;
+    if (this.isLocalWire(sig)) {
+      if (block === undefined || !this.isPrivateHere(sig)) throw new Error(`internal: local wire '${name}' read outside its register group`);
+      this.localWiresPrinted.add(sig);
     }
+    const outer = this.context;
+    this.context = name;
+    const { held, wrappers } = this.heldOperation(sig);
+    const comment = sig.comment === undefined || (sig.kind === 'output' && this.portsDocumented()) ? [] : commentLines(sig.comment);
+    const lhs = block === undefined ? `assign ${name} = ` : `${name} = `;
+    const target = block?.stmts ?? this.body;
     if (this.canPrintInto(sig, held)) {
       // The wire or output itself holds the operation: no extra temporary.
       for (const x of this.printedOperands(held)) this.printTree(x);
       const rhs = this.operation(held);
-      this.body.push(...comment, typeof rhs === 'string' ? `assign ${name} = ${rhs};` : wrapList(`assign ${name} = {`, rhs, '};', ''));
+      target.push(...comment, typeof rhs === 'string' ? `${lhs}${rhs};` : wrapList(`${lhs}{`, rhs, '};', ''));
       for (const e of [held, ...wrappers]) this.printed.set(e, { kind: 'ident', name, type: sig.type });
     } else {
-      const rhs = this.fit(driver, sig.width);
-      this.body.push(...comment, `assign ${name} = ${rhs};`);
+      const rhs = this.fit(sig.driver!, sig.width);
+      target.push(...comment, `${lhs}${rhs};`);
     }
-    this.context = undefined;
+    if (block !== undefined) this.declareLocal(block, name, sig.type);
+    this.context = outer;
+  }
+
+  /** A wire's driver, looking through narrowings that keep every bit (an `.assume()` of the exact interval, say). */
+  private heldOperation(sig: Signal): { held: Expr; wrappers: Expr[] } {
+    const wrappers: Expr[] = [];
+    let held = sig.driver!;
+    while ((held.node.op === 'assume' || held.node.op === 'wrap') && this.isOperation(held.node.a) && !this.printed.has(held) && sameType(held.node.a, sig)) {
+      wrappers.push(held);
+      held = held.node.a;
+    }
+    return { held, wrappers };
+  }
+
+  /** What printing a local wire reads by name (printed before it). */
+  private drivenReads(sig: Signal): Expr[] {
+    const { held } = this.heldOperation(sig);
+    if (this.canPrintInto(sig, held)) return this.printedOperands(held);
+    const driver = sig.driver!;
+    if (this.isLocalWire(driver)) return [driver];
+    if (!this.isOperation(driver)) return [];
+    return this.isInlineShift(driver) ? this.printedOperands(driver) : [driver];
   }
 
   /** An unprinted operation of exactly the signal's type, that is not a no-op narrowing. */
@@ -448,41 +509,68 @@ class ModulePrinter {
     return this.sameBits(driver) === undefined;
   }
 
-  /** Registers with the same reset and enable share one always block. */
+  /**
+   * Registers with the same reset and enable share one always block. A group computed on its enable
+   * (RegOptions.computeOnEnable) gets the logic only it reads inside the block, under the enable: a named
+   * block whose variables are assigned with `=` before the registers load with `<=`.
+   */
   private printRegisters(): void {
     const clock = this.m.clock;
     if (clock === undefined || this.m.regs.length === 0) return;
     const clk = this.fit(clock, 1);
-    const groups = new Map<string, { reset: string | undefined; enable: string | undefined; regs: Reg[] }>();
+    const groups = new Map<string, { reset: string | undefined; enable: string | undefined; regs: Reg[]; keys: Set<string> }>();
     for (const r of this.m.regs) {
       this.context = `${this.names.get(r)!}_en`;
       const reset = r.reset === undefined ? undefined : this.fit(r.reset, 1);
       const enable = r.enable === undefined ? undefined : this.fit(r.enable, 1);
-      const key = `${reset ?? ''}|${enable ?? ''}`;
-      const g = groups.get(key) ?? { reset, enable, regs: [] };
+      const key = `${r.computeOnEnable ? 'local|' : ''}${reset ?? ''}|${enable ?? ''}`;
+      const g = groups.get(key) ?? { reset, enable, regs: [], keys: new Set<string>() };
       g.regs.push(r);
+      if (r.computeOnEnable) g.keys.add(groupKey(r));
       groups.set(key, g);
     }
     for (const g of groups.values()) {
+      const block = g.keys.size === 0 ? undefined : { keys: g.keys, decls: [], stmts: [], locals: [] };
+      this.block = block;
+      // The group's wires first, in declaration order (as the module's wires are printed).
+      for (const w of this.m.wires) if (block !== undefined && this.isPrivateHere(w) && !this.localWiresPrinted.has(w)) this.printDriven(w);
       const loads = g.regs.map((r) => {
         this.context = `${this.names.get(r)!}_next`;
         return `${this.names.get(r)!} <= ${this.fit(r.driver!, r.width)};`;
       });
       this.context = undefined;
+      this.block = undefined;
+      const label = block === undefined ? '' : ` : ${this.scope.claim(`${groupStem(g.regs.map((r) => this.names.get(r)!))}_compute`)}`;
+      const computed = block === undefined ? [] : [...block.decls, ...this.localUnusedSink(block, label.slice(3)), ...block.stmts];
       const resets = g.regs.map((r) => `${this.names.get(r)!} <= ${literal(r.init, r.width)};`);
       this.body.push('', `always @(posedge ${clk}) begin`);
-      const indent = (lines: string[], depth: number): string[] => lines.map((l) => '  '.repeat(depth) + l);
+      const indent = (lines: string[], depth: number): string[] => lines.flatMap((l) => l.split('\n')).map((l) => '  '.repeat(depth) + l);
+      const body = [...computed, ...loads];
       if (g.reset !== undefined) {
         this.body.push(`  if (${g.reset}) begin`, ...indent(resets, 2));
-        if (g.enable !== undefined) this.body.push(`  end else if (${g.enable}) begin`, ...indent(loads, 2), '  end');
+        if (g.enable !== undefined) this.body.push(`  end else if (${g.enable}) begin${label}`, ...indent(body, 2), '  end');
         else this.body.push('  end else begin', ...indent(loads, 2), '  end');
       } else if (g.enable !== undefined) {
-        this.body.push(`  if (${g.enable}) begin`, ...indent(loads, 2), '  end');
+        this.body.push(`  if (${g.enable}) begin${label}`, ...indent(body, 2), '  end');
       } else {
         this.body.push(...indent(loads, 1));
       }
       this.body.push('end', '');
     }
+  }
+
+  /**
+   * The block's own sink for bits of its variables that nothing reads (a module-level sink cannot name
+   * a block's variables): its declaration first, its statement last. Takes the variables out of the
+   * module's sink.
+   */
+  private localUnusedSink(block: NonNullable<ModulePrinter['block']>, label: string): string[] {
+    const items = unusedItems(block.locals.map((name) => [name, this.usedBits.get(name)!] as const));
+    for (const name of block.locals) this.usedBits.delete(name);
+    if (items.length === 0) return [];
+    const sink = this.scope.claim(`${label}_unused`);
+    block.stmts.push(wrapList(`${sink} = &{`, ['1\'b0', ...items], '};', ''));
+    return [`reg ${sink};`];
   }
 
   private printMemoryDecl(mem: Memory): void {
@@ -536,22 +624,83 @@ class ModulePrinter {
 
   /** One wire that reads every bit nothing else reads, so -Wall's UNUSED check stays quiet by design. */
   private unusedSink(): string {
-    const items: string[] = [];
-    for (const [name, bits] of this.usedBits) {
-      const w = bits.length;
-      let i = 0;
-      while (i < w) {
-        if (bits[i]) {
-          i++;
-          continue;
-        }
-        let j = i;
-        while (j + 1 < w && !bits[j + 1]) j++;
-        items.push(w === 1 ? name : i === j ? `${name}[${i}]` : i === 0 && j === w - 1 ? name : `${name}[${j}:${i}]`);
-        i = j + 1;
-      }
-    }
+    const items = unusedItems([...this.usedBits]);
     if (items.length === 0) return '';
     return `// Bits no logic reads (Verilator's idiom for deliberately unused signals).\n${wrapList(`wire ${UNUSED_SINK} = &{`, ['1\'b0', ...items], '};', '')}`;
   }
+}
+
+/** The bit ranges nothing reads, of each identifier (by its usage map), as selects. */
+function unusedItems(usage: ReadonlyArray<readonly [string, readonly boolean[]]>): string[] {
+  const items: string[] = [];
+  for (const [name, bits] of usage) {
+    const w = bits.length;
+    let i = 0;
+    while (i < w) {
+      if (bits[i]) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < w && !bits[j + 1]) j++;
+      items.push(w === 1 ? name : i === j ? `${name}[${i}]` : i === 0 && j === w - 1 ? name : `${name}[${j}:${i}]`);
+      i = j + 1;
+    }
+  }
+  return items;
+}
+
+/** Which computed-on-enable registers share their private logic: the same enable and reset. */
+function groupKey(r: Reg): string {
+  return `${r.reset?.uid ?? ''}|${r.enable!.uid}`;
+}
+
+/** A group's block is named after its registers: their common prefix without a trailing index (`st_y_0`, `st_y_1` -> `st_y`). */
+function groupStem(names: readonly string[]): string {
+  let prefix = names[0]!;
+  for (const n of names) while (!n.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const stem = prefix.replace(/[_0-9]+$/, '');
+  return stem === '' ? names[0]! : stem;
+}
+
+/**
+ * The logic (operation nodes and wires) that only one group of computed-on-enable registers reads,
+ * through their next values, mapped to the group's key (groupKey). Everything any other consumer reads
+ * (an output, another register, an enable or reset, a memory port, an instance) stays a continuous assign,
+ * and so does everything under it. Linear: a node's owner changes at most twice (none, a group, shared).
+ */
+function privateLogic(m: Module): Map<Expr, string> {
+  const SHARED = '';
+  const owner = new Map<Expr, string>();
+  const visit = (root: Expr, label: string): void => {
+    const stack: Array<{ e: Expr; label: string }> = [{ e: root, label }];
+    while (stack.length > 0) {
+      const { e, label: from } = stack.pop()!;
+      if (e.constValue !== undefined) continue;
+      const prior = owner.get(e);
+      if (prior === SHARED || prior === from) continue;
+      const now = prior === undefined ? from : SHARED;
+      owner.set(e, now);
+      if (e instanceof Signal) {
+        if (e.kind === 'wire' && e.driver !== undefined) stack.push({ e: e.driver, label: now });
+      } else for (const x of operands(e)) stack.push({ e: x, label: now });
+    }
+  };
+  const guarded = m.regs.filter((r) => r.computeOnEnable);
+  if (guarded.length === 0) return new Map();
+  for (const o of m.outputs) if (o.driver !== undefined) visit(o.driver, SHARED);
+  for (const r of m.regs) {
+    for (const x of [r.reset, r.enable]) if (x !== undefined) visit(x, SHARED);
+    if (!r.computeOnEnable && r.driver !== undefined) visit(r.driver, SHARED);
+  }
+  for (const mem of m.memories) {
+    const w = mem.write;
+    for (const x of w === undefined ? [] : [w.addr, w.data, w.enable]) visit(x, SHARED);
+    for (const rd of mem.reads) for (const x of rd.enable === undefined ? [rd.addr] : [rd.addr, rd.enable]) visit(x, SHARED);
+  }
+  for (const inst of m.instances) for (const x of inst.connections.values()) visit(x, SHARED);
+  for (const r of guarded) if (r.driver !== undefined) visit(r.driver, groupKey(r));
+  const result = new Map<Expr, string>();
+  for (const [e, key] of owner) if (key !== SHARED && (!(e instanceof Signal) || e.kind === 'wire')) result.set(e, key);
+  return result;
 }

@@ -52,7 +52,9 @@ export function layerShell(name: string, input: Stream, mode: FlowMode = 'skid')
 
 /**
  * Pipeline stages after the window; the valid bit is reset, the data is not (it only matters when
- * valid). In skid mode every register loads on ce; in credit mode they run every clock and the first
+ * valid). In skid mode the flags load on ce and the data only on ce with a valid beat (`<stage>_load`),
+ * its logic computed on those clocks only (RegOptions.computeOnEnable: a simulator skips the idle
+ * clocks of a layer after a stride or a pool); in credit mode they run every clock and the first
  * stage takes a beat only when ce lets the window advance (the window holds its beat while ce is 0).
  */
 export class Stages {
@@ -101,11 +103,28 @@ export class Stages {
   /** Register `values` (and the flags) once: one more clock of latency. */
   register(name: string, values: readonly Expr[]): Expr[] {
     const tag = `${this.prefix}${name}`;
+    const opts = this.freeRunning || values.every((v) => v.constValue !== undefined) ? this.enableOpts() : { enable: this.load(name), computeOnEnable: true };
     this.advanceFlags(tag);
     return values.map((v, i) => {
       this.registerBits += v.width;
-      return v.constValue !== undefined ? v : this.m.pipe(`${tag}_${i}`, v, this.enableOpts());
+      return v.constValue !== undefined ? v : this.m.pipe(`${tag}_${i}`, v, opts);
     });
+  }
+
+  /**
+   * Skid mode: the enable of the next stage's data registers, ce with a valid beat (the wire
+   * `<stage>_load`); a stage whose registers live in a child (a CMVM block with registered outputs)
+   * connects it there and then calls `advance`.
+   */
+  load(name: string): Expr {
+    if (this.freeRunning) throw new Error('internal: a free-running (credit mode) pipeline loads every clock');
+    return this.m.wire(`${this.prefix}${name}_load`, this.ce.and(this.valid));
+  }
+
+  /** One stage whose data registers (`bits` of them) live in a child loading on `load(name)`: the flags advance. */
+  advance(name: string, bits: number): void {
+    this.advanceFlags(`${this.prefix}${name}`);
+    this.registerBits += bits;
   }
 
   /** Delay only the flags by `cycles` (data delayed elsewhere, e.g. inside a pipelined CMVM block). */

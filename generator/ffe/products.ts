@@ -81,17 +81,21 @@ export function channelRequants(spec: WeightedSpec): ChannelRequant[] {
  */
 export function weightedStage(m: Module, stages: Stages, prefix: string, inputs: readonly Expr[], spec: WeightedSpec, options: ProductOptions): { outputs: Expr[] } {
   const columns = usedColumns(spec.matrix, inputs.length);
-  let dots: Expr[];
+  let registeredDots: Expr[];
   if (columns.length === 0) {
-    dots = spec.matrix.map(() => constant(0));
+    registeredDots = stages.register(`${prefix}dot`, spec.matrix.map(() => constant(0)));
   } else {
     const start = performance.now();
+    // A combinational block registers its outputs itself, loading with the stage's valid beats, so
+    // that its adder graph is computed on those clocks only; a pipelined one runs freely (credit mode).
+    const registered = !stages.freeRunning;
     const block = buildCmvmBlock({
       name: `${m.name}_${prefix}cmvm`,
       weights: productProblem(spec.matrix, columns, options).matrix,
       inputRange: columns.map((i) => ({ min: inputs[i]!.range.min, max: inputs[i]!.range.max })),
       strategy: options.strategy,
       pipeline: options.pipeline ?? 0,
+      registerOutputs: registered,
       // Ports keep the column index of W (not the position among used columns): the names a reader
       // computes from a weight's coordinates (README, "Tracing a weight to its adders").
       inputNames: columns.map((i) => `x${i}`),
@@ -103,12 +107,20 @@ export function weightedStage(m: Module, stages: Stages, prefix: string, inputs:
       const adders = block.graph === undefined ? 'no adder graph' : `${adderCount(block.graph)} product adders`;
       options.onProgress(`  ${m.name} ${prefix}cmvm: ${nonzero} nonzero weights, ${adders}, ${((performance.now() - start) / 1000).toFixed(1)} s`);
     }
-    const connections = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
-    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(`${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x`);
-    dots = block.outputNames.map((n) => inst.out(n));
-    stages.delayFlags(`${prefix}blk`, block.latency);
+    const connections: Record<string, Expr> = Object.fromEntries(columns.map((i, k) => [block.inputNames[k]!, inputs[i]!]));
+    if (registered) connections.en = stages.load(`${prefix}dot`);
+    const inst = m.instance(`${prefix}cmvm`, block.module, connections).describe(
+      `${spec.what}\nconstant product (${options.strategy}): y<o> = output channel o = row o of W times x${registered ? ', registered (loads when en)' : ''}`,
+    );
+    const dots = block.outputNames.map((n) => inst.out(n));
+    if (registered) {
+      stages.advance(`${prefix}dot`, dots.reduce((n, d) => n + d.width, 0));
+      registeredDots = dots;
+    } else {
+      stages.delayFlags(`${prefix}blk`, block.latency);
+      registeredDots = stages.register(`${prefix}dot`, dots);
+    }
   }
-  const registeredDots = stages.register(`${prefix}dot`, dots);
   const requants = channelRequants(spec);
   const outputs = stages.register(`${prefix}y`, registeredDots.map((d, o) => requantize(d, requants[o]!, { module: m, name: `${prefix}rq${o}` })));
   return { outputs };

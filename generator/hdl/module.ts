@@ -56,17 +56,28 @@ export interface RegOptions {
   readonly init?: bigint | number;
   /** Load the next value only when this 1-bit signal is 1 (reset has priority). */
   readonly enable?: Expr;
+  /**
+   * Compute the next value only on clocks where `enable` is 1 (needs an enable). The logic that only
+   * this register group reads is printed inside the group's always block, under the enable, as blocking
+   * assignments to variables local to the block, instead of as continuous assigns: a simulator then
+   * skips it on the other clocks (Verilator evaluates every continuous assign on every clock), while
+   * synthesis sees the same logic. Meant for data registers that load only with a valid beat.
+   */
+  readonly computeOnEnable?: boolean;
 }
 
 /** A register clocked by the module's clock: next value set once with `next()`. */
 export class Reg extends Signal {
   readonly reset: Expr | undefined;
   readonly enable: Expr | undefined;
+  readonly computeOnEnable: boolean;
   readonly init: bigint;
   constructor(owner: Module, name: string, range: Interval, options: RegOptions) {
     super(owner, 'reg', name, range);
     this.reset = options.reset === undefined ? undefined : requireBit(`register '${name}' reset`, options.reset);
     this.enable = options.enable === undefined ? undefined : requireBit(`register '${name}' enable`, options.enable);
+    this.computeOnEnable = options.computeOnEnable === true;
+    if (this.computeOnEnable && this.enable === undefined) throw new HdlError(`register '${name}': computeOnEnable needs an enable`);
     const fallback = range.min > 0n ? range.min : range.max < 0n ? range.max : 0n;
     this.init = options.init === undefined ? fallback : BigInt(options.init);
     checkValueInRange(`register '${name}' init`, this.init, range);

@@ -74,7 +74,7 @@ function makeCases(): Case[] {
     const weights = randomMatrix(rows, cols, 127, 0.3, random);
     // Every fifth matrix takes signed inputs; the pipeline variants rotate so that each N appears.
     const range = k % 5 === 4 ? SIGNED : UNSIGNED;
-    const variants: Array<{ strategy: BlockStrategy; pipeline: number; sum?: 'csa' }> = [
+    const variants: Array<{ strategy: BlockStrategy; pipeline: number; sum?: 'csa'; registerOutputs?: boolean }> = [
       { strategy: 'multiply', pipeline: 0 },
       { strategy: 'csd', pipeline: 0 },
       { strategy: 'shared', pipeline: 0 },
@@ -83,12 +83,15 @@ function makeCases(): Case[] {
     if (k % 4 === 0) variants.push({ strategy: 'multiply', pipeline: 2 });
     // Carry-save sums (3:2 compressors, one final adder) on every other matrix.
     if (k % 2 === 1) variants.push({ strategy: k % 4 === 1 ? 'shared' : 'csd', pipeline: 0, sum: 'csa' });
+    // Registered outputs (what the fixed part uses): its adder graph computed under `en`, held high here.
+    if (k % 3 === 0) variants.push({ strategy: k % 2 === 0 ? 'shared' : 'multiply', pipeline: 0, registerOutputs: true });
     const vectors = stimulus(weights, range, random);
-    for (const { strategy, pipeline, sum } of variants) {
-      const name = `cmvm_t${k}_${strategy}${sum === 'csa' ? '_csa' : ''}_p${pipeline}`;
-      const block = buildCmvmBlock({ name, weights, inputRange: range, strategy, pipeline, ...(sum === undefined ? {} : { sum }) });
+    for (const { strategy, pipeline, sum, registerOutputs } of variants) {
+      const name = `cmvm_t${k}_${strategy}${sum === 'csa' ? '_csa' : ''}${registerOutputs ? '_reg' : ''}_p${pipeline}`;
+      const block = buildCmvmBlock({ name, weights, inputRange: range, strategy, pipeline, ...(sum === undefined ? {} : { sum }), ...(registerOutputs ? { registerOutputs } : {}) });
       // A pipelined block answers `latency` cycles later: idle vectors at the end flush the last answers.
-      const flushed = [...vectors, ...Array.from({ length: block.latency }, () => vectors[0]!)];
+      const loaded = registerOutputs ? vectors.map((v) => ({ ...v, en: 1n })) : vectors;
+      const flushed = [...loaded, ...Array.from({ length: block.latency }, () => loaded[0]!)];
       cases.push({ block, design: simDesignOf(block.module), weights, vectors: flushed });
     }
   }
@@ -121,8 +124,8 @@ describe('CMVM block: Verilator and Icarus equal W x', () => {
     for (const sim of SIMULATORS) builds.set(sim, await buildBatch(sim, cases.map((c) => c.design)));
   });
 
-  it(`covers ${MATRICES} matrices from 1x1 to 16x16, every strategy, pipelined and not, signed inputs`, () => {
-    const tops = new Set(cases.map((c) => c.design.top.replace(/_(multiply|csd|shared)(_csa)?_p\d+$/, '')));
+  it(`covers ${MATRICES} matrices from 1x1 to 16x16, every strategy, pipelined and not, registered outputs, signed inputs`, () => {
+    const tops = new Set(cases.map((c) => c.design.top.replace(/_(multiply|csd|shared)(_csa)?(_reg)?_p\d+$/, '')));
     expect(tops.size).toBe(MATRICES);
     for (const depth of [1, 2, 3]) expect(cases.some((c) => c.block.latency > 0 && c.design.top.endsWith(`_p${depth}`))).toBe(true);
     expect(cases.some((c) => c.vectors.some((v) => Object.values(v).some((x) => x < 0n)))).toBe(true);
@@ -130,6 +133,7 @@ describe('CMVM block: Verilator and Icarus equal W x', () => {
     expect(cases.some((c) => c.weights.length === 16 && c.weights[0]!.length === 16)).toBe(true);
     expect(cases.some((c) => c.weights.length === 1 && c.weights[0]!.length === 1)).toBe(true);
     expect(cases.filter((c) => c.block.compressors > 0).length).toBeGreaterThanOrEqual(5);
+    for (const s of ['multiply', 'shared']) expect(cases.some((c) => c.block.strategy === s && c.design.top.endsWith('_reg_p0') && c.block.latency === 1)).toBe(true);
   });
 
   for (const sim of SIMULATORS) {

@@ -1,7 +1,7 @@
 /**
  * The cost model (generator/hdl/stats.ts, docs/costs.md) checked independently of the DSL: a small
  * parser of its own reads the EMITTED Verilog (declarations, `wire x = ...;` / `assign x = ...;`
- * statements, instances) and recounts adders and their bits, comparators, constant multipliers,
+ * statements, a register group's block with its variables and `x = ...;` statements, instances) and recounts adders and their bits, comparators, constant multipliers,
  * register bits and memory bits per module, then over the hierarchy; the figures must equal the
  * manifest's (the whole design, and each layer's unit), on the example model at K = 1 and 3 with every
  * arithmetic, and on pooling and residual networks.
@@ -79,20 +79,26 @@ function parseModule(text: string, knownModules: ReadonlySet<string>): { name: s
   if (name === undefined) throw new Error('parser: no module');
   const widths = new Map<string, number>();
   const own = { ...ZERO };
+  // Variables of a named block (`begin : name` then its declarations) hold combinational values.
+  const locals = new Set<string>();
+  for (const m of code.matchAll(/begin\s*:\s*\w+\s*\n((?:\s*reg\b[^;]*;\s*\n)*)/g)) {
+    for (const d of m[1]!.matchAll(/(\w+)\s*;/g)) locals.add(d[1]!);
+  }
   // Declarations: ports, wires, regs; a reg with an unpacked range is a memory.
   for (const m of code.matchAll(/\b(input|output)?\s*\b(wire|reg)\s+(signed\s+)?(\[\d+:\d+\]\s*)?(\w+)\s*(\[0:(\d+)\])?/g)) {
     const [, , kind, , range, id, memory, last] = m;
     const w = widthOf(range);
     widths.set(id!, w);
-    if (kind === 'reg') {
+    if (kind === 'reg' && !locals.has(id!)) {
       if (memory !== undefined) own.memoryBits += (Number(last) + 1) * w;
       else own.registerBits += w;
     }
   }
-  // Combinational statements: `wire [..] x = rhs;` and `assign x = rhs;`.
-  for (const m of code.matchAll(/(?:^|\n)\s*(?:wire\s+(?:signed\s+)?(?:\[\d+:\d+\]\s*)?(\w+)|assign\s+(\w+))\s*=([^;]*);/g)) {
-    const target = (m[1] ?? m[2])!;
-    const ops = operatorsOf(m[3]!);
+  // Combinational statements: `wire [..] x = rhs;`, `assign x = rhs;` and a block variable's `x = rhs;`.
+  for (const m of code.matchAll(/(?:^|\n)\s*(?:wire\s+(?:signed\s+)?(?:\[\d+:\d+\]\s*)?(\w+)|assign\s+(\w+)|(\w+))\s*=([^;]*);/g)) {
+    const target = (m[1] ?? m[2] ?? m[3])!;
+    if (m[3] !== undefined && !locals.has(target)) throw new Error(`parser: blocking assignment to '${target}', not a block variable`);
+    const ops = operatorsOf(m[4]!);
     const adders = ops.plus + ops.minus;
     own.adders += adders;
     own.adderBits += adders * (widths.get(target) ?? NaN);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emitDesign, renderHeader } from '../../generator/emit/index.js';
 import { Module, concat, interval, mux, s, u } from '../../generator/hdl/index.js';
 import { version } from '../../generator/common/version.js';
+import { computedOnEnable } from '../hdl/sample-designs.js';
 
 /** A small design touching every printer feature: ports, arithmetic, a register, RAM, an instance. */
 function smallDesign(): Module {
@@ -42,6 +43,25 @@ describe('Verilog printer', () => {
     const one = emitDesign(smallDesign(), { options: { b: 2, a: 1 } });
     const two = emitDesign(smallDesign(), { options: { a: 1, b: 2 } });
     expect(two.files).toEqual(one.files);
+  });
+
+  it('prints the logic only computed-on-enable registers read inside their always block, under the enable', () => {
+    const text = emitDesign(computedOnEnable()).files[0]!.text;
+    const block = text.slice(text.indexOf('if (load) begin : '), text.indexOf('end', text.indexOf('b <= ')));
+    // Private wires are variables of the named block, assigned with `=`; the registers load with `<=`.
+    expect(block).toMatch(/begin : \w+_compute\n/);
+    expect(block).toMatch(/\n    reg signed \[\d+:0\] scaled;\n/);
+    expect(block).toMatch(/\n    scaled = /);
+    expect(block).toMatch(/\n    rounded = /);
+    expect(block).toMatch(/\n    a <= rounded;/);
+    // The bits of the block's variables that nothing reads go to the block's own sink.
+    expect(block).toMatch(/\n    reg \w+_unused;\n/);
+    // A wire an output reads too stays continuous; nothing private is assigned outside the block.
+    expect(text).toMatch(/\nassign shared = /);
+    expect(text).not.toMatch(/assign (scaled|rounded) /);
+    expect(text).not.toMatch(/\nwire [^\n]*\b(scaled|rounded);/);
+    // The register with a reset is its own group, its logic under its enable after the reset branch.
+    expect(text).toMatch(/  end else if \(en\) begin : c_compute\n/);
   });
 
   it('keeps lines short even for wide concatenations', () => {

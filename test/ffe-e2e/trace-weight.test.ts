@@ -52,7 +52,7 @@ function tracedNames(o: number, c: number, ky: number, kx: number): { input: str
   const i = (c * KH + ky) * KW + kx;
   const product = (name: string): boolean => name === `y${o}` || name.startsWith(`y${o}_`);
   const layer = (name: string): boolean =>
-    name === `conv_cmvm_y${o}` || name === `st_conv_dot_${o}` || name === `conv_rq${o}` || name.startsWith(`conv_rq${o}_`);
+    name === `conv_cmvm_y${o}` || name === `conv_rq${o}` || name.startsWith(`conv_rq${o}_`);
   return {
     input: `x${i}`,
     owns: (file, name) => (file === 'fixynn_ffe_l0_conv_conv_cmvm.v' ? product(name) : file === 'fixynn_ffe_l0_conv.v' ? layer(name) : false),
@@ -65,7 +65,7 @@ function statements(text: string): string[] {
   const out: string[] = [];
   let pending: string[] = [];
   for (const line of body.split('\n')) {
-    if (line.startsWith('//')) pending.push(line);
+    if (line.trimStart().startsWith('//')) pending.push(line);
     else {
       out.push([...pending, line].join('\n'));
       pending = [];
@@ -112,19 +112,31 @@ async function generateRtl(name: string, bump: number, arith: string): Promise<{
   return { rtl: new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(path.join(dir, f), 'utf8')])), weightsQ: built.weightsQ };
 }
 
-/** Names defined by the statements that differ, by file (the sink contributes the items that differ). */
+/** An unused-bits sink: the module's (`unused_ok`) or a register group's block's (`<block>_unused`). */
+function isSink(name: string): boolean {
+  return name === 'unused_ok' || name.endsWith('_unused');
+}
+
+/** Names defined by the statements that differ, by file (a sink contributes the items that differ). */
 function changedNames(before: Map<string, string>, after: Map<string, string>): Map<string, Set<string>> {
   expect([...after.keys()]).toEqual([...before.keys()]);
   const changed = new Map<string, Set<string>>();
   for (const [file, text] of before) {
     const d = diff(statements(text), statements(after.get(file)!));
     const names = new Set<string>();
-    const sinks = [...d.removed, ...d.added].filter((s) => definedName(s) === 'unused_ok');
-    for (const s of [...d.removed, ...d.added]) if (definedName(s) !== 'unused_ok') names.add(definedName(s));
-    if (sinks.length === 2) {
-      const [a, b] = sinks.map(sinkItems);
-      for (const item of [...a!].filter((n) => !b!.has(n)).concat([...b!].filter((n) => !a!.has(n)))) names.add(item);
-    } else for (const s of sinks) for (const item of sinkItems(s)) if (item !== 'unused_ok') names.add(item);
+    const sinks = new Map<string, string[]>();
+    for (const s of [...d.removed, ...d.added]) {
+      const name = definedName(s);
+      // A sink's declaration (`reg <block>_unused;`) changes nothing a reader traces.
+      if (isSink(name)) sinks.set(name, [...(sinks.get(name) ?? []), ...(s.includes('{') ? [s] : [])]);
+      else names.add(name);
+    }
+    for (const [sink, found] of sinks) {
+      if (found.length === 2) {
+        const [a, b] = found.map(sinkItems);
+        for (const item of [...a!].filter((n) => !b!.has(n)).concat([...b!].filter((n) => !a!.has(n)))) names.add(item);
+      } else for (const s of found) for (const item of sinkItems(s)) if (item !== sink) names.add(item);
+    }
     if (names.size > 0) changed.set(file, names);
   }
   return changed;

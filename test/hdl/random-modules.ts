@@ -115,8 +115,9 @@ export function fitsType(value: bigint, type: BitType): boolean {
 }
 
 /**
- * A random sequential module: registers (synchronous reset, some with enable) that feed back into random
- * logic, and a RAM with random initial contents (so every simulator knows every word from the start).
+ * A random sequential module: registers (synchronous reset, some with enable, some of those computed on
+ * it) that feed back into random logic, and a RAM with random initial contents (so every simulator
+ * knows every word from the start).
  * Inputs `rst` and `en` control them; every register and operation is an output. With `rst` high in the
  * first cycle and `en` high in the first two, every output is defined from the third cycle on (a RAM
  * read issued in the first cycle may use an address computed from registers not yet reset).
@@ -132,7 +133,8 @@ export function randomSeqModule(name: string, seed: number, ops: number): Random
   const regs = Array.from({ length: randomInt(r, 1, 4) }, (_, i) => {
     const type = randomType(r);
     const full = rangeOfType(type);
-    return m.reg(`r${i}`, type, { reset: rst, init: randomBig(r, full.min, full.max), ...(r() < 0.5 ? { enable: en } : {}) });
+    // Every other enabled register is computed on its enable (its private logic printed under the enable).
+    return m.reg(`r${i}`, type, { reset: rst, init: randomBig(r, full.min, full.max), ...(r() < 0.5 ? { enable: en, computeOnEnable: i % 2 === 1 } : {}) });
   });
   const pool: Expr[] = [...data, ...regs];
   const nodes: Expr[] = [];

@@ -44,6 +44,33 @@ export function registeredPipeline(): Module {
   return m;
 }
 
+/**
+ * Registers computed on their enable (RegOptions.computeOnEnable): the logic only they read (named
+ * wires, temporaries, bits nothing reads) is printed inside their always block. `shared` is read by an
+ * output too and stays a continuous assign; `c` has a reset, reads itself and is its own group.
+ */
+export function computedOnEnable(): Module {
+  const m = new Module('eq_on_enable');
+  m.addClock();
+  const rst = m.input('rst', u(1));
+  const en = m.input('en', u(1));
+  const x = m.input('x', s(9));
+  const y = m.input('y', u(7));
+  const shared = m.wire('shared', x.mul(3).add(y));
+  const scaled = m.wire('scaled', shared.mul(37).sub(x.shl(4))).describe('private to the load group');
+  const rounded = m.wire('rounded', scaled.add(64).shr(7).clamp(-100, 100));
+  const load = m.wire('load', en.and(y.bit(0)));
+  const a = m.pipe('a', rounded, { enable: load, computeOnEnable: true });
+  const b = m.pipe('b', mux(x.lt(0), scaled.neg(), scaled).shr(2), { enable: load, computeOnEnable: true });
+  const c = m.reg('c', s(16), { reset: rst, enable: en, computeOnEnable: true });
+  c.next(c.add(a).add(shared.shr(1)).clamp(-32768, 32767));
+  m.output('a_q', a);
+  m.output('b_q', b);
+  m.output('c_q', c);
+  m.output('shared_out', shared);
+  return m;
+}
+
 /** A delay line in inferred RAM (the line-buffer pattern), gated until it has filled. */
 export function ramDelayLine(depth: number): Module {
   const m = new Module('eq_ram_delay');
