@@ -481,7 +481,7 @@ def render(results):
              "accuracy of the fine-tuned baseline minus that, in points; mean ± sample std over the seeds (the loss "
              "pairs head and baseline of the same seed).", ""]
     if results["missing"]:
-        lines += [f"**Partial: {len(results['missing'])} runs not done** ({', '.join(results['missing'])}); "
+        lines += [f"**Partial: {len(results['missing'])} runs not done** ({missing_summary(results)}); "
                   "a cell over fewer seeds says so, a K with a missing run is not chosen.", ""]
     lines += ["| K | fixed layers' adders | " + " | ".join(tasks) + " | every target < 1 point |",
               "|" + " --- |" * (3 + len(tasks))]
@@ -513,6 +513,31 @@ def render(results):
     chosen = results["chosenK"]
     lines += ["", f"**Chosen K = {chosen}**" if chosen is not None else "**No K tried keeps every target under 1 point.**", ""]
     return "\n".join(lines)
+
+
+def missing_summary(results):
+    """The runs not done, per K: 'K = 7: all', or which targets' post-training or QAT heads lack which seeds."""
+    seeds, qat_on = results["seeds"], bool(results.get("qat"))
+    parts = []
+    for task, entry in results["targets"].items():
+        have = {b["seed"] for b in entry["baseline"]}
+        if len(have) < len(seeds):
+            parts.append(f"{task} baseline seeds {', '.join(str(s) for s in seeds if s not in have)}")
+    for k in results["ks"]:
+        groups = [("heads", "post-training heads")] + ([("qat", "QAT heads")] if qat_on else [])
+        gaps = {}
+        for group, label in groups:
+            for task, entry in results["targets"].items():
+                have = {r["seed"] for r in entry.get(group, {}).get(str(k), [])}
+                lack = [s for s in seeds if s not in have]
+                if lack:
+                    gaps.setdefault(label, []).append(task if len(lack) == len(seeds) else f"{task} (seeds {', '.join(map(str, lack))})")
+        if not gaps:
+            continue
+        everything = all(len(v) == len(results["targets"]) and all("(" not in t for t in v) for v in gaps.values()) and len(gaps) == len(groups)
+        parts.append(f"K = {k}: not run" if everything else
+                     f"K = {k}: " + "; ".join(f"{label} of {', '.join(v)}" for label, v in gaps.items()))
+    return "; ".join(parts)
 
 
 def render_qat(results, tasks, n, fmt):
