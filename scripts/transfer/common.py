@@ -67,31 +67,44 @@ def make_network(classes):
     return model
 
 
-def fit(module, inputs, labels, epochs, seed, lr, augment=None, batch=64, log=None):
-    """Adam with a one-cycle learning rate, cross-entropy; `inputs` are tensors already on hand (images or a
-    frozen front's features). `augment(batch, generator)` transforms a batch (the backbone's shifts)."""
-    import torch
+def cross_entropy(module, x, y):
+    """The default loss of `fit`: the module's scores on the batch against its labels."""
     import torch.nn.functional as F
+    return F.cross_entropy(module(x), y)
+
+
+def fit(module, inputs, labels, epochs, seed, lr, augment=None, batch=64, log=None, loss=cross_entropy,
+        before_epoch=None):
+    """Adam with a one-cycle learning rate; `inputs` are tensors already on hand (images or a frozen front's
+    features), or a tuple of such tensors indexed together. `augment(batch, generator)` transforms a batch
+    (the backbone's shifts); `loss(module, batch_inputs, batch_labels)` is the batch's loss (cross-entropy
+    by default; qat.py's sums two); `before_epoch()` runs before each epoch (qat.py re-measures its ranges)."""
+    import torch
     generator = torch.Generator().manual_seed(seed)
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=1e-5)
-    steps = epochs * ((len(inputs) + batch - 1) // batch)
+    count = len(labels)
+    steps = epochs * ((count + batch - 1) // batch)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     for epoch in range(epochs):
+        if before_epoch:
+            before_epoch()
         module.train()
-        order = torch.randperm(len(inputs), generator=generator)
+        order = torch.randperm(count, generator=generator)
         total = 0.0
-        for start in range(0, len(inputs), batch):
+        for start in range(0, count, batch):
             idx = order[start:start + batch]
-            x = inputs[idx] if augment is None else augment(inputs[idx], generator)
-            loss = F.cross_entropy(module(x), labels[idx])
+            x = tuple(t[idx] for t in inputs) if isinstance(inputs, tuple) else inputs[idx]
+            if augment is not None:
+                x = augment(x, generator)
+            batch_loss = loss(module, x, labels[idx])
             optimizer.zero_grad()
-            loss.backward()
+            batch_loss.backward()
             optimizer.step()
             scheduler.step()
-            total += float(loss) * len(idx)
+            total += float(batch_loss) * len(idx)
         if log:
-            log(f"epoch {epoch + 1}/{epochs}: loss {total / len(inputs):.4f}")
+            log(f"epoch {epoch + 1}/{epochs}: loss {total / count:.4f}")
 
 
 def predict(module, inputs, batch=500):

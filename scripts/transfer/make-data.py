@@ -99,8 +99,11 @@ def font_files():
     for path in sorted(set(listing.split())):
         # LyX's TeX fonts and URW's D050000L map ASCII code points to other symbols (msbm10's "K" is a
         # blackboard letter), Biolinum Keyboard draws key caps, icon fonts have no letters: their cmaps
-        # would mislabel renderings.
-        if not path.endswith((".ttf", ".otf")) or any(bad in path for bad in ("/lyx/", "awesome", "D050000L", "LinBiolinum_K")):
+        # would mislabel renderings. fonts-liberation (1.x, in truetype/liberation/; chromium-common depends on it)
+        # repeats fonts-liberation2's families with older outlines: with it installed the letters test set
+        # and calib.npy were no longer the committed ones (measured), so only liberation2 is used.
+        if not path.endswith((".ttf", ".otf")) or any(bad in path for bad in ("/lyx/", "awesome", "D050000L", "LinBiolinum_K",
+                                                                          "/truetype/liberation/")):
             continue
         try:
             font = TTFont(path, lazy=True)

@@ -24,11 +24,16 @@ The result is an ordinary float ONNX model (the exported weights are the float o
 fixynn quantizes it with its own defaults, so its int8 accuracy is measured exactly as the recipe's.
 """
 import json
+import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 WEIGHT_BITS = 8
 ACT_BITS = 8
@@ -97,6 +102,11 @@ class ChipFront:
     def dequantize(self, q):
         return ((q - self.output["zeroPoint"]) * self.output["scale"]).float()
 
+    def features(self, images):
+        """The front's output for float images, dequantized at its scale (what the head's first layer
+        takes). The same for every seed: run-table.py computes it once per data set and K."""
+        return self.dequantize(self.run(images))
+
 
 def pads_of(pads):
     """fixynn's pads [top, left, bottom, right] (ONNX order for 2-D)."""
@@ -128,17 +138,28 @@ def fake_quant(x, scale, zero_point, lo, hi):
     return (q - zero_point) * scale
 
 
+_DIVISORS = {}
+
+
+def scale_divisors(bits):
+    """max|w| / divisor: the candidate scales of quantizeWeightsPerChannel, in fixynn's order (the first
+    candidate wins ties); the same for every call, so built once per width ([1, n] float64)."""
+    if bits not in _DIVISORS:
+        q_max = 2 ** (bits - 1) - 1
+        lowest = max(1, -(-q_max // 2))
+        step = max(1, (q_max - lowest) // 96)
+        divisors = [float(j) for j in range(q_max, lowest - 1, -step)]
+        divisors += [q_max / f for f in np.arange(0.99, 0.5 - 1e-9, -0.01)]
+        _DIVISORS[bits] = torch.tensor([float(q_max)] + divisors, dtype=torch.float64).view(1, -1)
+    return _DIVISORS[bits]
+
+
 def weight_scales(w, bits=WEIGHT_BITS):
     """Per output channel, the scale fixynn's quantizeWeightsPerChannel picks (the least squared error)."""
     q_max = 2 ** (bits - 1) - 1
     flat = w.detach().reshape(w.shape[0], -1).double()
     largest = flat.abs().max(1).values.clamp_min(1e-30)
-    lowest = max(1, -(-q_max // 2))
-    step = max(1, (q_max - lowest) // 96)
-    divisors = [float(j) for j in range(q_max, lowest - 1, -step)]
-    divisors += [q_max / f for f in np.arange(0.99, 0.5 - 1e-9, -0.01)]
-    divisors = [float(q_max)] + divisors  # the first candidate wins ties, as in fixynn
-    candidates = largest.view(-1, 1) / torch.tensor(divisors, dtype=torch.float64).view(1, -1)  # [C, n]
+    candidates = largest.view(-1, 1) / scale_divisors(bits)  # [C, n]
     q = torch.clamp(torch.round(flat.unsqueeze(1) / candidates.unsqueeze(2)), -q_max, q_max)
     error = ((flat.unsqueeze(1) - q * candidates.unsqueeze(2)) ** 2).sum(2)
     best = candidates.gather(1, error.argmin(1, keepdim=True)).squeeze(1)
@@ -239,48 +260,35 @@ class QatHead(nn.Module):
         return {name: mse_range(torch.cat(values)) for name, values in collect.items()}
 
 
-def fine_tune(head, front, train_x, train_y, float_features, calib_float_features, epochs, seed, lr, log=None):
-    """QAT of `head` (a run-table.py Head, trained in float) on the chip front's features of `train_x`.
-    `float_features` are the float front's features of the same images, `calib_float_features` those of
-    the calibration set (what fixynn calibrates the head's activations on). Returns the QatHead (its `head`
-    holds the float weights to export).
+def fine_tune(head, chip_features, train_y, float_features, calib_float_features, epochs, seed, lr, log=None):
+    """QAT of `head` (a run-table.py Head, trained in float) on `chip_features`, the chip front's features
+    of the training images (`ChipFront.features`). `float_features` are the float front's features of the
+    same images, `calib_float_features` those of the calibration set (what fixynn calibrates the head's
+    activations on). Returns the QatHead (its `head` holds the float weights to export).
 
     The loss is the fake-quantized head's on the chip's features plus the float head's on the float
     front's: fixynn's calibration and empirical bias correction take the float model (float front) as the
     reference, so a head that fits only the chip's rounding (measured on letters at K = 1: 84% fake-quant,
     57% float, 60% in fixynn's integer model) loses it all again when fixynn quantizes it."""
-    feats = front.dequantize(front.run(train_x))
     model = QatHead(head)
-    generator = torch.Generator().manual_seed(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=1e-5)
-    batch = 64
-    steps = epochs * ((len(feats) + batch - 1) // batch)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-    for epoch in range(epochs):
+
+    def loss(module, x, y):
+        chip, float_front = x
+        return F.cross_entropy(module(chip), y) + F.cross_entropy(module.float_forward(float_front), y)
+
+    def measure_ranges():
         model.ranges = model.calibrate(calib_float_features)
-        model.train()
-        order = torch.randperm(len(feats), generator=generator)
-        total = 0.0
-        for start in range(0, len(feats), batch):
-            idx = order[start:start + batch]
-            loss = (F.cross_entropy(model(feats[idx]), train_y[idx])
-                    + F.cross_entropy(model.float_forward(float_features[idx]), train_y[idx]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total += float(loss) * len(idx)
-        if log:
-            log(f"QAT epoch {epoch + 1}/{epochs}: loss {total / len(feats):.4f}")
-    model.ranges = model.calibrate(calib_float_features)
+
+    common.fit(model, (chip_features, float_features), train_y, epochs, seed, lr, loss=loss, before_epoch=measure_ranges,
+               log=log and (lambda line: log("QAT " + line)))
+    measure_ranges()
     model.eval()
     return model
 
 
-def accuracy(model, front, x, y):
-    """Top-1 of the fake-quantized head on the chip front's features (torch's estimate of the int8 figure)."""
-    feats = front.dequantize(front.run(x))
+def accuracy(model, feats, y):
+    """Top-1 of the fake-quantized head on the chip front's features `feats` (`ChipFront.features` of the
+    test images): torch's estimate of the int8 figure."""
     model.eval()
     with torch.no_grad():
         pred = torch.cat([model(feats[i:i + 500]).argmax(1) for i in range(0, len(feats), 500)])

@@ -375,7 +375,9 @@ def load_head(path, backbone, k, classes):
 
 
 def qat_all(targets, ks, seeds, epochs, count, out_dir, records, log):
-    """Quantization-aware fine-tuning of every finished head that has no QAT record yet (qat.py)."""
+    """Quantization-aware fine-tuning of every finished head that has no QAT record yet (qat.py). The
+    chip's and the float front's features are computed once per data set and K (as train_all's); fixynn's
+    int8 evaluation of a head overlaps the next head's fine-tuning, as in train_all."""
     tm = common.load_train_mnist()
     normalize = lambda x: (x - tm.MEAN) / tm.STD  # noqa: E731
     common.seed_everything(0)
@@ -383,6 +385,17 @@ def qat_all(targets, ks, seeds, epochs, count, out_dir, records, log):
     backbone_init = onnx_state(BACKBONE)
     import numpy as np
     calib = common.to_float(np.load(CALIB))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pending = []
+
+    def evaluate_and_record(task, name, run, path, k, seed, fake_quant_acc):
+        t1 = time.time()
+        run.update(eval_int8(path, task, count))
+        run["evalSeconds"] = round(time.time() - t1, 1)
+        records.put(task, name, run)
+        log(f"{task} K={k} seed {seed} QAT: int8 {run['int8'] * 100:.2f}% (fake-quant {fake_quant_acc * 100:.2f}%, "
+            f"float {run['float'] * 100:.2f}%; PTQ int8 {records.get(task, f'k{k}-s{seed}')['int8'] * 100:.2f}%)")
+
     for task in targets:
         todo = [(k, s) for k in ks for s in seeds if records.get(task, f"k{k}-s{s}") and not records.get(task, qat_name(k, s, epochs))]
         if not todo:
@@ -393,32 +406,37 @@ def qat_all(targets, ks, seeds, epochs, count, out_dir, records, log):
             test_x, test_y = test_x[:count], test_y[:count]
         train_x, test_x = common.to_float(train_x), common.to_float(test_x)
         train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
-        for k, seed in todo:
+        for k in sorted({k for k, _ in todo}, key=ks.index):
             t0 = time.time()
             fixed_part_cost(k, out_dir)  # the chip's front (its manifest) for this K
             front = qat.ChipFront(os.path.join(out_dir, f"chip-k{k}", "manifest.json"), k)
+            # The fronts' features, once per data set and K: the chip's (training and test images) and the
+            # float front's (training images and the calibration set).
+            chip_feats, chip_test_feats = front.features(train_x), front.features(test_x)
             with torch.no_grad():
                 calib_feats = backbone.features[:k](normalize(calib))
-            common.seed_everything(seed)
-            head = load_head(os.path.join(out_dir, task, f"k{k}-s{seed}.onnx"), backbone, k, classes)
-            with torch.no_grad():
                 float_feats = torch.cat([backbone.features[:k](normalize(train_x[i:i + 500])) for i in range(0, len(train_x), 500)])
-            model = qat.fine_tune(head, front, train_x, train_y, float_feats, calib_feats, epochs, seed, QAT_LR,
-                                  log=lambda line: log(f"{task} K={k} seed {seed}: {line}"))
-            fake_quant_acc = qat.accuracy(model, front, test_x, test_y)
-            path = os.path.join(out_dir, task, f"{qat_name(k, seed, epochs)}.onnx")
-            whole = whole_model(backbone, model.head, k, classes)
-            common.export_onnx(whole, path)
-            assert_front_identical(path, k, backbone_init)
-            run = {"classes": classes, "seed": seed, "float": common.accuracy(whole, test_x, test_y),
-                   "fakeQuant": fake_quant_acc, "qatEpochs": epochs, "qatLr": QAT_LR,
-                   "seconds": round(time.time() - t0, 1), "model": os.path.relpath(path, common.ROOT)}
-            t1 = time.time()
-            run.update(eval_int8(path, task, count))
-            run["evalSeconds"] = round(time.time() - t1, 1)
-            records.put(task, qat_name(k, seed, epochs), run)
-            log(f"{task} K={k} seed {seed} QAT: int8 {run['int8'] * 100:.2f}% (fake-quant {fake_quant_acc * 100:.2f}%, "
-                f"float {run['float'] * 100:.2f}%; PTQ int8 {records.get(task, f'k{k}-s{seed}')['int8'] * 100:.2f}%)")
+            front_seconds = time.time() - t0
+            k_seeds = [s for kk, s in todo if kk == k]
+            for seed in k_seeds:
+                # Each run's seconds include its share of the fronts' features.
+                t0 = time.time() - front_seconds / len(k_seeds)
+                common.seed_everything(seed)
+                head = load_head(os.path.join(out_dir, task, f"k{k}-s{seed}.onnx"), backbone, k, classes)
+                model = qat.fine_tune(head, chip_feats, train_y, float_feats, calib_feats, epochs, seed, QAT_LR,
+                                      log=lambda line: log(f"{task} K={k} seed {seed}: {line}"))
+                fake_quant_acc = qat.accuracy(model, chip_test_feats, test_y)
+                path = os.path.join(out_dir, task, f"{qat_name(k, seed, epochs)}.onnx")
+                whole = whole_model(backbone, model.head, k, classes)
+                common.export_onnx(whole, path)
+                assert_front_identical(path, k, backbone_init)
+                run = {"classes": classes, "seed": seed, "float": common.accuracy(whole, test_x, test_y),
+                       "fakeQuant": fake_quant_acc, "qatEpochs": epochs, "qatLr": QAT_LR,
+                       "seconds": round(time.time() - t0, 1), "model": os.path.relpath(path, common.ROOT)}
+                pending.append(pool.submit(evaluate_and_record, task, qat_name(k, seed, epochs), run, path, k, seed, fake_quant_acc))
+            del chip_feats, chip_test_feats, float_feats
+    for future in pending:
+        future.result()
 
 
 def summarize(results):
@@ -463,7 +481,7 @@ def render(results):
              "accuracy of the fine-tuned baseline minus that, in points; mean ± sample std over the seeds (the loss "
              "pairs head and baseline of the same seed).", ""]
     if results["missing"]:
-        lines += [f"**Partial: {len(results['missing'])} runs not done** ({', '.join(results['missing'])}); "
+        lines += [f"**Partial: {len(results['missing'])} runs not done** ({missing_summary(results)}); "
                   "a cell over fewer seeds says so, a K with a missing run is not chosen.", ""]
     lines += ["| K | fixed layers' adders | " + " | ".join(tasks) + " | every target < 1 point |",
               "|" + " --- |" * (3 + len(tasks))]
@@ -495,6 +513,31 @@ def render(results):
     chosen = results["chosenK"]
     lines += ["", f"**Chosen K = {chosen}**" if chosen is not None else "**No K tried keeps every target under 1 point.**", ""]
     return "\n".join(lines)
+
+
+def missing_summary(results):
+    """The runs not done, per K: 'K = 7: all', or which targets' post-training or QAT heads lack which seeds."""
+    seeds, qat_on = results["seeds"], bool(results.get("qat"))
+    parts = []
+    for task, entry in results["targets"].items():
+        have = {b["seed"] for b in entry["baseline"]}
+        if len(have) < len(seeds):
+            parts.append(f"{task} baseline seeds {', '.join(str(s) for s in seeds if s not in have)}")
+    for k in results["ks"]:
+        groups = [("heads", "post-training heads")] + ([("qat", "QAT heads")] if qat_on else [])
+        gaps = {}
+        for group, label in groups:
+            for task, entry in results["targets"].items():
+                have = {r["seed"] for r in entry.get(group, {}).get(str(k), [])}
+                lack = [s for s in seeds if s not in have]
+                if lack:
+                    gaps.setdefault(label, []).append(task if len(lack) == len(seeds) else f"{task} (seeds {', '.join(map(str, lack))})")
+        if not gaps:
+            continue
+        everything = all(len(v) == len(results["targets"]) and all("(" not in t for t in v) for v in gaps.values()) and len(gaps) == len(groups)
+        parts.append(f"K = {k}: not run" if everything else
+                     f"K = {k}: " + "; ".join(f"{label} of {', '.join(v)}" for label, v in gaps.items()))
+    return "; ".join(parts)
 
 
 def render_qat(results, tasks, n, fmt):
