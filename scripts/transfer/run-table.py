@@ -211,7 +211,7 @@ def main():
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     targets = args.targets or (["mnist", "shapes"] if args.quick else common.TARGETS)
-    ks = args.ks or ([5, 9] if args.quick else [1, 3, 5, 7, 9])
+    ks = args.ks or ([5, 9] if args.quick else list(range(1, LAST_CONV + 1)))
     seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
     epochs = args.epochs or (3 if args.quick else 8)
     count = args.count if args.count is not None else (300 if args.quick else 0)
