@@ -37,6 +37,12 @@ function paramNumber(value: unknown): number {
   return bits === '' || /[xz]/.test(bits) ? NaN : parseInt(bits.split('').reverse().join(''), 2);
 }
 
+/** A macro cell's shape from its Yosys parameters (NaN where one is unreadable). */
+export function macroShape(cell: { readonly parameters?: Record<string, unknown> }): { words: number; width: number; readPorts: number; writePorts: number } {
+  const p = cell.parameters ?? {};
+  return { words: paramNumber(p.SIZE), width: paramNumber(p.WIDTH), readPorts: paramNumber(p.RD_PORTS), writePorts: paramNumber(p.WR_PORTS) };
+}
+
 /** One macro instance of a unit's netlist, as simulated: where it is, its shape, and its energy per access. */
 export interface MacroInstance {
   /** The unit (module) whose netlist holds the cell, and the cell's name there. */
@@ -56,10 +62,7 @@ export function macroInstances(module: string, m: JsonModule): MacroInstance[] {
   for (const [cell, c] of Object.entries(m.cells)) {
     if (c.type !== MACRO_CELL) continue;
     const p = (c as { parameters?: Record<string, unknown> }).parameters ?? {};
-    const words = paramNumber(p.SIZE);
-    const width = paramNumber(p.WIDTH);
-    const readPorts = paramNumber(p.RD_PORTS);
-    const writePorts = paramNumber(p.WR_PORTS);
+    const { words, width, readPorts, writePorts } = macroShape(c as { parameters?: Record<string, unknown> });
     const unsupported: string[] = [];
     const all = (name: string, bit: '0' | '1', n: number): void => {
       const bits = paramBits(p[name]).padEnd(n, '0');
@@ -75,15 +78,4 @@ export function macroInstances(module: string, m: JsonModule): MacroInstance[] {
     out.push({ module, cell, words, width, readPorts, writePorts, accessPj: macroAccessPj(width) });
   }
   return out.sort((a, b) => a.cell.localeCompare(b.cell));
-}
-
-/** Reads and writes of one macro instance in the measured window, and their energy. */
-export interface MacroAccesses {
-  readonly module: string;
-  readonly cell: string;
-  readonly words: number;
-  readonly width: number;
-  readonly reads: number;
-  readonly writes: number;
-  readonly energyPj: number;
 }

@@ -16,7 +16,7 @@ import { sdcPath, type SynthTarget } from '../../generator/design/handoff.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
 import { toolVersion } from '../sim/tools.js';
 import { MEASURED_LABEL, measureAcceleratorEnergy, measureEnergy, type MeasuredAcceleratorEnergy, type MeasuredEnergy } from './energy.js';
-import { MACRO_CELL } from './sram-sim.js';
+import { MACRO_CELL, macroShape } from './sram-sim.js';
 import { libertyTable, modelEnergy, type TechnologyTable } from './energy-model.js';
 import { classifyFpgaCells, ICE40_WRAPPER, synthIce40, type FpgaResources, type Ice40Report } from './fpga.js';
 import { simulateGateLevel } from './gate-level.js';
@@ -28,8 +28,6 @@ import { synthesizeUnits, type UnitRun } from './yosys-units.js';
 import { MACRO_MIN_BITS, macroAreaUm2, SRAM_MODEL } from './sram-model.js';
 import { ACCEL_ENERGY_METHOD, acceleratorEnergy, type AcceleratorEnergy, requireAccesses } from './accel-energy.js';
 import { NOMINAL_CLOCK_MHZ } from '../../generator/design/chip.js';
-
-export { MACRO_CELL };
 
 /** The report files in the design folder: the last run's, and one per target. */
 export const SYNTH_JSON = 'synth.json';
@@ -161,12 +159,6 @@ function unitFigures(run: UnitRun, target: SynthTarget, liberty: PreparedLiberty
 }
 
 /** A Yosys JSON parameter: a number, or a binary string (the value's bits, MSB first). */
-function paramNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^[01]+$/.test(value)) return parseInt(value, 2);
-  return NaN;
-}
-
 /**
  * How ABC mapped: its mode and the constraints (abc.constr, written by the ASIC script) it buffered and sized
  * against; a design whose script predates them gets unbuffered netlists, said so rather than left unsaid.
@@ -182,10 +174,8 @@ function abcNote(runs: readonly UnitRun[], fast: boolean): string {
 /** The netlist's macro cells (type MACRO_CELL: the memories the script kept as black boxes). */
 function macroCells(m: ReturnType<typeof readJsonModule>): MacroFigures[] {
   return Object.entries(m.cells).filter(([, c]) => c.type === MACRO_CELL).map(([name, c]) => {
-    const p = (c as { parameters?: Record<string, unknown> }).parameters ?? {};
-    const words = paramNumber(p.SIZE);
-    const width = paramNumber(p.WIDTH);
-    return { name, words, width, bits: words * width, readPorts: paramNumber(p.RD_PORTS), writePorts: paramNumber(p.WR_PORTS), areaUm2: macroAreaUm2(words * width) };
+    const { words, width, readPorts, writePorts } = macroShape(c as { parameters?: Record<string, unknown> });
+    return { name, words, width, bits: words * width, readPorts, writePorts, areaUm2: macroAreaUm2(words * width) };
   }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
