@@ -155,7 +155,6 @@ export interface AccelRunOptions {
   readonly timeoutMs?: number;
 }
 
-/** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
 /** The plusargs of the AXI testbenches' memory model (templates/axi-memory-model.v.hbs); `seedArg` names its seed's plusarg. */
 export function memoryModelArgs(mm: MemoryModel, seedArg: 'seed' | 'mem_seed'): string[] {
   return [`+mem_base=${mm.base}`, `+rd_latency=${mm.readLatency}`, `+rd_jitter=${mm.readJitter}`, `+wr_latency=${mm.writeLatency}`, `+bw=${mm.bytesPerCycle}`, `+stall_pct=${mm.stallPercent}`, `+${seedArg}=${mm.seed}`];
@@ -168,6 +167,7 @@ export function checkAxiRun(simulator: SimulatorName, resultLines: readonly stri
   if (model !== undefined) throw checkFailed(`${simulator}: ${model.trim()}`);
 }
 
+/** Program words (128-bit) as the 32-bit hex lines of prog.hex, least significant part first. */
 function programHex(words: readonly bigint[]): string {
   return words.flatMap((w) => [0, 1, 2, 3].map((k) => ((w >> BigInt(32 * k)) & 0xffffffffn).toString(16).padStart(8, '0'))).join('\n') + '\n';
 }
