@@ -275,9 +275,18 @@ export function roundHalfEven(x: number): number {
 
 /** ONNX QuantizeLinear on one value, computed in float32 as ONNX Runtime does. */
 export function quantizeReal(x: number, quant: QuantParams): number {
+  return realQuantizer(quant)(x);
+}
+
+/** quantizeReal for one tensor's parameters, its constants computed once (for loops over many values). */
+export function realQuantizer(quant: QuantParams): (x: number) => number {
   const { min, max } = qRange(quant);
-  const q = roundHalfEven(Math.fround(Math.fround(x) / Math.fround(quant.scale))) + quant.zeroPoint;
-  return Math.min(max, Math.max(min, q));
+  const step = Math.fround(quant.scale);
+  const zeroPoint = quant.zeroPoint;
+  return (x) => {
+    const q = roundHalfEven(Math.fround(Math.fround(x) / step)) + zeroPoint;
+    return q < min ? min : q > max ? max : q;
+  };
 }
 
 /**
