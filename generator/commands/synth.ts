@@ -33,7 +33,7 @@ export function registerSynth(program: Command): void {
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
     .option('--images <n>', 'asic: simulate the netlist gate-level (--gate-sim) on N images: bit-exact against the integer model (an accelerator: the ISA simulator, its SRAM macros simulated by a model), and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
-    .option('--gate-sim <s>', `the simulator of --images: ${GATE_SIMULATORS.join(' or ')} (default: verilator for an accelerator, its toggles from Verilator's toggle coverage; icarus for the fixed part, from a VCD)`)
+    .option('--gate-sim <s>', `the simulator of --images: ${GATE_SIMULATORS.join(' or ')} (default icarus, toggles from a VCD; verilator: an accelerator only, toggles from its toggle coverage; a long build, cached, then fast runs)`)
     .option('--abc-fast', 'asic: ABC\'s fast mapping (quicker on large designs such as an accelerator; somewhat larger netlists), buffered and sized like the default')
     .option('--json', 'print the report (synth-<target>.json) to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {

@@ -63,21 +63,21 @@ export interface GateLevelResult {
 /** The accelerator's gate-level run's time limit. */
 const GATE_LEVEL_TIMEOUT_MS = 24 * 3600_000;
 
-/** The gate-level simulators: Verilator (the accelerator's default: compiled, toggles by its coverage), Icarus. */
-export const GATE_SIMULATORS = ['verilator', 'icarus'] as const;
+/** The gate-level simulators: Icarus (the default), Verilator (compiled; toggles from its toggle coverage; the accelerator only). */
+export const GATE_SIMULATORS = ['icarus', 'verilator'] as const;
 export type GateSimulator = (typeof GATE_SIMULATORS)[number];
 
 /**
- * The default where none is named: Verilator for an accelerator (Icarus runs its netlist at ~15 cycles per
- * CPU second), Icarus for the fixed part (small netlists; its flow checks every value per layer in Icarus).
+ * Icarus, for every design. Verilator is not the default even for an accelerator: on the 4x4 accelerator's
+ * netlist (315k cells) its build with toggle coverage writes 634 MB of C++ (about 60-70 % of it the coverage),
+ * about 2.8 CPU hours to compile (extrapolated, docs/synthesis.md), against Icarus's 6-minute build and about 40
+ * CPU minutes per image: it can pay off only over several images with the build cached.
  */
-export function defaultGateSimulator(design: LoadedDesign): GateSimulator {
-  return design.manifest.parts.some((p) => p.kind === 'accel') ? 'verilator' : 'icarus';
-}
+export const DEFAULT_GATE_SIMULATOR: GateSimulator = 'icarus';
 
 export interface GateLevelOptions {
   readonly images: number;
-  /** Default: defaultGateSimulator. */
+  /** Default: DEFAULT_GATE_SIMULATOR. */
   readonly simulator?: GateSimulator;
   readonly data?: string;
   /** Record net value changes for the energy calculator (and, in an accelerator, the SRAM macros' accesses). */
@@ -287,8 +287,8 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-gate-'));
   try {
     const vcd = join(dir, 'nets.vcd');
-    const sim = options.simulator ?? defaultGateSimulator(design);
-    if (sim === 'verilator' && !accel) throw badInput(`${design.dir}: the fixed part's gate-level simulation runs in Icarus (--gate-sim icarus); Verilator is the accelerator's`);
+    const sim = options.simulator ?? DEFAULT_GATE_SIMULATOR;
+    if (sim === 'verilator' && !accel) throw badInput(`${design.dir}: --gate-sim verilator is for an accelerator design; the fixed part's gate-level simulation runs in Icarus (--gate-sim icarus, the default)`);
     const simulator = await toolVersion(sim === 'verilator' ? 'verilator' : 'iverilog');
     options.onProgress?.(`gate-level: ${options.images} image(s) through the netlist in ${sim === 'verilator' ? 'Verilator' : 'Icarus'} (${simulator})`);
     let summary: GateLevelSummary;

@@ -126,7 +126,7 @@ export interface SynthOptions {
   /** asic: images to simulate gate-level (bit-exact check and measured energy); 0 or absent: none. */
   readonly images?: number;
   readonly data?: string;
-  /** The gate-level simulator of --images (default: gate-level.ts's defaultGateSimulator). */
+  /** The gate-level simulator of --images (default: gate-level.ts's DEFAULT_GATE_SIMULATOR). */
   readonly gateSimulator?: GateSimulator;
   /** asic: `abc -fast` (FIXYNN_ABC_FAST): quicker on large units, somewhat larger netlists; part of the cache key. */
   readonly abcFast?: boolean;
