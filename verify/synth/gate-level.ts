@@ -1,9 +1,10 @@
 /**
  * Trust in the synthesized netlist: the joined gate-level netlist (every unit's netlist.v) simulated in Icarus
- * with cell models written from the Liberty itself (`yosys read_liberty` + `write_verilog`), streamed real
- * images through the design's own testbench and compared bit-exactly with the integer model by verify/ffe,
- * exactly as the RTL is. The same run records every net's value changes (a VCD of the netlist's nets only,
- * not the cell models' insides) for the energy calculator (energy.ts).
+ * (or, for an accelerator, Verilator: --gate-sim) with cell models written from the Liberty itself (`yosys
+ * read_liberty` + `write_verilog`), streamed real images through the design's own testbench and compared
+ * bit-exactly with the integer model by verify/ffe or verify/accel, exactly as the RTL is. The same run counts
+ * every net bit's toggles (the netlist's nets only, not the cell models' insides: Icarus's VCD through a named
+ * pipe, or Verilator's toggle coverage) for the energy calculator (energy.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { runTool, toolVersion } from '../sim/tools.js';
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { PreparedLiberty } from './liberty-file.js';
 import { synthCacheRoot, type UnitRun } from './yosys-units.js';
-import { countToggles, readToggleCoverage, type ToggleCounts } from './vcd.js';
+import { readToggleCoverage, toggleCounterPipe, type PipeCounter, type ToggleCounts } from './vcd.js';
 import { macroInstances, sramSimModel, type MacroInstance } from './sram-sim.js';
 
 /** Behavioural Verilog of every cell of the Liberty, cached beside the plain Liberty copy. */
@@ -228,14 +229,18 @@ export interface WindowedCounting {
   readonly roots: ReadonlyArray<{ readonly module: string; readonly text: string }>;
   readonly plusargs: readonly string[];
   readonly verilatorFlags: readonly string[];
+  /** Before the simulation (Icarus: the dump's named pipe and its reader). */
+  start(): Promise<void>;
   /** Toggles of every net bit of `scopes` and each macro's reads and writes, summed over the windows. */
   read(): Promise<{ toggles: ToggleCounts; accesses: ReadonlyArray<{ reads: number; writes: number }> }>;
+  /** On every path out (a failed simulation too): ends a pipe reader still waiting. */
+  release(): void;
 }
 
 /**
  * Toggle and access counting in a window, for either simulator (the one place the choice matters):
- * Icarus dumps the nets of `scopes` to a VCD while the window is open ($dumpon/$dumpoff) and vcd.ts counts
- * it; Verilator counts every net bit itself (toggle coverage, no dump file) and writes the counts when each
+ * Icarus dumps the nets of `scopes` while the window is open ($dumpon/$dumpoff) into a named pipe that vcd.ts
+ * counts as it is written (no dump on disk); Verilator counts every net bit itself (toggle coverage, no dump file) and writes the counts when each
  * window closes. Files go to `dir`. Netlist sources must be named `netlist_*.v` (NETLIST_FILE_PREFIX).
  */
 export function windowedCounting(simulator: GateSimulator, scopes: ReadonlyArray<{ scope: string; module: string }>, window: CountWindow, dir: string): WindowedCounting {
@@ -252,11 +257,18 @@ export function windowedCounting(simulator: GateSimulator, scopes: ReadonlyArray
     }
     return window.macros.map((_, i) => last.get(i) ?? { reads: 0, writes: 0 });
   };
+  let pipe: PipeCounter | null = null;
   return {
     sources: verilator ? [COVERAGE_CONFIG] : [{ name: 'fixynn_timescale.v', text: ICARUS_TIMESCALE }],
     roots: [{ module: 'fixynn_net_dump', text: verilator ? coverageWindow(window) : netDumper(scopes, window) }],
     plusargs: verilator ? [`+toggle_counts=${coverage}`, `+sram_counts=${counts}`] : [`+net_dump=${vcd}`, `+sram_counts=${counts}`],
     verilatorFlags: verilator ? VERILATOR_TOGGLE_FLAGS : [],
+    async start() {
+      if (!verilator) pipe = await toggleCounterPipe(vcd, scopes);
+    },
+    release() {
+      pipe?.release();
+    },
     async read() {
       const accesses = readAccesses();
       if (verilator) {
@@ -264,8 +276,8 @@ export function windowedCounting(simulator: GateSimulator, scopes: ReadonlyArray
         if (files.length === 0) throw checkFailed('the gate-level simulation wrote no toggle counts');
         return { toggles: readToggleCoverage(files, scopes), accesses };
       }
-      if (!existsSync(vcd)) throw checkFailed('the gate-level simulation wrote no value-change dump');
-      return { toggles: await countToggles(vcd, scopes), accesses };
+      if (pipe === null) throw new Error('internal: windowedCounting.read before start');
+      return { toggles: await pipe.finish().catch((err: unknown) => { throw checkFailed(`the gate-level simulation wrote no usable value-change dump: ${err instanceof Error ? err.message : String(err)}`); }), accesses };
     },
   };
 }
@@ -285,6 +297,8 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
   const accel = design.manifest.parts.some((p) => p.kind === 'accel');
   if (ffe && accel) throw badInput(`${design.dir}: gate-level simulation of a chip (fixed part and accelerator together) is not supported: generate and synthesize the parts as designs of their own (--fixed-layers K without --accel; --fixed-layers 0 --accel RxC)`);
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-gate-'));
+  // Readers of named pipes (the Icarus dumps) to end on every path out.
+  const releases: Array<() => void> = [];
   try {
     const vcd = join(dir, 'nets.vcd');
     const sim = options.simulator ?? DEFAULT_GATE_SIMULATOR;
@@ -300,6 +314,9 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         { relative: 'cells.v', text: readFileSync(cells, 'utf8') },
         ...runs.map((r) => ({ relative: `netlist/${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
       ];
+      // One simulator process (imagesPerRun: all), its dump counted as it is written.
+      const pipe = options.toggles ? await toggleCounterPipe(vcd, scopes) : null;
+      if (pipe !== null) releases.push(pipe.release);
       const s = await verifyDesign(design.dir, {
         simulator: 'icarus', images: options.images, imagesPerRun: options.images, rtl,
         ...(options.data !== undefined ? { data: options.data } : {}),
@@ -307,6 +324,10 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       summary = { images: s.images, dataSource: s.dataSource, simulatorVersion: s.simulatorVersion, mismatches: s.mismatches, firstMismatch: s.firstMismatch ? describeMismatch(s.firstMismatch) : null };
+      if (pipe !== null) {
+        options.onProgress?.('gate-level: counting toggles');
+        toggles = await pipe.finish().catch((err: unknown) => { throw checkFailed(`the gate-level simulation wrote no usable value-change dump: ${err instanceof Error ? err.message : String(err)}`); });
+      }
     } else {
       // The SRAM macros (black boxes in the netlist) get their behavioural model; the window is the
       // accelerator's busy output (the program running), seen from the testbench.
@@ -322,6 +343,8 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         { name: 'fixynn_sram_sim.v', text: sramSimModel() },
         ...runs.map((r) => ({ name: `${NETLIST_FILE_PREFIX}${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
       ];
+      releases.push(() => counting.release());
+      if (options.toggles) await counting.start();
       const s = await verifyAccelDesign(design.dir, {
         // Icarus runs the 4x4 accelerator's netlist at about 15 cycles per CPU second: an hour or more per image.
         simulator: sim, images: options.images, rtl, timeoutMs: GATE_LEVEL_TIMEOUT_MS,
@@ -340,13 +363,9 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         macroAccesses = instances.map((x, i) => ({ instance: x.instance, ...counted.accesses[i] ?? { reads: 0, writes: 0 } }));
       }
     }
-    if (options.toggles && toggles === null) {
-      if (!existsSync(vcd)) throw checkFailed('the gate-level simulation wrote no value-change dump');
-      options.onProgress?.('gate-level: counting toggles');
-      toggles = await countToggles(vcd, scopes);
-    }
     return { summary, toggles, scopes, ...(window !== undefined ? { window } : {}), ...(macroAccesses !== undefined ? { macroAccesses } : {}) };
   } finally {
+    for (const release of releases) release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

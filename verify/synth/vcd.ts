@@ -2,8 +2,9 @@
  * Toggle counts from a value-change dump, read as a stream (a gate-level dump runs to hundreds of MB): per
  * scope, per net, per bit, the number of 0 <-> 1 transitions (changes from or to x/z are not toggles).
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, openSync } from 'node:fs';
 import { checkFailed } from '../../generator/common/errors.js';
+import { runTool } from '../sim/tools.js';
 
 export interface ToggleCounts {
   /** Per scope path (e.g. `tb.dut.u0`), per net name, toggles per bit (index 0 = the least significant bit). */
@@ -20,7 +21,56 @@ interface VarInfo {
   value: string;
 }
 
-/** Count toggles of every net in `scopes` (other scopes are skipped). */
+/** A toggle counter reading a named pipe while the simulator writes its dump into it (toggleCounterPipe). */
+export interface PipeCounter {
+  /** After the simulator exited: the counts (an error when it never wrote a dump). */
+  finish(): Promise<ToggleCounts>;
+  /** Ends a reader still waiting for a writer (the simulator never opened the pipe); safe to call at any time. */
+  release(): void;
+}
+
+/**
+ * A named pipe at `file` (mkfifo) whose reader counts toggles as the simulator writes the dump: nothing on
+ * disk, and the count runs beside the simulation (the simulator waits when the counter falls behind). Call
+ * `release` on every path out (finish does): a reader waiting for a writer that never comes would keep
+ * the process alive.
+ */
+export async function toggleCounterPipe(file: string, scopes: ReadonlyArray<{ readonly scope: string }>): Promise<PipeCounter> {
+  const r = await runTool('mkfifo', [file]);
+  if (r.exitCode !== 0) throw checkFailed(`mkfifo ${file}: ${r.stderr.trim()}`);
+  const counting = countToggles(file, scopes);
+  let settled = false;
+  counting.then(() => { settled = true; }, () => { settled = true; }); // the result is observed by finish()
+  // Opening for writing (not blocking) and closing again gives a reader waiting in open() its end of file.
+  // It fails while no reader has the pipe open (it finished, or has not reached open() yet): so it is
+  // repeated until the count settles or the pipe is gone.
+  const poke = (): void => {
+    try {
+      closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // No reader at the moment.
+    }
+  };
+  let releasing = false;
+  const release = (): void => {
+    poke();
+    if (releasing) return;
+    releasing = true;
+    const timer = setInterval(() => {
+      if (settled || !existsSync(file)) clearInterval(timer);
+      else poke();
+    }, 20);
+  };
+  return {
+    release,
+    async finish() {
+      release();
+      return counting;
+    },
+  };
+}
+
+/** Count toggles of every net in `scopes` (other scopes are skipped); `file` may be a named pipe. */
 export async function countToggles(file: string, scopes: ReadonlyArray<{ readonly scope: string }>): Promise<ToggleCounts> {
   const wanted = new Set(scopes.map((s) => s.scope));
   const byId = new Map<string, VarInfo>();
