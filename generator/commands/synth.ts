@@ -8,6 +8,7 @@ import { SYNTH_TARGETS, type SynthTarget } from '../design/handoff.js';
 import { readDesign } from '../design/read-design.js';
 import { synthDesign, writeSynthReport, type SynthReport } from '../../verify/synth/synth-design.js';
 import { optionalInt } from './options.js';
+import { GATE_SIMULATORS, type GateSimulator } from '../../verify/synth/gate-level.js';
 
 export interface SynthCliOptions {
   readonly target?: string;
@@ -15,6 +16,7 @@ export interface SynthCliOptions {
   readonly jobs?: string;
   readonly images?: string;
   readonly data?: string;
+  readonly gateSim?: string;
   readonly abcFast?: boolean;
   readonly json?: boolean;
 }
@@ -29,8 +31,9 @@ export function registerSynth(program: Command): void {
     .option('--target <t>', `${SYNTH_TARGETS.join(', ')} (default ${DEFAULT_SYNTH_TARGET})`)
     .option('--liberty <file>', 'asic: the standard-cell Liberty file, .lib or .lib.gz (default: ../shared/pdk sky130_fd_sc_hd where present)')
     .option('--jobs <n>', 'modules synthesized at once (default: the number of cores)')
-    .option('--images <n>', 'asic: simulate the netlist gate-level (Icarus) on N images: bit-exact against the integer model (an accelerator: the ISA simulator, its SRAM macros simulated by a model), and energy per image from its toggles (default 0: none)')
+    .option('--images <n>', 'asic: simulate the netlist gate-level (--gate-sim) on N images: bit-exact against the integer model (an accelerator: the ISA simulator, its SRAM macros simulated by a model), and energy per image from its toggles (default 0: none)')
     .option('--data <path>', 'the images of --images (as verify --data; default: the bundled MNIST test digits where the input fits)')
+    .option('--gate-sim <s>', `the simulator of --images: ${GATE_SIMULATORS.join(' or ')} (default icarus, toggles from a VCD; verilator: an accelerator only, toggles from its toggle coverage; a long build, cached, then fast runs)`)
     .option('--abc-fast', 'asic: ABC\'s fast mapping (quicker on large designs such as an accelerator; somewhat larger netlists), buffered and sized like the default')
     .option('--json', 'print the report (synth-<target>.json) to stdout')
     .action(async (dir: string, options: SynthCliOptions) => {
@@ -43,11 +46,14 @@ export async function runSynth(dir: string, cli: SynthCliOptions): Promise<Synth
   if (!SYNTH_TARGETS.includes(target)) throw badInput(`--target ${cli.target}: supported targets are ${SYNTH_TARGETS.join(', ')}`);
   const jobs = optionalInt(cli.jobs, '--jobs', 1, 256);
   const images = optionalInt(cli.images, '--images', 0, 100_000);
+  const gateSimulator = cli.gateSim as GateSimulator | undefined;
+  if (gateSimulator !== undefined && !GATE_SIMULATORS.includes(gateSimulator)) throw badInput(`--gate-sim ${cli.gateSim}: one of ${GATE_SIMULATORS.join(', ')}`);
   const design = readDesign(dir);
   const progress = (message: string): void => { process.stderr.write(`${message}\n`); };
   const { report } = await synthDesign(design, {
     target, ...(cli.liberty !== undefined ? { liberty: cli.liberty } : {}), ...(jobs !== undefined ? { jobs } : {}), onProgress: progress,
     ...(images !== undefined ? { images } : {}), ...(cli.data !== undefined ? { data: cli.data } : {}), ...(cli.abcFast ? { abcFast: true } : {}),
+    ...(gateSimulator !== undefined ? { gateSimulator } : {}),
   });
   const file = writeSynthReport(design, report);
   if (cli.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -39,26 +39,38 @@ export async function buildAccel(config: RtlConfig, simulator: SimulatorName, op
  * A build of given files (a design folder's RTL and testbench, read back): the cache key is their
  * content, so a design of a configuration shares the build of the same configuration's tests.
  */
-export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: { onProgress?: (m: string) => void; cacheDir?: string; top?: string; trace?: boolean; extraRoots?: readonly string[] } = {}): Promise<AccelBuild> {
+export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text: string }>, config: RtlConfig, simulator: SimulatorName, options: {
+  onProgress?: (m: string) => void; cacheDir?: string; top?: string; trace?: boolean; extraRoots?: readonly string[];
+  /** Verilator: flags after the usual ones (e.g. verify/synth's toggle coverage); part of the cache key. */
+  verilatorFlags?: readonly string[];
+} = {}): Promise<AccelBuild> {
   const tool = await toolVersion(simulator === 'verilator' ? 'verilator' : 'iverilog');
   // The testbench module (the accelerator's own, or e.g. the chip's around it).
   const TB = options.top ?? ACCEL_TB;
-  if (options.extraRoots !== undefined && simulator !== 'icarus') throw new Error('internal: extra top-level modules are an Icarus build option');
   // Verilator needs --trace for $dumpvars to write anything (Icarus always can): another build.
   const trace = options.trace === true && simulator === 'verilator';
+  // Further top-level modules beside the testbench: Icarus takes several roots (-s); Verilator one top, so
+  // a root module instantiates the testbench (under its own name, so the testbench's paths stay valid
+  // from the other roots) and each extra root.
+  const roots = options.extraRoots ?? [];
+  const verilatorTop = roots.length === 0 ? TB : ROOTS_MODULE;
+  const sources = simulator === 'verilator' && roots.length > 0
+    ? [...files, { name: `${ROOTS_MODULE}.v`, text: rootsModule([TB, ...roots]) }]
+    : files;
   const flags = simulator === 'verilator'
-    ? ['--binary', '--timing', ...VERILATOR_QUIET, ...(trace ? ['--trace'] : []), '--top-module', TB, ...VERILATOR_QUICK_COMPILE]
-    : ['-g2005', ...[TB, ...(options.extraRoots ?? [])].flatMap((root) => ['-s', root])];
-  const built = await cachedBuild(simCacheRoot(options.cacheDir), buildKey('accel', simulator, tool, flags, files), simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
+    ? ['--binary', '--timing', ...VERILATOR_QUIET, ...(trace ? ['--trace'] : []), '--top-module', verilatorTop, ...VERILATOR_QUICK_COMPILE, ...(options.verilatorFlags ?? [])]
+    : ['-g2005', ...[TB, ...roots].flatMap((root) => ['-s', root])];
+  const built = await cachedBuild(simCacheRoot(options.cacheDir), buildKey('accel', simulator, tool, flags, sources), simulator === 'verilator' ? 'Vtb' : 'tb.vvp', async (work) => {
     options.onProgress?.(`building the ${config.rows}x${config.cols} accelerator${TB === ACCEL_TB ? '' : ` (${TB})`} in ${simulator}`);
-    const paths = files.map((f) => {
+    const paths = sources.map((f) => {
       const p = path.join(work, f.name);
       writeFileSync(p, f.text);
       return p;
     });
     if (simulator === 'verilator') {
       const j = String(Number(process.env.FIXYNN_SIM_JOBS ?? 2));
-      const r = await runTool('verilator', [...flags, '-j', j, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), ...paths], { cwd: work });
+      // A gate-level netlist's build takes far longer than the RTL's.
+      const r = await runTool('verilator', [...flags, '-j', j, '--Mdir', path.join(work, 'obj'), '-o', path.join(work, 'Vtb'), ...paths], { cwd: work, timeoutMs: BUILD_TIMEOUT_MS });
       if (r.exitCode !== 0 || !existsSync(path.join(work, 'Vtb'))) throw checkFailed(`verilator build failed: ${(r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n')}`);
       rmSync(path.join(work, 'obj'), { recursive: true, force: true });
     } else {
@@ -67,6 +79,22 @@ export async function buildAccelFiles(files: ReadonlyArray<{ name: string; text:
     }
   });
   return { simulator, config, dir: built.dir, buildSeconds: built.seconds, cached: built.cached, files };
+}
+
+/** A build's time limit (a gate-level netlist's Verilator build: many minutes). */
+const BUILD_TIMEOUT_MS = 4 * 3600_000;
+
+/** Verilator's top when a build has several roots (buildAccelFiles). */
+const ROOTS_MODULE = 'fixynn_roots';
+
+function rootsModule(roots: readonly string[]): string {
+  return [
+    '// The simulation\'s roots under one top (Verilator elaborates one): each instance is named as its module.',
+    `module ${ROOTS_MODULE};`,
+    ...roots.map((r) => `  ${r} ${r} ();`),
+    'endmodule',
+    '',
+  ].join('\n');
 }
 
 export interface UnitEvent {

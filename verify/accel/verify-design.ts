@@ -42,12 +42,14 @@ export interface AccelVerifyOptions {
   readonly onProgress?: (message: string) => void;
   /**
    * Sources simulated instead of the design's RTL (e.g. a gate-level netlist with its cell and SRAM macro
-   * models; the testbench stays the design's), and for Icarus further top-level modules and plusargs
+   * models; the testbench stays the design's), further top-level modules and plusargs
    * (verify/synth's toggle and access counter).
    */
   readonly rtl?: ReadonlyArray<{ readonly name: string; readonly text: string }>;
   readonly extraRoots?: ReadonlyArray<{ readonly module: string; readonly text: string }>;
   readonly plusargs?: readonly string[];
+  /** Verilator: further build flags (verify/synth's toggle coverage). */
+  readonly verilatorFlags?: readonly string[];
   /** The simulator run's time limit (default 15 minutes). */
   readonly timeoutMs?: number;
 }
@@ -120,6 +122,7 @@ export async function verifyAccelDesign(dir: string, options: AccelVerifyOptions
   ];
   const build = await buildAccelFiles(files, part.config, options.simulator, {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots.map((r) => r.module) } : {}),
+    ...(options.verilatorFlags ? { verilatorFlags: options.verilatorFlags } : {}),
   });
   options.onProgress?.(`${options.simulator}: ${inputs.length} image(s) on the RTL`);
   const simStart = performance.now();

@@ -47,7 +47,7 @@ export interface MeasuredEnergy {
   readonly label: string;
 }
 
-export const MEASURED_LABEL = 'measured: gate-level toggles (Icarus) x Liberty energies; pre-layout (wire-load model, ideal clock, nominal transition)';
+export const MEASURED_LABEL = 'measured: gate-level toggles (Icarus: every change in its VCD; Verilator: its toggle coverage, settled values only) x Liberty energies; pre-layout (wire-load model, ideal clock, nominal transition)';
 
 /** 2 x the dense MACs of the fixed layers, zero weights included (as the paper counts operations). */
 export function opsPerImage(graph: QuantizedGraph): number {

@@ -1,11 +1,12 @@
 /**
  * Trust in the synthesized netlist: the joined gate-level netlist (every unit's netlist.v) simulated in Icarus
- * with cell models written from the Liberty itself (`yosys read_liberty` + `write_verilog`), streamed real
- * images through the design's own testbench and compared bit-exactly with the integer model by verify/ffe,
- * exactly as the RTL is. The same run records every net's value changes (a VCD of the netlist's nets only,
- * not the cell models' insides) for the energy calculator (energy.ts).
+ * (or, for an accelerator, Verilator: --gate-sim) with cell models written from the Liberty itself (`yosys
+ * read_liberty` + `write_verilog`), streamed real images through the design's own testbench and compared
+ * bit-exactly with the integer model by verify/ffe or verify/accel, exactly as the RTL is. The same run counts
+ * every net bit's toggles (the netlist's nets only, not the cell models' insides: Icarus's VCD through a named
+ * pipe, or Verilator's toggle coverage) for the energy calculator (energy.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { badInput, checkFailed } from '../../generator/common/errors.js';
@@ -17,7 +18,7 @@ import { runTool, toolVersion } from '../sim/tools.js';
 import { readJsonModule, type JsonModule } from './netlist.js';
 import type { PreparedLiberty } from './liberty-file.js';
 import { synthCacheRoot, type UnitRun } from './yosys-units.js';
-import { countToggles, type ToggleCounts } from './vcd.js';
+import { readToggleCoverage, toggleCounterPipe, type PipeCounter, type ToggleCounts } from './vcd.js';
 import { macroInstances, sramSimModel, type MacroInstance } from './sram-sim.js';
 
 /** Behavioural Verilog of every cell of the Liberty, cached beside the plain Liberty copy. */
@@ -63,8 +64,22 @@ export interface GateLevelResult {
 /** The accelerator's gate-level run's time limit. */
 const GATE_LEVEL_TIMEOUT_MS = 24 * 3600_000;
 
+/** The gate-level simulators: Icarus (the default), Verilator (compiled; toggles from its toggle coverage; the accelerator only). */
+export const GATE_SIMULATORS = ['icarus', 'verilator'] as const;
+export type GateSimulator = (typeof GATE_SIMULATORS)[number];
+
+/**
+ * Icarus, for every design. Verilator is not the default even for an accelerator: on the 4x4 accelerator's
+ * netlist (315k cells) its build with toggle coverage writes 634 MB of C++ (about 60-70 % of it the coverage),
+ * about 2.8 CPU hours to compile (extrapolated, docs/synthesis.md), against Icarus's 6-minute build and about 40
+ * CPU minutes per image: it can pay off only over several images with the build cached.
+ */
+export const DEFAULT_GATE_SIMULATOR: GateSimulator = 'icarus';
+
 export interface GateLevelOptions {
   readonly images: number;
+  /** Default: DEFAULT_GATE_SIMULATOR. */
+  readonly simulator?: GateSimulator;
   readonly data?: string;
   /** Record net value changes for the energy calculator (and, in an accelerator, the SRAM macros' accesses). */
   readonly toggles: boolean;
@@ -93,7 +108,7 @@ function verilogName(name: string): string {
  * the file of +net_dump. With a window signal: only while it is 1 ($dumpon/$dumpoff), and the SRAM macros'
  * access counters summed over the windows into the file of +sram_counts (one line per macro after each window).
  */
-function netDumper(scopes: ReadonlyArray<{ scope: string }>, window?: { signal: string; macros: readonly string[] }): string {
+function netDumper(scopes: ReadonlyArray<{ scope: string }>, window?: CountWindow): string {
   const lines = [
     '// Records the value changes of the netlist\'s own nets (depth 1 in each module: no cell internals).',
     'module fixynn_net_dump;',
@@ -146,6 +161,127 @@ function netDumper(scopes: ReadonlyArray<{ scope: string }>, window?: { signal: 
   return lines.join('\n');
 }
 
+/**
+ * Verilator's counterpart of netDumper for a windowed run: toggles come from Verilator's toggle coverage
+ * (verilatorToggleFlags), zeroed when the window opens and written to `<+toggle_counts>.<n>` when the n-th
+ * window closes (C++ through $c: the coverage database is Verilator's); the SRAM macros' accesses as netDumper.
+ */
+function coverageWindow(window: CountWindow): string {
+  const macros = window.macros;
+  const cov = 'Verilated::threadContextp()->coveragep()';
+  return [
+    '// Counts the netlist\'s toggles (Verilator\'s toggle coverage) and the SRAM macros\' accesses while the window is open.',
+    'module fixynn_net_dump;',
+    '  reg [8*1024-1:0] counts_file;',
+    '  integer fc;',
+    '  integer windows;',
+    '  reg in_window;',
+    ...macros.map((_, i) => `  integer r0_${i}, w0_${i}, reads_${i}, writes_${i};`),
+    '  initial begin',
+    '    in_window = 1\'b0;',
+    '    windows = 0;',
+    '    fc = 0;',
+    '    if ($value$plusargs("sram_counts=%s", counts_file)) fc = $fopen(counts_file, "w");',
+    ...macros.map((_, i) => `    reads_${i} = 0; writes_${i} = 0;`),
+    '  end',
+    `  // The measured window: ${window.signal} is 1.`,
+    `  always @(posedge ${window.signal}) if (${window.signal} === 1'b1 && !in_window) begin`,
+    '    in_window = 1\'b1;',
+    `    $c("${cov}->zero();");`,
+    ...macros.map((m, i) => `    r0_${i} = ${m}.reads; w0_${i} = ${m}.writes;`),
+    '  end',
+    `  always @(negedge ${window.signal}) if (${window.signal} === 1'b0 && in_window) begin`,
+    '    in_window = 1\'b0;',
+    `    $c("{ const char* a = Verilated::commandArgsPlusMatch(\\"toggle_counts=\\"); if (a[0]) ${cov}->write((std::string(a + 15) + \\".\\" + std::to_string(", windows, ")).c_str()); }");`,
+    '    windows = windows + 1;',
+    ...macros.map((m, i) => `    reads_${i} = reads_${i} + ${m}.reads - r0_${i}; writes_${i} = writes_${i} + ${m}.writes - w0_${i};`),
+    '    if (fc != 0) begin',
+    ...macros.map((_, i) => `      $fwrite(fc, "%0d %0d %0d\\n", ${i}, reads_${i}, writes_${i});`),
+    '      $fflush(fc);',
+    '    end',
+    '  end',
+    'endmodule',
+    '',
+  ].join('\n');
+}
+
+/** The Verilator configuration (a .vlt source) that keeps toggle coverage to the netlist's files. */
+const NETLIST_FILE_PREFIX = 'netlist_';
+const COVERAGE_CONFIG = { name: 'fixynn_coverage.vlt', text: ['`verilator_config', '// Toggle coverage on the netlist only: not the cell models, the SRAM model or the testbench.', 'coverage_off -file "*"', `coverage_on -file "*/${NETLIST_FILE_PREFIX}*"`, ''].join('\n') };
+
+/**
+ * Verilator's toggle coverage of every bit of every net: signals starting with an underscore too (Yosys
+ * names most nets `_123_`) and of any width (the default stops at 256 bits).
+ */
+export const VERILATOR_TOGGLE_FLAGS = ['--coverage-toggle', '--coverage-underscore', '--coverage-max-width', '1048576'] as const;
+
+/** A measured window: the signal that is 1 while it is open, and the SRAM macro instances whose accesses are summed. */
+export interface CountWindow {
+  readonly signal: string;
+  readonly macros: readonly string[];
+}
+
+/** What a windowed run adds to a simulation, and how its counts are read back afterwards. */
+export interface WindowedCounting {
+  /** Sources before the netlist's (Icarus: the timescale; Verilator: the configuration keeping coverage to netlist_*.v). */
+  readonly sources: ReadonlyArray<{ readonly name: string; readonly text: string }>;
+  /** The counter module, a root of its own beside the testbench. */
+  readonly roots: ReadonlyArray<{ readonly module: string; readonly text: string }>;
+  readonly plusargs: readonly string[];
+  readonly verilatorFlags: readonly string[];
+  /** Before the simulation (Icarus: the dump's named pipe and its reader). */
+  start(): Promise<void>;
+  /** Toggles of every net bit of `scopes` and each macro's reads and writes, summed over the windows. */
+  read(): Promise<{ toggles: ToggleCounts; accesses: ReadonlyArray<{ reads: number; writes: number }> }>;
+  /** On every path out (a failed simulation too): ends a pipe reader still waiting. */
+  release(): void;
+}
+
+/**
+ * Toggle and access counting in a window, for either simulator (the one place the choice matters):
+ * Icarus dumps the nets of `scopes` while the window is open ($dumpon/$dumpoff) into a named pipe that vcd.ts
+ * counts as it is written (no dump on disk); Verilator counts every net bit itself (toggle coverage, no dump file) and writes the counts when each
+ * window closes. Files go to `dir`. Netlist sources must be named `netlist_*.v` (NETLIST_FILE_PREFIX).
+ */
+export function windowedCounting(simulator: GateSimulator, scopes: ReadonlyArray<{ scope: string; module: string }>, window: CountWindow, dir: string): WindowedCounting {
+  const counts = join(dir, 'sram-counts.txt');
+  const vcd = join(dir, 'nets.vcd');
+  const coverage = join(dir, 'toggles');
+  const verilator = simulator === 'verilator';
+  const readAccesses = (): Array<{ reads: number; writes: number }> => {
+    if (!existsSync(counts)) throw checkFailed(`the gate-level simulation wrote no counts: ${window.signal} never rose and fell`);
+    const last = new Map<number, { reads: number; writes: number }>();
+    for (const line of readFileSync(counts, 'utf8').split('\n')) {
+      const m = /^(\d+) (\d+) (\d+)$/.exec(line.trim());
+      if (m) last.set(Number(m[1]), { reads: Number(m[2]), writes: Number(m[3]) });
+    }
+    return window.macros.map((_, i) => last.get(i) ?? { reads: 0, writes: 0 });
+  };
+  let pipe: PipeCounter | null = null;
+  return {
+    sources: verilator ? [COVERAGE_CONFIG] : [{ name: 'fixynn_timescale.v', text: ICARUS_TIMESCALE }],
+    roots: [{ module: 'fixynn_net_dump', text: verilator ? coverageWindow(window) : netDumper(scopes, window) }],
+    plusargs: verilator ? [`+toggle_counts=${coverage}`, `+sram_counts=${counts}`] : [`+net_dump=${vcd}`, `+sram_counts=${counts}`],
+    verilatorFlags: verilator ? VERILATOR_TOGGLE_FLAGS : [],
+    async start() {
+      if (!verilator) pipe = await toggleCounterPipe(vcd, scopes);
+    },
+    release() {
+      pipe?.release();
+    },
+    async read() {
+      const accesses = readAccesses();
+      if (verilator) {
+        const files = readdirSync(dir).filter((f) => f.startsWith('toggles.')).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
+        if (files.length === 0) throw checkFailed('the gate-level simulation wrote no toggle counts');
+        return { toggles: readToggleCoverage(files, scopes), accesses };
+      }
+      if (pipe === null) throw new Error('internal: windowedCounting.read before start');
+      return { toggles: await pipe.finish().catch((err: unknown) => { throw checkFailed(`the gate-level simulation wrote no usable value-change dump: ${err instanceof Error ? err.message : String(err)}`); }), accesses };
+    },
+  };
+}
+
 export async function simulateGateLevel(design: LoadedDesign, runs: readonly UnitRun[], liberty: PreparedLiberty, options: GateLevelOptions): Promise<GateLevelResult> {
   const cells = await cellModels(liberty);
   const top = runs[runs.length - 1] as UnitRun;
@@ -161,11 +297,16 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
   const accel = design.manifest.parts.some((p) => p.kind === 'accel');
   if (ffe && accel) throw badInput(`${design.dir}: gate-level simulation of a chip (fixed part and accelerator together) is not supported: generate and synthesize the parts as designs of their own (--fixed-layers K without --accel; --fixed-layers 0 --accel RxC)`);
   const dir = mkdtempSync(join(tmpdir(), 'fixynn-gate-'));
+  // Readers of named pipes (the Icarus dumps) to end on every path out.
+  const releases: Array<() => void> = [];
   try {
-    const vcd = join(dir, 'nets-{run}.vcd');
-    const simulator = await toolVersion('iverilog');
-    options.onProgress?.(`gate-level: ${options.images} image(s) through the netlist in Icarus (${simulator})`);
+    const vcd = join(dir, 'nets.vcd');
+    const sim = options.simulator ?? DEFAULT_GATE_SIMULATOR;
+    if (sim === 'verilator' && !accel) throw badInput(`${design.dir}: --gate-sim verilator is for an accelerator design; the fixed part's gate-level simulation runs in Icarus (--gate-sim icarus, the default)`);
+    const simulator = await toolVersion(sim === 'verilator' ? 'verilator' : 'iverilog');
+    options.onProgress?.(`gate-level: ${options.images} image(s) through the netlist in ${sim === 'verilator' ? 'Verilator' : 'Icarus'} (${simulator})`);
     let summary: GateLevelSummary;
+    let toggles: ToggleCounts | null = null;
     let macroAccesses: GateLevelResult['macroAccesses'];
     let window: string | undefined;
     if (!accel) {
@@ -173,6 +314,9 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         { relative: 'cells.v', text: readFileSync(cells, 'utf8') },
         ...runs.map((r) => ({ relative: `netlist/${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
       ];
+      // One simulator process (imagesPerRun: all), its dump counted as it is written.
+      const pipe = options.toggles ? await toggleCounterPipe(vcd, scopes) : null;
+      if (pipe !== null) releases.push(pipe.release);
       const s = await verifyDesign(design.dir, {
         simulator: 'icarus', images: options.images, imagesPerRun: options.images, rtl,
         ...(options.data !== undefined ? { data: options.data } : {}),
@@ -180,6 +324,10 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       summary = { images: s.images, dataSource: s.dataSource, simulatorVersion: s.simulatorVersion, mismatches: s.mismatches, firstMismatch: s.firstMismatch ? describeMismatch(s.firstMismatch) : null };
+      if (pipe !== null) {
+        options.onProgress?.('gate-level: counting toggles');
+        toggles = await pipe.finish().catch((err: unknown) => { throw checkFailed(`the gate-level simulation wrote no usable value-change dump: ${err instanceof Error ? err.message : String(err)}`); });
+      }
     } else {
       // The SRAM macros (black boxes in the netlist) get their behavioural model; the window is the
       // accelerator's busy output (the program running), seen from the testbench.
@@ -188,21 +336,20 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         return m === undefined ? [] : macroInstances(s.module, m).map((instance) => ({ instance, path: `${s.scope}.${verilogName(instance.cell)}` }));
       });
       window = `${testbench}.busy`;
-      const counts = join(dir, 'sram-counts.txt');
+      const counting = windowedCounting(sim, scopes, { signal: window, macros: instances.map((i) => i.path) }, dir);
       const rtl = [
-        { name: 'fixynn_timescale.v', text: ICARUS_TIMESCALE },
+        ...counting.sources,
         { name: 'cells.v', text: readFileSync(cells, 'utf8') },
         { name: 'fixynn_sram_sim.v', text: sramSimModel() },
-        ...runs.map((r) => ({ name: `netlist_${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
+        ...runs.map((r) => ({ name: `${NETLIST_FILE_PREFIX}${r.unit.module}.v`, text: readFileSync(join(r.dir, 'netlist.v'), 'utf8') })),
       ];
+      releases.push(() => counting.release());
+      if (options.toggles) await counting.start();
       const s = await verifyAccelDesign(design.dir, {
         // Icarus runs the 4x4 accelerator's netlist at about 15 cycles per CPU second: an hour or more per image.
-        simulator: 'icarus', images: options.images, rtl, timeoutMs: GATE_LEVEL_TIMEOUT_MS,
+        simulator: sim, images: options.images, rtl, timeoutMs: GATE_LEVEL_TIMEOUT_MS,
         ...(options.data !== undefined ? { data: options.data } : {}),
-        ...(options.toggles ? {
-          extraRoots: [{ module: 'fixynn_net_dump', text: netDumper(scopes, { signal: window, macros: instances.map((i) => i.path) }) }],
-          plusargs: [`+net_dump=${vcd.replace('{run}', '0')}`, `+sram_counts=${counts}`],
-        } : {}),
+        ...(options.toggles ? { extraRoots: counting.roots, plusargs: counting.plusargs, verilatorFlags: counting.verilatorFlags } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       summary = {
@@ -210,24 +357,15 @@ export async function simulateGateLevel(design: LoadedDesign, runs: readonly Uni
         firstMismatch: s.fault ?? s.isaFirst?.text ?? s.rtlFirst, cycles: s.totalCycles.measured,
       };
       if (options.toggles) {
-        if (!existsSync(counts)) throw checkFailed('the gate-level simulation wrote no SRAM access counts (the accelerator never ran)');
-        const last = new Map<number, { reads: number; writes: number }>();
-        for (const line of readFileSync(counts, 'utf8').split('\n')) {
-          const m = /^(\d+) (\d+) (\d+)$/.exec(line.trim());
-          if (m) last.set(Number(m[1]), { reads: Number(m[2]), writes: Number(m[3]) });
-        }
-        macroAccesses = instances.map((x, i) => ({ instance: x.instance, reads: last.get(i)?.reads ?? 0, writes: last.get(i)?.writes ?? 0 }));
+        options.onProgress?.('gate-level: counting toggles');
+        const counted = await counting.read();
+        toggles = counted.toggles;
+        macroAccesses = instances.map((x, i) => ({ instance: x.instance, ...counted.accesses[i] ?? { reads: 0, writes: 0 } }));
       }
-    }
-    let toggles: ToggleCounts | null = null;
-    if (options.toggles) {
-      const file = vcd.replace('{run}', '0');
-      if (!existsSync(file)) throw checkFailed('the gate-level simulation wrote no value-change dump');
-      options.onProgress?.('gate-level: counting toggles');
-      toggles = await countToggles(file, scopes);
     }
     return { summary, toggles, scopes, ...(window !== undefined ? { window } : {}), ...(macroAccesses !== undefined ? { macroAccesses } : {}) };
   } finally {
+    for (const release of releases) release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

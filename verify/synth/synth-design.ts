@@ -19,7 +19,7 @@ import { MEASURED_LABEL, measureAcceleratorEnergy, measureEnergy, type MeasuredA
 import { MACRO_CELL, macroShape } from './sram-sim.js';
 import { libertyTable, modelEnergy, type TechnologyTable } from './energy-model.js';
 import { classifyFpgaCells, ICE40_WRAPPER, synthIce40, type FpgaResources, type Ice40Report } from './fpga.js';
-import { simulateGateLevel } from './gate-level.js';
+import { simulateGateLevel, type GateSimulator } from './gate-level.js';
 import { prepareLiberty, type PreparedLiberty } from './liberty-file.js';
 import { memoryStorageCells, parseMemoryBits, parseStatText, readJsonModule } from './netlist.js';
 import { PRE_LAYOUT, staticTiming, type TimingReport } from './sta.js';
@@ -126,6 +126,8 @@ export interface SynthOptions {
   /** asic: images to simulate gate-level (bit-exact check and measured energy); 0 or absent: none. */
   readonly images?: number;
   readonly data?: string;
+  /** The gate-level simulator of --images (default: gate-level.ts's DEFAULT_GATE_SIMULATOR). */
+  readonly gateSimulator?: GateSimulator;
   /** asic: `abc -fast` (FIXYNN_ABC_FAST): quicker on large units, somewhat larger netlists; part of the cache key. */
   readonly abcFast?: boolean;
   readonly onProgress?: (message: string) => void;
@@ -236,7 +238,8 @@ export async function synthDesign(design: LoadedDesign, options: SynthOptions): 
     const part = design.manifest.parts.find((p) => p.kind === 'ffe') ?? design.manifest.parts.find((p) => p.kind === 'accel');
     if (part === undefined) throw badInput(`${design.dir}: no fixed part or accelerator to simulate gate-level`);
     const sim = await simulateGateLevel(design, runs, liberty, {
-      images: options.images ?? 0, toggles: true, ...(options.data !== undefined ? { data: options.data } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      images: options.images ?? 0, toggles: true, ...(options.data !== undefined ? { data: options.data } : {}),
+      ...(options.gateSimulator !== undefined ? { simulator: options.gateSimulator } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const s = sim.summary;
     gateLevel = {
