@@ -10,7 +10,8 @@
  *  - split: W8A8 (the default quantization) beside W8 with wide activations and wide weights with A8, and
  *    the chip's answer (final accumulators, no output requantization) of each;
  *  - weights: every weighted layer alone with 8-bit weights (the rest wide);
- *  - acts: every activation tensor alone at 8 bits (the rest wide).
+ *  - acts: every activation tensor alone at 8 bits (the rest wide);
+ *  - wide: the default with `--wide-acts SPEC` for each SPEC of `--specs 'S1 S2 ...'` (default 1:10 1:12 2:12 3:12 4:12).
  * --more-calib calibrates on the 70 test crops too (110 crops of the 10 calibration photos); --first-only
  * stops split after the default quantization.
  * "Wide" is WIDE bits (12: fine enough to be near float, narrow enough for the integer model's exact numbers).
@@ -135,6 +136,13 @@ async function main(): Promise<void> {
       const fixed = new Map<string, QuantParams>([[name, quantParamsForRange(range.min, range.max, 8)]]);
       show(`tensor ${name} A8 alone`, agreement(await q(graph, { actBits: WIDE, weightBits: WIDE, fixedTensors: fixed }), test, floatTop));
     }
+    return;
+  }
+  if (mode === 'wide') {
+    // --wide-acts configurations (generator/quant/wide-acts.ts) beside the default, the rest at 8 bits.
+    const at = process.argv.indexOf('--specs');
+    const specs = at > 0 ? (process.argv[at + 1] ?? '').split(' ') : ['1:10', '1:12', '2:12', '3:12', '4:12'];
+    for (const spec of specs) show(`--wide-acts ${spec}`, agreement(await q(graph, { wideActs: spec }), test, floatTop));
     return;
   }
   throw new Error(`unknown mode ${mode}`);
