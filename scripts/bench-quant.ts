@@ -1,12 +1,15 @@
 /**
- * `npm run bench:quant [-- --count N] [-- --json]`: how well fixynn quantizes a FLOAT model, measured on photos
+ * `npm run bench:quant [-- --count N] [-- --json] [-- --wide-only]`: how well fixynn quantizes a FLOAT model, measured on photos
  * that took no part in any choice. The float MobileNetV1 0.25 is calibrated on the 40 calibration crops of
  * scripts/make-photo-crops.py (skimage/sklearn photos) with each calibration method, and its integer model's
  * strict top-1 is compared with ONNX Runtime's float model on the 222 held-out crops (37 other photos, from
  * Debian's desktop-background packages). Beside it, the baseline of the same run: the TFLite-made QDQ (int8)
  * form of the same network in ONNX Runtime, compared with the same float model on the same crops.
  *
- * Each method runs `fixynn eval` exactly as a user would (one process per method).
+ * Then mixed-precision activations (`--wide-acts`, min/max ranges): the first tensors wider than 8 bits, the
+ * rest at 8 (WIDE_SPECS; `--wide-only` runs only these rows and the baseline).
+ *
+ * Each row runs `fixynn eval` exactly as a user would (one process per row).
  */
 import { execa } from 'execa';
 import path from 'node:path';
@@ -16,6 +19,9 @@ import { wilson } from '../verify/eval/format-report.js';
 import { heldoutCrops, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, topClasses } from './photos.js';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/** The `--wide-acts` rows: the first conv's output at 10 and 12 bits, the first 2 to 4 layer outputs wide. */
+const WIDE_SPECS = ['1:10', '1:12', '2:12', '3:10', '3:12', '4:12'] as const;
 
 interface Row {
   readonly what: string;
@@ -47,13 +53,17 @@ async function main(): Promise<void> {
   const n = Math.min(count ?? float.length, float.length);
   const baselineAgree = float.slice(0, n).filter((c, i) => c === qdq[i]).length / n;
   const rows: Row[] = [row('baseline: TFLite int8 (the QDQ model) in ONNX Runtime', baselineAgree, n)];
-  for (const method of CALIBRATION_METHODS) {
-    if (!json) process.stderr.write(`bench:quant: calibrating with ${method} and evaluating ${n} crops...\n`);
+  const evalRow = async (what: string, flags: readonly string[]): Promise<void> => {
+    if (!json) process.stderr.write(`bench:quant: ${what}: calibrating and evaluating ${n} crops...\n`);
     const run = await execa('node', [path.join(repo, 'bin', 'fixynn.js'), 'eval', MOBILENET_FLOAT, '--data', heldout.heldout,
-      '--calib', calib.calib, '--calib-method', method, '--count', String(n), '--json'], { cwd: repo });
+      '--calib', calib.calib, ...flags, '--count', String(n), '--json'], { cwd: repo });
     const report = JSON.parse(run.stdout) as { top1Agreement: number; images: number };
-    rows.push(row(`fixynn --calib-method ${method}`, report.top1Agreement, report.images));
+    rows.push(row(what, report.top1Agreement, report.images));
+  };
+  if (!args.includes('--wide-only')) {
+    for (const method of CALIBRATION_METHODS) await evalRow(`fixynn --calib-method ${method}`, ['--calib-method', method]);
   }
+  for (const spec of WIDE_SPECS) await evalRow(`fixynn --wide-acts ${spec} (minmax)`, ['--calib-method', 'minmax', '--wide-acts', spec]);
   if (json) {
     console.log(JSON.stringify({ model: path.basename(MOBILENET_FLOAT), heldoutCrops: n, calibrationCrops: 40, rows }, null, 2));
     return;
