@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quant [-- --count N] [-- --json] [-- --wide-only]`: how well fixynn quantizes a FLOAT model, measured on photos
+ * `npm run bench:quant [-- --count N] [-- --json] [-- --wide-only] [-- --wide 'SPEC ...']`: how well fixynn quantizes a FLOAT model, measured on photos
  * that took no part in any choice. The float MobileNetV1 0.25 is calibrated on the 40 calibration crops of
  * scripts/make-photo-crops.py (skimage/sklearn photos) with each calibration method, and its integer model's
  * strict top-1 is compared with ONNX Runtime's float model on the 222 held-out crops (37 other photos, from
@@ -7,7 +7,8 @@
  * form of the same network in ONNX Runtime, compared with the same float model on the same crops.
  *
  * Then mixed-precision activations (`--wide-acts`, min/max ranges): the first tensors wider than 8 bits, the
- * rest at 8 (WIDE_SPECS; `--wide-only` runs only these rows and the baseline).
+ * rest at 8 (WIDE_SPECS, or those of `--wide`; `--wide-only` runs only these rows and the baseline). Each row
+ * is printed on stderr as it is measured (one eval of the 222 crops takes minutes on a loaded machine).
  *
  * Each row runs `fixynn eval` exactly as a user would (one process per row).
  */
@@ -59,19 +60,24 @@ async function main(): Promise<void> {
       '--calib', calib.calib, ...flags, '--count', String(n), '--json'], { cwd: repo });
     const report = JSON.parse(run.stdout) as { top1Agreement: number; images: number };
     rows.push(row(what, report.top1Agreement, report.images));
+    if (!json) process.stderr.write(`bench:quant: ${formatRow(rows[rows.length - 1] as Row)}\n`);
   };
+  const wideAt = args.indexOf('--wide');
+  const specs = wideAt >= 0 ? (args[wideAt + 1] ?? '').split(' ').filter((x) => x !== '') : WIDE_SPECS;
   if (!args.includes('--wide-only')) {
     for (const method of CALIBRATION_METHODS) await evalRow(`fixynn --calib-method ${method}`, ['--calib-method', method]);
   }
-  for (const spec of WIDE_SPECS) await evalRow(`fixynn --wide-acts ${spec} (minmax)`, ['--calib-method', 'minmax', '--wide-acts', spec]);
+  for (const spec of specs) await evalRow(`fixynn --wide-acts ${spec} (minmax)`, ['--calib-method', 'minmax', '--wide-acts', spec]);
   if (json) {
     console.log(JSON.stringify({ model: path.basename(MOBILENET_FLOAT), heldoutCrops: n, calibrationCrops: 40, rows }, null, 2));
     return;
   }
   console.log(`strict top-1 agreement with ONNX Runtime's float MobileNetV1 0.25 on ${n} held-out crops (37 photos; calibration: 40 crops of 10 other photos)`);
-  for (const r of rows) {
-    console.log(`  ${r.what.padEnd(56)} ${(r.agree * 100).toFixed(1).padStart(5)}%  [95%: ${(r.lo * 100).toFixed(1)}-${(r.hi * 100).toFixed(1)}]`);
-  }
+  for (const r of rows) console.log(`  ${formatRow(r)}`);
+}
+
+function formatRow(r: Row): string {
+  return `${r.what.padEnd(56)} ${Math.round(r.agree * r.images)}/${r.images} = ${(r.agree * 100).toFixed(1).padStart(5)}%  [95%: ${(r.lo * 100).toFixed(1)}-${(r.hi * 100).toFixed(1)}]`;
 }
 
 await main();

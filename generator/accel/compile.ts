@@ -93,7 +93,7 @@ export function configForModel(graph: QuantizedGraph, rows: number, cols: number
   const widened = tensors.find((t) => graph.calibration?.tensorBits?.[t.name] !== undefined);
   if (widened !== undefined) {
     const from = options.fromLayer ?? 0;
-    throw badInput(`--wide-acts: tensor '${widened.name}' (${widened.quant.bits}-bit) is on the accelerator (it runs layers ${from}..${graph.layers.length - 1} and reads layer ${from}'s input), whose activations have one width for every layer; `
+    throw badInput(`--wide-acts: tensor '${widened.name}' (${widened.quant.bits}-bit) is on the accelerator (which runs layers ${from}..${graph.layers.length - 1}, from layer ${from}'s input on), whose activations have one width for every layer; `
       + (from === 0 ? 'with --fixed-layers 0 there is no fixed part to widen; use --act-bits to widen every tensor'
         : from === 1 ? 'with --fixed-layers 1 no tensor lies inside the fixed part (its output feeds the accelerator); use --act-bits to widen every tensor'
           : `widen only tensors inside the fixed part (with --fixed-layers ${from}: the outputs of layers 0..${from - 2}, e.g. --wide-acts ${from - 1}), or use --act-bits to widen every tensor`));
