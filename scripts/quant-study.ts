@@ -11,7 +11,8 @@
  *    the chip's answer (final accumulators, no output requantization) of each;
  *  - weights: every weighted layer alone with 8-bit weights (the rest wide);
  *  - acts: every activation tensor alone at 8 bits (the rest wide);
- *  - wide: the default with `--wide-acts SPEC` for each SPEC of `--specs 'S1 S2 ...'` (default 1:10 1:12 2:12 3:12 4:12).
+ *  - wide: the default, then `--wide-acts SPEC` for each SPEC of `--specs 'S1 S2 ...'` (default 1:10 1:12 2:12
+ *    3:12 4:12), each with the crops it gets right that the default gets wrong and the reverse (paired).
  * --more-calib calibrates on the 70 test crops too (110 crops of the 10 calibration photos); --first-only
  * stops split after the default quantization.
  * "Wide" is WIDE bits (12: fine enough to be near float, narrow enough for the integer model's exact numbers).
@@ -42,7 +43,7 @@ function images(file: string, limit?: number): Float32Array[] {
   return Array.from({ length: Math.min(n, limit ?? n) }, (_, i) => data.slice(i * size, (i + 1) * size));
 }
 
-interface Agreement { strict: number; chip: number; n: number; mse: number }
+interface Agreement { strict: number; chip: number; n: number; mse: number; right: boolean[] }
 
 let floatScores: Float32Array[] = [];
 
@@ -51,21 +52,26 @@ function agreement(qg: QuantizedGraph, inputs: readonly Float32Array[], floatTop
   let strict = 0;
   let chip = 0;
   let mse = 0;
+  const right: boolean[] = [];
   inputs.forEach((image, i) => {
     const values = model.run(quantizeInput(qg, image));
     const out = dequantize(qg.tensors[qg.output] as QuantTensor, values.get(qg.output) ?? new Int32Array());
     const ref = floatScores[i] ?? new Float32Array();
     for (let k = 0; k < out.length; k++) mse += ((out[k] ?? 0) - (ref[k] ?? 0)) ** 2 / (out.length * inputs.length);
-    if (argmax(values.get(qg.output) ?? new Int32Array()) === floatTop[i]) strict++;
+    right.push(argmax(values.get(qg.output) ?? new Int32Array()) === floatTop[i]);
+    if (right[i]) strict++;
     if (model.chipAnswer(values) === floatTop[i]) chip++;
   });
-  return { strict, chip, n: inputs.length, mse };
+  return { strict, chip, n: inputs.length, mse, right };
 }
 
-function show(what: string, a: Agreement): void {
+/** One configuration's line; with `base`, the crops it gets right that `base` gets wrong and the reverse (paired). */
+function show(what: string, a: Agreement, base?: Agreement): void {
   const f = a.strict / a.n;
   const { lo, hi } = wilson(f, a.n);
-  console.log(`${what.padEnd(48)} strict ${a.strict}/${a.n} = ${(100 * f).toFixed(1)}% [${(100 * lo).toFixed(1)}-${(100 * hi).toFixed(1)}]  chip ${a.chip}/${a.n}  output mse ${a.mse.toFixed(4)}`);
+  const gained = base ? a.right.filter((r, i) => r && !base.right[i]).length : 0;
+  const lost = base ? a.right.filter((r, i) => !r && base.right[i]).length : 0;
+  console.log(`${what.padEnd(48)} strict ${a.strict}/${a.n} = ${(100 * f).toFixed(1)}% [${(100 * lo).toFixed(1)}-${(100 * hi).toFixed(1)}]  chip ${a.chip}/${a.n}  output mse ${a.mse.toFixed(4)}${base ? `  vs default: +${gained} -${lost} crops` : ''}`);
 }
 
 /** The graph with one weighted layer's float weights replaced by their 8-bit per-channel values. */
@@ -142,7 +148,9 @@ async function main(): Promise<void> {
     // --wide-acts configurations (generator/quant/wide-acts.ts) beside the default, the rest at 8 bits.
     const at = process.argv.indexOf('--specs');
     const specs = at > 0 ? (process.argv[at + 1] ?? '').split(' ') : ['1:10', '1:12', '2:12', '3:12', '4:12'];
-    for (const spec of specs) show(`--wide-acts ${spec}`, agreement(await q(graph, { wideActs: spec }), test, floatTop));
+    const base = agreement(await q(graph), test, floatTop);
+    show('default (all --act-bits 8)', base);
+    for (const spec of specs) show(`--wide-acts ${spec}`, agreement(await q(graph, { wideActs: spec }), test, floatTop), base);
     return;
   }
   throw new Error(`unknown mode ${mode}`);
