@@ -13,14 +13,16 @@ import { IntegerModel } from '../generator/golden/integer-model.js';
 import { importModel } from '../generator/import/index.js';
 import { quantizeModel } from '../generator/calibrate/quantize-model.js';
 import { readOnnxFile } from '../generator/onnx/decode.js';
+import { scriptArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-const json = args.includes('--json');
-const model = args.find((a, i) => a.endsWith('.onnx') && !args[i - 1]?.startsWith('--')) ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../examples/mnist-mobilenet/model.onnx');
-const shapes = (flag('--accel') ?? '8x8,16x16').split(',').map(parseArrayShape);
-const from = Number(flag('--from') ?? 0);
-const digits = Number(flag('--digits') ?? 0);
+const USAGE = 'npx tsx scripts/accel-report.ts [model.onnx] [--accel 8x8,16x16] [--from K] [--digits N] [--json]';
+const { flags, positionals } = scriptArgs(USAGE, { json: 'boolean', accel: 'string', from: 'number', digits: 'number' }, { positionals: true });
+if (positionals.length > 1) { console.error(`one model at most (got ${positionals.join(', ')})\nusage: ${USAGE}`); process.exit(2); }
+const json = flags.json;
+const model = positionals[0] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../examples/mnist-mobilenet/model.onnx');
+const shapes = (flags.accel ?? '8x8,16x16').split(',').map(parseArrayShape);
+const from = flags.from ?? 0;
+const digits = flags.digits ?? 0;
 
 const graph = importModel(model);
 const quantized = await quantizeModel(readOnnxFile(model), graph, { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });

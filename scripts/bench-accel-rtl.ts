@@ -18,21 +18,21 @@ import { quantizeModel } from '../generator/calibrate/quantize-model.js';
 import { REFERENCE_MEMORY, buildAccel } from '../verify/accel/rtl-sim.js';
 import { axiVerificationConfig, verificationConfig } from '../verify/accel/configs.js';
 import { runProgramOnRtl } from '../verify/accel/run-program.js';
+import { scriptArgs } from './args.js';
 import { readOnnxFile } from '../generator/onnx/decode.js';
 
 const MODEL = 'examples/mnist-mobilenet/model.onnx';
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const digitsAt = args.indexOf('--digits');
-const digits = digitsAt >= 0 ? Number(args[digitsAt + 1]) : 20;
-const option = (name: string, fallback: string): string => (args.includes(name) ? args[args.indexOf(name) + 1] ?? fallback : fallback);
-const memory = option('--memory', 'onchip');
-const simulator = option('--simulator', 'verilator');
-if (!['onchip', 'reference'].includes(memory) || !['verilator', 'icarus'].includes(simulator)) {
-  console.error('--memory onchip|reference, --simulator verilator|icarus');
+const USAGE = 'npx tsx scripts/bench-accel-rtl.ts [N ...] [--digits D] [--memory onchip|reference] [--simulator verilator|icarus] [--json]';
+const { flags, positionals } = scriptArgs(USAGE, { json: 'boolean', digits: 'number', memory: 'string', simulator: 'string' }, { positionals: true });
+const json = flags.json;
+const digits = flags.digits ?? 20;
+const memory = flags.memory ?? 'onchip';
+const simulator = flags.simulator ?? 'verilator';
+if (!['onchip', 'reference'].includes(memory) || !['verilator', 'icarus'].includes(simulator) || positionals.some((a) => !/^\d+$/.test(a))) {
+  console.error(`--memory onchip|reference, --simulator verilator|icarus, array sides as numbers\nusage: ${USAGE}`);
   process.exit(2);
 }
-const sides = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--digits').map(Number);
+const sides = positionals.map(Number);
 
 const graph = await quantizeModel(readOnnxFile(MODEL), importModel(MODEL), { calibImages: mnistCalibration(DEFAULT_MNIST_CALIBRATION).images });
 const model = new IntegerModel(graph);

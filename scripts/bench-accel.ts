@@ -33,19 +33,21 @@ import { runProgramOnRtl } from '../verify/accel/run-program.js';
 import { layerCycles } from '../verify/accel/verify-design.js';
 import { yosysStat } from '../verify/sim/index.js';
 import { MOBILENET_QDQ, photoCrops } from './photos.js';
+import { scriptArgs } from './args.js';
 
 const EXAMPLE = 'examples/mnist-mobilenet/model.onnx';
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const flag = (name: string, fallback: number): number => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : fallback; };
-const digits = flag('--digits', 20);
+const { flags } = scriptArgs('npm run bench:accel [-- --json] [-- --digits N] [-- --clock MHz] [-- --no-rtl] [-- --no-yosys] [-- --yosys-minutes M] [-- --yosys-arrays 8,16]', {
+  json: 'boolean', digits: 'number', clock: 'number', 'no-rtl': 'boolean', 'no-yosys': 'boolean', 'yosys-minutes': 'number', 'yosys-arrays': 'string',
+});
+const json = flags.json;
+const digits = flags.digits ?? 20;
 /** Nominal clock for frames/s (a figure to compare designs by, not a timing closure claim). */
-const clockMHz = flag('--clock', 500);
-const rtl = !args.includes('--no-rtl');
+const clockMHz = flags.clock ?? 500;
+const rtl = !flags['no-rtl'];
 /** Yosys' time limit per accelerator: the 8x8 synth outlasted the default 15 minutes on the loaded 2-core machine. */
-const yosysMinutes = flag('--yosys-minutes', 180);
+const yosysMinutes = flags['yosys-minutes'] ?? 180;
 /** The square arrays whose Yosys cells are counted (each is a long run: --yosys-arrays 16 for one alone). */
-const yosysArrays = (() => { const i = args.indexOf('--yosys-arrays'); return i >= 0 ? args[i + 1]!.split(',').map(Number) : [8, 16]; })();
+const yosysArrays = (flags['yosys-arrays'] ?? '8,16').split(',').map(Number);
 const log = (line: string): void => { if (!json) console.log(line); };
 const progress = { onProgress: (m: string): void => { process.stderr.write(`${m}\n`); } };
 
@@ -193,7 +195,7 @@ for (const n of [8, 16]) {
 result.example = exampleResults;
 
 // Yosys synth cell counts (slow): the AXI variant, scratchpads left as memories.
-if (!args.includes('--no-yosys')) {
+if (!flags['no-yosys']) {
   const cells: Record<string, unknown> = {};
   for (const n of yosysArrays) {
     const { rtl: axi } = axiVerificationConfig(example, n);

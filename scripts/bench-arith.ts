@@ -38,6 +38,7 @@ import { seededRandom } from '../generator/common/seeded-random.js';
 import { quantizeQdq } from '../generator/quant/quantize.js';
 import type { QConvLayer } from '../generator/quant/ir.js';
 import { convMatrix } from '../generator/ffe/conv.js';
+import { scriptArgs } from './args.js';
 import { MOBILENET_QDQ } from './photos.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -373,11 +374,12 @@ function printCells(rows: readonly CellRow[]): void {
 }
 
 async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
-  const only = process.argv.includes('--scale-only');
+  const { flags } = scriptArgs('npm run bench:arith [-- --json] [-- --no-yosys] [-- --scale-only]', { json: 'boolean', 'no-yosys': 'boolean', 'scale-only': 'boolean' });
+  const json = flags.json;
+  const only = flags['scale-only'];
   const scale = benchScale();
   const rows = only ? scale : [...benchFiles(), ...benchRandom(), ...benchExample(), ...scale];
-  const cells = process.argv.includes('--no-yosys') || only ? [] : await benchYosys();
+  const cells = flags['no-yosys'] || only ? [] : await benchYosys();
   if (json) {
     console.log(JSON.stringify({ rows, yosysCells: cells }, null, 1));
     return;

@@ -23,10 +23,11 @@ import { acceleratorFrameCycles, BALANCE_SIDES, chipThroughput, chooseFrameBuffe
 import { generateFfe } from '../generator/ffe/index.js';
 import type { QuantizedGraph } from '../generator/quant/ir.js';
 import { MOBILENET_QDQ } from './photos.js';
+import { scriptArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const withMobileNet = !args.includes('--no-mobilenet');
+const { flags } = scriptArgs('npm run bench:chip [-- --json] [-- --no-mobilenet]', { json: 'boolean', 'no-mobilenet': 'boolean' });
+const json = flags.json;
+const withMobileNet = !flags['no-mobilenet'];
 const repo = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = path.join(repo, 'examples/mnist-mobilenet/model.onnx');
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emitDesign } from '../generator/emit/index.js';
 import { CompiledSimulator, Module, Simulator, designCosts, s, u } from '../generator/hdl/index.js';
+import { scriptArgs } from './args.js';
 import { buildBatch, simDesignOf, toolVersions } from '../verify/sim/index.js';
 
 /** A 32-tap filter: 32 registers, ~100 operations per cycle. */
@@ -71,7 +72,7 @@ async function harnessFigures(): Promise<Record<string, { buildSeconds: number; 
 }
 
 async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
+  const { json } = scriptArgs('npm run bench:hdl [-- --json]', { json: 'boolean' }).flags;
   const designs = [
     { name: 'fir32', module: fir(), port: 'x', cycles: 20_000, setup: (): void => {} },
     {

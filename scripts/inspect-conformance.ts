@@ -6,8 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { main } from '../generator/cli.js';
+import { scriptArgs } from './args.js';
 
-const list = process.argv.includes('--list');
+const { list } = scriptArgs('npm run bench:conformance [-- --list]', { list: 'boolean' }).flags;
 const files = execFileSync('dpkg', ['-L', 'libonnx-testdata'], { encoding: 'utf8' })
   .split('\n')
   .filter((f) => f.endsWith('/model.onnx'))

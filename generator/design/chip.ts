@@ -254,6 +254,8 @@ export function assembleChip(design: CoreDesign, k: number, shape: { rows: numbe
       ports: [...top.ports],
       input: design.input,
       output: part.output,
+      // With the frame buffer over AXI the program stores its scores and class in MEM (no result stream).
+      transport: { input: 'stream', output: frameBuffer === 'axi' ? 'memory' : 'stream' },
       // The first frame: through the fixed part, then the program (which starts once the frame is in).
       latencyCycles: fixedCycles + design.latencyCycles + accelCycles,
       throughput: { inputPixelsPerCycle: (design.input.height * design.input.width) / throughput.cyclesPerFrame, idealCyclesPerFrame: throughput.cyclesPerFrame },

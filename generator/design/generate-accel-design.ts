@@ -76,12 +76,15 @@ export async function generateAccelDesign(modelPath: string, options: GenerateAc
     generator: { name: 'fixynn', version },
     source: { file: path.basename(modelPath), copy: MODEL_COPY, sha256 },
     // One part, whose module is the top: pixels in on the input stream, scores and class out on the output
-    // stream (docs/accel-rtl.md "Streams"; the host port reads them too); one frame takes the program's cycles.
+    // stream (docs/accel-rtl.md "Streams"; the host port reads them too), or both in MEM with MEM over AXI;
+    // one frame takes the program's cycles.
     top: {
       module: part.top,
       ports: [...part.ports],
       input: part.input,
       output: part.output,
+      // MEM off chip: the input is written into it before a run and the results read from it (no stream ports).
+      transport: options.accelMem === 'axi' ? { input: 'memory', output: 'memory' } : { input: 'stream', output: 'stream' },
       latencyCycles: part.section.program.predictedCycles,
       throughput: {
         inputPixelsPerCycle: (part.input.height * part.input.width) / part.section.program.predictedCycles,

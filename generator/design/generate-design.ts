@@ -373,6 +373,7 @@ function describeDesign(design: CoreDesign, fixed: QuantizedGraph, files: Readon
       ports: [...design.ports],
       input: design.input,
       output: design.output,
+      transport: { input: 'stream', output: 'stream' },
       latencyCycles: design.latencyCycles,
       throughput: { inputPixelsPerCycle: 1, idealCyclesPerFrame: design.idealCyclesPerFrame },
     },

@@ -24,7 +24,7 @@ import { type RtlConfig, type RtlOptions, rtlConfig } from '../accel/rtl/config.
 
 export const MANIFEST_FORMAT = 'fixynn-design';
 /** Bump on every change of the schema (a new part kind or field); readers refuse other versions clearly. */
-export const MANIFEST_VERSION = 4;
+export const MANIFEST_VERSION = 5;
 /** The format before parts (version 1): recognized only to be refused by name. */
 export const PREVIOUS_FORMAT = 'fixynn-ffe-design';
 
@@ -41,6 +41,9 @@ const costSchema = z.object({
   adders: count, adderBits: count, productAdders: count, productAdderBits: count, comparators: count, comparatorBits: count,
   multipliers: count, multiplierBits: count, registerBits: count, memoryBits: count, adderDepth: count,
 }).strict();
+const transportSchema = z.enum(['stream', 'memory']);
+export type Transport = z.infer<typeof transportSchema>;
+
 /** A port of a module the manifest names, with its one-line meaning (version 4). */
 const port = z.object({ name: z.string(), direction: z.enum(['input', 'output']), width: int.positive(), meaning: z.string().min(1) }).strict();
 /** A module and its ports, as its Verilog declares them. */
@@ -181,6 +184,12 @@ const manifestSchema = z.object({
     ports: z.array(port),
     input: streamSchema,
     output: streamSchema,
+    /**
+     * How the input reaches the top and the output leaves it (version 5): `stream`, the AXI4-Stream ports
+     * (s_t* in, m_t* out); `memory`, in MEM behind the accelerator's AXI4 master (the input written there
+     * before a run, the results read from there after it). `input` and `output` describe the tensors either way.
+     */
+    transport: z.object({ input: transportSchema, output: transportSchema }).strict(),
     latencyCycles: count,
     throughput: z.object({ inputPixelsPerCycle: z.number(), idealCyclesPerFrame: int.positive() }).strict(),
   }).strict(),
@@ -311,6 +320,7 @@ function checkWhole(m: Manifest, where: string): void {
     from = `part '${p.name}''s output`;
   }
   if (!same(stream, m.top.output)) throw badInput(`${where}: the top's output is ${formatStream(m.top.output)}, but ${from} is ${formatStream(stream)}`);
+  checkTransport(m, where);
   if (m.split !== undefined) {
     const [ffe, accel] = m.parts;
     if (m.parts.length !== 2 || ffe?.kind !== 'ffe' || accel?.kind !== 'accel') throw badInput(`${where}: a split needs the parts ffe then accel (parts: ${m.parts.map((p) => p.kind).join(', ')})`);
@@ -318,6 +328,16 @@ function checkWhole(m: Manifest, where: string): void {
       throw badInput(`${where}: split after ${m.split.fixedLayers} layers, but the fixed part has ${ffe.fixedLayerCount} and the accelerator starts at layer ${accel.fromLayer}`);
     }
     if (ffe.quantization.output !== m.split.tensor) throw badInput(`${where}: split tensor '${m.split.tensor}', but the fixed part outputs '${ffe.quantization.output}'`);
+  }
+}
+
+/** A stream transport has the top's stream ports; a memory transport has none and the AXI4 master instead. */
+function checkTransport(m: Manifest, where: string): void {
+  const has = (name: string): boolean => m.top.ports.some((p) => p.name === name);
+  for (const [side, port] of [['input', 's_tdata'], ['output', 'm_tdata']] as const) {
+    const transport = m.top.transport[side];
+    if (transport === 'stream' && !has(port)) throw badInput(`${where}: the top's ${side} is a stream, but the top has no port ${port}`);
+    if (transport === 'memory' && (has(port) || !has('m_axi_araddr'))) throw badInput(`${where}: the top's ${side} is in memory, but the top ${has(port) ? `has the stream port ${port}` : 'has no AXI4 master'}`);
   }
 }
 

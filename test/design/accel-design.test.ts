@@ -129,6 +129,7 @@ describe('generate --accel-mem axi: MEM behind the AXI4 master', () => {
     const ports = m.top.ports.map((p) => p.name);
     expect(ports).toEqual(expect.arrayContaining(['m_axi_arvalid', 'm_axi_rdata', 'm_axi_wdata', 's_axil_awaddr', 's_axil_rdata']));
     expect(ports.filter((p) => p.startsWith('s_axis') || p.startsWith('m_axis'))).toEqual([]);
+    expect(m.top.transport).toEqual({ input: 'memory', output: 'memory' });
     expect(checkManifestPorts(out)).toEqual(['fixynn_accel']);
     // The testbench file carries the AXI4 protocol checker it instantiates.
     expect(readFileSync(path.join(out, 'tb/fixynn_accel_tb.v'), 'utf8')).toMatch(/module fixynn_axi4_checker[\s\S]*module fixynn_accel_tb/);

@@ -22,6 +22,8 @@ import { slotStride } from '../../generator/design/chip-spill.js';
 import { ffeCore } from '../../generator/design/core.js';
 import { generateDesign } from '../../generator/design/generate-design.js';
 import { partOf, type Manifest } from '../../generator/design/manifest.js';
+import { readDesign } from '../../generator/design/read-design.js';
+import { synthIce40 } from '../../verify/synth/fpga.js';
 import { verifyChip } from '../../verify/chip/verify-chip.js';
 import { lint } from '../../verify/sim/lint.js';
 import { count, FULL } from '../helpers/env.js';
@@ -51,9 +53,14 @@ describe('the chip with its frame buffer over AXI (example, K = 3, 8x8)', () => 
     const ports = manifest.top.ports.map((p) => p.name);
     expect(ports).toEqual(expect.arrayContaining(['spill_in_addr', 'spill_slots_full', 'm_axi_awaddr', 'm_axi_wdata', 'm_axi_araddr', 'm_axi_bvalid', 's_axil_awaddr', 'irq']));
     expect(ports.filter((p) => /^m_t|^host_|^mem_base$|^frame_start$/.test(p))).toEqual([]);
+    expect(manifest.top.transport).toEqual({ input: 'stream', output: 'memory' });
     // The accelerator's side of a frame is its program on the reference memory (plus the clocks between runs).
     expect(manifest.split?.bottleneck).toBe('accelerator');
     expect(slotStride(accel.config.memBytes) % 4096).toBe(0);
+  });
+
+  it('is refused by synth --target ice40 with one clear message (the iCE40 wrapper takes a fixed part alone)', async () => {
+    await expect(synthIce40(readDesign(dir))).rejects.toThrow(/--target ice40 places and routes a fixed part alone.*holds ffe \+ accel: use --target generic, asic or xilinx/);
   });
 
   it('the chip\'s Verilog is lint-clean (verilator --lint-only -Wall)', async () => {

@@ -52,7 +52,8 @@ describe('manifest', () => {
     expect(m.top.ports.find((p) => p.name === 's_tdata')?.width).toBe(8);
     expect(m.top.ports.find((p) => p.name === 'm_tdata')?.width).toBe(2 * m.top.output.type.bits);
     expect(m.format).toBe('fixynn-design');
-    expect(m.version).toBe(4);
+    expect(m.version).toBe(5);
+    expect(m.top.transport).toEqual({ input: 'stream', output: 'stream' });
     expect(m.parts.map((p) => p.kind)).toEqual(['ffe']);
   });
 
@@ -60,7 +61,7 @@ describe('manifest', () => {
     const data = JSON.parse(manifestText) as Record<string, unknown>;
     const [part] = data.parts as Array<Record<string, unknown>>;
     const withPart = (changes: Record<string, unknown>): string => JSON.stringify({ ...data, parts: [{ ...part, ...changes }] });
-    expect(() => parseManifest(JSON.stringify({ ...data, version: 2 }), 'm.json')).toThrow(/manifest version 2 is not supported.*fixynn-design version 4.*regenerate/);
+    expect(() => parseManifest(JSON.stringify({ ...data, version: 2 }), 'm.json')).toThrow(/manifest version 2 is not supported.*fixynn-design version 5.*regenerate/);
     expect(() => parseManifest(JSON.stringify({ ...data, format: 'other' }), 'm.json')).toThrow(/not a fixynn design manifest/);
     expect(() => parseManifest(manifestText.slice(0, 100), 'm.json')).toThrow(/m.json: not valid JSON/);
     expect(() => parseManifest(withPart({ fixedLayerCount: 1 }), 'm.json')).toThrow(/part 0 'ffe'.*1 fixed layers, but 2 layer entries/);
@@ -69,12 +70,15 @@ describe('manifest', () => {
     expect(() => parseManifest(JSON.stringify({ ...data, parts: [part, part] }), 'm.json')).toThrow(/two parts share a name/);
     const top = data.top as { output: { channels: number } };
     expect(() => parseManifest(JSON.stringify({ ...data, top: { ...top, output: { ...top.output, channels: 5 } } }), 'm.json')).toThrow(/the top's output is 5x.*part 'ffe''s output is 2x/);
+    // A top whose results are said to be in memory must have no result stream and an AXI4 master.
+    expect(() => parseManifest(JSON.stringify({ ...data, top: { ...top, transport: { input: 'stream', output: 'memory' } } }), 'm.json')).toThrow(/the top's output is in memory, but the top has the stream port m_tdata/);
+    expect(() => parseManifest(JSON.stringify({ ...data, top: { ...top, transport: { input: 'dram', output: 'stream' } } }), 'm.json')).toThrow(/invalid manifest: top.transport.input/);
   });
 
   it('refuses a manifest of the previous format (fixynn-ffe-design version 1), naming both versions', () => {
     // The head of a real version-1 manifest, as fixynn wrote them before designs had parts.
     const v1 = JSON.stringify({ format: 'fixynn-ffe-design', version: 1, top: 'fixynn_ffe', layers: [], fixedLayerCount: 1 });
-    expect(() => parseManifest(v1, 'old/manifest.json')).toThrow(/old\/manifest.json: manifest format fixynn-ffe-design version 1 .* reads fixynn-design version 4; regenerate the design/);
+    expect(() => parseManifest(v1, 'old/manifest.json')).toThrow(/old\/manifest.json: manifest format fixynn-ffe-design version 1 .* reads fixynn-design version 5; regenerate the design/);
   });
 
   it('lists every port of every module it names, with a meaning, as the Verilog declares them (stand-in core)', () => {

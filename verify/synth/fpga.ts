@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import { checkFailed } from '../../generator/common/errors.js';
+import { badInput, checkFailed } from '../../generator/common/errors.js';
 import { renderHeader } from '../../generator/emit/index.js';
 import { beatWidth } from '../../generator/contract/stream.js';
 import type { LoadedDesign } from '../../generator/design/read-design.js';
@@ -66,6 +66,12 @@ export const ICE40_WRAPPER = 'fixynn_ice40_io';
 
 export async function synthIce40(design: LoadedDesign, options: { onProgress?: (m: string) => void } = {}): Promise<Ice40Report> {
   const m = design.manifest;
+  // The wrapper registers the fixed part's stream ports (templates/synth-ice40-io.v.hbs); an accelerator's
+  // or a chip's top has a host port and memories that do not fit an iCE40 UP5K anyway.
+  const kinds = m.parts.map((p) => p.kind);
+  if (kinds.join() !== 'ffe') {
+    throw badInput(`--target ice40 places and routes a fixed part alone (a design of generate without --accel); ${design.dir}'s top ${m.top.module} holds ${kinds.join(' + ')}: use --target generic, asic or xilinx for it`);
+  }
   const outWidth = beatWidth(m.top.output);
   const foldWidth = Math.min(8, outWidth);
   const wrapper = wrapperTemplate({
