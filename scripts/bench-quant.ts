@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CALIBRATION_METHODS } from '../generator/quant/calibrate.js';
 import { wilson } from '../verify/eval/format-report.js';
+import { scriptArgs } from './args.js';
 import { heldoutCrops, MOBILENET_FLOAT, MOBILENET_QDQ, photoCrops, topClasses } from './photos.js';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -38,10 +39,10 @@ function row(what: string, fraction: number, images: number): Row {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const countAt = args.indexOf('--count');
-  const count = countAt >= 0 ? Number(args[countAt + 1]) : undefined;
+  const { flags } = scriptArgs("npm run bench:quant [-- --count N] [-- --json] [-- --wide-only] [-- --wide 'SPEC ...']",
+    { count: 'number', json: 'boolean', 'wide-only': 'boolean', wide: 'string' });
+  const json = flags.json;
+  const count = flags.count;
   const heldout = await heldoutCrops();
   const calib = await photoCrops();
   if ('missing' in heldout || 'missing' in calib) {
@@ -62,9 +63,8 @@ async function main(): Promise<void> {
     rows.push(row(what, report.top1Agreement, report.images));
     if (!json) process.stderr.write(`bench:quant: ${formatRow(rows[rows.length - 1] as Row)}\n`);
   };
-  const wideAt = args.indexOf('--wide');
-  const specs = wideAt >= 0 ? (args[wideAt + 1] ?? '').split(' ').filter((x) => x !== '') : WIDE_SPECS;
-  if (!args.includes('--wide-only')) {
+  const specs = flags.wide !== undefined ? flags.wide.split(' ').filter((x) => x !== '') : WIDE_SPECS;
+  if (!flags['wide-only']) {
     for (const method of CALIBRATION_METHODS) await evalRow(`fixynn --calib-method ${method}`, ['--calib-method', method]);
   }
   for (const spec of specs) await evalRow(`fixynn --wide-acts ${spec} (minmax)`, ['--calib-method', 'minmax', '--wide-acts', spec]);

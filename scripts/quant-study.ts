@@ -32,6 +32,7 @@ import { quantizeWeightsPerChannel } from '../generator/quant/quantize.js';
 import { wilson } from '../verify/eval/format-report.js';
 import { argmax } from '../verify/eval/compare.js';
 import { heldoutCrops, MOBILENET_FLOAT, photoCrops } from './photos.js';
+import { scriptArgs } from './args.js';
 
 const WIDE = 12;
 
@@ -88,19 +89,20 @@ function withWeightsOnGrid(graph: LayerGraph, index: number, bits: number): Laye
 }
 
 async function main(): Promise<void> {
-  const mode = process.argv[2] ?? 'split';
-  const countAt = process.argv.indexOf('--count');
-  const count = countAt > 0 ? Number(process.argv[countAt + 1]) : undefined;
+  const { flags, positionals } = scriptArgs("npx tsx scripts/quant-study.ts split|weights|acts|wide [--count N] [--on-test] [--more-calib] [--first-only] [--specs 'SPEC ...']",
+    { count: 'number', 'on-test': 'boolean', 'more-calib': 'boolean', 'first-only': 'boolean', specs: 'string' }, { positionals: true });
+  const mode = positionals[0] ?? 'split';
+  const count = flags.count;
   const cal = await photoCrops();
   if ('missing' in cal) throw new Error(cal.missing);
   // --on-test: the 70 test crops of the calibration photos (other windows), where the held-out set is missing.
-  const held = process.argv.includes('--on-test') ? { heldout: cal.test } : await heldoutCrops();
+  const held = flags['on-test'] ? { heldout: cal.test } : await heldoutCrops();
   if ('missing' in held) throw new Error(held.missing);
   const onnx = readOnnxFile(MOBILENET_FLOAT);
   const graph = importDecoded(onnx);
   const test = images(held.heldout, count);
   // --more-calib: the 70 test crops too (other windows of the same 10 calibration photos).
-  const calib = [...images(cal.calib), ...(process.argv.includes('--more-calib') ? images(cal.test) : [])];
+  const calib = [...images(cal.calib), ...(flags['more-calib'] ? images(cal.test) : [])];
   const runner = await openWithOutputs(onnx, [graph.modelOutput], graph.input.shape);
   const floatTop: number[] = [];
   for (const image of test) floatScores.push((await runner.run(image)).get(graph.modelOutput) ?? new Float32Array());
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   if (mode === 'split') {
     show(`W8 A8 (default), ${calib.length} calibration crops`, agreement(await q(graph), test, floatTop));
-    if (process.argv.includes('--first-only')) return;
+    if (flags['first-only']) return;
     console.error(`(${((Date.now() - t0) / 1000).toFixed(0)} s per configuration)`);
     show(`W8 A${WIDE}`, agreement(await q(graph, { actBits: WIDE, weightBits: 8 }), test, floatTop));
     show(`W${WIDE} A8`, agreement(await q(graph, { actBits: 8, weightBits: WIDE }), test, floatTop));
@@ -146,8 +148,7 @@ async function main(): Promise<void> {
   }
   if (mode === 'wide') {
     // --wide-acts configurations (generator/quant/wide-acts.ts) beside the default, the rest at 8 bits.
-    const at = process.argv.indexOf('--specs');
-    const specs = at > 0 ? (process.argv[at + 1] ?? '').split(' ') : ['1:10', '1:12', '2:12', '3:12', '4:12'];
+    const specs = flags.specs !== undefined ? flags.specs.split(' ').filter((x) => x !== '') : ['1:10', '1:12', '2:12', '3:12', '4:12'];
     const base = agreement(await q(graph), test, floatTop);
     show('default (all --act-bits 8)', base);
     for (const spec of specs) show(`--wide-acts ${spec}`, agreement(await q(graph, { wideActs: spec }), test, floatTop), base);
