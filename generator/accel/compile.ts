@@ -88,6 +88,16 @@ type Shape = readonly [number, number, number];
 export function configForModel(graph: QuantizedGraph, rows: number, cols: number, overrides: Partial<AccelConfig> = {}, options: CompileOptions = {}): AccelConfig {
   const layers = graph.layers.slice(options.fromLayer ?? 0);
   const tensors = [layers[0]?.inputs[0], ...layers.map((l) => l.output)].filter((n): n is string => n !== undefined).map((n) => tensorOf(graph, n));
+  // --wide-acts gives single tensors their own width: free in the fixed part, wired per layer, but here one
+  // width serves every layer, so a widened tensor read or written by the accelerator is refused, not absorbed.
+  const widened = tensors.find((t) => graph.calibration?.tensorBits?.[t.name] !== undefined);
+  if (widened !== undefined) {
+    const from = options.fromLayer ?? 0;
+    throw badInput(`--wide-acts: tensor '${widened.name}' (${widened.quant.bits}-bit) is on the accelerator (which runs layers ${from}..${graph.layers.length - 1}, from layer ${from}'s input on), whose activations have one width for every layer; `
+      + (from === 0 ? 'with --fixed-layers 0 there is no fixed part to widen; use --act-bits to widen every tensor'
+        : from === 1 ? 'with --fixed-layers 1 no tensor lies inside the fixed part (its output feeds the accelerator); use --act-bits to widen every tensor'
+          : `widen only tensors inside the fixed part (with --fixed-layers ${from}: the outputs of layers 0..${from - 2}, e.g. --wide-acts ${from - 1}), or use --act-bits to widen every tensor`));
+  }
   const actBits = Math.max(8, ...tensors.map((t) => t.quant.bits));
   const weightBits = Math.max(8, ...layers.map((l) => ('weightBits' in l ? l.weightBits : 0)));
   const multiplierBits = Math.max(16, ...layers.flatMap((l) => [...l.requant.multiplier, ...(l.kind === 'add' ? l.inputMultipliers : [])].map(bitsOf)));

@@ -24,7 +24,8 @@ export interface AutoSearch {
   readonly quantize: (method: (tensor: string) => RangeMethod) => QuantizedGraph;
   /** Tensors whose range is not chosen here (the output keeps its full range; given or inherited ones). */
   readonly excluded: ReadonlySet<string>;
-  readonly actBits: number;
+  /** Each tensor's width (`--act-bits`, or its `--wide-acts` width). */
+  readonly bits: (tensor: string) => number;
 }
 
 export interface AutoChoice {
@@ -40,7 +41,7 @@ export function chooseRangeMethods(graph: LayerGraph, search: AutoSearch): AutoC
   const start = RANGE_METHODS.reduce((a, b) => (single[b] < single[a] ? b : a));
   const tensors = [graph.firstTensor, ...graph.layers.filter((l) => l.kind !== 'maxpool').map((l) => l.output)].filter((t) => !search.excluded.has(t));
   const methods = new Map<string, RangeMethod>(tensors.map((t) => [t, start]));
-  const key = keyPerMethod(search.fitted, search.actBits);
+  const key = keyPerMethod(search.fitted, search.bits);
   let best = single[start];
   for (const tensor of tensors) {
     const tried = new Set([key(methods.get(tensor) ?? start, tensor)]);
@@ -59,12 +60,12 @@ export function chooseRangeMethods(graph: LayerGraph, search: AutoSearch): AutoC
 }
 
 /** A tensor's quantization under a rule, as a string: two rules with one key quantize it identically. */
-function keyPerMethod(fitted: RangeCollector, bits: number): (method: RangeMethod, tensor: string) => string {
+function keyPerMethod(fitted: RangeCollector, bits: (tensor: string) => number): (method: RangeMethod, tensor: string) => string {
   const ranges = new Map(RANGE_METHODS.map((m) => [m, fitted.ranges(m, bits)]));
   return (method, tensor) => {
     const r = ranges.get(method)?.get(tensor);
     if (!r) return `${method}:${tensor}`;
-    const q = quantParamsForRange(r.min, r.max, bits);
+    const q = quantParamsForRange(r.min, r.max, bits(tensor));
     return `${q.scale}/${q.zeroPoint}/${q.signed}`;
   };
 }

@@ -13,12 +13,18 @@ import { quantizeCalibrated, quantizeQdq } from '../quant/quantize.js';
 import { chooseRangeMethods } from './auto-ranges.js';
 import { correctBiasesEmpirically } from './empirical-bias.js';
 import { quantizeInput } from '../quant/io.js';
+import { resolveWideActs } from '../quant/wide-acts.js';
 
 export interface QuantizeModelOptions {
   /** Calibration images as the model takes them ([C, H, W] float32); required for a float model. */
   readonly calibImages?: readonly Float32Array[];
   readonly weightBits?: number;
   readonly actBits?: number;
+  /**
+   * `--wide-acts SPEC`: tensors given another width than actBits (generator/quant/wide-acts.ts), e.g. '1:12'
+   * (the first layer's output at 12 bits); recorded in the calibration facts as `tensorBits`.
+   */
+  readonly wideActs?: string;
   readonly method?: CalibrationMethod;
   /**
    * 'empirical' (default): the analytic correction of each layer's own weight rounding, then each
@@ -47,11 +53,12 @@ export const DEFAULT_CALIBRATION: CalibrationMethod = 'minmax';
 /** `graph` is `onnx` imported (import/index.ts); `onnx` itself runs in ONNX Runtime for the ranges. */
 export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options: QuantizeModelOptions = {}): Promise<QuantizedGraph> {
   if (graph.quantized) {
-    if (options.weightBits !== undefined || options.actBits !== undefined) {
-      throw badInput(`${graph.source.file}: a QDQ model carries its own quantization; --weight-bits / --act-bits apply to float models only`);
+    if (options.weightBits !== undefined || options.actBits !== undefined || options.wideActs !== undefined) {
+      throw badInput(`${graph.source.file}: a QDQ model carries its own quantization; --weight-bits / --act-bits / --wide-acts apply to float models only`);
     }
     return quantizeQdq(graph, options.requantBits !== undefined ? { requantBits: options.requantBits } : {});
   }
+  const tensorBits = options.wideActs !== undefined ? resolveWideActs(graph, options.wideActs) : new Map<string, number>();
   const images = options.calibImages ?? [];
   if (images.length === 0) throw badInput(`${graph.source.file}: a float model needs calibration inputs (--calib PATH: a folder of images or a .npy [N, C, H, W])`);
   const method = options.method ?? DEFAULT_CALIBRATION;
@@ -59,32 +66,35 @@ export async function quantizeModel(onnx: OnnxModel, graph: LayerGraph, options:
   // auto: the first part of the images fits, the rest measures (see auto-ranges.ts).
   const fitCount = method === 'auto' ? Math.ceil(images.length / 2) : images.length;
   const stats = await collectRanges(onnx, graph, images, fitCount, options.onProgress);
-  if (method !== 'auto') return quantizeWithRanges(graph, stats.all, images, () => method, method, options);
+  const bitsOf = (tensor: string): number => tensorBits.get(tensor) ?? options.actBits ?? 8;
+  if (method !== 'auto') return quantizeWithRanges(graph, stats.all, images, () => method, method, options, tensorBits);
   const fitImages = images.slice(0, fitCount);
   const choice = chooseRangeMethods(graph, {
-    fitted: stats.fitted, actBits: options.actBits ?? 8,
+    fitted: stats.fitted, bits: bitsOf,
     scored: images.slice(fitCount).map((image, i) => ({ image, output: stats.outputs[i] ?? new Float32Array() })),
-    quantize: (rule) => quantizeWithRanges(graph, stats.fitted, fitImages, rule, 'auto', options),
+    quantize: (rule) => quantizeWithRanges(graph, stats.fitted, fitImages, rule, 'auto', options, tensorBits),
     excluded: new Set([graph.output, ...(options.fixedTensors?.keys() ?? [])]),
   });
-  return quantizeWithRanges(graph, stats.all, images, (t) => choice.methods.get(t) ?? 'minmax', 'auto', options, { tensorMethods: Object.fromEntries(choice.methods), methodErrors: choice.errors });
+  return quantizeWithRanges(graph, stats.all, images, (t) => choice.methods.get(t) ?? 'minmax', 'auto', options, tensorBits, { tensorMethods: Object.fromEntries(choice.methods), methodErrors: choice.errors });
 }
 
 /** Quantizes from the statistics of `images` with one range rule per tensor, then corrects the biases. */
 function quantizeWithRanges(
   graph: LayerGraph, collector: RangeCollector, images: readonly Float32Array[], rule: (tensor: string) => RangeMethod, label: CalibrationMethod,
-  options: QuantizeModelOptions, auto?: { tensorMethods: Record<string, string>; methodErrors: Record<string, number> },
+  options: QuantizeModelOptions, tensorBits: ReadonlyMap<string, number>, auto?: { tensorMethods: Record<string, string>; methodErrors: Record<string, number> },
 ): QuantizedGraph {
   const actBits = options.actBits ?? 8;
+  const bitsOf = (tensor: string): number => tensorBits.get(tensor) ?? actBits;
   // The network's scores keep their full range: clipping the largest logit would change the top-1 class.
-  const ranges = new Map(collector.ranges(rule, actBits, new Set([graph.output])));
+  const ranges = new Map(collector.ranges(rule, bitsOf, new Set([graph.output])));
   // The network input on a pixel grid keeps one q per pixel level (RangeCollector.gridRange), whatever the rule.
-  const grid = collector.gridRange(graph.firstTensor, actBits);
+  const grid = collector.gridRange(graph.firstTensor, bitsOf(graph.firstTensor));
   if (grid) ranges.set(graph.firstTensor, grid);
   const means = collector.channelMeans();
   const biasCorrection = options.biasCorrection ?? 'empirical';
   const quantized = quantizeCalibrated(graph, {
     ranges, weightBits: options.weightBits ?? 8, actBits, images: images.length, method: label, biasCorrection,
+    ...(tensorBits.size > 0 ? { tensorBits } : {}),
     ...(auto ?? {}),
     ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
     ...(options.fixedTensors !== undefined ? { fixedTensors: options.fixedTensors } : {}),

@@ -76,7 +76,7 @@ export async function runCompile(modelPath: string, cli: CompileCliOptions): Pro
 }
 
 async function runCompileForChip(modelPath: string, chip: string, out: string, cli: CompileCliOptions): Promise<void> {
-  for (const [flag, value] of [['--weight-bits', cli.weightBits], ['--act-bits', cli.actBits], ['--requant-bits', cli.requantBits]] as const) {
+  for (const [flag, value] of [['--weight-bits', cli.weightBits], ['--act-bits', cli.actBits], ['--requant-bits', cli.requantBits], ['--wide-acts', cli.wideActs]] as const) {
     if (value !== undefined) throw badInput(`${flag} with --chip: the chip's widths apply (its manifest)`);
   }
   for (const [flag, value] of [['--scale', cli.scale], ['--mean', cli.mean], ['--std', cli.std]] as const) {

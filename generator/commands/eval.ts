@@ -69,6 +69,7 @@ export async function runEval(modelPath: string, options: EvalCliOptions): Promi
     ...(calib ? { calibImages: calib.images } : {}),
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
+    ...(calibration.wideActs !== undefined ? { wideActs: calibration.wideActs } : {}),
     ...(requantBits !== undefined ? { requantBits } : {}),
     ...(calibration.method !== undefined ? { method: calibration.method } : {}),
     ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),

@@ -34,7 +34,7 @@ export async function runGenerateAccel(modelPath: string, cli: GenerateAccelCliO
     if (value !== undefined) throw badInput(`${flag} shapes the fixed part; with --fixed-layers 0 --accel there is none`);
   }
   // Any other generate flag (e.g. --clock-mhz) is not wired into the accelerator's flow yet: refused rather than ignored.
-  const supported = new Set(['fixedLayers', 'out', 'accel', 'accelMem', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'workers', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'requantBits']);
+  const supported = new Set(['fixedLayers', 'out', 'accel', 'accelMem', 'json', 'arith', 'pipeline', 'rawInput', 'effort', 'workers', 'calib', 'calibCount', 'calibMethod', 'biasCorrection', 'scale', 'mean', 'std', 'weightBits', 'actBits', 'wideActs', 'requantBits']);
   const unsupported = Object.entries(cli as Record<string, unknown>).filter(([k, v]) => v !== undefined && !supported.has(k)).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (unsupported.length > 0) throw badInput(`${unsupported.join(', ')}: not supported with --accel yet (the accelerator design takes the calibration, preprocessing and width flags)`);
   const progress = (message: string): void => { if (!cli.json) process.stderr.write(`${message}\n`); };

@@ -84,6 +84,8 @@ export async function runGenerate(modelPath: string, cli: GenerateCliOptions, co
   const result = await generateDesign(modelPath, { ...options, onProgress: progress }, core);
   const m = result.manifest;
   const ffe = partOf(m, 'ffe');
+  const wide = ffe.quantization.calibration?.tensorBits;
+  if (wide !== undefined) progress(`wide activations (--wide-acts): ${Object.entries(wide).map(([t, b]) => `${t} ${b}-bit`).join(', ')}`);
   if (m.split !== undefined) {
     printChip(m, options.out, result.seconds.total, cli.json === true);
     return;

@@ -1,7 +1,7 @@
 /**
  * The flags of every command that reads images, defined and parsed here once: preprocessing
  * (--scale/--mean/--std, how 8-bit pixels become the model's input, docs/inputs.md) and calibration
- * (--calib, --calib-count, --calib-method, --bias-correction). `eval`, `generate` and `verify` add the
+ * (--calib, --calib-count, --calib-method, --bias-correction, --wide-acts). `eval`, `generate` and `verify` add the
  * sets they need with addPreprocessingOptions / addCalibrationOptions, so a new value (e.g. a new
  * calibration method in CALIBRATION_METHODS) reaches every command at once.
  */
@@ -10,6 +10,7 @@ import { BIAS_CORRECTIONS, DEFAULT_CALIBRATION, type BiasCorrection } from '../c
 import { badInput } from '../common/errors.js';
 import { parseNumberList, type LoadInputsOptions } from '../data/index.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../quant/calibrate.js';
+import { checkWideActsSyntax, DEFAULT_WIDE_BITS } from '../quant/wide-acts.js';
 import { optionalInt } from './options.js';
 
 export interface PreprocessingFlags {
@@ -23,6 +24,7 @@ export interface CalibrationFlags {
   readonly calibCount?: string;
   readonly calibMethod?: string;
   readonly biasCorrection?: string;
+  readonly wideActs?: string;
 }
 
 /** The preprocessing flags; `defaults` says where the defaults come from (verify: the manifest). */
@@ -38,7 +40,8 @@ export function addCalibrationOptions(command: Command): Command {
     .option('--calib <path>', 'calibration inputs for a float model: images folder or .npy (default for a [1,28,28] model: MNIST training digits); read with --scale/--mean/--std')
     .option('--calib-count <n>', 'use at most this many calibration inputs')
     .option('--calib-method <m>', `activation range choice: ${CALIBRATION_METHODS.join(', ')} (default ${DEFAULT_CALIBRATION})`)
-    .option('--bias-correction <m>', `bias correction of a float model: ${BIAS_CORRECTIONS.join(', ')} (default empirical)`);
+    .option('--bias-correction <m>', `bias correction of a float model: ${BIAS_CORRECTIONS.join(', ')} (default empirical)`)
+    .option('--wide-acts <spec>', `mixed-precision activations of a float model: N[:BITS] widens the outputs of the first N layers, TENSOR[:BITS] one tensor by name, comma-separated (BITS 2..16, default ${DEFAULT_WIDE_BITS}; the rest keep --act-bits; the accelerator refuses widened tensors: widen only tensors inside the fixed part)`);
 }
 
 /** --scale/--mean/--std as loadInputs takes them (only those given). */
@@ -60,6 +63,8 @@ export interface CalibrationChoice {
   readonly count?: number;
   readonly method?: CalibrationMethod;
   readonly biasCorrection?: BiasCorrection;
+  /** `--wide-acts`, its form checked (resolved on the model by generator/quant/wide-acts.ts). */
+  readonly wideActs?: string;
 }
 
 export function parseCalibration(flags: CalibrationFlags): CalibrationChoice {
@@ -70,11 +75,13 @@ export function parseCalibration(flags: CalibrationFlags): CalibrationChoice {
   if (flags.biasCorrection !== undefined && !(BIAS_CORRECTIONS as readonly string[]).includes(flags.biasCorrection)) {
     throw badInput(`--bias-correction ${flags.biasCorrection}: supported are ${BIAS_CORRECTIONS.join(', ')}`);
   }
+  if (flags.wideActs !== undefined) checkWideActsSyntax(flags.wideActs);
   return {
     ...(flags.calib !== undefined ? { calib: flags.calib } : {}),
     ...(count !== undefined ? { count } : {}),
     ...(flags.calibMethod !== undefined ? { method: flags.calibMethod as CalibrationMethod } : {}),
     ...(flags.biasCorrection !== undefined ? { biasCorrection: flags.biasCorrection as BiasCorrection } : {}),
+    ...(flags.wideActs !== undefined ? { wideActs: flags.wideActs } : {}),
   };
 }
 
@@ -99,6 +106,7 @@ export function parseQuantizeFlags(flags: CalibrationFlags & PreprocessingFlags 
     ...(calibration.count !== undefined ? { calibCount: calibration.count } : {}),
     ...(calibration.method !== undefined ? { calibMethod: calibration.method } : {}),
     ...(calibration.biasCorrection !== undefined ? { biasCorrection: calibration.biasCorrection } : {}),
+    ...(calibration.wideActs !== undefined ? { wideActs: calibration.wideActs } : {}),
     preprocess: parsePreprocessing(flags),
     ...(weightBits !== undefined ? { weightBits } : {}),
     ...(actBits !== undefined ? { actBits } : {}),
@@ -114,5 +122,6 @@ export interface QuantizeFlagValues {
   readonly preprocess: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly weightBits?: number;
   readonly actBits?: number;
+  readonly wideActs?: string;
   readonly requantBits?: number;
 }

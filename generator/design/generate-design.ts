@@ -64,6 +64,8 @@ export interface GenerateDesignOptions {
   readonly rawInput: boolean;
   readonly weightBits?: number;
   readonly actBits?: number;
+  /** `--wide-acts`: tensors given another width than actBits (generator/quant/wide-acts.ts). */
+  readonly wideActs?: string;
   /** Force the width of every requantization multiplier M (8..32; docs/arithmetic.md §3). */
   readonly requantBits?: number;
   /** `--effort`: greedy runs of the shared optimizer per layer (default by size: generator/arith/shared-search.ts). */
@@ -166,7 +168,7 @@ async function solveAhead(quantized: QuantizedGraph, k: number, options: Generat
 }
 
 /** The flags that shape the quantization, the same for every kind of design (generator/commands/input-flags.ts). */
-export type QuantizeOptions = Pick<GenerateDesignOptions, 'calib' | 'preprocess' | 'calibCount' | 'calibMethod' | 'biasCorrection' | 'weightBits' | 'actBits' | 'requantBits' | 'onProgress'>;
+export type QuantizeOptions = Pick<GenerateDesignOptions, 'calib' | 'preprocess' | 'calibCount' | 'calibMethod' | 'biasCorrection' | 'weightBits' | 'actBits' | 'wideActs' | 'requantBits' | 'onProgress'>;
 
 export interface LoadedModel {
   readonly modelBytes: Buffer;
@@ -221,6 +223,7 @@ export async function quantizeLoaded(loaded: LoadedModel, options: QuantizeOptio
     ...(calibration ? { calibImages: calibration.images } : {}),
     ...(options.weightBits !== undefined ? { weightBits: options.weightBits } : {}),
     ...(options.actBits !== undefined ? { actBits: options.actBits } : {}),
+    ...(options.wideActs !== undefined ? { wideActs: options.wideActs } : {}),
     ...(options.requantBits !== undefined ? { requantBits: options.requantBits } : {}),
     ...(options.calibMethod !== undefined ? { method: options.calibMethod } : {}),
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
@@ -303,6 +306,7 @@ function recordedOptions(options: GenerateDesignOptions, k: number): Record<stri
     'raw-input': options.rawInput,
     ...(options.weightBits !== undefined ? { 'weight-bits': options.weightBits } : {}),
     ...(options.actBits !== undefined ? { 'act-bits': options.actBits } : {}),
+    ...(options.wideActs !== undefined ? { 'wide-acts': options.wideActs } : {}),
     ...(options.requantBits !== undefined ? { 'requant-bits': options.requantBits } : {}),
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
     ...(options.accel !== undefined ? { accel: options.accel } : {}),

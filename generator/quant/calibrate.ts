@@ -72,13 +72,16 @@ export class RangeCollector {
     return new Map([...this.channelSums].map(([name, e]) => [name, e.sums.map((s) => s / e.count)]));
   }
 
-  /** One range per tensor: by `method`, or per tensor by `method(name)`; `fullRange` tensors keep min/max. */
-  ranges(method: RangeMethod | ((tensor: string) => RangeMethod), bits: number, fullRange: ReadonlySet<string> = new Set()): TensorRanges {
+  /**
+   * One range per tensor: by `method`, or per tensor by `method(name)`; `fullRange` tensors keep min/max.
+   * `bits`: the width the range is searched for (mse), one for all or per tensor (`--wide-acts`).
+   */
+  ranges(method: RangeMethod | ((tensor: string) => RangeMethod), bits: number | ((tensor: string) => number), fullRange: ReadonlySet<string> = new Set()): TensorRanges {
     const out = new Map<string, { min: number; max: number }>();
     for (const [name, o] of this.observed) {
       if (!Number.isFinite(o.min) || !Number.isFinite(o.max)) throw badInput(`calibration: tensor '${name}' took non-finite values (inf or NaN) on the calibration inputs`);
       const m = typeof method === 'function' ? method(name) : method;
-      out.set(name, m === 'minmax' || fullRange.has(name) ? { min: o.min, max: o.max } : this.clippedRange(name, o, m, bits));
+      out.set(name, m === 'minmax' || fullRange.has(name) ? { min: o.min, max: o.max } : this.clippedRange(name, o, m, typeof bits === 'function' ? bits(name) : bits));
     }
     return out;
   }

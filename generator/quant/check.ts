@@ -12,6 +12,9 @@ export function checkQuantizedGraph(qg: QuantizedGraph): void {
   const fail = (msg: string): never => { throw badInput(`quantized graph of ${qg.source.file}: ${msg}`); };
   if (qg.format !== 1) fail(`format ${String(qg.format)} is not supported (supported: 1)`);
   for (const [name, t] of Object.entries(qg.tensors)) checkTensor(name, t, fail);
+  for (const [name, bits] of Object.entries(qg.calibration?.tensorBits ?? {})) {
+    if (qg.tensors[name]?.quant.bits !== bits) fail(`calibration facts give tensor '${name}' ${bits} bits (--wide-acts), the tensor has ${qg.tensors[name]?.quant.bits ?? 'no entry'}`);
+  }
   const available = new Set([qg.input.tensor]);
   if (!qg.tensors[qg.input.tensor]) fail(`input tensor '${qg.input.tensor}' is missing`);
   qg.layers.forEach((layer, i) => {

@@ -178,6 +178,11 @@ export interface QuantizedGraph {
     readonly methodErrors?: Readonly<Record<string, number>>;
     readonly weightBits: number;
     readonly actBits: number;
+    /**
+     * Tensors given another width than actBits (`--wide-acts`, generator/quant/wide-acts.ts): name -> bits.
+     * Absent: every calibrated tensor has actBits.
+     */
+    readonly tensorBits?: Readonly<Record<string, number>>;
     /** 'empirical', 'analytic' or 'none' (generator/calibrate/quantize-model.ts). */
     readonly biasCorrection?: string;
   };

@@ -24,6 +24,8 @@ export interface CalibratedOptions {
   readonly weightBits: number;
   /** Activation width, 2..16 (default 8). */
   readonly actBits: number;
+  /** Tensors given another width than actBits (`--wide-acts`, generator/quant/wide-acts.ts): name -> bits. */
+  readonly tensorBits?: ReadonlyMap<string, number>;
   readonly images: number;
   readonly method: string;
   /** With method 'auto': the rule chosen per tensor (recorded in the calibration facts). */
@@ -78,12 +80,16 @@ export function quantizeCalibrated(graph: LayerGraph, options: CalibratedOptions
     if (producer?.kind === 'maxpool') return remember(name, quantOf(producer.inputs[0] ?? ''));
     const range = options.ranges.get(name);
     if (!range) throw badInput(`${graph.source.file}: no calibration range for tensor '${name}'`);
-    return remember(name, quantParamsForRange(range.min, range.max, options.actBits));
+    return remember(name, quantParamsForRange(range.min, range.max, options.tensorBits?.get(name) ?? options.actBits));
   };
   const remember = (name: string, q: QuantParams): QuantParams => { byName.set(name, q); return q; };
+  for (const [name, bits] of options.tensorBits ?? []) checkBits(bits, `--wide-acts ${name}`);
   const tensors = tensorsFrom(graph, quantOf);
+  // The widths given per tensor, as they came out (a given front-end tensor keeps its own).
+  const widened = [...(options.tensorBits ?? [])].filter(([name]) => !options.fixedTensors?.has(name));
   const calibration = {
     images: options.images, method: options.method, weightBits: options.weightBits, actBits: options.actBits,
+    ...(widened.length > 0 ? { tensorBits: Object.fromEntries(widened) } : {}),
     ...(options.biasCorrection !== undefined ? { biasCorrection: options.biasCorrection } : {}),
     ...(options.tensorMethods !== undefined ? { tensorMethods: options.tensorMethods } : {}),
     ...(options.methodErrors !== undefined ? { methodErrors: options.methodErrors } : {}),

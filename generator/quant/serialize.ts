@@ -38,7 +38,7 @@ const graphSchema = z.object({
   format: z.literal(1),
   source: z.object({ file: z.string(), sha256: z.string() }).strict(),
   origin: z.enum(['calibrated', 'qdq']),
-  calibration: z.object({ images: int, method: z.string(), tensorMethods: z.record(z.string(), z.string()).optional(), methodErrors: z.record(z.string(), z.number()).optional(), weightBits: int, actBits: int, biasCorrection: z.string().optional() }).strict().optional(),
+  calibration: z.object({ images: int, method: z.string(), tensorMethods: z.record(z.string(), z.string()).optional(), methodErrors: z.record(z.string(), z.number()).optional(), weightBits: int, actBits: int, tensorBits: z.record(z.string(), int).optional(), biasCorrection: z.string().optional() }).strict().optional(),
   input: z.object({
     name: z.string(), shape: shape3, tensor: z.string(),
     preprocess: z.object({ scale: z.array(z.number()), offset: z.array(z.number()) }).strict(),

@@ -37,6 +37,7 @@ export function formatReportText(report: EvaluationReport, ctx: ReportContext): 
     `data: ${ctx.data}${ctx.random ? '  (RANDOM INPUTS: seeded noise, not real data)' : ''}; ${report.images} image(s)`,
     `quantization: ${q.origin === 'qdq' ? `the QDQ model's own scales and zero points${ctx.calibration.includes('ignored') ? ' (--calib ignored)' : ''}` : `calibrated (${q.calibration?.method ?? '?'} ranges, ${q.calibration?.biasCorrection ?? 'no'} bias correction, ${q.calibration?.images ?? 0} image(s) from ${ctx.calibration}), ${q.calibration?.weightBits ?? '?'}-bit weights, ${q.calibration?.actBits ?? '?'}-bit activations`}`,
     ...autoLine(q),
+    ...(q.calibration?.tensorBits ? [`wide activations (--wide-acts): ${Object.entries(q.calibration.tensorBits).map(([t, b]) => `${t} ${b}-bit`).join(', ')}`] : []),
     ...(ctx.softmaxOutside ? ['note: the final Softmax is outside the hardware; scores are compared before it'] : []),
     '',
   ];
