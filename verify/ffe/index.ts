@@ -33,7 +33,7 @@ export interface VerifyOptions {
   readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly stalls?: Stalls;
   /**
-   * Images per simulator run (progress is shown between runs). Default: 100, fewer where that leaves a
+   * Images per simulator run (progress is shown between runs). Default: 250, fewer where that leaves a
    * job without a run, but at least 2 (cycles per frame are measured within a run).
    */
   readonly imagesPerRun?: number;
@@ -111,6 +111,9 @@ export function defaultVerifyJobs(): number {
   return Number.isInteger(given) && given >= 1 ? given : availableParallelism();
 }
 
+/** Most images per simulator run by default (VerifyOptions.imagesPerRun). */
+export const RUN_IMAGES = 250;
+
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const design = readDesign(dir);
   const { manifest } = design;
@@ -123,9 +126,10 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   const raw = ffe.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
   const total = data.images.length;
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultVerifyJobs()));
-  // Runs of at most 100 images (progress between them), one per job where there are enough, and at least
-  // two images each: the cycles per frame are measured between frames of one run.
-  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(100, Math.max(2, Math.ceil(total / jobs))));
+  // Runs of at most 250 images (progress between them), one per job where there are enough, and at least
+  // two images each: the cycles per frame are measured between frames of one run. Not smaller: each run
+  // forks this process (its page tables copied, then a copy-on-write fault for each page it writes next).
+  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(RUN_IMAGES, Math.max(2, Math.ceil(total / jobs))));
   const firsts = Array.from({ length: Math.ceil(total / perRun) }, (_, i) => i * perRun);
   const streams = expectedStreams(manifest, ffe);
   // The integer model's worker threads start loading now, beside the simulator build (binary beat files only:
