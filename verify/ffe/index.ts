@@ -17,6 +17,7 @@ import { buildFfe, type BeatFiles, type FfeBuildOptions } from './build.js';
 import { compareFile, describeMismatch, type Mismatch } from './compare.js';
 import { beatFilesOf, runFrames, type RunResult, type Stalls } from './run.js';
 import { ReadBuffers, type BeatBytes } from './beat-files.js';
+import { Spawner } from './spawner.js';
 import { ExpectPool, expectWorkers, RunPacker, type ExpectedStream, type PackedRun } from './expect.js';
 
 export { describeMismatch, type Mismatch } from './compare.js';
@@ -153,8 +154,11 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     // (on the pool's workers from the run's launch, or on this thread while earlier runs simulate), and this
     // thread checks the results in order (the first mismatch is the first in the stream).
     const inFlight: Array<{ first: number; inputs: Int32Array[]; running: Promise<RunResult>; expecting: Promise<PackedRun> | null }> = [];
-    // Buffers reused from run to run (fresh megabytes per run cost more in page faults than the work).
+    // Buffers reused from run to run (fresh megabytes per run cost more in page faults than the work), and
+    // the simulators started by a shell so that this process never forks (which would make each of those
+    // pages fault again when next written).
     const buffers = new ReadBuffers();
+    const spawner = new Spawner();
     const launch = (first: number): void => {
       const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
       const expecting = pool?.expect(inputs) ?? null;
@@ -164,7 +168,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
         ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
         ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
         ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
-        buffers,
+        buffers, spawner,
       });
       running.catch(() => undefined); // awaited below in order; a failure before then is not unhandled
       inFlight.push({ first, inputs, running, expecting });
@@ -193,6 +197,7 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
     } finally {
       // On an error let every started run end and clean its folder before reporting.
       await Promise.allSettled(inFlight.map((r) => r.running));
+      spawner.close();
     }
     return {
       design: manifest.top.module,
