@@ -166,9 +166,9 @@ export const WORKER_MIN_MACS = 100e6;
  * (WORKER_MIN_MACS) or a single run (nothing to overlap). The simulators are processes of their own, so
  * the calling thread's integer model already runs beside them; a worker only adds a thread, and where
  * the simulators take every core it adds CPU too (measured on the example at K = 9 with 2 simulators on
- * 2 cores, load 4-5: fixynn 2.1-2.2 CPU ms per digit with one worker against 1.8-1.9 without, the same
- * wall rate): each worker compiles the model's loops again (its JIT starts cold), and each fork of this
- * process for a simulator run write-protects the worker's buffers too (a copy-on-write fault per page).
+ * 2 cores, load 4-5, while fixynn still forked itself for each run: fixynn 2.1-2.2 CPU ms per digit with
+ * one worker against 1.8-1.9 without, the same wall rate): a worker compiles the model's loops again (its
+ * JIT starts cold; the first thousand digits cost about 0.6 CPU ms more each than warm ones, load 7).
  */
 export function expectWorkers(graph: QuantizedGraph, images: number, runs: number, jobs: number): number {
   if (runs < 2 || images * modelMacs(graph) < WORKER_MIN_MACS) return 0;
