@@ -8,11 +8,14 @@
  * then for the default strategy the Verilator build time (uncached), simulated frames per second, cycles
  * per frame against the ideal (input pixels), and a Yosys `synth -top` of the example (cells, time).
  * Throughput is given per wall second and per CPU second (simulator + fixynn), for fixynn verify's
- * default path (binary beat files, --jobs simulator processes at once, default one per core) and, as the
- * baseline measured in the same run on the same frames, the plain path (text beat files, one process).
- * Each subject's throughput stands beside issue 10's target (the example at K = 9: 500 images/s, MobileNet
- * at K = 5: 10 frames/s, wall on an idle 2-core machine): measured wall (at the load printed), the CPU
- * seconds of the simulator and of fixynn per frame, and what that CPU allows on the machine's cores idle.
+ * default path (binary beat files, --jobs simulator processes at once, default one per core; the integer
+ * model on fixynn's main thread beside them, or on worker threads where --jobs leaves cores free, their
+ * CPU in fixynn's) and, as the baseline measured in the same run on the same frames, the plain path (text
+ * beat files, one process). Each subject's throughput stands beside issue 10's target (the example at
+ * K = 9: 500 images/s, MobileNet at K = 5: 10 frames/s, wall on an idle 2-core machine): measured wall (at
+ * the load printed, at the start and the end), the CPU seconds of the simulator and of fixynn per frame,
+ * and what that CPU allows on the machine's cores idle. The README ("Verification throughput") keeps the
+ * figures of its runs, each with its date, load and commit.
  * --large adds MobileNet at K = 13 and 27: Verilator build time, its peak memory, cycles/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -69,6 +72,8 @@ interface StrategyFigures {
 /** One way of verifying: its build and its throughput over the subject's frames. */
 interface PathFigures {
   readonly jobs: number;
+  /** Worker threads that ran the integer model (0: fixynn's main thread did, beside the simulator processes). */
+  readonly expectWorkers: number;
   readonly beats: 'binary' | 'text';
   readonly verilatorBuildSeconds: number;
   readonly framesPerSecond: number;
@@ -98,6 +103,9 @@ interface SubjectFigures {
 }
 
 const log = (message: string): void => { process.stderr.write(`${message}\n`); };
+const loadText = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+/** The wall rates depend on what else runs: the load is printed as it was at the start and at the end. */
+const startLoad = loadText();
 
 async function benchSubject(subject: Subject, core: FfeCore, work: string): Promise<SubjectFigures> {
   const strategies: StrategyFigures[] = [];
@@ -133,7 +141,7 @@ async function benchSubject(subject: Subject, core: FfeCore, work: string): Prom
 
 function pathFigures(s: VerifySummary, beats: PathFigures['beats']): PathFigures {
   return {
-    jobs: s.jobs, beats, verilatorBuildSeconds: s.buildSeconds, framesPerSecond: s.images / s.simulationSeconds,
+    jobs: s.jobs, expectWorkers: s.expectWorkers, beats, verilatorBuildSeconds: s.buildSeconds, framesPerSecond: s.images / s.simulationSeconds,
     framesPerCpuSecond: s.simulatorCpuSeconds === null ? null : s.images / (s.simulatorCpuSeconds + s.verifierCpuSeconds),
     simulatorCpuSeconds: s.simulatorCpuSeconds, verifierCpuSeconds: s.verifierCpuSeconds,
     cyclesPerSecond: s.simulatedCycles / s.simulatorSeconds, mismatches: s.mismatches,
@@ -192,7 +200,7 @@ async function synthesize(dir: string): Promise<{ seconds: number; cells: number
 }
 
 function printText(results: readonly SubjectFigures[], tools: Record<string, string>): void {
-  const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end, ${availableParallelism()} cores)`, ''];
+  const lines = [`fixynn bench:ffe (${tools.verilator}; ${tools.yosys}; load average ${startLoad} at the start, ${loadText()} at the end, ${availableParallelism()} cores)`, ''];
   for (const r of results) {
     lines.push(`== ${r.name}`);
     lines.push('  arith      gen s  product adders  multipliers  nonzero w  per weight  vs csd  all adders  adder bits  reg bits  latency');
@@ -204,7 +212,7 @@ function printText(results: readonly SubjectFigures[], tools: Record<string, str
     lines.push('  (figures from the cost model, docs/costs.md; multiply: one `*` per weight left to synthesis, its product adders only sum the products)');
     const m = r.simulation;
     for (const [label, p] of [['default', m], ['baseline', m.baseline]] as const) {
-      lines.push(`  verilator ${label} (${p.beats} beat files, ${p.jobs} process${p.jobs === 1 ? '' : 'es'}): build ${p.verilatorBuildSeconds.toFixed(1)} s, ${p.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data}), ${p.mismatches} mismatches`);
+      lines.push(`  verilator ${label} (${p.beats} beat files, ${p.jobs} process${p.jobs === 1 ? '' : 'es'}${p.expectWorkers > 0 ? `, the integer model on ${p.expectWorkers} worker thread${p.expectWorkers === 1 ? '' : 's'}` : ''}): build ${p.verilatorBuildSeconds.toFixed(1)} s, ${p.framesPerSecond.toFixed(2)} frames/s simulated and compared over ${m.images} frames (${m.data}), ${p.mismatches} mismatches`);
       lines.push(`    CPU: simulator ${p.simulatorCpuSeconds?.toFixed(2) ?? 'n/a'} s + fixynn ${p.verifierCpuSeconds.toFixed(2)} s = ${p.framesPerCpuSecond?.toFixed(1) ?? 'n/a'} frames per CPU second; ${(p.cyclesPerSecond / 1000).toFixed(0)} k cycles/s per simulator process (wall)`);
     }
     lines.push(targetLine(r));

@@ -208,11 +208,31 @@ function prepareConv(layer: QConvLayer, input: QuantTensor, output: QuantTensor,
       const offsets = dots.offsets[m] as Int32Array;
       const weights = dots.weights[m] as Int32Array;
       acc.fill(layer.bias[m] ?? 0);
-      // Tap by tap over the whole output plane: the inner loop walks the input with fixed weights, four
-      // taps at a time (one load and store of each accumulator per four products; every partial sum is
-      // within the layer's bound, so the doubles stay exact in any order).
+      // Tap by tap over the whole output plane: the inner loop walks the input with fixed weights, eight
+      // taps at a time, then four, then one (one load and store of each accumulator per eight products;
+      // every partial sum is within the layer's bound, so the doubles stay exact in any order).
       const taps = offsets.length;
       let t = 0;
+      for (; t + 7 < taps; t += 8) {
+        const w0 = weights[t] as number, w1 = weights[t + 1] as number, w2 = weights[t + 2] as number, w3 = weights[t + 3] as number;
+        const w4 = weights[t + 4] as number, w5 = weights[t + 5] as number, w6 = weights[t + 6] as number, w7 = weights[t + 7] as number;
+        const o0 = offsets[t] as number, o1 = offsets[t + 1] as number, o2 = offsets[t + 2] as number, o3 = offsets[t + 3] as number;
+        const o4 = offsets[t + 4] as number, o5 = offsets[t + 5] as number, o6 = offsets[t + 6] as number, o7 = offsets[t + 7] as number;
+        if (strideOne) {
+          for (let i = 0; i < span; i++) {
+            acc[i] = (acc[i] as number) + w0 * (padded[o0 + i] as number) + w1 * (padded[o1 + i] as number) + w2 * (padded[o2 + i] as number) + w3 * (padded[o3 + i] as number)
+              + w4 * (padded[o4 + i] as number) + w5 * (padded[o5 + i] as number) + w6 * (padded[o6 + i] as number) + w7 * (padded[o7 + i] as number);
+          }
+          continue;
+        }
+        for (let oy = 0; oy < outH; oy++) {
+          const row = oy * sy * paddedW;
+          for (let ox = 0, at = oy * outW, x = row; ox < outW; ox++, at++, x += sx) {
+            acc[at] = (acc[at] as number) + w0 * (padded[o0 + x] as number) + w1 * (padded[o1 + x] as number) + w2 * (padded[o2 + x] as number) + w3 * (padded[o3 + x] as number)
+              + w4 * (padded[o4 + x] as number) + w5 * (padded[o5 + x] as number) + w6 * (padded[o6 + x] as number) + w7 * (padded[o7 + x] as number);
+          }
+        }
+      }
       for (; t + 3 < taps; t += 4) {
         const w0 = weights[t] as number, w1 = weights[t + 1] as number, w2 = weights[t + 2] as number, w3 = weights[t + 3] as number;
         const o0 = offsets[t] as number, o1 = offsets[t + 1] as number, o2 = offsets[t + 2] as number, o3 = offsets[t + 3] as number;

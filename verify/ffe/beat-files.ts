@@ -268,10 +268,13 @@ export function packBinaryBeats(frames: readonly Int32Array[], format: Stream, w
 /**
  * packBinaryBeats a frame at a time into one buffer reused from run to run (grown when a run needs more):
  * fixynn verify packs each image's layer outputs as the integer model makes them, and fresh megabytes
- * per run would cost more in page faults than the packing itself.
+ * per run would cost more in page faults than the packing itself. The buffer can leave the packer (its
+ * bytes() sent to another thread, the ArrayBuffer transferred) and come back through start's `spare`.
  */
 export class BinaryBeatPacker {
   private words = new Int32Array(0);
+  /** The words as the channels' width sees them (bytes, 16-bit halves or the words; see slotOf). */
+  private view: Uint8Array | Uint16Array | Int32Array = this.words;
   private frames = 0;
   private added = 0;
   private fits = true;
@@ -282,6 +285,12 @@ export class BinaryBeatPacker {
   private readonly hi: number;
   private readonly mask: number;
   private readonly usable: boolean;
+  /**
+   * Where each channel's value goes in a beat, for channels of 8, 16 or 32 bits (each starts on a byte
+   * and none straddles two words): its element in a byte, 16-bit or 32-bit view of the words (null for
+   * other widths, which are shifted and or-ed into the words).
+   */
+  private readonly slotOf: Int32Array | null;
 
   constructor(readonly format: Stream, readonly withFlags: boolean) {
     const { channels, height, width } = format;
@@ -293,12 +302,22 @@ export class BinaryBeatPacker {
     this.hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
     this.mask = bits >= 32 ? -1 : (1 << bits) - 1;
     this.usable = bits <= 32 && endianness() === 'LE';
+    const perWord = 32 / bits;
+    // Channel c is value c % perWord of data word c / perWord, and data word j is word 2j of the beat (x/z words between).
+    this.slotOf = bits === 8 || bits === 16 || bits === 32 ? Int32Array.from({ length: channels }, (_, c) => 2 * perWord * Math.floor(c / perWord) + (c % perWord)) : null;
   }
 
-  /** Starts a run of `frames` frames (each must be added before bytes()). */
-  start(frames: number): void {
+  /**
+   * Starts a run of `frames` frames (each must be added before bytes()). `spare`: a buffer to pack into
+   * when the packer's own is too small or was transferred away (an earlier run's bytes().buffer).
+   */
+  start(frames: number, spare?: ArrayBuffer): void {
     const length = frames * this.plane * this.beatWords;
-    if (this.words.length < length) this.words = new Int32Array(length);
+    if (this.words.length < length) {
+      this.words = spare !== undefined && spare.byteLength >= 4 * length ? new Int32Array(spare) : new Int32Array(length);
+      const { bits } = this.format.type;
+      this.view = bits === 8 ? new Uint8Array(this.words.buffer) : bits === 16 ? new Uint16Array(this.words.buffer) : this.words;
+    }
     this.frames = frames;
     this.added = 0;
     this.fits = this.usable;
@@ -308,30 +327,44 @@ export class BinaryBeatPacker {
   add(f: number, values: Int32Array): void {
     const { channels, height, width } = this.format;
     const { bits } = this.format.type;
-    const { plane, beatWords, lo, hi, mask, words } = this;
+    const { plane, beatWords, lo, hi, mask, words, view, slotOf } = this;
     if (values.length !== channels * plane) throw new Error(`internal: ${values.length} values for a ${channels}x${height}x${width} stream`);
     if (f >= this.frames) throw new Error(`internal: frame ${f} of a run of ${this.frames}`);
     this.added++;
     if (!this.fits) return;
     const frameWords = plane * beatWords;
-    // Every word is written, none read first (the buffer is not cleared between runs): the x/z words are
-    // zero, and a data word's first write, the channel holding its bit 0 (starting there, or spilling
-    // over from the word before), sets it; later channels in the word or it.
-    for (let p = 0, w = f * frameWords + 1; p < plane; p++) for (let j = 0; j < beatWords; j += 2) words[w + p * beatWords + j] = 0;
-    // Channel by channel: each channel's plane is read in order, its bits go to the same word of every beat.
-    for (let c = 0, pos = 0; c < channels; c++, pos += bits) {
-      const shift = pos & 31;
-      const spill = shift + bits > 32;
-      const from = c * plane;
-      for (let p = 0, w = f * frameWords + 2 * (pos >>> 5); p < plane; p++, w += beatWords) {
-        const v = values[from + p] as number;
-        if (v < lo || v > hi) { this.fits = false; return; }
-        const u = v & mask;
-        words[w] = shift === 0 ? u : (words[w] as number) | (u << shift);
-        if (spill) words[w + 2] = u >>> (32 - shift);
+    const base = f * frameWords;
+    // The frame's words cleared (the buffer is reused from run to run): the x/z words and the bits past
+    // the last channel stay zero, the channels' bits are written or or-ed in.
+    words.fill(0, base, base + frameWords);
+    if (slotOf !== null) {
+      // A typed view per width puts each value in its place with one store; channel by channel, each
+      // channel's plane read in order, its value at the same place of every beat.
+      const scale = 32 / bits;
+      const stride = beatWords * scale;
+      for (let c = 0; c < channels; c++) {
+        const from = c * plane;
+        for (let p = 0, at = base * scale + (slotOf[c] as number); p < plane; p++, at += stride) {
+          const v = values[from + p] as number;
+          if (v < lo || v > hi) { this.fits = false; return; }
+          view[at] = v;
+        }
+      }
+    } else {
+      for (let c = 0, pos = 0; c < channels; c++, pos += bits) {
+        const shift = pos & 31;
+        const spill = shift + bits > 32;
+        const from = c * plane;
+        for (let p = 0, w = base + 2 * (pos >>> 5); p < plane; p++, w += beatWords) {
+          const v = values[from + p] as number;
+          if (v < lo || v > hi) { this.fits = false; return; }
+          const u = v & mask;
+          words[w] = (words[w] as number) | (u << shift);
+          if (spill) words[w + 2] = (words[w + 2] as number) | (u >>> (32 - shift));
+        }
       }
     }
-    if (this.withFlags) for (let p = 0, w = f * frameWords + 2 * this.dataWords; p < plane; p++, w += beatWords) words[w] = (p === 0 ? 1 : 0) | (p % width === width - 1 ? 2 : 0);
+    if (this.withFlags) for (let p = 0, w = base + 2 * this.dataWords; p < plane; p++, w += beatWords) words[w] = (p === 0 ? 1 : 0) | (p % width === width - 1 ? 2 : 0);
   }
 
   /** The run's file (a view valid until the next start), or null where it cannot stand in for the values. */

@@ -16,7 +16,9 @@ import type { SimulatorName } from '../sim/index.js';
 import { buildFfe, type BeatFiles, type FfeBuildOptions } from './build.js';
 import { compareFile, describeMismatch, type Mismatch } from './compare.js';
 import { beatFilesOf, runFrames, type RunResult, type Stalls } from './run.js';
-import { BinaryBeatPacker, ReadBuffers, type BeatBytes } from './beat-files.js';
+import { ReadBuffers, type BeatBytes } from './beat-files.js';
+import { Spawner } from './spawner.js';
+import { ExpectPool, expectWorkers, RunPacker, type ExpectedStream, type PackedRun } from './expect.js';
 
 export { describeMismatch, type Mismatch } from './compare.js';
 export type { Stalls } from './run.js';
@@ -32,12 +34,17 @@ export interface VerifyOptions {
   readonly preprocess?: Pick<LoadInputsOptions, 'scale' | 'mean' | 'std'>;
   readonly stalls?: Stalls;
   /**
-   * Images per simulator run (progress is shown between runs). Default: 100, fewer where that leaves a
+   * Images per simulator run (progress is shown between runs). Default: 250, fewer where that leaves a
    * job without a run, but at least 2 (cycles per frame are measured within a run).
    */
   readonly imagesPerRun?: number;
   /** Simulator processes run at once, each on its own share of the images (default: defaultVerifyJobs()). */
   readonly jobs?: number;
+  /**
+   * Worker threads running the integer model and packing the expected files (0: on this thread). Default:
+   * verify/ffe/expect.ts expectWorkers (none for a small verification, else one per simulator process).
+   */
+  readonly expectWorkers?: number;
   /** The testbench's beat files (default binary; text: the hex lines, as the standalone testbench writes them). */
   readonly beats?: BeatFiles;
   /** The testbench's cycle limit per run (default: generous, see verify/ffe/run.ts). */
@@ -82,12 +89,15 @@ export interface VerifySummary {
   readonly simulationSeconds: number;
   /** Simulator processes run at once (the images sharded over them). */
   readonly jobs: number;
+  /** Worker threads that ran the integer model (0: this thread did). */
+  readonly expectWorkers: number;
   /** Wall seconds of the simulator processes alone (summed over them), and the clock cycles they simulated. */
   readonly simulatorSeconds: number;
   readonly simulatedCycles: number;
   /**
    * CPU seconds after the build: the simulator processes' (null where GNU time is missing) and this
-   * process's (stimulus, integer model, comparison). On a shared machine these say what the wall times cannot.
+   * process's, its worker threads included (stimulus, integer model, comparison). On a shared machine
+   * these say what the wall times cannot.
    */
   readonly simulatorCpuSeconds: number | null;
   readonly verifierCpuSeconds: number;
@@ -102,6 +112,9 @@ export function defaultVerifyJobs(): number {
   return Number.isInteger(given) && given >= 1 ? given : availableParallelism();
 }
 
+/** Most images per simulator run by default (VerifyOptions.imagesPerRun). */
+export const RUN_IMAGES = 250;
+
 export async function verifyDesign(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const design = readDesign(dir);
   const { manifest } = design;
@@ -112,82 +125,110 @@ export async function verifyDesign(dir: string, options: VerifyOptions): Promise
   if (warning !== undefined) options.onProgress?.(`warning: ${warning}`);
   const model = new IntegerModel(ffe.quantization);
   const raw = ffe.options.rawInput ? rawPixelsOf(data.images, data.raw, data.source) : undefined;
-  const build = await buildFfe(design, options.simulator, {
-    trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.rtl ? { rtl: options.rtl } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots } : {}),
-    ...(options.beats ? { beats: options.beats } : {}),
-  });
   const total = data.images.length;
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultVerifyJobs()));
-  // Runs of at most 100 images (progress between them), one per job where there are enough, and at least
-  // two images each: the cycles per frame are measured between frames of one run.
-  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(100, Math.max(2, Math.ceil(total / jobs))));
-  const tally = new Tally();
-  const simStart = performance.now();
-  const cpuStart = process.cpuUsage();
+  // Runs of at most 250 images (progress between them), one per job where there are enough, and at least
+  // two images each: the cycles per frame are measured between frames of one run. Not smaller: each run
+  // forks this process (its page tables copied, then a copy-on-write fault for each page it writes next).
+  const perRun = Math.max(1, options.imagesPerRun ?? Math.min(RUN_IMAGES, Math.max(2, Math.ceil(total / jobs))));
   const firsts = Array.from({ length: Math.ceil(total / perRun) }, (_, i) => i * perRun);
-  // Up to `jobs` simulator processes at once; this thread makes their stimulus, runs the integer model
-  // while they simulate and checks their results in order (the first mismatch is the first in the stream).
-  const inFlight: Array<{ first: number; inputs: Int32Array[]; running: Promise<RunResult> }> = [];
-  // Buffers reused from run to run (fresh megabytes per run cost more in page faults than the work).
-  const buffers = new ReadBuffers();
-  const packers = build.beats === 'binary' ? streamPackers(manifest, ffe) : null;
-  const launch = (first: number): void => {
-    const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
-    const running = runFrames(build, manifest, inputs, {
-      ...(options.stalls ? { stalls: options.stalls } : {}),
-      ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
-      ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
-      ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
-      buffers,
-    });
-    running.catch(() => undefined); // awaited below in order; a failure before then is not unhandled
-    inFlight.push({ first, inputs, running });
-  };
-  let next = 0;
+  const streams = expectedStreams(manifest, ffe);
+  // The integer model's worker threads start loading now, beside the simulator build (binary beat files only:
+  // text files are compared value by value).
+  const workers = options.beats === 'text' ? 0 : Math.max(0, Math.floor(options.expectWorkers ?? expectWorkers(ffe.quantization, total, firsts.length, jobs)));
+  const starting = workers > 0 ? ExpectPool.start(workers, { graph: ffe.quantization, streams }) : null;
+  starting?.catch(() => undefined); // awaited after the build; a failure before then is not unhandled
   try {
-    while (next < firsts.length && inFlight.length < jobs) launch(firsts[next++] as number);
-    while (inFlight.length > 0) {
-      const run = inFlight[0] as (typeof inFlight)[number];
-      // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
-      const expected = expectRun(ffe, model, run.inputs, packers);
-      const result = await run.running;
-      inFlight.shift();
-      if (next < firsts.length) launch(firsts[next++] as number);
-      tally.add(checkRun(design, result, expected, run.first), result, run.inputs.length);
-      buffers.release(beatFilesOf(result));
-      options.onProgress?.(`simulated ${tally.images}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
+    const build = await buildFfe(design, options.simulator, {
+      trace: options.traceFile !== undefined, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.rtl ? { rtl: options.rtl } : {}), ...(options.extraRoots ? { extraRoots: options.extraRoots } : {}),
+      ...(options.beats ? { beats: options.beats } : {}),
+    });
+    // Ready before the clock starts: their start-up is start-up, as this thread's module loading is.
+    const pool = build.beats === 'binary' && starting !== null ? await starting : null;
+    const inThread = build.beats === 'binary' && pool === null ? new RunPacker(ffe.quantization, streams) : null;
+    const tally = new Tally();
+    const simStart = performance.now();
+    const cpuStart = process.cpuUsage();
+    // Up to `jobs` simulator processes at once; the integer model packs each run's expected files beside them
+    // (on the pool's workers from the run's launch, or on this thread while earlier runs simulate), and this
+    // thread checks the results in order (the first mismatch is the first in the stream).
+    const inFlight: Array<{ first: number; inputs: Int32Array[]; running: Promise<RunResult>; expecting: Promise<PackedRun> | null }> = [];
+    // Buffers reused from run to run (fresh megabytes per run cost more in page faults than the work), and
+    // the simulators started by a shell so that this process never forks (which would make each of those
+    // pages fault again when next written).
+    const buffers = new ReadBuffers();
+    const spawner = new Spawner();
+    const launch = (first: number): void => {
+      const inputs = inputsOf(ffe, data.images.slice(first, first + perRun), raw?.slice(first, first + perRun), model);
+      const expecting = pool?.expect(inputs) ?? null;
+      expecting?.catch(() => undefined); // awaited below in order
+      const running = runFrames(build, manifest, inputs, {
+        ...(options.stalls ? { stalls: options.stalls } : {}),
+        ...(options.maxCycles !== undefined ? { maxCycles: options.maxCycles } : {}),
+        ...(options.traceFile !== undefined && first === 0 ? { traceFile: options.traceFile } : {}),
+        ...(options.plusargs ? { plusargs: options.plusargs.map((a) => a.replace('{run}', String(first / perRun))) } : {}),
+        buffers, spawner,
+      });
+      running.catch(() => undefined); // awaited below in order; a failure before then is not unhandled
+      inFlight.push({ first, inputs, running, expecting });
+    };
+    let next = 0;
+    try {
+      while (next < firsts.length && inFlight.length < jobs) launch(firsts[next++] as number);
+      while (inFlight.length > 0) {
+        const run = inFlight[0] as (typeof inFlight)[number];
+        // Expected outputs per run only: all layers of all images at once would not fit for large inputs.
+        const packedHere = inThread?.pack(run.inputs) ?? null;
+        const result = await run.running;
+        inFlight.shift();
+        if (next < firsts.length) launch(firsts[next++] as number);
+        const packed = run.expecting === null ? packedHere : await run.expecting;
+        const expected: RunExpectation = {
+          packed: new Map(streams.map((s, i) => [s.key, packed?.[i] ?? null])),
+          // The values themselves only where a file differs or is text: the model runs again for them (rare).
+          values: () => expectedOf(ffe, run.inputs, model),
+        };
+        tally.add(checkRun(design, result, expected, run.first), result, run.inputs.length);
+        buffers.release(beatFilesOf(result));
+        if (packed !== null && run.expecting !== null) pool?.recycle(packed);
+        options.onProgress?.(`simulated ${tally.images}/${total} images, ${tally.mismatchedImages.size} with mismatches`);
+      }
+    } finally {
+      // On an error let every started run end and clean its folder before reporting.
+      await Promise.allSettled(inFlight.map((r) => r.running));
+      spawner.close();
     }
+    return {
+      design: manifest.top.module,
+      images: total,
+      dataSource: data.source,
+      randomData: data.random,
+      mismatches: tally.mismatches,
+      mismatchedImages: tally.mismatchedImages.size,
+      firstMismatch: tally.first,
+      cyclesPerFrame: tally.output.perFrame(),
+      inputCyclesPerFrame: tally.input.perFrame(),
+      idealCyclesPerFrame: manifest.top.throughput.idealCyclesPerFrame,
+      latency: tally.latency,
+      latencyPredicted: manifest.top.latencyCycles,
+      stalls: options.stalls ?? null,
+      simulator: options.simulator,
+      simulatorVersion: build.toolVersion,
+      buildSeconds: build.buildSeconds,
+      buildPeakMemoryKb: build.peakMemoryKb,
+      buildCpuSeconds: build.buildCpuSeconds,
+      simulationSeconds: (performance.now() - simStart) / 1000,
+      jobs: Math.min(jobs, firsts.length),
+      expectWorkers: pool === null ? 0 : workers,
+      simulatorSeconds: tally.simulatorSeconds,
+      simulatedCycles: tally.cycles,
+      simulatorCpuSeconds: tally.simulatorCpuSeconds,
+      verifierCpuSeconds: cpuSecondsSince(cpuStart),
+    };
   } finally {
-    // On an error let every started run end and clean its folder before reporting.
-    await Promise.allSettled(inFlight.map((r) => r.running));
+    if (starting !== null) await starting.then((pool) => pool.close(), () => undefined);
   }
-  return {
-    design: manifest.top.module,
-    images: total,
-    dataSource: data.source,
-    randomData: data.random,
-    mismatches: tally.mismatches,
-    mismatchedImages: tally.mismatchedImages.size,
-    firstMismatch: tally.first,
-    cyclesPerFrame: tally.output.perFrame(),
-    inputCyclesPerFrame: tally.input.perFrame(),
-    idealCyclesPerFrame: manifest.top.throughput.idealCyclesPerFrame,
-    latency: tally.latency,
-    latencyPredicted: manifest.top.latencyCycles,
-    stalls: options.stalls ?? null,
-    simulator: options.simulator,
-    simulatorVersion: build.toolVersion,
-    buildSeconds: build.buildSeconds,
-    buildPeakMemoryKb: build.peakMemoryKb,
-    buildCpuSeconds: build.buildCpuSeconds,
-    simulationSeconds: (performance.now() - simStart) / 1000,
-    jobs: Math.min(jobs, firsts.length),
-    simulatorSeconds: tally.simulatorSeconds,
-    simulatedCycles: tally.cycles,
-    simulatorCpuSeconds: tally.simulatorCpuSeconds,
-    verifierCpuSeconds: cpuSecondsSince(cpuStart),
-  };
 }
 
 interface RunCheck {
@@ -198,35 +239,21 @@ interface RunCheck {
 
 /**
  * What a run must give. Per stream (a layer's tap by index, or 'output') the binary beat file the integer
- * model's values make, packed image by image as the model runs (binary beat files only; null where it
- * cannot stand in for the values); the values themselves ([image][layer]) only when a file differs from
- * it or is text: the model runs again for them (rare: a mismatch), so no image's outputs are kept.
+ * model's values make (verify/ffe/expect.ts; null where it cannot stand in for the values, or for text
+ * files); the values themselves ([image][layer]) only when a file differs from it or is text.
  */
 interface RunExpectation {
   readonly packed: ReadonlyMap<number | 'output', Uint8Array | null>;
   readonly values: () => Int32Array[][];
 }
 
-/** One packer per compared stream of the fixed part: each layer with a tap, and the top's output (with its flags). */
-function streamPackers(manifest: LoadedDesign['manifest'], ffe: FfePart): Map<number | 'output', { readonly layer: number; readonly packer: BinaryBeatPacker }> {
-  const packers = new Map<number | 'output', { readonly layer: number; readonly packer: BinaryBeatPacker }>();
-  ffe.layers.forEach((layer, k) => { if (layer.tap !== null) packers.set(k, { layer: k, packer: new BinaryBeatPacker(layer.out, false) }); });
-  packers.set('output', { layer: ffe.quantization.layers.length - 1, packer: new BinaryBeatPacker(manifest.top.output, true) });
-  return packers;
-}
-
-/** The integer model on a run's inputs: packed as it goes (the packers' bytes are valid until the next run's). */
-function expectRun(ffe: FfePart, model: IntegerModel, inputs: readonly Int32Array[], packers: ReturnType<typeof streamPackers> | null): RunExpectation {
-  let values: Int32Array[][] | undefined;
-  const all = (): Int32Array[][] => (values ??= expectedOf(ffe, inputs, model));
-  if (packers === null) return { packed: new Map(), values: all };
+/** The compared streams of the fixed part: each layer with a tap, and the top's output (with its flags). */
+function expectedStreams(manifest: LoadedDesign['manifest'], ffe: FfePart): ExpectedStream[] {
   const { layers } = ffe.quantization;
-  for (const { packer } of packers.values()) packer.start(inputs.length);
-  inputs.forEach((input, f) => {
-    const activations = model.run(input, { reuse: true });
-    for (const { layer, packer } of packers.values()) packer.add(f, activations.get((layers[layer] as (typeof layers)[number]).output) as Int32Array);
-  });
-  return { packed: new Map([...packers].map(([key, { packer }]) => [key, packer.bytes()])), values: all };
+  const tensorOf = (k: number): string => (layers[k] as (typeof layers)[number]).output;
+  const streams: ExpectedStream[] = ffe.layers.flatMap((layer, k) => (layer.tap === null ? [] : [{ key: k, tensor: tensorOf(k), format: layer.out, withFlags: false }]));
+  streams.push({ key: 'output', tensor: tensorOf(layers.length - 1), format: manifest.top.output, withFlags: true });
+  return streams;
 }
 
 /** A stream of the design to compare: its beat file from the run and what it must carry. */
@@ -361,7 +388,7 @@ export function formatSummary(s: VerifySummary): string {
     `cycles per frame: ${s.cyclesPerFrame === null ? 'n/a (needs 2 or more frames per run)' : s.cyclesPerFrame.toFixed(1)}, ideal ${s.idealCyclesPerFrame}${ratio}${s.stalls ? ' (with stalls)' : ''}; input side ${s.inputCyclesPerFrame?.toFixed(1) ?? 'n/a'}`,
     `latency: ${s.latency ?? 'n/a'} cycles (predicted ${s.latencyPredicted})`,
     `build ${s.buildSeconds.toFixed(1)} s${s.buildPeakMemoryKb === null ? '' : ` (${s.buildCpuSeconds?.toFixed(1) ?? '?'} CPU s, peak ${(s.buildPeakMemoryKb / 1024).toFixed(0)} MB)`}, simulation ${s.simulationSeconds.toFixed(1)} s (${(s.images / s.simulationSeconds).toFixed(1)} images/s)`,
-    `the simulator (${s.jobs} process${s.jobs === 1 ? '' : 'es'} at once): ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s each)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}`,
+    `the simulator (${s.jobs} process${s.jobs === 1 ? '' : 'es'} at once): ${s.simulatorSeconds.toFixed(1)} s for ${s.simulatedCycles} cycles (${(s.simulatedCycles / Math.max(s.simulatorSeconds, 1e-9) / 1000).toFixed(0)} k cycles/s each)${s.simulatorCpuSeconds === null ? '' : `; CPU: the simulator ${s.simulatorCpuSeconds.toFixed(1)} s, fixynn ${s.verifierCpuSeconds.toFixed(1)} s`}${s.expectWorkers > 0 ? ` (the integer model on ${s.expectWorkers} worker thread${s.expectWorkers === 1 ? '' : 's'})` : ''}`,
     s.mismatches === 0
       ? `bit-exact: every tap of every image equals the integer model`
       : `MISMATCH: ${s.mismatches} values differ in ${s.mismatchedImages} image(s); first: ${s.firstMismatch ? describeMismatch(s.firstMismatch) : '?'}`,

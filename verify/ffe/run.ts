@@ -10,6 +10,7 @@ import type { Stream } from '../../generator/contract/stream.js';
 import { runToolMeasured } from '../sim/index.js';
 import { runFolder, type BeatFiles, type FfeBuild } from './build.js';
 import { packFramesHex, type BeatBytes, type ReadBuffers } from './beat-files.js';
+import type { Spawner } from './spawner.js';
 
 export interface Stalls {
   /** Chance (0..255 out of 256) per cycle that the testbench holds s_tvalid low / m_tready low. */
@@ -28,6 +29,8 @@ export interface RunOptions {
   readonly plusargs?: readonly string[];
   /** Read the beat files into buffers lent from here (give them back with release(beatFilesOf(result)) once checked). */
   readonly buffers?: ReadBuffers;
+  /** Start the simulator through this shell instead of forking this process (verify/ffe/spawner.ts). */
+  readonly spawner?: Spawner;
 }
 
 export interface RunResult {
@@ -56,9 +59,8 @@ export async function runFrames(build: FfeBuild, manifest: Manifest, inputs: rea
     writeFileSync(path.join(dir, 'stim.hex'), packFramesHex(inputs, manifest.top.input));
     const args = plusargs(manifest, inputs.length, options);
     const start = performance.now();
-    const r = build.simulator === 'verilator'
-      ? await runToolMeasured(build.product, args, { cwd: dir })
-      : await runToolMeasured('vvp', ['-n', build.product, ...args], { cwd: dir });
+    const [tool, toolArgs] = build.simulator === 'verilator' ? [build.product, args] : ['vvp', ['-n', build.product, ...args]];
+    const r = options.spawner !== undefined ? await options.spawner.run(tool, toolArgs, dir) : await runToolMeasured(tool, toolArgs, { cwd: dir });
     const simulatorSeconds = (performance.now() - start) / 1000;
     if (r.exitCode !== 0) throw checkFailed(`${build.simulator} run failed (exit ${r.exitCode}): ${(r.stderr + r.stdout).trim().slice(-1000)}`);
     if (options.traceFile !== undefined) copyTrace(dir, options.traceFile);
