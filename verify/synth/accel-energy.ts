@@ -10,8 +10,9 @@
  *   MACs     per MAC an array multiplier of weightBits x (actBits + 2) full-adder bits (the operand is
  *            val(x) - zp) plus an accBits accumulation, at activity MODEL_ACTIVITY (the Liberty's adder bit)
  *   PPU      per row through the post-processing unit: cols lanes of an accBits x multiplierBits multiply
- *   SRAM     per access of a macro memory: ceil(width / 32) x 4.60 pJ, plus its leakage (sram-model.ts, OpenRAM); the
- *            RTL's read ports without an enable read every cycle (freeRunningReadPorts)
+ *   SRAM     per access of a macro memory: ceil(width / 32) x 4.60 pJ, plus its leakage (sram-model.ts, OpenRAM); every
+ *            RTL read port has a read enable, true only in clocks whose row is used (docs/accel-rtl.md), so the
+ *            reads are the program's counted accesses (padding positions included: an upper bound)
  *   external MEM off chip (AXI): 640 pJ per 32 bits moved (Horowitz, ISSCC 2014, 45 nm DRAM read; DESIGN.md)
  *
  * The cost counts' multipliers are left out of the logic term (they are the MACs and the PPU, priced by use).
@@ -28,7 +29,7 @@ import { MACRO_MIN_BITS, macroAccessPj, macroLeakageMw, SRAM_MODEL } from './sra
 export const DRAM_PJ_PER_BYTE = 640 / 4;
 
 export const ACCEL_ENERGY_METHOD = `modelled (verify/synth/accel-energy.ts): the compiler's counts (cycles, MACs, scratchpad and MEM accesses) x a table from the Liberty `
-  + `(every flip-flop clocked every cycle; MAC and PPU adder bits at activity ${MODEL_ACTIVITY}) and ${SRAM_MODEL.label}, free-running read ports every cycle; off-chip MEM traffic at ${DRAM_PJ_PER_BYTE} pJ/byte (Horowitz 45 nm DRAM)`;
+  + `(every flip-flop clocked every cycle; MAC and PPU adder bits at activity ${MODEL_ACTIVITY}) and ${SRAM_MODEL.label}, reads as counted (the RTL's read ports are enabled only when used); off-chip MEM traffic at ${DRAM_PJ_PER_BYTE} pJ/byte (Horowitz 45 nm DRAM)`;
 
 /** What the model reads of an accelerator: its RTL configuration (memory 'axi': MEM off chip) and cost counts. */
 export interface AcceleratorShape {
@@ -58,17 +59,6 @@ export function memoryBits(shape: AcceleratorShape): Partial<Record<MemoryId, nu
 export function macroSplit(shape: AcceleratorShape): { macroBits: number; flopMemoryBits: number } {
   const macroBits = Object.values(memoryBits(shape)).filter((b) => b >= MACRO_MIN_BITS).reduce((a, b) => a + b, 0);
   return { macroBits, flopMemoryBits: Math.max(0, shape.cost.memoryBits - macroBits) };
-}
-
-/**
- * Read ports of the generated RTL that read on every clock, as rows of accessBits' width (generator/accel/rtl/top.ts,
- * stream-ports.ts): the program fetch (all four 32-bit banks), ACT's two execute ports, WGT's, QP's three and ACC's
- * execute port have no read enable; MEM's host and output-stream ports have none, and its load port's enable (LD not
- * done) is true on almost every clock. A macro wired so reads on each of them every cycle, whatever the program does:
- * the gate-level run counts them (docs/synthesis.md). MEM off chip (AXI) has no macro.
- */
-export function freeRunningReadPorts(config: AcceleratorShape['config']): Readonly<Record<MemoryId, number>> {
-  return { act: 2, wgt: 1, qp: 3, acc: 1, imem: 1, mem: config.memory === 'axi' ? 0 : 3 };
 }
 
 export interface AcceleratorEnergy {
@@ -101,12 +91,9 @@ export function acceleratorEnergy(shape: AcceleratorShape, work: AcceleratorWork
   const bits = memoryBits(shape);
   const width = accessBits(c);
   const a = work.accesses;
-  // A memory's reads: at least one per free-running port per busy cycle (the program's useful reads are among them).
-  const free = freeRunningReadPorts(c);
-  const reads = (id: MemoryId, counted: number): number => Math.max(counted, free[id] * work.busyCycles);
   const counts: Record<MemoryId, number> = {
-    act: reads('act', a.actReads) + a.actWrites, wgt: reads('wgt', a.wgtReads) + a.wgtWrites, qp: reads('qp', a.qpReads) + a.qpWrites,
-    acc: reads('acc', a.accReads) + a.accWrites, mem: reads('mem', a.memReadBeats) + a.memWriteBeats, imem: reads('imem', a.imemReads),
+    act: a.actReads + a.actWrites, wgt: a.wgtReads + a.wgtWrites, qp: a.qpReads + a.qpWrites,
+    acc: a.accReads + a.accWrites, mem: a.memReadBeats + a.memWriteBeats, imem: a.imemReads,
   };
   let sramPj = 0;
   for (const id of Object.keys(counts) as MemoryId[]) if ((bits[id] ?? 0) >= MACRO_MIN_BITS) sramPj += counts[id] * macroAccessPj(width[id]);

@@ -13,7 +13,7 @@ import Handlebars from 'handlebars';
 import { checkFailed } from '../../generator/common/errors.js';
 import { renderHeader } from '../../generator/emit/header.js';
 import type { JsonModule } from './netlist.js';
-import { macroAccessPj } from './sram-model.js';
+import { MACRO_MIN_BITS, macroAccessPj } from './sram-model.js';
 
 /** The cell type the ASIC script gives the memories it keeps as SRAM macros (FIXYNN_MACROS). */
 export const MACRO_CELL = '$__fixynn_sram';
@@ -78,4 +78,33 @@ export function macroInstances(module: string, m: JsonModule): MacroInstance[] {
     out.push({ module, cell, words, width, readPorts, writePorts, accessPj: macroAccessPj(width) });
   }
   return out.sort((a, b) => a.cell.localeCompare(b.cell));
+}
+
+/** A port of a macro memory as the RTL writes it: the memory, read or write, the read register, its enable (null: none). */
+export interface RtlMacroPort {
+  readonly memory: string;
+  readonly kind: 'read' | 'write';
+  readonly name: string;
+  readonly enable: string | null;
+}
+
+/**
+ * The memories of a generated module's Verilog (generator/emit) that become macros (at least MACRO_MIN_BITS bits),
+ * their widths, and their ports with their enables: `if (en) q <= mem[addr];` a read port (Yosys merges `en` into the
+ * macro's RD_EN; without `if` the port reads every clock), `if (en) mem[addr] <= data;` a write port.
+ */
+export function rtlMacroPorts(verilog: string): { widths: Map<string, number>; ports: RtlMacroPort[] } {
+  const widths = new Map<string, number>();
+  for (const m of verilog.matchAll(/^reg (?:signed )?\[(\d+):0\] (\w+) \[0:(\d+)\];$/gm)) {
+    const width = Number(m[1]) + 1;
+    if (width * (Number(m[3]) + 1) >= MACRO_MIN_BITS) widths.set(m[2]!, width);
+  }
+  const ports: RtlMacroPort[] = [];
+  for (const m of verilog.matchAll(/^\s*(?:if \((\w+)\) )?(\w+) <= (\w+)\[/gm)) {
+    if (widths.has(m[3]!)) ports.push({ memory: m[3]!, kind: 'read', name: m[2]!, enable: m[1] ?? null });
+  }
+  for (const m of verilog.matchAll(/^\s*(?:if \((\w+)\) )?(\w+)\[\w+\] <= /gm)) {
+    if (widths.has(m[2]!)) ports.push({ memory: m[2]!, kind: 'write', name: `${m[2]}_write`, enable: m[1] ?? null });
+  }
+  return { widths, ports };
 }

@@ -146,11 +146,13 @@ export function buildStreamPorts(m: Module, c: RtlConfig, io: StreamPortsIo): St
   const byteAddr = mux(isClass, classAddr, outAddr.add(outIdx.mul(4))).truncate(32);
   const readWord = checkedAddress(byteAddr.shr(portShift), io.memWords);
   const bank = io.memBanks.length === 1 ? constant(0) : byteAddr.slice(portShift - 1, 2);
-  const q = io.memBanks.map((b, k) => b.read(`mem_b${k}_out_q`, { addr: readWord.addr }));
+  // `fresh`: the read port holds the word of outIdx (read in the previous clock, at the same address). The
+  // port reads once per beat, in the clock after the index moved; a beat waiting for m_tready keeps its word.
+  const fresh = m.reg('out_fresh', u(1), { reset: io.rst });
+  const outRead = m.wire('out_read', outActive.and(fresh.not()));
+  const q = io.memBanks.map((b, k) => b.read(`mem_b${k}_out_q`, { addr: readWord.addr, enable: outRead }));
   const bankD = m.reg('out_bank_d', bank.range).next(bank);
   const mReady = m.input('m_tready', u(1));
-  // `fresh`: the read port holds the word of outIdx (its address did not change in the previous clock).
-  const fresh = m.reg('out_fresh', u(1), { reset: io.rst });
   const mValid = outActive.and(fresh);
   const advance = mValid.and(mReady);
   const lastBeat = outIdx.eq(outBeats.sub(1));

@@ -83,11 +83,14 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const fetchPc = m.reg('fetch_pc', interval(0, c.imemWords), { reset: clear });
   const fetchAdvance = m.wire('fetch_advance', u(1));
   const fetchAddr = checkedAddress(mux(fetchAdvance, fetchPc.add(1), fetchPc), c.imemWords);
+  // The banks read only when a new instruction is taken (a run's first, or the next after a dispatch): while
+  // dispatch waits, the word of fetch_pc stays in the read registers.
+  const fetchRead = m.wire('fetch_read', runStart.or(fetchAdvance));
   const imemBanks = [0, 1, 2, 3].map((k) => {
     const bank = m.memory(`imem_b${k}`, { depth: c.imemWords, type: u(32) });
     const wa = checkedAddress(imemWordAddr, c.imemWords);
     bank.setWrite({ addr: wa.addr, data: hostWdata, enable: hostWe.and(hostProgram).and(hostAddr.slice(3, 2).eq(k)).and(wa.ok) });
-    return bank.read(`imem_b${k}_q`, { addr: mux(runStart, 0, fetchAddr.addr).assume(0, c.imemWords - 1) });
+    return bank.read(`imem_b${k}_q`, { addr: mux(runStart, 0, fetchAddr.addr).assume(0, c.imemWords - 1), enable: fetchRead });
   });
   const fetchWord = m.wire('fetch_word', concat(imemBanks[3]!, imemBanks[2]!, imemBanks[1]!, imemBanks[0]!));
 
@@ -197,7 +200,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldFault = m.wire('ld_fault', u(1));
   const ldIssuing = m.reg('ld_issuing', u(1), { reset: clear });
   // With AXI, a beat moves when its read data is there (RREADY = issuing and not stalled).
-  const ldGo = bus === undefined ? ldIssuing.and(ldStall.not()) : ldIssuing.and(ldStall.not()).and(bus.rvalid);
+  const ldGo = m.wire('ld_go', bus === undefined ? ldIssuing.and(ldStall.not()) : ldIssuing.and(ldStall.not()).and(bus.rvalid));
   const ldBeat = loopCounter(m, 'ld_beat', ldBeats, ldGo, ldBegin, clear);
   const ldX = loopCounter(m, 'ld_x', ldF('xSize'), ldGo.and(ldBeat.last), ldBegin, clear);
   const ldY = loopCounter(m, 'ld_y', ldF('ySize'), ldGo.and(ldBeat.last).and(ldX.last), ldBegin, clear);
@@ -213,8 +216,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const ldDataLastOfRow = m.reg('ld_data_row_end', u(1), { enable: ldStall.not() }).next(ldBeat.last);
   const ldDataLast = m.reg('ld_data_last', u(1), { reset: clear, enable: ldStall.not() }).next(ldGo.and(ldLastBeat));
   const ldDataRow = m.reg('ld_data_row', ldRow.range, { enable: ldStall.not() }).next(ldRow);
+  // MEM is read only for a beat the LD unit takes (a stalled clock keeps the beat in the read registers).
   const ldBeatData = bus === undefined
-    ? concat(...memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldStall.not() })).reverse())
+    ? concat(...memBanks.map((b, k) => b.read(`mem_b${k}_ld_q`, { addr: ldMemAddr.addr, enable: ldGo })).reverse())
     : m.reg('ld_rdata', u(beatBits), { enable: ldStall.not() }).next(bus.rdata);
   const maxBeats = Math.max(...MEMS.map((x) => rowBytes(c, x) / c.memPortBytes));
   const ldSlots = Array.from({ length: maxBeats }, (_, k) =>
@@ -324,16 +328,24 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   };
 
   // ---- shared EX read ports ----
+  // Each reads only in a clock whose row the next clock uses (`*_read`, driven with the addresses below);
+  // between reads a port holds its row. A QP record (and ARGMAX's ACC score row) is read once and held
+  // while the instruction (DWCONV, GAP: the block; ARGMAX: the row) uses it.
   const exActAddrA = m.wire('ex_act_addr_a', interval(0, c.actRows - 1));
   const exActAddrB = m.wire('ex_act_addr_b', interval(0, c.actRows - 1));
   const exWgtAddr = m.wire('ex_wgt_addr', interval(0, c.wgtRows - 1));
   const exQpAddr = [0, 1, 2].map((k) => m.wire(`ex_qp_addr${k}`, interval(0, c.qpRows - 1)));
   const exAccAddr = m.wire('ex_acc_addr', interval(0, c.accRows - 1));
-  const actA = act.read('act_ex_a_q', { addr: exActAddrA });
-  const actB = act.read('act_ex_b_q', { addr: exActAddrB });
-  const wgtQ = wgt.read('wgt_ex_q', { addr: exWgtAddr });
-  const qpQ = exQpAddr.map((a, k) => qp.read(`qp_ex_q${k}`, { addr: a }));
-  const accQ = acc.read('acc_ex_q', { addr: exAccAddr });
+  const exActReadA = m.wire('ex_act_read_a', u(1));
+  const exActReadB = m.wire('ex_act_read_b', u(1));
+  const exWgtRead = m.wire('ex_wgt_read', u(1));
+  const exQpRead = m.wire('ex_qp_read', u(1));
+  const exAccRead = m.wire('ex_acc_read', u(1));
+  const actA = act.read('act_ex_a_q', { addr: exActAddrA, enable: exActReadA });
+  const actB = act.read('act_ex_b_q', { addr: exActAddrB, enable: exActReadB });
+  const wgtQ = wgt.read('wgt_ex_q', { addr: exWgtAddr, enable: exWgtRead });
+  const qpQ = exQpAddr.map((a, k) => qp.read(`qp_ex_q${k}`, { addr: a, enable: exQpRead }));
+  const accQ = acc.read('acc_ex_q', { addr: exAccAddr, enable: exAccRead });
   const qpLanes = (k: number, bits: number, signed: boolean): Expr[] => unpackChannels(qpQ[k]!.slice(N * 32 - 1, 0), N, { bits: 32, signed }).map((x) => (bits < 32 ? x.asBits().slice(bits - 1, 0) : x));
 
   // ==== GEMM ================================================================================================
@@ -368,7 +380,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const gemmIx = gemmOx.value.mul(G.strideX!).sub(G.padLeft!).add(gemmKx.value);
   const gemmInside = gemmIy.ge(0).and(gemmIy.lt(G.inH!)).and(gemmIx.ge(0)).and(gemmIx.lt(G.inW!));
   const gemmActRow = checkedAddress(gf('actBase').add(gemmIy.mul(G.inW!).add(gemmIx).mul(G.cbIn!)).add(gemmB.value), c.actRows);
-  const gemmActFault = gemmPixel.and(gemmInside).and(gemmActRow.ok.not());
+  const gemmActRead = gemmPixel.and(gemmInside); // a padding position's operand is 0, not a row
+  const gemmActFault = gemmActRead.and(gemmActRow.ok.not());
   // Weight rows: fold 0 in "pre", fold f+1 in the last R clocks of fold f's slot.
   const gemmPreload = gemmStream.and(gemmFold.last.not()).and(gemmT_.value.ge(gemmT.sub(R)));
   const gemmWgtRowIdx = mux(gemmPre, gemmPreRow.value, gemmT_.value.sub(gemmT.sub(R))).assume(0, R - 1);
@@ -396,6 +409,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const gemmTagFirst = m.delay('gemm_tag_first', gemmFold.value.eq(0), 1 + MAC_ARRAY_LATENCY);
   const gemmTagLast = m.delay('gemm_tag_last', gemmFold.last, 1 + MAC_ARRAY_LATENCY);
   const gemmTagTm1 = m.delay('gemm_acc_t', gemmT_.value, MAC_ARRAY_LATENCY);
+  // ACC's partial sums are read for the folds after the first, one clock before their column sums leave.
+  const gemmAccRead = m.delay('gemm_acc_read', gemmPixel.and(gemmFold.value.ne(0)), MAC_ARRAY_LATENCY);
   const gemmOutValid = array.out('out_valid');
   const colSums = unpackChannels(array.out('out_sum'), N, columnSumType(c));
   const accPrev = unpackChannels(accQ, N, { bits: c.accBits, signed: true });
@@ -410,6 +425,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
     gemmSums.map((s, l) => mux(gemmTagLast, s.add(biasLanes[l]!).resize(c.accBits, { wrap: true }), s)),
     { bits: c.accBits, signed: true },
   );
+  // The QP record (bias, M, s: constant over the instruction) is read once, in the clock after the start.
+  const gemmQpRead = gemmCheck;
   const gemmFault = gemmCheck.and(
     gemmP.add(gf('accBase')).gt(c.accRows).or(gemmF.eq(0)).or(gemmP.eq(0)).or(G.strideX!.eq(0)).or(G.strideY!.eq(0)).or(G.cbOut!.eq(0))
       .or(gf('wgtBase').add(gemmF.mul(R)).gt(c.wgtRows)).or(gf('qpBase').add(3).gt(c.qpRows))
@@ -473,7 +490,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const dwActRowAt = df('actBase').add(dwIy.mul(G.inW!).add(dwIx).mul(G.cbIn!)).add(dwB);
   const dwActRow = checkedAddress(dwActRowAt, c.actRows);
   const dwActRowOdd = checkedAddress(dwActRowAt.add(G.cbIn!), c.actRows);
-  const dwActFault = dwSPhase.and(dwInside.and(dwActRow.ok.not()).or(dwInsideOdd.and(dwActRowOdd.ok.not())));
+  const dwActRead = dwSPhase.and(dwInside);
+  const dwActReadOdd = dwSPhase.and(dwInsideOdd);
+  const dwActFault = dwActRead.and(dwActRow.ok.not()).or(dwActReadOdd.and(dwActRowOdd.ok.not()));
   const dwPadValue = mux(dwMode.eq(DW_MODE.max), dwMaxPad(c), 0);
   const dwInValid = d1('dw_in_valid', dwSPhase);
   const dwInInside = d1('dw_in_inside', dwInside);
@@ -505,6 +524,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const dwOutCount = loopCounter(m, 'dw_out_t', gemmLikePixels(df('nOy'), G.outW!), dwOutValid, dwStart, clear);
   const dwOutBlock = loopCounter(m, 'dw_out_block', df('nCb'), dwOutValid.and(dwOutCount.last), dwStart, clear);
   const dwOutSums = unpackChannels(dwe.out('out_sum'), N, { bits: dwOutputBits(c), signed: true });
+  // A block's QP record is read once: block 0's in the clock after the start, the next block's in the clock
+  // after the block before gave its last output (its first output comes later: the engine's pipeline).
+  const dwQpRead = dwCheck.or(m.pipe('dw_qp_next', dwOutValid.and(dwOutCount.last).and(dwOutBlock.last.not())));
   const dwEmpty = dwOutValid.and(dwMode.eq(DW_MODE.max)).and(dwOutSums[0]!.eq(dwMaxPad(c)));
   const dwFault = dwCheck.and(
     G.kh!.gt(KMAX).or(G.kw!.gt(KMAX)).or(G.kh!.eq(0)).or(G.kw!.eq(0)).or(G.strideX!.eq(0)).or(G.strideY!.eq(0)).or(G.cbIn!.eq(0)).or(G.cbOut!.eq(0))
@@ -524,6 +546,8 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const addA = checkedAddress(af('aBase').add(addI.value), c.actRows);
   const addB = checkedAddress(af('bBase').add(addI.value), c.actRows);
   const addQp = af('qpBase').add(addJ.value.mul(3));
+  // One QP record for the whole instruction with one channel block, else a record per element.
+  const addQpRead = addRun.and(addI.value.eq(0).or(G.cbIn!.ne(1)));
   const addValid1 = d1('add_valid1', addRun);
   const addMA = qpLanes(0, c.multiplierBits, false);
   const addMB = qpLanes(1, c.multiplierBits, false);
@@ -546,6 +570,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   gapRun.next(mux(gapStart, headField('gap', 'count').ne(0).and(headField('gap', 'nCb').ne(0)), mux(gapP.last.and(gapBlock.last), 0, gapRun)));
   const gapRow = checkedAddress(pf('actBase').add(gapP.value.mul(G.cbIn!)).add(pf('cb0')).add(gapBlock.value), c.actRows);
   const gapQp = pf('qpBase').add(gapBlock.value.mul(3));
+  const gapQpRead = gapRun.and(gapP.last); // the block's record, for its sum entering the PPU
   const gapValid1 = d1('gap_valid1', gapRun);
   const gapFirst1 = d1('gap_first1', gapP.value.eq(0));
   const gapLast1 = d1('gap_last1', gapP.last);
@@ -575,6 +600,7 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   amaxRun.next(mux(amaxStart, headField('argmax', 'count').ne(0), mux(amaxI.last, 0, amaxRun)));
   const amaxAccRow = checkedAddress(xf('accBase').add(amaxRowIdx.value), c.accRows);
   const amaxQp = xf('qpBase').add(amaxRowIdx.value.mul(3));
+  const amaxRowRead = amaxRun.and(amaxLane.value.eq(0)); // a row of N scores and its QP record, held for its N lanes
   const amaxValid1 = d1('amax_valid1', amaxRun);
   const amaxLane1 = d1('amax_lane1', amaxLane.value);
   const amaxI1 = d1('amax_i1', amaxI.value);
@@ -616,6 +642,12 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
   const qpRecord = mux(exOp.gemm!, gf('qpBase'), mux(exOp.dwconv!, df('qpBase').add(dwOutBlock.value.mul(3)), mux(exOp.add!, addQp, mux(exOp.gap!, gapQp, amaxQp))));
   exQpAddr.forEach((w, k) => w.drive(checkedAddress(qpRecord.add(k), c.qpRows).addr));
   exAccAddr.drive(mux(exOp.gemm!, checkedAddress(gf('accBase').add(gemmTagTm1), c.accRows).addr, amaxAccRow.addr).assume(0, c.accRows - 1));
+  // Read enables: the running instruction's sequencer says when it reads (one sequencer runs at a time).
+  exActReadA.drive(gemmActRead.or(dwActRead).or(addRun).or(gapRun));
+  exActReadB.drive(dwActReadOdd.or(addRun));
+  exWgtRead.drive(gemmWgtRead.or(dwLoad));
+  exQpRead.drive(gemmQpRead.or(dwQpRead).or(addQpRead).or(gapQpRead).or(amaxRowRead));
+  exAccRead.drive(gemmAccRead.or(amaxRowRead));
 
   // ==== post-processing unit (one instance of the rule, shared by GEMM, DWCONV, ADD, GAP) ===================
   const ppuInValid = m.wire('ppu_in_valid', gemmFinalToPpu.or(dwOutValid).or(addValid2).or(gapValid1.and(gapLast1)));
@@ -813,7 +845,9 @@ export function generateAccelerator(c: RtlConfig, name = 'fixynn_accel'): Module
       enable: stWriting.and(stMemWord.ok).or(hostHere).or(streams.memWrite.enable),
     });
   });
-  const hostReads = memBanks.map((bank, k) => bank.read(`mem_b${k}_host_q`, { addr: hostMemWord.addr }));
+  // The host reads a MEM word in a clock it addresses one without writing, while the machine is idle.
+  const hostMemRead = m.wire('host_mem_read', hostAddr.bit(31).not().and(hostWe.not()).and(running.not()));
+  const hostReads = memBanks.map((bank, k) => bank.read(`mem_b${k}_host_q`, { addr: hostMemWord.addr, enable: hostMemRead }));
   const hostBankD = m.pipe('host_bank_d', hostBank);
   m.output('host_rdata', select(hostBankD, hostReads));
   }
