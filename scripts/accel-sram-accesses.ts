@@ -18,19 +18,18 @@ import { readDesign } from '../generator/design/read-design.js';
 import { verifyAccelDesign } from '../verify/accel/verify-design.js';
 import { macroAccessPj } from '../verify/synth/sram-model.js';
 import { type RtlMacroPort, rtlMacroPorts } from '../verify/synth/sram-sim.js';
+import { scriptArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const dir = args.find((a, i) => !a.startsWith('--') && !['--images', '--cycles'].includes(args[i - 1] ?? ''));
-if (dir === undefined) throw new Error('usage: accel-sram-accesses.ts DIR [--images N] [--cycles C] [--json]');
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${name} ${args[i + 1] ?? ''}: expected a whole number`);
-  return v;
-};
-const images = flag('--images', 1);
-const cycles = flag('--cycles', 0);
-const json = args.includes('--json');
+const USAGE = 'npx tsx scripts/accel-sram-accesses.ts DIR [--images N] [--cycles C] [--json]';
+const { flags, positionals } = scriptArgs(USAGE, { images: 'number', cycles: 'number', json: 'boolean' }, { positionals: true });
+const [dir] = positionals;
+const images = flags.images ?? 1;
+const cycles = flags.cycles ?? 0;
+const json = flags.json;
+if (dir === undefined || positionals.length > 1 || ![images, cycles].every((v) => Number.isSafeInteger(v) && v >= 0)) {
+  console.error(`one design folder, whole numbers for --images and --cycles\nusage: ${USAGE}`);
+  process.exit(2);
+}
 
 /** The counter module: per port, clock edges with its enable high while `busy` (and within the first C clocks). */
 function counterModule(ports: readonly RtlMacroPort[], dut: string): string {

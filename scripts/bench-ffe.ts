@@ -30,20 +30,20 @@ import { defaultVerifyJobs, verifyDesign, type VerifySummary } from '../verify/f
 import { MOBILENET_QDQ, photoCrops } from './photos.js';
 import { toolVersions, yosysStat } from '../verify/sim/index.js';
 import { readFileSync } from 'node:fs';
+import { scriptArgs } from './args.js';
 
 const STRATEGIES: readonly ArithStrategy[] = ['multiply', 'csd', 'shared'];
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const skipYosys = args.includes('--no-yosys');
-const imagesFlag = args.indexOf('--images');
-const exampleImages = imagesFlag >= 0 ? Number(args[imagesFlag + 1]) : 1000;
-const large = args.includes('--large');
-const framesFlag = args.indexOf('--frames');
-const mobilenetFrames = framesFlag >= 0 ? Number(args[framesFlag + 1]) : 32;
-if (!Number.isInteger(mobilenetFrames) || mobilenetFrames < 2) throw new Error(`--frames ${args[framesFlag + 1] ?? ''}: give a whole number of MobileNet frames, 2 or more`);
-const jobsFlag = args.indexOf('--jobs');
-const jobs = jobsFlag >= 0 ? Number(args[jobsFlag + 1]) : defaultVerifyJobs();
-if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs ${args[jobsFlag + 1] ?? ''}: give a whole number of simulator processes, 1 or more`);
+const USAGE = 'npm run bench:ffe [-- --json] [-- --images N] [-- --frames N] [-- --jobs N] [-- --no-yosys] [-- --large]';
+const { flags } = scriptArgs(USAGE, { json: 'boolean', 'no-yosys': 'boolean', images: 'number', large: 'boolean', frames: 'number', jobs: 'number' });
+const json = flags.json;
+const skipYosys = flags['no-yosys'];
+const exampleImages = flags.images ?? 1000;
+const large = flags.large;
+const mobilenetFrames = flags.frames ?? 32;
+const jobs = flags.jobs ?? defaultVerifyJobs();
+for (const [name, value, least] of [['images', exampleImages, 1], ['frames', mobilenetFrames, 2], ['jobs', jobs, 1]] as const) {
+  if (!Number.isInteger(value) || value < least) { console.error(`--${name} ${value}: give a whole number, ${least} or more\nusage: ${USAGE}`); process.exit(2); }
+}
 
 interface Subject {
   readonly name: string;

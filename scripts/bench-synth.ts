@@ -27,23 +27,19 @@ import { NOMINAL_CLOCK_MHZ } from '../generator/design/chip.js';
 import { sweepTables } from '../verify/sweep/point.js';
 import { type AcceleratorCandidate, isoArea } from '../verify/sweep/iso-area.js';
 import { synthDesign, type SynthReport } from '../verify/synth/synth-design.js';
+import { scriptArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${name} ${args[i + 1] ?? ''}: expected a whole number`);
-  return v;
-};
-const k = flag('--fixed-layers', 1);
-const images = flag('--images', 2);
-const isoSizes = args.includes('--no-iso') ? [] : (args[args.indexOf('--iso-accel') + 1] !== undefined && args.includes('--iso-accel') ? args[args.indexOf('--iso-accel') + 1] as string : '4x4,8x8')
-  .split(',').map((x) => {
-    const m = /^(\d+)x(\d+)$/.exec(x.trim());
-    if (!m) throw new Error(`--iso-accel ${x}: expected RxC sizes, comma-separated (e.g. 4x4,8x8)`);
-    return { rows: Number(m[1]), cols: Number(m[2]) };
-  });
+const USAGE = 'npm run bench:synth [-- --json] [-- --fixed-layers K] [-- --images N] [-- --iso-accel 4x4,8x8] [-- --no-iso] [-- --iso-modelled]';
+const { flags } = scriptArgs(USAGE, { json: 'boolean', 'fixed-layers': 'number', images: 'number', 'iso-accel': 'string', 'no-iso': 'boolean', 'iso-modelled': 'boolean' });
+const refuse = (message: string): never => { console.error(`${message}\nusage: ${USAGE}`); process.exit(2); };
+const json = flags.json;
+const k = flags['fixed-layers'] ?? 1;
+const images = flags.images ?? 2;
+for (const [name, value] of [['fixed-layers', k], ['images', images]] as const) if (!Number.isSafeInteger(value) || value < 0) refuse(`--${name} ${value}: expected a whole number`);
+const isoSizes = flags['no-iso'] ? [] : (flags['iso-accel'] ?? '4x4,8x8').split(',').map((x) => {
+  const m = /^(\d+)x(\d+)$/.exec(x.trim());
+  return m ? { rows: Number(m[1]), cols: Number(m[2]) } : refuse(`--iso-accel ${x}: expected RxC sizes, comma-separated (e.g. 4x4,8x8)`);
+});
 const MODEL = path.resolve(import.meta.dirname, '../examples/mnist-mobilenet/model.onnx');
 const progress = (m: string): void => { if (!json) process.stderr.write(`${m}\n`); };
 
@@ -59,7 +55,7 @@ async function accelerator(rows: number, cols: number, work: string): Promise<Ac
   const out = path.join(work, `accel-${rows}x${cols}`);
   await generateAccelDesign(MODEL, { fixedLayers: '0', accel: `${rows}x${cols}`, out, onProgress: progress });
   const design = readDesign(out);
-  if (args.includes('--iso-modelled')) return { rows, cols, part: partOf(design.manifest, 'accel') };
+  if (flags['iso-modelled']) return { rows, cols, part: partOf(design.manifest, 'accel') };
   // abc -fast: the accelerator's units are large (its PPU alone has cols 32 x 32-bit multipliers); bounded time.
   const { report } = await synthDesign(design, { target: 'asic', abcFast: true, onProgress: progress });
   return { rows, cols, part: partOf(design.manifest, 'accel'), report };
