@@ -103,83 +103,39 @@ function verilogName(name: string): string {
   return /^[A-Za-z_][\w$]*$/.test(name) ? name : `\\${name} `;
 }
 
-/**
- * The root module that records the netlist's own nets (depth 1 in each unit's scope: no cell internals) into
- * the file of +net_dump. With a window signal: only while it is 1 ($dumpon/$dumpoff), and the SRAM macros'
- * access counters summed over the windows into the file of +sram_counts (one line per macro after each window).
- */
-function netDumper(scopes: ReadonlyArray<{ scope: string }>, window?: CountWindow): string {
-  const lines = [
+/** The root module that records the netlist's own nets (depth 1 in each unit's scope: no cell internals) into the file of +net_dump. */
+function netDumper(scopes: ReadonlyArray<{ scope: string }>): string {
+  return [
     '// Records the value changes of the netlist\'s own nets (depth 1 in each module: no cell internals).',
     'module fixynn_net_dump;',
     '  reg [8*1024-1:0] file;',
-    '  reg dumping;',
-  ];
-  const macros = window?.macros ?? [];
-  if (window !== undefined) {
-    lines.push('  reg [8*1024-1:0] counts_file;', '  integer fc;', '  reg in_window;');
-    macros.forEach((_, i) => lines.push(`  integer r0_${i}, w0_${i}, reads_${i}, writes_${i};`));
-  }
-  lines.push(
-    '  initial begin',
-    '    dumping = 1\'b0;',
-    '    if ($value$plusargs("net_dump=%s", file)) begin',
-    '      $dumpfile(file);',
-    ...scopes.map((s) => `      $dumpvars(1, ${s.scope});`),
-    '      dumping = 1\'b1;',
-    ...(window === undefined ? [] : ['      $dumpoff;']),
-    '    end',
-  );
-  if (window === undefined) {
-    lines.push('  end', 'endmodule', '');
-    return lines.join('\n');
-  }
-  lines.push(
-    '    in_window = 1\'b0;',
-    '    fc = 0;',
-    '    if ($value$plusargs("sram_counts=%s", counts_file)) fc = $fopen(counts_file, "w");',
-    ...macros.map((_, i) => `    reads_${i} = 0; writes_${i} = 0;`),
-    '  end',
-    `  // The measured window: ${window.signal} is 1.`,
-    `  always @(posedge ${window.signal}) if (${window.signal} === 1'b1 && !in_window) begin`,
-    '    in_window = 1\'b1;',
-    '    if (dumping) $dumpon;',
-    ...macros.map((m, i) => `    r0_${i} = ${m}.reads; w0_${i} = ${m}.writes;`),
-    '  end',
-    `  always @(negedge ${window.signal}) if (${window.signal} === 1'b0 && in_window) begin`,
-    '    in_window = 1\'b0;',
-    '    if (dumping) $dumpoff;',
-    ...macros.map((m, i) => `    reads_${i} = reads_${i} + ${m}.reads - r0_${i}; writes_${i} = writes_${i} + ${m}.writes - w0_${i};`),
-    '    if (fc != 0) begin',
-    ...macros.map((_, i) => `      $fwrite(fc, "%0d %0d %0d\\n", ${i}, reads_${i}, writes_${i});`),
-    '      $fflush(fc);',
-    '    end',
+    '  initial if ($value$plusargs("net_dump=%s", file)) begin',
+    '    $dumpfile(file);',
+    ...scopes.map((s) => `    $dumpvars(1, ${s.scope});`),
     '  end',
     'endmodule',
     '',
-  );
-  return lines.join('\n');
+  ].join('\n');
 }
 
 /**
- * Verilator's counterpart of netDumper for a windowed run: toggles come from Verilator's toggle coverage
- * (verilatorToggleFlags), zeroed when the window opens and written to `<+toggle_counts>.<n>` when the n-th
- * window closes (C++ through $c: the coverage database is Verilator's); the SRAM macros' accesses as netDumper.
+ * The root module of a windowed run: toggles recorded only while the window signal is 1 (`open` and `close`
+ * start and stop the simulator's own recording), and the SRAM macros' access counters summed over the windows
+ * into the file of +sram_counts (one line per macro after each window).
  */
-function coverageWindow(window: CountWindow): string {
+function windowModule(window: CountWindow, recording: { readonly comment: string; readonly declarations: readonly string[]; readonly initial: readonly string[]; readonly open: readonly string[]; readonly close: readonly string[] }): string {
   const macros = window.macros;
-  const cov = 'Verilated::threadContextp()->coveragep()';
   return [
-    '// Counts the netlist\'s toggles (Verilator\'s toggle coverage) and the SRAM macros\' accesses while the window is open.',
+    recording.comment,
     'module fixynn_net_dump;',
+    ...recording.declarations.map((d) => `  ${d}`),
     '  reg [8*1024-1:0] counts_file;',
     '  integer fc;',
-    '  integer windows;',
     '  reg in_window;',
     ...macros.map((_, i) => `  integer r0_${i}, w0_${i}, reads_${i}, writes_${i};`),
     '  initial begin',
+    ...recording.initial.map((l) => `    ${l}`),
     '    in_window = 1\'b0;',
-    '    windows = 0;',
     '    fc = 0;',
     '    if ($value$plusargs("sram_counts=%s", counts_file)) fc = $fopen(counts_file, "w");',
     ...macros.map((_, i) => `    reads_${i} = 0; writes_${i} = 0;`),
@@ -187,13 +143,12 @@ function coverageWindow(window: CountWindow): string {
     `  // The measured window: ${window.signal} is 1.`,
     `  always @(posedge ${window.signal}) if (${window.signal} === 1'b1 && !in_window) begin`,
     '    in_window = 1\'b1;',
-    `    $c("${cov}->zero();");`,
+    ...recording.open.map((l) => `    ${l}`),
     ...macros.map((m, i) => `    r0_${i} = ${m}.reads; w0_${i} = ${m}.writes;`),
     '  end',
     `  always @(negedge ${window.signal}) if (${window.signal} === 1'b0 && in_window) begin`,
     '    in_window = 1\'b0;',
-    `    $c("{ const char* a = Verilated::commandArgsPlusMatch(\\"toggle_counts=\\"); if (a[0]) ${cov}->write((std::string(a + 15) + \\".\\" + std::to_string(", windows, ")).c_str()); }");`,
-    '    windows = windows + 1;',
+    ...recording.close.map((l) => `    ${l}`),
     ...macros.map((m, i) => `    reads_${i} = reads_${i} + ${m}.reads - r0_${i}; writes_${i} = writes_${i} + ${m}.writes - w0_${i};`),
     '    if (fc != 0) begin',
     ...macros.map((_, i) => `      $fwrite(fc, "%0d %0d %0d\\n", ${i}, reads_${i}, writes_${i});`),
@@ -203,6 +158,43 @@ function coverageWindow(window: CountWindow): string {
     'endmodule',
     '',
   ].join('\n');
+}
+
+/** Icarus: the netlist's nets into the VCD of +net_dump, dumping on only while the window is open. */
+function vcdWindow(scopes: ReadonlyArray<{ scope: string }>, window: CountWindow): string {
+  return windowModule(window, {
+    comment: '// Records the value changes of the netlist\'s own nets (depth 1 in each module: no cell internals) while the window is open.',
+    declarations: ['reg [8*1024-1:0] file;', 'reg dumping;'],
+    initial: [
+      'dumping = 1\'b0;',
+      'if ($value$plusargs("net_dump=%s", file)) begin',
+      '  $dumpfile(file);',
+      ...scopes.map((s) => `  $dumpvars(1, ${s.scope});`),
+      '  dumping = 1\'b1;',
+      '  $dumpoff;',
+      'end',
+    ],
+    open: ['if (dumping) $dumpon;'],
+    close: ['if (dumping) $dumpoff;'],
+  });
+}
+
+/**
+ * Verilator: toggles from its toggle coverage (verilatorToggleFlags), zeroed when the window opens and written
+ * to `<+toggle_counts>.<n>` when the n-th window closes (C++ through $c: the coverage database is Verilator's).
+ */
+function coverageWindow(window: CountWindow): string {
+  const cov = 'Verilated::threadContextp()->coveragep()';
+  return windowModule(window, {
+    comment: '// Counts the netlist\'s toggles (Verilator\'s toggle coverage) and the SRAM macros\' accesses while the window is open.',
+    declarations: ['integer windows;'],
+    initial: ['windows = 0;'],
+    open: [`$c("${cov}->zero();");`],
+    close: [
+      `$c("{ const char* a = Verilated::commandArgsPlusMatch(\\"toggle_counts=\\"); if (a[0]) ${cov}->write((std::string(a + 15) + \\".\\" + std::to_string(", windows, ")).c_str()); }");`,
+      'windows = windows + 1;',
+    ],
+  });
 }
 
 /** The Verilator configuration (a .vlt source) that keeps toggle coverage to the netlist's files. */
@@ -260,7 +252,7 @@ export function windowedCounting(simulator: GateSimulator, scopes: ReadonlyArray
   let pipe: PipeCounter | null = null;
   return {
     sources: verilator ? [COVERAGE_CONFIG] : [{ name: 'fixynn_timescale.v', text: ICARUS_TIMESCALE }],
-    roots: [{ module: 'fixynn_net_dump', text: verilator ? coverageWindow(window) : netDumper(scopes, window) }],
+    roots: [{ module: 'fixynn_net_dump', text: verilator ? coverageWindow(window) : vcdWindow(scopes, window) }],
     plusargs: verilator ? [`+toggle_counts=${coverage}`, `+sram_counts=${counts}`] : [`+net_dump=${vcd}`, `+sram_counts=${counts}`],
     verilatorFlags: verilator ? VERILATOR_TOGGLE_FLAGS : [],
     async start() {
