@@ -8,7 +8,7 @@ import { loadInputs, type LoadInputsOptions } from '../../generator/data/load-in
 import { writeNpy } from '../../generator/data/npy.js';
 import { parseNumberList } from '../../generator/data/flags.js';
 import { resizeCoverCrop } from '../../generator/data/images.js';
-import { FixynnError } from '../../generator/common/errors.js';
+import { badInputMessage } from '../helpers/bad-input.js';
 
 const temp = mkdtempSync(path.join(tmpdir(), 'fixynn-inputs-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -44,16 +44,6 @@ function folder(name: string): string {
   return dir;
 }
 
-function badInputMessage(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FixynnError);
-    expect((error as FixynnError).exitCode).toBe(2);
-    return (error as Error).message;
-  }
-  throw new Error('expected a badInput error');
-}
 
 describe('a folder of PNG and JPEG images', () => {
   const dir = folder('flat');

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FixynnError } from '../../generator/common/errors.js';
 import type { LayerGraph, TensorInfo } from '../../generator/graph/ir.js';
 import { chooseMultiplier, chooseMultiplierForOutputs, chooseMultiplierReproducing, chooseSharedShift, multiplierBits, onnxRuntimeRequant, quantizeReal, quantParamsForRange, roundHalfEven } from '../../generator/quant/fixed-point.js';
 import type { QConvLayer, QuantizedGraph } from '../../generator/quant/ir.js';
@@ -10,18 +9,9 @@ import { parseQuantizedGraph, serializeQuantizedGraph } from '../../generator/qu
 import { formatMultiplierWidths, printQuantizedGraph } from '../../generator/quant/print.js';
 import { RangeCollector } from '../../generator/quant/calibrate.js';
 import { exampleGraph, randomImage } from '../golden/reference.js';
+import { badInputMessage } from '../helpers/bad-input.js';
 import { evaluateFloat } from '../helpers/float-eval.js';
 
-function badInputMessage(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FixynnError);
-    expect((err as FixynnError).exitCode).toBe(2);
-    return (err as Error).message;
-  }
-  throw new Error('expected a bad-input error');
-}
 
 function calibrated(graph: LayerGraph = exampleGraph(3)): QuantizedGraph {
   const collector = new RangeCollector(4);

@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configForModel } from '../../generator/accel/compile.js';
 import { quantizeModel } from '../../generator/calibrate/quantize-model.js';
-import { FixynnError } from '../../generator/common/errors.js';
 import { mnistCalibration } from '../../generator/data/index.js';
 import { IntegerModel, quantizeInput } from '../../generator/golden/integer-model.js';
 import { importDecoded } from '../../generator/import/index.js';
@@ -23,6 +22,7 @@ import { generateFfe } from '../../generator/ffe/index.js';
 import { evaluateVectors, simDesignOf } from '../../verify/sim/index.js';
 import { graphOf, randomConvLayer, randomImage, randomQuant, tensor } from '../ffe/random-graphs.js';
 import { beatsImage, imageBeats } from '../ffe/stream-driver.js';
+import { badInputMessage } from '../helpers/bad-input.js';
 import { streamWrapper, takenBeats, wrapperVectors } from '../ffe/sim-wrapper.js';
 
 const MODEL = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../examples/mnist-mobilenet/model.onnx');
@@ -30,16 +30,6 @@ const onnx = readOnnxFile(MODEL);
 const graph = importDecoded(onnx);
 const outputs = graph.layers.map((l) => l.output);
 
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FixynnError);
-    expect((err as FixynnError).exitCode).toBe(2);
-    return (err as Error).message;
-  }
-  throw new Error('expected a bad-input error');
-}
 
 describe('--wide-acts spec', () => {
   it('N[:BITS] widens the first N layer outputs; names; the widest width wins', () => {
@@ -50,12 +40,12 @@ describe('--wide-acts spec', () => {
   });
 
   it('refuses a bad spec, naming it', () => {
-    expect(refusal(() => resolveWideActs(graph, ''))).toMatch(/--wide-acts '': expected N\[:BITS\]/);
-    expect(refusal(() => resolveWideActs(graph, '1,,2'))).toMatch(/expected N\[:BITS\] or TENSOR\[:BITS\]/);
-    expect(refusal(() => resolveWideActs(graph, '12'))).toMatch(/--wide-acts 12: N 12 outside 1\.\.11/);
-    expect(refusal(() => resolveWideActs(graph, '0'))).toMatch(/N 0 outside/);
-    expect(refusal(() => resolveWideActs(graph, '1:17'))).toMatch(/--wide-acts 1:17: BITS 17 outside 2\.\.16/);
-    expect(refusal(() => resolveWideActs(graph, 'nosuch:10'))).toMatch(/has no activation tensor 'nosuch' \(the first ones: /);
+    expect(badInputMessage(() => resolveWideActs(graph, ''))).toMatch(/--wide-acts '': expected N\[:BITS\]/);
+    expect(badInputMessage(() => resolveWideActs(graph, '1,,2'))).toMatch(/expected N\[:BITS\] or TENSOR\[:BITS\]/);
+    expect(badInputMessage(() => resolveWideActs(graph, '12'))).toMatch(/--wide-acts 12: N 12 outside 1\.\.11/);
+    expect(badInputMessage(() => resolveWideActs(graph, '0'))).toMatch(/N 0 outside/);
+    expect(badInputMessage(() => resolveWideActs(graph, '1:17'))).toMatch(/--wide-acts 1:17: BITS 17 outside 2\.\.16/);
+    expect(badInputMessage(() => resolveWideActs(graph, 'nosuch:10'))).toMatch(/has no activation tensor 'nosuch' \(the first ones: /);
   });
 });
 
@@ -82,8 +72,8 @@ describe('--wide-acts quantization', () => {
 
   it('the accelerator refuses a widened tensor it reads, and takes one inside the fixed part', async () => {
     const q = await quantizeModel(onnx, graph, { calibImages, wideActs: '1' });
-    expect(refusal(() => configForModel(q, 8, 8, {}, { fromLayer: 1 }))).toMatch(/--wide-acts: tensor '.*' \(12-bit\) is on the accelerator .*with --fixed-layers 1 no tensor lies inside the fixed part/);
-    expect(refusal(() => configForModel(q, 8, 8, {}, { fromLayer: 0 }))).toMatch(/with --fixed-layers 0 there is no fixed part to widen/);
+    expect(badInputMessage(() => configForModel(q, 8, 8, {}, { fromLayer: 1 }))).toMatch(/--wide-acts: tensor '.*' \(12-bit\) is on the accelerator .*with --fixed-layers 1 no tensor lies inside the fixed part/);
+    expect(badInputMessage(() => configForModel(q, 8, 8, {}, { fromLayer: 0 }))).toMatch(/with --fixed-layers 0 there is no fixed part to widen/);
     expect(configForModel(q, 8, 8, {}, { fromLayer: 2 }).actBits).toBe(8);
   });
 });
